@@ -1,0 +1,66 @@
+"""The Magic Hour API: ``Client`` and ``AsyncClient``.
+
+from magic_hour import Client
+
+client = Client()  # token from $MAGIC_HOUR_API_TOKEN
+res = client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}])
+"""
+
+import logging as _logging
+
+from ._client import AsyncClient, Client
+from ._core.request import NOT_GIVEN, NotGiven, RequestOptions
+from ._exceptions import (
+    ApiConnectionError,
+    ApiError,
+    ApiResponseValidationError,
+    ApiTimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InsecureTransportError,
+    InternalServerError,
+    InvalidFileError,
+    InvalidParameterError,
+    MagicHourError,
+    MissingTokenError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+    UploadError,
+)
+from ._version import __version__
+from .environment import Environment
+
+_logging.getLogger("magic_hour").addHandler(_logging.NullHandler())
+
+__all__ = [
+    "NOT_GIVEN",
+    "ApiConnectionError",
+    "ApiError",
+    "ApiResponseValidationError",
+    "ApiTimeoutError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "Environment",
+    "InsecureTransportError",
+    "InternalServerError",
+    "InvalidFileError",
+    "InvalidParameterError",
+    "MagicHourError",
+    "MissingTokenError",
+    "NotFoundError",
+    "NotGiven",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestOptions",
+    "UnprocessableEntityError",
+    "UploadError",
+    "__version__",
+]

@@ -1,0 +1,214 @@
+"""``Client`` and ``AsyncClient``: configuration, the httpx client they own or borrow, and ``.v1``."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Mapping, Optional, Type, Union
+
+import httpx
+from typing_extensions import Self
+
+from ._core.request import (
+    DEFAULT_MAX_RETRIES,
+    NOT_GIVEN,
+    ClientConfig,
+    NotGiven,
+    TimeoutTypes,
+    resolve_config,
+)
+from ._core.transport import AsyncHTTP, SyncHTTP
+from ._exceptions import InvalidParameterError
+from .environment import Environment
+from .resources.v1 import V1, AsyncV1
+
+__all__ = ["AsyncClient", "Client"]
+
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
+
+
+def _repr(name: str, config: ClientConfig) -> str:
+    token = "set" if config.token else "missing"
+    return f"{name}(base_url={config.base_url!r}, token=<{token}>, max_retries={config.max_retries})"
+
+
+def _config(
+    token: Optional[str],
+    base_url: Optional[str],
+    environment: Environment,
+    timeout: Union[TimeoutTypes, NotGiven],
+    max_retries: int,
+    httpx_client: Union[httpx.Client, httpx.AsyncClient, None],
+    default_headers: Optional[Mapping[str, str]],
+    allow_insecure_http: bool,
+) -> ClientConfig:
+    return resolve_config(
+        token=token,
+        base_url=base_url,
+        environment=environment,
+        timeout=timeout,
+        # A borrowed client keeps its own timeout unless one is given here (as the official SDK does).
+        fallback_timeout=httpx_client.timeout if httpx_client is not None else None,
+        max_retries=max_retries,
+        default_headers=default_headers,
+        allow_insecure_http=allow_insecure_http,
+    )
+
+
+class Client:
+    """The synchronous Magic Hour client.
+
+    Args:
+        token: API token; defaults to ``$MAGIC_HOUR_API_TOKEN``. Never logged or shown in reprs.
+        base_url: overrides ``environment``; defaults to ``$MAGIC_HOUR_BASE_URL``.
+        environment: a pre-defined base URL (``Environment.ENVIRONMENT``, the production API).
+        timeout: seconds or an :class:`httpx.Timeout` (default 60 s, 10 s to connect); ``None`` waits forever.
+        max_retries: retries of failed requests (connection errors, timeouts, 408/409/429/5xx); default 2.
+        httpx_client: an :class:`httpx.Client` to use; it is borrowed, never closed by us.
+        default_headers: headers sent with every API request.
+        allow_insecure_http: allow sending the token over plain ``http://`` to a non-loopback host.
+
+    Example::
+
+        with Client() as client:
+            res = client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}])
+    """
+
+    def __init__(
+        self,
+        *,
+        token: Optional[str] = None,
+        base_url: Optional[str] = None,
+        environment: Environment = Environment.ENVIRONMENT,
+        timeout: Union[TimeoutTypes, NotGiven] = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        httpx_client: Optional[httpx.Client] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        if httpx_client is not None and not isinstance(httpx_client, httpx.Client):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidParameterError(
+                "httpx_client", httpx_client, "an httpx.Client (use AsyncClient for httpx.AsyncClient)"
+            )
+        self._config = _config(
+            token,
+            base_url,
+            environment,
+            timeout,
+            max_retries,
+            httpx_client,
+            default_headers,
+            allow_insecure_http,
+        )
+        self._owns_client = httpx_client is None
+        self._client = httpx_client or httpx.Client(timeout=self._config.timeout, limits=_LIMITS)
+        self._http = SyncHTTP(self._config, self._client)
+        self.v1 = V1(self._http)
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL in use."""
+        return self._config.base_url
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the underlying httpx client is closed."""
+        return self._client.is_closed
+
+    def close(self) -> None:
+        """Close the connection pool, if this client created it (a borrowed ``httpx_client`` stays open)."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return _repr(type(self).__name__, self._config)
+
+
+class AsyncClient:
+    """The asynchronous Magic Hour client (asyncio or trio).
+
+    Args:
+        token: API token; defaults to ``$MAGIC_HOUR_API_TOKEN``. Never logged or shown in reprs.
+        base_url: overrides ``environment``; defaults to ``$MAGIC_HOUR_BASE_URL``.
+        environment: a pre-defined base URL (``Environment.ENVIRONMENT``, the production API).
+        timeout: seconds or an :class:`httpx.Timeout` (default 60 s, 10 s to connect); ``None`` waits forever.
+        max_retries: retries of failed requests (connection errors, timeouts, 408/409/429/5xx); default 2.
+        httpx_client: an :class:`httpx.AsyncClient` to use; it is borrowed, never closed by us.
+        default_headers: headers sent with every API request.
+        allow_insecure_http: allow sending the token over plain ``http://`` to a non-loopback host.
+
+    Example::
+
+        async with AsyncClient() as client:
+            res = await client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}])
+    """
+
+    def __init__(
+        self,
+        *,
+        token: Optional[str] = None,
+        base_url: Optional[str] = None,
+        environment: Environment = Environment.ENVIRONMENT,
+        timeout: Union[TimeoutTypes, NotGiven] = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        httpx_client: Optional[httpx.AsyncClient] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        if httpx_client is not None and not isinstance(httpx_client, httpx.AsyncClient):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise InvalidParameterError(
+                "httpx_client", httpx_client, "an httpx.AsyncClient (use Client for httpx.Client)"
+            )
+        self._config = _config(
+            token,
+            base_url,
+            environment,
+            timeout,
+            max_retries,
+            httpx_client,
+            default_headers,
+            allow_insecure_http,
+        )
+        self._owns_client = httpx_client is None
+        self._client = httpx_client or httpx.AsyncClient(timeout=self._config.timeout, limits=_LIMITS)
+        self._http = AsyncHTTP(self._config, self._client)
+        self.v1 = AsyncV1(self._http)
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL in use."""
+        return self._config.base_url
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the underlying httpx client is closed."""
+        return self._client.is_closed
+
+    async def aclose(self) -> None:
+        """Close the connection pool, if this client created it (a borrowed ``httpx_client`` stays open)."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return _repr(type(self).__name__, self._config)

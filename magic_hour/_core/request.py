@@ -1,0 +1,232 @@
+"""Pure request building: (config, what to call, per-request options) -> :class:`httpx.Request`.
+
+Nothing here does I/O, so the sync and async clients share every line of it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
+
+import httpx
+from typing_extensions import TypedDict
+
+from .._exceptions import InsecureTransportError, InvalidParameterError, MissingTokenError
+from .._version import __version__
+
+TOKEN_ENV = "MAGIC_HOUR_API_TOKEN"
+BASE_URL_ENV = "MAGIC_HOUR_BASE_URL"
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+USER_AGENT = f"magic-hour-python/{__version__}"
+
+TimeoutTypes = Union[float, int, httpx.Timeout, None]
+QueryValue = Union[str, int, float, bool, None, Sequence[Union[str, int, float, bool, None]]]
+
+
+class NotGiven:
+    """Marks an argument that was not passed (``None`` means "no timeout" for timeouts)."""
+
+    _instance: Optional[NotGiven] = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-request overrides, accepted by every method as ``request_options=``."""
+
+    timeout: TimeoutTypes
+    """Seconds (or an :class:`httpx.Timeout`) for this request; ``None`` waits forever."""
+    additional_headers: Mapping[str, str]
+    """Extra headers sent with this request (they override the client's defaults)."""
+    additional_params: Mapping[str, QueryValue]
+    """Extra query parameters sent with this request."""
+    max_retries: int
+    """How many times to retry this request (0 disables retries)."""
+
+
+_OPTION_KEYS = ("timeout", "additional_headers", "additional_params", "max_retries")
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client resolved at construction (argument > environment > default)."""
+
+    base_url: str
+    token: Optional[str] = field(repr=False)
+    timeout: httpx.Timeout
+    max_retries: int
+    headers: Mapping[str, str]
+    allow_insecure_http: bool = False
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """What a resource method asks the core to send."""
+
+    method: str
+    path: str
+    json: Any = None
+    auth: bool = True
+
+
+@dataclass(frozen=True)
+class ResolvedOptions:
+    timeout: httpx.Timeout
+    max_retries: int
+    headers: Mapping[str, str]
+    params: Mapping[str, QueryValue]
+
+
+def to_timeout(value: TimeoutTypes, param: str = "timeout") -> httpx.Timeout:
+    """Normalise a user timeout; refuse negatives and non-numbers with a typed error."""
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None:
+        return httpx.Timeout(None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value <= 0:
+        raise InvalidParameterError(param, value, "a positive number of seconds, an httpx.Timeout, or None")
+    return httpx.Timeout(float(value))
+
+
+def check_max_retries(value: object, param: str = "max_retries") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidParameterError(param, value, "an integer >= 0")
+    return value
+
+
+def resolve_config(
+    *,
+    token: Optional[str],
+    base_url: Optional[str],
+    environment: Any,
+    timeout: Union[TimeoutTypes, NotGiven],
+    fallback_timeout: Optional[httpx.Timeout],
+    max_retries: int,
+    default_headers: Optional[Mapping[str, str]],
+    allow_insecure_http: bool,
+    env: Mapping[str, str] = os.environ,
+) -> ClientConfig:
+    """Resolve client settings: explicit argument, then environment variable, then default."""
+    if token is None:
+        token = env.get(TOKEN_ENV) or None
+    if token is not None and not isinstance(token, str):
+        raise InvalidParameterError("token", "<not shown>", "a string", reason=f"got {type(token).__name__}")
+    if base_url is None:
+        base_url = env.get(BASE_URL_ENV) or None
+    if base_url is None:
+        value = getattr(environment, "value", environment)
+        if not isinstance(value, str):
+            raise InvalidParameterError("environment", environment, "an Environment member or a URL string")
+        base_url = value
+    url = httpx.URL(base_url) if isinstance(base_url, str) else None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise InvalidParameterError(
+            "base_url", base_url, "an absolute http(s) URL, e.g. https://api.magichour.ai"
+        )
+    if isinstance(timeout, NotGiven):
+        resolved_timeout = fallback_timeout if fallback_timeout is not None else DEFAULT_TIMEOUT
+    else:
+        resolved_timeout = to_timeout(timeout)
+    headers: Dict[str, str] = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if default_headers:
+        headers.update(_check_headers(default_headers, "default_headers"))
+    return ClientConfig(
+        base_url=base_url.rstrip("/"),
+        token=token,
+        timeout=resolved_timeout,
+        max_retries=check_max_retries(max_retries),
+        headers=headers,
+        allow_insecure_http=bool(allow_insecure_http),
+    )
+
+
+def _check_headers(headers: object, param: str) -> Mapping[str, str]:
+    if not isinstance(headers, Mapping):
+        raise InvalidParameterError(param, headers, "a mapping of header names to string values")
+    checked: Dict[str, str] = {}
+    items: Mapping[object, object] = headers  # pyright: ignore[reportUnknownVariableType]
+    for k, v in items.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise InvalidParameterError(f"{param}[{k!r}]", v, "string header names and values")
+        checked[k] = v
+    return checked
+
+
+def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> ResolvedOptions:
+    """Merge per-request options over the client's settings, refusing unknown keys."""
+    if not options:
+        return ResolvedOptions(config.timeout, config.max_retries, {}, {})
+    if not isinstance(options, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise InvalidParameterError("request_options", options, "a dict with keys " + ", ".join(_OPTION_KEYS))
+    for key in options:
+        if key not in _OPTION_KEYS:
+            raise InvalidParameterError("request_options", key, "keys " + ", ".join(_OPTION_KEYS))
+    timeout = (
+        to_timeout(options["timeout"], "request_options.timeout") if "timeout" in options else config.timeout
+    )
+    max_retries = (
+        check_max_retries(options["max_retries"], "request_options.max_retries")
+        if "max_retries" in options
+        else config.max_retries
+    )
+    headers = _check_headers(options.get("additional_headers", {}), "request_options.additional_headers")
+    params = options.get("additional_params", {})
+    if not isinstance(params, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise InvalidParameterError(
+            "request_options.additional_params", params, "a mapping of query parameters"
+        )
+    return ResolvedOptions(timeout, max_retries, headers, params)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def build_request(config: ClientConfig, api_request: ApiRequest, options: ResolvedOptions) -> httpx.Request:
+    """Build the exact request that goes on the wire (body serialised once, re-sent as is)."""
+    headers = dict(config.headers)
+    content: Optional[bytes] = None
+    if api_request.json is not None:
+        headers["Content-Type"] = "application/json"
+        content = json.dumps(api_request.json, separators=(",", ":"), ensure_ascii=False).encode()
+    url = httpx.URL(config.base_url + api_request.path)
+    if options.params:
+        url = url.copy_merge_params(options.params)  # pyright: ignore[reportArgumentType]
+    if api_request.auth:
+        if not config.token:
+            raise MissingTokenError()
+        if url.scheme == "http" and not config.allow_insecure_http and not is_loopback(url.host):
+            raise InsecureTransportError(
+                f"refusing to send the API token in clear text to http://{url.host}; use https, "
+                "or pass allow_insecure_http=True if you really mean it"
+            )
+        headers["Authorization"] = f"Bearer {config.token}"
+    headers.update(options.headers)
+    return httpx.Request(
+        api_request.method,
+        url,
+        headers=headers,
+        content=content,
+        extensions={"timeout": options.timeout.as_dict()},
+    )

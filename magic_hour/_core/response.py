@@ -1,0 +1,66 @@
+"""Pure response handling: an :class:`httpx.Response` becomes a model or the matching exception."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Mapping, Type, TypeVar, cast
+
+import httpx
+
+from .._exceptions import ApiError, ApiResponseValidationError, error_class_for_status
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
+
+
+def decode_body(response: httpx.Response) -> Any:
+    """The body as JSON if it parses, else as text, or ``None`` when empty."""
+    content = response.content
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return response.text
+
+
+def error_message(response: httpx.Response, body: Any) -> str:
+    """The API's ``{"message": ...}``, else a short, safe summary of the body."""
+    if isinstance(body, dict):
+        fields = cast("Mapping[str, Any]", body)
+        message = fields.get("message") or fields.get("error") or fields.get("detail")
+        if isinstance(message, str) and message:
+            return message
+    if isinstance(body, str) and body.strip():
+        text = " ".join(body.split())
+        if not text.lstrip().startswith("<"):
+            return text[:200]
+    return response.reason_phrase or "error"
+
+
+def status_error(response: httpx.Response) -> ApiError:
+    """The typed :class:`ApiError` for a non-2xx response."""
+    body = decode_body(response)
+    cls = error_class_for_status(response.status_code)
+    return cls(error_message(response, body), response=response, body=body)
+
+
+def parse_response(response: httpx.Response, cast_to: Type[M]) -> M:
+    """Return the parsed model for a 2xx response, or raise the matching :class:`ApiError`."""
+    if not response.is_success:
+        raise status_error(response)
+    from pydantic import ValidationError
+
+    try:
+        return cast_to.model_validate_json(response.content)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        raise ApiResponseValidationError(
+            f"the response does not match {cast_to.__name__}: {problems}",
+            response=response,
+            body=decode_body(response),
+        ) from None

@@ -1,0 +1,112 @@
+"""The only place where the API core does I/O: two tiny drivers that run the pure retry flow.
+
+``SyncHTTP`` and ``AsyncHTTP`` differ only in ``send`` versus ``await send`` and in how they sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Awaitable, Callable, Optional, Type, TypeVar
+
+import anyio
+import httpx
+
+from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
+from .response import M, parse_response
+from .retry import SEND, RetryFlow, Sleep, retry_flow
+
+logger = logging.getLogger("magic_hour")
+
+T = TypeVar("T")
+
+# Module attributes so tests can fake the clock without patching the standard library.
+sleep: Callable[[float], None] = time.sleep
+
+
+async def async_sleep(seconds: float) -> None:
+    await anyio.sleep(seconds)
+
+
+def run_flow(flow: RetryFlow, send: Callable[[], httpx.Response]) -> httpx.Response:
+    """Drive a retry flow synchronously."""
+    action = next(flow)
+    while True:
+        try:
+            if isinstance(action, Sleep):
+                sleep(action.seconds)
+                action = flow.send(None)
+            else:
+                assert action is SEND
+                try:
+                    outcome: httpx.Response | Exception = send()
+                except httpx.TransportError as exc:
+                    outcome = exc
+                action = flow.send(outcome)
+        except StopIteration as stop:
+            result: httpx.Response = stop.value
+            return result
+
+
+async def arun_flow(flow: RetryFlow, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    """Drive a retry flow asynchronously (asyncio or trio, through anyio)."""
+    action = next(flow)
+    while True:
+        try:
+            if isinstance(action, Sleep):
+                await async_sleep(action.seconds)
+                action = flow.send(None)
+            else:
+                assert action is SEND
+                try:
+                    outcome: httpx.Response | Exception = await send()
+                except httpx.TransportError as exc:
+                    outcome = exc
+                action = flow.send(outcome)
+        except StopIteration as stop:
+            result: httpx.Response = stop.value
+            return result
+
+
+def _describe(request: httpx.Request) -> str:
+    return f"{request.method} {request.url.copy_with(query=None)}"
+
+
+class SyncHTTP:
+    """Sends API requests with retries through one pooled :class:`httpx.Client`."""
+
+    def __init__(self, config: ClientConfig, client: httpx.Client) -> None:
+        self.config = config
+        self.client = client
+
+    def request(self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]) -> M:
+        resolved = resolve_options(self.config, options)
+        request = build_request(self.config, api_request, resolved)
+        what = _describe(request)
+        start = time.perf_counter()
+        response = run_flow(
+            retry_flow(max_retries=resolved.max_retries, what=what), lambda: self.client.send(request)
+        )
+        logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
+        return parse_response(response, cast_to)
+
+
+class AsyncHTTP:
+    """Sends API requests with retries through one pooled :class:`httpx.AsyncClient`."""
+
+    def __init__(self, config: ClientConfig, client: httpx.AsyncClient) -> None:
+        self.config = config
+        self.client = client
+
+    async def request(
+        self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]
+    ) -> M:
+        resolved = resolve_options(self.config, options)
+        request = build_request(self.config, api_request, resolved)
+        what = _describe(request)
+        start = time.perf_counter()
+        response = await arun_flow(
+            retry_flow(max_retries=resolved.max_retries, what=what), lambda: self.client.send(request)
+        )
+        logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
+        return parse_response(response, cast_to)

@@ -1,0 +1,231 @@
+"""Every error the SDK raises derives from :class:`MagicHourError`.
+
+The tree::
+
+    MagicHourError
+    ├── InvalidParameterError (also a ValueError)  bad input, raised before any request is sent
+    │   └── InvalidFileError                       a file that cannot be uploaded (missing, bad extension...)
+    ├── MissingTokenError                          no token given and $MAGIC_HOUR_API_TOKEN is unset
+    ├── InsecureTransportError                     refusing to send the token over plain http
+    ├── ApiError                                   the API answered; .status_code .body .response .request_id
+    │   ├── BadRequestError              400
+    │   ├── AuthenticationError          401
+    │   ├── PaymentRequiredError         402
+    │   ├── PermissionDeniedError        403
+    │   ├── NotFoundError                404
+    │   ├── ConflictError                409
+    │   ├── UnprocessableEntityError     422
+    │   ├── RateLimitError               429
+    │   ├── InternalServerError          5xx
+    │   └── ApiResponseValidationError   a 2xx whose body is not JSON or does not fit the model
+    ├── ApiConnectionError                         no response: DNS, refused, reset...
+    │   └── ApiTimeoutError                        ...or the timeout ran out
+    └── UploadError                                some uploads of a batch failed; .results per file
+
+Other status codes (405, 418, ...) raise a plain :class:`ApiError`. Messages never include the token
+or the signed query of an upload URL.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Type
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._upload.results import UploadResult
+
+__all__ = [
+    "ApiConnectionError",
+    "ApiError",
+    "ApiResponseValidationError",
+    "ApiTimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InsecureTransportError",
+    "InternalServerError",
+    "InvalidFileError",
+    "InvalidParameterError",
+    "MagicHourError",
+    "MissingTokenError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "UploadError",
+]
+
+
+class MagicHourError(Exception):
+    """Base class of every error raised by this SDK."""
+
+
+class InvalidParameterError(MagicHourError, ValueError):
+    """A parameter has a value the API does not accept. Raised before any request is sent.
+
+    ``param`` names the parameter (``"items[1].extension"``), ``value`` is what was given and
+    ``allowed`` describes what is accepted.
+    """
+
+    def __init__(self, param: str, value: object, allowed: str, *, reason: Optional[str] = None) -> None:
+        self.param = param
+        self.value = value
+        self.allowed = allowed
+        self.reason = reason
+        why = f" ({reason})" if reason else ""
+        super().__init__(f"invalid {param}: {_short_repr(value)}{why}; allowed: {allowed}")
+
+
+class InvalidFileError(InvalidParameterError):
+    """A file given to ``upload_file``/``upload_files`` cannot be uploaded (named in the message)."""
+
+
+class MissingTokenError(MagicHourError):
+    """No API token: pass ``token=`` or set ``MAGIC_HOUR_API_TOKEN``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no API token: pass Client(token=...) or set the MAGIC_HOUR_API_TOKEN environment variable"
+        )
+
+
+class InsecureTransportError(MagicHourError):
+    """The token would travel in clear text over ``http://`` to a host that is not loopback."""
+
+
+class ApiError(MagicHourError):
+    """The API answered with an error status (or a 2xx body that could not be parsed).
+
+    Attributes:
+        status_code: the HTTP status code.
+        body: the parsed JSON body, or the text if it is not JSON, or ``None`` if empty.
+        response: the :class:`httpx.Response`.
+        request_id: the ``x-request-id`` response header, if any (quote it to support).
+    """
+
+    status_code: Optional[int]
+    body: Any
+    response: httpx.Response
+    request_id: Optional[str]
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+        self.status_code = response.status_code
+        self.body = body
+        self.response = response
+        self.request_id = response.headers.get("x-request-id")
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{self.status_code}: {self.message}{rid}"
+
+
+class BadRequestError(ApiError):
+    """400: the request was malformed."""
+
+
+class AuthenticationError(ApiError):
+    """401: the token is missing, invalid or revoked."""
+
+
+class PaymentRequiredError(ApiError):
+    """402: the account has no credits left for this request."""
+
+
+class PermissionDeniedError(ApiError):
+    """403: the token may not do this."""
+
+
+class NotFoundError(ApiError):
+    """404: no such resource."""
+
+
+class ConflictError(ApiError):
+    """409: conflicts with the current state (retried by default)."""
+
+
+class UnprocessableEntityError(ApiError):
+    """422: the API rejected a parameter's value."""
+
+
+class RateLimitError(ApiError):
+    """429: too many requests (retried by default, honouring Retry-After)."""
+
+
+class InternalServerError(ApiError):
+    """5xx: the API failed (retried by default)."""
+
+
+class ApiResponseValidationError(ApiError):
+    """A 2xx response whose body is not valid JSON or does not match the documented model.
+
+    ``body`` keeps what was received (parsed JSON, or the raw text) so no data is lost.
+    """
+
+
+class ApiConnectionError(MagicHourError):
+    """No response was received: the connection failed, was refused or was reset."""
+
+    def __init__(self, message: str, *, request: Optional[httpx.Request] = None) -> None:
+        self.request = request
+        super().__init__(message)
+
+
+class ApiTimeoutError(ApiConnectionError):
+    """The request timed out (connect, read, write or pool timeout)."""
+
+
+class UploadError(MagicHourError):
+    """One or more files could not be uploaded.
+
+    ``results`` holds one :class:`~magic_hour.UploadResult` per input file, in input order:
+    the ones that succeeded (with their ``file_path``) and the ones that failed (with ``error``).
+    """
+
+    def __init__(self, results: Sequence[UploadResult]) -> None:
+        self.results = list(results)
+        failed = self.failed
+        lines = [f"{len(failed)} of {len(self.results)} uploads failed:"]
+        lines.extend(f"  {r.name}: {r.error}" for r in failed)
+        super().__init__("\n".join(lines))
+
+    @property
+    def succeeded(self) -> list[UploadResult]:
+        """The results of the files that were uploaded (``file_path`` is set)."""
+        return [r for r in self.results if r.error is None]
+
+    @property
+    def failed(self) -> list[UploadResult]:
+        """The results of the files that were not uploaded (``error`` is set)."""
+        return [r for r in self.results if r.error is not None]
+
+
+_STATUS_ERRORS: Dict[int, Type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status_code: int) -> Type[ApiError]:
+    """The :class:`ApiError` subclass raised for an HTTP status code."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status_code, ApiError)
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def join_allowed(values: Iterable[str]) -> str:
+    return ", ".join(values)

@@ -1,0 +1,1 @@
+"""The upload engine: file inference and checks (pure), streamed bodies, the batch engine."""

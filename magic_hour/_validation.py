@@ -1,0 +1,54 @@
+"""Pure input checks, run before any request is sent. Errors name the bad value and what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping
+
+from ._exceptions import InvalidParameterError
+from ._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension
+
+_ITEM_KEYS = ("extension", "type_")
+
+
+def check_upload_items(items: object) -> List[Dict[str, str]]:
+    """Validate and normalise ``items`` for ``upload_urls.create``.
+
+    Returns new dicts ``{"extension": "mp4", "type_": "video"}`` with the extension lower-cased and
+    without a leading dot. ``type`` is accepted as a spelling of ``type_``.
+    """
+    if not isinstance(items, (list, tuple)):
+        raise InvalidParameterError(
+            "items", items, 'a non-empty list of {"extension": ..., "type_": ...} dicts'
+        )
+    seq: List[object] = list(items)  # pyright: ignore[reportUnknownArgumentType]
+    if not seq:
+        raise InvalidParameterError("items", seq, "at least one item", reason="the list is empty")
+    return [check_upload_item(item, f"items[{i}]") for i, item in enumerate(seq)]
+
+
+def check_upload_item(item: object, where: str) -> Dict[str, str]:
+    if not isinstance(item, Mapping):
+        raise InvalidParameterError(where, item, 'a dict like {"extension": "mp4", "type_": "video"}')
+    item_map: Mapping[Any, Any] = item  # pyright: ignore[reportUnknownVariableType]
+    unknown = [k for k in item_map if k not in ("extension", "type_", "type")]
+    if unknown:
+        raise InvalidParameterError(f"{where} key", unknown[0], "keys " + ", ".join(_ITEM_KEYS))
+    asset_type = item_map.get("type_", item_map.get("type"))
+    if "type_" in item_map and "type" in item_map and item_map["type"] != item_map["type_"]:
+        raise InvalidParameterError(
+            f"{where}.type_", item_map["type"], "one of type_ or type", reason="type and type_ disagree"
+        )
+    if asset_type is None:
+        raise InvalidParameterError(f"{where}.type_", None, ", ".join(ASSET_TYPES), reason="missing")
+    if asset_type not in ASSET_TYPES:
+        raise InvalidParameterError(f"{where}.type_", asset_type, ", ".join(ASSET_TYPES))
+    raw_ext = item_map.get("extension")
+    if not isinstance(raw_ext, str):
+        reason = "missing" if raw_ext is None else f"not a string but {type(raw_ext).__name__}"
+        raise InvalidParameterError(
+            f"{where}.extension", raw_ext, describe_allowed(asset_type), reason=reason
+        )
+    ext = normalize_extension(raw_ext)
+    if ext not in EXTENSIONS[asset_type]:
+        raise InvalidParameterError(f"{where}.extension", raw_ext, describe_allowed(asset_type))
+    return {"extension": ext, "type_": asset_type}

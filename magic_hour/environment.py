@@ -1,0 +1,14 @@
+"""Pre-defined base URLs of the API."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["Environment"]
+
+
+class Environment(enum.Enum):
+    """Pre-defined base URLs for the API (``base_url=`` or ``$MAGIC_HOUR_BASE_URL`` override them)."""
+
+    ENVIRONMENT = "https://api.magichour.ai"
+    MOCK_SERVER = "https://api.sideko.dev/v1/mock/magichour/magic-hour/0.90.0"

@@ -1,0 +1,1 @@
+"""Resource namespaces: ``client.v1.files.upload_urls`` and friends."""

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import List
+
+import pydantic
+
+from .v1_files_upload_urls_create_response_items_item import V1FilesUploadUrlsCreateResponseItemsItem
+
+
+class V1FilesUploadUrlsCreateResponse(pydantic.BaseModel):
+    """The response of ``POST /v1/files/upload-urls``."""
+
+    model_config = pydantic.ConfigDict(extra="allow", populate_by_name=True)
+
+    items: List[V1FilesUploadUrlsCreateResponseItemsItem]
+    """
+    The upload URLs and file paths, in the order of the request's items.
+    """
