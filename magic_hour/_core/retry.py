@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Generator, Mapping, Optional, Union
+from typing import Callable, Generator, Mapping, Optional, TypeVar, Union
 
 import httpx
 
@@ -45,6 +45,7 @@ SEND = _Send()
 Action = Union[_Send, Sleep]
 Outcome = Union[httpx.Response, Exception]
 RetryFlow = Generator[Action, Optional[Outcome], httpx.Response]
+A = TypeVar("A")
 
 
 def is_retryable_status(status_code: int) -> bool:
@@ -113,16 +114,18 @@ def retry_flow(
     max_retries: int,
     what: str,
     is_retryable: Callable[[httpx.Response], bool] = lambda r: is_retryable_status(r.status_code),
-) -> RetryFlow:
+    send: A = SEND,  # type: ignore[assignment]
+) -> Generator[Union[A, Sleep], Optional[Outcome], httpx.Response]:
     """The retry loop. Returns the final response (success or not); raises
     :class:`ApiConnectionError`/:class:`ApiTimeoutError` when the last attempt got no response.
 
     ``what`` names the request in logs and messages ("POST /v1/files/upload-urls"); it must not
-    contain secrets.
+    contain secrets. ``send`` is the action yielded for each attempt (the upload engine yields its
+    own, which says what to PUT).
     """
     retries_taken = 0
     while True:
-        outcome = yield SEND
+        outcome = yield send
         if isinstance(outcome, httpx.Response):
             if outcome.is_success or not is_retryable(outcome) or retries_taken >= max_retries:
                 return outcome
