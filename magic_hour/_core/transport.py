@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Awaitable, Callable, Optional, Type, TypeVar
+from typing import Any, Awaitable, Callable, Generator, Optional, Type, TypeVar, Union
 
 import anyio
 import httpx
 
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
-from .retry import SEND, RetryFlow, Sleep, retry_flow
+from .retry import Sleep, retry_flow
 
 logger = logging.getLogger("magic_hour")
 
-T = TypeVar("T")
+A = TypeVar("A")
+R = TypeVar("R")
 
 # Module attributes so tests can fake the clock without patching the standard library.
 sleep: Callable[[float], None] = time.sleep
@@ -28,8 +29,9 @@ async def async_sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
-def run_flow(flow: RetryFlow, send: Callable[[], httpx.Response]) -> httpx.Response:
-    """Drive a retry flow synchronously."""
+def run_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[[A], Any]) -> R:
+    """Drive a flow synchronously: sleep on :class:`Sleep`, else ``perform`` the action and send back its
+    outcome (a transport error is sent back as the outcome, for the flow to decide)."""
     action = next(flow)
     while True:
         try:
@@ -37,19 +39,18 @@ def run_flow(flow: RetryFlow, send: Callable[[], httpx.Response]) -> httpx.Respo
                 sleep(action.seconds)
                 action = flow.send(None)
             else:
-                assert action is SEND
                 try:
-                    outcome: httpx.Response | Exception = send()
+                    outcome: Any = perform(action)
                 except httpx.TransportError as exc:
                     outcome = exc
                 action = flow.send(outcome)
         except StopIteration as stop:
-            result: httpx.Response = stop.value
+            result: R = stop.value
             return result
 
 
-async def arun_flow(flow: RetryFlow, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
-    """Drive a retry flow asynchronously (asyncio or trio, through anyio)."""
+async def arun_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[[A], Awaitable[Any]]) -> R:
+    """Drive a flow asynchronously (asyncio or trio, through anyio); see :func:`run_flow`."""
     action = next(flow)
     while True:
         try:
@@ -57,14 +58,13 @@ async def arun_flow(flow: RetryFlow, send: Callable[[], Awaitable[httpx.Response
                 await async_sleep(action.seconds)
                 action = flow.send(None)
             else:
-                assert action is SEND
                 try:
-                    outcome: httpx.Response | Exception = await send()
+                    outcome: Any = await perform(action)
                 except httpx.TransportError as exc:
                     outcome = exc
                 action = flow.send(outcome)
         except StopIteration as stop:
-            result: httpx.Response = stop.value
+            result: R = stop.value
             return result
 
 
@@ -85,7 +85,7 @@ class SyncHTTP:
         what = _describe(request)
         start = time.perf_counter()
         response = run_flow(
-            retry_flow(max_retries=resolved.max_retries, what=what), lambda: self.client.send(request)
+            retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.client.send(request)
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)
@@ -106,7 +106,7 @@ class AsyncHTTP:
         what = _describe(request)
         start = time.perf_counter()
         response = await arun_flow(
-            retry_flow(max_retries=resolved.max_retries, what=what), lambda: self.client.send(request)
+            retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.client.send(request)
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)
