@@ -28,6 +28,7 @@ from ._exceptions import (
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
+    StorageError,
     UnprocessableEntityError,
     UploadError,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestOptions",
+    "StorageError",
     "UnprocessableEntityError",
     "UploadError",
     "__version__",

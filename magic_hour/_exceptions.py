@@ -20,6 +20,7 @@ The tree::
     │   └── ApiResponseValidationError   a 2xx whose body is not JSON or does not fit the model
     ├── ApiConnectionError                         no response: DNS, refused, reset...
     │   └── ApiTimeoutError                        ...or the timeout ran out
+    ├── StorageError                               the storage refused an upload PUT; .status_code .response
     └── UploadError                                some uploads of a batch failed; .results per file
 
 Other status codes (405, 418, ...) raise a plain :class:`ApiError`. Messages never include the token
@@ -53,6 +54,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "StorageError",
     "UnprocessableEntityError",
     "UploadError",
 ]
@@ -176,6 +178,16 @@ class ApiConnectionError(MagicHourError):
 
 class ApiTimeoutError(ApiConnectionError):
     """The request timed out (connect, read, write or pool timeout)."""
+
+
+class StorageError(MagicHourError):
+    """The storage answered an upload ``PUT`` with an error (after retries, and one re-presign if the
+    URL had expired). The signed query of the URL never appears in the message."""
+
+    def __init__(self, message: str, *, response: Optional[httpx.Response] = None) -> None:
+        self.status_code = response.status_code if response is not None else None
+        self.response = response
+        super().__init__(message)
 
 
 class UploadError(MagicHourError):
