@@ -32,6 +32,8 @@ from ._exceptions import (
     UnprocessableEntityError,
     UploadError,
 )
+from ._upload.flow import UploadProgress
+from ._upload.results import UploadResult
 from ._version import __version__
 from .environment import Environment
 
@@ -64,5 +66,7 @@ __all__ = [
     "StorageError",
     "UnprocessableEntityError",
     "UploadError",
+    "UploadProgress",
+    "UploadResult",
     "__version__",
 ]

@@ -1,0 +1,356 @@
+"""The I/O shell of the upload engine: a sync driver (threads) and an async driver (anyio tasks).
+
+Both run the same pure :func:`~magic_hour._upload.flow.upload_flow` per file; they differ only in how a
+file is read (``open`` vs ``anyio.open_file``/worker threads) and how files run concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Generator,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from .._core.transport import arun_flow, run_flow
+from .._exceptions import InvalidFileError, InvalidParameterError, MagicHourError
+from .flow import (
+    CHUNK_SIZE,
+    Presign,
+    Put,
+    Target,
+    UploadProgress,
+    batches,
+    check_presigned,
+    presign_items,
+    upload_flow,
+)
+from .inputs import Passthrough, Source, inspect_input
+from .results import UploadResult
+
+if TYPE_CHECKING:
+    from .._core.transport import AsyncHTTP, SyncHTTP
+    from ..resources.v1.files.upload_urls import AsyncUploadUrls, UploadUrls
+    from ..types.models import V1FilesUploadUrlsCreateResponse
+
+logger = logging.getLogger("magic_hour")
+
+ProgressCallback = Callable[[UploadProgress], None]
+
+# Errors that fail one file of a batch (recorded in its UploadResult); anything else propagates.
+FILE_ERRORS: Tuple[type[BaseException], ...] = (MagicHourError, OSError)
+
+
+class _Cancelled(Exception):
+    """Raised inside a worker thread's body when the batch was interrupted."""
+
+
+class _Progress:
+    """Calls the user's callback from one thread at a time."""
+
+    def __init__(self, callback: Optional[ProgressCallback]) -> None:
+        self._callback = callback
+        self._lock = threading.Lock()
+
+    def emit(self, source: Source, sent: int) -> None:
+        if self._callback is not None:
+            with self._lock:
+                self._callback(UploadProgress(source.index, source.name, sent, source.size))
+
+
+def check_concurrency(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError("max_concurrency", value, "an integer >= 1")
+    return value
+
+
+def check_files(files: object) -> List[object]:
+    if isinstance(files, (str, bytes)) or not isinstance(files, (list, tuple)):
+        raise InvalidParameterError("files", files, "a list of paths or binary file objects")
+    return list(files)  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _plan(
+    files: Sequence[object], type_: Optional[str], extension: Optional[str]
+) -> Tuple[List[Optional[UploadResult]], List[Source]]:
+    """Check every input before any request; pass URLs and api-assets paths straight through."""
+    results: List[Optional[UploadResult]] = [None] * len(files)
+    sources: List[Source] = []
+    for i, file in enumerate(files):
+        checked = inspect_input(file, i, type_=type_, extension=extension)
+        if isinstance(checked, Passthrough):
+            results[i] = UploadResult(i, checked.value, file_path=checked.value)
+        else:
+            sources.append(checked)
+    return results, sources
+
+
+def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
+    return [Target(it.file_path, it.upload_url, it.expires_at) for it in response.items]
+
+
+def _put_request(put: Put, timeout: httpx.Timeout, content: Any) -> httpx.Request:
+    # Built by hand: no Authorization, no API headers, the URL exactly as the API gave it, and an
+    # explicit Content-Length so httpx does not fall back to a chunked body (pre-signed PUTs refuse it).
+    return httpx.Request(
+        "PUT",
+        put.target.upload_url,
+        headers={"Content-Length": str(put.source.size)},
+        content=content,
+        extensions={"timeout": timeout.as_dict()},
+    )
+
+
+def _short_read(source: Source, sent: int) -> InvalidFileError:
+    return InvalidFileError(
+        "file",
+        source.name,
+        "a file that does not shrink while it is uploaded",
+        reason=f"it ended after {sent} of {source.size} bytes",
+    )
+
+
+def _finish(results: List[Optional[UploadResult]]) -> List[UploadResult]:
+    done = [r for r in results if r is not None]
+    assert len(done) == len(results)
+    return done
+
+
+class SyncUploader:
+    """Uploads files with a thread pool over the client's pooled :class:`httpx.Client`."""
+
+    def __init__(self, http: SyncHTTP, upload_urls: UploadUrls) -> None:
+        self._http = http
+        self._upload_urls = upload_urls
+
+    def upload(
+        self,
+        files: Sequence[object],
+        *,
+        type_: Optional[str] = None,
+        extension: Optional[str] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> List[UploadResult]:
+        results, sources = _plan(files, type_, extension)
+        targets: Dict[int, Target] = {}
+        for batch in batches(sources):
+            try:
+                found = _targets(self._upload_urls.create(items=presign_items(batch)))  # type: ignore[arg-type]
+                check_presigned(batch, found)
+            except MagicHourError as exc:
+                for s in batch:
+                    results[s.index] = UploadResult(s.index, s.name, error=exc)
+                continue
+            targets.update(zip((s.index for s in batch), found))
+        todo = [s for s in sources if s.index in targets]
+        progress = _Progress(on_progress)
+        cancel = threading.Event()
+
+        def work(source: Source) -> UploadResult:
+            try:
+                path = self._upload_one(source, targets[source.index], progress, cancel)
+            except FILE_ERRORS as exc:
+                logger.info("%s: upload failed: %s", source.name, exc)
+                return UploadResult(source.index, source.name, error=exc)
+            return UploadResult(source.index, source.name, file_path=path)
+
+        if len(todo) <= 1 or max_concurrency == 1:
+            for s in todo:
+                results[s.index] = work(s)
+            return _finish(results)
+        pool = ThreadPoolExecutor(
+            max_workers=min(max_concurrency, len(todo)), thread_name_prefix="magic-hour-upload"
+        )
+        try:
+            futures = [pool.submit(work, s) for s in todo]
+            for future in as_completed(futures):
+                result = future.result()
+                results[result.index] = result
+        except BaseException:
+            cancel.set()  # in-flight bodies stop at their next chunk
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return _finish(results)
+
+    def _upload_one(
+        self, source: Source, target: Target, progress: _Progress, cancel: threading.Event
+    ) -> str:
+        def perform(action: object) -> Any:
+            if isinstance(action, Presign):
+                found = _targets(self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
+                check_presigned([source], found)
+                return found[0]
+            assert isinstance(action, Put)
+            return self._put(action, progress, cancel)
+
+        start = time.perf_counter()
+        path = run_flow(upload_flow(source, target, max_retries=self._http.config.max_retries), perform)
+        logger.info(
+            "%s: uploaded %d bytes in %.2fs as %s",
+            source.name,
+            source.size,
+            time.perf_counter() - start,
+            path,
+        )
+        return path
+
+    def _put(self, put: Put, progress: _Progress, cancel: threading.Event) -> httpx.Response:
+        source = put.source
+        progress.emit(source, 0)
+        with self._open(source) as f:
+            request = _put_request(put, self._http.config.timeout, self._chunks(f, source, progress, cancel))
+            return self._http.client.send(request, auth=None)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _open(source: Source) -> Generator[IO[bytes], None, None]:
+        if source.path is not None:
+            with open(source.path, "rb") as f:
+                yield f
+            return
+        assert source.fileobj is not None
+        if source.start is not None:
+            source.fileobj.seek(source.start)
+        yield source.fileobj
+
+    @staticmethod
+    def _chunks(
+        f: IO[bytes], source: Source, progress: _Progress, cancel: threading.Event
+    ) -> Iterator[bytes]:
+        sent = 0
+        while sent < source.size:
+            if cancel.is_set():
+                raise _Cancelled()
+            chunk = f.read(min(CHUNK_SIZE, source.size - sent))
+            if not chunk:
+                raise _short_read(source, sent)
+            sent += len(chunk)
+            yield chunk
+            progress.emit(source, sent)
+
+
+class AsyncUploader:
+    """Uploads files with anyio tasks over the client's pooled :class:`httpx.AsyncClient`.
+
+    File reads run in worker threads, so the event loop never blocks on disk (asyncio and trio).
+    """
+
+    def __init__(self, http: AsyncHTTP, upload_urls: AsyncUploadUrls) -> None:
+        self._http = http
+        self._upload_urls = upload_urls
+
+    async def upload(
+        self,
+        files: Sequence[object],
+        *,
+        type_: Optional[str] = None,
+        extension: Optional[str] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> List[UploadResult]:
+        results, sources = _plan(files, type_, extension)
+        targets: Dict[int, Target] = {}
+        for batch in batches(sources):
+            try:
+                found = _targets(await self._upload_urls.create(items=presign_items(batch)))  # type: ignore[arg-type]
+                check_presigned(batch, found)
+            except MagicHourError as exc:
+                for s in batch:
+                    results[s.index] = UploadResult(s.index, s.name, error=exc)
+                continue
+            targets.update(zip((s.index for s in batch), found))
+        todo = [s for s in sources if s.index in targets]
+        progress = _Progress(on_progress)
+        limiter = anyio.CapacityLimiter(max_concurrency)
+
+        async def work(source: Source) -> None:
+            async with limiter:
+                try:
+                    path = await self._upload_one(source, targets[source.index], progress)
+                except FILE_ERRORS as exc:
+                    logger.info("%s: upload failed: %s", source.name, exc)
+                    results[source.index] = UploadResult(source.index, source.name, error=exc)
+                    return
+                results[source.index] = UploadResult(source.index, source.name, file_path=path)
+
+        if len(todo) == 1:
+            await work(todo[0])
+        elif todo:
+            async with anyio.create_task_group() as tg:
+                for s in todo:
+                    tg.start_soon(work, s)
+        return _finish(results)
+
+    async def _upload_one(self, source: Source, target: Target, progress: _Progress) -> str:
+        async def perform(action: object) -> Any:
+            if isinstance(action, Presign):
+                found = _targets(await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
+                check_presigned([source], found)
+                return found[0]
+            assert isinstance(action, Put)
+            return await self._put(action, progress)
+
+        start = time.perf_counter()
+        path = await arun_flow(
+            upload_flow(source, target, max_retries=self._http.config.max_retries), perform
+        )
+        logger.info(
+            "%s: uploaded %d bytes in %.2fs as %s",
+            source.name,
+            source.size,
+            time.perf_counter() - start,
+            path,
+        )
+        return path
+
+    async def _put(self, put: Put, progress: _Progress) -> httpx.Response:
+        source = put.source
+        progress.emit(source, 0)
+        if source.path is not None:
+            async with await anyio.open_file(source.path, "rb") as f:
+                request = _put_request(put, self._http.config.timeout, self._chunks(f.read, source, progress))
+                return await self._http.client.send(request, auth=None)
+        fileobj = source.fileobj
+        assert fileobj is not None
+        if source.start is not None:
+            await anyio.to_thread.run_sync(fileobj.seek, source.start)
+
+        def read(n: int) -> Awaitable[bytes]:
+            return anyio.to_thread.run_sync(fileobj.read, n)
+
+        request = _put_request(put, self._http.config.timeout, self._chunks(read, source, progress))
+        return await self._http.client.send(request, auth=None)
+
+    @staticmethod
+    async def _chunks(
+        read: Callable[[int], Awaitable[bytes]], source: Source, progress: _Progress
+    ) -> AsyncIterator[bytes]:
+        sent = 0
+        while sent < source.size:
+            chunk = await read(min(CHUNK_SIZE, source.size - sent))
+            if not chunk:
+                raise _short_read(source, sent)
+            sent += len(chunk)
+            yield chunk
+            progress.emit(source, sent)

@@ -1,0 +1,182 @@
+"""The upload of one file, written once as a generator (no I/O), run by the sync and async drivers.
+
+It yields :class:`Presign` (get a new URL for this file), :class:`Put` (stream the file to a URL, from its
+first byte) or :class:`~magic_hour._core.retry.Sleep`, and is sent back the outcome of each.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Generator, List, Sequence, Union
+
+import httpx
+
+from .._core.retry import Sleep, retry_flow
+from .._exceptions import ApiConnectionError, MagicHourError, StorageError
+from .inputs import Source
+
+logger = logging.getLogger("magic_hour")
+
+PRESIGN_BATCH_SIZE = 100
+"""Files presigned per ``upload-urls`` call."""
+
+EXPIRY_MARGIN = 1.0
+"""A URL that expires within this many seconds is treated as expired before the PUT starts."""
+
+CHUNK_SIZE = 1024 * 1024
+"""Bytes read from the file and written to the socket at a time: memory stays flat at a few chunks."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one file goes: a pre-signed URL and the ``file_path`` to use in API calls."""
+
+    file_path: str
+    upload_url: str
+    expires_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class Presign:
+    """Ask the API for a fresh URL for ``source``; the driver sends back a :class:`Target`."""
+
+    source: Source
+
+
+@dataclass(frozen=True)
+class Put:
+    """Stream ``source`` from its first byte to ``target``; the driver sends back the response or error."""
+
+    source: Source
+    target: Target
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    """A progress event: ``bytes_sent`` of ``total`` for the file at ``index`` (named ``name``).
+
+    ``bytes_sent`` goes back to 0 when an attempt is retried.
+    """
+
+    index: int
+    name: str
+    bytes_sent: int
+    total: int
+
+
+class UploadUrlsMismatchError(MagicHourError):
+    """The API returned a different number of upload URLs than files asked for."""
+
+
+UploadAction = Union[Presign, Put, Sleep]
+UploadFlow = Generator[UploadAction, Any, str]
+
+
+def redact_url(url: str) -> str:
+    """The URL without its query (the signature is a credential)."""
+    return url.split("?", 1)[0]
+
+
+def is_storage_retryable(response: httpx.Response) -> bool:
+    """408, 429 and 5xx from the storage are worth another attempt (a PUT is idempotent)."""
+    return response.status_code in (408, 429) or response.status_code >= 500
+
+
+def is_expired(response: httpx.Response) -> bool:
+    """Whether the storage refused the PUT because the signed URL has expired."""
+    return response.status_code in (400, 403) and b"expired" in response.content[:4096].lower()
+
+
+_XML_FIELD = re.compile(rb"<(Code|Message)>([^<]{0,300})</\1>")
+
+
+def storage_error_detail(response: httpx.Response) -> str:
+    """A short, query-free reason from a storage error body (S3 XML Code/Message, JSON message)."""
+    body = response.content[:4096]
+    fields = {m.group(1).decode(): m.group(2).decode(errors="replace") for m in _XML_FIELD.finditer(body)}
+    if fields:
+        return ": ".join(v for v in (fields.get("Code"), fields.get("Message")) if v)
+    text = body.decode(errors="replace").strip()
+    if text.startswith("{"):
+        import json
+
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):  # pyright: ignore[reportUnknownMemberType]
+            return str(parsed["message"])  # pyright: ignore[reportUnknownArgumentType]
+    if not text or text.startswith("<"):
+        return response.reason_phrase
+    return re.sub(r"\?\S*", "?<redacted>", " ".join(text.split()))[:200]
+
+
+def batches(sources: Sequence[Source], size: int = PRESIGN_BATCH_SIZE) -> List[List[Source]]:
+    """Split ``sources`` into presign batches, in order."""
+    return [list(sources[i : i + size]) for i in range(0, len(sources), size)]
+
+
+def presign_items(sources: Sequence[Source]) -> List[dict[str, str]]:
+    """The ``items`` of the ``upload-urls`` call for ``sources``."""
+    return [{"extension": s.extension, "type_": s.type_} for s in sources]
+
+
+def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> None:
+    if len(targets) != len(sources):
+        raise UploadUrlsMismatchError(
+            f"the API returned {len(targets)} upload URLs for {len(sources)} files; nothing was uploaded"
+        )
+
+
+def upload_flow(
+    source: Source,
+    target: Target,
+    *,
+    max_retries: int,
+    now: Callable[[], float] = time.time,
+) -> UploadFlow:
+    """Upload ``source`` to ``target``; return its ``file_path``.
+
+    - A URL already expired before the PUT starts is re-presigned first.
+    - Connection errors, timeouts, 408/429/5xx are retried with backoff, re-sending from the first byte,
+      unless the source cannot be rewound (then it is sent once and the error says why).
+    - A storage answer that the URL expired is re-presigned and retried once.
+    """
+    represigned = False
+    if target.expires_at.timestamp() <= now() + EXPIRY_MARGIN:
+        logger.info("%s: upload URL expired before the upload started; requesting a new one", source.name)
+        target = yield Presign(source)
+        represigned = True
+    retries = max_retries if source.rewindable else 0
+    not_retried = (
+        "" if source.rewindable else "; not retried: the stream is not seekable, so it cannot be re-sent"
+    )
+    while True:
+        what = f"PUT {redact_url(target.upload_url)}"
+        try:
+            response = yield from retry_flow(
+                max_retries=retries, what=what, is_retryable=is_storage_retryable, send=Put(source, target)
+            )
+        except ApiConnectionError as exc:
+            if not_retried:
+                raise type(exc)(f"{exc}{not_retried}", request=exc.request) from exc.__cause__
+            raise
+        if response.is_success:
+            return target.file_path
+        if is_expired(response) and not represigned and source.rewindable:
+            logger.info("%s: the storage says the upload URL expired; requesting a new one", source.name)
+            target = yield Presign(source)
+            represigned = True
+            continue
+        detail = storage_error_detail(response)
+        if is_expired(response) and represigned:
+            detail += " (after requesting a new URL once)"
+        raise StorageError(
+            f"uploading {source.name} failed: {what} -> {response.status_code} {detail}"
+            + (not_retried if is_storage_retryable(response) else ""),
+            response=response,
+        )

@@ -1,0 +1,196 @@
+"""What can be uploaded, and the checks run on every input before any request is sent."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from dataclasses import dataclass
+from typing import IO, Any, Optional, Union, cast
+
+from .._exceptions import InvalidFileError
+from .._extensions import (
+    ASSET_TYPES,
+    EXTENSIONS,
+    AssetType,
+    describe_allowed,
+    normalize_extension,
+    type_for_extension,
+)
+
+FileInput = Union[str, "os.PathLike[str]", IO[bytes], Any]
+"""A path string, an ``os.PathLike``, or a binary file object (``open(p, "rb")``, ``io.BytesIO``)."""
+
+
+@dataclass(frozen=True)
+class Passthrough:
+    """An input that is already a URL or an ``api-assets/...`` path: returned unchanged, no request."""
+
+    index: int
+    value: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """One checked file to upload.
+
+    Either ``path`` is set (re-opened for every attempt), or ``fileobj`` (sought back to ``start`` for every
+    attempt when ``start`` is not ``None``; sent once otherwise).
+    """
+
+    index: int
+    name: str
+    size: int
+    type_: AssetType
+    extension: str
+    path: Optional[str] = None
+    fileobj: Optional[IO[bytes]] = None
+    start: Optional[int] = None
+
+    @property
+    def rewindable(self) -> bool:
+        """Whether the body can be re-sent from its first byte (paths always, seekable objects)."""
+        return self.path is not None or self.start is not None
+
+
+def is_url(value: str) -> bool:
+    lowered = value[:8].lower()
+    return lowered.startswith(("http://", "https://")) and len(value.split("://", 1)[1]) > 0
+
+
+def is_uploaded(value: str) -> bool:
+    return value.startswith("api-assets/")
+
+
+def _resolve_type(
+    name: str, extension: Optional[str], type_: Optional[str], inferred_from: str
+) -> tuple[AssetType, str]:
+    if extension is None:
+        suffix = os.path.splitext(inferred_from)[1]
+        if not suffix:
+            raise InvalidFileError(
+                name,
+                inferred_from,
+                f"a name ending in a known extension ({describe_allowed()}), or extension=",
+            )
+        extension = suffix
+    elif not isinstance(extension, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise InvalidFileError(f"{name}: extension", extension, describe_allowed())
+    ext = normalize_extension(extension)
+    if type_ is not None:
+        if type_ not in ASSET_TYPES:
+            raise InvalidFileError(f"{name}: type_", type_, ", ".join(ASSET_TYPES))
+        asset_type: AssetType = type_  # pyright: ignore[reportAssignmentType]
+        if ext not in EXTENSIONS[asset_type]:
+            raise InvalidFileError(
+                f"{name}: extension",
+                ext,
+                describe_allowed(asset_type),
+                reason=f"not a {asset_type} extension",
+            )
+        return asset_type, ext
+    inferred = type_for_extension(ext)
+    if inferred is None:
+        raise InvalidFileError(f"{name}: extension", ext, describe_allowed(), reason="unknown file extension")
+    return inferred, ext
+
+
+def inspect_input(
+    file: object,
+    index: int,
+    *,
+    type_: Optional[str] = None,
+    extension: Optional[str] = None,
+) -> Union[Passthrough, Source]:
+    """Check one input and describe how to upload it; raise :class:`InvalidFileError` if it cannot be."""
+    if isinstance(file, str) and (is_url(file) or is_uploaded(file)):
+        return Passthrough(index, file)
+    if isinstance(file, (str, os.PathLike)):
+        path: object = os.fspath(cast("os.PathLike[str]", file))
+        if not isinstance(path, str):
+            raise InvalidFileError("file", path, "a str path, os.PathLike[str] or binary file object")
+        return _inspect_path(path, index, type_, extension)
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        raise InvalidFileError(
+            "file",
+            f"<{type(cast(object, file)).__name__}>",
+            "a path or a binary file object (wrap bytes in io.BytesIO)",
+        )
+    if hasattr(file, "read"):
+        return _inspect_fileobj(file, index, type_, extension)
+    raise InvalidFileError(
+        "file", file, "a path string, os.PathLike, or a binary file object (opened with 'rb')"
+    )
+
+
+def _inspect_path(path: str, index: int, type_: Optional[str], extension: Optional[str]) -> Source:
+    name = path
+    if not path:
+        raise InvalidFileError("file", path, "a path to an existing file")
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InvalidFileError("file", path, "a path to an existing file", reason="no such file") from None
+    except OSError as exc:
+        raise InvalidFileError("file", path, "a readable file", reason=exc.strerror or str(exc)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InvalidFileError("file", path, "a file", reason="it is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidFileError(
+            "file", path, "a regular file", reason="not a regular file (a pipe or device?)"
+        )
+    if not os.access(path, os.R_OK):
+        raise InvalidFileError("file", path, "a readable file", reason="permission denied")
+    asset_type, ext = _resolve_type(name, extension, type_, path)
+    return Source(index=index, name=name, size=st.st_size, type_=asset_type, extension=ext, path=path)
+
+
+def _inspect_fileobj(f: Any, index: int, type_: Optional[str], extension: Optional[str]) -> Source:
+    raw_name = getattr(f, "name", None)
+    name = raw_name if isinstance(raw_name, str) else f"<{type(f).__name__} #{index}>"
+    if getattr(f, "closed", False):
+        raise InvalidFileError("file", name, "an open binary file object", reason="the file is closed")
+    mode = getattr(f, "mode", None)
+    if isinstance(f, io.TextIOBase) or (
+        isinstance(mode, str) and "b" not in mode and ("r" in mode or "+" in mode)
+    ):
+        raise InvalidFileError(
+            "file", name, "a file opened in binary mode ('rb')", reason="it is in text mode"
+        )
+    readable = getattr(f, "readable", None)
+    if callable(readable) and not readable():
+        raise InvalidFileError("file", name, "a readable binary file object", reason="not open for reading")
+    if extension is None and not isinstance(raw_name, str):
+        raise InvalidFileError(
+            "file", name, "a file object with a .name ending in a known extension, or pass extension="
+        )
+    asset_type, ext = _resolve_type(name, extension, type_, raw_name if isinstance(raw_name, str) else "")
+    start: Optional[int] = None
+    size: Optional[int] = None
+    seekable = getattr(f, "seekable", None)
+    try:
+        if callable(seekable) and seekable():
+            start = f.tell()
+            end = f.seek(0, os.SEEK_END)
+            f.seek(start)
+            size = max(0, end - start)
+    except (OSError, ValueError) as exc:
+        raise InvalidFileError("file", name, "a readable binary file object", reason=str(exc)) from None
+    if size is None:
+        size = _known_length(f)
+        if size is None:
+            raise InvalidFileError(
+                "file",
+                name,
+                "a path, a seekable binary file, or a stream whose length is known (len())",
+                reason="pre-signed uploads need the size up front and this stream is not seekable",
+            )
+    return Source(index=index, name=name, size=size, type_=asset_type, extension=ext, fileobj=f, start=start)
+
+
+def _known_length(f: Any) -> Optional[int]:
+    try:
+        length = len(f)
+    except TypeError:
+        return None
+    return length if isinstance(length, int) and length >= 0 else None
