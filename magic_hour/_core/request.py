@@ -9,7 +9,7 @@ import ipaddress
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import httpx
 from typing_extensions import TypedDict
@@ -123,10 +123,12 @@ def resolve_config(
     env: Mapping[str, str] = os.environ,
 ) -> ClientConfig:
     """Resolve client settings: explicit argument, then environment variable, then default."""
+    token_param = "token"
     if token is None:
         token = env.get(TOKEN_ENV) or None
-    if token is not None and not isinstance(token, str):
-        raise InvalidParameterError("token", "<not shown>", "a string", reason=f"got {type(token).__name__}")
+        token_param = TOKEN_ENV
+    if token is not None:
+        token = _check_token(token, token_param)
     if base_url is None:
         base_url = env.get(BASE_URL_ENV) or None
     if base_url is None:
@@ -143,9 +145,10 @@ def resolve_config(
         resolved_timeout = fallback_timeout if fallback_timeout is not None else DEFAULT_TIMEOUT
     else:
         resolved_timeout = to_timeout(timeout)
-    headers: Dict[str, str] = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-    if default_headers:
-        headers.update(_check_headers(default_headers, "default_headers"))
+    headers = merge_headers(
+        {"User-Agent": USER_AGENT, "Accept": "application/json"},
+        _check_headers(default_headers, "default_headers") if default_headers else {},
+    )
     return ClientConfig(
         base_url=base_url.rstrip("/"),
         token=token,
@@ -156,24 +159,69 @@ def resolve_config(
     )
 
 
+def _check_token(token: object, param: str) -> str:
+    # The token goes into a header: a stray newline or non-ASCII character would otherwise fail deep in
+    # the HTTP stack with an error that quotes the header, token included. The value is never shown.
+    if not isinstance(token, str):
+        raise InvalidParameterError(param, "<not shown>", "a string", reason=f"got {type(token).__name__}")
+    token = token.strip()  # a trailing newline from a file or a .env is a copy-paste accident
+    if not all("!" <= c <= "~" for c in token):
+        raise InvalidParameterError(
+            param,
+            "<not shown>",
+            "printable ASCII characters without spaces, as issued by Magic Hour",
+            reason="it contains a space, a control or a non-ASCII character",
+        )
+    return token
+
+
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
 def _check_headers(headers: object, param: str) -> Mapping[str, str]:
+    """Header names must be RFC 9110 tokens and values printable ASCII: a CR/LF or non-ASCII character
+    would otherwise inject a header or fail later with an error that quotes the (maybe secret) value."""
     if not isinstance(headers, Mapping):
         raise InvalidParameterError(param, headers, "a mapping of header names to string values")
     checked: Dict[str, str] = {}
     items: Mapping[object, object] = headers  # pyright: ignore[reportUnknownVariableType]
     for k, v in items.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise InvalidParameterError(f"{param}[{k!r}]", v, "string header names and values")
+        if not isinstance(k, str) or not k or not _TOKEN_CHARS.issuperset(k):
+            raise InvalidParameterError(
+                f"{param} name", k, "a non-empty string of letters, digits and !#$%&'*+-.^_`|~"
+            )
+        shown = "<not shown>" if k.lower() in _SENSITIVE_HEADERS else v
+        if not isinstance(v, str):
+            raise InvalidParameterError(f"{param}[{k!r}]", shown, "a string")
+        if not all(" " <= c <= "~" or c == "\t" for c in v):
+            raise InvalidParameterError(
+                f"{param}[{k!r}]",
+                shown,
+                "printable ASCII (no line breaks or control characters)",
+            )
         checked[k] = v
     return checked
 
 
+def merge_headers(*layers: Mapping[str, str]) -> Dict[str, str]:
+    """Merge header mappings, later layers winning; names compare case-insensitively, so an override
+    replaces a header instead of sending it twice."""
+    merged: Dict[str, Tuple[str, str]] = {}
+    for layer in layers:
+        for name, value in layer.items():
+            merged[name.lower()] = (name, value)
+    return dict(merged.values())
+
+
 def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> ResolvedOptions:
     """Merge per-request options over the client's settings, refusing unknown keys."""
-    if not options:
+    if options is None:
         return ResolvedOptions(config.timeout, config.max_retries, {}, {})
     if not isinstance(options, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise InvalidParameterError("request_options", options, "a dict with keys " + ", ".join(_OPTION_KEYS))
+    if not options:
+        return ResolvedOptions(config.timeout, config.max_retries, {}, {})
     for key in options:
         if key not in _OPTION_KEYS:
             raise InvalidParameterError("request_options", key, "keys " + ", ".join(_OPTION_KEYS))
@@ -205,7 +253,7 @@ def is_loopback(host: str) -> bool:
 
 def build_request(config: ClientConfig, api_request: ApiRequest, options: ResolvedOptions) -> httpx.Request:
     """Build the exact request that goes on the wire (body serialised once, re-sent as is)."""
-    headers = dict(config.headers)
+    headers: Dict[str, str] = {}
     content: Optional[bytes] = None
     if api_request.json is not None:
         headers["Content-Type"] = "application/json"
@@ -222,11 +270,10 @@ def build_request(config: ClientConfig, api_request: ApiRequest, options: Resolv
                 "or pass allow_insecure_http=True if you really mean it"
             )
         headers["Authorization"] = f"Bearer {config.token}"
-    headers.update(options.headers)
     return httpx.Request(
         api_request.method,
         url,
-        headers=headers,
+        headers=merge_headers(config.headers, headers, options.headers),
         content=content,
         extensions={"timeout": options.timeout.as_dict()},
     )

@@ -1,0 +1,203 @@
+"""Shared fixtures: one test body runs against both ``Client`` and ``AsyncClient``.
+
+Write the test as ``async def`` (the module needs ``pytestmark = pytest.mark.anyio``) and take the
+``sdk`` fixture, parametrized over ``sync`` and ``async``::
+
+    async def test_x(sdk, api):
+        client = sdk.client()
+        res = await sdk.call(client.v1.files.upload_urls.create, items=[...])
+
+``sdk.call`` runs the sync client's method directly and awaits the async client's, so the same lines
+exercise both. ``api`` is a respx router for https://api.magichour.ai (nothing reaches the internet);
+``sleeps`` fakes the retry loop's clock and records the delays it asked for.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import json
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
+
+import httpx
+import pytest
+import respx
+
+from magic_hour import AsyncClient, Client
+
+TOKEN = "mh-test-token-5f2c9b7e31"
+"""A token that is easy to search for in logs, reprs and messages (it must never show up there)."""
+
+BASE_URL = "https://api.magichour.ai"
+UPLOAD_URLS_PATH = "/v1/files/upload-urls"
+UPLOAD_URLS_URL = BASE_URL + UPLOAD_URLS_PATH
+EXPIRES_AT = "2024-07-25T16:56:21.932Z"
+
+SEED_ITEMS: List[Dict[str, str]] = [
+    {"extension": "mp4", "type_": "video"},
+    {"extension": "mp3", "type_": "audio"},
+]
+"""The items of the seed page's example."""
+
+SEED_RESPONSE: Dict[str, Any] = {
+    "items": [
+        {
+            "expires_at": EXPIRES_AT,
+            "file_path": "api-assets/id/video.mp4",
+            "upload_url": "https://videos.magichour.ai/api-assets/id/video.mp4?auth-value=1234567890",
+        },
+        {
+            "expires_at": EXPIRES_AT,
+            "file_path": "api-assets/id/audio.mp3",
+            "upload_url": "https://videos.magichour.ai/api-assets/id/audio.mp3?auth-value=1234567890",
+        },
+    ]
+}
+"""The seed page's example response."""
+
+
+def presign_response(request: httpx.Request) -> httpx.Response:
+    """Answer ``upload-urls`` like the API: one item per request item, in order."""
+    items = json.loads(request.content)["items"]
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    out = []
+    for i, item in enumerate(items):
+        path = f"api-assets/id/{i}-{item['type']}.{item['extension']}"
+        out.append(
+            {
+                "expires_at": expires.isoformat().replace("+00:00", "Z"),
+                "file_path": path,
+                "upload_url": f"https://videos.magichour.ai/{path}?auth-value=1234567890",
+            }
+        )
+    return httpx.Response(200, json={"items": out})
+
+
+# The async tests run on asyncio; the core's trio support is covered by a dedicated test. A module can
+# override this fixture (e.g. with params=["asyncio", "trio"]) to run its own tests on both.
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's real token or base URL must never leak into (or change) a test."""
+    monkeypatch.delenv("MAGIC_HOUR_API_TOKEN", raising=False)
+    monkeypatch.delenv("MAGIC_HOUR_BASE_URL", raising=False)
+
+
+_SEED: Any = object()
+
+
+class Flavor:
+    """Sync or async: builds the matching client and runs its methods the same way."""
+
+    def __init__(self, is_async: bool) -> None:
+        self.is_async = is_async
+        self.name = "async" if is_async else "sync"
+        self.client_cls: Any = AsyncClient if is_async else Client
+        self.httpx_cls: Any = httpx.AsyncClient if is_async else httpx.Client
+        self._created: List[Any] = []
+
+    def __repr__(self) -> str:
+        return f"Flavor({self.name})"
+
+    def client(self, **kwargs: Any) -> Any:
+        """A client of this flavor; ``token`` defaults to :data:`TOKEN` (pass ``token=None`` for none)."""
+        kwargs.setdefault("token", TOKEN)
+        client = self.client_cls(**kwargs)
+        self._created.append(client)
+        return client
+
+    def httpx_client(self, **kwargs: Any) -> Any:
+        """An httpx client of the matching flavor (to lend with ``httpx_client=``)."""
+        client = self.httpx_cls(**kwargs)
+        self._created.append(client)
+        return client
+
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)``, awaited if it returns an awaitable."""
+        result = fn(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def create(self, client: Any, items: Any = _SEED, **kwargs: Any) -> Any:
+        """``client.v1.files.upload_urls.create(items=...)`` (the seed's items by default)."""
+        items = SEED_ITEMS if items is _SEED else items
+        return await self.call(client.v1.files.upload_urls.create, items=items, **kwargs)
+
+    async def close(self, client: Any) -> None:
+        """``close()`` or ``await aclose()``."""
+        if self.is_async:
+            await client.aclose()
+        else:
+            client.close()
+
+    @asynccontextmanager
+    async def session(self, client: Any) -> AsyncIterator[Any]:
+        """``with client`` or ``async with client``."""
+        if self.is_async:
+            async with client as entered:
+                yield entered
+        else:
+            with client as entered:
+                yield entered
+
+    async def cleanup(self) -> None:
+        for obj in reversed(self._created):
+            if isinstance(obj, (Client, httpx.Client)):
+                obj.close()
+            elif isinstance(obj, (AsyncClient, httpx.AsyncClient)):
+                await obj.aclose()
+
+
+@pytest.fixture(params=[False, True], ids=["sync", "async"])
+async def sdk(request: pytest.FixtureRequest) -> AsyncIterator[Flavor]:
+    """The test body runs once with ``Client`` and once with ``AsyncClient``."""
+    flavor = Flavor(request.param)
+    try:
+        yield flavor
+    finally:
+        await flavor.cleanup()
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """A respx router for the API; any request it does not route fails the test."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False, assert_all_mocked=True) as router:
+        yield router
+
+
+@pytest.fixture
+def upload_urls(api: respx.MockRouter) -> respx.Route:
+    """``POST /v1/files/upload-urls`` answering like the API (one item per request item)."""
+    return api.post(UPLOAD_URLS_PATH).mock(side_effect=presign_response)
+
+
+class Sleeps(List[float]):
+    """The delays the retry loop slept (faked: no time passes)."""
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
+    """Fake the core's sleep (sync and async) and record every delay."""
+    recorded = Sleeps()
+
+    def fake_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    async def fake_async_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr("magic_hour._core.transport.sleep", fake_sleep)
+    monkeypatch.setattr("magic_hour._core.transport.async_sleep", fake_async_sleep)
+    return recorded
+
+
+def assert_no_secret(*texts: Optional[str]) -> None:
+    """None of ``texts`` contains the test token."""
+    for text in texts:
+        assert text is None or TOKEN not in text, f"the token leaked into: {text!r}"
