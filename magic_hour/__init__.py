@@ -7,6 +7,8 @@ res = client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "v
 """
 
 import logging as _logging
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from ._client import AsyncClient, Client
 from ._core.request import NOT_GIVEN, NotGiven, RequestOptions
@@ -32,12 +34,29 @@ from ._exceptions import (
     UnprocessableEntityError,
     UploadError,
 )
-from ._upload.flow import UploadProgress
-from ._upload.results import UploadResult
 from ._version import __version__
 from .environment import Environment
 
+if _TYPE_CHECKING:
+    from ._upload.flow import UploadProgress
+    from ._upload.results import UploadResult
+
 _logging.getLogger("magic_hour").addHandler(_logging.NullHandler())
+
+# Loaded on first access, with the upload engine, so that `import magic_hour` stays cheap.
+_LAZY = {"UploadProgress": "magic_hour._upload.flow", "UploadResult": "magic_hour._upload.results"}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'magic_hour' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "NOT_GIVEN",

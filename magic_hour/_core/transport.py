@@ -9,7 +9,6 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Generator, Optional, Type, TypeVar, Union
 
-import anyio
 import httpx
 
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
@@ -26,6 +25,8 @@ sleep: Callable[[float], None] = time.sleep
 
 
 async def async_sleep(seconds: float) -> None:
+    import anyio  # not at import time: `import magic_hour` stays cheap
+
     await anyio.sleep(seconds)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, List, Literal, Optional, Sequence
 
 from ...._exceptions import UploadError
-from ...._upload.engine import AsyncUploader, ProgressCallback, SyncUploader, check_concurrency, check_files
-from ...._upload.inputs import FileInput
-from ...._upload.results import UploadResult
 from .upload_urls import AsyncUploadUrls, UploadUrls
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._upload.engine import AsyncUploader, ProgressCallback, SyncUploader
+    from ...._upload.inputs import FileInput
+    from ...._upload.results import UploadResult
+
+# The upload engine is imported on first use: `import magic_hour` stays as cheap as httpx itself.
 
 __all__ = ["AsyncFiles", "AsyncUploadUrls", "Files", "UploadUrls"]
 
@@ -38,7 +40,14 @@ class Files:
     def __init__(self, http: SyncHTTP) -> None:
         self._http = http
         self.upload_urls = UploadUrls(http)
-        self._uploader = SyncUploader(http, self.upload_urls)
+        self._engine: Optional[SyncUploader] = None
+
+    def _uploader(self) -> SyncUploader:
+        if self._engine is None:
+            from ...._upload.engine import SyncUploader
+
+            self._engine = SyncUploader(self._http, self.upload_urls)
+        return self._engine
 
     def upload_file(
         self,
@@ -66,7 +75,9 @@ class Files:
 
             file_path = client.v1.files.upload_file("clip.mp4")
         """
-        return _one(self._uploader.upload([file], type_=type_, extension=extension, on_progress=on_progress))
+        return _one(
+            self._uploader().upload([file], type_=type_, extension=extension, on_progress=on_progress)
+        )
 
     def upload_files(
         self,
@@ -89,9 +100,11 @@ class Files:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
+        from ...._upload.engine import check_concurrency, check_files
+
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
-        return _all(self._uploader.upload(items, max_concurrency=limit, on_progress=on_progress))
+        return _all(self._uploader().upload(items, max_concurrency=limit, on_progress=on_progress))
 
 
 class AsyncFiles:
@@ -100,7 +113,14 @@ class AsyncFiles:
     def __init__(self, http: AsyncHTTP) -> None:
         self._http = http
         self.upload_urls = AsyncUploadUrls(http)
-        self._uploader = AsyncUploader(http, self.upload_urls)
+        self._engine: Optional[AsyncUploader] = None
+
+    def _uploader(self) -> AsyncUploader:
+        if self._engine is None:
+            from ...._upload.engine import AsyncUploader
+
+            self._engine = AsyncUploader(self._http, self.upload_urls)
+        return self._engine
 
     async def upload_file(
         self,
@@ -129,7 +149,7 @@ class AsyncFiles:
             file_path = client.v1.files.upload_file("clip.mp4")
         """
         return _one(
-            await self._uploader.upload([file], type_=type_, extension=extension, on_progress=on_progress)
+            await self._uploader().upload([file], type_=type_, extension=extension, on_progress=on_progress)
         )
 
     async def upload_files(
@@ -153,6 +173,8 @@ class AsyncFiles:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
+        from ...._upload.engine import check_concurrency, check_files
+
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
-        return _all(await self._uploader.upload(items, max_concurrency=limit, on_progress=on_progress))
+        return _all(await self._uploader().upload(items, max_concurrency=limit, on_progress=on_progress))
