@@ -40,11 +40,20 @@ def error_message(response: httpx.Response, body: Any) -> str:
     return response.reason_phrase or "error"
 
 
+def _redact_token(message: str, response: httpx.Response) -> str:
+    # Some servers echo the credential they refused ("invalid token sk-..."); it must not reach the
+    # message, which ends up in logs and tracebacks. The body keeps what was received.
+    request = response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+    auth = request.headers.get("authorization", "") if request is not None else ""
+    token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    return message.replace(token, "<redacted>") if len(token) >= 8 else message
+
+
 def status_error(response: httpx.Response) -> ApiError:
     """The typed :class:`ApiError` for a non-2xx response."""
     body = decode_body(response)
     cls = error_class_for_status(response.status_code)
-    return cls(error_message(response, body), response=response, body=body)
+    return cls(_redact_token(error_message(response, body), response), response=response, body=body)
 
 
 def parse_response(response: httpx.Response, cast_to: Type[M]) -> M:

@@ -1,0 +1,217 @@
+"""Every error status becomes its typed exception, with the body, response and request id kept."""
+
+from __future__ import annotations
+
+from typing import Any, Type
+
+import httpx
+import pytest
+import respx
+from conftest import SEED_RESPONSE, TOKEN, UPLOAD_URLS_PATH, Flavor, assert_no_secret
+
+from magic_hour import (
+    ApiConnectionError,
+    ApiError,
+    ApiResponseValidationError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    MagicHourError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+
+pytestmark = pytest.mark.anyio
+
+STATUS_ERRORS = [
+    (400, BadRequestError),
+    (401, AuthenticationError),
+    (402, PaymentRequiredError),
+    (403, PermissionDeniedError),
+    (404, NotFoundError),
+    (409, ConflictError),
+    (422, UnprocessableEntityError),
+    (429, RateLimitError),
+    (500, InternalServerError),
+    (502, InternalServerError),
+    (503, InternalServerError),
+    (504, InternalServerError),
+    (418, ApiError),  # not mapped: the plain ApiError
+    (405, ApiError),
+]
+
+
+async def raised(sdk: Flavor, **client_kwargs: Any) -> Any:
+    client_kwargs.setdefault("max_retries", 0)
+    with pytest.raises(MagicHourError) as info:
+        await sdk.create(sdk.client(**client_kwargs))
+    return info.value
+
+
+@pytest.mark.parametrize(("status", "cls"), STATUS_ERRORS, ids=[str(s) for s, _ in STATUS_ERRORS])
+async def test_each_status_raises_its_exception(
+    sdk: Flavor, api: respx.MockRouter, status: int, cls: Type[ApiError]
+) -> None:
+    body = {"message": "The request could not be processed", "code": "E42"}
+    api.post(UPLOAD_URLS_PATH).respond(status, json=body, headers={"x-request-id": "req_8f2a"})
+
+    err = await raised(sdk)
+
+    assert type(err) is cls
+    assert isinstance(err, ApiError)
+    assert err.status_code == status
+    assert err.body == body
+    assert isinstance(err.response, httpx.Response)
+    assert err.response.status_code == status
+    assert err.request_id == "req_8f2a"
+    text = str(err)
+    assert "The request could not be processed" in text
+    assert str(status) in text
+    assert "req_8f2a" in text
+    assert_no_secret(text, repr(err))
+
+
+@pytest.mark.parametrize(("status", "cls"), STATUS_ERRORS, ids=[str(s) for s, _ in STATUS_ERRORS])
+async def test_error_statuses_are_not_swallowed_by_retries(
+    sdk: Flavor, api: respx.MockRouter, sleeps: Any, status: int, cls: Type[ApiError]
+) -> None:
+    """With the default retries, the final answer is still the typed error (retried or not)."""
+    api.post(UPLOAD_URLS_PATH).respond(status, json={"message": "nope"})
+    err = await raised(sdk, max_retries=2)
+    assert type(err) is cls
+    assert err.status_code == status
+
+
+async def test_html_error_body(sdk: Flavor, api: respx.MockRouter) -> None:
+    html = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+    api.post(UPLOAD_URLS_PATH).respond(502, text=html, headers={"content-type": "text/html"})
+
+    err = await raised(sdk)
+
+    assert type(err) is InternalServerError
+    assert err.body == html  # kept as received
+    assert err.request_id is None
+    assert str(err) == "502: Bad Gateway"  # a short summary, not a page of markup
+
+
+@pytest.mark.parametrize(
+    ("status", "content", "expected"),
+    [
+        (404, b"", "404: Not Found"),
+        (400, b"the extension is not allowed", "400: the extension is not allowed"),
+        (422, b'{"error": "items must not be empty"}', "422: items must not be empty"),
+        (422, b'{"detail": "bad"}', "422: bad"),
+        (400, b'{"message": ""}', "400: Bad Request"),
+        (400, b'["a", "list"]', "400: Bad Request"),
+        (400, b"x" * 1000, "400: " + "x" * 200),
+    ],
+)
+async def test_error_message_from_the_body(
+    sdk: Flavor, api: respx.MockRouter, status: int, content: bytes, expected: str
+) -> None:
+    api.post(UPLOAD_URLS_PATH).respond(status, content=content)
+    err = await raised(sdk)
+    assert str(err) == expected
+    assert err.message == expected.split(": ", 1)[1]
+
+
+async def test_body_of_an_error_is_none_when_empty(sdk: Flavor, api: respx.MockRouter) -> None:
+    api.post(UPLOAD_URLS_PATH).respond(404)
+    err = await raised(sdk)
+    assert err.body is None
+
+
+async def test_a_token_echoed_by_the_server_is_redacted_from_the_message(
+    sdk: Flavor, api: respx.MockRouter
+) -> None:
+    api.post(UPLOAD_URLS_PATH).respond(401, json={"message": f"invalid token {TOKEN}"})
+    err = await raised(sdk)
+    assert type(err) is AuthenticationError
+    assert str(err) == "401: invalid token <redacted>"
+    assert_no_secret(str(err), repr(err), err.message)
+    assert err.body == {"message": f"invalid token {TOKEN}"}  # the body is data: kept as received
+
+
+@pytest.mark.parametrize(
+    ("content", "body", "in_message"),
+    [
+        (b"not json at all", "not json at all", "<body>"),
+        (b'{"items": [', '{"items": [', "<body>"),
+        (b"", None, "<body>"),
+        (b'{"items": "nope"}', {"items": "nope"}, "items"),
+        (b"[]", [], "<body>"),
+        (
+            b'{"items": [{"file_path": "a", "upload_url": "https://s/a"}]}',
+            {"items": [{"file_path": "a", "upload_url": "https://s/a"}]},
+            "items.0.expires_at",
+        ),
+        (
+            b'{"items": [{"expires_at": "yesterday", "file_path": "a", "upload_url": "u"}]}',
+            {"items": [{"expires_at": "yesterday", "file_path": "a", "upload_url": "u"}]},
+            "items.0.expires_at",
+        ),
+    ],
+)
+async def test_a_2xx_that_does_not_fit_the_model(
+    sdk: Flavor, api: respx.MockRouter, content: bytes, body: Any, in_message: str
+) -> None:
+    api.post(UPLOAD_URLS_PATH).respond(200, content=content, headers={"x-request-id": "req_1"})
+
+    err = await raised(sdk)
+
+    assert type(err) is ApiResponseValidationError
+    assert isinstance(err, ApiError)
+    assert err.status_code == 200
+    assert err.body == body
+    assert err.request_id == "req_1"
+    assert err.response.content == content
+    assert "V1FilesUploadUrlsCreateResponse" in str(err)
+    assert in_message in str(err)
+
+
+async def test_a_2xx_is_not_retried_even_when_invalid(
+    sdk: Flavor, api: respx.MockRouter, sleeps: Any
+) -> None:
+    route = api.post(UPLOAD_URLS_PATH).respond(200, content=b"oops")
+    with pytest.raises(ApiResponseValidationError):
+        await sdk.create(sdk.client())
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+async def test_other_2xx_statuses_are_success(sdk: Flavor, api: respx.MockRouter) -> None:
+    api.post(UPLOAD_URLS_PATH).respond(201, json=SEED_RESPONSE)
+    res = await sdk.create(sdk.client())
+    assert len(res.items) == 2
+
+
+async def test_a_redirect_is_an_error_not_followed(sdk: Flavor, api: respx.MockRouter) -> None:
+    """The token must not follow a redirect to wherever it points."""
+    route = api.post(UPLOAD_URLS_PATH).respond(307, headers={"location": "https://evil.example/steal"})
+    err = await raised(sdk)
+    assert type(err) is ApiError
+    assert err.status_code == 307
+    assert route.call_count == 1
+
+
+def test_error_tree() -> None:
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        PaymentRequiredError,
+        PermissionDeniedError,
+        NotFoundError,
+        ConflictError,
+        UnprocessableEntityError,
+        RateLimitError,
+        InternalServerError,
+        ApiResponseValidationError,
+    ):
+        assert issubclass(cls, ApiError)
+    assert issubclass(ApiError, MagicHourError)
+    assert issubclass(ApiConnectionError, MagicHourError)
+    assert not issubclass(ApiConnectionError, ApiError)
