@@ -18,15 +18,21 @@ from typing import Iterator
 
 
 def _response(status: bytes, body: bytes = b"") -> bytes:
-    return b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body)
+    return b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        status,
+        len(body),
+        body,
+    )
 
 
-async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, base: str, latency: float) -> None:
+async def _handle(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, base: str, latency: float
+) -> None:
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.split(b"\r\n")
-            method, target, _ = lines[0].split(b" ", 2)
+            method, _target, _ = lines[0].split(b" ", 2)
             headers = {}
             for line in lines[1:]:
                 if b":" in line:
@@ -86,7 +92,10 @@ async def _main(latency: float) -> None:
 def serve(latency: float = 0.0) -> Iterator[str]:
     """Start the server in a subprocess; yield its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--latency", str(latency)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--latency", str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _storage_server import serve  # noqa: E402
+from _storage_server import serve
 
 CASE = r"""
 import json, os, resource, sys, time, asyncio
@@ -80,7 +80,9 @@ print(json.dumps({"elapsed": elapsed, "growth_mb": rss_mb() - before}))
 
 
 def run_case(kind: str, base: str, path: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CASE, kind, base, path], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CASE, kind, base, path], capture_output=True, text=True, check=True
+    )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -105,7 +107,9 @@ def big_file(size_mb: int, rounds: int) -> None:
         for k in results:
             print(f"{k:<12}{med[k]:>10.3f}{size_mb / med[k]:>10.0f}{rss[k]:>22.1f}")
         print(f"sync  upload_file / raw httpx time ratio: {med['sdk'] / med['raw']:.3f}  (target <= 1.05)")
-        print(f"async upload_file / raw httpx time ratio: {med['sdk_async'] / med['raw_async']:.3f}  (target <= 1.05)")
+        print(
+            f"async upload_file / raw httpx time ratio: {med['sdk_async'] / med['raw_async']:.3f}  (target <= 1.05)"
+        )
         print(f"RSS growth sync {rss['sdk']:.1f} MB, async {rss['sdk_async']:.1f} MB  (target <= 50 MB)")
 
 
@@ -139,8 +143,12 @@ def many_files(count: int, size_mb: int, latency: float) -> None:
 
         batch_async = asyncio.run(run_async())
     print(f"one by one (sync upload_file):            {one_by_one:.3f} s")
-    print(f"upload_files, max_concurrency=4 (sync):   {batch:.3f} s  speed-up {one_by_one / batch:.2f}x (target >= 3)")
-    print(f"upload_files, max_concurrency=4 (async):  {batch_async:.3f} s  speed-up {one_by_one / batch_async:.2f}x")
+    print(
+        f"upload_files, max_concurrency=4 (sync):   {batch:.3f} s  speed-up {one_by_one / batch:.2f}x (target >= 3)"
+    )
+    print(
+        f"upload_files, max_concurrency=4 (async):  {batch_async:.3f} s  speed-up {one_by_one / batch_async:.2f}x"
+    )
 
 
 if __name__ == "__main__":
