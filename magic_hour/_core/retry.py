@@ -96,7 +96,8 @@ def retry_delay(
         asked = parse_retry_after(headers, now)
         if asked is not None:
             return min(asked, MAX_RETRY_AFTER)
-    base = min(INITIAL_RETRY_DELAY * (2.0**retries_taken), MAX_RETRY_DELAY)
+    # The exponent is bounded: 2.0 ** 1024 overflows, and a patient caller may allow that many retries.
+    base = min(INITIAL_RETRY_DELAY * (2.0 ** min(retries_taken, 32)), MAX_RETRY_DELAY)
     return base * (1.0 - 0.25 * rand())
 
 
