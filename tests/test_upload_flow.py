@@ -11,7 +11,7 @@ import pytest
 
 from magic_hour import ApiConnectionError, ApiTimeoutError, StorageError
 from magic_hour._core.retry import Sleep
-from magic_hour._upload.flow import Presign, Put, Target, batches, storage_error_detail, upload_flow
+from magic_hour._upload.flow import Target, batches, storage_error_detail, upload_flow
 from magic_hour._upload.inputs import Source
 
 NOW = 1_700_000_000.0
@@ -26,7 +26,9 @@ def _target(path: str = "api-assets/id/a.mp4", expires_in: float = 3600.0, url: 
 def _source(rewindable: bool = True) -> Source:
     if rewindable:
         return Source(index=0, name="a.mp4", size=3, type_="video", extension="mp4", path="a.mp4")
-    return Source(index=0, name="pipe.mp4", size=3, type_="video", extension="mp4", fileobj=io.BytesIO(b"abc"))
+    return Source(
+        index=0, name="pipe.mp4", size=3, type_="video", extension="mp4", fileobj=io.BytesIO(b"abc")
+    )
 
 
 def _run(flow: Any, outcomes: List[Any]) -> tuple[List[Any], Any]:
@@ -36,10 +38,7 @@ def _run(flow: Any, outcomes: List[Any]) -> tuple[List[Any], Any]:
     try:
         while True:
             actions.append(action)
-            if isinstance(action, Sleep):
-                action = flow.send(None)
-            else:
-                action = flow.send(outcomes.pop(0))
+            action = flow.send(None) if isinstance(action, Sleep) else flow.send(outcomes.pop(0))
     except StopIteration as stop:
         return actions, stop.value
 
@@ -105,7 +104,9 @@ def test_expired_before_the_put_starts_is_represigned_first() -> None:
 
 
 def test_expired_answer_from_storage_is_represigned_once() -> None:
-    expired = httpx.Response(403, text="<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+    expired = httpx.Response(
+        403, text="<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+    )
     fresh = _target("api-assets/id/new.mp4")
     actions, result = _run(_flow(), [expired, fresh, httpx.Response(200)])
     assert _kinds(actions) == ["Put", "Presign", "Put"]
