@@ -85,7 +85,9 @@ def _closed(path: pathlib.Path) -> Any:
     return f
 
 
-async def test_missing_file_error_names_the_path(sdk: Any, api: respx.MockRouter, media: pathlib.Path) -> None:
+async def test_missing_file_error_names_the_path(
+    sdk: Any, api: respx.MockRouter, media: pathlib.Path
+) -> None:
     path = media / "nope.webm"
     with pytest.raises(InvalidFileError) as info:
         await sdk.call(sdk.client().v1.files.upload_file, path)
@@ -113,7 +115,9 @@ async def test_type_and_extension_overrides_are_checked(
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "4", None])
-async def test_max_concurrency_is_checked(sdk: Any, api: respx.MockRouter, media: pathlib.Path, value: Any) -> None:
+async def test_max_concurrency_is_checked(
+    sdk: Any, api: respx.MockRouter, media: pathlib.Path, value: Any
+) -> None:
     with pytest.raises(InvalidParameterError, match="max_concurrency"):
         await sdk.call(sdk.client().v1.files.upload_files, [str(media / "clip.mp4")], max_concurrency=value)
     assert not api.calls
@@ -128,9 +132,16 @@ async def test_files_must_be_a_list(sdk: Any, api: respx.MockRouter, value: Any)
 
 @pytest.mark.parametrize(
     "value",
-    ["https://example.com/video.mp4", "http://example.com/a.png", "HTTPS://EXAMPLE.COM/A.PNG", "api-assets/id/x.mp4"],
+    [
+        "https://example.com/video.mp4",
+        "http://example.com/a.png",
+        "HTTPS://EXAMPLE.COM/A.PNG",
+        "api-assets/id/x.mp4",
+    ],
 )
-async def test_urls_and_uploaded_paths_come_back_unchanged(sdk: Any, api: respx.MockRouter, value: str) -> None:
+async def test_urls_and_uploaded_paths_come_back_unchanged(
+    sdk: Any, api: respx.MockRouter, value: str
+) -> None:
     client = sdk.client()
     assert await sdk.call(client.v1.files.upload_file, value) == value
     assert await sdk.call(client.v1.files.upload_files, [value, value]) == [value, value]
