@@ -1,0 +1,199 @@
+"""Per-call cost of ``client.v1.files.upload_urls.create`` against raw httpx, on one local server.
+
+    python tests/benchmarks/bench_create.py [--rounds 40] [--target 1.10] [--profile]
+
+For 1 and 100 items, sync and async, it times the SDK call and the same request made with raw httpx
+(``client.post(url, json=body, headers=auth)`` then ``.json()``), both through one keep-alive
+connection to the same local server (``_server.py``, in its own process) in the same run. Runs
+alternate (SDK then raw, raw then SDK, ...) in batches of calls, and the table shows medians over the
+rounds, plus the median of the per-round SDK/raw ratios. It exits 1 if a ratio misses the target.
+
+Not collected by pytest (it is not named ``test_*.py``): run it by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import statistics
+import sys
+import time
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Measure this checkout's code, even if another magic_hour is installed.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+import httpx
+from _server import serve
+
+import magic_hour
+
+TOKEN = "bench-token"
+_KINDS = (("mp4", "video"), ("mp3", "audio"), ("png", "image"))
+
+
+def sdk_items(n: int) -> List[Dict[str, str]]:
+    return [{"extension": ext, "type_": kind} for ext, kind in (_KINDS * n)[:n]]
+
+
+def wire_body(n: int) -> Dict[str, Any]:
+    """What the SDK sends for ``sdk_items(n)``: the same JSON, posted by raw httpx."""
+    return {"items": [{"extension": ext, "type": kind} for ext, kind in (_KINDS * n)[:n]]}
+
+
+def _timed(fn: Callable[[], object], calls: int) -> float:
+    gc.collect()
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter_ns() - start) / calls / 1e3
+
+
+async def _atimed(fn: Callable[[], Awaitable[object]], calls: int) -> float:
+    gc.collect()
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        await fn()
+    return (time.perf_counter_ns() - start) / calls / 1e3
+
+
+def _calls_for(n: int) -> int:
+    return 100 if n == 1 else 30
+
+
+Result = Tuple[List[float], List[float]]  # per-round µs per call: SDK, raw
+
+
+def bench_sync(base_url: str, n: int, rounds: int) -> Result:
+    items = sdk_items(n)
+    body = wire_body(n)
+    url = base_url + "/v1/files/upload-urls"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with magic_hour.Client(token=TOKEN, base_url=base_url) as client, httpx.Client() as raw:
+        create = client.v1.files.upload_urls.create
+
+        def sdk() -> object:
+            return create(items=items)  # type: ignore[arg-type]
+
+        def plain() -> object:
+            return raw.post(url, json=body, headers=auth).json()
+
+        assert len(create(items=items).items) == n  # type: ignore[arg-type]
+        assert len(plain()["items"]) == n  # type: ignore[index]
+        calls = _calls_for(n)
+        for _ in range(3):  # warm up: connections, caches, pydantic's lazy schema builds
+            _timed(sdk, calls)
+            _timed(plain, calls)
+        sdk_us: List[float] = []
+        raw_us: List[float] = []
+        for r in range(rounds):
+            if r % 2 == 0:
+                sdk_us.append(_timed(sdk, calls))
+                raw_us.append(_timed(plain, calls))
+            else:
+                raw_us.append(_timed(plain, calls))
+                sdk_us.append(_timed(sdk, calls))
+    return sdk_us, raw_us
+
+
+async def _bench_async(base_url: str, n: int, rounds: int) -> Result:
+    items = sdk_items(n)
+    body = wire_body(n)
+    url = base_url + "/v1/files/upload-urls"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with magic_hour.AsyncClient(token=TOKEN, base_url=base_url) as client, httpx.AsyncClient() as raw:
+        create = client.v1.files.upload_urls.create
+
+        async def sdk() -> object:
+            return await create(items=items)  # type: ignore[arg-type]
+
+        async def plain() -> object:
+            return (await raw.post(url, json=body, headers=auth)).json()
+
+        assert len((await create(items=items)).items) == n  # type: ignore[arg-type]
+        assert len((await plain())["items"]) == n  # type: ignore[index]
+        calls = _calls_for(n)
+        for _ in range(3):
+            await _atimed(sdk, calls)
+            await _atimed(plain, calls)
+        sdk_us: List[float] = []
+        raw_us: List[float] = []
+        for r in range(rounds):
+            if r % 2 == 0:
+                sdk_us.append(await _atimed(sdk, calls))
+                raw_us.append(await _atimed(plain, calls))
+            else:
+                raw_us.append(await _atimed(plain, calls))
+                sdk_us.append(await _atimed(sdk, calls))
+    return sdk_us, raw_us
+
+
+def bench_async(base_url: str, n: int, rounds: int) -> Result:
+    return asyncio.run(_bench_async(base_url, n, rounds))
+
+
+def profile(base_url: str, n: int, calls: int = 2000) -> None:
+    """cProfile of the sync SDK call: where the time beyond raw httpx goes."""
+    import cProfile
+    import pstats
+
+    items = sdk_items(n)
+    with magic_hour.Client(token=TOKEN, base_url=base_url) as client:
+        create = client.v1.files.upload_urls.create
+        for _ in range(50):
+            create(items=items)  # type: ignore[arg-type]
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(calls):
+            create(items=items)  # type: ignore[arg-type]
+        prof.disable()
+    print(f"\ncProfile, sync create with {n} item(s), {calls} calls (cumulative time, top 30):")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="SDK vs raw httpx, per call of upload_urls.create")
+    parser.add_argument("--rounds", type=int, default=40, help="alternating rounds per case (default 40)")
+    parser.add_argument("--target", type=float, default=1.10, help="maximum SDK/raw ratio (default 1.10)")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of the SDK call")
+    args = parser.parse_args()
+
+    print(
+        f"magic_hour {magic_hour.__version__}, httpx {httpx.__version__}, "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.rounds} rounds"
+    )
+    rows: List[Tuple[str, int, float, float, float, float]] = []
+    with serve() as base_url:
+        for mode, bench in (("sync", bench_sync), ("async", bench_async)):
+            for n in (1, 100):
+                sdk_us, raw_us = bench(base_url, n, args.rounds)
+                sdk_med = statistics.median(sdk_us)
+                raw_med = statistics.median(raw_us)
+                paired = statistics.median(s / r for s, r in zip(sdk_us, raw_us))
+                rows.append((mode, n, sdk_med, raw_med, sdk_med / raw_med, paired))
+        if args.profile:
+            for n in (1, 100):
+                profile(base_url, n)
+
+    print()
+    print(
+        f"{'case':<8}{'items':>6}{'SDK µs/call':>14}{'raw µs/call':>14}{'SDK/raw':>10}{'paired':>9}  target"
+    )
+    failed = False
+    for mode, n, sdk_med, raw_med, ratio, paired in rows:
+        ok = ratio <= args.target
+        failed |= not ok
+        verdict = "ok" if ok else "MISSED"
+        print(
+            f"{mode:<8}{n:>6}{sdk_med:>14.1f}{raw_med:>14.1f}{ratio:>10.3f}{paired:>9.3f}"
+            f"  <= {args.target:.2f} {verdict}"
+        )
+    print("\nSDK/raw = median SDK time / median raw time; paired = median of the per-round ratios.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
