@@ -251,8 +251,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_request(config: ClientConfig, api_request: ApiRequest, options: ResolvedOptions) -> httpx.Request:
-    """Build the exact request that goes on the wire (body serialised once, re-sent as is)."""
+def build_request(
+    config: ClientConfig,
+    api_request: ApiRequest,
+    options: ResolvedOptions,
+    client_headers: Mapping[str, str] = {},  # never mutated
+) -> httpx.Request:
+    """Build the exact request that goes on the wire (body serialised once, re-sent as is).
+
+    ``client_headers`` are the httpx client's own default headers: a lent ``httpx_client`` keeps
+    the headers it was configured with (as ``httpx_client.request`` would send them); ours win.
+    """
     headers: Dict[str, str] = {}
     content: Optional[bytes] = None
     if api_request.json is not None:
@@ -273,7 +282,7 @@ def build_request(config: ClientConfig, api_request: ApiRequest, options: Resolv
     return httpx.Request(
         api_request.method,
         url,
-        headers=merge_headers(config.headers, headers, options.headers),
+        headers=merge_headers(client_headers, config.headers, headers, options.headers),
         content=content,
         extensions={"timeout": options.timeout.as_dict()},
     )

@@ -82,7 +82,7 @@ class SyncHTTP:
 
     def request(self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]) -> M:
         resolved = resolve_options(self.config, options)
-        request = build_request(self.config, api_request, resolved)
+        request = build_request(self.config, api_request, resolved, self.client.headers)
         what = _describe(request)
         start = time.perf_counter()
         response = run_flow(
@@ -103,7 +103,7 @@ class AsyncHTTP:
         self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]
     ) -> M:
         resolved = resolve_options(self.config, options)
-        request = build_request(self.config, api_request, resolved)
+        request = build_request(self.config, api_request, resolved, self.client.headers)
         what = _describe(request)
         start = time.perf_counter()
         response = await arun_flow(
