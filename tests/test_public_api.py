@@ -1,0 +1,177 @@
+"""The public surface: ``__all__`` complete and sorted, compat imports, and a cheap ``import magic_hour``."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, List, Tuple
+
+import pytest
+
+import magic_hour
+
+ROOT = Path(magic_hour.__file__).parent
+
+
+def isort_style_key(name: str) -> Tuple[int, List[Any]]:
+    """The order of ruff's RUF022 ("isort-style"): SCREAMING_SNAKE_CASE first, then CamelCase, then the
+    rest (``__version__``, functions); a natural sort (``V2`` before ``V10``) within each group."""
+    if len(name) > 1 and name.isupper():
+        group = 0
+    elif name[:1].isupper():
+        group = 1
+    else:
+        group = 2
+    natural = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+    return group, natural
+
+
+def modules_with_all() -> List[ModuleType]:
+    modules = [magic_hour]
+    for info in pkgutil.walk_packages(magic_hour.__path__, "magic_hour."):
+        module = importlib.import_module(info.name)
+        if hasattr(module, "__all__"):
+            modules.append(module)
+    return modules
+
+
+def run_python(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT.parent, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_all_is_complete() -> None:
+    # In a fresh interpreter: what `import magic_hour` alone defines (no submodule imported by a test).
+    names = json.loads(
+        run_python(
+            "import json, types, magic_hour\n"
+            "print(json.dumps([n for n, v in vars(magic_hour).items()\n"
+            "    if not n.startswith('_') and not isinstance(v, types.ModuleType)]))"
+        )
+    )
+    missing = sorted(set(names) - set(magic_hour.__all__))
+    assert not missing, f"public names missing from magic_hour.__all__: {missing}"
+
+
+def test_every_listed_name_exists() -> None:
+    for name in magic_hour.__all__:
+        assert getattr(magic_hour, name, None) is not None, name
+        assert not inspect.ismodule(getattr(magic_hour, name)), f"{name} is a module"
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, Any] = {}
+    exec("from magic_hour import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(magic_hour.__all__)
+
+
+def test_all_has_no_duplicates() -> None:
+    assert len(magic_hour.__all__) == len(set(magic_hour.__all__))
+
+
+@pytest.mark.parametrize("module", modules_with_all(), ids=lambda m: m.__name__)
+def test_all_is_sorted_and_resolves(module: ModuleType) -> None:
+    listed = list(module.__all__)
+    assert listed == sorted(listed, key=isort_style_key), f"{module.__name__}.__all__ is not isort-sorted"
+    for name in listed:
+        assert hasattr(module, name), f"{module.__name__}.__all__ lists {name!r}, which does not exist"
+
+
+def test_the_sort_rule_matches_ruff() -> None:
+    """Our key is ruff's RUF022 order: ruff finds nothing to re-sort in any ``__all__`` we checked."""
+    files = [str(Path(m.__file__ or "")) for m in modules_with_all()]
+    command = [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "RUF022", *files]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(["b", "A", "__x__", "CONST", "V10", "V2"], key=isort_style_key) == [
+        "CONST",
+        "V2",
+        "V10",
+        "A",
+        "__x__",
+        "b",
+    ]
+
+
+def test_compat_names_of_the_official_sdk() -> None:
+    from magic_hour import ApiError, AsyncClient, Client, Environment
+
+    assert inspect.isclass(Client) and inspect.isclass(AsyncClient)
+    assert issubclass(ApiError, Exception)
+    assert Environment.ENVIRONMENT.value == "https://api.magichour.ai"
+    import httpx
+
+    response = httpx.Response(404, json={"message": "gone"}, request=httpx.Request("GET", "https://x"))
+    err = ApiError("gone", response=response, body={"message": "gone"})
+    assert (err.status_code, err.body, err.response) == (404, {"message": "gone"}, response)
+
+
+def test_types_modules() -> None:
+    from magic_hour.types import models, params
+
+    assert models.V1FilesUploadUrlsCreateResponse.__module__ == (
+        "magic_hour.types.models.v1_files_upload_urls_create_response"
+    )
+    assert (
+        models.V1FilesUploadUrlsCreateResponseItemsItem.__name__ == "V1FilesUploadUrlsCreateResponseItemsItem"
+    )
+    assert params.V1FilesUploadUrlsCreateBody.__required_keys__ == frozenset({"items"})
+    assert params.V1FilesUploadUrlsCreateBodyItemsItem.__required_keys__ == frozenset({"extension", "type_"})
+    assert (
+        ROOT / "types" / "models" / "v1_files_upload_urls_create_response.py"
+    ).is_file()  # the seed's link
+    import magic_hour.types as types_pkg
+
+    with pytest.raises(AttributeError):
+        _ = types_pkg.nothing_here  # type: ignore[attr-defined]
+
+
+def test_py_typed_marker() -> None:
+    assert (ROOT / "py.typed").is_file()
+
+
+def test_version() -> None:
+    assert re.fullmatch(r"\d+\.\d+\.\d+([abrc.].*|\.dev\d+|\.post\d+)?", magic_hour.__version__)
+
+
+def test_import_is_lazy() -> None:
+    """`import magic_hour` must not load the response models or pydantic's model machinery."""
+    loaded = json.loads(
+        run_python(
+            "import json, sys, magic_hour\n"
+            "client = magic_hour.Client(token='x' * 10)\n"
+            "print(json.dumps(sorted(sys.modules)))"
+        )
+    )
+    assert "magic_hour.types.models" not in loaded
+    assert "magic_hour.types.params" not in loaded
+    assert "pydantic.main" not in loaded
+    # ...and the first call loads them (so the laziness is real, not a missing import).
+    loaded = json.loads(
+        run_python(
+            "import json, sys, respx, magic_hour\n"
+            "with respx.mock() as m:\n"
+            "    m.post('https://api.magichour.ai/v1/files/upload-urls').respond(200, json={'items': []})\n"
+            "    magic_hour.Client(token='x' * 10).v1.files.upload_urls.create("
+            "items=[{'extension': 'mp4', 'type_': 'video'}])\n"
+            "print(json.dumps(sorted(sys.modules)))"
+        )
+    )
+    assert "magic_hour.types.models" in loaded
+    assert "pydantic.main" in loaded
