@@ -7,6 +7,7 @@ import socket
 import struct
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Set, Tuple, Type
@@ -14,15 +15,17 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Set, Tuple, Typ
 from typing_extensions import Self
 
 from .._exceptions import InvalidParameterError
+from ._exchange import Reply
 
 if TYPE_CHECKING:
     from .. import AsyncClient, Client
-    from ._exchange import Exchange, Reply
+    from ._exchange import Exchange
     from ._fake import FakeMagicHour
 
 __all__ = ["FakeServer"]
 
 CHUNK = 1024 * 1024
+_STATUSES = frozenset(int(s) for s in HTTPStatus)
 IDLE_TIMEOUT = 60.0
 
 
@@ -39,6 +42,7 @@ class _HTTPServer(HTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # many clients connect at once in upload tests
 
     def __init__(self, address: Tuple[str, int], front: FakeServer) -> None:
         self.front = front
@@ -177,27 +181,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---------------------------------------------------------------- replies
 
+    def setup(self) -> None:
+        super().setup()
+        # Small replies go out at once (no Nagle delay waiting for the client's delayed ACK).
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        for name, value in reply.headers:
-            self.send_header(name, value)
+        phrase = HTTPStatus(reply.status).phrase if reply.status in _STATUSES else ""
+        lines = [
+            f"HTTP/1.1 {reply.status} {phrase}",
+            f"Server: {self.server_version}",
+            f"Date: {self.date_time_string()}",
+            *(f"{name}: {value}" for name, value in reply.headers),
+        ]
         if reply.closes_connection:
             self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD" and reply.body:
-            self.wfile.write(reply.body)
+        body = reply.body if self.command != "HEAD" else b""
+        # Head and body in one write: one TCP segment for small replies.
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         self.wfile.flush()
 
     def _send_bad_request(self) -> None:
         body = b'{"message":"Bad Request: malformed body framing"}'
-        self.close_connection = True
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        self._send(Reply(400, [*headers, ("Connection", "close")], body))
 
 
 class FakeServer:
@@ -232,12 +240,24 @@ class FakeServer:
         shown = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{shown}:{self.port}"
         self.storage_url = f"{self.url}/storage"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeMagicHour-server"
-        )
+        self._thread = threading.Thread(target=self._accept_loop, name="FakeMagicHour-server")
         self._thread.daemon = True
         self._stopped = False
         self._thread.start()
+
+    def _accept_loop(self) -> None:
+        listener = self._httpd.socket
+        while not self._stopped:
+            try:
+                conn, address = listener.accept()
+            except OSError:
+                if self._stopped:
+                    return
+                continue  # e.g. ECONNABORTED: keep serving
+            if self._stopped:
+                conn.close()
+                return
+            self._httpd.process_request(conn, address)
 
     @property
     def base_url(self) -> str:
@@ -272,7 +292,12 @@ class FakeServer:
         if self._stopped:
             return
         self._stopped = True
-        self._httpd.shutdown()
+        # Wake the blocking accept() with a connection of our own (no polling, so stop is instant).
+        try:
+            socket.create_connection((self.host, self.port), timeout=1.0).close()
+        except OSError:
+            with contextlib.suppress(OSError):
+                self._httpd.socket.shutdown(socket.SHUT_RDWR)
         self._thread.join()
         self._httpd.server_close()
         with self._httpd.conn_lock:
