@@ -612,11 +612,18 @@ def _cmd_upload(args: argparse.Namespace, run: _Run) -> int:
         return EXIT_OK
     for r in failed:
         assert r.error is not None
-        _say(f"error: {paths[r.index]}: {_one_line(str(r.error))}")
+        _say(f"error: {paths[r.index]}: {_reason(r)}")
     errors = [r.error for r in failed]
     hint = _hint(errors)
     _say(f"{len(failed)} of {_plural(len(results), 'upload')} failed" + (f"; {hint}" if hint else ""))
     return EXIT_FAILURE
+
+
+def _reason(result: UploadResult) -> str:
+    """Why one file failed, without repeating its name (the line starts with it)."""
+    text = _one_line(str(result.error))
+    prefix = f"uploading {result.name} failed: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def _hint(errors: Sequence[Optional[BaseException]]) -> Optional[str]:
