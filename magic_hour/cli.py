@@ -517,16 +517,22 @@ class RichReporter(Reporter):
             self._progress.update(self._total, completed=sum(self._sent.values()))
 
     def finish(self, results: Sequence[UploadResult]) -> None:
+        # Final state: only what was stored counts; a failed file's bar goes back to 0, in red.
+        stored = 0
         for r in results:
             task = self._tasks.get(r.index)
             if task is None:
                 continue
+            name = self._names[r.index]
             if r.ok:
-                self._progress.update(
-                    task, description=f"[green]✓[/] {self._names[r.index]}", completed=self._sizes[r.index]
-                )
+                stored += self._sizes[r.index]
+                self._progress.update(task, description=f"[green]✓[/] {name}", completed=self._sizes[r.index])
             else:
-                self._progress.update(task, description=f"[red]✗[/] {self._names[r.index]}", visible=True)
+                self._progress.update(task, description=f"[red]✗ {name}", completed=0, visible=True)
+        if self._total is not None:
+            failed = sum(1 for r in results if not r.ok)
+            outcome = f"[red]{failed} of {len(results)} failed" if failed else f"{len(results)} files"
+            self._progress.update(self._total, description=f"[bold]total ({outcome})", completed=stored)
         self.stop()
 
     def stop(self) -> None:
