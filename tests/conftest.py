@@ -81,6 +81,32 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _shared_default_ssl_context() -> Iterator[None]:
+    """Speed only: every ``httpx.Client()`` builds an SSL context with the default CA bundle (~40 ms);
+    the suite creates hundreds of clients. Reuse one context for the default settings, exactly as
+    httpx would have built it; any other ``verify``/``cert`` still gets its own."""
+    import httpx._transports.default as default_transport
+
+    real = default_transport.create_ssl_context
+    cache: Dict[Any, Any] = {}
+
+    def create_ssl_context(*args: Any, **kwargs: Any) -> Any:
+        if args or kwargs.get("verify", True) is not True or kwargs.get("cert") is not None:
+            return real(*args, **kwargs)
+        key = tuple(sorted(kwargs.items()))
+        if key not in cache:
+            cache[key] = real(**kwargs)
+        return cache[key]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(default_transport, "create_ssl_context", create_ssl_context)
+    try:
+        yield
+    finally:
+        patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's real token or base URL must never leak into (or change) a test."""
