@@ -85,6 +85,7 @@ def docs_backend() -> Iterator[Dict[str, str]]:
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         router.post(UPLOAD_URLS_URL).mock(side_effect=presign_response)
         router.route(method="PUT", url__regex=r"^https://[^/]+/api-assets/").respond(200)
+        router.route(host="127.0.0.1").pass_through()  # blocks that start their own FakeMagicHour server
         yield {}
 
 
