@@ -166,10 +166,31 @@ async def test_environment_enum(sdk: Flavor) -> None:
     )
 
 
-@pytest.mark.parametrize("bad", ["api.magichour.ai", "ftp://api.magichour.ai", "https://", "", 42])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "api.magichour.ai",
+        "ftp://api.magichour.ai",
+        "https://",
+        "",
+        42,
+        "https://api.magichour.ai:port",  # httpx.InvalidURL, turned into our typed error
+        "https://api.magichour.ai?region=eu",  # the path would land in the query
+        "https://api.magichour.ai#v1",
+    ],
+)
 async def test_bad_base_url_is_refused(sdk: Flavor, bad: Any) -> None:
     with pytest.raises(InvalidParameterError, match="base_url"):
         sdk.client(base_url=bad)
+
+
+async def test_credentials_in_the_base_url_stay_out_of_messages(sdk: Flavor, sleeps: Sleeps) -> None:
+    with respx.mock(assert_all_mocked=True) as router:
+        router.post("https://proxy.example/v1/files/upload-urls").mock(side_effect=httpx.ConnectError("down"))
+        with pytest.raises(ApiConnectionError) as info:
+            await sdk.create(sdk.client(base_url="https://user:s3cret-pw@proxy.example"))
+    assert "s3cret-pw" not in str(info.value)
+    assert "https://proxy.example/v1/files/upload-urls" in str(info.value)
 
 
 # --- the token ---------------------------------------------------------------------------------------------

@@ -349,10 +349,18 @@ async def test_request_options_additional_headers(sdk: Flavor, upload_urls: resp
 
 async def test_request_options_additional_params(sdk: Flavor, upload_urls: respx.Route) -> None:
     client = sdk.client()
-    await sdk.create(client, request_options={"additional_params": {"dry_run": "true", "n": 2}})
+    params = {"dry_run": "true", "n": 2, "ids": ["a", "b"], "x": 1.5, "flag": True}
+    await sdk.create(client, request_options={"additional_params": params})
     url = upload_urls.calls.last.request.url
     assert url.path == UPLOAD_URLS_PATH
-    assert dict(url.params) == {"dry_run": "true", "n": "2"}
+    assert url.params.multi_items() == [
+        ("dry_run", "true"),
+        ("n", "2"),
+        ("ids", "a"),
+        ("ids", "b"),
+        ("x", "1.5"),
+        ("flag", "true"),
+    ]
     await sdk.create(client)
     assert not upload_urls.calls.last.request.url.params
 
@@ -369,6 +377,9 @@ async def test_request_options_additional_params(sdk: Flavor, upload_urls: respx
         ({"additional_headers": {"x-n": 1}}, "string"),
         ({"additional_headers": {"x-bad": "a\r\nInjected: yes"}}, "x-bad"),
         ({"additional_params": ["a"]}, "['a']"),
+        ({"additional_params": {"filter": {"a": 1}}}, "'filter'"),
+        ({"additional_params": {"ids": [1, object]}}, "'ids'"),
+        ({"additional_params": {1: "a"}}, "name"),
         ("fast", "'fast'"),
     ],
 )

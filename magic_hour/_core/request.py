@@ -9,7 +9,7 @@ import ipaddress
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union, cast
 
 import httpx
 from typing_extensions import TypedDict
@@ -136,10 +136,16 @@ def resolve_config(
         if not isinstance(value, str):
             raise InvalidParameterError("environment", environment, "an Environment member or a URL string")
         base_url = value
-    url = httpx.URL(base_url) if isinstance(base_url, str) else None
-    if url is None or url.scheme not in ("http", "https") or not url.host:
+    try:
+        url = httpx.URL(base_url) if isinstance(base_url, str) else None
+    except httpx.InvalidURL:
+        url = None
+    # Paths are appended to the base URL as text, so a query or fragment there would swallow them.
+    if url is None or url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
         raise InvalidParameterError(
-            "base_url", base_url, "an absolute http(s) URL, e.g. https://api.magichour.ai"
+            "base_url",
+            base_url,
+            "an absolute http(s) URL without query or fragment, e.g. https://api.magichour.ai",
         )
     if isinstance(timeout, NotGiven):
         resolved_timeout = fallback_timeout if fallback_timeout is not None else DEFAULT_TIMEOUT
@@ -234,12 +240,30 @@ def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> 
         else config.max_retries
     )
     headers = _check_headers(options.get("additional_headers", {}), "request_options.additional_headers")
-    params = options.get("additional_params", {})
-    if not isinstance(params, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise InvalidParameterError(
-            "request_options.additional_params", params, "a mapping of query parameters"
-        )
+    params = _check_params(options.get("additional_params", {}), "request_options.additional_params")
     return ResolvedOptions(timeout, max_retries, headers, params)
+
+
+_PRIMITIVES = (str, int, float, bool, type(None))
+
+
+def _as_sequence(value: object) -> Sequence[object]:
+    return cast("Sequence[object]", value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _check_params(params: object, param: str) -> Mapping[str, QueryValue]:
+    """Query parameters: string names; str/int/float/bool/None values, or lists of them (repeated)."""
+    if not isinstance(params, Mapping):
+        raise InvalidParameterError(param, params, "a mapping of query parameter names to values")
+    items: Mapping[object, object] = params  # pyright: ignore[reportUnknownVariableType]
+    for k, v in items.items():
+        if not isinstance(k, str):
+            raise InvalidParameterError(f"{param} name", k, "a string")
+        if not all(isinstance(x, _PRIMITIVES) for x in _as_sequence(v)):
+            raise InvalidParameterError(
+                f"{param}[{k!r}]", v, "a str, int, float, bool or None, or a list of them"
+            )
+    return items  # type: ignore[return-value]  # checked above
 
 
 def is_loopback(host: str) -> bool:

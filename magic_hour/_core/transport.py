@@ -70,7 +70,8 @@ async def arun_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[
 
 
 def _describe(request: httpx.Request) -> str:
-    return f"{request.method} {request.url.copy_with(query=None)}"
+    # For logs and messages: no query (it may carry signatures) and no user:password.
+    return f"{request.method} {request.url.copy_with(query=None, userinfo=b'')}"
 
 
 class SyncHTTP:
