@@ -101,6 +101,10 @@ def _human_size(n: int) -> str:
     return f"{size:.1f} {unit}"
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -152,7 +156,7 @@ def _item(text: str) -> Dict[str, str]:
             )
         if type_for_extension(ext) != asset_type:
             raise argparse.ArgumentTypeError(
-                f"invalid item {text!r}: {ext!r} is not a {asset_type} extension; "
+                f"invalid item {text!r}: {ext!r} is not {_article(asset_type)} {asset_type} extension; "
                 f"allowed: {describe_allowed(asset_type)}"
             )
         return {"extension": ext, "type_": asset_type}

@@ -271,7 +271,7 @@ def test_unreachable_api_exits_1_without_traceback(tmp_path: Path) -> None:
         (["--timeout", "-1", "files", "upload", "a.png"], "invalid value '-1': a number of seconds > 0"),
         (["--max-retries", "x", "files", "upload", "a.png"], "invalid value 'x': an integer >= 0"),
         (["files", "upload-urls"], "the following arguments are required: --item"),
-        (["files", "upload-urls", "--item", "mp4:audio"], "'mp4' is not a audio extension"),
+        (["files", "upload-urls", "--item", "mp4:audio"], "'mp4' is not an audio extension"),
         (["files", "upload-urls", "--item", "doc"], "unknown extension 'doc'"),
         (["files", "upload-urls", "--item", "mp4:film"], "the type must be one of video, audio, image"),
         (
