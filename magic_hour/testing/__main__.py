@@ -9,6 +9,7 @@ import argparse
 import signal
 import sys
 import threading
+from types import FrameType
 from typing import List, Optional
 
 from ._fake import DEFAULT_TOKEN, DEFAULT_URL_TTL, FakeMagicHour
@@ -43,7 +44,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         tokens=args.tokens or DEFAULT_TOKEN, spool_dir=args.spool_dir, url_ttl=args.url_ttl, **kwargs
     )
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     with fake, fake.serve(host=args.host, port=args.port) as server:
         print(f"FakeMagicHour serving at {server.url} (storage at {server.storage_url})")
         print(f"export MAGIC_HOUR_BASE_URL={server.url} MAGIC_HOUR_API_TOKEN={fake.token}")
