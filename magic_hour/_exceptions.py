@@ -29,7 +29,7 @@ or the signed query of an upload URL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Tuple, Type
 
 if TYPE_CHECKING:
     import httpx
@@ -62,6 +62,19 @@ __all__ = [
 
 class MagicHourError(Exception):
     """Base class of every error raised by this SDK."""
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Subclasses take keyword-only or no arguments, so the default (``cls(*args)``) cannot rebuild
+        # them: an error crossing a process boundary (ProcessPoolExecutor, multiprocessing) would turn
+        # into a TypeError. Rebuild from the message and attributes instead, without ``__init__``.
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(cls: Type[MagicHourError], args: Tuple[Any, ...], state: Dict[str, Any]) -> MagicHourError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidParameterError(MagicHourError, ValueError):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Type
+import pickle
+from typing import Any, List, Type
 
 import httpx
 import pytest
@@ -17,7 +18,9 @@ from magic_hour import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    InvalidParameterError,
     MagicHourError,
+    MissingTokenError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
@@ -215,3 +218,42 @@ def test_error_tree() -> None:
     assert issubclass(ApiError, MagicHourError)
     assert issubclass(ApiConnectionError, MagicHourError)
     assert not issubclass(ApiConnectionError, ApiError)
+
+
+async def test_errors_survive_pickling(sdk: Flavor, api: respx.MockRouter, sleeps: Any) -> None:
+    """Errors cross process boundaries (ProcessPoolExecutor pickles them) with their attributes."""
+    route = api.post(UPLOAD_URLS_PATH)
+    errors: List[MagicHourError] = []
+    for outcome in (
+        httpx.Response(404, json={"message": "gone"}, headers={"x-request-id": "r1"}),
+        httpx.Response(200, content=b"not json"),
+        httpx.ConnectError("refused"),
+    ):
+        route.mock(side_effect=[outcome])
+        with pytest.raises(MagicHourError) as info:
+            await sdk.create(sdk.client(max_retries=0))
+        errors.append(info.value)
+    with pytest.raises(MagicHourError) as info:
+        await sdk.create(sdk.client(), items=[{"extension": "exe", "type_": "video"}])
+    errors.append(info.value)
+    with pytest.raises(MagicHourError) as info:
+        await sdk.create(sdk.client(token=None))
+    errors.append(info.value)
+
+    assert [type(e) for e in errors] == [
+        NotFoundError,
+        ApiResponseValidationError,
+        ApiConnectionError,
+        InvalidParameterError,
+        MissingTokenError,
+    ]
+    for err in errors:
+        copy = pickle.loads(pickle.dumps(err))
+        assert type(copy) is type(err)
+        assert str(copy) == str(err)
+        assert vars(copy).keys() == vars(err).keys()
+    not_found = pickle.loads(pickle.dumps(errors[0]))
+    assert (not_found.status_code, not_found.body, not_found.request_id) == (404, {"message": "gone"}, "r1")
+    assert not_found.response.status_code == 404
+    bad_input = pickle.loads(pickle.dumps(errors[3]))
+    assert (bad_input.param, bad_input.value) == ("items[0].extension", "exe")
