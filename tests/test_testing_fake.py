@@ -784,21 +784,37 @@ def test_server_missing_content_length_is_refused_with_411(fake: FakeMagicHour) 
         assert b"<Code>MissingContentLength</Code>" in answer
 
 
-def test_transport_missing_content_length_is_refused_with_411(fake: FakeMagicHour) -> None:
-    with fake.client(max_retries=0) as client, fake.httpx_client() as http:
-        item = client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}]).items[0]
-        request = http.build_request("PUT", item.upload_url)
-        del request.headers["Content-Length"]
-        response = http.send(request)
-        assert response.status_code == 411
+async def test_transport_missing_content_length_is_refused_with_411(sdk: Flavor, fake: FakeMagicHour) -> None:
+    mode = Mode("transport", fake, None)
+    item = (await presign(sdk, mode)).items[0]
+    http = mode.http(sdk)
+    request = http.build_request("PUT", item.upload_url)
+    del request.headers["Content-Length"]
+    response = await sdk.call(http.send, request)
+    assert (response.status_code, xml_code(response)) == (411, "MissingContentLength")
 
 
-def test_transport_body_shorter_than_content_length_is_400(fake: FakeMagicHour) -> None:
-    with fake.client(max_retries=0) as client, fake.httpx_client() as http:
+async def test_transport_body_shorter_than_content_length_is_400(sdk: Flavor, fake: FakeMagicHour) -> None:
+    mode = Mode("transport", fake, None)
+    item = (await presign(sdk, mode)).items[0]
+    response = await put(sdk, mode, item.upload_url, b"abc", headers={"Content-Length": "10"})
+    assert (response.status_code, xml_code(response)) == (400, "IncompleteBody")
+    assert fake.files == {}
+
+
+def test_server_on_ipv6_loopback(fake: FakeMagicHour) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        server = fake.serve(host="::1")
+    except OSError as exc:
+        pytest.skip(f"cannot bind ::1: {exc}")
+    with server, server.client(max_retries=0) as client:
+        assert server.url.startswith("http://[::1]:")
         item = client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}]).items[0]
-        response = http.put(item.upload_url, content=b"abc", headers={"Content-Length": "10"})
-        assert (response.status_code, xml_code(response)) == (400, "IncompleteBody")
-        assert fake.files == {}
+        with httpx.Client() as http:
+            assert http.put(item.upload_url, content=b"v6").status_code == 200
+    assert fake.file(item.file_path).content == b"v6"
 
 
 def test_server_client_vanishing_mid_body_stores_nothing(fake: FakeMagicHour) -> None:

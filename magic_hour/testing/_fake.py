@@ -159,6 +159,9 @@ class FakeMagicHour:
         url_ttl: seconds an upload URL stays valid (default 3600).
         max_items: answer 422 when a request asks for more URLs than this (default: no limit).
 
+    ``keep_content``, ``max_upload_size``, ``url_ttl`` and ``max_items`` are also attributes; change
+    them at any time (``fake.max_upload_size = 10``). ``fake.token`` is the (first) accepted token.
+
     Inspection (all thread-safe, each returns a snapshot):
         :attr:`requests` (every :class:`RecordedRequest`), :meth:`requests_to` (one route),
         :attr:`files` (``{file_path: StoredFile}``), :attr:`issued` (every :class:`IssuedUrl`).

@@ -20,7 +20,8 @@ class RecordedRequest:
     Attributes:
         method: ``"POST"``, ``"PUT"``...
         url: the full URL, query included (the signed query of an upload URL too).
-        path: the URL path, e.g. ``"/v1/files/upload-urls"`` or ``"/storage/api-assets/..."``.
+        path: the URL path, e.g. ``"/v1/files/upload-urls"``; for storage ``"/storage/api-assets/..."``
+            (real server) or ``"/api-assets/..."`` (transport, whose storage has its own host).
         query: the query parameters (last value wins).
         headers: the request headers, as received (``Authorization`` included: inspect it, don't print it).
         route: ``"upload_urls"``, ``"storage"``, or ``None`` for an unknown route.

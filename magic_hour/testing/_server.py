@@ -45,6 +45,8 @@ class _HTTPServer(HTTPServer):
     request_queue_size = 128  # many clients connect at once in upload tests
 
     def __init__(self, address: Tuple[str, int], front: FakeServer) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         self.front = front
         self.connections: Set[socket.socket] = set()
         self.threads: Set[threading.Thread] = set()
