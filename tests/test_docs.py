@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
+import httpx
 import pytest
 import respx
 from conftest import TOKEN, UPLOAD_URLS_URL, presign_response
 
+import magic_hour
 from magic_hour._extensions import EXTENSIONS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,14 +108,41 @@ def create_samples(source: str, where: Path) -> List[Path]:
     return created
 
 
-def run_block(block: Block) -> None:
+def close_leftovers(namespace: Dict[str, Any]) -> None:
+    """Close the clients a block left open (the seed's examples never close theirs): the end of the
+    script would. With a real server, an open pool would otherwise warn about unclosed sockets."""
+    for value in list(namespace.values()):
+        if isinstance(value, (magic_hour.Client, httpx.Client)):
+            value.close()
+
+
+async def aclose_leftovers(namespace: Dict[str, Any]) -> None:
+    close_leftovers(namespace)
+    for value in list(namespace.values()):
+        if isinstance(value, (magic_hour.AsyncClient, httpx.AsyncClient)):
+            await value.aclose()
+
+
+def run_block(block: Block) -> Dict[str, Any]:
+    """Run a block in a fresh ``__main__`` namespace (returned); top-level ``await`` is allowed."""
     # Pad with blank lines so that a traceback points at the markdown file's own line numbers.
     source = "\n" * block.line + block.source
     code = compile(source, str(block.path), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     namespace: Dict[str, Any] = {"__name__": "__main__"}
     result = eval(code, namespace)  # exec, or a coroutine when the block awaits at top level
     if inspect.iscoroutine(result):
-        asyncio.run(result)
+        coroutine = result
+
+        async def main() -> None:
+            try:
+                await coroutine
+            finally:
+                await aclose_leftovers(namespace)  # in the block's own event loop
+
+        asyncio.run(main())
+    else:
+        close_leftovers(namespace)
+    return namespace
 
 
 @pytest.fixture
@@ -222,3 +251,16 @@ def test_sample_files_are_created(tmp_path: Path) -> None:
         "song.mp3",
     ]
     assert all(p.stat().st_size > 0 for p in created)
+
+
+def test_clients_left_open_by_a_block_are_closed(tmp_path: Path, docs_backend: Dict[str, str]) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "```python\nfrom magic_hour import Client\nclient = Client(token='t' * 10)\n```\n"
+        "```python\nfrom magic_hour import AsyncClient\nimport asyncio\n"
+        "client = AsyncClient(token='t' * 10)\nawait asyncio.sleep(0)\n```\n",
+        encoding="utf-8",
+    )
+    sync_block, async_block = extract_blocks(doc)
+    assert run_block(sync_block)["client"].is_closed
+    assert run_block(async_block)["client"].is_closed
