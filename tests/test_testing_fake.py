@@ -850,6 +850,20 @@ def test_server_prints_nothing_and_stops_cleanly(
         http.get(server.url + "/")
 
 
+def test_server_answers_500_and_keeps_the_exception_when_handling_fails(
+    fake: FakeMagicHour, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    with fake.serve() as server:
+        monkeypatch.setattr(fake, "answer_upload_urls", broken)
+        with server.client(max_retries=0) as client, pytest.raises(InternalServerError) as info:
+            client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}])
+        assert info.value.body == {"message": "FakeMagicHour internal error: RuntimeError"}
+        assert [str(e) for e in server.errors] == ["boom"]
+
+
 def test_fake_close_stops_its_servers(fake: FakeMagicHour) -> None:
     first, second = fake.serve(), fake.serve()
     assert first.url != second.url

@@ -91,7 +91,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         server: _HTTPServer = self.server  # type: ignore[assignment]
-        front = server.front
+        try:
+            self._handle_request(server.front)
+        except Exception as exc:
+            # A bug in the fake, or e.g. a full spool disk: answer 500 (if we still can), keep the
+            # exception for the test to look at, print nothing.
+            server.front.errors.append(exc)
+            self.close_connection = True
+            body = f'{{"message":"FakeMagicHour internal error: {type(exc).__name__}"}}'.encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            with contextlib.suppress(OSError):
+                self._send(Reply(500, [*headers, ("Connection", "close")], body))
+
+    def _handle_request(self, front: FakeServer) -> None:
         url = front.url + self.path
         exchange = front.fake.begin_request(
             self.command, url, list(self.headers.items()), storage_base=front.storage_url
@@ -220,6 +232,8 @@ class FakeServer:
         url: ``http://127.0.0.1:<port>``, the API base URL (``Client(base_url=server.url)``).
         storage_url: ``<url>/storage``; upload URLs point under it, on this same server.
         fake: the :class:`FakeMagicHour` it serves (inspect ``server.fake.requests`` / ``.files``).
+        errors: exceptions raised while handling a request (a bug, a full spool disk...); each was
+            answered with a 500. Empty in a healthy run.
 
     Example::
 
@@ -242,6 +256,7 @@ class FakeServer:
         shown = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{shown}:{self.port}"
         self.storage_url = f"{self.url}/storage"
+        self.errors: List[BaseException] = []
         self._thread = threading.Thread(target=self._accept_loop, name="FakeMagicHour-server")
         self._thread.daemon = True
         self._stopped = False
