@@ -368,7 +368,10 @@ def test_version() -> None:
 
 
 def test_console_script_points_at_main() -> None:
-    (entry,) = [e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == "magic-hour"]
+    found = importlib.metadata.entry_points()
+    # Python 3.9 returns a dict of groups; later versions an EntryPoints with .select().
+    scripts = found.select(group="console_scripts") if hasattr(found, "select") else found["console_scripts"]
+    (entry,) = [e for e in scripts if e.name == "magic-hour"]
     assert entry.load() is main
 
 
@@ -527,7 +530,7 @@ def test_ctrl_c_stops_at_once_with_exit_130(
     start = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
-    assert time.monotonic() - start < 1.2
+    assert time.monotonic() - start < 1.5  # waiting for the hung uploads would take ~2 s
     assert proc.returncode == 130
     assert err.splitlines()[-1] == "magic-hour: interrupted"
     assert "Traceback" not in err
