@@ -72,10 +72,6 @@ MAX_BARS = 8
 """With more files than this, only the files being uploaded (and failures) get a bar."""
 
 
-class UsageError(Exception):
-    """A mistake in the command line: reported in one line, exit code 2."""
-
-
 # ---------------------------------------------------------------------------------------------- output
 
 
@@ -667,7 +663,7 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> int:
             "or try --mock to run against a local mock server (no account needed)"
         )
         return EXIT_USAGE
-    if isinstance(exc, (UsageError, InvalidParameterError, InsecureTransportError)):
+    if isinstance(exc, (InvalidParameterError, InsecureTransportError)):
         _say(f"error: {_one_line(str(exc))}")
         return EXIT_USAGE
     if isinstance(exc, AuthenticationError):
@@ -681,7 +677,8 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     if args.verbose:
         traceback.print_exception(type(exc), exc, exc.__traceback__)
-    _say(f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (run with -v for details)")
+    more = "" if args.verbose else " (run with -v for details)"
+    _say(f"internal error: {type(exc).__name__}: {_one_line(str(exc))}{more}")
     return EXIT_FAILURE
 
 

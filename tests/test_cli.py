@@ -260,6 +260,24 @@ def test_unreachable_api_exits_1_without_traceback(tmp_path: Path) -> None:
     assert "check the network and --base-url, or try --mock" in line
 
 
+def test_api_errors_exit_1_and_retry_options_apply(fake: FakeMagicHour, server: FakeServer) -> None:
+    fake.fail_next("upload_urls", 500, times=2)
+    proc = against(server, "--max-retries", "0", "files", "upload-urls", "--item", "png")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("magic-hour: error: 500: ")
+    assert len(fake.requests_to("upload_urls")) == 1  # --max-retries 0: no retry
+
+    # Answered after 1 s: with the default timeout this would succeed.
+    fake.set_latency(1, "upload_urls")
+    proc = against(server, "--timeout", "0.2", "--max-retries", "0", "files", "upload-urls", "--item", "png")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert "timed out" in proc.stderr.lower()
+    assert "check the network" in proc.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
