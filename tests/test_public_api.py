@@ -175,3 +175,16 @@ def test_import_is_lazy() -> None:
     )
     assert "magic_hour.types.models" in loaded
     assert "pydantic.main" in loaded
+
+
+def test_params_validate_by_either_name_and_dump_wire_names() -> None:
+    import pydantic
+
+    from magic_hour.types import params
+
+    adapter = pydantic.TypeAdapter(params.V1FilesUploadUrlsCreateBody)
+    for spelling in ("type_", "type"):
+        value = adapter.validate_python({"items": [{"extension": "mp4", spelling: "video"}]})
+        assert value == {"items": [{"extension": "mp4", "type_": "video"}]}
+    wire = adapter.dump_python(value, by_alias=True, mode="json")
+    assert wire == {"items": [{"extension": "mp4", "type": "video"}]}

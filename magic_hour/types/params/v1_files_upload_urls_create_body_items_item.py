@@ -6,7 +6,6 @@ import pydantic
 from typing_extensions import Annotated, Required, TypedDict
 
 
-@pydantic.with_config(pydantic.ConfigDict(populate_by_name=True))
 class V1FilesUploadUrlsCreateBodyItemsItem(TypedDict):
     """One asset to upload: ``{"extension": "mp4", "type_": "video"}``."""
 
@@ -21,3 +20,8 @@ class V1FilesUploadUrlsCreateBodyItemsItem(TypedDict):
     """
     The type of asset to upload: ``video``, ``audio`` or ``image``. Sent on the wire as ``type``.
     """
+
+
+# What `@pydantic.with_config` would set (it needs pydantic >= 2.7; we support 2.5): validating also
+# accepts the Python names (``type_``), not only the wire names.
+V1FilesUploadUrlsCreateBodyItemsItem.__pydantic_config__ = pydantic.ConfigDict(populate_by_name=True)  # type: ignore[attr-defined]
