@@ -570,6 +570,27 @@ async def test_fail_next_only_counts_its_route(sdk: Flavor, mode: Mode) -> None:
     assert (await put(sdk, mode, item.upload_url)).status_code == 500
 
 
+async def test_per_file_faults_hit_each_file_the_same_way(sdk: Flavor, mode: Mode) -> None:
+    """Concurrent uploads arrive in any order: per_file knobs fail the first N PUTs of every file."""
+    fake = mode.fake
+    fake.fail_next("storage", 503, times=1, per_file=True)
+    fake.drop_next_uploads(times=1, after_bytes=2, per_file=True)
+    items = (await presign(sdk, mode, [{"extension": "mp4", "type_": "video"}] * 2)).items
+    outcomes: List[Any] = []
+    # Interleave the two files: a, b, b, a, a, b.
+    for item in (items[0], items[1], items[1], items[0], items[0], items[1]):
+        try:
+            outcomes.append((await put(sdk, mode, item.upload_url, b"data")).status_code)
+        except httpx.TransportError:
+            outcomes.append("dropped")
+    assert outcomes == [503, 503, "dropped", "dropped", 200, 200]
+    # Still armed for files issued later, until reset_faults().
+    later = (await presign(sdk, mode)).items[0]
+    assert (await put(sdk, mode, later.upload_url, b"x")).status_code == 503
+    fake.reset_faults()
+    assert (await put(sdk, mode, later.upload_url, b"x")).status_code == 200
+
+
 async def test_latency_delays_each_request(sdk: Flavor, mode: Mode) -> None:
     mode.fake.set_latency(0.15, route="upload_urls")
     start = time.perf_counter()
@@ -661,6 +682,7 @@ async def test_reset_faults_and_reset(sdk: Flavor, mode: Mode) -> None:
         (lambda f: f.fail_next("storage", 99), "status"),
         (lambda f: f.fail_next("storage", 500, times=0), "times"),
         (lambda f: f.fail_next("storage", 500, body=42), "body"),
+        (lambda f: f.fail_next("upload_urls", 500, per_file=True), "per_file"),
         (lambda f: f.set_latency(-1), "seconds"),
         (lambda f: f.set_latency(1, route="api"), "route"),
         (lambda f: f.expire_next_urls(times=True), "times"),

@@ -69,7 +69,15 @@ class _Failure:
     status: int
     headers: Dict[str, str]
     body: BodyType
-    remaining: int
+    remaining: int  # per file_path when used (per_file=True)
+    used: Optional[Dict[str, int]] = None
+
+
+@dataclass
+class _FileDrops:
+    times: int
+    after_bytes: Optional[int]
+    used: Dict[str, int]
 
 
 @dataclass
@@ -234,6 +242,8 @@ class FakeMagicHour:
         self._advertise_valid = False
         self._drop = _Counter()
         self._drop_after: Optional[int] = None
+        self._file_failures: List[_Failure] = []
+        self._file_drops: Optional[_FileDrops] = None
         self._malformed = _Counter()
         self._wrong_count = _Counter()
 
@@ -377,12 +387,17 @@ class FakeMagicHour:
         times: int = 1,
         headers: Optional[Mapping[str, str]] = None,
         body: BodyType = None,
+        per_file: bool = False,
     ) -> None:
         """Answer the next ``times`` requests of ``route`` with ``status`` (queued after earlier calls).
 
         ``headers`` are added (e.g. ``{"Retry-After": "0"}``). ``body`` is bytes, text or a JSON
         mapping; by default the API answers ``{"message": <reason>}`` and storage an S3 XML error.
         The request body is still read (and discarded) first.
+
+        ``per_file=True`` (storage only) fails the first ``times`` PUTs of *each* ``file_path``
+        instead, whatever order concurrent uploads arrive in; it stays armed for new files until
+        :meth:`reset_faults`.
         """
         checked = _check_route(route)
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
@@ -390,8 +405,13 @@ class FakeMagicHour:
         n = _check_times(times)
         if body is not None and not isinstance(body, (bytes, str, Mapping)):
             raise InvalidParameterError("body", body, "bytes, str, a JSON mapping, or None")
+        if per_file and checked != "storage":
+            raise InvalidParameterError("per_file", per_file, "False for route 'upload_urls'")
         with self._lock:
-            self._failures[checked].append(_Failure(status, dict(headers or {}), body, n))
+            if per_file:
+                self._file_failures.append(_Failure(status, dict(headers or {}), body, n, {}))
+            else:
+                self._failures[checked].append(_Failure(status, dict(headers or {}), body, n))
 
     def set_latency(self, seconds: float, route: Optional[Route] = None) -> None:
         """Wait ``seconds`` before answering each request (of ``route``, or of every route).
@@ -424,12 +444,17 @@ class FakeMagicHour:
         with self._lock:
             self._clock_offset += float(seconds)
 
-    def drop_next_uploads(self, times: int = 1, *, after_bytes: Optional[int] = None) -> None:
+    def drop_next_uploads(
+        self, times: int = 1, *, after_bytes: Optional[int] = None, per_file: bool = False
+    ) -> None:
         """Drop the connection in the middle of the body of the next ``times`` storage PUTs.
 
         The fake reads ``after_bytes`` bytes (default: half the ``Content-Length``) and then closes
         the socket (real server) or raises :class:`httpx.RemoteProtocolError` (transport). Nothing
         is stored; the request is recorded with ``status=None, fault="drop"``.
+
+        ``per_file=True`` drops the first ``times`` PUTs of *each* ``file_path`` instead, whatever
+        order concurrent uploads arrive in; it stays armed for new files until :meth:`reset_faults`.
         """
         n = _check_times(times)
         if after_bytes is not None and (
@@ -437,8 +462,11 @@ class FakeMagicHour:
         ):
             raise InvalidParameterError("after_bytes", after_bytes, "an integer >= 0, or None (half)")
         with self._lock:
-            self._drop = _Counter(n)
-            self._drop_after = after_bytes
+            if per_file:
+                self._file_drops = _FileDrops(n, after_bytes, {})
+            else:
+                self._drop = _Counter(n)
+                self._drop_after = after_bytes
 
     def malformed_next_responses(self, times: int = 1) -> None:
         """Answer the next ``times`` valid ``upload-urls`` requests with 200 and a body that is not JSON."""
@@ -520,8 +548,14 @@ class FakeMagicHour:
             self._begin_storage(exchange, file_path, storage_prefix)
         return exchange
 
-    def _take_failure(self, route: Route) -> Optional[_Failure]:
+    def _take_failure(self, route: Route, file_path: Optional[str] = None) -> Optional[_Failure]:
         with self._lock:
+            if file_path is not None:
+                for failure in self._file_failures:
+                    assert failure.used is not None
+                    if failure.used.get(file_path, 0) < failure.remaining:
+                        failure.used[file_path] = failure.used.get(file_path, 0) + 1
+                        return failure
             queue = self._failures[route]
             if not queue:
                 return None
@@ -677,7 +711,7 @@ class FakeMagicHour:
                 Method=record.method,
             )
             return
-        failure = self._take_failure("storage")
+        failure = self._take_failure("storage", file_path)
         if failure is not None:
             record.fault = "fail"
             exchange.reply = self._failure_reply(failure, "storage", rid)
@@ -685,8 +719,13 @@ class FakeMagicHour:
         headers = record.headers
         length = _content_length(headers)
         with self._lock:
-            drop = self._consume(self._drop)
-            drop_after = self._drop_after
+            file_drops = self._file_drops
+            if file_drops is not None and file_drops.used.get(file_path, 0) < file_drops.times:
+                file_drops.used[file_path] = file_drops.used.get(file_path, 0) + 1
+                drop, drop_after = True, file_drops.after_bytes
+            else:
+                drop = self._consume(self._drop)
+                drop_after = self._drop_after
         if drop:
             exchange.drop_after = drop_after if drop_after is not None else (length or 0) // 2
             return
