@@ -178,7 +178,8 @@ class FakeMagicHour:
         :meth:`fail_next` (status, headers such as ``Retry-After``, body), :meth:`set_latency`,
         :meth:`expire_next_urls`, :meth:`advance_clock`, :meth:`drop_next_uploads`,
         :meth:`malformed_next_responses`, :meth:`wrong_item_count_next`; :meth:`reset_faults`
-        and :meth:`reset` undo them.
+        and :meth:`reset` undo them. Storage failures and drops take ``per_file=True`` to hit the
+        first N PUTs of each file (deterministic with concurrent uploads).
 
     Storage answers (S3-style ``<Error><Code>...</Code><Message>...</Message></Error>`` bodies):
         400 ``InvalidArgument`` when an ``Authorization`` header is sent; 400 ``IncompleteBody``
