@@ -245,6 +245,12 @@ async def test_a_malformed_token_is_refused_without_showing_it(
     assert_no_secret(str(info.value), repr(info.value))
 
 
+async def test_a_bearer_prefix_gets_a_hint(sdk: Flavor) -> None:
+    with pytest.raises(InvalidParameterError, match="without the 'Bearer ' prefix") as info:
+        sdk.client(token=f"Bearer {TOKEN}")
+    assert_no_secret(str(info.value))
+
+
 async def test_a_non_string_token_is_refused(sdk: Flavor) -> None:
     with pytest.raises(InvalidParameterError, match="token"):
         sdk.client(token=12345678)
@@ -344,6 +350,7 @@ async def test_plain_http_to_a_real_local_server(sdk: Flavor, server: LocalServe
             {"connect": 2.0, "read": 20.0, "write": 20.0, "pool": 20.0},
         ),
         ({"timeout": None}, {"connect": None, "read": None, "write": None, "pool": None}),
+        ({"timeout": float("inf")}, {"connect": None, "read": None, "write": None, "pool": None}),
     ],
 )
 async def test_client_timeout(

@@ -97,7 +97,7 @@ def to_timeout(value: TimeoutTypes, param: str = "timeout") -> httpx.Timeout:
     """Normalise a user timeout; refuse negatives and non-numbers with a typed error."""
     if isinstance(value, httpx.Timeout):
         return value
-    if value is None:
+    if value is None or value == float("inf"):  # inf would overflow the socket's timeval: no timeout
         return httpx.Timeout(None)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value <= 0:
         raise InvalidParameterError(param, value, "a positive number of seconds, an httpx.Timeout, or None")
@@ -172,11 +172,14 @@ def _check_token(token: object, param: str) -> str:
         raise InvalidParameterError(param, "<not shown>", "a string", reason=f"got {type(token).__name__}")
     token = token.strip()  # a trailing newline from a file or a .env is a copy-paste accident
     if not all("!" <= c <= "~" for c in token):
+        bearer = token[:7].lower() == "bearer "
         raise InvalidParameterError(
             param,
             "<not shown>",
             "printable ASCII characters without spaces, as issued by Magic Hour",
-            reason="it contains a space, a control or a non-ASCII character",
+            reason="pass the token without the 'Bearer ' prefix"
+            if bearer
+            else "it contains a space, a control or a non-ASCII character",
         )
     return token
 
