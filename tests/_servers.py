@@ -1,0 +1,314 @@
+"""Tiny scripted HTTP/1.1 servers on 127.0.0.1, for the faults ``FakeMagicHour`` cannot produce.
+
+:class:`RawServer` reads each request completely, records it, then does what its script says: answer,
+close the connection without answering (FIN), reset it (RST), hang until the client gives up, or forward
+the request to an upstream server (the fake) and relay its answer, optionally rewriting the body (to
+point upload URLs at another server). Placed in front of the fake it becomes a fault-injecting proxy::
+
+    with FakeMagicHour().serve() as fake_server, RawServer([Reset()], then=Forward(fake_server.url)) as proxy:
+        client = Client(base_url=proxy.url, ...)   # first attempt reset, the retry reaches the fake
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import httpx
+
+__all__ = [
+    "Close",
+    "cache_tls_contexts",
+    "Forward",
+    "Hang",
+    "RawServer",
+    "Received",
+    "Reset",
+    "Respond",
+    "closed_port",
+]
+
+
+_TLS: Dict[bool, Any] = {}
+
+
+def cache_tls_contexts(monkeypatch: Any) -> None:
+    """Build httpx's default TLS context once per process instead of once per client (~70 ms each here).
+
+    These tests speak plain http to 127.0.0.1, so the TLS context is never used; creating hundreds of
+    clients would otherwise spend most of the suite loading the CA bundle.
+    """
+    import httpx._transports.default as default
+
+    original = default.create_ssl_context
+
+    def create(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is True and cert is None:
+            if trust_env not in _TLS:
+                _TLS[trust_env] = original(verify=True, cert=None, trust_env=trust_env)
+            return _TLS[trust_env]
+        return original(verify=verify, cert=cert, trust_env=trust_env)
+
+    monkeypatch.setattr(default, "create_ssl_context", create)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (connecting is refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Received:
+    """One request the server read completely."""
+
+    method: str
+    target: str
+    headers: List[Tuple[str, str]]
+    body: bytes
+    action: str = ""
+
+    def header(self, name: str) -> Optional[str]:
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Answer with this status, headers (``Content-Length`` is added) and body."""
+
+    status: int
+    headers: Sequence[Tuple[str, str]] = ()
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class Close:
+    """Close the connection without answering (a clean FIN: "server disconnected")."""
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Reset the connection without answering (RST, as when a server or proxy dies)."""
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Never answer; close after ``seconds`` (or when the server stops)."""
+
+    seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Relay the request to ``upstream`` (same method, path, query, headers and body) and its answer back.
+
+    ``rewrite`` replaces bytes in the upstream's answer body (e.g. the storage base of upload URLs).
+    """
+
+    upstream: str
+    rewrite: Tuple[Tuple[bytes, bytes], ...] = ()
+
+
+Action = Union[Respond, Close, Reset, Hang, Forward]
+Script = Union[Sequence[Action], Callable[[Received], Action]]
+
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+@dataclass
+class _State:
+    script: List[Action]
+    then: Action
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class RawServer:
+    """A threaded HTTP/1.1 server (keep-alive) on 127.0.0.1 that follows a script, one action per request.
+
+    Args:
+        script: actions for the first requests, in order, or a function choosing an action per request.
+        then: the action for every request after the script (default: ``Respond(404)``).
+        host: where to listen (``"127.0.0.1"``; ``"localhost"`` is another origin for the same machine).
+
+    Attributes:
+        url: ``http://<host>:<port>``.
+        received: every request read, in order (thread-safe snapshot via :attr:`requests`).
+    """
+
+    def __init__(
+        self,
+        script: Script = (),
+        *,
+        then: Action = Respond(404),
+        host: str = "127.0.0.1",
+    ) -> None:
+        self._chooser = script if callable(script) else None
+        self._state = _State(list(script) if not callable(script) else [], then)
+        self._lock = threading.Lock()
+        self._received: List[Received] = []
+        self._stop = threading.Event()
+        self._conns: List[socket.socket] = []
+        self._threads: List[threading.Thread] = []
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self._listener.settimeout(1.0)
+        self.port = int(self._listener.getsockname()[1])
+        self.host = host
+        self.url = f"http://{host}:{self.port}"
+        self._upstream: Optional[httpx.Client] = None
+        self._accept_thread = threading.Thread(target=self._accept_loop, name="RawServer", daemon=True)
+        self._accept_thread.start()
+
+    # ---------------------------------------------------------------- public
+
+    @property
+    def requests(self) -> List[Received]:
+        with self._lock:
+            return list(self._received)
+
+    def stop(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() at once
+        self._accept_thread.join()
+        self._listener.close()
+        with self._lock:
+            conns, threads = list(self._conns), list(self._threads)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for t in threads:
+            t.join(timeout=5)
+        if self._upstream is not None:
+            self._upstream.close()
+
+    def __enter__(self) -> RawServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- serving
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t = threading.Thread(target=self._serve, args=(conn,), name="RawServer-conn", daemon=True)
+            with self._lock:
+                self._conns.append(conn)
+                self._threads.append(t)
+            t.start()
+
+    def _next_action(self, request: Received) -> Action:
+        if self._chooser is not None:
+            return self._chooser(request)
+        with self._state.lock:
+            return self._state.script.pop(0) if self._state.script else self._state.then
+
+    def _serve(self, conn: socket.socket) -> None:
+        rfile = conn.makefile("rb")
+        try:
+            while not self._stop.is_set():
+                request = _read_request(rfile)
+                if request is None:
+                    return
+                action = self._next_action(request)
+                request.action = type(action).__name__
+                with self._lock:
+                    self._received.append(request)
+                if isinstance(action, Reset):
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
+                if isinstance(action, Close):
+                    return
+                if isinstance(action, Hang):
+                    self._stop.wait(action.seconds)
+                    return
+                if isinstance(action, Forward):
+                    action = self._forward(action, request)
+                conn.sendall(_encode(action))
+        except OSError:
+            return
+        finally:
+            rfile.close()
+            with contextlib.suppress(OSError):
+                conn.close()
+            with self._lock:
+                if conn in self._conns:
+                    self._conns.remove(conn)
+
+    def _forward(self, forward: Forward, request: Received) -> Respond:
+        with self._lock:
+            if self._upstream is None:
+                self._upstream = httpx.Client(timeout=30)
+            upstream = self._upstream
+        headers = [(k, v) for k, v in request.headers if k.lower() not in _HOP_HEADERS]
+        response = upstream.request(
+            request.method, forward.upstream + request.target, headers=headers, content=request.body
+        )
+        body = response.content
+        for old, new in forward.rewrite:
+            body = body.replace(old, new)
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _HOP_HEADERS]
+        return Respond(response.status_code, kept, body)
+
+
+def _read_request(rfile: object) -> Optional[Received]:
+    f = rfile  # a buffered socket file
+    line = f.readline(65537)  # type: ignore[attr-defined]
+    if not line:
+        return None
+    method, target, _ = line.decode("latin-1").split(" ", 2)
+    headers: List[Tuple[str, str]] = []
+    while True:
+        h = f.readline(65537)  # type: ignore[attr-defined]
+        if h in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = h.decode("latin-1").partition(":")
+        headers.append((name.strip(), value.strip()))
+    length = next((int(v) for k, v in headers if k.lower() == "content-length"), 0)
+    body = b""
+    chunks: List[bytes] = []
+    remaining = length
+    while remaining > 0:
+        data = f.read(min(remaining, 1 << 20))  # type: ignore[attr-defined]
+        if not data:
+            return None
+        chunks.append(data)
+        remaining -= len(data)
+    body = b"".join(chunks)
+    return Received(method, target, headers, body)
+
+
+def _encode(reply: Respond) -> bytes:
+    phrase = httpx.codes.get_reason_phrase(reply.status) or "Status"
+    lines = [f"HTTP/1.1 {reply.status} {phrase}"]
+    lines += [f"{k}: {v}" for k, v in reply.headers if k.lower() != "content-length"]
+    lines.append(f"Content-Length: {len(reply.body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body
+
+
+@contextlib.contextmanager
+def serving(*servers: RawServer) -> Iterator[None]:
+    """Stop every server on exit."""
+    try:
+        yield
+    finally:
+        for s in servers:
+            s.stop()
