@@ -355,3 +355,34 @@ def test_retry_flow_returns_a_success_at_once() -> None:
 
 def test_module_constants_are_sane() -> None:
     assert 0 < retry.INITIAL_RETRY_DELAY <= retry.MAX_RETRY_DELAY <= retry.MAX_RETRY_AFTER <= 120
+
+
+@pytest.mark.parametrize("runner", ["sync", "asyncio", "trio"])
+def test_real_sleep_on_every_runtime(runner: str) -> None:
+    """Unfaked: the retry really waits (briefly) with time.sleep, asyncio or trio."""
+    import asyncio
+
+    import trio
+
+    from magic_hour import AsyncClient, Client
+
+    items = [{"extension": "mp4", "type_": "video"}]
+    with respx.mock(assert_all_mocked=True) as router:
+        route = router.post(UPLOAD_URLS_URL).mock(
+            side_effect=[httpx.Response(503, headers={"retry-after-ms": "30"}), OK]
+        )
+        start = time.monotonic()
+        if runner == "sync":
+            with Client(token="t" * 10) as client:
+                res = client.v1.files.upload_urls.create(items=items)  # type: ignore[list-item]
+        else:
+
+            async def main() -> Any:
+                async with AsyncClient(token="t" * 10) as client:
+                    return await client.v1.files.upload_urls.create(items=items)  # type: ignore[list-item]
+
+            res = asyncio.run(main()) if runner == "asyncio" else trio.run(main)
+        elapsed = time.monotonic() - start
+    assert len(res.items) == 2
+    assert route.call_count == 2
+    assert elapsed >= 0.03
