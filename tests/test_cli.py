@@ -116,6 +116,20 @@ def test_upload_prints_one_file_path_per_line_in_input_order(
     assert len(fake.requests_to("upload_urls")) == 1
 
 
+def test_plain_progress_reports_retries(fake: FakeMagicHour, server: FakeServer) -> None:
+    fake.fail_next("storage", 503, headers={"Retry-After": "0"})
+    proc = against(server, "files", "upload", str(SAMPLE))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[1:] == [
+        f"magic-hour: {SAMPLE}: started (313 B)",
+        f"magic-hour: {SAMPLE}: sent 313 B",
+        f"magic-hour: {SAMPLE}: retrying from the first byte (attempt 2)",
+        f"magic-hour: {SAMPLE}: sent 313 B",
+        proc.stderr.splitlines()[-1],
+    ]
+    assert re.fullmatch(r"magic-hour: uploaded 1 file \(313 B\) in \d+\.\d\d s", proc.stderr.splitlines()[-1])
+
+
 def test_upload_json_document(fake: FakeMagicHour, server: FakeServer, media: List[Path]) -> None:
     proc = against(server, "files", "upload", *map(str, media), "--json")
     no_traceback(proc)
@@ -130,7 +144,7 @@ def test_upload_json_document(fake: FakeMagicHour, server: FakeServer, media: Li
 
 
 def test_upload_with_type_checks_every_extension(
-    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     a, b = tmp_path / "a.png", tmp_path / "b.jpg"
     a.write_bytes(b"a")
@@ -141,11 +155,12 @@ def test_upload_with_type_checks_every_extension(
     assert sent == {"items": [{"extension": "png", "type": "image"}, {"extension": "jpg", "type": "image"}]}
 
     fake.reset()
-    wrong = against(server, "files", "upload", str(a), str(b), "--type", "video")
-    no_traceback(wrong)
-    assert wrong.returncode == 2
-    assert f"invalid {a}: extension: 'png' (not a video extension); allowed: video: mp4" in wrong.stderr
-    assert wrong.stdout == ""
+    args = ["--base-url", server.url, "--token", TOKEN, "files", "upload", str(a), str(b), "--type", "video"]
+    assert main(args) == 2  # in-process: rejected before any client or thread exists
+    out, err = capsys.readouterr()
+    allowed = "allowed: video: mp4, m4v, mov, webm, gif"
+    assert err == f"magic-hour: error: invalid {a}: extension: 'png' (not a video extension); {allowed}\n"
+    assert out == ""
     assert fake.requests == []
 
 
@@ -197,14 +212,17 @@ def test_bad_path_is_a_usage_error(fake: FakeMagicHour, server: FakeServer, medi
     assert fake.requests == []  # checked before any request
 
 
-def test_unknown_extension_is_a_usage_error(fake: FakeMagicHour, server: FakeServer, tmp_path: Path) -> None:
+def test_unknown_extension_is_a_usage_error(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("hi")
-    proc = against(server, "files", "upload", str(notes))
-    no_traceback(proc)
-    assert proc.returncode == 2
-    assert "unknown file extension" in proc.stderr
-    assert "image: png, jpg" in proc.stderr
+    # In-process: files are checked before any client or thread exists.
+    assert main(["--base-url", server.url, "--token", TOKEN, "files", "upload", str(notes)]) == 2
+    out, err = capsys.readouterr()
+    assert "unknown file extension" in err
+    assert "image: png, jpg" in err
+    assert out == ""
     assert fake.requests == []
 
 
@@ -480,8 +498,10 @@ def plain(out: str) -> str:
 
 def test_progress_bars_on_a_terminal(fake: FakeMagicHour, server: FakeServer, media: List[Path]) -> None:
     fake.set_latency(0.3, "storage")  # long enough for a frame with the bars in flight
+    fake.fail_next("storage", 503, headers={"Retry-After": "0"})  # the first file's first PUT: retried
     code, out = run_in_pty(
-        [PY, "-m", "magic_hour", "--base-url", server.url, "files", "upload", *map(str, media[:2])],
+        [PY, "-m", "magic_hour", "--base-url", server.url, "files", "upload", "--concurrency", "1"]
+        + [str(p) for p in media[:2]],
         _env(TOKEN, **TTY_ENV),
     )
     assert code == 0, out
@@ -495,6 +515,7 @@ def test_progress_bars_on_a_terminal(fake: FakeMagicHour, server: FakeServer, me
     assert "✓" in out
     assert "\x1b[?25h" in out  # the cursor is shown again
     assert "started (" not in out  # not the plain lines
+    assert "clip.mp4 (retry 1)" in plain(out)
     paths = re.findall(r"api-assets/\S+", out)
     assert len(paths) == 2 and set(paths) == set(fake.files)
 
