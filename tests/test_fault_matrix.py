@@ -31,7 +31,17 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import httpx
 import pytest
-from _servers import Close, Forward, Hang, RawServer, Reset, cache_tls_contexts, closed_port
+from _servers import (
+    Close,
+    Forward,
+    Hang,
+    RawServer,
+    Received,
+    Reset,
+    Respond,
+    cache_tls_contexts,
+    closed_port,
+)
 from conftest import Flavor, Sleeps
 
 from magic_hour import (
@@ -74,6 +84,7 @@ class Env:
     base_url: str = ""
     api_proxy: Optional[RawServer] = None
     storage_proxy: Optional[RawServer] = None
+    elsewhere: Optional[RawServer] = None  # a redirect target: must never be reached
 
     def __post_init__(self) -> None:
         self.base_url = self.server.url
@@ -285,6 +296,43 @@ API_FAULTS: List[Row] = [
 ]
 
 
+def _bad_upload_urls(url: str) -> Arm:
+    """The API answers 200 with one item per asked item, but ``url`` as every upload URL."""
+
+    def answer(request: Received) -> Respond:
+        asked = json.loads(request.body)["items"]
+        items = [
+            {"expires_at": "2099-01-01T00:00:00Z", "file_path": f"api-assets/x/{i}.bin", "upload_url": url}
+            for i in range(len(asked))
+        ]
+        return Respond(200, [("Content-Type", "application/json")], json.dumps({"items": items}).encode())
+
+    def arm(env: Env, n: int) -> None:
+        env.api_proxy = env.stack.enter_context(RawServer(answer))
+        env.base_url = env.api_proxy.url
+
+    return arm
+
+
+API_FAULTS += [
+    Row(
+        f"api-200-unusable-upload-url-{name}",
+        _bad_upload_urls(url),
+        UploadUrlsMismatchError,
+        api=_n(1),
+        stored="none",
+        message="not an absolute http(s) URL",
+    )
+    for name, url in (
+        ("empty", ""),
+        ("relative", "api-assets/x/0.bin?X-Signature=abc"),
+        ("ftp", "ftp://storage.example/x?X-Signature=abc"),
+        ("unparseable", "http://[::1/x?X-Signature=abc"),
+        ("no-host", "https:///x?X-Signature=abc"),
+    )
+]
+
+
 def fail_storage(
     status: int, per_file: int, headers: Optional[Dict[str, str]] = None, body: Any = None
 ) -> Arm:
@@ -343,6 +391,25 @@ def _storage_rows() -> List[Row]:
                 stored="none",
             )
         )
+    # a storage error body that quotes the signed URL: the signature must not reach the message
+    echoed = "https://storage.example/api-assets/x/video.mp4?X-Expires=1&X-Signature=abc"
+    for kind, status, body in (
+        ("xml", 403, f"<Error><Code>AccessDenied</Code><Message>Denied: {echoed}</Message></Error>"),
+        ("json", 500, {"message": f"failed to write {echoed}"}),
+        ("text", 400, f"bad request for {echoed}"),
+    ):
+        rows.append(
+            Row(
+                f"storage-{status}-{kind}-body-echoes-the-signed-url",
+                fail_storage(status, 3, body=body),
+                StorageError,
+                api=_n(1),
+                puts=(lambda n: 3 * n) if status >= 500 else (lambda n: n),
+                status=status,
+                stored="none",
+                message="https://storage.example/api-assets/x/video.mp4",
+            )
+        )
     rows.append(
         Row(
             "storage-403-not-expiry-not-represigned",
@@ -374,7 +441,22 @@ def _slow_storage(env: Env, n: int) -> None:
     env.fake.set_latency(SLOW, route="storage")
 
 
+def _redirect_storage(env: Env, n: int) -> None:
+    elsewhere = env.stack.enter_context(RawServer(then=Respond(200)))
+    env.proxy_storage([Respond(307, [("Location", elsewhere.url + "/x")])] * n)
+    env.elsewhere = elsewhere
+
+
 STORAGE_FAULTS: List[Row] = [
+    Row(
+        "storage-307-redirect-not-followed",
+        _redirect_storage,
+        StorageError,
+        api=_n(1),
+        puts=lambda n: n,
+        status=307,
+        stored="none",
+    ),
     Row("storage-refused", _refuse_storage, ApiConnectionError, api=_n(1), puts=None, stored="none"),
     Row("storage-reset-before-response-then-ok", _drop(1, FILE_SIZE), None, api=_n(1), puts=lambda n: 2 * n),
     Row(
@@ -585,6 +667,8 @@ async def test_storage_faults(
         assert sleeps and all(low <= s <= high for s in sleeps), sleeps
     reported = [result] if op == "upload_file" and error is None else (result or [])
     _check_storage(env, srcs, reported, "all" if error is None else row.stored)
+    if env.elsewhere is not None:
+        assert env.elsewhere.requests == [], "a storage redirect was followed"
 
 
 def test_the_matrix_covers_every_fault_of_the_issue() -> None:

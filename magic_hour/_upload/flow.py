@@ -69,7 +69,8 @@ class UploadProgress:
 
 
 class UploadUrlsMismatchError(MagicHourError):
-    """The API returned a different number of upload URLs than files asked for."""
+    """The API's ``upload-urls`` answer cannot be used for the files asked for: a different number of
+    upload URLs, or an upload URL that is not an absolute http(s) URL. Nothing was uploaded."""
 
 
 UploadAction = Union[Presign, Put, Sleep]
@@ -92,6 +93,13 @@ def is_expired(response: httpx.Response) -> bool:
 
 
 _XML_FIELD = re.compile(rb"<(Code|Message)>([^<]{0,300})</\1>")
+_QUERY = re.compile(r"\?\S*")
+
+
+def _scrub(text: str) -> str:
+    """One short line with every query string (``?...`` up to a space) replaced: storage errors often
+    quote the request URL, whose signed query is a credential."""
+    return _QUERY.sub("?<redacted>", " ".join(text.split()))[:200]
 
 
 def storage_error_detail(response: httpx.Response) -> str:
@@ -99,7 +107,7 @@ def storage_error_detail(response: httpx.Response) -> str:
     body = response.content[:4096]
     fields = {m.group(1).decode(): m.group(2).decode(errors="replace") for m in _XML_FIELD.finditer(body)}
     if fields:
-        return ": ".join(v for v in (fields.get("Code"), fields.get("Message")) if v)
+        return _scrub(": ".join(v for v in (fields.get("Code"), fields.get("Message")) if v))
     text = body.decode(errors="replace").strip()
     if text.startswith("{"):
         import json
@@ -109,10 +117,10 @@ def storage_error_detail(response: httpx.Response) -> str:
         except ValueError:
             parsed = None
         if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):  # pyright: ignore[reportUnknownMemberType]
-            return str(parsed["message"])  # pyright: ignore[reportUnknownArgumentType]
+            return _scrub(str(parsed["message"]))  # pyright: ignore[reportUnknownArgumentType]
     if not text or text.startswith("<"):
         return response.reason_phrase
-    return re.sub(r"\?\S*", "?<redacted>", " ".join(text.split()))[:200]
+    return _scrub(text)
 
 
 def batches(sources: Sequence[Source], size: int = PRESIGN_BATCH_SIZE) -> List[List[Source]]:
@@ -126,10 +134,25 @@ def presign_items(sources: Sequence[Source]) -> List[dict[str, str]]:
 
 
 def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> None:
+    """Refuse an answer that cannot be used as is, before any byte is sent (a retry would not help)."""
     if len(targets) != len(sources):
         raise UploadUrlsMismatchError(
             f"the API returned {len(targets)} upload URLs for {len(sources)} files; nothing was uploaded"
         )
+    for source, target in zip(sources, targets):
+        if not _is_http_url(target.upload_url):
+            raise UploadUrlsMismatchError(
+                f"the API returned an upload URL for {source.name} that is not an absolute http(s) URL: "
+                f"{redact_url(target.upload_url)!r}; nothing was uploaded"
+            )
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host)
 
 
 def upload_flow(
