@@ -98,7 +98,7 @@ async def test_missing_file_error_names_the_path(
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"type_": "image"}, "not a image extension"),
+        ({"type_": "image"}, "not an image extension"),
         ({"type_": "document"}, "video, audio, image"),
         ({"extension": "exe"}, "unknown file extension"),
         ({"extension": "png", "type_": "video"}, "not a video extension"),

@@ -86,7 +86,7 @@ def _resolve_type(
                 f"{name}: extension",
                 ext,
                 describe_allowed(asset_type),
-                reason=f"not a {asset_type} extension",
+                reason=f"not {'an' if asset_type[0] in 'aeiou' else 'a'} {asset_type} extension",
             )
         return asset_type, ext
     inferred = type_for_extension(ext)
