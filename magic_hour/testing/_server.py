@@ -6,7 +6,6 @@ import contextlib
 import socket
 import struct
 import threading
-import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
@@ -109,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.command, url, list(self.headers.items()), storage_base=front.storage_url
         )
         if exchange.delay:
-            time.sleep(exchange.delay)
+            front._stopping.wait(exchange.delay)  # pyright: ignore[reportPrivateUsage]
         try:
             if exchange.drop_after is not None:
                 self._drop(exchange, exchange.drop_after)
@@ -260,6 +259,7 @@ class FakeServer:
         self._thread = threading.Thread(target=self._accept_loop, name="FakeMagicHour-server")
         self._thread.daemon = True
         self._stopped = False
+        self._stopping = threading.Event()  # wakes handlers sleeping out a latency knob
         self._thread.start()
 
     def _accept_loop(self) -> None:
@@ -309,6 +309,7 @@ class FakeServer:
         if self._stopped:
             return
         self._stopped = True
+        self._stopping.set()
         # Wake the blocking accept() with a connection of our own (no polling, so stop is instant).
         try:
             socket.create_connection((self.host, self.port), timeout=1.0).close()
