@@ -7,6 +7,7 @@ file is read (``open`` vs ``anyio.open_file``/worker threads) and how files run 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -53,6 +54,50 @@ if TYPE_CHECKING:
     from ..types.models import V1FilesUploadUrlsCreateResponse
 
 logger = logging.getLogger("magic_hour")
+
+_SENDING_PUT: contextvars.ContextVar[bool] = contextvars.ContextVar("magic_hour_sending_put", default=False)
+
+
+class _RedactSignedQuery(logging.Filter):
+    """Keeps the signature of upload URLs out of httpx's log.
+
+    httpx logs every response at INFO as ``HTTP Request: PUT <url> "HTTP/1.1 200 OK"``, query included,
+    and the query of a pre-signed URL is a credential. This filter sits on the ``httpx`` logger and
+    rewrites the URL of the records emitted while *our* storage PUT is being sent (a context variable
+    marks them, in the sending thread or task) to ``<url without query>?<redacted>``. Every other record,
+    the application's own httpx traffic included, is left as it is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SENDING_PUT.get() and isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        return True
+
+
+def _redacted(arg: object) -> object:
+    if isinstance(arg, httpx.URL) and arg.query:
+        return f"{arg.copy_with(query=None)}?<redacted>"
+    return arg
+
+
+_LOG_FILTER = _RedactSignedQuery()
+
+
+def _install_log_filter() -> None:
+    # Checked on every batch, not only at import: logging.config may have rebuilt the httpx logger since.
+    httpx_logger = logging.getLogger("httpx")
+    if _LOG_FILTER not in httpx_logger.filters:
+        httpx_logger.addFilter(_LOG_FILTER)
+
+
+@contextlib.contextmanager
+def _sending_put() -> Generator[None, None, None]:
+    token = _SENDING_PUT.set(True)
+    try:
+        yield
+    finally:
+        _SENDING_PUT.reset(token)
+
 
 ProgressCallback = Callable[[UploadProgress], None]
 
@@ -111,6 +156,8 @@ def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
 def _put_request(put: Put, timeout: httpx.Timeout, content: Any) -> httpx.Request:
     # Built by hand: no Authorization, no API headers, the URL exactly as the API gave it, and an
     # explicit Content-Length so httpx does not fall back to a chunked body (pre-signed PUTs refuse it).
+    # Sent with follow_redirects=False even through a lent client that follows them: a pre-signed URL
+    # does not redirect, and a streamed body could not be sent again to the new location.
     return httpx.Request(
         "PUT",
         put.target.upload_url,
@@ -152,6 +199,7 @@ class SyncUploader:
         on_progress: Optional[ProgressCallback] = None,
     ) -> List[UploadResult]:
         results, sources = _plan(files, type_, extension)
+        _install_log_filter()
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
@@ -220,7 +268,8 @@ class SyncUploader:
         progress.emit(source, 0)
         with self._open(source) as f:
             request = _put_request(put, self._http.config.timeout, self._chunks(f, source, progress, cancel))
-            return self._http.client.send(request, auth=None)
+            with _sending_put():
+                return self._http.client.send(request, auth=None, follow_redirects=False)
 
     @staticmethod
     @contextlib.contextmanager
@@ -270,6 +319,7 @@ class AsyncUploader:
         on_progress: Optional[ProgressCallback] = None,
     ) -> List[UploadResult]:
         results, sources = _plan(files, type_, extension)
+        _install_log_filter()
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
@@ -330,7 +380,8 @@ class AsyncUploader:
         if source.path is not None:
             async with await anyio.open_file(source.path, "rb") as f:
                 request = _put_request(put, self._http.config.timeout, self._chunks(f.read, source, progress))
-                return await self._http.client.send(request, auth=None)
+                with _sending_put():
+                    return await self._http.client.send(request, auth=None, follow_redirects=False)
         fileobj = source.fileobj
         assert fileobj is not None
         if source.start is not None:
@@ -340,7 +391,8 @@ class AsyncUploader:
             return anyio.to_thread.run_sync(fileobj.read, n)
 
         request = _put_request(put, self._http.config.timeout, self._chunks(read, source, progress))
-        return await self._http.client.send(request, auth=None)
+        with _sending_put():
+            return await self._http.client.send(request, auth=None, follow_redirects=False)
 
     @staticmethod
     async def _chunks(
