@@ -5,7 +5,7 @@ Nothing here does I/O, so the sync and async clients share every line of it.
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -272,10 +272,18 @@ def _check_params(params: object, param: str) -> Mapping[str, QueryValue]:
 def is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress  # only for plain-http base URLs: keeps it off `import magic_hour`
+
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+@functools.lru_cache(maxsize=128)
+def _url(base_url: str, path: str) -> httpx.URL:
+    # httpx.URL is immutable: parse each endpoint once, not on every call.
+    return httpx.URL(base_url + path)
 
 
 def build_request(
@@ -294,7 +302,7 @@ def build_request(
     if api_request.json is not None:
         headers["Content-Type"] = "application/json"
         content = json.dumps(api_request.json, separators=(",", ":"), ensure_ascii=False).encode()
-    url = httpx.URL(config.base_url + api_request.path)
+    url = _url(config.base_url, api_request.path)
     if options.params:
         url = url.copy_merge_params(options.params)  # pyright: ignore[reportArgumentType]
     if api_request.auth:

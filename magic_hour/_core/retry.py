@@ -101,7 +101,7 @@ def retry_delay(
     return base * (1.0 - 0.25 * rand())
 
 
-def connection_error(exc: Exception, what: str) -> ApiConnectionError:
+def connection_error(exc: Exception, what: object) -> ApiConnectionError:
     """Our typed error for a transport failure (the cause is kept as ``__cause__``)."""
     request = getattr(exc, "_request", None)
     if isinstance(exc, httpx.TimeoutException):
@@ -113,15 +113,15 @@ def connection_error(exc: Exception, what: str) -> ApiConnectionError:
 def retry_flow(
     *,
     max_retries: int,
-    what: str,
+    what: object,
     is_retryable: Callable[[httpx.Response], bool] = lambda r: is_retryable_status(r.status_code),
     send: A = SEND,  # type: ignore[assignment]
 ) -> Generator[Union[A, Sleep], Optional[Outcome], httpx.Response]:
     """The retry loop. Returns the final response (success or not); raises
     :class:`ApiConnectionError`/:class:`ApiTimeoutError` when the last attempt got no response.
 
-    ``what`` names the request in logs and messages ("POST /v1/files/upload-urls"); it must not
-    contain secrets. ``send`` is the action yielded for each attempt (the upload engine yields its
+    ``str(what)`` names the request in logs and messages ("POST /v1/files/upload-urls"); it must not
+    contain secrets, and is only computed when a line is written. ``send`` is the action yielded for each attempt (the upload engine yields its
     own, which says what to PUT).
     """
     retries_taken = 0

@@ -69,9 +69,21 @@ async def arun_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[
             return result
 
 
-def _describe(request: httpx.Request) -> str:
-    # For logs and messages: no query (it may carry signatures) and no user:password.
-    return f"{request.method} {request.url.copy_with(query=None, userinfo=b'')}"
+class _Describe:
+    """Names a request in logs and messages, computed only when one is written (hot path)."""
+
+    __slots__ = ("_request", "_text")
+
+    def __init__(self, request: httpx.Request) -> None:
+        self._request = request
+        self._text: Optional[str] = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            # No query (it may carry signatures) and no user:password.
+            url = self._request.url.copy_with(query=None, userinfo=b"")
+            self._text = f"{self._request.method} {url}"
+        return self._text
 
 
 class SyncHTTP:
@@ -84,7 +96,7 @@ class SyncHTTP:
     def request(self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]) -> M:
         resolved = resolve_options(self.config, options)
         request = build_request(self.config, api_request, resolved, self.client.headers)
-        what = _describe(request)
+        what = _Describe(request)
         start = time.perf_counter()
         response = run_flow(
             retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.client.send(request)
@@ -105,7 +117,7 @@ class AsyncHTTP:
     ) -> M:
         resolved = resolve_options(self.config, options)
         request = build_request(self.config, api_request, resolved, self.client.headers)
-        what = _describe(request)
+        what = _Describe(request)
         start = time.perf_counter()
         response = await arun_flow(
             retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.client.send(request)

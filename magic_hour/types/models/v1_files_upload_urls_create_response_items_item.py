@@ -6,11 +6,9 @@ from typing import Any
 import pydantic
 
 
-def _assume_utc(value: Any) -> Any:
-    # The API documents RFC 3339 date-times; if one ever arrives without an offset, it is UTC.
-    if isinstance(value, datetime.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=datetime.timezone.utc)
-    return value
+def assume_utc(value: datetime.datetime) -> datetime.datetime:
+    """The API sends RFC 3339 date-times (with an offset); one without an offset is taken as UTC."""
+    return value.replace(tzinfo=datetime.timezone.utc) if value.tzinfo is None else value
 
 
 class V1FilesUploadUrlsCreateResponseItemsItem(pydantic.BaseModel):
@@ -33,12 +31,6 @@ class V1FilesUploadUrlsCreateResponseItemsItem(pydantic.BaseModel):
     """
     Send a ``PUT`` request with the file as the body to this URL to upload it.
     """
-
-    @pydantic.field_validator("expires_at", mode="after")
-    @classmethod
-    def _aware(cls, value: datetime.datetime) -> datetime.datetime:
-        result: datetime.datetime = _assume_utc(value)
-        return result
 
     def __repr_args__(self) -> Any:
         # The signed query is a credential for this upload: keep it out of reprs and logs.

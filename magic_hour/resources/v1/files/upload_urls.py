@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, List, Optional
 
 from ...._core.request import ApiRequest, RequestOptions
-from ...._serialize import to_wire
+from ...._serialize import to_wire_each
 from ...._validation import check_upload_items
 
 if TYPE_CHECKING:
@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 
 
 def _create_request(items: object) -> ApiRequest:
-    from ....types.params import V1FilesUploadUrlsCreateBody
+    from ....types.params import V1FilesUploadUrlsCreateBodyItemsItem
 
-    body = to_wire(V1FilesUploadUrlsCreateBody, {"items": check_upload_items(items)})
+    # V1FilesUploadUrlsCreateBody is {"items": [...]}: its items go through the (memoised) generic path.
+    body = {"items": to_wire_each(V1FilesUploadUrlsCreateBodyItemsItem, check_upload_items(items))}
     return ApiRequest("POST", "/v1/files/upload-urls", json=body)
 
 
