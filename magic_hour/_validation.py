@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple, cast
+from typing import Any, Dict, List, Mapping
 
 from ._exceptions import InvalidParameterError
 from ._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
 
 _ITEM_KEYS = ("extension", "type_")
-
-# (extension as given, type_) -> normalised extension, for pairs already known to be valid: the common
-# item ({"extension": "mp4", "type_": "video"}) is checked with one dict lookup instead of the full walk.
-_VALID: Dict[Tuple[str, str], str] = {(e, t): e for t, exts in EXTENSIONS.items() for e in exts}
-_VALID_MAX = 4096
 
 
 def check_upload_items(items: object) -> List[Dict[str, str]]:
@@ -28,25 +23,7 @@ def check_upload_items(items: object) -> List[Dict[str, str]]:
     seq: List[object] = list(items)  # pyright: ignore[reportUnknownArgumentType]
     if not seq:
         raise InvalidParameterError("items", seq, "at least one item", reason="the list is empty")
-    out: List[Dict[str, str]] = []
-    for i, item in enumerate(seq):
-        checked = _known_valid(item)
-        out.append(checked if checked is not None else check_upload_item(item, f"items[{i}]"))
-    return out
-
-
-def _known_valid(item: object) -> Optional[Dict[str, str]]:
-    """The normalised item if it is a plain 2-key dict of a pair already known to be valid."""
-    if type(item) is not dict:
-        return None
-    fields = cast("Dict[object, object]", item)
-    if len(fields) != 2:
-        return None
-    ext, asset_type = fields.get("extension"), fields.get("type_")
-    if type(ext) is not str or type(asset_type) is not str:
-        return None
-    normalised = _VALID.get((ext, asset_type))
-    return None if normalised is None else {"extension": normalised, "type_": asset_type}
+    return [check_upload_item(item, f"items[{i}]") for i, item in enumerate(seq)]
 
 
 def check_upload_item(item: object, where: str) -> Dict[str, str]:
@@ -76,6 +53,4 @@ def check_upload_item(item: object, where: str) -> Dict[str, str]:
         other = type_for_extension(ext)
         hint = f"{ext!r} is an extension for type_ {other!r}" if other is not None else None
         raise InvalidParameterError(f"{where}.extension", raw_ext, describe_allowed(asset_type), reason=hint)
-    if isinstance(raw_ext, str) and len(_VALID) < _VALID_MAX:
-        _VALID[(raw_ext, asset_type)] = ext
     return {"extension": ext, "type_": asset_type}
