@@ -93,15 +93,30 @@ class ResolvedOptions:
     params: Mapping[str, QueryValue]
 
 
+FOREVER = 1e9
+"""Seconds (31 years) from which a timeout means "no timeout": the OS cannot represent much more (a
+socket timeout of 1e10 s overflows ``time_t`` in the sync stack), and nobody means to wait that long."""
+
+
 def to_timeout(value: TimeoutTypes, param: str = "timeout") -> httpx.Timeout:
-    """Normalise a user timeout; refuse negatives and non-numbers with a typed error."""
+    """Normalise a user timeout; refuse negatives and non-numbers with a typed error.
+
+    ``None``, ``inf`` and anything from :data:`FOREVER` seconds up mean no timeout. The fields of an
+    :class:`httpx.Timeout` are checked the same way (a 0 or negative one would fail deep in the socket
+    layer, differently in sync and async code).
+    """
     if isinstance(value, httpx.Timeout):
-        return value
-    if value is None or value == float("inf"):  # inf would overflow the socket's timeval: no timeout
-        return httpx.Timeout(None)
+        fields = {k: _seconds(v, f"{param}.{k}") for k, v in value.as_dict().items()}
+        return httpx.Timeout(**fields)
+    return httpx.Timeout(_seconds(value, param))
+
+
+def _seconds(value: object, param: str) -> Optional[float]:
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value <= 0:
         raise InvalidParameterError(param, value, "a positive number of seconds, an httpx.Timeout, or None")
-    return httpx.Timeout(float(value))
+    return None if value >= FOREVER else float(value)
 
 
 def check_max_retries(value: object, param: str = "max_retries") -> int:

@@ -128,6 +128,13 @@ def check_concurrency(value: object) -> int:
     return value
 
 
+def check_progress(on_progress: object) -> None:
+    if on_progress is not None and not callable(on_progress):
+        raise InvalidParameterError(
+            "on_progress", on_progress, "a callable taking an UploadProgress event, or None"
+        )
+
+
 def check_files(files: object) -> List[object]:
     if isinstance(files, (str, bytes)) or not isinstance(files, (list, tuple)):
         raise InvalidParameterError("files", files, "a list of paths or binary file objects")
@@ -198,6 +205,7 @@ class SyncUploader:
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
     ) -> List[UploadResult]:
+        check_progress(on_progress)
         results, sources = _plan(files, type_, extension)
         _install_log_filter()
         targets: Dict[int, Target] = {}
@@ -318,6 +326,7 @@ class AsyncUploader:
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
     ) -> List[UploadResult]:
+        check_progress(on_progress)
         results, sources = _plan(files, type_, extension)
         _install_log_filter()
         targets: Dict[int, Target] = {}

@@ -69,9 +69,10 @@ def _resolve_type(
         suffix = os.path.splitext(inferred_from)[1]
         if not suffix:
             raise InvalidFileError(
+                "file",
                 name,
-                inferred_from,
                 f"a name ending in a known extension ({describe_allowed()}), or extension=",
+                reason="its name has no extension",
             )
         extension = suffix
     elif not isinstance(extension, str):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -133,6 +134,8 @@ def _inspect_path(path: str, index: int, type_: Optional[str], extension: Option
         raise InvalidFileError("file", path, "a path to an existing file", reason="no such file") from None
     except OSError as exc:
         raise InvalidFileError("file", path, "a readable file", reason=exc.strerror or str(exc)) from None
+    except ValueError as exc:  # a NUL byte, or a lone surrogate the file system cannot encode
+        raise InvalidFileError("file", path, "a valid file path", reason=str(exc)) from None
     if stat.S_ISDIR(st.st_mode):
         raise InvalidFileError("file", path, "a file", reason="it is a directory")
     if not stat.S_ISREG(st.st_mode):
