@@ -189,6 +189,57 @@ def _finish(results: List[Optional[UploadResult]]) -> List[UploadResult]:
     return done
 
 
+def _run_pool(
+    todo: Sequence[Source],
+    work: Callable[[Source], UploadResult],
+    workers: int,
+    cancel: threading.Event,
+    results: List[Optional[UploadResult]],
+) -> None:
+    """Run ``work`` over ``todo`` in a thread pool, driven from a coordinator thread.
+
+    The calling thread only waits. A KeyboardInterrupt (Ctrl-C) or SystemExit lands there, wherever it
+    was, never half-way through starting a worker (``ThreadPoolExecutor.submit`` interrupted inside
+    ``Thread.start()`` would leave a worker the pool does not know of, still uploading). On such an
+    interruption the cancel event stops in-flight bodies at their next chunk, queued files never start,
+    and the interruption is re-raised once every worker has stopped.
+    """
+    failure: List[BaseException] = []
+    done = threading.Event()
+
+    def coordinate() -> None:
+        try:
+            if cancel.is_set():  # interrupted while this thread was being started
+                return
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-upload")
+            try:
+                futures = [pool.submit(work, s) for s in todo]
+                for future in as_completed(futures):
+                    result = future.result()
+                    results[result.index] = result
+            except BaseException as exc:  # e.g. the progress callback raised: stop the others, re-raise
+                cancel.set()
+                failure.append(exc)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            done.set()
+
+    coordinator = threading.Thread(target=coordinate, name="magic-hour-upload-batch", daemon=True)
+    try:
+        coordinator.start()
+        # An Event, not join(): a join() interrupted by Ctrl-C may mark a running thread as stopped
+        # (CPython bpo-45274), and the second join() would then return at once.
+        done.wait()
+    except BaseException:
+        cancel.set()
+        if coordinator.is_alive():  # if start() itself was interrupted, the thread returns at once
+            done.wait()
+        raise
+    if failure:
+        raise failure[0]
+
+
 class SyncUploader:
     """Uploads files with a thread pool over the client's pooled :class:`httpx.Client`."""
 
@@ -234,19 +285,7 @@ class SyncUploader:
             for s in todo:
                 results[s.index] = work(s)
             return _finish(results)
-        pool = ThreadPoolExecutor(
-            max_workers=min(max_concurrency, len(todo)), thread_name_prefix="magic-hour-upload"
-        )
-        try:
-            futures = [pool.submit(work, s) for s in todo]
-            for future in as_completed(futures):
-                result = future.result()
-                results[result.index] = result
-        except BaseException:
-            cancel.set()  # in-flight bodies stop at their next chunk
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        _run_pool(todo, work, min(max_concurrency, len(todo)), cancel, results)
         return _finish(results)
 
     def _upload_one(
