@@ -83,6 +83,8 @@ class ApiRequest:
     path: str
     json: Any = None
     auth: bool = True
+    json_bytes: Optional[bytes] = None
+    """The JSON body already encoded (a resource may assemble it from cached fragments); wins over ``json``."""
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,10 @@ def build_request(
     """
     headers: Dict[str, str] = {}
     content: Optional[bytes] = None
-    if api_request.json is not None:
+    if api_request.json_bytes is not None:
+        headers["Content-Type"] = "application/json"
+        content = api_request.json_bytes
+    elif api_request.json is not None:
         headers["Content-Type"] = "application/json"
         content = json.dumps(api_request.json, separators=(",", ":"), ensure_ascii=False).encode()
     url = _url(config.base_url, api_request.path)

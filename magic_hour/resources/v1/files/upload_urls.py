@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, cast
+import json
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ...._core.request import ApiRequest, RequestOptions
 from ...._serialize import to_wire
@@ -14,22 +15,28 @@ if TYPE_CHECKING:
     from ....types.params import V1FilesUploadUrlsCreateBodyItemsItem
 
 
-# (extension, type_) as the user wrote them -> the item's wire form, for pairs already checked and
-# serialised once (at most one entry per valid pair of the extension table). Shared: never mutated.
-_WIRE: Dict[Tuple[object, object], Dict[str, Any]] = {}
+# (extension, type_) as the user wrote them -> the item's JSON on the wire, for pairs already checked
+# and serialised once (at most one entry per valid pair of the extension table).
+_WIRE: Dict[Tuple[object, object], bytes] = {}
 
 
-def _wire_items(items: object) -> List[Dict[str, Any]]:
-    """Check and serialise ``items``: the full checks and the generic serializer run once per distinct
-    item; a list of items already seen costs one dict lookup each (this is the hot path of batches)."""
+def _encode(item: Dict[str, str]) -> bytes:
+    from ....types.params import V1FilesUploadUrlsCreateBodyItemsItem
+
+    wire = to_wire(V1FilesUploadUrlsCreateBodyItemsItem, item)
+    return json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _wire_items(items: object) -> List[bytes]:
+    """Check and encode ``items``: the full checks and the generic serializer run once per distinct
+    item; a list of items already seen costs one dict lookup each (the hot path of batches)."""
     if type(items) is list:
-        out: List[Dict[str, Any]] = []
-        for item in cast("List[object]", items):
-            if type(item) is not dict or len(cast("Dict[str, object]", item)) != 2:
+        out: List[bytes] = []
+        for item in items:  # pyright: ignore[reportUnknownVariableType]
+            if type(item) is not dict or len(item) != 2:  # pyright: ignore[reportUnknownArgumentType]
                 break
-            fields = cast("Dict[str, object]", item)
             try:
-                wire = _WIRE.get((fields.get("extension"), fields.get("type_")))
+                wire = _WIRE.get((item.get("extension"), item.get("type_")))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
             except TypeError:  # an unhashable value: let the full check explain it
                 break
             if wire is None:
@@ -38,21 +45,20 @@ def _wire_items(items: object) -> List[Dict[str, Any]]:
         else:
             if out:
                 return out
-    from ....types.params import V1FilesUploadUrlsCreateBodyItemsItem
-
-    result: List[Dict[str, Any]] = []
+    result: List[bytes] = []
     for item in check_upload_items(items):  # pyright: ignore[reportUnknownArgumentType]
         key = (item["extension"], item["type_"])
         wire = _WIRE.get(key)
         if wire is None:
-            wire = _WIRE[key] = to_wire(V1FilesUploadUrlsCreateBodyItemsItem, item)
+            wire = _WIRE[key] = _encode(item)
         result.append(wire)
     return result
 
 
 def _create_request(items: object) -> ApiRequest:
-    # The body, V1FilesUploadUrlsCreateBody, is {"items": [...]}.
-    return ApiRequest("POST", "/v1/files/upload-urls", json={"items": _wire_items(items)})
+    # The body, V1FilesUploadUrlsCreateBody, is {"items": [...]}, assembled from the encoded items.
+    body = b'{"items":[' + b",".join(_wire_items(items)) + b"]}"
+    return ApiRequest("POST", "/v1/files/upload-urls", json_bytes=body)
 
 
 class UploadUrls:
