@@ -101,7 +101,9 @@ class Client:
         )
         self._owns_client = httpx_client is None
         self._client = httpx_client or httpx.Client(timeout=self._config.timeout, limits=_LIMITS)
-        self._http = SyncHTTP(self._config, self._client)
+        self._http = SyncHTTP(
+            self._config, self._client, _LIMITS.max_connections if self._owns_client else None
+        )
         self.v1 = V1(self._http)
 
     @property
@@ -181,7 +183,9 @@ class AsyncClient:
         )
         self._owns_client = httpx_client is None
         self._client = httpx_client or httpx.AsyncClient(timeout=self._config.timeout, limits=_LIMITS)
-        self._http = AsyncHTTP(self._config, self._client)
+        self._http = AsyncHTTP(
+            self._config, self._client, _LIMITS.max_connections if self._owns_client else None
+        )
         self.v1 = AsyncV1(self._http)
 
     @property

@@ -1,13 +1,19 @@
 """The only place where the API core does I/O: two tiny drivers that run the pure retry flow.
 
 ``SyncHTTP`` and ``AsyncHTTP`` differ only in ``send`` versus ``await send`` and in how they sleep.
+
+Both let at most ``max_in_flight`` requests (the pool's connection limit) into the httpx pool at once; the
+rest wait in a FIFO semaphore here. httpcore matches every queued request against every connection each
+time one frees up, so 1,000 concurrent calls on one client used to cost O(n^2): 37 s instead of 3 s.
+The wait counts against the request's ``pool`` timeout, as the wait for a connection would.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import Any, Awaitable, Callable, Generator, Optional, Type, TypeVar, Union
+from typing import Any, Awaitable, Callable, Generator, Mapping, Optional, Type, TypeVar, Union
 
 import httpx
 
@@ -86,12 +92,32 @@ class _Describe:
         return self._text
 
 
+def _pool_timeout(request: httpx.Request) -> Optional[float]:
+    timeout: Mapping[str, object] = request.extensions.get("timeout") or {}
+    value = timeout.get("pool")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 class SyncHTTP:
     """Sends API requests with retries through one pooled :class:`httpx.Client`."""
 
-    def __init__(self, config: ClientConfig, client: httpx.Client) -> None:
+    def __init__(
+        self, config: ClientConfig, client: httpx.Client, max_in_flight: Optional[int] = None
+    ) -> None:
         self.config = config
         self.client = client
+        self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        """``client.send``, with at most ``max_in_flight`` requests in the pool (see the module doc)."""
+        if self._slots is None:
+            return self.client.send(request, **kwargs)
+        if not self._slots.acquire(timeout=_pool_timeout(request)):
+            raise httpx.PoolTimeout("timed out waiting for a free connection", request=request)
+        try:
+            return self.client.send(request, **kwargs)
+        finally:
+            self._slots.release()
 
     def request(self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]) -> M:
         resolved = resolve_options(self.config, options)
@@ -99,7 +125,7 @@ class SyncHTTP:
         what = _Describe(request)
         start = time.perf_counter()
         response = run_flow(
-            retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.client.send(request)
+            retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.send(request)
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)
@@ -108,9 +134,31 @@ class SyncHTTP:
 class AsyncHTTP:
     """Sends API requests with retries through one pooled :class:`httpx.AsyncClient`."""
 
-    def __init__(self, config: ClientConfig, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, config: ClientConfig, client: httpx.AsyncClient, max_in_flight: Optional[int] = None
+    ) -> None:
         self.config = config
         self.client = client
+        self._max_in_flight = max_in_flight
+        self._slots: Any = None  # an anyio.Semaphore, made in the event loop on first use (like httpx's)
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        """``client.send``, with at most ``max_in_flight`` requests in the pool (see the module doc)."""
+        if not self._max_in_flight:
+            return await self.client.send(request, **kwargs)
+        import anyio
+
+        if self._slots is None:
+            self._slots = anyio.Semaphore(self._max_in_flight)
+        try:
+            with anyio.fail_after(_pool_timeout(request)):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("timed out waiting for a free connection", request=request) from None
+        try:
+            return await self.client.send(request, **kwargs)
+        finally:
+            self._slots.release()
 
     async def request(
         self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]
@@ -120,7 +168,7 @@ class AsyncHTTP:
         what = _Describe(request)
         start = time.perf_counter()
         response = await arun_flow(
-            retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.client.send(request)
+            retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.send(request)
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)

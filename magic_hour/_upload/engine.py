@@ -316,7 +316,7 @@ class SyncUploader:
         with self._open(source) as f:
             request = _put_request(put, self._http.config.timeout, self._chunks(f, source, progress, cancel))
             with _sending_put():
-                return self._http.client.send(request, auth=None, follow_redirects=False)
+                return self._http.send(request, auth=None, follow_redirects=False)
 
     @staticmethod
     @contextlib.contextmanager
@@ -429,7 +429,7 @@ class AsyncUploader:
             async with await anyio.open_file(source.path, "rb") as f:
                 request = _put_request(put, self._http.config.timeout, self._chunks(f.read, source, progress))
                 with _sending_put():
-                    return await self._http.client.send(request, auth=None, follow_redirects=False)
+                    return await self._http.send(request, auth=None, follow_redirects=False)
         fileobj = source.fileobj
         assert fileobj is not None
         if source.start is not None:
@@ -440,7 +440,7 @@ class AsyncUploader:
 
         request = _put_request(put, self._http.config.timeout, self._chunks(read, source, progress))
         with _sending_put():
-            return await self._http.client.send(request, auth=None, follow_redirects=False)
+            return await self._http.send(request, auth=None, follow_redirects=False)
 
     @staticmethod
     async def _chunks(
