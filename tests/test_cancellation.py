@@ -16,6 +16,7 @@ import time
 from typing import Any, Callable, Iterator, List, Optional
 
 import anyio
+import anyio.to_thread
 import psutil
 import pytest
 from _servers import cache_tls_contexts
@@ -264,4 +265,42 @@ def test_ctrl_c_stops_a_sync_upload(
         assert fake.file(path).size == srcs[1].stat().st_size
     finally:
         client.close()
+    assert sockets_to(server) == []
+
+
+# ------------------------------------------------------------------- a progress callback that raises
+
+
+class CallbackFailed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("flavor", ["sync", "async"])
+async def test_a_raising_progress_callback_stops_the_batch_and_surfaces_as_is(
+    anyio_backend: str, fake: FakeMagicHour, server: FakeServer, tmp_path: pathlib.Path, flavor: str
+) -> None:
+    """The caller's own exception comes back unwrapped (not an ExceptionGroup), the other uploads stop,
+    and nothing is left open, sync and async alike."""
+    srcs = _files(tmp_path, 6, 4 * MB)
+
+    def on_progress(event: UploadProgress) -> None:
+        if event.bytes_sent >= 1 * MB:
+            raise CallbackFailed(event.name)
+
+    if flavor == "sync":
+        client: Any = Client(base_url=server.url, token=fake.token)
+        with pytest.raises(CallbackFailed):
+            await anyio.to_thread.run_sync(
+                lambda: client.v1.files.upload_files(srcs, max_concurrency=3, on_progress=on_progress)
+            )
+        assert _upload_threads() == []
+        client.close()
+    else:
+        async with AsyncClient(base_url=server.url, token=fake.token) as client:
+            with pytest.raises(CallbackFailed):
+                await client.v1.files.upload_files(srcs, max_concurrency=3, on_progress=on_progress)
+            assert busy_connections(client) == []
+    assert open_files(srcs) == []
+    assert_storage_whole(fake, srcs)
+    assert len(fake.files) < len(srcs)
     assert sockets_to(server) == []

@@ -382,6 +382,9 @@ class AsyncUploader:
         progress = _Progress(on_progress)
         limiter = anyio.CapacityLimiter(max_concurrency)
 
+        failure: List[BaseException] = []
+        scopes: List[anyio.CancelScope] = []
+
         async def work(source: Source) -> None:
             async with limiter:
                 try:
@@ -390,14 +393,23 @@ class AsyncUploader:
                     logger.info("%s: upload failed: %s", source.name, exc)
                     results[source.index] = UploadResult(source.index, source.name, error=exc)
                     return
+                except Exception as exc:  # e.g. the progress callback raised: stop the others
+                    failure.append(exc)
+                    for scope in scopes:
+                        scope.cancel()
+                    return
                 results[source.index] = UploadResult(source.index, source.name, file_path=path)
 
         if len(todo) == 1:
             await work(todo[0])
         elif todo:
             async with anyio.create_task_group() as tg:
+                scopes.append(tg.cancel_scope)
                 for s in todo:
                     tg.start_soon(work, s)
+        if failure:
+            # The exception itself, as the sync engine raises it, not an ExceptionGroup of the task group.
+            raise failure[0]
         return _finish(results)
 
     async def _upload_one(self, source: Source, target: Target, progress: _Progress) -> str:
