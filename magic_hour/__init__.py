@@ -33,6 +33,7 @@ from ._exceptions import (
     StorageError,
     UnprocessableEntityError,
     UploadError,
+    UploadUrlsMismatchError,
 )
 from ._version import __version__
 from .environment import Environment
@@ -87,5 +88,6 @@ __all__ = [
     "UploadError",
     "UploadProgress",
     "UploadResult",
+    "UploadUrlsMismatchError",
     "__version__",
 ]

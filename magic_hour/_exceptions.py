@@ -21,6 +21,7 @@ The tree::
     ├── ApiConnectionError                         no response: DNS, refused, reset...
     │   └── ApiTimeoutError                        ...or the timeout ran out
     ├── StorageError                               the storage refused an upload PUT; .status_code .response
+    ├── UploadUrlsMismatchError                    upload-urls answered with unusable URLs (count, scheme)
     └── UploadError                                some uploads of a batch failed; .results per file
 
 Other status codes (405, 418, ...) raise a plain :class:`ApiError`. Messages never include the token
@@ -57,6 +58,7 @@ __all__ = [
     "StorageError",
     "UnprocessableEntityError",
     "UploadError",
+    "UploadUrlsMismatchError",
 ]
 
 
@@ -201,6 +203,12 @@ class StorageError(MagicHourError):
         self.status_code = response.status_code if response is not None else None
         self.response = response
         super().__init__(message)
+
+
+class UploadUrlsMismatchError(MagicHourError):
+    """The API's ``upload-urls`` answer cannot be used for the files asked for: a different number of
+    upload URLs, or an upload URL that is not an absolute http(s) URL. Nothing was uploaded, and the
+    call is not retried (the same answer would come back)."""
 
 
 class UploadError(MagicHourError):

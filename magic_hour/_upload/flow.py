@@ -16,7 +16,7 @@ from typing import Any, Callable, Generator, List, Sequence, Union
 import httpx
 
 from .._core.retry import Sleep, retry_flow
-from .._exceptions import ApiConnectionError, MagicHourError, StorageError
+from .._exceptions import ApiConnectionError, StorageError, UploadUrlsMismatchError
 from .inputs import Source
 
 logger = logging.getLogger("magic_hour")
@@ -66,11 +66,6 @@ class UploadProgress:
     name: str
     bytes_sent: int
     total: int
-
-
-class UploadUrlsMismatchError(MagicHourError):
-    """The API's ``upload-urls`` answer cannot be used for the files asked for: a different number of
-    upload URLs, or an upload URL that is not an absolute http(s) URL. Nothing was uploaded."""
 
 
 UploadAction = Union[Presign, Put, Sleep]
