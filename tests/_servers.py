@@ -162,7 +162,8 @@ class RawServer:
         self.port = int(self._listener.getsockname()[1])
         self.host = host
         self.url = f"http://{host}:{self.port}"
-        self._upstream: Optional[httpx.Client] = None
+        # Made now, not on the first Forward: that one may run under a client's short timeout.
+        self._upstream: Optional[httpx.Client] = httpx.Client(timeout=30)
         self._accept_thread = threading.Thread(target=self._accept_loop, name="RawServer", daemon=True)
         self._accept_thread.start()
 

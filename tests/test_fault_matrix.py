@@ -64,7 +64,7 @@ pytestmark = pytest.mark.anyio
 
 MAX_RETRIES = 2  # the default: 3 attempts
 TIMEOUT = 10.0  # the client timeout of the rows, but for the "slow" ones:
-SHORT_TIMEOUT = 0.2  # the client timeout of the "slow" rows, whose server answers after SLOW seconds
+SHORT_TIMEOUT = 0.25  # the client timeout of the "slow" rows, whose server answers after SLOW seconds
 SLOW = 0.5
 FILE_SIZE = 256 * 1024
 N_FILES = 2  # upload_files uploads this many files (upload_file one)
@@ -467,7 +467,14 @@ STORAGE_FAULTS: List[Row] = [
         puts=lambda n: 3 * n,
         stored="none",
     ),
-    Row("storage-reset-mid-upload-then-ok", _drop(2, None), None, api=_n(1), puts=lambda n: 3 * n),
+    # two drops in all: whichever files they hit, none gets more than max_retries of them
+    Row(
+        "storage-reset-mid-upload-twice-then-ok",
+        lambda env, n: env.fake.drop_next_uploads(2),
+        None,
+        api=_n(1),
+        puts=lambda n: n + 2,
+    ),
     Row(
         "storage-reset-mid-upload-persistent",
         _drop(3, FILE_SIZE // 3),
