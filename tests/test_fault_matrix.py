@@ -55,9 +55,9 @@ from magic_hour import (
     RateLimitError,
     StorageError,
     UploadError,
+    UploadUrlsMismatchError,
 )
 from magic_hour._core.retry import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER
-from magic_hour._upload.flow import UploadUrlsMismatchError
 from magic_hour.testing import FakeMagicHour, FakeServer
 
 pytestmark = pytest.mark.anyio
