@@ -165,13 +165,50 @@ def _put_request(put: Put, timeout: httpx.Timeout, content: Any) -> httpx.Reques
     # explicit Content-Length so httpx does not fall back to a chunked body (pre-signed PUTs refuse it).
     # Sent with follow_redirects=False even through a lent client that follows them: a pre-signed URL
     # does not redirect, and a streamed body could not be sent again to the new location.
-    return httpx.Request(
+    stream = content if isinstance(content, httpx.AsyncByteStream) else None
+    request = httpx.Request(
         "PUT",
         put.target.upload_url,
         headers={"Content-Length": str(put.source.size)},
-        content=content,
+        content=None if stream is not None else content,
         extensions={"timeout": timeout.as_dict()},
     )
+    if stream is not None:  # our own stream, used as is (Request(stream=...) would skip the Host header)
+        request.stream = stream
+    return request
+
+
+class _AsyncChunks(httpx.AsyncByteStream):
+    """The body of one async PUT attempt: the file, ``CHUNK_SIZE`` bytes at a time, with progress events.
+
+    An iterator class handed to httpx as the request's stream, not an async generator: when an upload
+    is cancelled mid-body, an async generator (ours, or the one httpx wraps around any other iterable)
+    is left unfinished for the garbage collector, which trio reports as a ResourceWarning.
+    """
+
+    def __init__(self, read: Callable[[int], Awaitable[bytes]], source: Source, progress: _Progress) -> None:
+        self._read = read
+        self._source = source
+        self._progress = progress
+        self._sent = 0
+        self._unreported = False
+
+    def __aiter__(self) -> AsyncIterator[bytes]:  # pyright: ignore[reportIncompatibleMethodOverride]
+        return self
+
+    async def __anext__(self) -> bytes:
+        source = self._source
+        if self._unreported:  # the previous chunk has been taken by the connection
+            self._progress.emit(source, self._sent)
+            self._unreported = False
+        if self._sent >= source.size:
+            raise StopAsyncIteration
+        chunk = await self._read(min(CHUNK_SIZE, source.size - self._sent))
+        if not chunk:
+            raise _short_read(source, self._sent)
+        self._sent += len(chunk)
+        self._unreported = True
+        return chunk
 
 
 def _short_read(source: Source, sent: int) -> InvalidFileError:
@@ -455,14 +492,5 @@ class AsyncUploader:
             return await self._http.send(request, auth=None, follow_redirects=False)
 
     @staticmethod
-    async def _chunks(
-        read: Callable[[int], Awaitable[bytes]], source: Source, progress: _Progress
-    ) -> AsyncIterator[bytes]:
-        sent = 0
-        while sent < source.size:
-            chunk = await read(min(CHUNK_SIZE, source.size - sent))
-            if not chunk:
-                raise _short_read(source, sent)
-            sent += len(chunk)
-            yield chunk
-            progress.emit(source, sent)
+    def _chunks(read: Callable[[int], Awaitable[bytes]], source: Source, progress: _Progress) -> _AsyncChunks:
+        return _AsyncChunks(read, source, progress)
