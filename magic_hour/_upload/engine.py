@@ -160,6 +160,39 @@ def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
     return [Target(it.file_path, it.upload_url, it.expires_at) for it in response.items]
 
 
+def _accept_batch(
+    batch: List[Source],
+    outcome: V1FilesUploadUrlsCreateResponse | MagicHourError,
+    results: List[Optional[UploadResult]],
+    targets: Dict[int, Target],
+) -> None:
+    """Record the presign of one batch: its targets, or the error that fails all of its files."""
+    if not isinstance(outcome, MagicHourError):
+        found = _targets(outcome)
+        try:
+            check_presigned(batch, found)
+        except MagicHourError as exc:
+            outcome = exc
+        else:
+            targets.update(zip((s.index for s in batch), found))
+            return
+    for s in batch:
+        results[s.index] = UploadResult(s.index, s.name, error=outcome)
+
+
+def _one_target(source: Source, response: V1FilesUploadUrlsCreateResponse) -> Target:
+    """The new target of a file re-presigned alone."""
+    found = _targets(response)
+    check_presigned([source], found)
+    return found[0]
+
+
+def _log_uploaded(source: Source, start: float, path: str) -> None:
+    logger.info(
+        "%s: uploaded %d bytes in %.2fs as %s", source.name, source.size, time.perf_counter() - start, path
+    )
+
+
 def _put_request(put: Put, timeout: httpx.Timeout, content: Any) -> httpx.Request:
     # Built by hand: no Authorization, no API headers, the URL exactly as the API gave it, and an
     # explicit Content-Length so httpx does not fall back to a chunked body (pre-signed PUTs refuse it).
@@ -299,13 +332,10 @@ class SyncUploader:
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
-                found = _targets(self._upload_urls.create(items=presign_items(batch)))  # type: ignore[arg-type]
-                check_presigned(batch, found)
+                outcome: Any = self._upload_urls.create(items=presign_items(batch))  # type: ignore[arg-type]
             except MagicHourError as exc:
-                for s in batch:
-                    results[s.index] = UploadResult(s.index, s.name, error=exc)
-                continue
-            targets.update(zip((s.index for s in batch), found))
+                outcome = exc
+            _accept_batch(batch, outcome, results, targets)
         todo = [s for s in sources if s.index in targets]
         progress = _Progress(on_progress)
         cancel = threading.Event()
@@ -330,21 +360,13 @@ class SyncUploader:
     ) -> str:
         def perform(action: object) -> Any:
             if isinstance(action, Presign):
-                found = _targets(self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
-                check_presigned([source], found)
-                return found[0]
+                return _one_target(source, self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
             assert isinstance(action, Put)
             return self._put(action, progress, cancel)
 
         start = time.perf_counter()
         path = run_flow(upload_flow(source, target, max_retries=self._http.config.max_retries), perform)
-        logger.info(
-            "%s: uploaded %d bytes in %.2fs as %s",
-            source.name,
-            source.size,
-            time.perf_counter() - start,
-            path,
-        )
+        _log_uploaded(source, start, path)
         return path
 
     def _put(self, put: Put, progress: _Progress, cancel: threading.Event) -> httpx.Response:
@@ -408,13 +430,10 @@ class AsyncUploader:
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
-                found = _targets(await self._upload_urls.create(items=presign_items(batch)))  # type: ignore[arg-type]
-                check_presigned(batch, found)
+                outcome: Any = await self._upload_urls.create(items=presign_items(batch))  # type: ignore[arg-type]
             except MagicHourError as exc:
-                for s in batch:
-                    results[s.index] = UploadResult(s.index, s.name, error=exc)
-                continue
-            targets.update(zip((s.index for s in batch), found))
+                outcome = exc
+            _accept_batch(batch, outcome, results, targets)
         todo = [s for s in sources if s.index in targets]
         progress = _Progress(on_progress)
         limiter = anyio.CapacityLimiter(max_concurrency)
@@ -452,9 +471,7 @@ class AsyncUploader:
     async def _upload_one(self, source: Source, target: Target, progress: _Progress) -> str:
         async def perform(action: object) -> Any:
             if isinstance(action, Presign):
-                found = _targets(await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
-                check_presigned([source], found)
-                return found[0]
+                return _one_target(source, await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
             assert isinstance(action, Put)
             return await self._put(action, progress)
 
@@ -462,13 +479,7 @@ class AsyncUploader:
         path = await arun_flow(
             upload_flow(source, target, max_retries=self._http.config.max_retries), perform
         )
-        logger.info(
-            "%s: uploaded %d bytes in %.2fs as %s",
-            source.name,
-            source.size,
-            time.perf_counter() - start,
-            path,
-        )
+        _log_uploaded(source, start, path)
         return path
 
     async def _put(self, put: Put, progress: _Progress) -> httpx.Response:
