@@ -151,10 +151,13 @@ class AsyncHTTP:
         if self._slots is None:
             self._slots = anyio.Semaphore(self._max_in_flight)
         try:
-            with anyio.fail_after(_pool_timeout(request)):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("timed out waiting for a free connection", request=request) from None
+            self._slots.acquire_nowait()  # the common case: a free slot, no cancel scope to set up
+        except anyio.WouldBlock:
+            try:
+                with anyio.fail_after(_pool_timeout(request)):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout("timed out waiting for a free connection", request=request) from None
         try:
             return await self.client.send(request, **kwargs)
         finally:
