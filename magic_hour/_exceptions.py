@@ -7,6 +7,7 @@ The tree::
     │   └── InvalidFileError                       a file that cannot be uploaded (missing, bad extension...)
     ├── MissingTokenError                          no token given and $MAGIC_HOUR_API_TOKEN is unset
     ├── InsecureTransportError                     refusing to send the token over plain http
+    ├── ClientClosedError (also a RuntimeError)    the client was used after close()/aclose()
     ├── ApiError                                   the API answered; .status_code .body .response .request_id
     │   ├── BadRequestError              400
     │   ├── AuthenticationError          401
@@ -44,6 +45,7 @@ __all__ = [
     "ApiTimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "InsecureTransportError",
     "InternalServerError",
@@ -110,6 +112,16 @@ class MissingTokenError(MagicHourError):
 
 class InsecureTransportError(MagicHourError):
     """The token would travel in clear text over ``http://`` to a host that is not loopback."""
+
+
+class ClientClosedError(MagicHourError, RuntimeError):
+    """The client (or the ``httpx_client`` it was lent) was used after it was closed."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "this client is closed: make a new Client, or keep using it inside `with Client() as client:`"
+        )
 
 
 class ApiError(MagicHourError):

@@ -516,3 +516,20 @@ def test_both_clients_share_the_constructor() -> None:
         "default_headers",
     ):
         assert sync.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+async def test_a_closed_client_raises_a_typed_error_before_sending(sdk: Any, api: respx.MockRouter) -> None:
+    from magic_hour import ClientClosedError
+
+    client = sdk.client()
+    await sdk.close(client)
+    with pytest.raises(ClientClosedError, match="closed") as info:
+        await sdk.create(client)
+    assert isinstance(info.value, RuntimeError)
+    assert not api.calls
+    lent = sdk.httpx_client()
+    borrower = sdk.client(httpx_client=lent)
+    await sdk.close(lent)
+    with pytest.raises(ClientClosedError):
+        await sdk.create(borrower)
+    assert not api.calls

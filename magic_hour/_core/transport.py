@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Generator, Mapping, Optional, Type,
 
 import httpx
 
+from .._exceptions import ClientClosedError
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
 from .retry import Sleep, retry_flow
@@ -110,6 +111,8 @@ class SyncHTTP:
 
     def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         """``client.send``, with at most ``max_in_flight`` requests in the pool (see the module doc)."""
+        if self.client.is_closed:
+            raise ClientClosedError()
         if self._slots is None:
             return self.client.send(request, **kwargs)
         if not self._slots.acquire(timeout=_pool_timeout(request)):
@@ -144,6 +147,8 @@ class AsyncHTTP:
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         """``client.send``, with at most ``max_in_flight`` requests in the pool (see the module doc)."""
+        if self.client.is_closed:
+            raise ClientClosedError()
         if not self._max_in_flight:
             return await self.client.send(request, **kwargs)
         import anyio
