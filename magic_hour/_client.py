@@ -28,7 +28,8 @@ _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepal
 
 def _repr(name: str, config: ClientConfig) -> str:
     token = "set" if config.token else "missing"
-    return f"{name}(base_url={config.base_url!r}, token=<{token}>, max_retries={config.max_retries})"
+    base_url = str(httpx.URL(config.base_url).copy_with(userinfo=b""))  # no user:password in reprs
+    return f"{name}(base_url={base_url!r}, token=<{token}>, max_retries={config.max_retries})"
 
 
 def _config(
@@ -113,11 +114,13 @@ class Client:
 
     @property
     def is_closed(self) -> bool:
-        """Whether the underlying httpx client is closed."""
-        return self._client.is_closed
+        """Whether this client was closed (or the httpx client it uses was)."""
+        return self._http.closed or self._client.is_closed
 
     def close(self) -> None:
-        """Close the connection pool, if this client created it (a borrowed ``httpx_client`` stays open)."""
+        """Close the client: later calls raise ``ClientClosedError``. The connection pool is closed too if
+        this client created it; a borrowed ``httpx_client`` stays open."""
+        self._http.closed = True
         if self._owns_client:
             self._client.close()
 
@@ -195,11 +198,13 @@ class AsyncClient:
 
     @property
     def is_closed(self) -> bool:
-        """Whether the underlying httpx client is closed."""
-        return self._client.is_closed
+        """Whether this client was closed (or the httpx client it uses was)."""
+        return self._http.closed or self._client.is_closed
 
     async def aclose(self) -> None:
-        """Close the connection pool, if this client created it (a borrowed ``httpx_client`` stays open)."""
+        """Close the client: later calls raise ``ClientClosedError``. The connection pool is closed too if
+        this client created it; a borrowed ``httpx_client`` stays open."""
+        self._http.closed = True
         if self._owns_client:
             await self._client.aclose()
 

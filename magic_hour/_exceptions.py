@@ -31,7 +31,7 @@ or the signed query of an upload URL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Type
 
 if TYPE_CHECKING:
     import httpx
@@ -270,7 +270,3 @@ def error_class_for_status(status_code: int) -> Type[ApiError]:
 def _short_repr(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def join_allowed(values: Iterable[str]) -> str:
-    return ", ".join(values)

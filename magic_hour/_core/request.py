@@ -158,7 +158,13 @@ def resolve_config(
     except httpx.InvalidURL:
         url = None
     # Paths are appended to the base URL as text, so a query or fragment there would swallow them.
-    if url is None or url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+    if (
+        url is None
+        or url.scheme not in ("http", "https")
+        or not url.host
+        or "?" in base_url  # also an empty query or fragment: the path would land inside it
+        or "#" in base_url
+    ):
         raise InvalidParameterError(
             "base_url",
             base_url,

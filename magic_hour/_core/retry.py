@@ -44,7 +44,6 @@ SEND = _Send()
 
 Action = Union[_Send, Sleep]
 Outcome = Union[httpx.Response, Exception]
-RetryFlow = Generator[Action, Optional[Outcome], httpx.Response]
 A = TypeVar("A")
 
 
@@ -73,7 +72,10 @@ def parse_retry_after(headers: Mapping[str, str], now: Optional[float] = None) -
         parsed = email.utils.parsedate_tz(raw)
         if parsed is None:
             return None
-        seconds = email.utils.mktime_tz(parsed) - (time.time() if now is None else now)
+        try:
+            seconds = email.utils.mktime_tz(parsed) - (time.time() if now is None else now)
+        except (ValueError, OverflowError):  # a date that parses but cannot exist (year 99999)
+            return None
     if seconds != seconds or seconds < 0:
         return 0.0 if seconds < 0 else None
     return seconds

@@ -49,7 +49,7 @@ def run_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[[A], An
             else:
                 try:
                     outcome: Any = perform(action)
-                except httpx.TransportError as exc:
+                except httpx.RequestError as exc:  # transport errors, and a body that fails to decode
                     outcome = exc
                 action = flow.send(outcome)
         except StopIteration as stop:
@@ -68,7 +68,7 @@ async def arun_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[
             else:
                 try:
                     outcome: Any = await perform(action)
-                except httpx.TransportError as exc:
+                except httpx.RequestError as exc:  # transport errors, and a body that fails to decode
                     outcome = exc
                 action = flow.send(outcome)
         except StopIteration as stop:
@@ -107,11 +107,12 @@ class SyncHTTP:
     ) -> None:
         self.config = config
         self.client = client
+        self.closed = False  # set by Client.close() / AsyncClient.aclose()
         self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
 
     def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         """``client.send``, with at most ``max_in_flight`` requests in the pool (see the module doc)."""
-        if self.client.is_closed:
+        if self.closed or self.client.is_closed:
             raise ClientClosedError()
         if self._slots is None:
             return self.client.send(request, **kwargs)
@@ -142,12 +143,13 @@ class AsyncHTTP:
     ) -> None:
         self.config = config
         self.client = client
+        self.closed = False  # set by Client.close() / AsyncClient.aclose()
         self._max_in_flight = max_in_flight
         self._slots: Any = None  # an anyio.Semaphore, made in the event loop on first use (like httpx's)
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         """``client.send``, with at most ``max_in_flight`` requests in the pool (see the module doc)."""
-        if self.client.is_closed:
+        if self.closed or self.client.is_closed:
             raise ClientClosedError()
         if not self._max_in_flight:
             return await self.client.send(request, **kwargs)

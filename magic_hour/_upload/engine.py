@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -147,12 +148,23 @@ def _plan(
     """Check every input before any request; pass URLs and api-assets paths straight through."""
     results: List[Optional[UploadResult]] = [None] * len(files)
     sources: List[Source] = []
+    objects: Dict[int, int] = {}  # id(file object) -> first index
     for i, file in enumerate(files):
         checked = inspect_input(file, i, type_=type_, extension=extension)
         if isinstance(checked, Passthrough):
             results[i] = UploadResult(i, checked.value, file_path=checked.value)
-        else:
-            sources.append(checked)
+            continue
+        if checked.fileobj is not None:
+            # Two uploads would share one file position and interleave their reads: wrong bytes.
+            first = objects.setdefault(id(checked.fileobj), i)
+            if first != i:
+                raise InvalidFileError(
+                    f"files[{i}]",
+                    checked.name,
+                    "each file object once (pass a path, or open the file again, to upload it twice)",
+                    reason=f"it is the same file object as files[{first}]",
+                )
+        sources.append(checked)
     return results, sources
 
 
@@ -219,8 +231,15 @@ class _AsyncChunks(httpx.AsyncByteStream):
     is left unfinished for the garbage collector, which trio reports as a ResourceWarning.
     """
 
-    def __init__(self, read: Callable[[int], Awaitable[bytes]], source: Source, progress: _Progress) -> None:
+    def __init__(
+        self,
+        read: Callable[[int], Awaitable[bytes]],
+        source: Source,
+        progress: _Progress,
+        size_now: Optional[Callable[[], int]] = None,
+    ) -> None:
         self._read = read
+        self._size_now = size_now
         self._source = source
         self._progress = progress
         self._sent = 0
@@ -240,8 +259,22 @@ class _AsyncChunks(httpx.AsyncByteStream):
         if not chunk:
             raise _short_read(source, self._sent)
         self._sent += len(chunk)
+        if self._sent == source.size and self._size_now is not None:
+            _check_unchanged(source, self._size_now())
         self._unreported = True
         return chunk
+
+
+def _check_unchanged(source: Source, size_now: int) -> None:
+    """Before the last chunk goes out: a file that grew since it was checked would be stored truncated
+    (its Content-Length is fixed), so the PUT is abandoned instead and nothing is stored."""
+    if size_now != source.size:
+        raise InvalidFileError(
+            "file",
+            source.name,
+            "a file that does not change while it is uploaded",
+            reason=f"it was {source.size} bytes when checked and is {size_now} now",
+        )
 
 
 def _short_read(source: Source, sent: int) -> InvalidFileError:
@@ -401,6 +434,8 @@ class SyncUploader:
             if not chunk:
                 raise _short_read(source, sent)
             sent += len(chunk)
+            if sent == source.size and source.path is not None:
+                _check_unchanged(source, os.fstat(f.fileno()).st_size)
             yield chunk
             progress.emit(source, sent)
 
@@ -487,7 +522,9 @@ class AsyncUploader:
         progress.emit(source, 0)
         if source.path is not None:
             async with await anyio.open_file(source.path, "rb") as f:
-                request = _put_request(put, self._http.config.timeout, self._chunks(f.read, source, progress))
+                fd = f.wrapped.fileno()
+                body = _AsyncChunks(f.read, source, progress, lambda: os.fstat(fd).st_size)
+                request = _put_request(put, self._http.config.timeout, body)
                 with _sending_put():
                     return await self._http.send(request, auth=None, follow_redirects=False)
         fileobj = source.fileobj
@@ -498,10 +535,6 @@ class AsyncUploader:
         def read(n: int) -> Awaitable[bytes]:
             return anyio.to_thread.run_sync(fileobj.read, n)
 
-        request = _put_request(put, self._http.config.timeout, self._chunks(read, source, progress))
+        request = _put_request(put, self._http.config.timeout, _AsyncChunks(read, source, progress))
         with _sending_put():
             return await self._http.send(request, auth=None, follow_redirects=False)
-
-    @staticmethod
-    def _chunks(read: Callable[[int], Awaitable[bytes]], source: Source, progress: _Progress) -> _AsyncChunks:
-        return _AsyncChunks(read, source, progress)

@@ -89,12 +89,17 @@ def is_expired(response: httpx.Response) -> bool:
 
 _XML_FIELD = re.compile(rb"<(Code|Message)>([^<]{0,300})</\1>")
 _QUERY = re.compile(r"\?\S*")
+# Signature-like parameters quoted without their "?" (e.g. "X-Amz-Signature=abc&X-Amz-Credential=...").
+_SIGNED_PARAM = re.compile(
+    r"(?i)\b([\w-]*(?:signature|credential|token|sig|key-pair-id|policy|expires)[\w-]*)=[^\s&]*"
+)
 
 
 def _scrub(text: str) -> str:
     """One short line with every query string (``?...`` up to a space) replaced: storage errors often
     quote the request URL, whose signed query is a credential."""
-    return _QUERY.sub("?<redacted>", " ".join(text.split()))[:200]
+    text = _QUERY.sub("?<redacted>", " ".join(text.split()))
+    return _SIGNED_PARAM.sub(r"\1=<redacted>", text)[:200]
 
 
 def storage_error_detail(response: httpx.Response) -> str:
