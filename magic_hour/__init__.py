@@ -10,6 +10,7 @@ import logging as _logging
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from ._binary_response import BinaryResponse
 from ._client import AsyncClient, Client
 from ._core.request import NOT_GIVEN, NotGiven, RequestOptions
 from ._exceptions import (
@@ -69,6 +70,7 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "BinaryResponse",
     "Client",
     "ClientClosedError",
     "ConflictError",

@@ -91,7 +91,7 @@ def test_pairs_are_found() -> None:
     expected = {
         ("Client", "AsyncClient"),
         ("V1", "AsyncV1"),
-        ("Files", "AsyncFiles"),
+        ("FilesClient", "AsyncFilesClient"),
         ("UploadUrls", "AsyncUploadUrls"),
         ("SyncHTTP", "AsyncHTTP"),
     }

@@ -122,6 +122,35 @@ def test_compat_names_of_the_official_sdk() -> None:
     assert (err.status_code, err.body, err.response) == (404, {"message": "gone"}, response)
 
 
+def test_official_module_paths() -> None:
+    """The import paths of the official package name the classes our clients are made of."""
+    import httpx
+
+    from magic_hour import AsyncClient, BinaryResponse, Client
+    from magic_hour.client import AsyncClient as ClientModuleAsyncClient
+    from magic_hour.client import Client as ClientModuleClient
+    from magic_hour.resources.v1.files import AsyncFilesClient as ReExportedAsync
+    from magic_hour.resources.v1.files import FilesClient as ReExported
+    from magic_hour.resources.v1.files.client import AsyncFiles, AsyncFilesClient, Files, FilesClient
+
+    assert (ClientModuleClient, ClientModuleAsyncClient) == (Client, AsyncClient)
+    assert (ReExported, ReExportedAsync) == (FilesClient, AsyncFilesClient)
+    assert (Files, AsyncFiles) == (FilesClient, AsyncFilesClient)  # the names before the official layout
+    client = Client(token="t" * 10)
+    try:
+        assert type(client.v1.files) is FilesClient
+    finally:
+        client.close()
+    assert type(AsyncClient(token="t" * 10).v1.files) is AsyncFilesClient
+
+    headers = httpx.Headers({"content-type": "image/png", "set-cookie": "session=secret"})
+    res = BinaryResponse(content=b"\x89PNG", headers=headers)
+    assert (res.content, res.headers) == (b"\x89PNG", headers)
+    positional = BinaryResponse(b"abc", httpx.Headers())  # the official constructor's order
+    assert positional.content == b"abc" and len(positional.headers) == 0
+    assert repr(res) == "BinaryResponse(4 bytes, image/png)" and "secret" not in repr(res)
+
+
 def test_types_modules() -> None:
     from magic_hour.types import models, params
 

@@ -1,0 +1,185 @@
+"""``client.v1.files``: upload URLs and the upload engine (the official path of ``FilesClient``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, List, Literal, Optional, Sequence
+
+from ...._exceptions import UploadError
+from .upload_urls import AsyncUploadUrls, UploadUrls
+
+if TYPE_CHECKING:
+    from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._upload.engine import AsyncUploader, ProgressCallback, SyncUploader
+    from ...._upload.inputs import FileInput
+    from ...._upload.results import UploadResult
+
+# The upload engine is imported on first use: `import magic_hour` stays as cheap as httpx itself.
+
+__all__ = ["AsyncFiles", "AsyncFilesClient", "Files", "FilesClient"]
+
+AssetType = Literal["video", "audio", "image"]
+
+
+def _one(results: List[UploadResult]) -> str:
+    result = results[0]
+    if result.error is not None:
+        raise result.error
+    assert result.file_path is not None
+    return result.file_path
+
+
+def _all(results: List[UploadResult]) -> List[str]:
+    if any(r.error is not None for r in results):
+        raise UploadError(results)
+    return [r.file_path for r in results if r.file_path is not None]
+
+
+class FilesClient:
+    """Files in Magic Hour's storage: pre-signed URLs and uploads."""
+
+    def __init__(self, http: SyncHTTP) -> None:
+        self._http = http
+        self.upload_urls = UploadUrls(http)
+        self._engine: Optional[SyncUploader] = None
+
+    def _uploader(self) -> SyncUploader:
+        if self._engine is None:
+            from ...._upload.engine import SyncUploader
+
+            self._engine = SyncUploader(self._http, self.upload_urls)
+        return self._engine
+
+    def upload_file(
+        self,
+        file: FileInput,
+        *,
+        type_: Optional[AssetType] = None,
+        extension: Optional[str] = None,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> str:
+        """Upload one file to Magic Hour's storage and return its ``file_path`` for other API calls.
+
+        ``file`` is a path (``str`` or ``os.PathLike``) or a binary file object (with a ``.name``, or pass
+        ``extension=``). http(s) URLs and ``api-assets/...`` strings are returned unchanged, with no request.
+        The type is inferred from the extension (``type_=`` overrides it). The file is streamed from disk
+        with constant memory; failed attempts are retried from the first byte; an expired URL is renewed.
+        ``on_progress`` receives :class:`~magic_hour.UploadProgress` events.
+
+        Raises:
+            InvalidFileError: the file cannot be uploaded (before any request).
+            StorageError: the storage refused the upload.
+            ApiError: the API refused to issue an upload URL.
+            ApiConnectionError: no response after the retries.
+
+        Example::
+
+            file_path = client.v1.files.upload_file("clip.mp4")
+        """
+        return _one(
+            self._uploader().upload([file], type_=type_, extension=extension, on_progress=on_progress)
+        )
+
+    def upload_files(
+        self,
+        files: Sequence[FileInput],
+        *,
+        max_concurrency: int = 4,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> List[str]:
+        """Upload several files; return their ``file_path`` values in input order.
+
+        All files are checked before any request, presigned in as few ``upload-urls`` calls as possible,
+        then uploaded ``max_concurrency`` at a time. Inputs are as for :meth:`upload_file`.
+
+        Raises:
+            InvalidFileError: an input cannot be uploaded (before any request).
+            UploadError: some uploads failed; ``.results`` says which succeeded (with ``file_path``) and why
+                the others failed.
+
+        Example::
+
+            paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
+        """
+        from ...._upload.engine import check_concurrency, check_files
+
+        items = check_files(files)
+        limit = check_concurrency(max_concurrency)
+        return _all(self._uploader().upload(items, max_concurrency=limit, on_progress=on_progress))
+
+
+class AsyncFilesClient:
+    """Files in Magic Hour's storage: pre-signed URLs and uploads."""
+
+    def __init__(self, http: AsyncHTTP) -> None:
+        self._http = http
+        self.upload_urls = AsyncUploadUrls(http)
+        self._engine: Optional[AsyncUploader] = None
+
+    def _uploader(self) -> AsyncUploader:
+        if self._engine is None:
+            from ...._upload.engine import AsyncUploader
+
+            self._engine = AsyncUploader(self._http, self.upload_urls)
+        return self._engine
+
+    async def upload_file(
+        self,
+        file: FileInput,
+        *,
+        type_: Optional[AssetType] = None,
+        extension: Optional[str] = None,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> str:
+        """Upload one file to Magic Hour's storage and return its ``file_path`` for other API calls.
+
+        ``file`` is a path (``str`` or ``os.PathLike``) or a binary file object (with a ``.name``, or pass
+        ``extension=``). http(s) URLs and ``api-assets/...`` strings are returned unchanged, with no request.
+        The type is inferred from the extension (``type_=`` overrides it). The file is streamed from disk
+        with constant memory; failed attempts are retried from the first byte; an expired URL is renewed.
+        ``on_progress`` receives :class:`~magic_hour.UploadProgress` events.
+
+        Raises:
+            InvalidFileError: the file cannot be uploaded (before any request).
+            StorageError: the storage refused the upload.
+            ApiError: the API refused to issue an upload URL.
+            ApiConnectionError: no response after the retries.
+
+        Example::
+
+            file_path = client.v1.files.upload_file("clip.mp4")
+        """
+        return _one(
+            await self._uploader().upload([file], type_=type_, extension=extension, on_progress=on_progress)
+        )
+
+    async def upload_files(
+        self,
+        files: Sequence[FileInput],
+        *,
+        max_concurrency: int = 4,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> List[str]:
+        """Upload several files; return their ``file_path`` values in input order.
+
+        All files are checked before any request, presigned in as few ``upload-urls`` calls as possible,
+        then uploaded ``max_concurrency`` at a time. Inputs are as for :meth:`upload_file`.
+
+        Raises:
+            InvalidFileError: an input cannot be uploaded (before any request).
+            UploadError: some uploads failed; ``.results`` says which succeeded (with ``file_path``) and why
+                the others failed.
+
+        Example::
+
+            paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
+        """
+        from ...._upload.engine import check_concurrency, check_files
+
+        items = check_files(files)
+        limit = check_concurrency(max_concurrency)
+        return _all(await self._uploader().upload(items, max_concurrency=limit, on_progress=on_progress))
+
+
+# The names of this SDK before it took the official module layout; kept so that older code still runs.
+Files = FilesClient
+AsyncFiles = AsyncFilesClient
