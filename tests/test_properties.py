@@ -269,7 +269,8 @@ def _write(directory: str, name: str, content: bytes) -> Optional[str]:
     return path
 
 
-def build(spec: Dict[str, Any], directory: str) -> Built:
+def build(spec: Dict[str, Any], directory: str, from_current_position: Any = False) -> Built:
+    """``from_current_position`` is the upload's argument: a seeked file sends only its tail with True."""
     kind, name, content = spec["kind"], spec["name"], spec["content"]
     if kind in ("path", "pathlike", "bytes-path"):
         path = _write(directory, name, content) or os.path.join(directory, name)
@@ -298,7 +299,8 @@ def build(spec: Dict[str, Any], directory: str) -> Built:
             f.seek(offset)
         if kind == "closed":
             f.close()
-        return Built(f, content[offset:], [f])
+        # Whole, from byte 0, whatever its position; from where it is only when the caller asks.
+        return Built(f, content[offset:] if from_current_position is True else content, [f])
     if kind == "stringio":
         s = io.StringIO(content.decode("latin-1"))
         s.name = name  # type: ignore[misc]
@@ -349,25 +351,33 @@ def _check_upload(built: Built, result: str, w: Wire) -> None:
 
 
 @PROPERTY
-@given(spec=file_specs(), type_=TYPE_ARG, extension=EXT_ARG, progress=PROGRESS)
+@given(
+    spec=file_specs(),
+    type_=TYPE_ARG,
+    extension=EXT_ARG,
+    progress=PROGRESS,
+    from_current_position=st.one_of(st.booleans(), JUNK),
+)
 @example(
     spec={"kind": "path", "name": "a\x00b.mp4", "content": b"x", "offset": 0, "junk": None, "obj_name": None},
     type_=None,
     extension=None,
     progress=None,
+    from_current_position=False,
 )
 @example(
     spec={"kind": "path", "name": "\udcff.mp4", "content": b"x", "offset": 0, "junk": None, "obj_name": None},
     type_=None,
     extension=None,
     progress=None,
+    from_current_position=False,
 )
 async def test_upload_file_with_random_inputs(
-    sdk: Flavor, spec: Dict[str, Any], type_: Any, extension: Any, progress: Any
+    sdk: Flavor, spec: Dict[str, Any], type_: Any, extension: Any, progress: Any, from_current_position: Any
 ) -> None:
     client = sdk.client()
     with tempfile.TemporaryDirectory() as directory:
-        built = build(spec, directory)
+        built = build(spec, directory, from_current_position)
         try:
             with wire() as router:
                 w = Wire(router)
@@ -378,6 +388,7 @@ async def test_upload_file_with_random_inputs(
                     type_=type_,
                     extension=extension,
                     on_progress=_progress(progress),
+                    from_current_position=from_current_position,
                 )
         finally:
             _close([built])

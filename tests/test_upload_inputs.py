@@ -175,12 +175,16 @@ def test_inference_uses_our_table_not_mimetypes(media: pathlib.Path) -> None:
     assert (checked.index, checked.size, checked.path) == (3, 1, os.fspath(media / "a.webm"))
 
 
-def test_file_object_starts_where_it_is(media: pathlib.Path) -> None:
+def test_file_object_starts_at_byte_0_unless_asked(media: pathlib.Path) -> None:
     from magic_hour._upload.inputs import Source, inspect_input
 
     f = _bytes_file("x.png", b"0123456789")
     f.seek(4)
     checked = inspect_input(f, 0)
     assert isinstance(checked, Source)
-    assert (checked.start, checked.size, checked.rewindable) == (4, 6, True)
+    assert (checked.start, checked.origin, checked.size, checked.rewindable) == (0, 4, 10, True)
+    assert f.tell() == 4
+    checked = inspect_input(f, 0, from_current_position=True)
+    assert isinstance(checked, Source)
+    assert (checked.start, checked.origin, checked.size, checked.rewindable) == (4, 4, 6, True)
     assert f.tell() == 4

@@ -85,15 +85,18 @@ async def test_zero_byte_file(sdk: Any, fake: FakeMagicHour, tmp_path: pathlib.P
     assert fake.file(file_path).size == 0
 
 
-async def test_file_object_is_uploaded_from_its_position_and_left_open(
+async def test_file_object_is_uploaded_whole_put_back_and_left_open(
     sdk: Any, fake: FakeMagicHour, tmp_path: pathlib.Path
 ) -> None:
     src = _write(tmp_path / "song.mp3", 100_000)
     with open(src, "rb") as f:
         f.seek(1000)
         file_path = await sdk.call(_client(sdk, fake).v1.files.upload_file, f)
-        assert not f.closed
-    assert fake.file(file_path).sha256 == hashlib.sha256(src.read_bytes()[1000:]).hexdigest()
+        assert not f.closed and f.tell() == 1000
+        assert fake.file(file_path).sha256 == _sha(src)
+        partial = await sdk.call(_client(sdk, fake).v1.files.upload_file, f, from_current_position=True)
+        assert f.tell() == 1000
+    assert fake.file(partial).sha256 == hashlib.sha256(src.read_bytes()[1000:]).hexdigest()
     buf = io.BytesIO(b"\x89PNG fake image")
     file_path = await sdk.call(_client(sdk, fake).v1.files.upload_file, buf, extension=".PNG")
     assert file_path.endswith(".png")
@@ -271,10 +274,14 @@ async def test_a_stream_that_cannot_rewind_is_sent_once(
 ) -> None:
     fake.fail_next("storage", 503)
     with pytest.raises(StorageError) as info:
-        await sdk.call(_client(sdk, fake).v1.files.upload_file, _Unseekable(b"x" * 5000))
+        await sdk.call(
+            _client(sdk, fake).v1.files.upload_file, _Unseekable(b"x" * 5000), from_current_position=True
+        )
     assert "not retried" in str(info.value)
     assert len(fake.requests_to("storage")) == 1
-    path = await sdk.call(_client(sdk, fake).v1.files.upload_file, _Unseekable(b"y" * 5000))
+    path = await sdk.call(
+        _client(sdk, fake).v1.files.upload_file, _Unseekable(b"y" * 5000), from_current_position=True
+    )
     assert fake.file(path).read_bytes() == b"y" * 5000
 
 

@@ -46,7 +46,7 @@ from .flow import (
     presign_items,
     upload_flow,
 )
-from .inputs import Passthrough, Source, inspect_input
+from .inputs import Passthrough, Source, inspect_input, restore_position
 from .results import UploadResult
 
 if TYPE_CHECKING:
@@ -142,15 +142,23 @@ def check_files(files: object) -> List[object]:
     return list(files)  # pyright: ignore[reportUnknownArgumentType]
 
 
+def check_flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(name, value, "True or False")
+    return value
+
+
 def _plan(
-    files: Sequence[object], type_: Optional[str], extension: Optional[str]
+    files: Sequence[object], type_: Optional[str], extension: Optional[str], from_current_position: bool
 ) -> Tuple[List[Optional[UploadResult]], List[Source]]:
     """Check every input before any request; pass URLs and api-assets paths straight through."""
     results: List[Optional[UploadResult]] = [None] * len(files)
     sources: List[Source] = []
     objects: Dict[int, int] = {}  # id(file object) -> first index
     for i, file in enumerate(files):
-        checked = inspect_input(file, i, type_=type_, extension=extension)
+        checked = inspect_input(
+            file, i, type_=type_, extension=extension, from_current_position=from_current_position
+        )
         if isinstance(checked, Passthrough):
             results[i] = UploadResult(i, checked.value, file_path=checked.value)
             continue
@@ -358,9 +366,26 @@ class SyncUploader:
         extension: Optional[str] = None,
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
+        from_current_position: bool = False,
     ) -> List[UploadResult]:
         check_progress(on_progress)
-        results, sources = _plan(files, type_, extension)
+        results, sources = _plan(
+            files, type_, extension, check_flag("from_current_position", from_current_position)
+        )
+        try:
+            return self._upload(results, sources, max_concurrency, on_progress)
+        finally:
+            # The caller's file objects go back where they were, on success, failure or interruption.
+            for source in sources:
+                restore_position(source)
+
+    def _upload(
+        self,
+        results: List[Optional[UploadResult]],
+        sources: List[Source],
+        max_concurrency: int,
+        on_progress: Optional[ProgressCallback],
+    ) -> List[UploadResult]:
         _install_log_filter()
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
@@ -458,9 +483,26 @@ class AsyncUploader:
         extension: Optional[str] = None,
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
+        from_current_position: bool = False,
     ) -> List[UploadResult]:
         check_progress(on_progress)
-        results, sources = _plan(files, type_, extension)
+        results, sources = _plan(
+            files, type_, extension, check_flag("from_current_position", from_current_position)
+        )
+        try:
+            return await self._upload(results, sources, max_concurrency, on_progress)
+        finally:
+            # Synchronous even in async code: a seek is not blocking I/O, and it must run when cancelled.
+            for source in sources:
+                restore_position(source)
+
+    async def _upload(
+        self,
+        results: List[Optional[UploadResult]],
+        sources: List[Source],
+        max_concurrency: int,
+        on_progress: Optional[ProgressCallback],
+    ) -> List[UploadResult]:
         _install_log_filter()
         targets: Dict[int, Target] = {}
         for batch in batches(sources):

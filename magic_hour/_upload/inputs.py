@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -35,7 +36,8 @@ class Source:
     """One checked file to upload.
 
     Either ``path`` is set (re-opened for every attempt), or ``fileobj`` (sought back to ``start`` for every
-    attempt when ``start`` is not ``None``; sent once otherwise).
+    attempt when ``start`` is not ``None``; sent once otherwise). ``origin`` is where the caller left a
+    seekable file object: it is sought back there once the upload is over, whatever its outcome.
     """
 
     index: int
@@ -46,6 +48,7 @@ class Source:
     path: Optional[str] = None
     fileobj: Optional[IO[bytes]] = None
     start: Optional[int] = None
+    origin: Optional[int] = None
 
     @property
     def rewindable(self) -> bool:
@@ -102,8 +105,13 @@ def inspect_input(
     *,
     type_: Optional[str] = None,
     extension: Optional[str] = None,
+    from_current_position: bool = False,
 ) -> Union[Passthrough, Source]:
-    """Check one input and describe how to upload it; raise :class:`InvalidFileError` if it cannot be."""
+    """Check one input and describe how to upload it; raise :class:`InvalidFileError` if it cannot be.
+
+    A file object is uploaded from byte 0 (as the official SDK does), or from where it is now with
+    ``from_current_position=True``, the only way to upload a stream that cannot seek.
+    """
     if isinstance(file, str) and (is_url(file) or is_uploaded(file)):
         return Passthrough(index, file)
     if isinstance(file, (str, os.PathLike)):
@@ -118,7 +126,7 @@ def inspect_input(
             "a path or a binary file object (wrap bytes in io.BytesIO)",
         )
     if hasattr(file, "read"):
-        return _inspect_fileobj(file, index, type_, extension)
+        return _inspect_fileobj(file, index, type_, extension, from_current_position)
     raise InvalidFileError(
         "file", file, "a path string, os.PathLike, or a binary file object (opened with 'rb')"
     )
@@ -148,7 +156,9 @@ def _inspect_path(path: str, index: int, type_: Optional[str], extension: Option
     return Source(index=index, name=name, size=st.st_size, type_=asset_type, extension=ext, path=path)
 
 
-def _inspect_fileobj(f: Any, index: int, type_: Optional[str], extension: Optional[str]) -> Source:
+def _inspect_fileobj(
+    f: Any, index: int, type_: Optional[str], extension: Optional[str], from_current_position: bool
+) -> Source:
     raw_name = getattr(f, "name", None)
     name = raw_name if isinstance(raw_name, str) else f"<{type(f).__name__} #{index}>"
     if getattr(f, "closed", False):
@@ -168,27 +178,69 @@ def _inspect_fileobj(f: Any, index: int, type_: Optional[str], extension: Option
             "file", name, "a file object with a .name ending in a known extension, or pass extension="
         )
     asset_type, ext = _resolve_type(name, extension, type_, raw_name if isinstance(raw_name, str) else "")
-    start: Optional[int] = None
-    size: Optional[int] = None
-    seekable = getattr(f, "seekable", None)
     try:
-        if callable(seekable) and seekable():
-            start = f.tell()
+        origin = _position(f)
+        if origin is not None:
+            start = origin if from_current_position else 0
             end = f.seek(0, os.SEEK_END)
-            f.seek(start)
-            size = max(0, end - start)
+            f.seek(origin)
+            return Source(
+                index=index,
+                name=name,
+                size=max(0, end - start),
+                type_=asset_type,
+                extension=ext,
+                fileobj=f,
+                start=start,
+                origin=origin,
+            )
     except (OSError, ValueError) as exc:
         raise InvalidFileError("file", name, "a readable binary file object", reason=str(exc)) from None
+    if not from_current_position:
+        # Uploading from wherever a stream happens to be could store a truncated file without a word (the
+        # bug this SDK had): a stream that cannot be rewound is only taken when the caller vouches for it.
+        raise InvalidFileError(
+            "file",
+            name,
+            "a path, a seekable binary file object, or from_current_position=True for a stream that is "
+            "at the start of what should be uploaded",
+            reason="it is not seekable, so it cannot be rewound to its first byte",
+        )
+    size = _known_length(f)
     if size is None:
-        size = _known_length(f)
-        if size is None:
-            raise InvalidFileError(
-                "file",
-                name,
-                "a path, a seekable binary file, or a stream whose length is known (len())",
-                reason="pre-signed uploads need the size up front and this stream is not seekable",
-            )
-    return Source(index=index, name=name, size=size, type_=asset_type, extension=ext, fileobj=f, start=start)
+        raise InvalidFileError(
+            "file",
+            name,
+            "a path, a seekable binary file, or a stream whose length is known (len())",
+            reason="pre-signed uploads need the size up front and this stream is not seekable",
+        )
+    return Source(index=index, name=name, size=size, type_=asset_type, extension=ext, fileobj=f)
+
+
+def _position(f: Any) -> Optional[int]:
+    """The current position of a seekable file object, or ``None`` if it cannot seek.
+
+    ``seekable()`` decides when the object has one; an object without it but with ``seek`` and ``tell``
+    (a hand-written wrapper) is taken as seekable, as the official SDK does.
+    """
+    seekable = getattr(f, "seekable", None)
+    if callable(seekable):
+        if not seekable():
+            return None
+    elif not (callable(getattr(f, "seek", None)) and callable(getattr(f, "tell", None))):
+        return None
+    position = f.tell()
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        raise ValueError(f"tell() returned {position!r}, not a position")
+    return position
+
+
+def restore_position(source: Source) -> None:
+    """Put a file object back where the caller left it (after the upload, whatever its outcome)."""
+    if source.fileobj is None or source.origin is None:
+        return
+    with contextlib.suppress(OSError, ValueError):  # e.g. closed meanwhile by the caller: nothing to do
+        source.fileobj.seek(source.origin)
 
 
 def _known_length(f: Any) -> Optional[int]:

@@ -56,6 +56,7 @@ class FilesClient:
         type_: Optional[AssetType] = None,
         extension: Optional[str] = None,
         on_progress: Optional[ProgressCallback] = None,
+        from_current_position: bool = False,
     ) -> str:
         """Upload one file to Magic Hour's storage and return its ``file_path`` for other API calls.
 
@@ -64,6 +65,10 @@ class FilesClient:
         The type is inferred from the extension (``type_=`` overrides it). The file is streamed from disk
         with constant memory; failed attempts are retried from the first byte; an expired URL is renewed.
         ``on_progress`` receives :class:`~magic_hour.UploadProgress` events.
+
+        A file object is uploaded whole, from byte 0, and put back at its position afterwards (success or
+        failure). ``from_current_position=True`` uploads from where it is instead: required for a stream
+        that cannot seek (a pipe; it needs a ``len()``), which is otherwise refused before any request.
 
         Raises:
             InvalidFileError: the file cannot be uploaded (before any request).
@@ -76,7 +81,13 @@ class FilesClient:
             file_path = client.v1.files.upload_file("clip.mp4")
         """
         return _one(
-            self._uploader().upload([file], type_=type_, extension=extension, on_progress=on_progress)
+            self._uploader().upload(
+                [file],
+                type_=type_,
+                extension=extension,
+                on_progress=on_progress,
+                from_current_position=from_current_position,
+            )
         )
 
     def upload_files(
@@ -85,11 +96,13 @@ class FilesClient:
         *,
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
+        from_current_position: bool = False,
     ) -> List[str]:
         """Upload several files; return their ``file_path`` values in input order.
 
         All files are checked before any request, presigned in as few ``upload-urls`` calls as possible,
-        then uploaded ``max_concurrency`` at a time. Inputs are as for :meth:`upload_file`.
+        then uploaded ``max_concurrency`` at a time. Inputs, and ``from_current_position`` for every file
+        object among them, are as for :meth:`upload_file`.
 
         Raises:
             InvalidFileError: an input cannot be uploaded (before any request).
@@ -104,7 +117,14 @@ class FilesClient:
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
-        return _all(self._uploader().upload(items, max_concurrency=limit, on_progress=on_progress))
+        return _all(
+            self._uploader().upload(
+                items,
+                max_concurrency=limit,
+                on_progress=on_progress,
+                from_current_position=from_current_position,
+            )
+        )
 
 
 class AsyncFilesClient:
@@ -129,6 +149,7 @@ class AsyncFilesClient:
         type_: Optional[AssetType] = None,
         extension: Optional[str] = None,
         on_progress: Optional[ProgressCallback] = None,
+        from_current_position: bool = False,
     ) -> str:
         """Upload one file to Magic Hour's storage and return its ``file_path`` for other API calls.
 
@@ -137,6 +158,10 @@ class AsyncFilesClient:
         The type is inferred from the extension (``type_=`` overrides it). The file is streamed from disk
         with constant memory; failed attempts are retried from the first byte; an expired URL is renewed.
         ``on_progress`` receives :class:`~magic_hour.UploadProgress` events.
+
+        A file object is uploaded whole, from byte 0, and put back at its position afterwards (success or
+        failure). ``from_current_position=True`` uploads from where it is instead: required for a stream
+        that cannot seek (a pipe; it needs a ``len()``), which is otherwise refused before any request.
 
         Raises:
             InvalidFileError: the file cannot be uploaded (before any request).
@@ -149,7 +174,13 @@ class AsyncFilesClient:
             file_path = client.v1.files.upload_file("clip.mp4")
         """
         return _one(
-            await self._uploader().upload([file], type_=type_, extension=extension, on_progress=on_progress)
+            await self._uploader().upload(
+                [file],
+                type_=type_,
+                extension=extension,
+                on_progress=on_progress,
+                from_current_position=from_current_position,
+            )
         )
 
     async def upload_files(
@@ -158,11 +189,13 @@ class AsyncFilesClient:
         *,
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
+        from_current_position: bool = False,
     ) -> List[str]:
         """Upload several files; return their ``file_path`` values in input order.
 
         All files are checked before any request, presigned in as few ``upload-urls`` calls as possible,
-        then uploaded ``max_concurrency`` at a time. Inputs are as for :meth:`upload_file`.
+        then uploaded ``max_concurrency`` at a time. Inputs, and ``from_current_position`` for every file
+        object among them, are as for :meth:`upload_file`.
 
         Raises:
             InvalidFileError: an input cannot be uploaded (before any request).
@@ -177,7 +210,14 @@ class AsyncFilesClient:
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
-        return _all(await self._uploader().upload(items, max_concurrency=limit, on_progress=on_progress))
+        return _all(
+            await self._uploader().upload(
+                items,
+                max_concurrency=limit,
+                on_progress=on_progress,
+                from_current_position=from_current_position,
+            )
+        )
 
 
 # The names of this SDK before it took the official module layout; kept so that older code still runs.
