@@ -26,16 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._exchange import Exchange, Reply
-    from ._fake import DEFAULT_TOKEN, EXPIRED_MESSAGE, FakeMagicHour, Route
+    from ._fake import FakeMagicHour
+    from ._knobs import Route
     from ._records import IssuedUrl, RecordedRequest, StoredFile
     from ._server import FakeServer
     from ._transport import FakeTransport
+    from ._wire import DEFAULT_TOKEN, EXPIRED_MESSAGE
 
 # Imported on first use, so that the pytest plugin (loaded in every pytest run of every project that
 # installs magic_hour) costs nothing until a fixture is used.
 _LAZY = {
-    "DEFAULT_TOKEN": "._fake",
-    "EXPIRED_MESSAGE": "._fake",
+    "DEFAULT_TOKEN": "._wire",
+    "EXPIRED_MESSAGE": "._wire",
     "Exchange": "._exchange",
     "FakeMagicHour": "._fake",
     "FakeServer": "._server",
@@ -43,7 +45,7 @@ _LAZY = {
     "IssuedUrl": "._records",
     "RecordedRequest": "._records",
     "Reply": "._exchange",
-    "Route": "._fake",
+    "Route": "._knobs",
     "StoredFile": "._records",
 }
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterator, Optional, Union
 import anyio
 import httpx
 
-from ._fake import TRANSPORT_BASE_URL, TRANSPORT_STORAGE_URL
+from ._wire import TRANSPORT_BASE_URL, TRANSPORT_STORAGE_URL
 
 if TYPE_CHECKING:
     from ._exchange import Exchange, Reply
-    from ._fake import FakeMagicHour
+    from ._state import FakeState
 
 __all__ = ["FakeTransport"]
 
@@ -45,7 +45,7 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     not pointed at the fake fails loudly instead of reaching the internet.
     """
 
-    def __init__(self, fake: FakeMagicHour) -> None:
+    def __init__(self, fake: FakeState) -> None:
         self.fake = fake
         self.api_origin = httpx.URL(TRANSPORT_BASE_URL)
         self.storage_origin = httpx.URL(TRANSPORT_STORAGE_URL)

@@ -1,0 +1,145 @@
+"""The public fault knobs of :class:`FakeMagicHour` (a base class: the state lives in ``_state``)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Mapping, Optional, Tuple
+
+from typing_extensions import Literal
+
+from .._exceptions import InvalidParameterError
+from ._faults import BodyType, Counter, Failure, Faults, FileDrops
+
+__all__ = ["ROUTES", "FaultKnobs", "Route", "check_times"]
+
+Route = Literal["upload_urls", "storage"]
+ROUTES: Tuple[Route, ...] = ("upload_urls", "storage")
+
+
+def check_times(times: object) -> int:
+    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+        raise InvalidParameterError("times", times, "an integer >= 1")
+    return times
+
+
+def check_route(route: object) -> Route:
+    if route not in ROUTES:
+        raise InvalidParameterError("route", route, ", ".join(repr(r) for r in ROUTES))
+    return route  # pyright: ignore[reportReturnType]
+
+
+class FaultKnobs:
+    """Knobs that arm the next matching requests, then disarm by themselves."""
+
+    _lock: threading.Lock
+    _faults: Faults
+    _clock_offset: float
+
+    def fail_next(
+        self,
+        route: Route,
+        status: int = 503,
+        *,
+        times: int = 1,
+        headers: Optional[Mapping[str, str]] = None,
+        body: BodyType = None,
+        per_file: bool = False,
+    ) -> None:
+        """Answer the next ``times`` requests of ``route`` with ``status`` (queued after earlier calls).
+
+        ``headers`` are added (e.g. ``{"Retry-After": "0"}``). ``body`` is bytes, text or a JSON
+        mapping; by default the API answers ``{"message": <reason>}`` and storage an S3 XML error.
+        The request body is still read (and discarded) first.
+
+        ``per_file=True`` (storage only) fails the first ``times`` PUTs of *each* ``file_path``
+        instead, whatever order concurrent uploads arrive in; it stays armed for new files until
+        :meth:`reset_faults`.
+        """
+        checked = check_route(route)
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise InvalidParameterError("status", status, "an HTTP status code, 100 to 599")
+        n = check_times(times)
+        if body is not None and not isinstance(body, (bytes, str, Mapping)):
+            raise InvalidParameterError("body", body, "bytes, str, a JSON mapping, or None")
+        if per_file and checked != "storage":
+            raise InvalidParameterError("per_file", per_file, "False for route 'upload_urls'")
+        with self._lock:
+            if per_file:
+                self._faults.file_failures.append(Failure(status, dict(headers or {}), body, n, {}))
+            else:
+                queue = self._faults.failures.setdefault(checked, [])
+                queue.append(Failure(status, dict(headers or {}), body, n))
+
+    def set_latency(self, seconds: float, route: Optional[Route] = None) -> None:
+        """Wait ``seconds`` before answering each request (of ``route``, or of every route).
+
+        Through the transport, a latency above the request's read timeout raises
+        :class:`httpx.ReadTimeout` after the timeout, like a real slow server would.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+            raise InvalidParameterError("seconds", seconds, "a number of seconds >= 0")
+        if route is not None:
+            check_route(route)
+        with self._lock:
+            self._faults.latency[route] = float(seconds)
+
+    def expire_next_urls(self, times: int = 1, *, advertise_valid: bool = False) -> None:
+        """Issue the next ``times`` upload URLs already expired (storage answers 403 "Request has expired").
+
+        Their ``expires_at`` is in the past too, unless ``advertise_valid=True``, which shows a normal
+        ``expires_at`` (as when the client's clock is wrong) so the client only learns it from the 403.
+        """
+        n = check_times(times)
+        with self._lock:
+            self._faults.expire = Counter(n)
+            self._faults.advertise_valid = bool(advertise_valid)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the fake's clock forward: URLs issued earlier expire as if that time had passed."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise InvalidParameterError("seconds", seconds, "a number of seconds")
+        with self._lock:
+            self._clock_offset += float(seconds)
+
+    def drop_next_uploads(
+        self, times: int = 1, *, after_bytes: Optional[int] = None, per_file: bool = False
+    ) -> None:
+        """Drop the connection in the middle of the body of the next ``times`` storage PUTs.
+
+        The fake reads ``after_bytes`` bytes (default: half the ``Content-Length``) and then closes
+        the socket (real server) or raises :class:`httpx.RemoteProtocolError` (transport). Nothing
+        is stored; the request is recorded with ``status=None, fault="drop"``.
+
+        ``per_file=True`` drops the first ``times`` PUTs of *each* ``file_path`` instead, whatever
+        order concurrent uploads arrive in; it stays armed for new files until :meth:`reset_faults`.
+        """
+        n = check_times(times)
+        if after_bytes is not None and (
+            isinstance(after_bytes, bool) or not isinstance(after_bytes, int) or after_bytes < 0
+        ):
+            raise InvalidParameterError("after_bytes", after_bytes, "an integer >= 0, or None (half)")
+        with self._lock:
+            if per_file:
+                self._faults.file_drops = FileDrops(n, after_bytes, {})
+            else:
+                self._faults.drop = Counter(n)
+                self._faults.drop_after = after_bytes
+
+    def malformed_next_responses(self, times: int = 1) -> None:
+        """Answer the next ``times`` valid ``upload-urls`` requests with 200 and a body that is not JSON."""
+        n = check_times(times)
+        with self._lock:
+            self._faults.malformed = Counter(n)
+
+    def wrong_item_count_next(self, times: int = 1, *, delta: int = -1) -> None:
+        """Answer the next ``times`` valid ``upload-urls`` requests with ``delta`` items too many (or few)."""
+        n = check_times(times)
+        if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+            raise InvalidParameterError("delta", delta, "a non-zero integer")
+        with self._lock:
+            self._faults.wrong_count = Counter(n, delta)
+
+    def reset_faults(self) -> None:
+        """Disarm every fault knob and remove latency (the clock stays where it is)."""
+        with self._lock:
+            self._faults = Faults()
