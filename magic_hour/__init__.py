@@ -22,6 +22,8 @@ from ._exceptions import (
     BadRequestError,
     ClientClosedError,
     ConflictError,
+    DownloadError,
+    DownloadWriteError,
     InsecureTransportError,
     InternalServerError,
     InvalidFileError,
@@ -31,6 +33,8 @@ from ._exceptions import (
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
+    ProjectFailedError,
+    ProjectTimeoutError,
     RateLimitError,
     StorageError,
     UnprocessableEntityError,
@@ -41,13 +45,21 @@ from ._version import __version__
 from .environment import Environment
 
 if _TYPE_CHECKING:
+    from ._jobs.events import DownloadProgress, JobDone, JobEvent, ProjectStatus
     from ._upload.flow import UploadProgress
     from ._upload.results import UploadResult
 
 _logging.getLogger("magic_hour").addHandler(_logging.NullHandler())
 
 # Loaded on first access, with the upload engine, so that `import magic_hour` stays cheap.
-_LAZY = {"UploadProgress": "magic_hour._upload.flow", "UploadResult": "magic_hour._upload.results"}
+_LAZY = {
+    "UploadProgress": "magic_hour._upload.flow",
+    "UploadResult": "magic_hour._upload.results",
+    "DownloadProgress": "magic_hour._jobs.events",
+    "JobDone": "magic_hour._jobs.events",
+    "JobEvent": "magic_hour._jobs.events",
+    "ProjectStatus": "magic_hour._jobs.events",
+}
 
 
 def __getattr__(name: str) -> _Any:
@@ -74,17 +86,25 @@ __all__ = [
     "Client",
     "ClientClosedError",
     "ConflictError",
+    "DownloadError",
+    "DownloadProgress",
+    "DownloadWriteError",
     "Environment",
     "InsecureTransportError",
     "InternalServerError",
     "InvalidFileError",
     "InvalidParameterError",
+    "JobDone",
+    "JobEvent",
     "MagicHourError",
     "MissingTokenError",
     "NotFoundError",
     "NotGiven",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "ProjectFailedError",
+    "ProjectStatus",
+    "ProjectTimeoutError",
     "RateLimitError",
     "RequestOptions",
     "StorageError",

@@ -23,7 +23,11 @@ The tree::
     │   └── ApiTimeoutError                        ...or the timeout ran out
     ├── StorageError                               the storage refused an upload PUT; .status_code .response
     ├── UploadUrlsMismatchError                    upload-urls answered with unusable URLs (count, scheme)
-    └── UploadError                                some uploads of a batch failed; .results per file
+    ├── UploadError                                some uploads of a batch failed; .results per file
+    ├── ProjectFailedError                         a project ended in error or canceled; .project .code
+    ├── ProjectTimeoutError (also a TimeoutError)  wait() gave up; .project holds the last status seen
+    └── DownloadError                              an output could not be downloaded; .url (no query)
+        └── DownloadWriteError (also an OSError)   ...or not written: disk full, directory not writable
 
 Other status codes (405, 418, ...) raise a plain :class:`ApiError`. Messages never include the token
 or the signed query of an upload URL.
@@ -47,6 +51,8 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "DownloadError",
+    "DownloadWriteError",
     "InsecureTransportError",
     "InternalServerError",
     "InvalidFileError",
@@ -56,6 +62,8 @@ __all__ = [
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "ProjectFailedError",
+    "ProjectTimeoutError",
     "RateLimitError",
     "StorageError",
     "UnprocessableEntityError",
@@ -246,6 +254,93 @@ class UploadError(MagicHourError):
     def failed(self) -> list[UploadResult]:
         """The results of the files that were not uploaded (``error`` is set)."""
         return [r for r in self.results if r.error is not None]
+
+
+class ProjectFailedError(MagicHourError):
+    """A project (or face detection) ended in ``error`` or ``canceled``.
+
+    Raised by ``wait()`` and by ``generate(..., raise_on_failure=True)``; ``check_result`` and
+    ``generate`` return the project instead by default, as the official SDK does.
+
+    Attributes:
+        project: the project as last fetched (its ``error`` field has the details).
+        id: the project's id.
+        status: ``"error"`` or ``"canceled"``.
+        code: the project's ``error.code``, if any.
+        error_message: the project's ``error.message``, if any.
+    """
+
+    def __init__(self, project: Any) -> None:
+        self.project = project
+        self.id = str(getattr(project, "id", ""))
+        self.status = str(getattr(project, "status", ""))
+        error = getattr(project, "error", None)
+        code = getattr(error, "code", None)
+        message = getattr(error, "message", None)
+        self.code: Optional[str] = code if isinstance(code, str) else None
+        self.error_message: Optional[str] = message if isinstance(message, str) else None
+        detail = ": ".join(x for x in (self.code, self.error_message) if x)
+        super().__init__(
+            f"project {self.id} ended with status {self.status!r}" + (f" ({detail})" if detail else "")
+        )
+
+
+class ProjectTimeoutError(MagicHourError, TimeoutError):
+    """``wait()`` gave up after ``timeout`` seconds; the project may still finish later.
+
+    Attributes:
+        project: the project as last fetched.
+        id: the project's id.
+        status: its last status seen (``"queued"``, ``"rendering"``...).
+        timeout: the seconds waited.
+    """
+
+    def __init__(self, project: Any, timeout: float) -> None:
+        self.project = project
+        self.id = str(getattr(project, "id", ""))
+        self.status = str(getattr(project, "status", ""))
+        self.timeout = timeout
+        super().__init__(
+            f"project {self.id} is still {self.status!r} after {timeout:g} s; "
+            "wait again, or pass a larger timeout="
+        )
+
+
+class DownloadError(MagicHourError):
+    """An output could not be downloaded (after retries and resumes). Nothing is left under its name.
+
+    Attributes:
+        url: the download URL without its query (the signature is a credential).
+        path: where it was to be written.
+        status_code: the HTTP status when the server refused it, else ``None``.
+    """
+
+    def __init__(self, message: str, *, url: str, path: str, status_code: Optional[int] = None) -> None:
+        self.url = url
+        self.path = path
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class DownloadWriteError(DownloadError, OSError):
+    """An output could not be written: the disk is full, the directory is not writable... The partial
+    file is removed; ``errno`` is the operating system's."""
+
+    def __init__(self, message: str, *, url: str, path: str, errno: Optional[int] = None) -> None:
+        super().__init__(message, url=url, path=path)
+        self.errno = errno
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # errno lives in OSError's own slot, not in __dict__: carry it across pickling explicitly.
+        return (_rebuild_write_error, (type(self), self.args, self.__dict__, self.errno))
+
+
+def _rebuild_write_error(
+    cls: Type[DownloadWriteError], args: Tuple[Any, ...], state: Dict[str, Any], errno: Optional[int]
+) -> MagicHourError:
+    error = _rebuild_error(cls, args, state)
+    error.errno = errno  # type: ignore[attr-defined]
+    return error
 
 
 _STATUS_ERRORS: Dict[int, Type[ApiError]] = {

@@ -1,0 +1,288 @@
+"""The I/O shell of downloads: a sync driver (threads) and an async driver (anyio tasks).
+
+Both run the pure :func:`~magic_hour._jobs.download_flow.download_flow` per output; they differ only in
+how bytes reach the disk (directly vs in worker threads, so the event loop never blocks) and how outputs
+run concurrently.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import IO, TYPE_CHECKING, Any, Callable, List, Optional, Sequence
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from .._core.transport import arun_flow, run_flow
+from .download_flow import Discard, Open, Write, Written, download_flow
+from .events import DownloadProgress, Emitter
+from .files import (
+    CHUNK_SIZE,
+    Target,
+    discard,
+    downloading,
+    finish,
+    get_request,
+    make_directory,
+    open_temporary,
+    rewind,
+    scrub,
+    targets,
+    write_error,
+)
+
+if TYPE_CHECKING:
+    from .._core.transport import AsyncHTTP, SyncHTTP
+
+logger = logging.getLogger("magic_hour")
+
+
+class _Cancelled(Exception):
+    """Raised inside a worker thread when the batch was interrupted."""
+
+
+class _Buffer:
+    """Collects received bytes into writes of about ``CHUNK_SIZE`` (few disk writes and thread hops,
+    memory bounded), counting what was handed to the file for progress events and resumes."""
+
+    def __init__(self, target: Target, action: Write) -> None:
+        self._target, self._action = target, action
+        self._parts: List[bytes] = []
+        self.pending = 0
+        self.count = 0  # bytes taken for writing
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; true when a write is due."""
+        self._parts.append(chunk)
+        self.pending += len(chunk)
+        return self.pending >= CHUNK_SIZE
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        self.count += self.pending
+        self.pending = 0
+        return data
+
+    def event(self) -> DownloadProgress:
+        action = self._action
+        return DownloadProgress(
+            self._target.index, self._target.path, action.offset + self.count, action.total
+        )
+
+
+def _checked(operation: Callable[..., object], target: Target, *args: Any) -> None:
+    """A file operation whose OSError becomes a :class:`DownloadWriteError` (disk full, ...)."""
+    try:
+        operation(*args)
+    except OSError as exc:
+        raise write_error(target, exc, "write") from None
+
+
+def _log_done(target: Target, size: int, start: float) -> None:
+    logger.info(
+        "%s: downloaded %d bytes in %.2fs to %s", target.shown, size, time.perf_counter() - start, target.path
+    )
+
+
+def _run_threads(jobs: Sequence[Callable[[], None]], workers: int, cancel: threading.Event) -> None:
+    """Run ``jobs`` in a thread pool driven from a coordinator thread, so that Ctrl-C in the calling
+    thread never lands half-way through starting a worker; on an interruption or a failure the others
+    stop at their next chunk and the exception is raised once every worker has stopped."""
+    failure: List[BaseException] = []
+    done = threading.Event()
+
+    def coordinate() -> None:
+        try:
+            if cancel.is_set():
+                return
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-download") as pool:
+                futures = [pool.submit(job) for job in jobs]
+                try:
+                    for future in as_completed(futures):
+                        future.result()
+                except BaseException as exc:
+                    cancel.set()
+                    failure.append(exc)
+                    for future in futures:
+                        future.cancel()
+        finally:
+            done.set()
+
+    coordinator = threading.Thread(target=coordinate, name="magic-hour-download-batch", daemon=True)
+    try:
+        coordinator.start()
+        done.wait()  # an Event, not join(): see the upload engine (bpo-45274)
+    except BaseException:
+        cancel.set()
+        if coordinator.is_alive():
+            done.wait()
+        raise
+    if failure:
+        raise failure[0]
+
+
+class SyncDownloader:
+    """Downloads outputs with a thread pool over the client's pooled :class:`httpx.Client`."""
+
+    def __init__(self, http: SyncHTTP) -> None:
+        self._http = http
+
+    def download(
+        self, urls: Sequence[str], directory: Optional[str], *, max_concurrency: int, emit: Emitter
+    ) -> List[str]:
+        planned = targets(urls, directory)
+        if not planned:
+            return []
+        make_directory(planned[0])
+        cancel = threading.Event()
+        if len(planned) == 1 or max_concurrency == 1:
+            for target in planned:
+                self._one(target, emit, cancel)
+        else:
+            jobs = [functools.partial(self._one, t, emit, cancel) for t in planned]
+            _run_threads(jobs, min(max_concurrency, len(planned)), cancel)
+        return [t.path for t in planned]
+
+    def _one(self, target: Target, emit: Emitter, cancel: threading.Event) -> None:
+        start = time.perf_counter()
+        f, tmp = open_temporary(target)
+        try:
+
+            def perform(action: object) -> Any:
+                if isinstance(action, Open):
+                    request = get_request(target, action.offset, self._http.config.timeout)
+                    with downloading():
+                        return self._http.send(request, stream=True, auth=None, follow_redirects=True)
+                if isinstance(action, Write):
+                    return self._write(target, f, action, emit, cancel)
+                assert isinstance(action, Discard)
+                action.response.close()
+                return None
+
+            flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
+            size = run_flow(flow, perform)
+            finish(target, f, tmp)
+        except BaseException:
+            discard(f, tmp)
+            raise
+        _log_done(target, size, start)
+
+    @staticmethod
+    def _write(
+        target: Target, f: IO[bytes], action: Write, emit: Emitter, cancel: threading.Event
+    ) -> Written:
+        response, buffer = action.response, _Buffer(target, action)
+        try:
+            _checked(rewind, target, f, action.offset)
+            emit(buffer.event())
+            try:
+                for chunk in response.iter_bytes():
+                    if cancel.is_set():
+                        raise _Cancelled()
+                    if buffer.add(chunk):
+                        _checked(f.write, target, buffer.take())
+                        emit(buffer.event())
+            except httpx.TransportError as exc:
+                error: Optional[Exception] = type(exc)(scrub(str(exc)))
+            else:
+                error = None
+            if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
+                _checked(f.write, target, buffer.take())
+                emit(buffer.event())
+        finally:
+            response.close()
+        return Written(buffer.count, error)
+
+
+class AsyncDownloader:
+    """Downloads outputs with anyio tasks over the client's pooled :class:`httpx.AsyncClient`.
+
+    Disk writes run in worker threads, so the event loop never blocks on the disk (asyncio and trio).
+    """
+
+    def __init__(self, http: AsyncHTTP) -> None:
+        self._http = http
+
+    async def download(
+        self, urls: Sequence[str], directory: Optional[str], *, max_concurrency: int, emit: Emitter
+    ) -> List[str]:
+        planned = targets(urls, directory)
+        if not planned:
+            return []
+        await anyio.to_thread.run_sync(make_directory, planned[0])
+        if len(planned) == 1 or max_concurrency == 1:
+            for target in planned:
+                await self._one(target, emit)
+            return [t.path for t in planned]
+        limiter = anyio.CapacityLimiter(max_concurrency)
+        failure: List[BaseException] = []
+
+        async def work(target: Target, scope: anyio.CancelScope) -> None:
+            async with limiter:
+                try:
+                    await self._one(target, emit)
+                except Exception as exc:  # stop the others; raised as itself, not as an ExceptionGroup
+                    failure.append(exc)
+                    scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            for target in planned:
+                tg.start_soon(work, target, tg.cancel_scope)
+        if failure:
+            raise failure[0]
+        return [t.path for t in planned]
+
+    async def _one(self, target: Target, emit: Emitter) -> None:
+        start = time.perf_counter()
+        f, tmp = await anyio.to_thread.run_sync(open_temporary, target)
+        try:
+
+            async def perform(action: object) -> Any:
+                if isinstance(action, Open):
+                    request = get_request(target, action.offset, self._http.config.timeout)
+                    with downloading():
+                        return await self._http.send(request, stream=True, auth=None, follow_redirects=True)
+                if isinstance(action, Write):
+                    return await self._write(target, f, action, emit)
+                assert isinstance(action, Discard)
+                with anyio.CancelScope(shield=True):
+                    await action.response.aclose()
+                return None
+
+            flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
+            size = await arun_flow(flow, perform)
+            await anyio.to_thread.run_sync(finish, target, f, tmp)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(discard, f, tmp)
+            raise
+        _log_done(target, size, start)
+
+    @staticmethod
+    async def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter) -> Written:
+        response, buffer = action.response, _Buffer(target, action)
+        try:
+            await anyio.to_thread.run_sync(_checked, rewind, target, f, action.offset)
+            emit(buffer.event())
+            try:
+                async for chunk in response.aiter_bytes():
+                    if buffer.add(chunk):
+                        await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
+                        emit(buffer.event())
+            except httpx.TransportError as exc:
+                error: Optional[Exception] = type(exc)(scrub(str(exc)))
+            else:
+                error = None
+            if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
+                await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
+                emit(buffer.event())
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+        return Written(buffer.count, error)

@@ -1,0 +1,153 @@
+"""The file-system and HTTP pieces the download drivers share: temporary files, requests, the log filter.
+
+An output is written to a temporary file in its target directory (``.<name>.<random>.part``), flushed
+and synced, then renamed over its final name: a reader never sees a partial file under that name, and
+an existing file is replaced atomically. Any failure or cancellation removes the temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import errno as errno_codes
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Generator, List, Optional, Sequence, Tuple
+
+import httpx
+
+from .._core.request import USER_AGENT
+from .._exceptions import DownloadWriteError
+from .names import redact, unique_names
+
+CHUNK_SIZE = 1024 * 1024
+"""Bytes written to disk at a time: memory stays at a few chunks whatever the file's size."""
+
+_DOWNLOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("magic_hour_downloading", default=False)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output: where it comes from and where it goes (``path`` is what the caller gets back)."""
+
+    index: int
+    url: str
+    directory: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return self.name if self.directory == os.curdir else os.path.join(self.directory, self.name)
+
+    @property
+    def shown(self) -> str:
+        return redact(self.url)
+
+
+def targets(urls: Sequence[str], directory: Optional[str]) -> List[Target]:
+    folder = directory if directory is not None else os.curdir
+    return [Target(i, url, folder, name) for i, (url, name) in enumerate(zip(urls, unique_names(urls)))]
+
+
+_QUERY = re.compile(r"\?\S*")
+
+
+def scrub(text: str) -> str:
+    """Query strings out of a message (a transport error may quote the signed URL)."""
+    return _QUERY.sub("?<redacted>", text)
+
+
+def write_error(target: Target, exc: OSError, doing: str) -> DownloadWriteError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno_codes.ENOSPC:
+        reason = "no space left on the device"
+    return DownloadWriteError(
+        f"cannot {doing} {target.path}: {reason}; nothing was left under that name",
+        url=target.shown,
+        path=target.path,
+        errno=exc.errno,
+    )
+
+
+def make_directory(target: Target) -> None:
+    try:
+        os.makedirs(target.directory, exist_ok=True)
+    except OSError as exc:
+        raise write_error(target, exc, "create the directory of") from None
+    if not os.path.isdir(target.directory):
+        raise write_error(target, NotADirectoryError(errno_codes.ENOTDIR, "not a directory"), "write")
+
+
+def open_temporary(target: Target) -> Tuple[IO[bytes], str]:
+    """A new temporary file next to the final one (same file system, so the rename is atomic)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.directory, prefix=f".{target.name[:100]}.", suffix=".part")
+    except OSError as exc:
+        raise write_error(target, exc, "write") from None
+    return os.fdopen(fd, "wb"), tmp
+
+
+def rewind(f: IO[bytes], offset: int) -> None:
+    """Drop what follows ``offset`` (a restart, or the tail of a body that turned out too long)."""
+    f.seek(offset)
+    f.truncate()
+
+
+def finish(target: Target, f: IO[bytes], tmp: str) -> None:
+    """Flush, sync and close the temporary file, then rename it over the final name."""
+    try:
+        f.flush()
+        os.fsync(f.fileno())
+        f.close()
+        os.replace(tmp, target.path)
+    except OSError as exc:
+        raise write_error(target, exc, "write") from None
+
+
+def discard(f: IO[bytes], tmp: str) -> None:
+    """Close and remove the temporary file (after a failure or a cancellation)."""
+    with contextlib.suppress(OSError):
+        f.close()
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def get_request(target: Target, offset: int, timeout: httpx.Timeout) -> httpx.Request:
+    # Built by hand: no Authorization and none of the API's headers go to the download host. Identity
+    # encoding, so that byte offsets (Range) and Content-Length count the file's own bytes.
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if offset > 0:
+        headers["Range"] = f"bytes={offset}-"
+    return httpx.Request("GET", target.url, headers=headers, extensions={"timeout": timeout.as_dict()})
+
+
+class _RedactDownloadQuery(logging.Filter):
+    """Rewrites httpx's ``HTTP Request: GET <url> ...`` line for our downloads to hide the signed query
+    (only records emitted while a download is being sent; the application's own traffic is untouched)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _DOWNLOADING.get() and isinstance(record.args, tuple):
+            record.args = tuple(
+                f"{redact(str(a))}?<redacted>" if isinstance(a, httpx.URL) and a.query else a
+                for a in record.args
+            )
+        return True
+
+
+_FILTER = _RedactDownloadQuery()
+
+
+@contextlib.contextmanager
+def downloading() -> Generator[None, None, None]:
+    """Mark the requests sent inside as downloads (for the log filter)."""
+    httpx_logger = logging.getLogger("httpx")
+    if _FILTER not in httpx_logger.filters:  # logging.config may have rebuilt the logger since last time
+        httpx_logger.addFilter(_FILTER)
+    token = _DOWNLOADING.set(True)
+    try:
+        yield
+    finally:
+        _DOWNLOADING.reset(token)

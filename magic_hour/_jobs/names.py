@@ -1,0 +1,107 @@
+"""Pure naming of downloaded files: from the URL's path, sanitised, unique within one call."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from typing import List, Optional, Sequence, Set, cast
+from urllib.parse import unquote, urlsplit
+
+from .._exceptions import InvalidParameterError
+
+MAX_NAME_BYTES = 200
+"""Room below the usual 255-byte limit for the temporary file's prefix and suffix."""
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_WINDOWS_RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com\d|lpt\d)(\.|$)")
+
+
+def redact(url: str) -> str:
+    """The URL without query or fragment (a download URL's signature is a credential)."""
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
+def safe_name(url: str, index: int) -> str:
+    """A file name for ``url``: the last segment of its path, decoded and made safe.
+
+    No directory parts (``..``, ``/``, ``\\``, drive letters), no control or reserved characters, no
+    leading dots (hidden files) or trailing dots and spaces, not empty, at most :data:`MAX_NAME_BYTES`
+    bytes (keeping the extension). A URL without a usable name gives ``output-<index>``.
+    """
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        path = ""
+    name = unquote(path).replace("\\", "/").rsplit("/", 1)[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = _UNSAFE.sub("_", name).strip().strip(".").strip()
+    if not name.strip("_") or _WINDOWS_RESERVED.match(name):
+        name = f"output-{index}" + (f"-{name}" if name.strip("_") else "")
+    return _truncate(name)
+
+
+def _truncate(name: str) -> str:
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    stem, ext = os.path.splitext(name)
+    if len(ext.encode()) > 20:
+        stem, ext = name, ""
+    budget = MAX_NAME_BYTES - len(ext.encode())
+    return stem.encode()[:budget].decode(errors="ignore") + ext
+
+
+def unique_names(urls: Sequence[str]) -> List[str]:
+    """One safe name per URL; repeated names (compared case-insensitively, for macOS and Windows) get
+    ``-1``, ``-2``... before the extension."""
+    taken: Set[str] = set()
+    names: List[str] = []
+    for i, url in enumerate(urls):
+        name = safe_name(url, i)
+        stem, ext = os.path.splitext(name)
+        n = 0
+        while name.casefold() in taken:
+            n += 1
+            name = f"{stem}-{n}{ext}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def check_urls(urls: object) -> List[str]:
+    """A list of absolute http(s) URLs (a single string is accepted as a list of one)."""
+    for attribute in ("downloads", "faces"):  # a project (or face detection) itself
+        if not isinstance(urls, (str, list, tuple)) and isinstance(getattr(urls, attribute, None), list):
+            urls = getattr(urls, attribute)
+    if isinstance(urls, str):
+        items: List[object] = [urls]
+    elif isinstance(urls, (list, tuple)):
+        items = list(cast("Sequence[object]", urls))
+    else:
+        raise InvalidParameterError(
+            "urls", urls, "a URL, a list of URLs or of items with .url (project downloads), or a project"
+        )
+    out: List[str] = []
+    for i, item in enumerate(items):
+        url = item if isinstance(item, str) else getattr(item, "url", None)
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            shown = redact(url) if isinstance(url, str) else item
+            raise InvalidParameterError(f"urls[{i}]", shown, "an absolute http(s) URL, or an item with .url")
+        out.append(url)
+    return out
+
+
+def check_directory(directory: object) -> Optional[str]:
+    if directory is None:
+        return None
+    if isinstance(directory, os.PathLike):
+        directory = os.fspath(cast("os.PathLike[str]", directory))
+    if not isinstance(directory, str) or not directory or "\x00" in directory:
+        raise InvalidParameterError("download_directory", directory, "a directory path (str or os.PathLike)")
+    return directory
+
+
+def check_concurrency(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError("max_concurrency", value, "an integer >= 1")
+    return value

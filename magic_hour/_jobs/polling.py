@@ -1,0 +1,179 @@
+"""Waiting for a project, written once as a generator flow (no I/O), run by the sync and async drivers.
+
+The flow yields :data:`POLL` (fetch the project; the driver sends back the parsed model) or a
+:class:`~magic_hour._core.retry.Sleep`. It polls fast at first and backs off as the wait grows, so a
+finished project is noticed within ``max(0.5 s, 10%)`` of the time waited, without hammering the API
+during long renders. API errors and ``Retry-After`` are the core's business: each poll is an ordinary
+request, with its retries.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, FrozenSet, Generator, List, Mapping, Optional, Sequence, Union, cast
+from urllib.parse import quote
+
+from .._core.request import ApiRequest
+from .._core.retry import Sleep
+from .._exceptions import InvalidParameterError, ProjectFailedError, ProjectTimeoutError
+from .events import ProjectStatus
+
+POLL_INTERVAL_ENV = "MAGIC_HOUR_POLL_INTERVAL"
+FIRST_POLL_DELAY = 0.25
+"""Seconds between the first polls."""
+BACKOFF_FRACTION = 0.08
+"""The interval grows to this fraction of the time waited (under 10%, leaving room for the poll itself)."""
+MAX_POLL_INTERVAL = 15.0
+"""The interval never exceeds this (a 10-minute render is noticed within 15 s of completing)."""
+DEFAULT_WAIT_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True)
+class ProjectKind:
+    """How a kind of project is polled and what it produced."""
+
+    name: str
+    get_path: str
+    """``GET`` path template with ``{id}``."""
+    terminal: FrozenSet[str]
+    failed: FrozenSet[str]
+    outputs: Callable[[Any], List[str]]
+    """The project's download URLs, once complete."""
+
+
+def _urls(items: object) -> List[str]:
+    listed: Sequence[object] = cast("Sequence[object]", items) if isinstance(items, (list, tuple)) else ()
+    return [str(getattr(item, "url", "")) for item in listed]
+
+
+def _downloads(project: Any) -> List[str]:
+    return _urls(getattr(project, "downloads", None))
+
+
+def _faces(project: Any) -> List[str]:
+    return _urls(getattr(project, "faces", None))
+
+
+_PROJECT_END = frozenset({"complete", "error", "canceled"})
+_FAILED = frozenset({"error", "canceled"})
+
+KINDS: Mapping[str, ProjectKind] = {
+    "video": ProjectKind("video", "/v1/video-projects/{id}", _PROJECT_END, _FAILED, _downloads),
+    "image": ProjectKind("image", "/v1/image-projects/{id}", _PROJECT_END, _FAILED, _downloads),
+    "audio": ProjectKind("audio", "/v1/audio-projects/{id}", _PROJECT_END, _FAILED, _downloads),
+    "face_detection": ProjectKind(
+        "face_detection",
+        "/v1/face-detection/{id}",
+        frozenset({"complete", "error"}),
+        frozenset({"error"}),
+        _faces,
+    ),
+}
+
+
+def check_id(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameterError("id", value, "a project id string, as returned by create()")
+    return value
+
+
+def get_request(kind: ProjectKind, id: str) -> ApiRequest:
+    """The ``GET`` of one project (the id is quoted: it cannot reach another path)."""
+    return ApiRequest("GET", kind.get_path.format(id=quote(check_id(id), safe="")))
+
+
+def interval_or_env(poll_interval: Optional[float]) -> Optional[float]:
+    """The interval asked for, else ``$MAGIC_HOUR_POLL_INTERVAL``, else ``None`` (adaptive)."""
+    return check_interval(poll_interval) if poll_interval is not None else env_interval()
+
+
+def kind_of(name: str) -> ProjectKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise InvalidParameterError("kind", name, ", ".join(KINDS)) from None
+
+
+class _Poll:
+    def __repr__(self) -> str:
+        return "POLL"
+
+
+POLL = _Poll()
+"""Fetch the project once and send the parsed model back into the flow."""
+
+WaitFlow = Generator[Union[_Poll, Sleep], Any, Any]
+
+
+def check_timeout(value: object, param: str = "timeout") -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+        raise InvalidParameterError(param, value, "a number of seconds >= 0, or None to wait without limit")
+    return float(value)
+
+
+def check_interval(value: object, param: str = "poll_interval") -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < float("inf")):
+        raise InvalidParameterError(param, value, "a positive number of seconds, or None (adaptive)")
+    return float(value)
+
+
+def env_interval(env: Mapping[str, str] = os.environ) -> Optional[float]:
+    """``$MAGIC_HOUR_POLL_INTERVAL`` (the official SDK's knob), when set to a positive number."""
+    raw = env.get(POLL_INTERVAL_ENV)
+    if not raw:
+        return None
+    try:
+        return check_interval(float(raw), POLL_INTERVAL_ENV)
+    except ValueError:
+        raise InvalidParameterError(POLL_INTERVAL_ENV, raw, "a positive number of seconds") from None
+
+
+def next_delay(elapsed: float, fixed: Optional[float]) -> float:
+    """Seconds until the next poll: ``fixed`` if given, else adaptive."""
+    if fixed is not None:
+        return fixed
+    return min(MAX_POLL_INTERVAL, max(FIRST_POLL_DELAY, BACKOFF_FRACTION * elapsed))
+
+
+def wait_flow(
+    kind: ProjectKind,
+    *,
+    timeout: Optional[float],
+    poll_interval: Optional[float],
+    raise_on_failure: bool,
+    emit: Callable[[ProjectStatus], None],
+    first: Any = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> WaitFlow:
+    """Poll until the project reaches a terminal status and return it.
+
+    ``first`` is a project already fetched (no poll needed for it). Raises :class:`ProjectTimeoutError`
+    once ``timeout`` seconds passed (the last poll lands on the deadline), and
+    :class:`ProjectFailedError` for a failed status when ``raise_on_failure``.
+    """
+    start = clock()
+    project = first if first is not None else (yield POLL)
+    previous: Optional[str] = None
+    while True:
+        status = str(getattr(project, "status", ""))
+        elapsed = clock() - start
+        emit(ProjectStatus(str(getattr(project, "id", "")), status, elapsed, status != previous))
+        previous = status
+        if status in kind.terminal:
+            if raise_on_failure and status in kind.failed:
+                raise ProjectFailedError(project)
+            return project
+        delay = next_delay(elapsed, poll_interval)
+        if timeout is not None:
+            left = timeout - elapsed
+            if left <= 0:
+                raise ProjectTimeoutError(project, timeout)
+            delay = min(delay, left)
+        yield Sleep(delay)
+        project = yield POLL

@@ -1,0 +1,329 @@
+"""The workflow runner: upload inputs -> create -> wait -> download, for both clients.
+
+Generated resources call it in a few declarative lines (their ``generate``, ``wait``, ``check_result``);
+:class:`SyncJobs` and :class:`AsyncJobs` differ only by ``await``. One runner per client (see
+``magic_hour._jobs.sync_jobs``), which remembers the files that client uploaded.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type, TypeVar
+
+from .._core.request import RequestOptions
+from .._core.transport import arun_flow, run_flow
+from .downloads import AsyncDownloader, SyncDownloader
+from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
+from .inputs import UploadCache, plan_body, resolve, substitute
+from .names import check_concurrency, check_directory, check_urls
+from .polling import check_timeout, get_request, interval_or_env, kind_of, wait_flow
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .._core.transport import AsyncHTTP, SyncHTTP
+    from .events import JobProgressCallback
+
+M = TypeVar("M", bound="BaseModel")
+DEFAULT_DOWNLOAD_CONCURRENCY = 4
+Create = Callable[[Dict[str, Any]], Any]
+"""The resource's ``create``, taking the body with uploaded file paths and returning ``{"id": ...}``."""
+AsyncCreate = Callable[[Dict[str, Any]], Awaitable[Any]]
+
+
+def _with_paths(project: M, paths: Optional[List[str]]) -> M:
+    return (
+        project.model_copy(update={"downloaded_paths": paths})
+        if "downloaded_paths" in type(project).model_fields
+        else project
+    )
+
+
+class SyncJobs:
+    """Runs jobs for a :class:`~magic_hour.Client`."""
+
+    def __init__(self, http: SyncHTTP) -> None:
+        self._http = http
+        self.cache = UploadCache()
+
+    def upload_inputs(
+        self, body: Mapping[str, Any], files: Mapping[str, str], emit: Optional[Emitter] = None
+    ) -> Dict[str, Any]:
+        """A copy of ``body`` whose local inputs (along ``files``) are uploaded ``file_path`` values."""
+        plan = plan_body(body, files, self.cache)
+        if plan is None:
+            return dict(body)
+        paths: List[str] = []
+        if plan.uploads:
+            from ..resources.v1.files.client import FilesClient
+
+            on_progress = emit if emit is not None and emit.active else None
+            paths = FilesClient(self._http).upload_files(plan.uploads, on_progress=on_progress)
+        return substitute(body, resolve(plan, paths, self.cache))
+
+    def wait(
+        self,
+        kind: str,
+        id: str,
+        model: Type[M],
+        *,
+        timeout: Optional[float],
+        poll_interval: Optional[float] = None,
+        raise_on_failure: bool = True,
+        on_progress: Optional[Callable[[ProjectStatus], object]] = None,
+        request_options: Optional[RequestOptions] = None,
+        emit: Optional[Emitter] = None,
+    ) -> M:
+        """Poll the project until it ends (see :func:`~magic_hour._jobs.polling.wait_flow`); ``on_progress``
+        gets a ``ProjectStatus`` at every poll."""
+        check_callback(on_progress)
+        spec, request = kind_of(kind), get_request(kind_of(kind), id)
+        flow = wait_flow(
+            spec,
+            timeout=check_timeout(timeout),
+            poll_interval=interval_or_env(poll_interval),
+            raise_on_failure=raise_on_failure,
+            emit=emit or Emitter(on_progress),
+        )
+        project: M = run_flow(flow, lambda _: self._http.request(request, model, request_options))
+        return project
+
+    def download(
+        self,
+        urls: object,
+        directory: object = None,
+        *,
+        max_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY,
+        on_progress: Optional[Callable[[DownloadProgress], object]] = None,
+        emit: Optional[Emitter] = None,
+    ) -> List[str]:
+        """Download ``urls`` (URL strings, items with ``.url``, or a project) into ``directory`` (the current
+        one by default); return the paths written, in order. ``on_progress`` gets ``DownloadProgress``."""
+        check_callback(on_progress)
+        emit = emit or Emitter(on_progress)
+        checked, folder, limit = (
+            check_urls(urls),
+            check_directory(directory),
+            check_concurrency(max_concurrency),
+        )
+        return SyncDownloader(self._http).download(checked, folder, max_concurrency=limit, emit=emit)
+
+    def check_result(
+        self,
+        kind: str,
+        id: str,
+        model: Type[M],
+        *,
+        wait_for_completion: bool,
+        download_outputs: bool,
+        download_directory: Optional[str] = None,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        raise_on_failure: bool = False,
+        on_progress: Optional[JobProgressCallback] = None,
+        started: Optional[float] = None,
+    ) -> M:
+        """The official ``check_result``: fetch, optionally wait and download; a failed project is returned
+        (or raised with ``raise_on_failure``)."""
+        check_callback(on_progress)
+        spec, emit = kind_of(kind), Emitter(on_progress)
+        start = time.monotonic() if started is None else started
+        folder = check_directory(download_directory)
+        if not wait_for_completion:
+            return self._http.request(get_request(spec, id), model, None)
+        project = self.wait(
+            kind,
+            id,
+            model,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            raise_on_failure=raise_on_failure,
+            emit=emit,
+        )
+        status = str(getattr(project, "status", ""))
+        paths: Optional[List[str]] = None
+        if download_outputs and status == "complete" and spec.outputs(project):
+            paths = self.download(spec.outputs(project), folder, emit=emit)
+        emit(JobDone(str(getattr(project, "id", id)), status, time.monotonic() - start, tuple(paths or ())))
+        return _with_paths(project, paths)
+
+    def generate(
+        self,
+        kind: str,
+        model: Type[M],
+        *,
+        create: Create,
+        body: Mapping[str, Any],
+        files: Mapping[str, str],
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        raise_on_failure: bool = False,
+        on_progress: Optional[JobProgressCallback] = None,
+    ) -> M:
+        """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`."""
+        start, emit = time.monotonic(), Emitter(on_progress)
+        check_callback(on_progress)
+        check_directory(download_directory)
+        check_timeout(timeout)
+        created = create(self.upload_inputs(body, files, emit))
+        return self.check_result(
+            kind,
+            created.id,
+            model,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            raise_on_failure=raise_on_failure,
+            on_progress=on_progress,
+            started=start,
+        )
+
+
+class AsyncJobs:
+    """Runs jobs for a :class:`~magic_hour.AsyncClient`."""
+
+    def __init__(self, http: AsyncHTTP) -> None:
+        self._http = http
+        self.cache = UploadCache()
+
+    async def upload_inputs(
+        self, body: Mapping[str, Any], files: Mapping[str, str], emit: Optional[Emitter] = None
+    ) -> Dict[str, Any]:
+        """A copy of ``body`` whose local inputs (along ``files``) are uploaded ``file_path`` values."""
+        plan = plan_body(body, files, self.cache)
+        if plan is None:
+            return dict(body)
+        paths: List[str] = []
+        if plan.uploads:
+            from ..resources.v1.files.client import AsyncFilesClient
+
+            on_progress = emit if emit is not None and emit.active else None
+            paths = await AsyncFilesClient(self._http).upload_files(plan.uploads, on_progress=on_progress)
+        return substitute(body, resolve(plan, paths, self.cache))
+
+    async def wait(
+        self,
+        kind: str,
+        id: str,
+        model: Type[M],
+        *,
+        timeout: Optional[float],
+        poll_interval: Optional[float] = None,
+        raise_on_failure: bool = True,
+        on_progress: Optional[Callable[[ProjectStatus], object]] = None,
+        request_options: Optional[RequestOptions] = None,
+        emit: Optional[Emitter] = None,
+    ) -> M:
+        """Poll the project until it ends (see :func:`~magic_hour._jobs.polling.wait_flow`); ``on_progress``
+        gets a ``ProjectStatus`` at every poll."""
+        check_callback(on_progress)
+        spec, request = kind_of(kind), get_request(kind_of(kind), id)
+        flow = wait_flow(
+            spec,
+            timeout=check_timeout(timeout),
+            poll_interval=interval_or_env(poll_interval),
+            raise_on_failure=raise_on_failure,
+            emit=emit or Emitter(on_progress),
+        )
+        project: M = await arun_flow(flow, lambda _: self._http.request(request, model, request_options))
+        return project
+
+    async def download(
+        self,
+        urls: object,
+        directory: object = None,
+        *,
+        max_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY,
+        on_progress: Optional[Callable[[DownloadProgress], object]] = None,
+        emit: Optional[Emitter] = None,
+    ) -> List[str]:
+        """Download ``urls`` (URL strings, items with ``.url``, or a project) into ``directory`` (the current
+        one by default); return the paths written, in order. ``on_progress`` gets ``DownloadProgress``."""
+        check_callback(on_progress)
+        emit = emit or Emitter(on_progress)
+        checked, folder, limit = (
+            check_urls(urls),
+            check_directory(directory),
+            check_concurrency(max_concurrency),
+        )
+        return await AsyncDownloader(self._http).download(checked, folder, max_concurrency=limit, emit=emit)
+
+    async def check_result(
+        self,
+        kind: str,
+        id: str,
+        model: Type[M],
+        *,
+        wait_for_completion: bool,
+        download_outputs: bool,
+        download_directory: Optional[str] = None,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        raise_on_failure: bool = False,
+        on_progress: Optional[JobProgressCallback] = None,
+        started: Optional[float] = None,
+    ) -> M:
+        """The official ``check_result``: fetch, optionally wait and download; a failed project is returned
+        (or raised with ``raise_on_failure``)."""
+        check_callback(on_progress)
+        spec, emit = kind_of(kind), Emitter(on_progress)
+        start = time.monotonic() if started is None else started
+        folder = check_directory(download_directory)
+        if not wait_for_completion:
+            return await self._http.request(get_request(spec, id), model, None)
+        project = await self.wait(
+            kind,
+            id,
+            model,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            raise_on_failure=raise_on_failure,
+            emit=emit,
+        )
+        status = str(getattr(project, "status", ""))
+        paths: Optional[List[str]] = None
+        if download_outputs and status == "complete" and spec.outputs(project):
+            paths = await self.download(spec.outputs(project), folder, emit=emit)
+        emit(JobDone(str(getattr(project, "id", id)), status, time.monotonic() - start, tuple(paths or ())))
+        return _with_paths(project, paths)
+
+    async def generate(
+        self,
+        kind: str,
+        model: Type[M],
+        *,
+        create: AsyncCreate,
+        body: Mapping[str, Any],
+        files: Mapping[str, str],
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        raise_on_failure: bool = False,
+        on_progress: Optional[JobProgressCallback] = None,
+    ) -> M:
+        """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`."""
+        start, emit = time.monotonic(), Emitter(on_progress)
+        check_callback(on_progress)
+        check_directory(download_directory)
+        check_timeout(timeout)
+        created = await create(await self.upload_inputs(body, files, emit))
+        return await self.check_result(
+            kind,
+            created.id,
+            model,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            raise_on_failure=raise_on_failure,
+            on_progress=on_progress,
+            started=start,
+        )

@@ -1,0 +1,294 @@
+"""The job runner end to end on real sockets (tests/_jobs_server.py on 127.0.0.1), Client and AsyncClient:
+inputs uploaded in one batch and not twice, projects that complete, fail, are canceled or time out,
+progress events in order, check_result's official behaviour, face detection."""
+
+from __future__ import annotations
+
+import copy
+import os
+import pathlib
+import time
+from typing import Any, Iterator, List
+
+import pytest
+from _jobs_helpers import (
+    FaceDetectionWithDownloads,
+    ImageProject,
+    ImageProjectWithDownloads,
+    creator,
+    generate,
+    leftovers,
+    runner,
+)
+from _jobs_server import JobsServer
+
+from magic_hour import (
+    InvalidFileError,
+    InvalidParameterError,
+    ProjectFailedError,
+    ProjectTimeoutError,
+    UploadProgress,
+)
+from magic_hour._jobs.events import DownloadProgress, JobDone, ProjectStatus
+
+pytestmark = pytest.mark.anyio
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"p" * 2000
+
+
+@pytest.fixture
+def server() -> Iterator[JobsServer]:
+    with JobsServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def photos(tmp_path: pathlib.Path) -> List[pathlib.Path]:
+    out = []
+    for name in ("me.png", "poster.jpg"):
+        p = tmp_path / name
+        p.write_bytes(PNG + name.encode())
+        out.append(p)
+    return out
+
+
+def _client(sdk: Any, server: JobsServer) -> Any:
+    return sdk.client(base_url=server.url)
+
+
+async def test_generate_uploads_once_creates_waits_and_downloads(
+    sdk: Any, server: JobsServer, photos: List[pathlib.Path], tmp_path: pathlib.Path
+) -> None:
+    client = _client(sdk, server)
+    me, poster = photos
+    body = {
+        "assets": {
+            "source_file_path": str(me),
+            "target_file_path": poster,  # os.PathLike
+            "face_mappings": [
+                {"original_face": "api-assets/x/0-0.png", "new_face": str(me)},  # the same file again
+                {"original_face": "api-assets/x/0-1.png", "new_face": "https://example.com/face.png"},
+            ],
+        },
+        "name": "swap",
+    }
+    before = copy.deepcopy(body)
+    events: List[Any] = []
+    out = tmp_path / "out"
+    res = await generate(sdk, client, body, download_directory=str(out), on_progress=events.append)
+
+    assert body == before, "the caller's body was modified"
+    assert len(server.state.presigns) == 1 and len(server.state.presigns[0]["items"]) == 2
+    assert len(server.requests("PUT")) == 2
+    sent = next(iter(server.state.projects.values())).body
+    src = sent["assets"]["source_file_path"]
+    assert src.startswith("api-assets/") and sent["assets"]["target_file_path"].startswith("api-assets/")
+    assert sent["assets"]["face_mappings"][0]["new_face"] == src
+    assert sent["assets"]["face_mappings"][1]["new_face"] == "https://example.com/face.png"
+    assert server.state.stored[src] == me.read_bytes()
+
+    assert isinstance(res, ImageProjectWithDownloads) and res.status == "complete"
+    assert res.downloaded_paths == [str(out / "out.png")]
+    assert (out / "out.png").read_bytes() == server.state.outputs[0][1]
+    assert leftovers(tmp_path) == []
+
+    kinds = [type(e).__name__ for e in events]
+    first = {k: kinds.index(k) for k in set(kinds)}
+    assert first["UploadProgress"] < first["ProjectStatus"] < first["DownloadProgress"] < first["JobDone"]
+    assert kinds[-1] == "JobDone" and kinds.count("JobDone") == 1
+    statuses = [e.status for e in events if isinstance(e, ProjectStatus) and e.changed]
+    assert statuses[-1] == "complete" and "rendering" in statuses
+    assert all(isinstance(e, UploadProgress) for e in events[: first["ProjectStatus"]])
+    done = events[-1]
+    assert isinstance(done, JobDone) and done.downloaded_paths == (str(out / "out.png"),)
+    last = [e for e in events if isinstance(e, DownloadProgress)][-1]
+    assert last.bytes_received == last.total == len(server.state.outputs[0][1])
+
+
+async def test_inputs_already_uploaded_by_the_client_are_not_uploaded_again(
+    sdk: Any, server: JobsServer, photos: List[pathlib.Path], tmp_path: pathlib.Path
+) -> None:
+    client = _client(sdk, server)
+    me, poster = photos
+    body = {"assets": {"source_file_path": str(me), "target_file_path": str(poster)}}
+    await generate(sdk, client, body, download_outputs=False)
+    await generate(sdk, client, body, download_outputs=False)
+    assert len(server.state.presigns) == 1 and len(server.requests("PUT")) == 2
+    paths = [p.body["assets"]["source_file_path"] for p in server.state.projects.values()]
+    assert paths[0] == paths[1]
+
+    os.utime(me, ns=(time.time_ns(), time.time_ns() + 10**9))  # changed: uploaded again, alone
+    await generate(sdk, client, body, download_outputs=False)
+    assert len(server.state.presigns) == 2 and len(server.state.presigns[1]["items"]) == 1
+
+    other = _client(sdk, server)  # another client has its own memory
+    await generate(sdk, other, body, download_outputs=False)
+    assert len(server.state.presigns) == 3
+
+
+async def test_a_missing_input_is_refused_naming_the_field_before_any_request(
+    sdk: Any, server: JobsServer, tmp_path: pathlib.Path
+) -> None:
+    client = _client(sdk, server)
+    body = {
+        "assets": {
+            "source_file_path": "https://example.com/a.png",
+            "face_mappings": [{"new_face": str(tmp_path / "nope.png")}],
+        }
+    }
+    with pytest.raises(InvalidFileError, match=r"assets\.face_mappings\[0\]\.new_face"):
+        await generate(sdk, client, body)
+    assert server.requests() == []
+
+
+@pytest.mark.parametrize("outcome", ["error", "canceled"])
+async def test_a_failed_project_is_returned_by_default_and_raised_when_asked(
+    sdk: Any, server: JobsServer, tmp_path: pathlib.Path, outcome: str
+) -> None:
+    client = _client(sdk, server)
+    server.state.outcomes = [outcome, outcome, outcome]
+    body = {"assets": {"source_file_path": "api-assets/a.png"}}
+    res = await generate(sdk, client, body, download_directory=str(tmp_path))
+    assert res.status == outcome and res.downloaded_paths is None
+    assert server.requests("GET", "/files/") == []
+
+    with pytest.raises(ProjectFailedError) as info:
+        await generate(sdk, client, body, raise_on_failure=True)
+    assert info.value.status == outcome and isinstance(info.value.project, ImageProject)
+    if outcome == "error":
+        assert (info.value.code, info.value.error_message) == ("render_failed", "the render failed")
+        assert "render_failed" in str(info.value)
+
+    created = await sdk.call(creator(client), body)
+    with pytest.raises(ProjectFailedError):
+        await sdk.call(runner(client).wait, "image", created.id, ImageProject, timeout=10, poll_interval=0.05)
+
+
+async def test_wait_stops_at_its_timeout_with_the_last_status(sdk: Any, server: JobsServer) -> None:
+    client = _client(sdk, server)
+    server.state.render_time = 30
+    created = await sdk.call(creator(client), {"assets": {}})
+    start = time.monotonic()
+    with pytest.raises(ProjectTimeoutError) as info:
+        await sdk.call(runner(client).wait, "image", created.id, ImageProject, timeout=0.6)
+    took = time.monotonic() - start
+    assert 0.6 <= took < 1.5
+    assert info.value.status in ("queued", "rendering") and info.value.id == created.id
+    assert isinstance(info.value, TimeoutError) and info.value.project.id == created.id
+    polls = server.requests("GET", "/v1/image-projects/")
+    assert 3 <= len(polls) <= 6, "adaptive polling starts fast"
+
+
+async def test_adaptive_polling_notices_completion_quickly(sdk: Any, server: JobsServer) -> None:
+    client = _client(sdk, server)
+    server.state.render_time = 1.0
+    created = await sdk.call(creator(client), {"assets": {}})
+    start = time.monotonic()
+    events: List[ProjectStatus] = []
+    res = await sdk.call(
+        runner(client).wait, "image", created.id, ImageProject, timeout=None, on_progress=events.append
+    )
+    assert res.status == "complete"
+    assert time.monotonic() - start < 1.0 + 0.5 + 0.2
+    assert [e.status for e in events if e.changed] == ["queued", "rendering", "complete"]
+    assert events[-1].elapsed >= 0.9 and all(e.id == created.id for e in events)
+
+
+async def test_check_result_official_behaviour(
+    sdk: Any, server: JobsServer, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _client(sdk, server)
+    jobs = runner(client)
+    server.state.render_time = 1.0  # adaptive polling would poll about 5 times in that second
+    created = await sdk.call(creator(client), {"assets": {}})
+    now = await sdk.call(
+        jobs.check_result,
+        "image",
+        created.id,
+        ImageProjectWithDownloads,
+        wait_for_completion=False,
+        download_outputs=True,
+    )
+    assert (
+        now.status in ("queued", "rendering")
+        and now.downloaded_paths is None
+        and server.requests("GET", "/files/") == []
+    )
+
+    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "0.02")
+    monkeypatch.chdir(tmp_path)
+    res = await sdk.call(
+        jobs.check_result,
+        "image",
+        created.id,
+        ImageProjectWithDownloads,
+        wait_for_completion=True,
+        download_outputs=True,
+    )
+    assert res.status == "complete" and res.downloaded_paths == ["out.png"]  # relative, as the official
+    assert (tmp_path / "out.png").is_file()
+    assert len(server.requests("GET", "/v1/image-projects/")) >= 12, "MAGIC_HOUR_POLL_INTERVAL is honoured"
+
+    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "soon")
+    with pytest.raises(InvalidParameterError, match="MAGIC_HOUR_POLL_INTERVAL"):
+        await sdk.call(
+            jobs.check_result,
+            "image",
+            created.id,
+            ImageProject,
+            wait_for_completion=True,
+            download_outputs=False,
+        )
+
+
+async def test_face_detection_downloads_its_faces(
+    sdk: Any, server: JobsServer, tmp_path: pathlib.Path
+) -> None:
+    client = _client(sdk, server)
+    server.state.outputs = [("0.png", PNG), ("1.png", PNG + b"1")]
+    jobs = runner(client)
+    res = await sdk.call(
+        jobs.generate,
+        "face_detection",
+        FaceDetectionWithDownloads,
+        create=creator(client, "/v1/face-detection"),
+        body={"assets": {"target_file_path": "api-assets/x.png"}},
+        files={"assets.target_file_path": "image"},
+        download_directory=str(tmp_path),
+        poll_interval=0.05,
+    )
+    assert res.status == "complete" and len(res.faces) == 2
+    assert res.downloaded_paths == [str(tmp_path / "0.png"), str(tmp_path / "1.png")]
+    assert (tmp_path / "1.png").read_bytes() == PNG + b"1"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"id": ""}, "id"),
+        ({"id": 5}, "id"),
+        ({"timeout": -1}, "timeout"),
+        ({"timeout": "1"}, "timeout"),
+        ({"poll_interval": 0}, "poll_interval"),
+        ({"kind": "movie"}, "kind"),
+    ],
+)
+async def test_bad_wait_arguments_are_refused_before_any_request(
+    sdk: Any, server: JobsServer, kwargs: Any, param: str
+) -> None:
+    client = _client(sdk, server)
+    args = {"kind": "image", "id": "abc", "timeout": 1.0, **kwargs}
+    with pytest.raises(InvalidParameterError) as info:
+        await sdk.call(runner(client).wait, args.pop("kind"), args.pop("id"), ImageProject, **args)
+    assert info.value.param == param
+    assert server.requests() == []
+
+
+async def test_bad_generate_arguments_are_refused_before_any_request(sdk: Any, server: JobsServer) -> None:
+    client = _client(sdk, server)
+    body = {"assets": {"source_file_path": "api-assets/a.png"}}
+    with pytest.raises(InvalidParameterError, match="on_progress"):
+        await generate(sdk, client, body, on_progress="print")
+    with pytest.raises(InvalidParameterError, match="download_directory"):
+        await generate(sdk, client, body, download_directory=3)
+    assert server.requests() == []
