@@ -224,3 +224,32 @@ async def test_bad_download_arguments(
         await download(sdk, client, urls, directory)
     assert info.value.param == param
     assert server.requests() == []
+
+
+async def test_files_download_takes_urls_items_or_a_project(
+    sdk: Any, server: JobsServer, tmp_path: pathlib.Path
+) -> None:
+    client = sdk.client(base_url=server.url)
+    urls = [serve(server, "a.png", b"A"), serve(server, "b.png", b"B")]
+
+    class Item:
+        def __init__(self, url: str) -> None:
+            self.url = url
+
+    class Project:
+        def __init__(self) -> None:
+            self.downloads = [Item(u) for u in urls]
+
+    events: List[DownloadProgress] = []
+    assert await sdk.call(client.v1.files.download, urls[0], directory=tmp_path / "one") == [
+        str(tmp_path / "one" / "a.png")
+    ]
+    paths = await sdk.call(
+        client.v1.files.download, Project(), directory=tmp_path / "p", on_progress=events.append
+    )
+    assert [pathlib.Path(p).read_bytes() for p in paths] == [b"A", b"B"]
+    assert {e.index for e in events} == {0, 1} and all(isinstance(e, DownloadProgress) for e in events)
+    items = await sdk.call(client.v1.files.download, [Item(u) for u in urls], directory=tmp_path / "i")
+    assert [pathlib.Path(p).name for p in items] == ["a.png", "b.png"]
+    with pytest.raises(InvalidParameterError, match="on_progress"):
+        await sdk.call(client.v1.files.download, urls, on_progress=1)

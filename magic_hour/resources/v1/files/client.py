@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Literal, Optional, Sequence
+import os
+from typing import TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union
 
 from ...._exceptions import UploadError
 from .upload_urls import AsyncUploadUrls, UploadUrls
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._jobs.events import DownloadProgress
     from ...._upload.engine import AsyncUploader, ProgressCallback, SyncUploader
     from ...._upload.inputs import FileInput
     from ...._upload.results import UploadResult
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncFiles", "AsyncFilesClient", "Files", "FilesClient"]
 
 AssetType = Literal["video", "audio", "image"]
+DownloadSource = Union[str, Sequence[Any], Any]
+"""What ``download`` takes: a URL, a list of URLs or of items with ``.url``, or a project."""
 
 
 def _one(results: List[UploadResult]) -> str:
@@ -126,6 +130,37 @@ class FilesClient:
             )
         )
 
+    def download(
+        self,
+        urls: DownloadSource,
+        *,
+        directory: Union[str, os.PathLike[str], None] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[Callable[[DownloadProgress], object]] = None,
+    ) -> List[str]:
+        """Download files (a project's outputs) into ``directory``; return the paths written, in order.
+
+        ``urls`` is a URL, a list of URLs, a list of items with a ``.url`` (a project's ``downloads``, a
+        face detection's ``faces``) or the project itself. Each file is streamed to a temporary file in
+        ``directory`` (created if missing; the current directory by default) and renamed into place once
+        complete and its length checked; a dropped connection resumes with ``Range``. Names come from the
+        URL's path, sanitised (``name-1.png`` when two are alike). ``on_progress`` receives
+        :class:`~magic_hour.DownloadProgress` events. See docs/jobs.md.
+
+        Raises:
+            InvalidParameterError: ``urls`` or ``directory`` is not usable (before any request).
+            DownloadError: a file could not be downloaded (``DownloadWriteError``: not written).
+
+        Example::
+
+            paths = client.v1.files.download(project.downloads, directory="outputs")
+        """
+        from ...._jobs import sync_jobs
+
+        return sync_jobs(self._http).download(
+            urls, directory, max_concurrency=max_concurrency, on_progress=on_progress
+        )
+
 
 class AsyncFilesClient:
     """Files in Magic Hour's storage: pre-signed URLs and uploads."""
@@ -217,6 +252,37 @@ class AsyncFilesClient:
                 on_progress=on_progress,
                 from_current_position=from_current_position,
             )
+        )
+
+    async def download(
+        self,
+        urls: DownloadSource,
+        *,
+        directory: Union[str, os.PathLike[str], None] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[Callable[[DownloadProgress], object]] = None,
+    ) -> List[str]:
+        """Download files (a project's outputs) into ``directory``; return the paths written, in order.
+
+        ``urls`` is a URL, a list of URLs, a list of items with a ``.url`` (a project's ``downloads``, a
+        face detection's ``faces``) or the project itself. Each file is streamed to a temporary file in
+        ``directory`` (created if missing; the current directory by default) and renamed into place once
+        complete and its length checked; a dropped connection resumes with ``Range``. Names come from the
+        URL's path, sanitised (``name-1.png`` when two are alike). ``on_progress`` receives
+        :class:`~magic_hour.DownloadProgress` events. See docs/jobs.md.
+
+        Raises:
+            InvalidParameterError: ``urls`` or ``directory`` is not usable (before any request).
+            DownloadError: a file could not be downloaded (``DownloadWriteError``: not written).
+
+        Example::
+
+            paths = client.v1.files.download(project.downloads, directory="outputs")
+        """
+        from ...._jobs import async_jobs
+
+        return await async_jobs(self._http).download(
+            urls, directory, max_concurrency=max_concurrency, on_progress=on_progress
         )
 
 
