@@ -2,7 +2,8 @@
 
 Runs in either interpreter: ``python tests/compat/surface.py`` (in the official 0.90.0 SDK's venv, see
 ``.ci/official_sdk.sh``) prints the official package's surface as JSON; ``tests/test_official_surface.py``
-imports this file to dump ours in-process and to compare the two. Standard library only, and no import
+imports this file to dump ours in-process and to compare the two. To see what ours lacks, from the
+repository root: ``python tests/compat/surface.py --compare tests/compat/official_surface.json``. Standard library only, and no import
 of ``magic_hour`` at module level, so that importing this file never picks a package.
 
 What a surface holds (everything an official user's code can name):
@@ -125,9 +126,7 @@ def dump(reference: Optional[Surface] = None) -> Surface:
         try:
             modules[name] = names_of(name)
         except ImportError:
-            if name not in wanted:
-                continue
-            raise
+            continue  # compare() reports it missing
     return {
         "package_version": getattr(magic_hour, "__version__", None) or _dist_version(),
         "top_level": sorted(getattr(magic_hour, "__all__", [])),
@@ -243,6 +242,20 @@ def problem_id(line: str) -> str:
     return line.split(": ", 1)[0]
 
 
-if __name__ == "__main__":
+def main(argv: List[str]) -> int:
+    """``surface.py``: print this interpreter's surface as JSON (how the fixture is made, in the official
+    venv). ``surface.py --compare FIXTURE``: print what this interpreter's package lacks of FIXTURE's."""
+    if argv[:1] == ["--compare"] and len(argv) == 2:
+        with open(argv[1], encoding="utf-8") as f:
+            reference = json.load(f)
+        problems = compare(reference, dump(reference))
+        sys.stdout.write("".join(line + "\n" for line in problems))
+        sys.stdout.write(f"{len(problems)} difference(s)\n")
+        return 1 if problems else 0
     json.dump(dump(), sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
