@@ -33,6 +33,7 @@ from magic_hour import (
 )
 from magic_hour._extensions import EXTENSIONS
 from magic_hour.testing import EXPIRED_MESSAGE, FakeMagicHour, FakeServer
+from magic_hour.testing._upload_urls import UploadUrls
 
 pytestmark = pytest.mark.anyio
 
@@ -450,12 +451,15 @@ async def test_too_large_is_refused_with_413(sdk: Flavor, mode: Mode) -> None:
     assert (await put(sdk, mode, item.upload_url, b"x" * 10)).status_code == 200
 
 
-async def test_storage_only_accepts_put(sdk: Flavor, mode: Mode) -> None:
+async def test_storage_only_accepts_put_and_get(sdk: Flavor, mode: Mode) -> None:
     item = (await presign(sdk, mode)).items[0]
     http = mode.http(sdk)
+    for method in ("POST", "DELETE", "PATCH"):
+        response = await sdk.call(http.request, method, item.upload_url)
+        assert (response.status_code, xml_code(response)) == (405, "MethodNotAllowed")
+    # A URL signed for PUT does not sign a GET (as with S3's pre-signed URLs).
     response = await sdk.call(http.get, item.upload_url)
-    assert response.status_code == 405
-    assert xml_code(response) == "MethodNotAllowed"
+    assert (response.status_code, xml_code(response)) == (403, "SignatureDoesNotMatch")
 
 
 async def test_connection_stays_usable_after_refusals(sdk: Flavor, mode: Mode) -> None:
@@ -684,7 +688,7 @@ async def test_reset_faults_and_reset(sdk: Flavor, mode: Mode) -> None:
         (lambda f: f.fail_next("storage", 500, body=42), "body"),
         (lambda f: f.fail_next("upload_urls", 500, per_file=True), "per_file"),
         (lambda f: f.set_latency(-1), "seconds"),
-        (lambda f: f.set_latency(1, route="api"), "route"),
+        (lambda f: f.set_latency(1, route="apis"), "route"),
         (lambda f: f.expire_next_urls(times=True), "times"),
         (lambda f: f.advance_clock("1h"), "seconds"),
         (lambda f: f.drop_next_uploads(after_bytes=-1), "after_bytes"),
@@ -879,7 +883,7 @@ def test_server_answers_500_and_keeps_the_exception_when_handling_fails(
         raise RuntimeError("boom")
 
     with fake.serve() as server:
-        monkeypatch.setattr(fake, "answer_upload_urls", broken)
+        monkeypatch.setattr(UploadUrls, "answer", broken)
         with server.client(max_retries=0) as client, pytest.raises(InternalServerError) as info:
             client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}])
         assert info.value.body == {"message": "FakeMagicHour internal error: RuntimeError"}

@@ -1,7 +1,8 @@
 """``magic_hour.testing``: a fake Magic Hour API and storage for offline tests (no extra dependencies).
 
-:class:`FakeMagicHour` answers ``POST /v1/files/upload-urls`` as documented and stores the bytes PUT to
-the upload URLs it hands out, like object storage. Use it through an httpx transport (no sockets) or as
+:class:`FakeMagicHour` answers every operation of the API as documented (from the description shipped
+in the package), runs the projects it starts with real downloadable outputs, and stores the bytes PUT
+to the upload URLs it hands out, like object storage. Use it through an httpx transport (no sockets) or as
 a real HTTP/1.1 server on 127.0.0.1; both behave the same.
 
 Example::
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from ._exchange import Exchange, Reply
     from ._fake import FakeMagicHour
     from ._knobs import Route
+    from ._projects import Project
     from ._records import IssuedUrl, RecordedRequest, StoredFile
     from ._server import FakeServer
     from ._transport import FakeTransport
@@ -43,6 +45,7 @@ _LAZY = {
     "FakeServer": "._server",
     "FakeTransport": "._transport",
     "IssuedUrl": "._records",
+    "Project": "._projects",
     "RecordedRequest": "._records",
     "Reply": "._exchange",
     "Route": "._knobs",
@@ -71,6 +74,7 @@ __all__ = [
     "FakeServer",
     "FakeTransport",
     "IssuedUrl",
+    "Project",
     "RecordedRequest",
     "Reply",
     "Route",

@@ -22,10 +22,17 @@ __all__ = ["FakeMagicHour"]
 class FakeMagicHour(FakeState):
     """An in-memory Magic Hour API and object storage, for tests. Nothing leaves the process.
 
-    It answers ``POST /v1/files/upload-urls`` as documented (bearer auth, 400/401/422 with
-    ``{"message": ...}``, one signed upload URL per item, in order) and stores the bytes PUT to
-    those URLs like S3 does (``Content-Length`` required, no chunked bodies, no ``Authorization``
-    header, signature and expiry checked, S3-style XML errors).
+    It answers every operation of the API description shipped in the package
+    (``magic_hour/_data/api.json``): bearer auth (401), bodies and query checked against the
+    operation's schema (400/422 ``{"message": ...}`` naming the field), 200 shaped like the
+    documented example with fresh ids. A POST that creates a project starts a :class:`Project`
+    (``queued`` -> ``rendering`` -> ``complete`` on the fake's clock, see ``queue_seconds`` and
+    ``render_seconds``; default: complete at once) whose outputs are real PNG/MP4/MP3 files at signed
+    download URLs; ``GET``/``DELETE`` on its project path work (404 for other ids); lists with a
+    ``cursor`` page through :meth:`seed`-ed items. ``POST /v1/files/upload-urls`` hands out one signed
+    upload URL per item, in order, and storage keeps the bytes PUT to them like S3 does
+    (``Content-Length`` required, no chunked bodies, no ``Authorization`` header, signature and
+    expiry checked, S3-style XML errors).
 
     Run it two ways, with the same behaviour (both share :meth:`begin_request`):
 
@@ -46,18 +53,24 @@ class FakeMagicHour(FakeState):
         max_upload_size: storage answers 413 to a larger ``Content-Length`` (default 5 GiB).
         url_ttl: seconds an upload URL stays valid (default 3600).
         max_items: answer 422 when a request asks for more URLs than this (default: no limit).
+        render_seconds, queue_seconds: how long a new project renders, and waits before that
+            (default 0: complete at once); on the fake's clock (:meth:`advance_clock`).
 
-    ``keep_content``, ``max_upload_size``, ``url_ttl`` and ``max_items`` are also attributes; change
-    them at any time (``fake.max_upload_size = 10``). ``fake.token`` is the (first) accepted token.
+    ``keep_content``, ``max_upload_size``, ``url_ttl``, ``max_items``, ``render_seconds``,
+    ``queue_seconds`` and ``ranges`` (downloads honour ``Range``, default ``True``) are also
+    attributes; change them at any time (``fake.max_upload_size = 10``). ``fake.token`` is the (first) accepted token.
 
     Inspection (all thread-safe, each returns a snapshot):
-        :attr:`requests` (every :class:`RecordedRequest`), :meth:`requests_to` (one route),
+        :attr:`requests` (every :class:`RecordedRequest`), :meth:`requests_to` (one route:
+        ``"upload_urls"``, ``"storage"``, ``"downloads"``, ``"image_projects.get"``..., ``"api"``),
+        :attr:`projects` / :meth:`project` (every :class:`Project` created),
         :attr:`files` (``{file_path: StoredFile}``), :attr:`issued` (every :class:`IssuedUrl`).
 
     Fault knobs (each applies to the next matching requests, then disarms):
         :meth:`fail_next` (status, headers such as ``Retry-After``, body), :meth:`set_latency`,
         :meth:`expire_next_urls`, :meth:`advance_clock`, :meth:`drop_next_uploads`,
-        :meth:`malformed_next_responses`, :meth:`wrong_item_count_next`; :meth:`reset_faults`
+        :meth:`malformed_next_responses`, :meth:`wrong_item_count_next`,
+        :meth:`end_next_projects` (``"error"`` / ``"canceled"``); :meth:`reset_faults`
         and :meth:`reset` undo them. Storage failures and drops take ``per_file=True`` to hit the
         first N PUTs of each file (deterministic with concurrent uploads).
 

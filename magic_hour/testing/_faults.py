@@ -57,9 +57,14 @@ class Faults:
     file_drops: Optional[FileDrops] = None
     malformed: Counter = field(default_factory=Counter)
     wrong_count: Counter = field(default_factory=Counter)
+    endings: List[Tuple[str, Optional[Dict[str, str]]]] = field(default_factory=lambda: [])
 
-    def delay(self, route: Optional[str]) -> float:
-        return self.latency.get(route, self.latency.get(None, 0.0))
+    def delay(self, routes: Tuple[str, ...]) -> float:
+        """The latency of the first of ``routes`` that has one, else of every route."""
+        for route in routes:
+            if route in self.latency:
+                return self.latency[route]
+        return self.latency.get(None, 0.0)
 
     def take_failure(self, routes: Tuple[str, ...], file_path: Optional[str] = None) -> Optional[Failure]:
         """The failure armed for the first of ``routes`` that has one (per-file failures first)."""

@@ -5,15 +5,17 @@ from __future__ import annotations
 import threading
 from typing import Mapping, Optional, Tuple
 
-from typing_extensions import Literal
-
 from .._exceptions import InvalidParameterError
 from ._faults import BodyType, Counter, Failure, Faults, FileDrops
 
-__all__ = ["ROUTES", "FaultKnobs", "Route", "check_times"]
+__all__ = ["FIXED_ROUTES", "OUTCOMES", "FaultKnobs", "Route", "check_times"]
 
-Route = Literal["upload_urls", "storage"]
-ROUTES: Tuple[Route, ...] = ("upload_urls", "storage")
+Route = str
+"""A route name: ``"upload_urls"``, ``"storage"``, ``"downloads"``, ``"api"`` (every API operation),
+or an operation's ``"<resource>.<method>"`` (``"image_projects.get"``, ``"face_swap_photo.create"``)."""
+
+FIXED_ROUTES: Tuple[str, ...] = ("api", "downloads", "storage", "upload_urls")
+OUTCOMES = ("error", "canceled", "complete")
 
 
 def check_times(times: object) -> int:
@@ -22,18 +24,18 @@ def check_times(times: object) -> int:
     return times
 
 
-def check_route(route: object) -> Route:
-    if route not in ROUTES:
-        raise InvalidParameterError("route", route, ", ".join(repr(r) for r in ROUTES))
-    return route  # pyright: ignore[reportReturnType]
-
-
 class FaultKnobs:
     """Knobs that arm the next matching requests, then disarm by themselves."""
 
     _lock: threading.Lock
     _faults: Faults
     _clock_offset: float
+    _routes: Tuple[str, ...]  # FIXED_ROUTES and every operation's route
+
+    def _check_route(self, route: object) -> str:
+        if not isinstance(route, str) or route not in self._routes:
+            raise InvalidParameterError("route", route, ", ".join(repr(r) for r in self._routes))
+        return route
 
     def fail_next(
         self,
@@ -55,14 +57,14 @@ class FaultKnobs:
         instead, whatever order concurrent uploads arrive in; it stays armed for new files until
         :meth:`reset_faults`.
         """
-        checked = check_route(route)
+        checked = self._check_route(route)
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
             raise InvalidParameterError("status", status, "an HTTP status code, 100 to 599")
         n = check_times(times)
         if body is not None and not isinstance(body, (bytes, str, Mapping)):
             raise InvalidParameterError("body", body, "bytes, str, a JSON mapping, or None")
         if per_file and checked != "storage":
-            raise InvalidParameterError("per_file", per_file, "False for route 'upload_urls'")
+            raise InvalidParameterError("per_file", per_file, f"False for route {checked!r}")
         with self._lock:
             if per_file:
                 self._faults.file_failures.append(Failure(status, dict(headers or {}), body, n, {}))
@@ -79,7 +81,7 @@ class FaultKnobs:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
             raise InvalidParameterError("seconds", seconds, "a number of seconds >= 0")
         if route is not None:
-            check_route(route)
+            self._check_route(route)
         with self._lock:
             self._faults.latency[route] = float(seconds)
 
@@ -138,6 +140,30 @@ class FaultKnobs:
             raise InvalidParameterError("delta", delta, "a non-zero integer")
         with self._lock:
             self._faults.wrong_count = Counter(n, delta)
+
+    def end_next_projects(
+        self,
+        outcome: str = "error",
+        *,
+        times: int = 1,
+        code: Optional[str] = None,
+        message: Optional[str] = None,
+    ) -> None:
+        """Make the next ``times`` projects (or face detections) end as ``outcome`` after their render.
+
+        ``outcome`` is ``"error"`` (the GET shows ``error: {"code", "message"}``, default code
+        ``"fake_error"``), ``"canceled"`` (a face detection, which has no such status, shows
+        ``"error"``) or ``"complete"``. A failed or canceled project shows ``credits_charged: 0``
+        (refunded) and no downloads. Queued after earlier calls.
+        """
+        if outcome not in OUTCOMES:
+            raise InvalidParameterError("outcome", outcome, ", ".join(map(repr, OUTCOMES)))
+        n = check_times(times)
+        error = None
+        if outcome == "error" and (code is not None or message is not None):
+            error = {"code": code or "fake_error", "message": message or "FakeMagicHour: failed on purpose"}
+        with self._lock:
+            self._faults.endings.extend([(outcome, error)] * n)
 
     def reset_faults(self) -> None:
         """Disarm every fault knob and remove latency (the clock stays where it is)."""

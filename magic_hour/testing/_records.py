@@ -24,7 +24,9 @@ class RecordedRequest:
             (real server) or ``"/api-assets/..."`` (transport, whose storage has its own host).
         query: the query parameters (last value wins).
         headers: the request headers, as received (``Authorization`` included: inspect it, don't print it).
-        route: ``"upload_urls"``, ``"storage"``, or ``None`` for an unknown route.
+        route: ``"upload_urls"``, ``"storage"`` (upload PUTs), ``"downloads"`` (GETs of storage), the
+            operation's ``"<resource>.<method>"`` (``"image_projects.get"``), or ``None`` (unknown path).
+        operation: the operation, ``"GET /v1/image-projects/{id}"``; ``None`` for storage.
         body_size: bytes of body received so far (final once ``status`` is set or the request was dropped).
         body: the body of an API request (``None`` for storage PUTs, whose bytes go to :attr:`StoredFile`).
         status: the status answered, or ``None`` while in flight or when no response was sent
@@ -47,6 +49,7 @@ class RecordedRequest:
     body: Optional[bytes] = None
     status: Optional[int] = None
     fault: Optional[str] = None
+    operation: Optional[str] = None
 
     @property
     def json(self) -> Any:

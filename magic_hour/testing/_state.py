@@ -5,32 +5,38 @@ The front-ends (``_transport``, ``_server``) depend on this module; it depends o
 
 from __future__ import annotations
 
-import hmac
 import os
-import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
-from urllib.parse import parse_qsl, unquote
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import httpx
 
 from .._exceptions import InvalidParameterError
-from ._exchange import Exchange, Reply
-from ._faults import Faults, failure_reply
-from ._knobs import FaultKnobs, Route, check_route
+from ._api import Api
+from ._exchange import Exchange
+from ._faults import Faults
+from ._knobs import FIXED_ROUTES, FaultKnobs, Route
+from ._projects import Project
 from ._records import IssuedUrl, RecordedRequest, StoredFile
-from ._sinks import ApiBodySink
+from ._router import Router
+from ._seed import seed_items
+from ._spec import load_spec
 from ._storage import Storage
 from ._upload_urls import UploadUrls
-from ._wire import DEFAULT_TOKEN, header_items, json_reply
+from ._wire import DEFAULT_TOKEN
 
 __all__ = ["DEFAULT_MAX_UPLOAD_SIZE", "DEFAULT_URL_TTL", "FakeState"]
 
 DEFAULT_MAX_UPLOAD_SIZE = 5 * 1024**3  # a single S3 PUT can hold up to 5 GiB
 DEFAULT_URL_TTL = 3600.0
-API_PATH = "/v1/files/upload-urls"
+
+
+def _check_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InvalidParameterError(name, value, "a number of seconds >= 0")
+    return float(value)
 
 
 def _check_positive(name: str, value: object, allowed: str, *, integer: bool = False) -> None:
@@ -51,6 +57,8 @@ class FakeState(FaultKnobs):
         max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE,
         url_ttl: float = DEFAULT_URL_TTL,
         max_items: Optional[int] = None,
+        render_seconds: float = 0.0,
+        queue_seconds: float = 0.0,
     ) -> None:
         token_list = [tokens] if isinstance(tokens, str) else list(tokens)
         if not token_list or not all(isinstance(t, str) and t for t in token_list):
@@ -59,6 +67,8 @@ class FakeState(FaultKnobs):
         _check_positive("url_ttl", url_ttl, "a number of seconds > 0")
         if max_items is not None:
             _check_positive("max_items", max_items, "an integer > 0, or None", integer=True)
+        _check_seconds("render_seconds", render_seconds)
+        _check_seconds("queue_seconds", queue_seconds)
         self._tokens = tuple(token_list)
         spool = Path(spool_dir) if spool_dir is not None else None
         if spool is not None:
@@ -78,6 +88,13 @@ class FakeState(FaultKnobs):
             url_ttl=float(url_ttl),
         )
         self._upload_urls = UploadUrls(self._storage, self._lock, lambda: self._faults, max_items)
+        spec = load_spec()
+        self._api = Api(
+            spec, self._tokens, self._storage, self._upload_urls, self._lock, lambda: self._faults
+        )
+        self._api.render_seconds, self._api.queue_seconds = float(render_seconds), float(queue_seconds)
+        self._routes = tuple(sorted({*FIXED_ROUTES, *spec.routes}))
+        self._router = Router(self._api, self._storage, self._lock, lambda: self._faults, self._requests)
 
     # ------------------------------------------------------------------ configuration
 
@@ -132,6 +149,33 @@ class FakeState(FaultKnobs):
     def max_items(self, value: Optional[int]) -> None:
         self._upload_urls.max_items = value
 
+    @property
+    def ranges(self) -> bool:
+        """Downloads honour ``Range`` (206, ``Accept-Ranges: bytes``); ``False``: always the whole 200."""
+        return self._storage.ranges
+
+    @ranges.setter
+    def ranges(self, value: bool) -> None:
+        self._storage.ranges = bool(value)
+
+    @property
+    def render_seconds(self) -> float:
+        """How long a new project stays ``rendering`` (after ``queue_seconds``) on the fake's clock."""
+        return self._api.render_seconds
+
+    @render_seconds.setter
+    def render_seconds(self, value: float) -> None:
+        self._api.render_seconds = _check_seconds("render_seconds", value)
+
+    @property
+    def queue_seconds(self) -> float:
+        """How long a new project stays ``queued`` on the fake's clock."""
+        return self._api.queue_seconds
+
+    @queue_seconds.setter
+    def queue_seconds(self, value: float) -> None:
+        self._api.queue_seconds = _check_seconds("queue_seconds", value)
+
     # ------------------------------------------------------------------ inspection
 
     @property
@@ -141,10 +185,39 @@ class FakeState(FaultKnobs):
             return list(self._requests)
 
     def requests_to(self, route: Route) -> List[RecordedRequest]:
-        """The requests received by one route: ``"upload_urls"`` or ``"storage"``."""
-        check_route(route)
+        """The requests of one route (``"upload_urls"``, ``"storage"``, ``"downloads"``,
+        ``"image_projects.get"``...; ``"api"``: every API operation)."""
+        self._check_route(route)
         with self._lock:
+            if route == "api":
+                return [r for r in self._requests if r.operation is not None]
             return [r for r in self._requests if r.route == route]
+
+    @property
+    def projects(self) -> List[Project]:
+        """Every project (and face detection) created, oldest first (deleted ones too)."""
+        with self._lock:
+            return list(self._api.projects.values())
+
+    def project(self, project_id: str) -> Project:
+        """The project with this id; raises :class:`KeyError`."""
+        with self._lock:
+            try:
+                return self._api.projects[project_id]
+            except KeyError:
+                raise KeyError(f"no project {project_id!r}") from None
+
+    def seed(
+        self, route: Route, items: Optional[Sequence[Any]] = None, *, count: Optional[int] = None
+    ) -> List[Any]:
+        """Add items to a paginated list (``"saved_items.list"``): ``items`` as given, or ``count``
+        items built from the documented example (fresh ids; enum fields take each value in turn).
+        Returns the added items; the list pages them (``limit``, ``next_cursor``) in this order."""
+        self._check_route(route)
+        added = seed_items(self._api.spec, route, items, count)
+        with self._lock:
+            self._api.seeded.setdefault(route, []).extend(added)
+        return added
 
     @property
     def files(self) -> Dict[str, StoredFile]:
@@ -172,12 +245,15 @@ class FakeState(FaultKnobs):
         return time.time() + self._clock_offset
 
     def reset(self) -> None:
-        """Forget requests, issued URLs and stored files, and disarm every fault knob."""
+        """Forget requests, issued URLs, stored files, projects and seeded items; disarm every knob."""
         with self._lock:
             self._faults = Faults()
             self._requests.clear()
             self._storage.files.clear()
             self._storage.issued.clear()
+            self._storage.outputs.clear()
+            self._api.projects.clear()
+            self._api.seeded.clear()
             self._clock_offset = 0.0
 
     # ------------------------------------------------------------------ the handler
@@ -195,70 +271,4 @@ class FakeState(FaultKnobs):
         ``url`` is the absolute URL as the client sent it, ``storage_base`` the URL prefix under which
         this front-end serves storage (upload URLs are issued under it).
         """
-        hdrs = header_items(headers)
-        parsed = httpx.URL(url)
-        path = parsed.path
-        query = dict(parse_qsl(parsed.query.decode("ascii", "replace"), keep_blank_values=True))
-        storage_prefix = storage_base.rstrip("/") + "/"
-        bare_url = url.split("?", 1)[0]
-        route: Optional[Route]
-        if bare_url.startswith(storage_prefix):
-            route = "storage"
-        elif path == API_PATH:
-            route = "upload_urls"
-        else:
-            route = None
-        request_id = ("req_" if route != "storage" else "") + secrets.token_hex(8)
-        record = RecordedRequest(
-            method=method.upper(),
-            url=url,
-            path=path,
-            query=query,
-            headers=hdrs,
-            route=route,
-            request_id=request_id,
-            time=time.time(),
-        )
-        with self._lock:
-            self._requests.append(record)
-            delay = self._faults.delay(route)
-        exchange = Exchange(record, delay=delay)
-        if route is None:
-            exchange.reply = json_reply(404, {"message": "Not Found"}, request_id)
-        elif route == "upload_urls":
-            self._begin_api(exchange, storage_prefix)
-        elif record.method != "PUT":
-            exchange.reply = self._storage.method_not_allowed(record)
-        else:
-            self._storage.begin_put(exchange, unquote(bare_url[len(storage_prefix) :]))
-        return exchange
-
-    def _begin_api(self, exchange: Exchange, storage_prefix: str) -> None:
-        record = exchange.record
-        if record.method != "POST":
-            exchange.reply = json_reply(
-                405, {"message": "Method Not Allowed"}, record.request_id, {"Allow": "POST"}
-            )
-            return
-        with self._lock:
-            failure = self._faults.take_failure(("upload_urls",))
-        if failure is not None:
-            record.fault = "fail"
-            exchange.reply = failure_reply(failure, False, record.request_id)
-            return
-        exchange.sink = ApiBodySink(
-            record, lambda body: self.answer_upload_urls(record, body, storage_prefix)
-        )
-
-    def _authorized(self, headers: httpx.Headers) -> bool:
-        auth = headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        return scheme.lower() == "bearer" and any(
-            hmac.compare_digest(token.strip().encode(), t.encode()) for t in self._tokens
-        )
-
-    def answer_upload_urls(self, record: RecordedRequest, body: bytes, storage_prefix: str) -> Reply:
-        """The answer of ``POST /v1/files/upload-urls`` to a complete body (for front-ends)."""
-        if not self._authorized(record.headers):
-            return json_reply(401, {"message": "Unauthorized"}, record.request_id)
-        return self._upload_urls.answer(record, body, storage_prefix)
+        return self._router.begin(method, url, headers, storage_base)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from ._exchange import Exchange, Reply
 from ._faults import Faults, failure_reply
 from ._records import IssuedUrl, RecordedRequest, StoredFile
 from ._sinks import StorageSink
-from ._wire import EXPIRED_MESSAGE, content_length, rfc3339, xml_error
+from ._wire import EXPIRED_MESSAGE, content_length, reply, rfc3339, xml_error
 
 __all__ = ["Storage"]
 
@@ -42,6 +43,8 @@ class Storage:
         self.url_ttl = url_ttl
         self.files: Dict[str, StoredFile] = {}
         self.issued: List[IssuedUrl] = []
+        self.outputs: Dict[str, Tuple[bytes, str]] = {}  # what projects rendered: path -> (bytes, type)
+        self.ranges = True
         self._secret = secrets.token_bytes(32)
 
     # ---- signing
@@ -149,6 +152,53 @@ class Storage:
     def store(self, stored: StoredFile) -> None:
         with self._lock:
             self.files[stored.file_path] = stored
+
+    # ---- GET / HEAD <storage>/<file_path> (downloads)
+
+    def begin_get(self, exchange: Exchange, file_path: str) -> None:
+        """Serve a rendered output (or an uploaded file) at a signed URL, with ``Range`` support."""
+        record = exchange.record
+        with self._lock:
+            failure = self._faults().take_failure(("downloads",))
+            found = self.outputs.get(file_path)
+            stored = self.files.get(file_path) if found is None else None
+        if failure is not None:
+            record.fault = "fail"
+            exchange.reply = failure_reply(failure, True, record.request_id)
+            return
+        exchange.reply = self.check_signature(record, "GET", file_path)
+        if exchange.reply is not None:
+            return
+        if found is None and stored is not None:
+            found = (stored.read_bytes(), stored.content_type or "application/octet-stream")
+        if found is None:
+            exchange.reply = xml_error(
+                404, "NoSuchKey", "The specified key does not exist.", record.request_id, Key=file_path
+            )
+            return
+        exchange.reply = self._content(record, *found)
+
+    def _content(self, record: RecordedRequest, content: bytes, content_type: str) -> Reply:
+        rid, size = record.request_id, len(content)
+        headers = [("x-amz-request-id", rid), ("ETag", f'"{hashlib.sha256(content).hexdigest()[:32]}"')]
+        wanted = record.headers.get("range")
+        if not self.ranges:
+            return reply(200, content, content_type, headers)
+        headers.append(("Accept-Ranges", "bytes"))
+        match = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", wanted or "")
+        if wanted is None or match is None or match.group(1) + match.group(2) == "":
+            return reply(200, content, content_type, headers)
+        first, last = match.group(1), match.group(2)
+        if first == "":  # the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+        else:
+            start, end = int(first), min(int(last), size - 1) if last else size - 1
+        if start >= size or start > end:
+            return xml_error(
+                416, "InvalidRange", "The requested range is not satisfiable", rid, RangeRequested=wanted
+            )
+        headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        return reply(206, content[start : end + 1], content_type, headers)
 
     def method_not_allowed(self, record: RecordedRequest) -> Reply:
         return xml_error(

@@ -1,0 +1,235 @@
+"""The API: answers every operation of the description (auth, fault knobs, schema checks, bodies).
+
+Generic, from the description: a POST that ``creates`` a project starts one; ``GET``/``DELETE`` on a
+project path act on the projects the fake created; a list with a ``cursor`` query parameter pages
+through seeded items; anything else answers its documented example with fresh ids. Only
+``upload-urls`` has code of its own (it issues storage URLs).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
+
+from ._exchange import Exchange, Reply
+from ._faults import Faults, failure_reply
+from ._projects import ERROR_CODE, ERROR_MESSAGE, Project, new_id, project_body
+from ._records import RecordedRequest
+from ._schema import Schema, example, problem, query_value
+from ._seed import item_schema
+from ._sinks import ApiBodySink
+from ._spec import ApiSpec, Operation
+from ._storage import Storage
+from ._upload_urls import UploadUrls
+from ._wire import json_reply, rfc3339
+
+__all__ = ["Api", "fresh_ids"]
+
+
+def fresh_ids(value: Any) -> Any:
+    """``value`` with every ``"id"`` string replaced by a new id (recursively)."""
+    if isinstance(value, dict):
+        fields = cast(Dict[str, Any], value)
+        return {k: new_id() if k == "id" and isinstance(v, str) else fresh_ids(v) for k, v in fields.items()}
+    if isinstance(value, list):
+        return [fresh_ids(v) for v in cast("List[object]", value)]
+    return value
+
+
+def _page_key(op: Operation) -> Optional[str]:
+    """The array property of a cursor-paginated list (``"items"``), or ``None`` for other operations."""
+    if item_schema(op) is None:
+        return None
+    _, content = op.success
+    props: Schema = (content or {}).get("schema", {}).get("properties", {})
+    return next((name for name, sub in props.items() if sub.get("type") == "array"), None)
+
+
+class Api:
+    """Routes an API request to its answer; shares the fake's lock, knobs, clock and storage."""
+
+    def __init__(
+        self,
+        spec: ApiSpec,
+        tokens: Tuple[str, ...],
+        storage: Storage,
+        upload_urls: UploadUrls,
+        lock: threading.Lock,
+        faults: Callable[[], Faults],
+    ) -> None:
+        self.spec = spec
+        self._tokens = tokens
+        self._storage = storage
+        self._upload_urls = upload_urls
+        self._lock = lock
+        self._faults = faults
+        self.projects: Dict[str, Project] = {}
+        self.seeded: Dict[str, List[Any]] = {}
+        self.queue_seconds = 0.0
+        self.render_seconds = 0.0
+
+    def begin(self, exchange: Exchange, op: Operation, params: Dict[str, str], storage_prefix: str) -> None:
+        record = exchange.record
+        with self._lock:
+            failure = self._faults().take_failure((op.route, "api"))
+        if failure is not None:
+            record.fault = "fail"
+            exchange.reply = failure_reply(failure, False, record.request_id)
+            return
+        exchange.sink = ApiBodySink(
+            record, lambda body: self.answer(op, params, record, body, storage_prefix)
+        )
+
+    def authorized(self, record: RecordedRequest) -> bool:
+        auth = record.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        return scheme.lower() == "bearer" and any(
+            hmac.compare_digest(token.strip().encode(), t.encode()) for t in self._tokens
+        )
+
+    def answer(
+        self, op: Operation, params: Dict[str, str], record: RecordedRequest, body: bytes, storage_prefix: str
+    ) -> Reply:
+        """The reply to a complete request."""
+        rid = record.request_id
+        if not self.authorized(record):
+            return json_reply(401, {"message": "Unauthorized"}, rid)
+        if op.route == "upload_urls":
+            return self._upload_urls.answer(record, body, storage_prefix)
+        refused = self._check_query(op, record) or self._check_body(op, record, body)
+        if refused is not None:
+            return json_reply(refused[0], {"message": refused[1]}, rid)
+        kind = self.spec.project_kind(op)
+        if op.creates is not None:
+            return self._create(op, record, storage_prefix)
+        if kind is not None and "id" in params:
+            return self._project(op, kind, params["id"], record, storage_prefix)
+        page_key = _page_key(op)
+        if page_key is not None:
+            return self._page(op, page_key, record)
+        status, content = op.success
+        return self._json(status, fresh_ids(self._base(content)), rid)
+
+    # ---- checks
+
+    def _check_query(self, op: Operation, record: RecordedRequest) -> Optional[Tuple[int, str]]:
+        for name, param in op.query_params.items():
+            schema: Schema = param.get("schema", {})
+            if name not in record.query:
+                if param.get("required"):
+                    return op.error_status(), f"Invalid query parameter: {name} is required"
+                continue
+            found = problem(schema, query_value(schema, record.query[name]), name)
+            if found:
+                return op.error_status(), f"Invalid query parameter: {found}"
+        return None
+
+    def _check_body(self, op: Operation, record: RecordedRequest, body: bytes) -> Optional[Tuple[int, str]]:
+        schema = op.body_schema
+        if schema is None:
+            return None
+        if not body.strip():
+            return (400, "Missing request body") if op.body_required else None
+        try:
+            record_json = json.loads(body)
+        except ValueError:
+            return 400, "Invalid request body: not valid JSON"
+        found = problem(schema, record_json)
+        return (op.error_status(), f"Invalid request body: {found}") if found else None
+
+    # ---- answers
+
+    def _json(self, status: int, payload: Any, rid: str) -> Reply:
+        if status == 204:
+            return Reply(204, [("x-request-id", rid)], b"")
+        return json_reply(status, payload, rid)
+
+    def _base(self, content: Optional[Mapping[str, Any]]) -> Any:
+        if not content:
+            return None
+        if "example" in content:
+            return json.loads(json.dumps(content["example"]))
+        now = rfc3339(self._storage.now())
+        return example(content.get("schema", {}), self.spec.document, now=lambda: now)
+
+    def _create(self, op: Operation, record: RecordedRequest, storage_prefix: str) -> Reply:
+        status, content = op.success
+        base = self._base(content)
+        payload: Dict[str, Any] = dict(cast("Dict[str, Any]", base)) if isinstance(base, dict) else {}
+        credits = payload.get("credits_charged", 0)
+        with self._lock:
+            faults = self._faults()
+            outcome, error = faults.endings.pop(0) if faults.endings else ("complete", None)
+            project = Project(
+                id=new_id(),
+                kind=cast(str, op.creates),
+                route=op.route,
+                body=record.json,
+                created_at=self._storage.now(),
+                queue_seconds=self.queue_seconds,
+                render_seconds=self.render_seconds,
+                outcome=outcome,
+                credits_charged=credits if isinstance(credits, int) else 0,
+                error=(error or {"code": ERROR_CODE, "message": ERROR_MESSAGE})
+                if outcome == "error"
+                else None,
+            )
+            self.projects[project.id] = project
+            self._storage.outputs.update(project.make_outputs())
+        payload = fresh_ids(payload)
+        payload["id"] = project.id
+        return self._json(status, payload, record.request_id)
+
+    def _project(
+        self, op: Operation, kind: str, project_id: str, record: RecordedRequest, storage_prefix: str
+    ) -> Reply:
+        rid = record.request_id
+        with self._lock:
+            project = self.projects.get(project_id)
+            if project is None or project.deleted or project.kind != kind:
+                return json_reply(404, {"message": "Not Found"}, rid)
+            if op.method == "DELETE":
+                project.deleted = True
+        status, content = op.success
+        if op.method == "DELETE" or not content:
+            return self._json(status, None, rid)
+        storage, now = self._storage, self._storage.now()
+
+        def sign(path: str) -> Tuple[str, str]:
+            expires = int(now + storage.url_ttl)
+            return storage.sign("GET", storage_prefix, path, expires), rfc3339(expires)
+
+        schema: Schema = content.get("schema", {})
+        payload = project_body(project, schema, self._base(content), now, sign=sign, timestamp=rfc3339)
+        return self._json(status, payload, rid)
+
+    def _page(self, op: Operation, key: str, record: RecordedRequest) -> Reply:
+        query, rid = record.query, record.request_id
+        limit_schema: Schema = op.query_params.get("limit", {}).get("schema", {})
+        limit = (
+            query_value(limit_schema, query["limit"]) if "limit" in query else limit_schema.get("default", 20)
+        )
+        raw_cursor = query.get("cursor", "")
+        offset = int(raw_cursor[len("cursor-") :]) if raw_cursor[len("cursor-") :].isdigit() else -1
+        if raw_cursor and (not raw_cursor.startswith("cursor-") or offset < 0):
+            return json_reply(
+                op.error_status(), {"message": "Invalid query parameter: cursor is not valid"}, rid
+            )
+        filters = {k: v for k, v in query.items() if k not in ("cursor", "limit")}
+        with self._lock:
+            items = [
+                item
+                for item in self.seeded.get(op.route, [])
+                if all(str(item.get(k)) == v for k, v in filters.items() if k in item)
+            ]
+        start = max(offset, 0)
+        size = limit if isinstance(limit, int) and limit > 0 else 20
+        page = items[start : start + size]
+        more = start + size < len(items)
+        _, content = op.success
+        base = self._base(content)
+        payload: Dict[str, Any] = dict(cast("Dict[str, Any]", base)) if isinstance(base, dict) else {}
+        payload.update({key: page, "next_cursor": f"cursor-{start + size}" if more else None})
+        return json_reply(200, payload, rid)

@@ -1,0 +1,182 @@
+"""The fake's projects: lifecycle on the fake's clock, outcome knobs, downloads with ranges, records;
+and the paginated saved items. Through the transport (sync) and the real server (async)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Any, AsyncIterator, Dict
+
+import httpx
+import pytest
+
+from magic_hour import InvalidParameterError
+from magic_hour.testing import FakeMagicHour
+
+pytestmark = pytest.mark.anyio
+
+BODY = {"name": "Poster", "assets": {"target_file_path": "api-assets/id/1.png", "source_file_path": "x.png"}}
+
+
+class Api:
+    def __init__(self, fake: FakeMagicHour, http: Any, is_async: bool, base_url: str) -> None:
+        self.fake, self.http, self.is_async, self.base_url = fake, http, is_async, base_url
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        kwargs.setdefault("headers", {"Authorization": f"Bearer {self.fake.token}"})
+        url = url if url.startswith("http") else self.base_url + url
+        if self.is_async:
+            response: httpx.Response = await self.http.request(method, url, **kwargs)
+            return response
+        return self.http.request(method, url, **kwargs)  # type: ignore[no-any-return]
+
+    async def start(self) -> str:
+        response = await self.request("POST", "/v1/face-swap-photo", json=BODY)
+        assert response.status_code == 200, response.text
+        return str(response.json()["id"])
+
+    async def get(self, project_id: str) -> Dict[str, Any]:
+        response = await self.request("GET", f"/v1/image-projects/{project_id}")
+        assert response.status_code == 200, response.text
+        body: Dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture(params=["sync-transport", "async-server"])
+async def api(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
+    with ExitStack() as stack, FakeMagicHour() as fake:
+        if request.param == "sync-transport":
+            yield Api(fake, stack.enter_context(fake.httpx_client()), False, fake.base_url)
+        else:
+            server = stack.enter_context(fake.serve())
+            async with httpx.AsyncClient() as http:
+                yield Api(fake, http, True, server.url)
+
+
+async def test_a_project_is_queued_then_rendering_then_complete(api: Api) -> None:
+    api.fake.queue_seconds, api.fake.render_seconds = 5, 10
+    project_id = await api.start()
+    first = await api.get(project_id)
+    assert (first["status"], first["downloads"]) == ("queued", [])
+    api.fake.advance_clock(5)
+    assert (await api.get(project_id))["status"] == "rendering"
+    api.fake.advance_clock(10)
+    done = await api.get(project_id)
+    assert done["status"] == "complete" and len(done["downloads"]) == 1
+    assert done["name"] == "Poster" and done["error"] is None
+    assert [r.route for r in api.fake.requests_to("image_projects.get")] == ["image_projects.get"] * 3
+    assert api.fake.project(project_id).route == "face_swap_photo.create"
+    assert api.fake.project(project_id).body == BODY
+
+
+@pytest.mark.parametrize("outcome", ["error", "canceled"])
+async def test_end_next_projects(api: Api, outcome: str) -> None:
+    api.fake.end_next_projects(outcome, code="no_source_face", message="no face")
+    failed, fine = await api.start(), await api.start()
+    body = await api.get(failed)
+    assert (body["status"], body["downloads"], body["credits_charged"]) == (outcome, [], 0)
+    expected = {"code": "no_source_face", "message": "no face"} if outcome == "error" else None
+    assert body["error"] == expected
+    assert (await api.get(fine))["status"] == "complete"
+
+
+async def test_a_face_detection_cannot_be_canceled_so_it_errors(api: Api) -> None:
+    api.fake.end_next_projects("canceled")
+    response = await api.request("POST", "/v1/face-detection", json={"assets": {"target_file_path": "a.png"}})
+    body = (await api.request("GET", f"/v1/face-detection/{response.json()['id']}")).json()
+    assert (body["status"], body["faces"]) == ("error", [])
+
+
+async def test_downloads_support_ranges_and_can_go_without(api: Api) -> None:
+    project_id = await api.start()
+    url = (await api.get(project_id))["downloads"][0]["url"]
+    whole = await api.request("GET", url, headers={})
+    assert whole.headers["accept-ranges"] == "bytes"
+    part = await api.request("GET", url, headers={"Range": "bytes=8-"})
+    assert (part.status_code, part.content) == (206, whole.content[8:])
+    assert part.headers["content-range"] == f"bytes 8-{len(whole.content) - 1}/{len(whole.content)}"
+    tail = await api.request("GET", url, headers={"Range": "bytes=-4"})
+    assert tail.content == whole.content[-4:]
+    bad = await api.request("GET", url, headers={"Range": "bytes=99999-"})
+    assert bad.status_code == 416
+    api.fake.ranges = False
+    plain = await api.request("GET", url, headers={"Range": "bytes=8-"})
+    assert (plain.status_code, plain.content, plain.headers.get("accept-ranges")) == (
+        200,
+        whole.content,
+        None,
+    )
+
+
+async def test_download_urls_expire_and_faults_apply(api: Api) -> None:
+    url = (await api.get(await api.start()))["downloads"][0]["url"]
+    api.fake.fail_next("downloads", 503)
+    assert (await api.request("GET", url, headers={})).status_code == 503
+    api.fake.fail_next("image_projects.get", 429, headers={"Retry-After": "0"})
+    assert (await api.request("GET", "/v1/image-projects/x")).status_code == 429
+    api.fake.advance_clock(api.fake.url_ttl + 1)
+    expired = await api.request("GET", url, headers={})
+    assert expired.status_code == 403 and b"Request has expired" in expired.content
+    assert [r.status for r in api.fake.requests_to("downloads")] == [503, 403]
+
+
+async def test_saved_items_pages_with_a_cursor(api: Api) -> None:
+    seeded = api.fake.seed("saved_items.list", count=45)
+    assert len({item["id"] for item in seeded}) == 45
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"cursor": cursor} if cursor else {}
+        body = (await api.request("GET", "/v1/saved-items", params=params)).json()
+        seen += [item["id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert (pages, seen) == (3, [item["id"] for item in seeded])
+    small = (await api.request("GET", "/v1/saved-items", params={"limit": 10, "type": "voice"})).json()
+    assert {item["type"] for item in small["items"]} == {"voice"} and len(small["items"]) == 9
+    assert small["next_cursor"] is None
+
+
+async def test_saved_items_query_is_checked(api: Api) -> None:
+    for params, fragment in [
+        ({"limit": "many"}, "limit must be an integer"),
+        ({"type": "nope"}, "type must be one of"),
+        ({"cursor": "garbage"}, "cursor"),
+    ]:
+        response = await api.request("GET", "/v1/saved-items", params=params)
+        assert response.status_code in (400, 422) and fragment in response.json()["message"], response.text
+    assert (await api.request("GET", "/v1/saved-items")).json() == {"items": [], "next_cursor": None}
+
+
+def test_seed_and_knob_arguments_are_checked() -> None:
+    fake = FakeMagicHour()
+    for call in (
+        lambda: fake.seed("account.list", count=1),
+        lambda: fake.seed("saved_items.list"),
+        lambda: fake.seed("saved_items.list", count=-1),
+        lambda: fake.end_next_projects("exploded"),
+        lambda: fake.fail_next("nope"),
+        lambda: setattr(fake, "render_seconds", -1),
+        lambda: FakeMagicHour(queue_seconds=-1),
+    ):
+        with pytest.raises(InvalidParameterError):
+            call()
+    given = fake.seed("saved_items.list", [{"id": "a", "type": "voice", "name": None, "assets": []}])
+    assert given[0]["id"] == "a"
+
+
+def test_reset_forgets_projects_and_seeds() -> None:
+    fake = FakeMagicHour()
+    fake.seed("saved_items.list", count=2)
+    with fake.httpx_client() as http:
+        http.post(
+            fake.base_url + "/v1/face-swap-photo", json=BODY, headers={"Authorization": "Bearer test-token"}
+        )
+    assert len(fake.projects) == 1
+    fake.reset()
+    assert fake.projects == [] and fake.requests == []
+    with fake.httpx_client() as http:
+        body = http.get(
+            fake.base_url + "/v1/saved-items", headers={"Authorization": "Bearer test-token"}
+        ).json()
+    assert body["items"] == []
