@@ -58,6 +58,11 @@ JobEvent = Union[UploadProgress, ProjectStatus, DownloadProgress, JobDone]
 """Any event a job's ``on_progress`` callback receives."""
 
 JobProgressCallback = Callable[[JobEvent], object]
+"""``generate``'s ``on_progress``."""
+StatusCallback = Callable[[ProjectStatus], object]
+"""``wait``'s ``on_progress``."""
+DownloadProgressCallback = Callable[[DownloadProgress], object]
+"""``download``'s ``on_progress``."""
 
 
 def check_callback(on_progress: object) -> None:
