@@ -292,3 +292,39 @@ async def test_bad_generate_arguments_are_refused_before_any_request(sdk: Any, s
     with pytest.raises(InvalidParameterError, match="download_directory"):
         await generate(sdk, client, body, download_directory=3)
     assert server.requests() == []
+
+
+@pytest.mark.parametrize("front", ["transport", "server"])
+async def test_the_runner_against_magic_hour_testing(sdk: Any, tmp_path: pathlib.Path, front: str) -> None:
+    """The same job on ``magic_hour.testing``'s fake: its schema checks, project lifecycle and storage."""
+    from magic_hour.testing import FakeMagicHour
+
+    fake = FakeMagicHour(render_seconds=0.2)
+    me = tmp_path / "me.png"
+    me.write_bytes(PNG)
+    body = {
+        "assets": {"source_file_path": str(me), "target_file_path": str(me), "face_swap_mode": "all-faces"}
+    }
+    with fake.serve() as server:
+        if front == "server":
+            client = sdk.client(base_url=server.url, token=fake.token)
+        else:
+            client = (fake.async_client if sdk.is_async else fake.client)()
+        try:
+            res = await generate(sdk, client, body, download_directory=str(tmp_path / "out"))
+            assert res.status == "complete" and len(res.downloaded_paths or []) == 1
+            downloaded = pathlib.Path((res.downloaded_paths or [""])[0])
+            assert downloaded.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the fake renders real PNGs
+            (project,) = fake.projects
+            assert project.body["assets"]["source_file_path"] == project.body["assets"]["target_file_path"]
+            assert fake.file(project.body["assets"]["source_file_path"]).content == PNG
+            gets = fake.requests_to("downloads")
+            assert gets and all("authorization" not in {k.lower() for k in g.headers} for g in gets)
+
+            fake.end_next_projects("error", code="bad_face", message="no face found")
+            with pytest.raises(ProjectFailedError) as info:
+                await generate(sdk, client, body, raise_on_failure=True)
+            assert (info.value.code, info.value.error_message) == ("bad_face", "no face found")
+        finally:
+            await sdk.close(client)
+    assert leftovers(tmp_path) == []
