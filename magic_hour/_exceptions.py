@@ -4,7 +4,8 @@ The tree::
 
     MagicHourError
     ├── InvalidParameterError (also a ValueError)  bad input, raised before any request is sent
-    │   └── InvalidFileError                       a file that cannot be uploaded (missing, bad extension...)
+    │   └── InvalidFileError                       a file that cannot be uploaded (bad extension, no name...)
+    │       └── MissingFileError (also a FileNotFoundError)  no such path (or a dangling symlink)
     ├── MissingTokenError                          no token given and $MAGIC_HOUR_API_TOKEN is unset
     ├── InsecureTransportError                     refusing to send the token over plain http
     ├── ClientClosedError (also a RuntimeError)    the client was used after close()/aclose()
@@ -19,10 +20,11 @@ The tree::
     │   ├── RateLimitError               429
     │   ├── InternalServerError          5xx
     │   └── ApiResponseValidationError   a 2xx whose body is not JSON or does not fit the model
-    ├── ApiConnectionError                         no response: DNS, refused, reset...
-    │   └── ApiTimeoutError                        ...or the timeout ran out
-    ├── StorageError                               the storage refused an upload PUT; .status_code .response
-    ├── UploadUrlsMismatchError                    upload-urls answered with unusable URLs (count, scheme)
+    ├── ApiConnectionError (also an httpx.TransportError)  no response: DNS, refused, reset...
+    │   └── ApiTimeoutError (also an httpx.TimeoutException) ...or the timeout ran out
+    ├── StorageError (also an httpx.HTTPStatusError)  the storage refused an upload PUT; .status_code
+    │                                              .response .request
+    ├── UploadUrlsMismatchError (also a ValueError)  upload-urls answered with unusable URLs (count, scheme)
     ├── UploadError                                some uploads of a batch failed; .results per file
     ├── ProjectFailedError                         a project ended in error or canceled; .project .code
     ├── ProjectTimeoutError (also a TimeoutError)  wait() gave up; .project holds the last status seen
@@ -31,15 +33,20 @@ The tree::
 
 Other status codes (405, 418, ...) raise a plain :class:`ApiError`. Messages never include the token
 or the signed query of an upload URL.
+
+The second base classes are what the official ``magic-hour`` package raises in the same situation, so
+that an ``except FileNotFoundError`` / ``ValueError`` / ``httpx.HTTPStatusError`` / ``httpx.HTTPError``
+written for it still catches ours (``docs/migrating.md`` has the table).
 """
 
 from __future__ import annotations
 
+from json import JSONDecodeError
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Type
 
-if TYPE_CHECKING:
-    import httpx
+import httpx
 
+if TYPE_CHECKING:
     from ._upload.results import UploadResult
 
 __all__ = [
@@ -58,6 +65,7 @@ __all__ = [
     "InvalidFileError",
     "InvalidParameterError",
     "MagicHourError",
+    "MissingFileError",
     "MissingTokenError",
     "NotFoundError",
     "PaymentRequiredError",
@@ -109,6 +117,24 @@ class InvalidFileError(InvalidParameterError):
     """A file given to ``upload_file``/``upload_files`` cannot be uploaded (named in the message)."""
 
 
+class MissingFileError(InvalidFileError, FileNotFoundError):
+    """The path given to ``upload_file``/``upload_files`` does not exist (or is a symlink to nothing).
+
+    Also a :class:`FileNotFoundError` whose message starts as the official SDK's (``File not found:
+    <path>``). ``errno`` and ``filename`` stay ``None``, as there, so that ``str()`` is that message.
+    """
+
+    def __init__(self, path: str, *, param: str = "file") -> None:
+        super().__init__(param, path, "a path to an existing file", reason="no such file")
+        shown = path if path.isprintable() else repr(path)
+        self.args = (f"File not found: {shown}; allowed: a path to an existing file",)
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Rebuilt by its constructor: an OSError subclass cannot be made by the generic rebuild's
+        # ``cls.__new__(cls)``. Its state is the path and plain strings, nothing secret.
+        return (type(self), (self.value,), dict(self.__dict__))
+
+
 class MissingTokenError(MagicHourError):
     """No API token: pass ``token=`` or set ``MAGIC_HOUR_API_TOKEN``."""
 
@@ -147,7 +173,20 @@ class ApiError(MagicHourError):
     response: httpx.Response
     request_id: Optional[str]
 
-    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+    _NO_BODY: Any = object()
+
+    def __init__(
+        self, message: Optional[str] = None, *, response: httpx.Response, body: Any = _NO_BODY
+    ) -> None:
+        """``ApiError(message, response=..., body=...)``, or the official SDK's ``ApiError(response=...)``:
+        then ``body`` is the response's JSON (``None`` if it is not JSON) and the message comes from it."""
+        if body is ApiError._NO_BODY:
+            try:
+                body = response.json()
+            except (JSONDecodeError, UnicodeDecodeError, httpx.ResponseNotRead):
+                body = None
+        if message is None:
+            message = _message_of(body) or response.reason_phrase or "error"
         self.status_code = response.status_code
         self.body = body
         self.response = response
@@ -203,32 +242,45 @@ class ApiResponseValidationError(ApiError):
     """
 
 
-class ApiConnectionError(MagicHourError):
-    """No response was received: the connection failed, was refused or was reset."""
+class ApiConnectionError(MagicHourError, httpx.TransportError):
+    """No response was received: the connection failed, was refused or was reset.
+
+    Also an :class:`httpx.TransportError` (so an ``httpx.HTTPError`` handler catches it, as it catches the
+    official SDK's ``httpx.ConnectError``); ``.request`` is the request that failed, as in httpx.
+    """
 
     def __init__(self, message: str, *, request: Optional[httpx.Request] = None) -> None:
-        self.request = request
-        super().__init__(message)
+        httpx.TransportError.__init__(self, message, request=request)
 
 
-class ApiTimeoutError(ApiConnectionError):
-    """The request timed out (connect, read, write or pool timeout)."""
+class ApiTimeoutError(ApiConnectionError, httpx.TimeoutException):
+    """The request timed out (connect, read, write or pool timeout); also an :class:`httpx.TimeoutException`."""
 
 
-class StorageError(MagicHourError):
+class StorageError(MagicHourError, httpx.HTTPStatusError):
     """The storage answered an upload ``PUT`` with an error (after retries, and one re-presign if the
-    URL had expired). The signed query of the URL never appears in the message."""
+    URL had expired). The signed query of the URL never appears in the message.
 
-    def __init__(self, message: str, *, response: Optional[httpx.Response] = None) -> None:
-        self.status_code = response.status_code if response is not None else None
+    Also an :class:`httpx.HTTPStatusError`, what the official SDK raises here: ``.response`` is the
+    storage's answer and ``.request`` the ``PUT`` it answered.
+    """
+
+    status_code: int
+    response: httpx.Response
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        httpx.HTTPError.__init__(self, message)
+        self.status_code = response.status_code
         self.response = response
-        super().__init__(message)
+        request = self.response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+        if request is not None:
+            self.request = request
 
 
-class UploadUrlsMismatchError(MagicHourError):
+class UploadUrlsMismatchError(MagicHourError, ValueError):
     """The API's ``upload-urls`` answer cannot be used for the files asked for: a different number of
     upload URLs, or an upload URL that is not an absolute http(s) URL. Nothing was uploaded, and the
-    call is not retried (the same answer would come back)."""
+    call is not retried (the same answer would come back). Also a ``ValueError``, as in the official SDK."""
 
 
 class UploadError(MagicHourError):
@@ -365,3 +417,13 @@ def error_class_for_status(status_code: int) -> Type[ApiError]:
 def _short_repr(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _message_of(body: Any) -> Optional[str]:
+    """The ``message`` (else ``error`` or ``detail``) string of a JSON error body."""
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail"):
+            found: object = body.get(key)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            if isinstance(found, str) and found:
+                return found
+    return None

@@ -206,7 +206,7 @@ def test_bad_path_is_a_usage_error(fake: FakeMagicHour, server: FakeServer, medi
     no_traceback(proc)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
-        "magic-hour: error: invalid file: 'missing.mp4' (no such file); allowed: a path to an existing file"
+        "magic-hour: error: File not found: missing.mp4; allowed: a path to an existing file"
     )
     assert proc.stdout == ""
     assert fake.requests == []  # checked before any request

@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 import os
 import pathlib
-from typing import Any, Iterator
+import socket
+from typing import Any, Iterator, List
 
+import httpx
 import pytest
 
+from magic_hour import ApiError
 from magic_hour.testing import FakeMagicHour
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +33,8 @@ def fake() -> Iterator[FakeMagicHour]:
 def wired(sdk: Any, fake: FakeMagicHour, **kwargs: Any) -> Any:
     """A client of the test's flavor whose API and storage are the fake (no sockets)."""
     lent = sdk.httpx_client(transport=fake.transport())
-    return sdk.client(token=fake.token, base_url=fake.base_url, httpx_client=lent, **kwargs)
+    kwargs.setdefault("token", fake.token)
+    return sdk.client(base_url=fake.base_url, httpx_client=lent, **kwargs)
 
 
 def named(data: bytes, name: str) -> io.BytesIO:
@@ -166,3 +170,141 @@ async def test_from_current_position_takes_a_bool(sdk: Any, fake: FakeMagicHour,
     with pytest.raises(ValueError, match="from_current_position"):
         await sdk.call(client.v1.files.upload_file, named(DATA, "a.png"), from_current_position=value)
     assert fake.requests == []
+
+
+# ------------------------------------------------------------------------------------------------- errors
+# The official package raises builtin and httpx exceptions; an `except` clause written for them must
+# catch ours. No test names one of our classes.
+
+
+async def test_a_missing_path_is_a_file_not_found_error(
+    sdk: Any, fake: FakeMagicHour, tmp_path: pathlib.Path
+) -> None:
+    client = wired(sdk, fake)
+    missing = str(tmp_path / "nope.mp4")
+    with pytest.raises(FileNotFoundError) as info:
+        await sdk.call(client.v1.files.upload_file, missing)
+    assert str(info.value).startswith(f"File not found: {missing}")
+    with pytest.raises(FileNotFoundError, match="File not found: "):
+        await sdk.call(client.v1.files.upload_files, [missing])
+    assert fake.requests == []
+
+
+async def test_a_dangling_symlink_is_a_file_not_found_error(
+    sdk: Any, fake: FakeMagicHour, tmp_path: pathlib.Path
+) -> None:
+    client = wired(sdk, fake)
+    link = tmp_path / "clip.mp4"
+    link.symlink_to(tmp_path / "gone.mp4")
+    with pytest.raises(FileNotFoundError, match=f"File not found: {link}"):
+        await sdk.call(client.v1.files.upload_file, str(link))
+    with pytest.raises(FileNotFoundError):
+        await sdk.call(client.v1.files.upload_file, link)  # a pathlib.Path too
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda d: str(d / "notes.txt"), "Could not determine file type"),
+        (lambda d: io.BytesIO(b"data"), "File-like object must have a 'name' attribute of type str"),
+        (lambda d: named(b"data", 123), "File-like object must have a 'name' attribute of type str"),  # type: ignore[arg-type]
+        (lambda d: 42, "file"),
+    ],
+    ids=["extension", "nameless", "int-name", "not-a-file"],
+)
+async def test_what_cannot_be_uploaded_is_a_value_error(
+    sdk: Any, fake: FakeMagicHour, tmp_path: pathlib.Path, make: Any, match: str
+) -> None:
+    (tmp_path / "notes.txt").write_bytes(b"hello")
+    client = wired(sdk, fake)
+    with pytest.raises(ValueError, match=match):
+        await sdk.call(client.v1.files.upload_file, make(tmp_path))
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("status", [403, 503])
+async def test_a_storage_error_status_is_an_http_status_error(
+    sdk: Any, fake: FakeMagicHour, sleeps: Any, status: int
+) -> None:
+    client = wired(sdk, fake)
+    fake.fail_next("storage", status, times=3)  # more than the retries (2 by default) for a 503
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await sdk.call(client.v1.files.upload_file, named(DATA, "photo.png"))
+    assert info.value.response.status_code == status
+    assert info.value.request.method == "PUT" and "/api-assets/" in str(info.value.request.url)
+
+
+async def test_no_response_from_storage_is_an_httpx_transport_error(
+    sdk: Any, fake: FakeMagicHour, sleeps: Any
+) -> None:
+    client = wired(sdk, fake)
+    fake.drop_next_uploads(times=3)
+    with pytest.raises(httpx.TransportError) as info:
+        await sdk.call(client.v1.files.upload_file, named(DATA, "photo.png"))
+    assert info.value.request.method == "PUT"
+    assert len(fake.requests_to("storage")) == 3  # it was retried first
+
+
+async def test_no_response_from_the_api_is_caught_by_except_httpx_http_error(sdk: Any, sleeps: Any) -> None:
+    with socket.socket() as s:  # a port on this machine that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = sdk.client(base_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(httpx.HTTPError) as info:
+        await sdk.call(client.v1.files.upload_file, named(DATA, "photo.png"))
+    assert isinstance(info.value, httpx.TransportError)
+    assert info.value.request.url.host == "127.0.0.1"
+    with pytest.raises(httpx.TransportError):
+        await sdk.call(client.v1.files.upload_urls.create, items=[{"extension": "mp4", "type_": "video"}])
+
+
+async def test_fewer_upload_urls_than_files_is_a_value_error(sdk: Any, fake: FakeMagicHour) -> None:
+    client = wired(sdk, fake)
+    fake.wrong_item_count_next(delta=-1)
+    with pytest.raises(ValueError, match="upload URL"):
+        await sdk.call(client.v1.files.upload_file, named(DATA, "photo.png"))
+    fake.wrong_item_count_next(delta=+1)
+    with pytest.raises(ValueError, match="2 upload URLs for 1 files"):
+        await sdk.call(client.v1.files.upload_file, named(DATA, "photo.png"))
+    assert fake.requests_to("storage") == []
+
+
+async def test_api_errors_keep_the_official_attributes(sdk: Any, fake: FakeMagicHour) -> None:
+    client = wired(sdk, fake, token="not-the-token")
+    with pytest.raises(ApiError) as info:
+        await sdk.call(client.v1.files.upload_urls.create, items=[{"extension": "mp4", "type_": "video"}])
+    assert info.value.status_code == 401
+    assert isinstance(info.value.body, dict) and "message" in info.value.body
+    assert info.value.response.status_code == 401
+
+
+def test_api_error_takes_the_official_constructor() -> None:
+    """Test doubles written for the official package build ``ApiError(response=...)``."""
+    response = httpx.Response(422, json={"message": "bad extension"})
+    err = ApiError(response=response)
+    assert (err.status_code, err.body, err.response) == (422, {"message": "bad extension"}, response)
+    assert "bad extension" in str(err)
+    not_json = ApiError(response=httpx.Response(502, text="<html>bad gateway</html>"))
+    assert (not_json.status_code, not_json.body) == (502, None)  # as the official: None when not JSON
+    with pytest.raises(TypeError):
+        ApiError(httpx.Response(500))  # type: ignore[arg-type]  # keyword-only, as there
+
+
+def test_errors_with_httpx_bases_survive_pickling(tmp_path: pathlib.Path) -> None:
+    """httpx's and OSError's own pickling cannot rebuild these; ours must (process pools)."""
+    import pickle
+
+    errors: List[BaseException] = []
+    with FakeMagicHour() as fake, fake.client(max_retries=0) as client:
+        fake.fail_next("storage", 403)
+        fake.drop_next_uploads(times=1)
+        for value in (str(tmp_path / "missing.mp4"), named(DATA, "a.png"), named(DATA, "b.png")):
+            with pytest.raises(Exception) as info:
+                client.v1.files.upload_file(value)
+            errors.append(info.value)
+    missing, status, transport = (pickle.loads(pickle.dumps(e)) for e in errors)
+    assert isinstance(missing, FileNotFoundError) and str(missing) == str(errors[0])
+    assert isinstance(status, httpx.HTTPStatusError) and status.response.status_code == 403
+    assert status.request.method == "PUT"
+    assert isinstance(transport, httpx.TransportError) and transport.request.method == "PUT"

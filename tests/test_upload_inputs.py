@@ -34,7 +34,7 @@ def media(tmp_path: pathlib.Path) -> pathlib.Path:
 @pytest.mark.parametrize(
     ("make", "needle"),
     [
-        (lambda d: d / "missing.mp4", "no such file"),
+        (lambda d: d / "missing.mp4", "File not found: "),
         (lambda d: str(d / "dir.mp4"), "directory"),
         (lambda d: str(d / "notes.txt"), "unknown file extension"),
         (lambda d: str(d / "noext"), "known extension"),

@@ -135,6 +135,10 @@ def presign_items(sources: Sequence[Source]) -> List[dict[str, str]]:
 
 def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> None:
     """Refuse an answer that cannot be used as is, before any byte is sent (a retry would not help)."""
+    if not targets and sources:  # the official SDK's words for this case
+        raise UploadUrlsMismatchError(
+            f"No upload URL was returned from the server (for {len(sources)} files); nothing was uploaded"
+        )
     if len(targets) != len(sources):
         raise UploadUrlsMismatchError(
             f"the API returned {len(targets)} upload URLs for {len(sources)} files; nothing was uploaded"
@@ -186,7 +190,9 @@ def upload_flow(
             )
         except ApiConnectionError as exc:
             if not_retried:
-                raise type(exc)(f"{exc}{not_retried}", request=exc.request) from exc.__cause__
+                # ._request: .request raises when httpx could not tell which request failed.
+                request = exc._request  # pyright: ignore[reportPrivateUsage]
+                raise type(exc)(f"{exc}{not_retried}", request=request) from exc.__cause__
             raise
         if response.is_success:
             return target.file_path

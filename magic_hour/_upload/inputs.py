@@ -9,7 +9,7 @@ import stat
 from dataclasses import dataclass
 from typing import IO, Any, Optional, Union, cast
 
-from .._exceptions import InvalidFileError
+from .._exceptions import InvalidFileError, MissingFileError
 from .._extensions import (
     ASSET_TYPES,
     EXTENSIONS,
@@ -95,7 +95,12 @@ def _resolve_type(
         return asset_type, ext
     inferred = type_for_extension(ext)
     if inferred is None:
-        raise InvalidFileError(f"{name}: extension", ext, describe_allowed(), reason="unknown file extension")
+        raise InvalidFileError(
+            f"{name}: extension",
+            ext,
+            describe_allowed(),
+            reason="Could not determine file type: unknown file extension",  # the official SDK's words first
+        )
     return inferred, ext
 
 
@@ -138,8 +143,8 @@ def _inspect_path(path: str, index: int, type_: Optional[str], extension: Option
         raise InvalidFileError("file", path, "a path to an existing file")
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        raise InvalidFileError("file", path, "a path to an existing file", reason="no such file") from None
+    except FileNotFoundError:  # also a symlink to nothing
+        raise MissingFileError(path) from None
     except OSError as exc:
         raise InvalidFileError("file", path, "a readable file", reason=exc.strerror or str(exc)) from None
     except ValueError as exc:  # a NUL byte, or a lone surrogate the file system cannot encode
@@ -175,7 +180,10 @@ def _inspect_fileobj(
         raise InvalidFileError("file", name, "a readable binary file object", reason="not open for reading")
     if extension is None and not isinstance(raw_name, str):
         raise InvalidFileError(
-            "file", name, "a file object with a .name ending in a known extension, or pass extension="
+            "file",
+            name,
+            "a file object with a .name ending in a known extension, or pass extension=",
+            reason="File-like object must have a 'name' attribute of type str",  # as the official SDK says
         )
     asset_type, ext = _resolve_type(name, extension, type_, raw_name if isinstance(raw_name, str) else "")
     try:
