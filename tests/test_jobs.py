@@ -136,8 +136,10 @@ async def test_a_missing_input_is_refused_naming_the_field_before_any_request(
             "face_mappings": [{"new_face": str(tmp_path / "nope.png")}],
         }
     }
-    with pytest.raises(InvalidFileError, match=r"assets\.face_mappings\[0\]\.new_face"):
+    with pytest.raises(InvalidFileError) as info:
         await generate(sdk, client, body)
+    assert info.value.param == "assets.face_mappings[0].new_face"
+    assert isinstance(info.value, FileNotFoundError), "an official user's except FileNotFoundError catches it"
     assert server.requests() == []
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from .._core.request import NotGiven
-from .._exceptions import InvalidFileError
+from .._exceptions import InvalidFileError, MissingFileError
 from .._upload.inputs import Passthrough, inspect_input, is_uploaded, is_url
 
 Location = Tuple[Union[str, int], ...]
@@ -94,6 +94,8 @@ def collect(body: Mapping[str, Any], files: Mapping[str, str]) -> List[LocalInpu
             name = field_name(location)
             try:
                 checked = inspect_input(value, len(found))
+            except MissingFileError as exc:  # also a FileNotFoundError, as the official SDK raises
+                raise MissingFileError(exc.value, param=name) from None
             except InvalidFileError as exc:
                 raise InvalidFileError(name, exc.value, exc.allowed, reason=exc.reason) from None
             if isinstance(checked, Passthrough):  # pragma: no cover - strings were sorted above
