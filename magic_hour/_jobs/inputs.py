@@ -95,7 +95,7 @@ def collect(body: Mapping[str, Any], files: Mapping[str, str]) -> List[LocalInpu
             try:
                 checked = inspect_input(value, len(found))
             except MissingFileError as exc:  # also a FileNotFoundError, as the official SDK raises
-                raise MissingFileError(exc.value, param=name) from None
+                raise MissingFileError(str(exc.value), param=name) from None
             except InvalidFileError as exc:
                 raise InvalidFileError(name, exc.value, exc.allowed, reason=exc.reason) from None
             if isinstance(checked, Passthrough):  # pragma: no cover - strings were sorted above
