@@ -31,6 +31,7 @@ class Operation:
     raw: Json = field(repr=False)  # the OpenAPI operation object (merged document)
     creates: Optional[str] = None  # project kind a POST starts: video, image, audio, face_detection
     files: Dict[str, str] = field(default_factory=dict)  # "assets.image_file_path" -> "image"
+    checks: Dict[str, str] = field(default_factory=dict)  # field path -> hook name (magic_hour/_core/body.py)
 
     @property
     def key(self) -> str:
@@ -92,6 +93,7 @@ def load(spec_dir: Path = SPEC_DIR) -> Api:
                     raw=op,
                     creates=meta.get("creates"),
                     files=dict(meta.get("files", {})),
+                    checks=dict(meta.get("checks", {})),
                 )
             )
     # Operations named in metadata but absent from spec + overlay wait for the overlay: skipped, not fatal.

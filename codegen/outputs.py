@@ -7,15 +7,23 @@ under a new directory, add the directory to :data:`ROOTS` so ``--check`` notices
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-from . import data
-from .load import Api
+from . import client, data, models, params, resources
+from .load import ROOT, Api
 
 Renderer = Callable[[Api], Dict[str, str]]
 
 OUTPUTS: List[Tuple[str, Renderer]] = [
     ("data", data.render),
+    ("params", params.render),
+    ("models", models.render),
+    ("resources", resources.render),
+    ("client", client.render),
 ]
 
 # Directories whose files carrying the generated marker are owned by the generator: a marked file there
@@ -31,4 +39,20 @@ def render_all(api: Api) -> Dict[str, str]:
             if path in files:
                 raise SystemExit(f"codegen: {path} is produced twice (second time by {name})")
             files[path] = text
-    return dict(sorted(files.items()))
+    return dict(sorted(_formatted(files).items()))
+
+
+def _formatted(files: Dict[str, str]) -> Dict[str, str]:
+    """Python outputs as ``ruff format`` (the project's settings) leaves them: one run over a temp tree."""
+    py = {p: t for p, t in files.items() if p.endswith(".py")}
+    if not py:
+        return files
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        (base / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+        for rel, text in py.items():
+            (base / rel).parent.mkdir(parents=True, exist_ok=True)
+            (base / rel).write_text(text, encoding="utf-8")
+        for cmd in (["check", "--fix-only", "--select", "I,F401", "-q"], ["format", "-q"]):
+            subprocess.run([sys.executable, "-m", "ruff", *cmd, "."], cwd=base, check=True)
+        return {**files, **{rel: (base / rel).read_text(encoding="utf-8") for rel in py}}

@@ -646,8 +646,10 @@ def _cmd_upload_urls(args: argparse.Namespace, run: _Run) -> int:
     if args.json:
         print(json.dumps(res.model_dump(mode="json"), indent=2))
     else:
+        from ._upload.flow import parse_expires_at
+
         for item in res.items:
-            print(f"{item.file_path}\t{item.upload_url}\t{item.expires_at.isoformat()}")
+            print(f"{item.file_path}\t{item.upload_url}\t{parse_expires_at(item.expires_at).isoformat()}")
     sys.stdout.flush()
     return EXIT_OK
 

@@ -24,6 +24,7 @@ def copy(tmp_path: Path) -> Path:
         src = ROOT / tree
         if src.is_dir():
             shutil.copytree(src, tmp_path / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")  # ruff settings of the output
     return tmp_path
 
 

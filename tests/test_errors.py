@@ -153,8 +153,8 @@ async def test_a_token_echoed_by_the_server_is_redacted_from_the_message(
             "items.0.expires_at",
         ),
         (
-            b'{"items": [{"expires_at": "yesterday", "file_path": "a", "upload_url": "u"}]}',
-            {"items": [{"expires_at": "yesterday", "file_path": "a", "upload_url": "u"}]},
+            b'{"items": [{"expires_at": 5, "file_path": "a", "upload_url": "u"}]}',
+            {"items": [{"expires_at": 5, "file_path": "a", "upload_url": "u"}]},
             "items.0.expires_at",
         ),
     ],

@@ -8,6 +8,7 @@ Pairs are found by scanning every module under ``magic_hour`` for classes named 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -90,9 +91,10 @@ def test_pairs_are_found() -> None:
     names = {(s.__name__, a.__name__) for s, a in PAIRS}
     expected = {
         ("Client", "AsyncClient"),
-        ("V1", "AsyncV1"),
+        ("V1Client", "AsyncV1Client"),
         ("FilesClient", "AsyncFilesClient"),
-        ("UploadUrls", "AsyncUploadUrls"),
+        ("UploadUrlsClient", "AsyncUploadUrlsClient"),
+        ("FaceSwapPhotoClient", "AsyncFaceSwapPhotoClient"),
         ("SyncHTTP", "AsyncHTTP"),
     }
     assert expected <= names
@@ -149,7 +151,13 @@ def attribute_tree(obj: Any, path: str = "client", depth: int = 0) -> Dict[str, 
     tree: Dict[str, str] = {}
     if depth > 5:
         return tree
-    for name, value in vars(obj).items():
+    lazy = [
+        n
+        for n in dir(type(obj))
+        if isinstance(inspect.getattr_static(type(obj), n), functools.cached_property)
+    ]
+    for name in sorted({*vars(obj), *lazy}):
+        value = getattr(obj, name)  # namespaces under client.v1 are created on first access
         if name.startswith("_") or not type(value).__module__.startswith("magic_hour"):
             continue
         sub = f"{path}.{name}"

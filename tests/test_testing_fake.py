@@ -32,6 +32,7 @@ from magic_hour import (
     UnprocessableEntityError,
 )
 from magic_hour._extensions import EXTENSIONS
+from magic_hour._upload.flow import parse_expires_at
 from magic_hour.testing import EXPIRED_MESSAGE, FakeMagicHour, FakeServer
 from magic_hour.testing._upload_urls import UploadUrls
 
@@ -135,11 +136,11 @@ async def test_upload_urls_answers_like_the_documented_api(sdk: Flavor, mode: Mo
     assert len({i.file_path for i in res.items}) == 3
     for item in res.items:
         assert FILE_PATH_RE.match(item.file_path), item.file_path
-        assert item.expires_at > before + datetime.timedelta(minutes=59)
+        assert parse_expires_at(item.expires_at) > before + datetime.timedelta(minutes=59)
         assert item.upload_url.startswith(mode.storage_prefix + item.file_path + "?")
         query = httpx.URL(item.upload_url).params
         assert set(query) == {"X-Expires", "X-Signature"}
-        assert int(query["X-Expires"]) == int(item.expires_at.timestamp())
+        assert int(query["X-Expires"]) == int(parse_expires_at(item.expires_at).timestamp())
 
     (record,) = mode.fake.requests
     assert (record.method, record.path, record.route, record.status) == (
@@ -405,7 +406,7 @@ async def test_tampered_url_is_refused_with_403(sdk: Flavor, mode: Mode, what: s
 async def test_expired_url_is_refused_with_403_that_says_so(sdk: Flavor, mode: Mode) -> None:
     mode.fake.expire_next_urls()
     expired, fresh = (await presign(sdk, mode, [{"extension": "mp4", "type_": "video"}] * 2)).items
-    assert expired.expires_at < datetime.datetime.now(datetime.timezone.utc)
+    assert parse_expires_at(expired.expires_at) < datetime.datetime.now(datetime.timezone.utc)
     assert mode.fake.requests[0].fault == "expired_url"
 
     response = await put(sdk, mode, expired.upload_url)
@@ -420,7 +421,9 @@ async def test_expired_url_is_refused_with_403_that_says_so(sdk: Flavor, mode: M
 async def test_expired_url_can_advertise_a_valid_expires_at(sdk: Flavor, mode: Mode) -> None:
     mode.fake.expire_next_urls(times=1, advertise_valid=True)
     item = (await presign(sdk, mode)).items[0]
-    assert item.expires_at > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=30)
+    assert parse_expires_at(item.expires_at) > datetime.datetime.now(
+        datetime.timezone.utc
+    ) + datetime.timedelta(minutes=30)
     (issued,) = mode.fake.issued
     assert issued.expires_at < issued.advertised_expires_at
     response = await put(sdk, mode, item.upload_url)
@@ -431,7 +434,9 @@ async def test_expired_url_can_advertise_a_valid_expires_at(sdk: Flavor, mode: M
 async def test_url_ttl_and_advance_clock_expire_urls(sdk: Flavor, mode: Mode) -> None:
     mode.fake.url_ttl = 60
     item = (await presign(sdk, mode)).items[0]
-    assert item.expires_at < datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=61)
+    assert parse_expires_at(item.expires_at) < datetime.datetime.now(
+        datetime.timezone.utc
+    ) + datetime.timedelta(seconds=61)
     mode.fake.advance_clock(61)
     response = await put(sdk, mode, item.upload_url)
     assert response.status_code == 403

@@ -84,7 +84,9 @@ class ApiRequest:
     json: Any = None
     auth: bool = True
     json_bytes: Optional[bytes] = None
-    """The JSON body already encoded (a resource may assemble it from cached fragments); wins over ``json``."""
+    """The JSON body already encoded; wins over ``json``."""
+    params: Optional[Mapping[str, QueryValue]] = None
+    """Query parameters of the operation (wire names); ``request_options`` ``additional_params`` win."""
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,8 @@ def build_request(
         headers["Content-Type"] = "application/json"
         content = json.dumps(api_request.json, separators=(",", ":"), ensure_ascii=False).encode()
     url = _url(config.base_url, api_request.path)
+    if api_request.params:
+        url = url.copy_merge_params(api_request.params)  # pyright: ignore[reportArgumentType]
     if options.params:
         url = url.copy_merge_params(options.params)  # pyright: ignore[reportArgumentType]
     if api_request.auth:

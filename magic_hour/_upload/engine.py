@@ -43,6 +43,7 @@ from .flow import (
     UploadProgress,
     batches,
     check_presigned,
+    parse_expires_at,
     presign_items,
     upload_flow,
 )
@@ -177,7 +178,7 @@ def _plan(
 
 
 def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
-    return [Target(it.file_path, it.upload_url, it.expires_at) for it in response.items]
+    return [Target(it.file_path, it.upload_url, parse_expires_at(it.expires_at)) for it in response.items]
 
 
 def _accept_batch(

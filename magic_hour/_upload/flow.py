@@ -31,6 +31,41 @@ CHUNK_SIZE = 1024 * 1024
 """Bytes read from the file and written to the socket at a time: memory stays flat at a few chunks."""
 
 
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s*(?:([Zz])|([+-])(\d\d):?(\d\d))?\s*$"
+)
+NO_EXPIRY = datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
+
+
+def parse_expires_at(value: object) -> datetime.datetime:
+    """The aware time in an ``expires_at`` string (models keep the wire's string, as the official SDK does).
+
+    RFC 3339 with any number of fractional digits (``fromisoformat`` before 3.11 takes neither ``Z`` nor
+    every precision); without an offset it is UTC. An unreadable value means "unknown": the URL is used
+    and, if the storage says it expired, renewed then.
+    """
+    match = _RFC3339.match(value) if isinstance(value, str) else None
+    if match is None:
+        return NO_EXPIRY
+    year, month, day, hour, minute, second, frac, _z, sign, off_h, off_m = match.groups()
+    offset = datetime.timedelta(0)
+    if sign:
+        offset = datetime.timedelta(hours=int(off_h), minutes=int(off_m)) * (1 if sign == "+" else -1)
+    try:
+        return datetime.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            min(int(second), 59),  # a leap second
+            int((frac or "0")[:6].ljust(6, "0")),
+            tzinfo=datetime.timezone(offset),
+        )
+    except ValueError:
+        return NO_EXPIRY
+
+
 @dataclass(frozen=True)
 class Target:
     """Where one file goes: a pre-signed URL and the ``file_path`` to use in API calls."""

@@ -1,0 +1,215 @@
+"""The one generic path from a method's arguments to the request: check and convert in one pass.
+
+Each generated resource module describes its operations with :class:`Endpoint` and the compact schemas
+below (plain Python literals, no pydantic). :meth:`Endpoint.request` turns the arguments (Python names,
+``NOT_GIVEN`` for what was not passed) into an :class:`ApiRequest` with wire names, refusing before any
+network call what can never succeed: a missing required field, an unknown key (a typo), a value of the
+wrong JSON type. Errors name the full path (``assets.face_mappings[0].new_face``) and what is expected.
+
+Enum values and numeric bounds are *not* checked here: they are typed (``Literal``) for static checkers
+and left to the API at run time, which adds options faster than SDKs are released. The one deliberate
+exception is a field *hook* named in ``spec/metadata.json`` (``checks``), run before the generic check:
+today only the upload extension table of ``files.upload_urls.create``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from urllib.parse import quote
+
+from .._exceptions import InvalidParameterError
+from .request import NOT_GIVEN, ApiRequest
+
+__all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Obj", "Scalar", "to_wire"]
+
+
+class Scalar:
+    """A JSON scalar: ``str``, ``int`` (integral numbers), ``num`` (any number), ``bool``, ``any``."""
+
+    __slots__ = ("kind", "nullable")
+
+    def __init__(self, kind: str, nullable: bool = False) -> None:
+        self.kind = kind
+        self.nullable = nullable
+
+    def describe(self) -> str:
+        return _DESCRIPTIONS[self.kind] + (" or None" if self.nullable else "")
+
+
+class Arr:
+    """A JSON array of ``item``."""
+
+    __slots__ = ("item", "nullable")
+
+    def __init__(self, item: Schema, nullable: bool = False) -> None:
+        self.item = item
+        self.nullable = nullable
+
+    def describe(self) -> str:
+        return "a list" + (" or None" if self.nullable else "")
+
+
+Field = Tuple[str, bool, "Schema"]  # (wire name, required, schema)
+
+
+class Obj:
+    """A JSON object: Python name -> (wire name, required, schema). ``hooks``: Python name -> hook name."""
+
+    __slots__ = ("allowed", "fields", "hooks", "name", "nullable", "required_count", "wire_names")
+
+    def __init__(
+        self,
+        name: str,
+        fields: Dict[str, Field],
+        nullable: bool = False,
+        hooks: Optional[Dict[str, str]] = None,
+    ) -> None:
+        self.name = name
+        self.fields = fields
+        self.nullable = nullable
+        self.hooks = hooks or {}
+        # The wire spelling is accepted too (``type`` for ``type_``), as the official serializer does.
+        self.wire_names = {wire: py for py, (wire, _, _) in fields.items() if wire != py}
+        self.allowed = ", ".join(fields)
+        self.required_count = sum(1 for _, required, _ in fields.values() if required)
+
+    def describe(self) -> str:
+        return f"a dict ({self.name})" + (" or None" if self.nullable else "")
+
+
+Schema = Union[Scalar, Arr, Obj]
+
+STR, INT, NUM, BOOL, ANY = Scalar("str"), Scalar("int"), Scalar("num"), Scalar("bool"), Scalar("any")
+_DESCRIPTIONS = {
+    "str": "a string",
+    "int": "an integer",
+    "num": "a number",
+    "bool": "True or False",
+    "any": "any JSON value",
+}
+
+
+def _hook(name: str) -> Callable[[Any], Any]:
+    # Hooks are looked up by the name the metadata gives; the table is tiny on purpose.
+    if name == "upload_items":
+        from .._validation import check_upload_items
+
+        return check_upload_items
+    raise LookupError(f"unknown body hook {name!r}")  # a generator bug, caught by the tests
+
+
+def _wrong(path: str, value: object, schema: Schema) -> InvalidParameterError:
+    return InvalidParameterError(path, value, schema.describe(), reason=f"got {type(value).__name__}")
+
+
+def _check(schema: Schema, value: Any, path: str) -> Any:
+    if value is None:
+        if schema.nullable:
+            return None
+        raise InvalidParameterError(path, None, schema.describe(), reason="None is not allowed here")
+    if type(schema) is Scalar:
+        kind = schema.kind
+        ok = (
+            (kind == "str" and isinstance(value, str))
+            or (kind == "bool" and isinstance(value, bool))
+            or (kind == "num" and isinstance(value, (int, float)) and not isinstance(value, bool))
+            or (
+                kind == "int"
+                and not isinstance(value, bool)
+                and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+            )
+            or kind == "any"
+        )
+        if not ok:
+            raise _wrong(path, value, schema)
+        return value
+    if type(schema) is Arr:
+        if not isinstance(value, (list, tuple)):
+            raise _wrong(path, value, schema)
+        item = schema.item
+        return [_check(item, v, f"{path}[{i}]") for i, v in enumerate(value)]  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+    assert isinstance(schema, Obj)
+    if not isinstance(value, Mapping):
+        raise _wrong(path, value, schema)
+    return _object(schema, value, path + ".")  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _object(schema: Obj, value: Mapping[Any, Any], prefix: str) -> Dict[str, Any]:
+    """Check a dict of Python (or wire) names; return it with wire names, ``NOT_GIVEN`` dropped."""
+    out: Dict[str, Any] = {}
+    fields = schema.fields
+    seen = 0
+    for key, item in value.items():
+        spec = fields.get(key)
+        if spec is None:
+            py = schema.wire_names.get(key) if isinstance(key, str) else None
+            if py is None:
+                where = prefix[:-1] or schema.name
+                raise InvalidParameterError(
+                    f"{where} key", key, f"keys {schema.allowed}", reason=f"unknown key for {schema.name}"
+                )
+            spec = fields[py]
+            key = py
+        if item is NOT_GIVEN:
+            continue
+        wire, required, sub = spec
+        if wire in out:
+            raise InvalidParameterError(
+                prefix + key, item, f"one of {key} or {wire}", reason="given under both names"
+            )
+        if item is None and not required and not sub.nullable:
+            continue  # an optional field set to None is left out, as if not given
+        hook = schema.hooks.get(key)
+        if hook is not None:
+            item = _hook(hook)(item)
+        out[wire] = _check(sub, item, prefix + key)
+        seen += required
+    if seen < schema.required_count:
+        for py, (wire, required, sub) in fields.items():
+            if required and wire not in out:
+                raise InvalidParameterError(prefix + py, None, sub.describe(), reason="missing")
+    return out
+
+
+def to_wire(schema: Obj, value: Mapping[str, Any], path: str = "") -> Dict[str, Any]:
+    """The JSON-ready body for ``value`` (Python names), checked against ``schema``."""
+    return _object(schema, value, f"{path}." if path else "")
+
+
+class Endpoint:
+    """One operation, declared by a generated resource: HTTP method, path template, compact schemas."""
+
+    __slots__ = ("body", "method", "path", "query")
+
+    def __init__(
+        self, method: str, path: str, body: Optional[Obj] = None, query: Optional[Obj] = None
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.body = body
+        self.query = query
+
+    def request(
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        path: Optional[Mapping[str, object]] = None,
+        query: Optional[Mapping[str, Any]] = None,
+    ) -> ApiRequest:
+        url = self.path
+        if path:
+            url = url.format_map({k: _path_param(k, v) for k, v in path.items()})
+        params: Optional[Dict[str, Any]] = None
+        if self.query is not None and query is not None:
+            params = to_wire(self.query, query) or None
+        json_body: Any = None
+        if self.body is not None:
+            json_body = to_wire(self.body, body or {})
+        return ApiRequest(self.method, url, json=json_body, params=params)
+
+
+def _path_param(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameterError(name, value, "a non-empty string (the id the API returned)")
+    # Quoted whole: an id with "/" or "?" must not reach another endpoint.
+    return quote(value, safe="")

@@ -1,0 +1,48 @@
+"""The base of every generated response model (hand-written; the models themselves are generated).
+
+- Unknown fields the API adds are kept (``extra="allow"``), never an error.
+- Python names and wire names both populate a model (``type_`` / ``type``).
+- Reprs (and so ``str()`` and log lines) never show the query of a URL: signed URLs are credentials.
+  The values themselves are intact (``res.items[0].upload_url`` is the full URL).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Tuple
+
+import pydantic
+
+__all__ = ["BaseModel", "NoContent", "redact_url"]
+
+_URL_WITH_QUERY = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^?#\s]*)[?#]")
+
+
+def redact_url(value: str) -> str:
+    """``https://h/p?sig=...`` -> ``https://h/p?<redacted>``; other strings unchanged."""
+    match = _URL_WITH_QUERY.match(value)
+    return match.group(1) + "?<redacted>" if match else value
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, list):
+        return [_redact(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+class BaseModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+
+    def __repr_args__(self) -> Iterator[Tuple[Any, Any]]:  # pyright: ignore[reportIncompatibleMethodOverride]
+        for name, value in super().__repr_args__():
+            yield name, _redact(value)
+
+
+class NoContent(BaseModel):
+    """What an operation that answers without a body (``204``) parses to; its method returns ``None``."""
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **_: Any) -> NoContent:  # pyright: ignore[reportIncompatibleMethodOverride]
+        return cls()
