@@ -36,6 +36,7 @@ class Node:
     fields: List[Field] = field(default_factory=list)  # object: sorted by Python name
     items: Optional[Node] = None  # array
     parts: List[str] = field(default_factory=list)  # object: name parts (type and module name)
+    open: bool = False  # object: keys beyond its properties are allowed (additionalProperties)
 
     @property
     def type_name(self) -> str:
@@ -64,7 +65,7 @@ class Op:
 
 
 def node(schema: Json, parts: List[str], where: str) -> Node:
-    for key in ("oneOf", "anyOf", "allOf", "$ref", "additionalProperties"):
+    for key in ("oneOf", "anyOf", "allOf", "$ref"):
         if key in schema:
             raise SystemExit(f"codegen: {where}: {key} is not supported yet (see codegen/ir.py)")
     kind = schema.get("type") or ("object" if "properties" in schema else None)
@@ -90,7 +91,8 @@ def node(schema: Json, parts: List[str], where: str) -> Node:
             for wire, sub in schema.get("properties", {}).items()
         ]
         fields.sort(key=lambda f: f.py)
-        return Node("object", fields=fields, parts=parts, **common)
+        extra = schema.get("additionalProperties", False)
+        return Node("object", fields=fields, parts=parts, open=extra is not False, **common)
     raise SystemExit(f"codegen: {where}: unsupported schema {schema!r:.200}")
 
 
@@ -135,6 +137,7 @@ def _rename(n: Node, parts: List[str]) -> Node:
         fields,
         items,
         parts if n.kind == "object" else [],
+        n.open,
     )
 
 

@@ -45,8 +45,10 @@ def schema_expr(node: ir.Node, checks: Dict[str, str], core: Set[str], path: str
             hooks[f.py] = checks[sub]
         fields.append(f'"{f.py}": ("{f.wire}", {f.required}, {schema_expr(f.node, checks, core, sub)})')
     name = node.type_name if node.parts else "query"
-    extra = (", nullable=True" if node.nullable else "") + (
-        f", hooks={hooks!r}".replace("'", '"') if hooks else ""
+    extra = (
+        (", nullable=True" if node.nullable else "")
+        + (", open=True" if node.open else "")
+        + (f", hooks={hooks!r}".replace("'", '"') if hooks else "")
     )
     return f'Obj("{name}", {{{", ".join(fields)}}}{extra})'
 
@@ -186,8 +188,11 @@ class _Method:
             "        cursor: Union[Optional[str], NotGiven] = NOT_GIVEN",
             "        while True:",
             f"            page = {aw}self.{self.name}(cursor=cursor, {passed}, request_options=request_options)",
-            "            for item in page.items:",
-            "                yield item",
+            *(
+                ["            for item in page.items:", "                yield item"]
+                if is_async  # no `yield from` in async generators
+                else ["            yield from page.items"]
+            ),
             "            if not page.next_cursor or page.next_cursor == cursor:",
             "                return",
             "            cursor = page.next_cursor",

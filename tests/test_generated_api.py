@@ -280,3 +280,46 @@ def test_client_and_first_call_import_only_what_they_use() -> None:
     }
     resources = {m for m in after if m.startswith("magic_hour.resources.v1.") and m.endswith(".client")}
     assert resources == {"magic_hour.resources.v1.client", "magic_hour.resources.v1.image_projects.client"}
+
+
+# --- cursor pagination -----------------------------------------------------------------------------------
+
+
+def saved_item(n: int) -> Dict[str, Any]:
+    return {"id": f"item-{n}", "name": None, "type": "character", "assets": []}
+
+
+def saved_pages(request: httpx.Request) -> httpx.Response:
+    cursor = request.url.params.get("cursor")
+    pages = {None: ([1, 2], "c2"), "c2": ([3], "c3"), "c3": ([4, 5], None)}
+    numbers, next_cursor = pages[cursor]
+    return httpx.Response(200, json={"items": [saved_item(n) for n in numbers], "next_cursor": next_cursor})
+
+
+async def test_saved_items_list_returns_one_page(sdk: Flavor, api: respx.MockRouter) -> None:
+    api.get("/v1/saved-items").mock(side_effect=saved_pages)
+    page = await sdk.call(sdk.client().v1.saved_items.list, limit=2, type_="character")
+    assert type(page).__name__ == "V1SavedItemsListResponse"
+    assert [i.id for i in page.items] == ["item-1", "item-2"] and page.next_cursor == "c2"
+    assert dict(api.calls.last.request.url.params) == {"limit": "2", "type": "character"}
+
+
+async def test_saved_items_iter_all_follows_the_cursor(sdk: Flavor, api: respx.MockRouter) -> None:
+    api.get("/v1/saved-items").mock(side_effect=saved_pages)
+    it = sdk.client().v1.saved_items.iter_all(type_="character")
+    ids = [item.id async for item in it] if sdk.is_async else [item.id for item in it]
+    assert ids == [f"item-{n}" for n in range(1, 6)]
+    sent_params = [dict(call.request.url.params) for call in api.calls]
+    assert sent_params == [
+        {"type": "character"},
+        {"type": "character", "cursor": "c2"},
+        {"type": "character", "cursor": "c3"},
+    ]
+
+
+async def test_iter_all_stops_when_the_cursor_repeats(sdk: Flavor, api: respx.MockRouter) -> None:
+    api.get("/v1/saved-items").respond(200, json={"items": [saved_item(1)], "next_cursor": "same"})
+    it = sdk.client().v1.saved_items.iter_all()
+    ids = [item.id async for item in it] if sdk.is_async else [item.id for item in it]
+    assert ids == ["item-1", "item-1"]  # the first page, then the page of cursor "same" once
+    assert len(api.calls) == 2

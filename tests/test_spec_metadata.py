@@ -97,8 +97,10 @@ def test_metadata_entry_shape(key: str) -> None:
     meta = META_OPS[key]
     assert re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", meta["resource"]), meta
     assert meta["method"] in {"create", "get", "delete", "list"}, meta
-    allowed = {"resource", "method", "creates", "files", "x-notes"}
+    allowed = {"resource", "method", "creates", "files", "checks", "x-notes"}
     assert set(meta) <= allowed, set(meta) - allowed
+    # checks: field -> a hook the generic body path knows (the one deliberate exception to its rules)
+    assert set(meta.get("checks", {}).values()) <= {"upload_items"}, meta
     # creates and files go together, on POSTs only
     assert ("creates" in meta) == ("files" in meta), meta
     if "creates" in meta:

@@ -53,9 +53,10 @@ Field = Tuple[str, bool, "Schema"]  # (wire name, required, schema)
 
 
 class Obj:
-    """A JSON object: Python name -> (wire name, required, schema). ``hooks``: Python name -> hook name."""
+    """A JSON object: Python name -> (wire name, required, schema). ``hooks``: Python name -> hook name.
+    ``open``: keys beyond ``fields`` are allowed (``additionalProperties``) and sent as given."""
 
-    __slots__ = ("allowed", "fields", "hooks", "name", "nullable", "required_count", "wire_names")
+    __slots__ = ("allowed", "fields", "hooks", "name", "nullable", "open", "required_count", "wire_names")
 
     def __init__(
         self,
@@ -63,10 +64,12 @@ class Obj:
         fields: Dict[str, Field],
         nullable: bool = False,
         hooks: Optional[Dict[str, str]] = None,
+        open: bool = False,
     ) -> None:
         self.name = name
         self.fields = fields
         self.nullable = nullable
+        self.open = open
         self.hooks = hooks or {}
         # The wire spelling is accepted too (``type`` for ``type_``), as the official serializer does.
         self.wire_names = {wire: py for py, (wire, _, _) in fields.items() if wire != py}
@@ -79,7 +82,7 @@ class Obj:
 
 Schema = Union[Scalar, Arr, Obj]
 
-STR, INT, NUM, BOOL, ANY = Scalar("str"), Scalar("int"), Scalar("num"), Scalar("bool"), Scalar("any")
+STR, INT, NUM, BOOL, ANY = Scalar("str"), Scalar("int"), Scalar("num"), Scalar("bool"), Scalar("any", True)
 _DESCRIPTIONS = {
     "str": "a string",
     "int": "an integer",
@@ -143,6 +146,10 @@ def _object(schema: Obj, value: Mapping[Any, Any], prefix: str) -> Dict[str, Any
         spec = fields.get(key)
         if spec is None:
             py = schema.wire_names.get(key) if isinstance(key, str) else None
+            if py is None and schema.open and isinstance(key, str):
+                if item is not NOT_GIVEN:
+                    out[key] = _check(ANY, item, prefix + key)
+                continue
             if py is None:
                 where = prefix[:-1] or schema.name
                 raise InvalidParameterError(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..._core.transport import AsyncHTTP, SyncHTTP
+    from .account.client import AccountClient, AsyncAccountClient
     from .ai_clothes_changer.client import AiClothesChangerClient, AsyncAiClothesChangerClient
     from .ai_face_editor.client import AiFaceEditorClient, AsyncAiFaceEditorClient
     from .ai_gif_generator.client import AiGifGeneratorClient, AsyncAiGifGeneratorClient
@@ -16,9 +17,13 @@ if TYPE_CHECKING:
     from .ai_image_generator.client import AiImageGeneratorClient, AsyncAiImageGeneratorClient
     from .ai_image_upscaler.client import AiImageUpscalerClient, AsyncAiImageUpscalerClient
     from .ai_meme_generator.client import AiMemeGeneratorClient, AsyncAiMemeGeneratorClient
+    from .ai_music_generator.client import AiMusicGeneratorClient, AsyncAiMusicGeneratorClient
     from .ai_qr_code_generator.client import AiQrCodeGeneratorClient, AsyncAiQrCodeGeneratorClient
     from .ai_talking_photo.client import AiTalkingPhotoClient, AsyncAiTalkingPhotoClient
+    from .ai_ugc_ad.client import AiUgcAdClient, AsyncAiUgcAdClient
     from .ai_video_editor.client import AiVideoEditorClient, AsyncAiVideoEditorClient
+    from .ai_video_translator.client import AiVideoTranslatorClient, AsyncAiVideoTranslatorClient
+    from .ai_video_upscaler.client import AiVideoUpscalerClient, AsyncAiVideoUpscalerClient
     from .ai_voice_cloner.client import AiVoiceClonerClient, AsyncAiVoiceClonerClient
     from .ai_voice_generator.client import AiVoiceGeneratorClient, AsyncAiVoiceGeneratorClient
     from .animation.client import AnimationClient, AsyncAnimationClient
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
     from .image_to_video.client import AsyncImageToVideoClient, ImageToVideoClient
     from .lip_sync.client import AsyncLipSyncClient, LipSyncClient
     from .photo_colorizer.client import AsyncPhotoColorizerClient, PhotoColorizerClient
+    from .saved_items.client import AsyncSavedItemsClient, SavedItemsClient
     from .text_to_video.client import AsyncTextToVideoClient, TextToVideoClient
     from .video_projects.client import AsyncVideoProjectsClient, VideoProjectsClient
     from .video_to_video.client import AsyncVideoToVideoClient, VideoToVideoClient
@@ -52,6 +58,12 @@ class V1Client:
 
     def __init__(self, http: SyncHTTP) -> None:
         self._http = http
+
+    @cached_property
+    def account(self) -> AccountClient:
+        from .account.client import AccountClient
+
+        return AccountClient(self._http)
 
     @cached_property
     def ai_clothes_changer(self) -> AiClothesChangerClient:
@@ -102,6 +114,12 @@ class V1Client:
         return AiMemeGeneratorClient(self._http)
 
     @cached_property
+    def ai_music_generator(self) -> AiMusicGeneratorClient:
+        from .ai_music_generator.client import AiMusicGeneratorClient
+
+        return AiMusicGeneratorClient(self._http)
+
+    @cached_property
     def ai_qr_code_generator(self) -> AiQrCodeGeneratorClient:
         from .ai_qr_code_generator.client import AiQrCodeGeneratorClient
 
@@ -114,10 +132,28 @@ class V1Client:
         return AiTalkingPhotoClient(self._http)
 
     @cached_property
+    def ai_ugc_ad(self) -> AiUgcAdClient:
+        from .ai_ugc_ad.client import AiUgcAdClient
+
+        return AiUgcAdClient(self._http)
+
+    @cached_property
     def ai_video_editor(self) -> AiVideoEditorClient:
         from .ai_video_editor.client import AiVideoEditorClient
 
         return AiVideoEditorClient(self._http)
+
+    @cached_property
+    def ai_video_translator(self) -> AiVideoTranslatorClient:
+        from .ai_video_translator.client import AiVideoTranslatorClient
+
+        return AiVideoTranslatorClient(self._http)
+
+    @cached_property
+    def ai_video_upscaler(self) -> AiVideoUpscalerClient:
+        from .ai_video_upscaler.client import AiVideoUpscalerClient
+
+        return AiVideoUpscalerClient(self._http)
 
     @cached_property
     def ai_voice_cloner(self) -> AiVoiceClonerClient:
@@ -228,6 +264,12 @@ class V1Client:
         return PhotoColorizerClient(self._http)
 
     @cached_property
+    def saved_items(self) -> SavedItemsClient:
+        from .saved_items.client import SavedItemsClient
+
+        return SavedItemsClient(self._http)
+
+    @cached_property
     def text_to_video(self) -> TextToVideoClient:
         from .text_to_video.client import TextToVideoClient
 
@@ -251,6 +293,12 @@ class AsyncV1Client:
 
     def __init__(self, http: AsyncHTTP) -> None:
         self._http = http
+
+    @cached_property
+    def account(self) -> AsyncAccountClient:
+        from .account.client import AsyncAccountClient
+
+        return AsyncAccountClient(self._http)
 
     @cached_property
     def ai_clothes_changer(self) -> AsyncAiClothesChangerClient:
@@ -301,6 +349,12 @@ class AsyncV1Client:
         return AsyncAiMemeGeneratorClient(self._http)
 
     @cached_property
+    def ai_music_generator(self) -> AsyncAiMusicGeneratorClient:
+        from .ai_music_generator.client import AsyncAiMusicGeneratorClient
+
+        return AsyncAiMusicGeneratorClient(self._http)
+
+    @cached_property
     def ai_qr_code_generator(self) -> AsyncAiQrCodeGeneratorClient:
         from .ai_qr_code_generator.client import AsyncAiQrCodeGeneratorClient
 
@@ -313,10 +367,28 @@ class AsyncV1Client:
         return AsyncAiTalkingPhotoClient(self._http)
 
     @cached_property
+    def ai_ugc_ad(self) -> AsyncAiUgcAdClient:
+        from .ai_ugc_ad.client import AsyncAiUgcAdClient
+
+        return AsyncAiUgcAdClient(self._http)
+
+    @cached_property
     def ai_video_editor(self) -> AsyncAiVideoEditorClient:
         from .ai_video_editor.client import AsyncAiVideoEditorClient
 
         return AsyncAiVideoEditorClient(self._http)
+
+    @cached_property
+    def ai_video_translator(self) -> AsyncAiVideoTranslatorClient:
+        from .ai_video_translator.client import AsyncAiVideoTranslatorClient
+
+        return AsyncAiVideoTranslatorClient(self._http)
+
+    @cached_property
+    def ai_video_upscaler(self) -> AsyncAiVideoUpscalerClient:
+        from .ai_video_upscaler.client import AsyncAiVideoUpscalerClient
+
+        return AsyncAiVideoUpscalerClient(self._http)
 
     @cached_property
     def ai_voice_cloner(self) -> AsyncAiVoiceClonerClient:
@@ -425,6 +497,12 @@ class AsyncV1Client:
         from .photo_colorizer.client import AsyncPhotoColorizerClient
 
         return AsyncPhotoColorizerClient(self._http)
+
+    @cached_property
+    def saved_items(self) -> AsyncSavedItemsClient:
+        from .saved_items.client import AsyncSavedItemsClient
+
+        return AsyncSavedItemsClient(self._http)
 
     @cached_property
     def text_to_video(self) -> AsyncTextToVideoClient:

@@ -5,6 +5,16 @@ import importlib
 from typing import TYPE_CHECKING, Any, Dict
 
 if TYPE_CHECKING:
+    from .v1_account_list_response import V1AccountListResponse as V1AccountListResponse
+    from .v1_account_list_response_subscription import (
+        V1AccountListResponseSubscription as V1AccountListResponseSubscription,
+    )
+    from .v1_account_list_response_subscription_discount import (
+        V1AccountListResponseSubscriptionDiscount as V1AccountListResponseSubscriptionDiscount,
+    )
+    from .v1_account_list_response_subscription_price import (
+        V1AccountListResponseSubscriptionPrice as V1AccountListResponseSubscriptionPrice,
+    )
     from .v1_ai_clothes_changer_create_response import (
         V1AiClothesChangerCreateResponse as V1AiClothesChangerCreateResponse,
     )
@@ -29,14 +39,24 @@ if TYPE_CHECKING:
     from .v1_ai_meme_generator_create_response import (
         V1AiMemeGeneratorCreateResponse as V1AiMemeGeneratorCreateResponse,
     )
+    from .v1_ai_music_generator_create_response import (
+        V1AiMusicGeneratorCreateResponse as V1AiMusicGeneratorCreateResponse,
+    )
     from .v1_ai_qr_code_generator_create_response import (
         V1AiQrCodeGeneratorCreateResponse as V1AiQrCodeGeneratorCreateResponse,
     )
     from .v1_ai_talking_photo_create_response import (
         V1AiTalkingPhotoCreateResponse as V1AiTalkingPhotoCreateResponse,
     )
+    from .v1_ai_ugc_ad_create_response import V1AiUgcAdCreateResponse as V1AiUgcAdCreateResponse
     from .v1_ai_video_editor_create_response import (
         V1AiVideoEditorCreateResponse as V1AiVideoEditorCreateResponse,
+    )
+    from .v1_ai_video_translator_create_response import (
+        V1AiVideoTranslatorCreateResponse as V1AiVideoTranslatorCreateResponse,
+    )
+    from .v1_ai_video_upscaler_create_response import (
+        V1AiVideoUpscalerCreateResponse as V1AiVideoUpscalerCreateResponse,
     )
     from .v1_ai_voice_cloner_create_response import (
         V1AiVoiceClonerCreateResponse as V1AiVoiceClonerCreateResponse,
@@ -97,6 +117,13 @@ if TYPE_CHECKING:
     from .v1_photo_colorizer_create_response import (
         V1PhotoColorizerCreateResponse as V1PhotoColorizerCreateResponse,
     )
+    from .v1_saved_items_list_response import V1SavedItemsListResponse as V1SavedItemsListResponse
+    from .v1_saved_items_list_response_items_item import (
+        V1SavedItemsListResponseItemsItem as V1SavedItemsListResponseItemsItem,
+    )
+    from .v1_saved_items_list_response_items_item_assets_item import (
+        V1SavedItemsListResponseItemsItemAssetsItem as V1SavedItemsListResponseItemsItemAssetsItem,
+    )
     from .v1_text_to_video_create_response import V1TextToVideoCreateResponse as V1TextToVideoCreateResponse
     from .v1_video_projects_get_response import V1VideoProjectsGetResponse as V1VideoProjectsGetResponse
     from .v1_video_projects_get_response_downloads_item import (
@@ -110,6 +137,10 @@ if TYPE_CHECKING:
     )
 
 _MODULES: Dict[str, str] = {
+    "V1AccountListResponse": "v1_account_list_response",
+    "V1AccountListResponseSubscription": "v1_account_list_response_subscription",
+    "V1AccountListResponseSubscriptionDiscount": "v1_account_list_response_subscription_discount",
+    "V1AccountListResponseSubscriptionPrice": "v1_account_list_response_subscription_price",
     "V1AiClothesChangerCreateResponse": "v1_ai_clothes_changer_create_response",
     "V1AiFaceEditorCreateResponse": "v1_ai_face_editor_create_response",
     "V1AiGifGeneratorCreateResponse": "v1_ai_gif_generator_create_response",
@@ -118,9 +149,13 @@ _MODULES: Dict[str, str] = {
     "V1AiImageGeneratorCreateResponse": "v1_ai_image_generator_create_response",
     "V1AiImageUpscalerCreateResponse": "v1_ai_image_upscaler_create_response",
     "V1AiMemeGeneratorCreateResponse": "v1_ai_meme_generator_create_response",
+    "V1AiMusicGeneratorCreateResponse": "v1_ai_music_generator_create_response",
     "V1AiQrCodeGeneratorCreateResponse": "v1_ai_qr_code_generator_create_response",
     "V1AiTalkingPhotoCreateResponse": "v1_ai_talking_photo_create_response",
+    "V1AiUgcAdCreateResponse": "v1_ai_ugc_ad_create_response",
     "V1AiVideoEditorCreateResponse": "v1_ai_video_editor_create_response",
+    "V1AiVideoTranslatorCreateResponse": "v1_ai_video_translator_create_response",
+    "V1AiVideoUpscalerCreateResponse": "v1_ai_video_upscaler_create_response",
     "V1AiVoiceClonerCreateResponse": "v1_ai_voice_cloner_create_response",
     "V1AiVoiceGeneratorCreateResponse": "v1_ai_voice_generator_create_response",
     "V1AnimationCreateResponse": "v1_animation_create_response",
@@ -146,6 +181,9 @@ _MODULES: Dict[str, str] = {
     "V1ImageToVideoCreateResponse": "v1_image_to_video_create_response",
     "V1LipSyncCreateResponse": "v1_lip_sync_create_response",
     "V1PhotoColorizerCreateResponse": "v1_photo_colorizer_create_response",
+    "V1SavedItemsListResponse": "v1_saved_items_list_response",
+    "V1SavedItemsListResponseItemsItem": "v1_saved_items_list_response_items_item",
+    "V1SavedItemsListResponseItemsItemAssetsItem": "v1_saved_items_list_response_items_item_assets_item",
     "V1TextToVideoCreateResponse": "v1_text_to_video_create_response",
     "V1VideoProjectsGetResponse": "v1_video_projects_get_response",
     "V1VideoProjectsGetResponseDownloadsItem": "v1_video_projects_get_response_downloads_item",
@@ -154,6 +192,10 @@ _MODULES: Dict[str, str] = {
 }
 
 __all__ = [
+    "V1AccountListResponse",
+    "V1AccountListResponseSubscription",
+    "V1AccountListResponseSubscriptionDiscount",
+    "V1AccountListResponseSubscriptionPrice",
     "V1AiClothesChangerCreateResponse",
     "V1AiFaceEditorCreateResponse",
     "V1AiGifGeneratorCreateResponse",
@@ -162,9 +204,13 @@ __all__ = [
     "V1AiImageGeneratorCreateResponse",
     "V1AiImageUpscalerCreateResponse",
     "V1AiMemeGeneratorCreateResponse",
+    "V1AiMusicGeneratorCreateResponse",
     "V1AiQrCodeGeneratorCreateResponse",
     "V1AiTalkingPhotoCreateResponse",
+    "V1AiUgcAdCreateResponse",
     "V1AiVideoEditorCreateResponse",
+    "V1AiVideoTranslatorCreateResponse",
+    "V1AiVideoUpscalerCreateResponse",
     "V1AiVoiceClonerCreateResponse",
     "V1AiVoiceGeneratorCreateResponse",
     "V1AnimationCreateResponse",
@@ -190,6 +236,9 @@ __all__ = [
     "V1ImageToVideoCreateResponse",
     "V1LipSyncCreateResponse",
     "V1PhotoColorizerCreateResponse",
+    "V1SavedItemsListResponse",
+    "V1SavedItemsListResponseItemsItem",
+    "V1SavedItemsListResponseItemsItemAssetsItem",
     "V1TextToVideoCreateResponse",
     "V1VideoProjectsGetResponse",
     "V1VideoProjectsGetResponseDownloadsItem",

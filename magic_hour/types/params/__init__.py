@@ -26,16 +26,27 @@ from .v1_ai_image_upscaler_create_body_style import V1AiImageUpscalerCreateBodyS
 from .v1_ai_image_upscaler_generate_body_assets import V1AiImageUpscalerGenerateBodyAssets
 from .v1_ai_meme_generator_create_body import V1AiMemeGeneratorCreateBody
 from .v1_ai_meme_generator_create_body_style import V1AiMemeGeneratorCreateBodyStyle
+from .v1_ai_music_generator_create_body import V1AiMusicGeneratorCreateBody
+from .v1_ai_music_generator_create_body_style import V1AiMusicGeneratorCreateBodyStyle
 from .v1_ai_qr_code_generator_create_body import V1AiQrCodeGeneratorCreateBody
 from .v1_ai_qr_code_generator_create_body_style import V1AiQrCodeGeneratorCreateBodyStyle
 from .v1_ai_talking_photo_create_body import V1AiTalkingPhotoCreateBody
 from .v1_ai_talking_photo_create_body_assets import V1AiTalkingPhotoCreateBodyAssets
 from .v1_ai_talking_photo_create_body_style import V1AiTalkingPhotoCreateBodyStyle
 from .v1_ai_talking_photo_generate_body_assets import V1AiTalkingPhotoGenerateBodyAssets
+from .v1_ai_ugc_ad_create_body import V1AiUgcAdCreateBody
+from .v1_ai_ugc_ad_create_body_assets import V1AiUgcAdCreateBodyAssets
+from .v1_ai_ugc_ad_generate_body_assets import V1AiUgcAdGenerateBodyAssets
 from .v1_ai_video_editor_create_body import V1AiVideoEditorCreateBody
 from .v1_ai_video_editor_create_body_assets import V1AiVideoEditorCreateBodyAssets
 from .v1_ai_video_editor_create_body_style import V1AiVideoEditorCreateBodyStyle
 from .v1_ai_video_editor_generate_body_assets import V1AiVideoEditorGenerateBodyAssets
+from .v1_ai_video_translator_create_body import V1AiVideoTranslatorCreateBody
+from .v1_ai_video_translator_create_body_assets import V1AiVideoTranslatorCreateBodyAssets
+from .v1_ai_video_translator_generate_body_assets import V1AiVideoTranslatorGenerateBodyAssets
+from .v1_ai_video_upscaler_create_body import V1AiVideoUpscalerCreateBody
+from .v1_ai_video_upscaler_create_body_assets import V1AiVideoUpscalerCreateBodyAssets
+from .v1_ai_video_upscaler_generate_body_assets import V1AiVideoUpscalerGenerateBodyAssets
 from .v1_ai_voice_cloner_create_body import V1AiVoiceClonerCreateBody
 from .v1_ai_voice_cloner_create_body_assets import V1AiVoiceClonerCreateBodyAssets
 from .v1_ai_voice_cloner_create_body_style import V1AiVoiceClonerCreateBodyStyle
@@ -135,16 +146,27 @@ __all__ = [
     "V1AiImageUpscalerGenerateBodyAssets",
     "V1AiMemeGeneratorCreateBody",
     "V1AiMemeGeneratorCreateBodyStyle",
+    "V1AiMusicGeneratorCreateBody",
+    "V1AiMusicGeneratorCreateBodyStyle",
     "V1AiQrCodeGeneratorCreateBody",
     "V1AiQrCodeGeneratorCreateBodyStyle",
     "V1AiTalkingPhotoCreateBody",
     "V1AiTalkingPhotoCreateBodyAssets",
     "V1AiTalkingPhotoCreateBodyStyle",
     "V1AiTalkingPhotoGenerateBodyAssets",
+    "V1AiUgcAdCreateBody",
+    "V1AiUgcAdCreateBodyAssets",
+    "V1AiUgcAdGenerateBodyAssets",
     "V1AiVideoEditorCreateBody",
     "V1AiVideoEditorCreateBodyAssets",
     "V1AiVideoEditorCreateBodyStyle",
     "V1AiVideoEditorGenerateBodyAssets",
+    "V1AiVideoTranslatorCreateBody",
+    "V1AiVideoTranslatorCreateBodyAssets",
+    "V1AiVideoTranslatorGenerateBodyAssets",
+    "V1AiVideoUpscalerCreateBody",
+    "V1AiVideoUpscalerCreateBodyAssets",
+    "V1AiVideoUpscalerGenerateBodyAssets",
     "V1AiVoiceClonerCreateBody",
     "V1AiVoiceClonerCreateBodyAssets",
     "V1AiVoiceClonerCreateBodyStyle",
