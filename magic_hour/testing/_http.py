@@ -7,13 +7,16 @@ serves under, where to keep unexpected errors, and an event that wakes latency s
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import socket
 import struct
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import TYPE_CHECKING, Any, Iterator, List, Set, Tuple
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Set, Tuple
 
+import httpx
 from typing_extensions import Protocol
 
 from ._exchange import Reply
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Front", "HTTPServer11"]
 
 CHUNK = 1024 * 1024
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _STATUSES = frozenset(int(s) for s in HTTPStatus)
 IDLE_TIMEOUT = 60.0
 
@@ -118,11 +122,36 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self._send(Reply(500, [*headers, ("Connection", "close")], body))
 
+    def _target(self) -> Optional[str]:
+        """The path and query of the request target; absolute-form (``GET http://host/v1/x``) is
+        accepted as servers must (RFC 9112, 3.2.2). ``None`` for anything else (``*``, garbage)."""
+        if self.path.startswith("/"):
+            return self.path
+        found = _ABSOLUTE.match(self.path)
+        if found is None:
+            return None
+        rest = self.path[found.end() :]
+        return rest if rest.startswith("/") else "/" + rest
+
     def _handle_request(self, front: Front) -> None:
-        url = front.url + self.path
-        exchange = front.fake.begin_request(
-            self.command, url, list(self.headers.items()), storage_base=front.storage_url
+        target = self._target()
+        # Header bytes as received (http.server decoded them as latin-1): a non-ASCII value is just
+        # a value that matches no token, not an error.
+        headers = httpx.Headers(
+            [
+                (k.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
+                for k, v in self.headers.items()
+            ]
         )
+        try:
+            if target is None:
+                raise httpx.InvalidURL(f"unsupported request target {self.path!r}")
+            exchange = front.fake.begin_request(
+                self.command, front.url + target, headers, storage_base=front.storage_url
+            )
+        except httpx.InvalidURL:
+            self._send_bad_request("Bad Request: invalid request target")
+            return
         if exchange.delay:
             front.stopping.wait(exchange.delay)
         try:
@@ -231,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         self.wfile.flush()
 
-    def _send_bad_request(self) -> None:
-        body = b'{"message":"Bad Request: malformed body framing"}'
+    def _send_bad_request(self, message: str = "Bad Request: malformed body framing") -> None:
+        body = json.dumps({"message": message}, separators=(",", ":")).encode()
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         self._send(Reply(400, [*headers, ("Connection", "close")], body))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import threading
 from types import TracebackType
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from ._state import FakeState
 
 __all__ = ["FakeServer"]
+
+MAX_ACCEPT_BACKOFF = 0.1
+_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class FakeServer:
@@ -63,13 +67,21 @@ class FakeServer:
 
     def _accept_loop(self) -> None:
         listener = self._httpd.socket
+        backoff = 0.0
         while not self._stopped:
             try:
                 conn, address = listener.accept()
-            except OSError:
+            except OSError as exc:
                 if self._stopped:
                     return
+                if exc.errno in _RESOURCE_ERRORS:
+                    # Out of file descriptors (or memory): the pending connection stays in the backlog
+                    # and accept() would fail again at once; wait for handlers to free some instead of
+                    # spinning a core. stop() wakes the wait.
+                    backoff = min(max(backoff * 2, 0.005), MAX_ACCEPT_BACKOFF)
+                    self.stopping.wait(backoff)
                 continue  # e.g. ECONNABORTED: keep serving
+            backoff = 0.0
             if self._stopped:
                 conn.close()
                 return
