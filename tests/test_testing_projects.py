@@ -63,6 +63,8 @@ async def test_a_project_is_queued_then_rendering_then_complete(api: Api) -> Non
     done = await api.get(project_id)
     assert done["status"] == "complete" and len(done["downloads"]) == 1
     assert done["name"] == "Poster" and done["error"] is None
+    # The deprecated fields the official SDK 0.90 requires (the published description dropped them).
+    assert (done["total_frame_cost"], done["download"]) == (done["credits_charged"], done["downloads"][0])
     assert [r.route for r in api.fake.requests_to("image_projects.get")] == ["image_projects.get"] * 3
     assert api.fake.project(project_id).route == "face_swap_photo.create"
     assert api.fake.project(project_id).body == BODY
@@ -180,3 +182,42 @@ def test_reset_forgets_projects_and_seeds() -> None:
             fake.base_url + "/v1/saved-items", headers={"Authorization": "Bearer test-token"}
         ).json()
     assert body["items"] == []
+
+
+async def test_drop_next_downloads_cuts_the_body_and_a_range_resumes(api: Api) -> None:
+    url = (await api.get(await api.start()))["downloads"][0]["url"]
+    whole = (await api.request("GET", url, headers={})).content
+    api.fake.drop_next_downloads(after_bytes=10)
+    received = bytearray()
+
+    async def read() -> None:
+        if api.is_async:
+            async with api.http.stream("GET", url) as response:
+                assert response.headers["content-length"] == str(len(whole))
+                async for chunk in response.aiter_bytes():
+                    received.extend(chunk)
+        else:
+            with api.http.stream("GET", url) as response:
+                assert response.headers["content-length"] == str(len(whole))
+                for chunk in response.iter_bytes():
+                    received.extend(chunk)
+
+    with pytest.raises(httpx.TransportError):
+        await read()
+    assert received == whole[:10]
+    rest = await api.request("GET", url, headers={"Range": f"bytes={len(received)}-"})
+    assert bytes(received) + rest.content == whole
+    assert [r.fault for r in api.fake.requests_to("downloads")] == [None, "drop", None]
+
+
+async def test_latency_on_one_route(api: Api) -> None:
+    import time
+
+    api.fake.set_latency(0.2, route="image_projects.get")
+    project_id = await api.start()
+    start = time.perf_counter()
+    await api.start()
+    fast = time.perf_counter() - start
+    start = time.perf_counter()
+    await api.get(project_id)
+    assert time.perf_counter() - start >= 0.2 > fast

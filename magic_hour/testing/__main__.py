@@ -20,7 +20,7 @@ from ._wire import DEFAULT_TOKEN
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m magic_hour.testing",
-        description="Serve a fake Magic Hour API (POST /v1/files/upload-urls) and its storage, for tests.",
+        description="Serve a fake Magic Hour API (every operation) and its storage, for tests.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--url-ttl", type=float, default=DEFAULT_URL_TTL, help="seconds an upload URL stays valid"
     )
+    parser.add_argument(
+        "--render-seconds", type=float, default=0.0, help="seconds a project renders (default 0: at once)"
+    )
     return parser
 
 
@@ -43,7 +46,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     kwargs = {} if args.max_upload_size is None else {"max_upload_size": args.max_upload_size}
     fake = FakeMagicHour(
-        tokens=args.tokens or DEFAULT_TOKEN, spool_dir=args.spool_dir, url_ttl=args.url_ttl, **kwargs
+        tokens=args.tokens or DEFAULT_TOKEN,
+        spool_dir=args.spool_dir,
+        url_ttl=args.url_ttl,
+        render_seconds=args.render_seconds,
+        **kwargs,
     )
     stop = threading.Event()
 

@@ -180,6 +180,11 @@ class Api:
             self._storage.outputs.update(project.make_outputs())
         payload = fresh_ids(payload)
         payload["id"] = project.id
+        if isinstance(payload.get("credits_charged"), int):
+            # Deprecated fields the published description dropped but the API still sends: the
+            # official SDK 0.90 requires them (its models fail without them).
+            for legacy in ("frame_cost", "estimated_frame_cost"):
+                payload.setdefault(legacy, payload["credits_charged"])
         return self._json(status, payload, record.request_id)
 
     def _project(

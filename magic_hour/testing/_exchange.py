@@ -19,11 +19,16 @@ __all__ = ["BodySink", "Exchange", "Reply"]
 
 @dataclass(frozen=True)
 class Reply:
-    """A complete response: status, headers (``Content-Length`` included) and body."""
+    """A complete response: status, headers (``Content-Length`` included) and body.
+
+    ``cut_after``: send only this many bytes of the body, then drop the connection (a download
+    dropped mid-body).
+    """
 
     status: int
     headers: List[Tuple[str, str]]
     body: bytes
+    cut_after: Optional[int] = None
 
     @property
     def closes_connection(self) -> bool:

@@ -70,7 +70,8 @@ class FakeMagicHour(FakeState):
         :meth:`fail_next` (status, headers such as ``Retry-After``, body), :meth:`set_latency`,
         :meth:`expire_next_urls`, :meth:`advance_clock`, :meth:`drop_next_uploads`,
         :meth:`malformed_next_responses`, :meth:`wrong_item_count_next`,
-        :meth:`end_next_projects` (``"error"`` / ``"canceled"``); :meth:`reset_faults`
+        :meth:`end_next_projects` (``"error"`` / ``"canceled"``), :meth:`drop_next_downloads`;
+        :meth:`reset_faults`
         and :meth:`reset` undo them. Storage failures and drops take ``per_file=True`` to hit the
         first N PUTs of each file (deterministic with concurrent uploads).
 

@@ -58,6 +58,8 @@ class Faults:
     malformed: Counter = field(default_factory=Counter)
     wrong_count: Counter = field(default_factory=Counter)
     endings: List[Tuple[str, Optional[Dict[str, str]]]] = field(default_factory=lambda: [])
+    download_drop: Counter = field(default_factory=Counter)
+    download_drop_after: Optional[int] = None
 
     def delay(self, routes: Tuple[str, ...]) -> float:
         """The latency of the first of ``routes`` that has one, else of every route."""

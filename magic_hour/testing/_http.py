@@ -256,9 +256,16 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.closes_connection:
             self.close_connection = True
         body = reply.body if self.command != "HEAD" else b""
+        cut = reply.cut_after is not None and self.command != "HEAD"
+        if cut:
+            body = body[: reply.cut_after]
         # Head and body in one write: one TCP segment for small replies.
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         self.wfile.flush()
+        if cut:  # then a TCP reset, as when a server or proxy dies mid-download
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     def _send_bad_request(self, message: str = "Bad Request: malformed body framing") -> None:
         body = json.dumps({"message": message}, separators=(",", ":")).encode()

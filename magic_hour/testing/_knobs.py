@@ -127,6 +127,23 @@ class FaultKnobs:
                 self._faults.drop = Counter(n)
                 self._faults.drop_after = after_bytes
 
+    def drop_next_downloads(self, times: int = 1, *, after_bytes: Optional[int] = None) -> None:
+        """Drop the connection in the middle of the body of the next ``times`` downloads.
+
+        The fake sends the status, the headers (``Content-Length`` of the whole) and ``after_bytes``
+        bytes of the body (default: half), then resets the connection (real server) or raises
+        :class:`httpx.RemoteProtocolError` while the body is read (transport). Recorded with
+        ``fault="drop"``. A ``Range`` request resumes, unless ``fake.ranges = False``.
+        """
+        n = check_times(times)
+        if after_bytes is not None and (
+            isinstance(after_bytes, bool) or not isinstance(after_bytes, int) or after_bytes < 0
+        ):
+            raise InvalidParameterError("after_bytes", after_bytes, "an integer >= 0, or None (half)")
+        with self._lock:
+            self._faults.download_drop = Counter(n)
+            self._faults.download_drop_after = after_bytes
+
     def malformed_next_responses(self, times: int = 1) -> None:
         """Answer the next ``times`` valid ``upload-urls`` requests with 200 and a body that is not JSON."""
         n = check_times(times)

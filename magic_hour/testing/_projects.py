@@ -137,4 +137,10 @@ def project_body(
     if "image_count" in props:
         updates["image_count"] = len(project.outputs)
     body.update({k: v for k, v in updates.items() if k in props})
+    # Deprecated fields the published description dropped but the API still sends (the official
+    # SDK 0.90 requires them): the total cost, and the first download on its own.
+    if "credits_charged" in body:
+        body.setdefault("total_frame_cost", body["credits_charged"])
+    if "downloads" in body:
+        body.setdefault("download", body["downloads"][0] if body["downloads"] else None)
     return body

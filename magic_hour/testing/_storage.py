@@ -176,7 +176,16 @@ class Storage:
                 404, "NoSuchKey", "The specified key does not exist.", record.request_id, Key=file_path
             )
             return
-        exchange.reply = self._content(record, *found)
+        answer = self._content(record, *found)
+        with self._lock:
+            faults = self._faults()
+            drop = answer.status in (200, 206) and record.method == "GET" and faults.download_drop.consume()
+            after = faults.download_drop_after
+        if drop:
+            record.fault = "drop"
+            cut = min(after if after is not None else len(answer.body) // 2, len(answer.body))
+            answer = Reply(answer.status, answer.headers, answer.body, cut_after=cut)
+        exchange.reply = answer
 
     def _content(self, record: RecordedRequest, content: bytes, content_type: str) -> Reply:
         rid, size = record.request_id, len(content)

@@ -26,8 +26,40 @@ def _read_timeout(request: httpx.Request) -> Optional[float]:
     return None
 
 
+class _CutStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body that stops early with the error httpx raises when a server drops mid-body."""
+
+    def __init__(self, request: httpx.Request, data: bytes) -> None:
+        self._request = request
+        self._data = data
+
+    def _error(self) -> httpx.RemoteProtocolError:
+        return httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body (FakeMagicHour drop_next_downloads)",
+            request=self._request,
+        )
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._data:
+            yield self._data
+        raise self._error()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._data:
+            yield self._data
+        raise self._error()
+
+
 def _response(request: httpx.Request, reply: Reply) -> httpx.Response:
     content = b"" if request.method == "HEAD" else reply.body
+    if reply.cut_after is not None and request.method != "HEAD":
+        return httpx.Response(
+            reply.status,
+            headers=reply.headers,
+            stream=_CutStream(request, content[: reply.cut_after]),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
     return httpx.Response(
         reply.status,
         headers=reply.headers,
