@@ -330,3 +330,14 @@ async def test_the_runner_against_magic_hour_testing(sdk: Any, tmp_path: pathlib
         finally:
             await sdk.close(client)
     assert leftovers(tmp_path) == []
+
+
+async def test_an_api_that_cannot_be_reached_fails_the_wait(sdk: Any, sleeps: List[float]) -> None:
+    from _servers import closed_port
+
+    from magic_hour import ApiConnectionError
+
+    client = sdk.client(base_url=f"http://127.0.0.1:{closed_port()}", max_retries=1)
+    with pytest.raises(ApiConnectionError):
+        await sdk.call(runner(client).wait, "image", "abc", ImageProject, timeout=30)
+    assert len(sleeps) == 1, "one retry by the core, then the error"

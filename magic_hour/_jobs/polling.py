@@ -161,6 +161,10 @@ def wait_flow(
     project = first if first is not None else (yield POLL)
     previous: Optional[str] = None
     while True:
+        if isinstance(project, BaseException):
+            # The driver sends back what a poll raised when it is an httpx error, and the core's
+            # ApiConnectionError is one (so that official users' except clauses catch it): re-raise it.
+            raise project
         status = str(getattr(project, "status", ""))
         elapsed = clock() - start
         emit(ProjectStatus(str(getattr(project, "id", "")), status, elapsed, status != previous))
