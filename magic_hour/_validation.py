@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping
 
 from ._exceptions import InvalidParameterError
-from ._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
+from ._extensions import (
+    ASSET_TYPES,
+    EXTENSIONS,
+    NOT_ACCEPTED,
+    describe_allowed,
+    normalize_extension,
+    type_for_extension,
+)
 
 _ITEM_KEYS = ("extension", "type_")
 
@@ -51,6 +58,6 @@ def check_upload_item(item: object, where: str) -> Dict[str, str]:
     ext = normalize_extension(raw_ext)
     if ext not in EXTENSIONS[asset_type]:
         other = type_for_extension(ext)
-        hint = f"{ext!r} is an extension for type_ {other!r}" if other is not None else None
+        hint = f"{ext!r} is an extension for type_ {other!r}" if other is not None else NOT_ACCEPTED.get(ext)
         raise InvalidParameterError(f"{where}.extension", raw_ext, describe_allowed(asset_type), reason=hint)
     return {"extension": ext, "type_": asset_type}

@@ -49,7 +49,7 @@ from ._exceptions import (
     MissingTokenError,
     UploadError,
 )
-from ._extensions import ASSET_TYPES, describe_allowed, normalize_extension, type_for_extension
+from ._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
 from ._upload.inputs import Passthrough, Source, inspect_input
 from ._upload.results import UploadResult
 from ._version import __version__
@@ -150,7 +150,7 @@ def _item(text: str) -> Dict[str, str]:
             raise argparse.ArgumentTypeError(
                 f"invalid item {text!r}: the type must be one of {', '.join(ASSET_TYPES)}"
             )
-        if type_for_extension(ext) != asset_type:
+        if ext not in EXTENSIONS[asset_type]:  # webm is video or audio, gif video or image...
             raise argparse.ArgumentTypeError(
                 f"invalid item {text!r}: {ext!r} is not {_article(asset_type)} {asset_type} extension; "
                 f"allowed: {describe_allowed(asset_type)}"

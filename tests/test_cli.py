@@ -158,7 +158,7 @@ def test_upload_with_type_checks_every_extension(
     args = ["--base-url", server.url, "--token", TOKEN, "files", "upload", str(a), str(b), "--type", "video"]
     assert main(args) == 2  # in-process: rejected before any client or thread exists
     out, err = capsys.readouterr()
-    allowed = "allowed: video: mp4, m4v, mov, webm, gif"
+    allowed = "allowed: video: mp4, m4v, mov, webm, gif, webp"
     assert err == f"magic-hour: error: invalid {a}: extension: 'png' (not a video extension); {allowed}\n"
     assert out == ""
     assert fake.requests == []

@@ -308,3 +308,55 @@ def test_errors_with_httpx_bases_survive_pickling(tmp_path: pathlib.Path) -> Non
     assert isinstance(status, httpx.HTTPStatusError) and status.response.status_code == 403
     assert status.request.method == "PUT"
     assert isinstance(transport, httpx.TransportError) and transport.request.method == "PUT"
+
+
+# ------------------------------------------------------------------------------------- what the API takes
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("clip.mp4", ("mp4", "video")),
+        ("clip.mov", ("mov", "video")),
+        ("clip.webm", ("webm", "video")),  # listed as video and audio: a .webm is most often a video
+        ("song.mp3", ("mp3", "audio")),
+        ("voice.wav", ("wav", "audio")),
+        ("voice.m4a", ("m4a", "audio")),
+        ("voice.opus", ("opus", "audio")),
+        ("photo.png", ("png", "image")),
+        ("photo.JPG", ("jpg", "image")),
+        ("photo.jpeg", ("jpeg", "image")),
+        ("photo.heic", ("heic", "image")),
+        ("photo.webp", ("webp", "image")),
+        ("anim.gif", ("gif", "image")),  # as the official SDK (mimetypes: image/gif)
+    ],
+)
+async def test_the_type_is_inferred_from_the_name(
+    sdk: Any, fake: FakeMagicHour, tmp_path: pathlib.Path, name: str, expected: Any
+) -> None:
+    (tmp_path / name).write_bytes(DATA)
+    client = wired(sdk, fake)
+    file_path = await sdk.call(client.v1.files.upload_file, str(tmp_path / name))
+    [presign] = fake.requests_to("upload_urls")
+    [item] = presign.json["items"]
+    assert (item["extension"], item["type"]) == expected
+    assert fake.file(file_path).content == DATA
+
+
+@pytest.mark.parametrize(
+    ("name", "type_"), [("voice.webm", "audio"), ("face.gif", "video"), ("anim.webp", "video")]
+)
+async def test_type_overrides_the_inference_where_the_api_allows_it(
+    sdk: Any, fake: FakeMagicHour, name: str, type_: str
+) -> None:
+    client = wired(sdk, fake)
+    await sdk.call(client.v1.files.upload_file, named(DATA, name), type_=type_)
+    [presign] = fake.requests_to("upload_urls")
+    assert presign.json["items"][0]["type"] == type_
+
+
+async def test_mpeg_is_not_in_the_apis_list(sdk: Any, fake: FakeMagicHour) -> None:
+    client = wired(sdk, fake)
+    with pytest.raises(ValueError, match="Could not determine file type: not in the API's list"):
+        await sdk.call(client.v1.files.upload_file, named(DATA, "old.mpeg"))
+    assert fake.requests == []

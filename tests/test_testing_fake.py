@@ -253,7 +253,7 @@ async def test_400_for_a_missing_or_unreadable_body(
         ([{"extension": "mp4"}], "items[0].type must be one of video, audio, image, got null"),
         (
             [{"extension": "mp4", "type": "video"}, {"extension": "mp4", "type": "audio"}],
-            'items[1].extension "mp4" is not allowed for audio: mp3, mpeg, wav, aac, aiff, flac',
+            'items[1].extension "mp4" is not allowed for audio: mp3, wav, aac, flac, webm, weba',
         ),
         ([{"extension": "MP4", "type": "video"}], 'items[0].extension "MP4" is not allowed for video: mp4'),
         ([{"extension": ".mp4", "type": "video"}], 'items[0].extension ".mp4" is not allowed'),

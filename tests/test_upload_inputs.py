@@ -158,8 +158,10 @@ def test_inference_uses_our_table_not_mimetypes(media: pathlib.Path) -> None:
 
     cases = {
         "a.MP4": ("video", "mp4"),
-        "a.gif": ("video", "gif"),
-        "a.mpeg": ("audio", "mpeg"),
+        "a.gif": ("image", "gif"),
+        "a.m4a": ("audio", "m4a"),
+        "a.heic": ("image", "heic"),
+        "a.amr": ("audio", "amr"),
         "a.aiff": ("audio", "aiff"),
         "a.jp2": ("image", "jp2"),
         "a.webm": ("video", "webm"),

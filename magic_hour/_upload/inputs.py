@@ -13,6 +13,7 @@ from .._exceptions import InvalidFileError, MissingFileError
 from .._extensions import (
     ASSET_TYPES,
     EXTENSIONS,
+    NOT_ACCEPTED,
     AssetType,
     describe_allowed,
     normalize_extension,
@@ -95,11 +96,13 @@ def _resolve_type(
         return asset_type, ext
     inferred = type_for_extension(ext)
     if inferred is None:
+        advice = NOT_ACCEPTED.get(ext)
         raise InvalidFileError(
             f"{name}: extension",
             ext,
             describe_allowed(),
-            reason="Could not determine file type: unknown file extension",  # the official SDK's words first
+            # The official SDK's words first.
+            reason="Could not determine file type: " + (advice or "unknown file extension"),
         )
     return inferred, ext
 
