@@ -341,3 +341,30 @@ async def test_an_api_that_cannot_be_reached_fails_the_wait(sdk: Any, sleeps: Li
     with pytest.raises(ApiConnectionError):
         await sdk.call(runner(client).wait, "image", "abc", ImageProject, timeout=30)
     assert len(sleeps) == 1, "one retry by the core, then the error"
+
+
+class CallbackFailed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("phase", ["UploadProgress", "ProjectStatus", "DownloadProgress", "JobDone"])
+async def test_a_raising_progress_callback_stops_the_job_and_surfaces_as_is(
+    sdk: Any, server: JobsServer, photos: List[pathlib.Path], tmp_path: pathlib.Path, phase: str
+) -> None:
+    client = _client(sdk, server)
+    server.state.outputs = [("a.png", PNG), ("b.png", PNG)]
+    out = tmp_path / "out"
+
+    def on_progress(event: Any) -> None:
+        if type(event).__name__ == phase:
+            raise CallbackFailed(phase)
+
+    body = {"assets": {"source_file_path": str(photos[0])}}
+    with pytest.raises(CallbackFailed):
+        await generate(sdk, client, body, download_directory=str(out), on_progress=on_progress)
+    assert leftovers(tmp_path) == []
+    written = sorted(p.name for p in out.glob("*")) if out.exists() else []
+    if phase in ("UploadProgress", "ProjectStatus"):
+        assert server.requests("GET", "/files/") == [], "the job went on after the callback raised"
+    # Every download reports its first event before writing a byte; JobDone comes after all of them.
+    assert written == (["a.png", "b.png"] if phase == "JobDone" else [])
