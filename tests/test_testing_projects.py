@@ -221,3 +221,13 @@ async def test_latency_on_one_route(api: Api) -> None:
     start = time.perf_counter()
     await api.get(project_id)
     assert time.perf_counter() - start >= 0.2 > fast
+
+
+async def test_output_size_makes_big_valid_outputs(api: Api) -> None:
+    api.fake.output_size = 3 * 1024 * 1024 + 7
+    url = (await api.get(await api.start()))["downloads"][0]["url"]
+    response = await api.request("GET", url, headers={})
+    assert len(response.content) == 3 * 1024 * 1024 + 7 == int(response.headers["content-length"])
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n") and response.content.endswith(b"IEND\xaeB`\x82")
+    with pytest.raises(InvalidParameterError):
+        api.fake.output_size = 0

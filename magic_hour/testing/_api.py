@@ -69,6 +69,7 @@ class Api:
         self.seeded: Dict[str, List[Any]] = {}
         self.queue_seconds = 0.0
         self.render_seconds = 0.0
+        self.output_size: Optional[int] = None
 
     def begin(self, exchange: Exchange, op: Operation, params: Dict[str, str], storage_prefix: str) -> None:
         record = exchange.record
@@ -177,7 +178,7 @@ class Api:
                 else None,
             )
             self.projects[project.id] = project
-            self._storage.outputs.update(project.make_outputs())
+            self._storage.outputs.update(project.make_outputs(self.output_size))
         payload = fresh_ids(payload)
         payload["id"] = project.id
         if isinstance(payload.get("credits_charged"), int):

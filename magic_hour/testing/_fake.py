@@ -57,7 +57,8 @@ class FakeMagicHour(FakeState):
             (default 0: complete at once); on the fake's clock (:meth:`advance_clock`).
 
     ``keep_content``, ``max_upload_size``, ``url_ttl``, ``max_items``, ``render_seconds``,
-    ``queue_seconds`` and ``ranges`` (downloads honour ``Range``, default ``True``) are also
+    ``queue_seconds``, ``output_size`` (bytes of each new output; default tiny) and ``ranges``
+    (downloads honour ``Range``, default ``True``) are also
     attributes; change them at any time (``fake.max_upload_size = 10``). ``fake.token`` is the (first) accepted token.
 
     Inspection (all thread-safe, each returns a snapshot):

@@ -259,8 +259,12 @@ class _Handler(BaseHTTPRequestHandler):
         cut = reply.cut_after is not None and self.command != "HEAD"
         if cut:
             body = body[: reply.cut_after]
-        # Head and body in one write: one TCP segment for small replies.
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if len(body) <= CHUNK:  # head and body in one write: one TCP segment for small replies
+            self.wfile.write(head + body)
+        else:  # big downloads: no copy of the body
+            self.wfile.write(head)
+            self.wfile.write(memoryview(body))
         self.wfile.flush()
         if cut:  # then a TCP reset, as when a server or proxy dies mid-download
             self.close_connection = True

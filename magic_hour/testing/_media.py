@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import struct
 import zlib
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 __all__ = ["MEDIA", "media"]
 
@@ -68,8 +68,31 @@ MEDIA: Dict[str, Tuple[str, str]] = {
 }
 
 
-def media(kind: str) -> Tuple[bytes, str, str]:
-    """``(bytes, extension, content type)`` of an output of a project of ``kind`` (default: image)."""
+@functools.lru_cache(maxsize=8)
+def _sized(ext: str, size: int) -> bytes:
+    """The file of ``ext`` grown to exactly ``size`` bytes and still valid: a private PNG chunk before
+    ``IEND``, a bigger MP4 ``mdat``, more MP3 frames (then zero padding)."""
+    if ext == "png":
+        base = png()
+        pad = size - len(base) - 12
+        if pad < 0:
+            return base
+        iend = base.rindex(b"IEND") - 4
+        return base[:iend] + _png_chunk(b"fkPd", b"\x00" * pad) + base[iend:]
+    if ext == "mp4":
+        base = mp4()
+        pad = size - len(base)
+        return base if pad < 0 else base[:-8] + _box(b"mdat", b"\x00" * pad)
+    frame = mp3()[:417]
+    count, rest = divmod(max(size, len(frame)), len(frame))
+    return frame * count + b"\x00" * rest
+
+
+def media(kind: str, size: Optional[int] = None) -> Tuple[bytes, str, str]:
+    """``(bytes, extension, content type)`` of an output of a project of ``kind`` (default: image),
+    tiny, or of exactly ``size`` bytes (when that is at least the tiny file's size)."""
     ext, content_type = MEDIA.get(kind, MEDIA["image"])
     content = {"png": png, "mp4": mp4, "mp3": mp3}[ext]()
+    if size is not None and size > len(content):
+        content = _sized(ext, size)
     return content, ext, content_type

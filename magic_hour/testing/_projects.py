@@ -81,9 +81,10 @@ class Project:
             return count
         return 1
 
-    def make_outputs(self) -> Dict[str, Tuple[bytes, str]]:
-        """The output files of this project, ``{storage path: (bytes, content type)}``."""
-        content, ext, content_type = media("image" if self.kind == "face_detection" else self.kind)
+    def make_outputs(self, size: Optional[int] = None) -> Dict[str, Tuple[bytes, str]]:
+        """The output files of this project, ``{storage path: (bytes, content type)}`` (all of them
+        the same bytes object: ``size`` costs memory once)."""
+        content, ext, content_type = media("image" if self.kind == "face_detection" else self.kind, size)
         if self.kind == "face_detection":
             names = [f"0-{i}.{ext}" for i in range(self.output_count())]
             paths = [f"api-assets/{self.id}/{name}" for name in names]

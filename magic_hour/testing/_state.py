@@ -159,6 +159,17 @@ class FakeState(FaultKnobs):
         self._storage.ranges = bool(value)
 
     @property
+    def output_size(self) -> Optional[int]:
+        """Bytes of each output file of new projects (``None``: tiny; valid PNG/MP4/MP3 either way)."""
+        return self._api.output_size
+
+    @output_size.setter
+    def output_size(self, value: Optional[int]) -> None:
+        if value is not None:
+            _check_positive("output_size", value, "an integer > 0 (bytes), or None (tiny)", integer=True)
+        self._api.output_size = value
+
+    @property
     def render_seconds(self) -> float:
         """How long a new project stays ``rendering`` (after ``queue_seconds``) on the fake's clock."""
         return self._api.render_seconds
