@@ -229,3 +229,35 @@ def test_long_names_keep_their_extension_and_collisions_are_numbered() -> None:
         "X-1.PNG",
         "x-2.png",
     ]
+
+
+def test_job_errors_pickle_and_keep_their_fields() -> None:
+    import pickle
+
+    from _jobs_helpers import ImageProject, ProjectError
+
+    from magic_hour import DownloadWriteError
+
+    project = ImageProject(id="p1", status="error", error=ProjectError(code="c", message="m"))
+
+    for exc in (
+        ProjectFailedError(project),
+        ProjectTimeoutError(project, 5.0),
+        DownloadError("failed", url="https://h/a.png", path="a.png", status_code=404),
+        DownloadWriteError("disk full", url="https://h/a.png", path="a.png", errno=28),
+    ):
+        copy = pickle.loads(pickle.dumps(exc))
+        assert type(copy) is type(exc) and str(copy) == str(exc)
+        for attr in (
+            "id",
+            "status",
+            "code",
+            "error_message",
+            "timeout",
+            "url",
+            "path",
+            "status_code",
+            "errno",
+        ):
+            if attr in vars(exc) or (attr == "errno" and isinstance(exc, OSError)):
+                assert getattr(copy, attr) == getattr(exc, attr), attr
