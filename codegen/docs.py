@@ -37,6 +37,19 @@ SEE_ALSO: Dict[str, List[Tuple[str, str, str]]] = {
 # --- the parameters table ------------------------------------------------------------------------------------
 
 
+def _prose(text: str) -> str:
+    """A description as markdown prose: no trailing blanks, and no indentation (4 spaces would make a
+    code block; the spec indents continuation lines by accident)."""
+    out, fenced = [], False
+    for line in text.strip().splitlines():
+        if line.strip().startswith("```"):
+            fenced = not fenced
+            out.append(line.strip())
+        else:
+            out.append(line.rstrip() if fenced else line.strip())
+    return "\n".join(out)
+
+
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
@@ -130,7 +143,7 @@ def api_call_section(d: DocOp) -> List[str]:
     raw = d.raw
     lines = [f'### {raw.get("summary") or d.op.method} <a name="{d.op.method}"></a>', ""]
     if raw.get("description"):
-        lines += [raw["description"].strip(), ""]
+        lines += [_prose(raw["description"]), ""]
     lines += [f"**API Endpoint**: `{d.op.http_method} {d.op.path}`", ""]
     lines += ["#### Parameters", ""]
     lines += [

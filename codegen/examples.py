@@ -9,32 +9,30 @@ and its exact wire request is asserted (``tests/test_operations.py``).
 from __future__ import annotations
 
 import json
-import keyword
-import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from .load import Json, Operation
+from .names import pascal, py_name, snake
+
+__all__ = [
+    "DocOp",
+    "WireRequest",
+    "call_arguments",
+    "call_source",
+    "example",
+    "example_block",
+    "flat",
+    "literal",
+    "py_name",
+    "response_example",
+    "shown",
+    "to_wire",
+    "wire_example",
+    "wire_request",
+]
 
 WIDTH = 88  # examples are laid out as ruff/black would
-
-
-# --- names ---------------------------------------------------------------------------------------------------
-
-
-def snake(name: str) -> str:
-    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
-    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
-
-
-def py_name(wire: str) -> str:
-    """As the official package names a wire field in Python: ``type`` -> ``type_``, keywords too."""
-    name = snake(wire)
-    return name + "_" if keyword.iskeyword(name) or name == "type" else name
-
-
-def pascal(name: str) -> str:
-    return "".join(p[:1].upper() + p[1:] for p in snake(name).split("_") if p)
 
 
 @dataclass(frozen=True)

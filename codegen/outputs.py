@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-from . import client, data, models, params, resources
+from . import client, data, docs, models, params, resources
 from .load import ROOT, Api
 
 Renderer = Callable[[Api], Dict[str, str]]
@@ -24,6 +24,7 @@ OUTPUTS: List[Tuple[str, Renderer]] = [
     ("models", models.render),
     ("resources", resources.render),
     ("client", client.render),
+    ("docs", docs.render),
 ]
 
 # Directories whose files carrying the generated marker are owned by the generator: a marked file there
