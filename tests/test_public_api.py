@@ -176,7 +176,16 @@ def test_py_typed_marker() -> None:
 
 
 def test_version() -> None:
-    assert re.fullmatch(r"\d+\.\d+\.\d+([abrc.].*|\.dev\d+|\.post\d+)?", magic_hour.__version__)
+    """An upgrade from the official 0.90.x: newer than 0.90.0, inside the pins written for it, and never a
+    version the package index could also hold (a local label)."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    version = Version(magic_hour.__version__)
+    assert str(version) == magic_hour.__version__  # already in PEP 440's normal form
+    assert version > Version("0.90.0") and version.local
+    for pin in ("==0.90.0", "~=0.90.0", ">=0.90,<0.91", ">=0.90.0"):
+        assert SpecifierSet(pin).contains(version), pin
 
 
 def test_import_is_lazy() -> None:
