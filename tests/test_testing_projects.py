@@ -3,7 +3,7 @@ and the paginated saved items. Through the transport (sync) and the real server 
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import Any, AsyncIterator, Dict
 
 import httpx
@@ -231,3 +231,13 @@ async def test_output_size_makes_big_valid_outputs(api: Api) -> None:
     assert response.content.startswith(b"\x89PNG\r\n\x1a\n") and response.content.endswith(b"IEND\xaeB`\x82")
     with pytest.raises(InvalidParameterError):
         api.fake.output_size = 0
+
+
+async def test_drop_next_downloads_per_file(api: Api) -> None:
+    api.fake.drop_next_downloads(per_file=True)
+    first = (await api.get(await api.start()))["downloads"][0]["url"]
+    second = (await api.get(await api.start()))["downloads"][0]["url"]
+    for url in (second, first, second, first):
+        with suppress(httpx.TransportError):
+            await api.request("GET", url, headers={})
+    assert [r.fault for r in api.fake.requests_to("downloads")] == ["drop", "drop", None, None]

@@ -60,6 +60,15 @@ class Faults:
     endings: List[Tuple[str, Optional[Dict[str, str]]]] = field(default_factory=lambda: [])
     download_drop: Counter = field(default_factory=Counter)
     download_drop_after: Optional[int] = None
+    download_file_drops: Optional[FileDrops] = None
+
+    def take_download_drop(self, file_path: str) -> Tuple[bool, Optional[int]]:
+        """Whether to cut this download of ``file_path``, and after how many bytes (``None``: half)."""
+        drops = self.download_file_drops
+        if drops is not None and drops.used.get(file_path, 0) < drops.times:
+            drops.used[file_path] = drops.used.get(file_path, 0) + 1
+            return True, drops.after_bytes
+        return self.download_drop.consume(), self.download_drop_after
 
     def delay(self, routes: Tuple[str, ...]) -> float:
         """The latency of the first of ``routes`` that has one, else of every route."""

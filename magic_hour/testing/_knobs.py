@@ -127,13 +127,18 @@ class FaultKnobs:
                 self._faults.drop = Counter(n)
                 self._faults.drop_after = after_bytes
 
-    def drop_next_downloads(self, times: int = 1, *, after_bytes: Optional[int] = None) -> None:
+    def drop_next_downloads(
+        self, times: int = 1, *, after_bytes: Optional[int] = None, per_file: bool = False
+    ) -> None:
         """Drop the connection in the middle of the body of the next ``times`` downloads.
 
         The fake sends the status, the headers (``Content-Length`` of the whole) and ``after_bytes``
         bytes of the body (default: half), then resets the connection (real server) or raises
         :class:`httpx.RemoteProtocolError` while the body is read (transport). Recorded with
         ``fault="drop"``. A ``Range`` request resumes, unless ``fake.ranges = False``.
+
+        ``per_file=True`` cuts the first ``times`` downloads of *each* file instead, whatever order
+        concurrent downloads arrive in; it stays armed for new files until :meth:`reset_faults`.
         """
         n = check_times(times)
         if after_bytes is not None and (
@@ -141,8 +146,11 @@ class FaultKnobs:
         ):
             raise InvalidParameterError("after_bytes", after_bytes, "an integer >= 0, or None (half)")
         with self._lock:
-            self._faults.download_drop = Counter(n)
-            self._faults.download_drop_after = after_bytes
+            if per_file:
+                self._faults.download_file_drops = FileDrops(n, after_bytes, {})
+            else:
+                self._faults.download_drop = Counter(n)
+                self._faults.download_drop_after = after_bytes
 
     def malformed_next_responses(self, times: int = 1) -> None:
         """Answer the next ``times`` valid ``upload-urls`` requests with 200 and a body that is not JSON."""

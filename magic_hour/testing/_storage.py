@@ -179,8 +179,8 @@ class Storage:
         answer = self._content(record, *found)
         with self._lock:
             faults = self._faults()
-            drop = answer.status in (200, 206) and record.method == "GET" and faults.download_drop.consume()
-            after = faults.download_drop_after
+            served = answer.status in (200, 206) and record.method == "GET"
+            drop, after = faults.take_download_drop(file_path) if served else (False, None)
         if drop:
             record.fault = "drop"
             cut = min(after if after is not None else len(answer.body) // 2, len(answer.body))
