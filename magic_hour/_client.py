@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Mapping, Optional, Type, Union
+from typing import Any, Mapping, Optional, Type, Union
 
 import httpx
 from typing_extensions import Self
@@ -101,9 +101,13 @@ class Client:
             allow_insecure_http,
         )
         self._owns_client = httpx_client is None
-        self._client = httpx_client or httpx.Client(timeout=self._config.timeout, limits=_LIMITS)
+        timeout = self._config.timeout
         self._http = SyncHTTP(
-            self._config, self._client, _LIMITS.max_connections if self._owns_client else None
+            self._config,
+            httpx_client,
+            _LIMITS.max_connections if self._owns_client else None,
+            # Our own pool; made again in a forked child.
+            (lambda: httpx.Client(timeout=timeout, limits=_LIMITS)) if self._owns_client else None,
         )
         self.v1 = V1(self._http)
 
@@ -111,6 +115,10 @@ class Client:
     def base_url(self) -> str:
         """The API's base URL in use."""
         return self._config.base_url
+
+    @property
+    def _client(self) -> Any:
+        return self._http.client
 
     @property
     def is_closed(self) -> bool:
@@ -185,9 +193,13 @@ class AsyncClient:
             allow_insecure_http,
         )
         self._owns_client = httpx_client is None
-        self._client = httpx_client or httpx.AsyncClient(timeout=self._config.timeout, limits=_LIMITS)
+        timeout = self._config.timeout
         self._http = AsyncHTTP(
-            self._config, self._client, _LIMITS.max_connections if self._owns_client else None
+            self._config,
+            httpx_client,
+            _LIMITS.max_connections if self._owns_client else None,
+            # Our own pool; made again in a forked child or another event loop.
+            (lambda: httpx.AsyncClient(timeout=timeout, limits=_LIMITS)) if self._owns_client else None,
         )
         self.v1 = AsyncV1(self._http)
 
@@ -195,6 +207,10 @@ class AsyncClient:
     def base_url(self) -> str:
         """The API's base URL in use."""
         return self._config.base_url
+
+    @property
+    def _client(self) -> Any:
+        return self._http.client
 
     @property
     def is_closed(self) -> bool:

@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Type
 
 import httpx
 
+from ._redact import safe_request, safe_response, sanitized_state, short_repr
+
 if TYPE_CHECKING:
     from ._upload.results import UploadResult
 
@@ -87,7 +89,9 @@ class MagicHourError(Exception):
         # Subclasses take keyword-only or no arguments, so the default (``cls(*args)``) cannot rebuild
         # them: an error crossing a process boundary (ProcessPoolExecutor, multiprocessing) would turn
         # into a TypeError. Rebuild from the message and attributes instead, without ``__init__``.
-        return (_rebuild_error, (type(self), self.args, self.__dict__))
+        # Requests and responses are replaced by copies without credentials (the Authorization header,
+        # a signed query): a pickle goes to other processes, queues and disks.
+        return (_rebuild_error, (type(self), self.args, sanitized_state(self.__dict__)))
 
 
 def _rebuild_error(cls: Type[MagicHourError], args: Tuple[Any, ...], state: Dict[str, Any]) -> MagicHourError:
@@ -110,7 +114,7 @@ class InvalidParameterError(MagicHourError, ValueError):
         self.allowed = allowed
         self.reason = reason
         why = f" ({reason})" if reason else ""
-        super().__init__(f"invalid {param}: {_short_repr(value)}{why}; allowed: {allowed}")
+        super().__init__(f"invalid {param}: {short_repr(value)}{why}; allowed: {allowed}")
 
 
 class InvalidFileError(InvalidParameterError):
@@ -250,7 +254,10 @@ class ApiConnectionError(MagicHourError, httpx.TransportError):
     """
 
     def __init__(self, message: str, *, request: Optional[httpx.Request] = None) -> None:
-        httpx.TransportError.__init__(self, message, request=request)
+        # A copy without credentials (a storage PUT's URL is signed); the body is not kept.
+        httpx.TransportError.__init__(
+            self, message, request=safe_request(request) if request is not None else None
+        )
 
 
 class ApiTimeoutError(ApiConnectionError, httpx.TimeoutException):
@@ -271,7 +278,8 @@ class StorageError(MagicHourError, httpx.HTTPStatusError):
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         httpx.HTTPError.__init__(self, message)
         self.status_code = response.status_code
-        self.response = response
+        # A copy whose request has no signed query (`repr(e.response.request)` must not show it).
+        self.response = safe_response(response)
         request = self.response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
         if request is not None:
             self.request = request
@@ -412,11 +420,6 @@ def error_class_for_status(status_code: int) -> Type[ApiError]:
     if status_code >= 500:
         return InternalServerError
     return _STATUS_ERRORS.get(status_code, ApiError)
-
-
-def _short_repr(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _message_of(body: Any) -> Optional[str]:

@@ -22,6 +22,7 @@ import httpx
 
 __all__ = [
     "Close",
+    "Drip",
     "cache_tls_contexts",
     "Forward",
     "Hang",
@@ -117,7 +118,17 @@ class Forward:
     rewrite: Tuple[Tuple[bytes, bytes], ...] = ()
 
 
-Action = Union[Respond, Close, Reset, Hang, Forward]
+@dataclass(frozen=True)
+class Drip:
+    """Answer with ``reply``, ``size`` bytes every ``every`` seconds (a server that is slow, not silent:
+    no single read waits long enough to time out)."""
+
+    reply: Respond
+    every: float = 0.05
+    size: int = 1
+
+
+Action = Union[Respond, Close, Reset, Hang, Forward, Drip]
 Script = Union[Sequence[Action], Callable[[Received], Action]]
 
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -243,6 +254,13 @@ class RawServer:
                     return
                 if isinstance(action, Forward):
                     action = self._forward(action, request)
+                if isinstance(action, Drip):
+                    data = _encode(action.reply)
+                    for i in range(0, len(data), action.size):
+                        if self._stop.wait(action.every):
+                            return
+                        conn.sendall(data[i : i + action.size])
+                    continue
                 conn.sendall(_encode(action))
         except OSError:
             return

@@ -320,14 +320,21 @@ async def test_plain_http_when_allowed(sdk: Flavor) -> None:
     assert route.calls.last.request.headers["authorization"] == f"Bearer {TOKEN}"
 
 
-@pytest.mark.parametrize(
-    "url", ["http://localhost:8080", "http://127.0.0.1:9000", "http://[::1]:9000", "http://app.localhost"]
-)
+@pytest.mark.parametrize("url", ["http://localhost:8080", "http://127.0.0.1:9000", "http://[::1]:9000"])
 async def test_plain_http_to_loopback_is_fine(sdk: Flavor, url: str) -> None:
     with respx.mock(assert_all_mocked=True) as router:
         route = router.post(f"{url}{UPLOAD_URLS_PATH}").mock(side_effect=presign_response)
         await sdk.create(sdk.client(base_url=url))
     assert route.call_count == 1
+
+
+async def test_plain_http_to_a_subdomain_of_localhost_is_refused(sdk: Flavor) -> None:
+    # *.localhost names go to DNS on many systems: they are not trusted as this machine.
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        route = router.post(f"http://app.localhost{UPLOAD_URLS_PATH}").mock(side_effect=presign_response)
+        with pytest.raises(InsecureTransportError):
+            await sdk.create(sdk.client(base_url="http://app.localhost"))
+    assert route.call_count == 0
 
 
 async def test_plain_http_to_a_real_local_server(sdk: Flavor, server: LocalServer) -> None:

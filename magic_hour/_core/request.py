@@ -16,6 +16,7 @@ from typing_extensions import TypedDict
 
 from .._exceptions import InsecureTransportError, InvalidParameterError, MissingTokenError
 from .._version import __version__
+from .hosts import host_problem, is_loopback
 
 TOKEN_ENV = "MAGIC_HOUR_API_TOKEN"
 BASE_URL_ENV = "MAGIC_HOUR_BASE_URL"
@@ -58,9 +59,11 @@ class RequestOptions(TypedDict, total=False):
     """Extra query parameters sent with this request."""
     max_retries: int
     """How many times to retry this request (0 disables retries)."""
+    total_timeout: Optional[float]
+    """Seconds for the whole call: every attempt and the waits between them (``None``: no limit)."""
 
 
-_OPTION_KEYS = ("timeout", "additional_headers", "additional_params", "max_retries")
+_OPTION_KEYS = ("timeout", "additional_headers", "additional_params", "max_retries", "total_timeout")
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class ResolvedOptions:
     max_retries: int
     headers: Mapping[str, str]
     params: Mapping[str, QueryValue]
+    total_timeout: Optional[float] = None
 
 
 FOREVER = 1e9
@@ -148,8 +152,10 @@ def resolve_config(
         token_param = TOKEN_ENV
     if token is not None:
         token = _check_token(token, token_param)
+    base_url_param = "base_url"
     if base_url is None:
         base_url = env.get(BASE_URL_ENV) or None
+        base_url_param = BASE_URL_ENV
     if base_url is None:
         value = getattr(environment, "value", environment)
         if not isinstance(value, str):
@@ -157,8 +163,17 @@ def resolve_config(
         base_url = value
     try:
         url = httpx.URL(base_url) if isinstance(base_url, str) else None
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, ValueError):  # IDNAError (a broken xn-- label) is a ValueError
         url = None
+    # raw_host: the ASCII form; .host decodes xn-- labels and raises for broken ones.
+    problem = host_problem(url.raw_host.decode("ascii")) if url is not None and url.raw_host else None
+    if problem is not None:
+        raise InvalidParameterError(
+            base_url_param,
+            base_url,
+            "an absolute http(s) URL with a valid host name, e.g. https://api.magichour.ai",
+            reason=problem,
+        )
     # Paths are appended to the base URL as text, so a query or fragment there would swallow them.
     if (
         url is None
@@ -269,7 +284,12 @@ def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> 
     )
     headers = _check_headers(options.get("additional_headers", {}), "request_options.additional_headers")
     params = _check_params(options.get("additional_params", {}), "request_options.additional_params")
-    return ResolvedOptions(timeout, max_retries, headers, params)
+    total = (
+        _seconds(options["total_timeout"], "request_options.total_timeout")
+        if "total_timeout" in options
+        else None
+    )
+    return ResolvedOptions(timeout, max_retries, headers, params, total)
 
 
 _PRIMITIVES = (str, int, float, bool, type(None))
@@ -279,30 +299,32 @@ def _as_sequence(value: object) -> Sequence[object]:
     return cast("Sequence[object]", value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from os.fsdecode of undecodable bytes
+        return False
+    return True
+
+
 def _check_params(params: object, param: str) -> Mapping[str, QueryValue]:
     """Query parameters: string names; str/int/float/bool/None values, or lists of them (repeated)."""
     if not isinstance(params, Mapping):
         raise InvalidParameterError(param, params, "a mapping of query parameter names to values")
     items: Mapping[object, object] = params  # pyright: ignore[reportUnknownVariableType]
     for k, v in items.items():
-        if not isinstance(k, str):
-            raise InvalidParameterError(f"{param} name", k, "a string")
-        if not all(isinstance(x, _PRIMITIVES) for x in _as_sequence(v)):
+        if not isinstance(k, str) or not _encodable(k):
+            raise InvalidParameterError(f"{param} name", k, "a string of Unicode text (no lone surrogates)")
+        values = _as_sequence(v)
+        if not all(isinstance(x, _PRIMITIVES) for x in values):
             raise InvalidParameterError(
                 f"{param}[{k!r}]", v, "a str, int, float, bool or None, or a list of them"
             )
+        if not all(_encodable(x) for x in values if isinstance(x, str)):
+            raise InvalidParameterError(
+                f"{param}[{k!r}]", v, "text that can be sent as UTF-8", reason="it contains a lone surrogate"
+            )
     return items  # type: ignore[return-value]  # checked above
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    import ipaddress  # only for plain-http base URLs: keeps it off `import magic_hour`
-
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @functools.lru_cache(maxsize=128)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Mapping, Type, TypeVar, cast
 
 import httpx
 
 from .._exceptions import ApiError, ApiResponseValidationError, error_class_for_status
+from .._redact import bearer_token, redact
+from .reading import SUCCESS_BODY_LIMIT, TRUNCATED, body_text, parse_json
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -16,14 +17,15 @@ M = TypeVar("M", bound="BaseModel")
 
 
 def decode_body(response: httpx.Response) -> Any:
-    """The body as JSON if it parses, else as text, or ``None`` when empty."""
+    """The body as JSON if it parses (and is not nested too deeply), else as text, or ``None`` when
+    empty. An error body was cut at ``ERROR_BODY_LIMIT`` bytes when read."""
     content = response.content
     if not content:
         return None
     try:
-        return json.loads(content)
+        return parse_json(content)
     except ValueError:
-        return response.text
+        return body_text(response, content)
 
 
 def error_message(response: httpx.Response, body: Any) -> str:
@@ -36,17 +38,16 @@ def error_message(response: httpx.Response, body: Any) -> str:
     if isinstance(body, str) and body.strip():
         text = " ".join(body.split())
         if not text.lstrip().startswith("<"):
-            return text[:200]
+            return text
     return response.reason_phrase or "error"
 
 
 def _redact_token(message: str, response: httpx.Response) -> str:
     # Some servers echo the credential they refused ("invalid token sk-..."); it must not reach the
-    # message, which ends up in logs and tracebacks. The body keeps what was received.
+    # message, which ends up in logs and tracebacks. The body keeps what was received. Redacted before
+    # the cut, and a tail that starts the token is redacted too.
     request = response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
-    auth = request.headers.get("authorization", "") if request is not None else ""
-    token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-    return message.replace(token, "<redacted>") if len(token) >= 8 else message
+    return redact(message, [bearer_token(request)])
 
 
 def status_error(response: httpx.Response) -> ApiError:
@@ -62,9 +63,21 @@ def parse_response(response: httpx.Response, cast_to: Type[M]) -> M:
         raise status_error(response)
     from pydantic import ValidationError
 
+    if response.extensions.get(TRUNCATED):
+        raise ApiResponseValidationError(
+            f"the response body is larger than {SUCCESS_BODY_LIMIT // (1024 * 1024)} MiB; refused",
+            response=response,
+            body=None,
+        )
     try:
         return cast_to.model_validate_json(response.content)
-    except ValidationError as exc:
+    except (ValidationError, RecursionError) as exc:
+        if isinstance(exc, RecursionError):
+            raise ApiResponseValidationError(
+                f"the response does not match {cast_to.__name__}: JSON nested too deeply",
+                response=response,
+                body=decode_body(response),
+            ) from None
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['msg']}" for err in exc.errors()[:5]
         )

@@ -112,19 +112,26 @@ def connection_error(exc: Exception, what: object) -> ApiConnectionError:
     return ApiConnectionError(f"{what} failed: {detail}", request=request)
 
 
+def _past(deadline: Optional[float], delay: float) -> bool:
+    """Whether waiting ``delay`` seconds would end after ``deadline``."""
+    return deadline is not None and time.monotonic() + delay >= deadline
+
+
 def retry_flow(
     *,
     max_retries: int,
     what: object,
     is_retryable: Callable[[httpx.Response], bool] = lambda r: is_retryable_status(r.status_code),
     send: A = SEND,  # type: ignore[assignment]
+    deadline: Optional[float] = None,
 ) -> Generator[Union[A, Sleep], Optional[Outcome], httpx.Response]:
     """The retry loop. Returns the final response (success or not); raises
     :class:`ApiConnectionError`/:class:`ApiTimeoutError` when the last attempt got no response.
 
     ``str(what)`` names the request in logs and messages ("POST /v1/files/upload-urls"); it must not
-    contain secrets, and is only computed when a line is written. ``send`` is the action yielded for each attempt (the upload engine yields its
-    own, which says what to PUT).
+    contain secrets, and is only computed when a line is written. ``send`` is the action yielded for
+    each attempt (the upload engine yields its own, which says what to PUT). ``deadline`` (a
+    ``time.monotonic()`` value) ends the retries: no wait goes past it.
     """
     retries_taken = 0
     while True:
@@ -133,12 +140,19 @@ def retry_flow(
             if outcome.is_success or not is_retryable(outcome) or retries_taken >= max_retries:
                 return outcome
             delay = retry_delay(retries_taken, outcome.headers)
+            if _past(deadline, delay):
+                return outcome
             reason = f"HTTP {outcome.status_code}"
         else:
             assert outcome is not None
             if retries_taken >= max_retries:
                 raise connection_error(outcome, what) from outcome
             delay = retry_delay(retries_taken)
+            if _past(deadline, delay):
+                raise ApiTimeoutError(
+                    f"{what} did not complete within its total_timeout ({type(outcome).__name__})",
+                    request=getattr(outcome, "_request", None),
+                ) from outcome
             reason = type(outcome).__name__
         retries_taken += 1
         logger.info("%s: %s, retry %d of %d in %.2fs", what, reason, retries_taken, max_retries, delay)

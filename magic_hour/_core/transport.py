@@ -17,7 +17,12 @@ from typing import Any, Awaitable, Callable, Generator, Mapping, Optional, Type,
 
 import httpx
 
-from .._exceptions import ClientClosedError
+from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
+from . import pool
+from .deadline import CURRENT, Budget
+from .deadline import install as install_deadlines
+from .hosts import check_cleartext
+from .reading import aread_body, read_body
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
 from .retry import Sleep, retry_flow
@@ -93,92 +98,249 @@ class _Describe:
         return self._text
 
 
-def _pool_timeout(request: httpx.Request) -> Optional[float]:
+def _pool_timeout(request: httpx.Request, budget: Budget) -> Optional[float]:
     timeout: Mapping[str, object] = request.extensions.get("timeout") or {}
     value = timeout.get("pool")
-    return float(value) if isinstance(value, (int, float)) else None
+    seconds = float(value) if isinstance(value, (int, float)) else None
+    if budget.call_deadline is not None:
+        left = max(0.0, budget.call_deadline - time.monotonic())
+        seconds = left if seconds is None else min(seconds, left)
+    return seconds
+
+
+def _budget(request: httpx.Request, call_deadline: Optional[float] = None) -> Budget:
+    timeout: Mapping[str, object] = request.extensions.get("timeout") or {}
+    read = timeout.get("read")
+    return Budget(float(read) if isinstance(read, (int, float)) else None, call_deadline)
+
+
+def _lent_timeouts(request: httpx.Request, budget: Budget) -> float:
+    """For a lent client (its streams are not wrapped): each operation's timeout shortened to what is
+    left of the call; returns the deadline the body read checks between pieces."""
+    start = time.monotonic()
+    deadline = start + budget.response if budget.response is not None else float("inf")
+    if budget.call_deadline is not None:
+        left = max(budget.call_deadline - start, 1e-3)
+        timeout: Mapping[str, Any] = request.extensions.get("timeout") or {}
+        request.extensions["timeout"] = {k: left if v is None else min(v, left) for k, v in timeout.items()}
+        deadline = min(deadline, budget.call_deadline)
+    return deadline
+
+
+def _closed_or(exc: RuntimeError, closed: bool, request: httpx.Request) -> MagicHourError:
+    # httpx raises RuntimeError for a client closed while the call waited, or (a lent AsyncClient)
+    # used from an event loop other than its first one.
+    if closed:
+        return ClientClosedError()
+    return ApiConnectionError(f"{_Describe(request)} failed: {exc}", request=request)
 
 
 class SyncHTTP:
-    """Sends API requests with retries through one pooled :class:`httpx.Client`."""
+    """Sends API requests with retries through one pooled :class:`httpx.Client`.
+
+    ``make_client`` builds the pool when the SDK owns it (and again in a forked child); a lent
+    ``client`` is used as is.
+    """
 
     def __init__(
-        self, config: ClientConfig, client: httpx.Client, max_in_flight: Optional[int] = None
+        self,
+        config: ClientConfig,
+        client: Optional[httpx.Client] = None,
+        max_in_flight: Optional[int] = None,
+        make_client: Optional[Callable[[], httpx.Client]] = None,
     ) -> None:
         self.config = config
-        self.client = client
         self.closed = False  # set by Client.close() / AsyncClient.aclose()
+        self.owned = make_client is not None
+        self._make = make_client
+        if make_client is not None:
+            client = make_client()
+            install_deadlines(client)
+        assert client is not None
+        self.client = client
+        self._generation = pool.generation()
         self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
 
-    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        """``client.send``, with at most ``max_in_flight`` requests in the pool (see the module doc)."""
+    def _current(self) -> httpx.Client:
         if self.closed or self.client.is_closed:
             raise ClientClosedError()
-        if self._slots is None:
-            return self.client.send(request, **kwargs)
-        if not self._slots.acquire(timeout=_pool_timeout(request)):
+        if self._generation != pool.generation() and self._make is not None:
+            # A forked child: the parent's connections must not be used here. Closing them in the
+            # child closes only the child's copies of the sockets.
+            old, self.client = self.client, self._make()
+            install_deadlines(self.client)
+            self._generation = pool.generation()
+            old.close()
+        return self.client
+
+    def send(self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any) -> httpx.Response:
+        """``client.send`` with the response read within its limits and deadlines, and at most
+        ``max_in_flight`` requests in the pool (see the module doc)."""
+        client = self._current()
+        budget = budget or _budget(request)
+        slots = self._slots
+        if slots is not None and not slots.acquire(timeout=_pool_timeout(request, budget)):
             raise httpx.PoolTimeout("timed out waiting for a free connection", request=request)
+        token = CURRENT.set(budget)
         try:
-            return self.client.send(request, **kwargs)
+            if self.closed or client.is_closed:  # closed while this call waited for a slot
+                raise ClientClosedError()
+            lent_deadline = None if self.owned else _lent_timeouts(request, budget)
+            try:
+                response = client.send(request, stream=True, **kwargs)
+            except RuntimeError as exc:
+                raise _closed_or(exc, self.closed or client.is_closed, request) from None
+            except UnicodeError as exc:  # a host name the socket layer cannot encode
+                raise httpx.ConnectError(f"invalid host name: {exc}", request=request) from None
+            read_body(response, lent_deadline or budget.deadline())
+            return response
         finally:
-            self._slots.release()
+            CURRENT.reset(token)
+            if slots is not None:
+                slots.release()
 
     def request(self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]) -> M:
         resolved = resolve_options(self.config, options)
-        request = build_request(self.config, api_request, resolved, self.client.headers)
+        client = self._current()
+        request = build_request(self.config, api_request, resolved, client.headers)
+        if request.url.scheme == "http" and api_request.auth and not self.config.allow_insecure_http:
+            check_cleartext(client, request)
         what = _Describe(request)
         start = time.perf_counter()
+        deadline = _call_deadline(resolved.total_timeout)
         response = run_flow(
-            retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.send(request)
+            retry_flow(max_retries=resolved.max_retries, what=what, deadline=deadline),
+            lambda _: self.send(request, _budget(request, deadline)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)
 
 
+def _call_deadline(total: Optional[float]) -> Optional[float]:
+    return None if total is None else time.monotonic() + total
+
+
 class AsyncHTTP:
-    """Sends API requests with retries through one pooled :class:`httpx.AsyncClient`."""
+    """Sends API requests with retries through one pooled :class:`httpx.AsyncClient`.
+
+    A pool the SDK made is replaced when used from another event loop or a forked child (see
+    ``pool.py``); a lent ``client`` is used as is.
+    """
 
     def __init__(
-        self, config: ClientConfig, client: httpx.AsyncClient, max_in_flight: Optional[int] = None
+        self,
+        config: ClientConfig,
+        client: Optional[httpx.AsyncClient] = None,
+        max_in_flight: Optional[int] = None,
+        make_client: Optional[Callable[[], httpx.AsyncClient]] = None,
     ) -> None:
         self.config = config
-        self.client = client
         self.closed = False  # set by Client.close() / AsyncClient.aclose()
+        self.owned = make_client is not None
+        self._make = make_client
+        if make_client is not None:
+            client = make_client()
+            install_deadlines(client)
+        assert client is not None
+        self.client = client
+        self._generation = pool.generation()
+        self._loop: Optional[object] = None
         self._max_in_flight = max_in_flight
         self._slots: Any = None  # an anyio.Semaphore, made in the event loop on first use (like httpx's)
 
-    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        """``client.send``, with at most ``max_in_flight`` requests in the pool (see the module doc)."""
+    def _current(self) -> httpx.AsyncClient:
         if self.closed or self.client.is_closed:
             raise ClientClosedError()
-        if not self._max_in_flight:
-            return await self.client.send(request, **kwargs)
-        import anyio
+        loop = pool.current_loop()
+        if loop is not self._loop or self._generation != pool.generation():
+            if self._loop is not None and self._make is not None:
+                # Another event loop (or a forked child): the old pool's connections belong to the
+                # loop that opened them and cannot even be closed from here; they are dropped.
+                self.client = self._make()
+                install_deadlines(self.client)
+            self._loop, self._generation, self._slots = loop, pool.generation(), None
+        return self.client
 
-        if self._slots is None:
+    async def send(
+        self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any
+    ) -> httpx.Response:
+        """``client.send`` with the response read within its limits and deadlines, and at most
+        ``max_in_flight`` requests in the pool (see the module doc)."""
+        client = self._current()
+        budget = budget or _budget(request)
+        if self._max_in_flight and self._slots is None:
+            import anyio
+
             self._slots = anyio.Semaphore(self._max_in_flight)
-        try:
-            self._slots.acquire_nowait()  # the common case: a free slot, no cancel scope to set up
-        except anyio.WouldBlock:
+        slots = self._slots
+        if slots is not None:
+            import anyio
+
             try:
-                with anyio.fail_after(_pool_timeout(request)):
-                    await self._slots.acquire()
-            except TimeoutError:
-                raise httpx.PoolTimeout("timed out waiting for a free connection", request=request) from None
+                slots.acquire_nowait()  # the common case: a free slot, no cancel scope to set up
+            except anyio.WouldBlock:
+                try:
+                    with anyio.fail_after(_pool_timeout(request, budget)):
+                        await slots.acquire()
+                except TimeoutError:
+                    raise httpx.PoolTimeout(
+                        "timed out waiting for a free connection", request=request
+                    ) from None
+        token = CURRENT.set(budget)
         try:
-            return await self.client.send(request, **kwargs)
+            if self.closed or client.is_closed:  # closed while this call waited for a slot
+                raise ClientClosedError()
+            if self.owned:
+                return await self._send(client, request, budget.deadline, **kwargs)
+            lent_deadline = _lent_timeouts(request, budget)
+            import anyio
+
+            try:
+                with anyio.fail_after(
+                    None
+                    if budget.call_deadline is None
+                    else max(0.0, budget.call_deadline - time.monotonic())
+                ):
+                    return await self._send(client, request, lambda: lent_deadline, **kwargs)
+            except TimeoutError:
+                raise httpx.ReadTimeout(
+                    "the call took longer than its total_timeout", request=request
+                ) from None
         finally:
-            self._slots.release()
+            CURRENT.reset(token)
+            if slots is not None:
+                slots.release()
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        deadline: Callable[[], Optional[float]],
+        **kwargs: Any,
+    ) -> httpx.Response:
+        try:
+            response = await client.send(request, stream=True, **kwargs)
+        except RuntimeError as exc:
+            raise _closed_or(exc, self.closed or client.is_closed, request) from None
+        except UnicodeError as exc:  # a host name the socket layer cannot encode
+            raise httpx.ConnectError(f"invalid host name: {exc}", request=request) from None
+        await aread_body(response, deadline())
+        return response
 
     async def request(
         self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]
     ) -> M:
         resolved = resolve_options(self.config, options)
-        request = build_request(self.config, api_request, resolved, self.client.headers)
+        client = self._current()
+        request = build_request(self.config, api_request, resolved, client.headers)
+        if request.url.scheme == "http" and api_request.auth and not self.config.allow_insecure_http:
+            check_cleartext(client, request)
         what = _Describe(request)
         start = time.perf_counter()
+        deadline = _call_deadline(resolved.total_timeout)
         response = await arun_flow(
-            retry_flow(max_retries=resolved.max_retries, what=what), lambda _: self.send(request)
+            retry_flow(max_retries=resolved.max_retries, what=what, deadline=deadline),
+            lambda _: self.send(request, _budget(request, deadline)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)

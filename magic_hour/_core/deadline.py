@@ -1,0 +1,192 @@
+"""Real deadlines: httpx's timeouts bound each socket operation, not a response or a call.
+
+A server that drips its answer one byte per second never trips a 1 s read timeout. So the SDK sets, for
+the request being sent, a :class:`Budget` in a context variable (per thread, per task), and the network
+streams of the pools it owns (wrapped by :func:`install`) give each read, write and connect at most what
+is left of it:
+
+- the **response** of an attempt (status line, headers and body) must arrive within the ``read``
+  timeout, counted from its first byte read;
+- the **call** (every attempt and the waits between them) ends at ``total_timeout``, if one is given.
+
+A lent ``httpx_client`` is not modified: there, the body read checks the deadline between pieces and the
+total deadline shortens each operation's timeout (see ``transport.py``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import httpcore
+
+
+@dataclass
+class Budget:
+    """The deadlines of the request being sent."""
+
+    response: Optional[float]
+    """Seconds for the whole response, from the first byte read (``None``: no limit)."""
+    call_deadline: Optional[float] = None
+    """``time.monotonic()`` at which the whole call must be over (``None``: no limit)."""
+    response_deadline: Optional[float] = None
+
+    def remaining(self, timeout: Optional[float], *, reading: bool) -> Optional[float]:
+        """``timeout`` shortened to what is left; raises the matching httpcore timeout when nothing is."""
+        now = time.monotonic()
+        limit = timeout
+        if reading and self.response is not None:
+            if self.response_deadline is None:
+                self.response_deadline = now + self.response
+            limit = _min(limit, self.response_deadline - now)
+        if self.call_deadline is not None:
+            limit = _min(limit, self.call_deadline - now)
+        if limit is not None and limit <= 0:
+            exc = httpcore.ReadTimeout if reading else httpcore.WriteTimeout
+            raise exc("the deadline has passed")
+        return limit
+
+    def deadline(self) -> Optional[float]:
+        """The earliest absolute deadline set so far (for checks between body pieces)."""
+        found = [d for d in (self.response_deadline, self.call_deadline) if d is not None]
+        return min(found) if found else None
+
+
+def _min(a: Optional[float], b: float) -> float:
+    return b if a is None else min(a, b)
+
+
+CURRENT: contextvars.ContextVar[Optional[Budget]] = contextvars.ContextVar("magic_hour_budget", default=None)
+
+
+def _cap(timeout: Optional[float], *, reading: bool) -> Optional[float]:
+    budget = CURRENT.get()
+    return timeout if budget is None else budget.remaining(timeout, reading=reading)
+
+
+def _connect_cap(timeout: Optional[float]) -> Optional[float]:
+    budget = CURRENT.get()
+    if budget is None or budget.call_deadline is None:
+        return timeout
+    left = budget.call_deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ConnectTimeout("the deadline has passed")
+    return _min(timeout, left)
+
+
+class _Stream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        return self._inner.read(max_bytes, _cap(timeout, reading=True))
+
+    def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+        self._inner.write(buffer, _cap(timeout, reading=False))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: Optional[str] = None, timeout: Optional[float] = None
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _connect_cap(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: Optional[float] = None,
+        local_address: Optional[str] = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(
+            self._inner.connect_tcp(host, port, _connect_cap(timeout), local_address, socket_options)
+        )
+
+    def connect_unix_socket(
+        self, path: str, timeout: Optional[float] = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(path, _connect_cap(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _AsyncStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        return await self._inner.read(max_bytes, _cap(timeout, reading=True))
+
+    async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+        await self._inner.write(buffer, _cap(timeout, reading=False))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: Any, server_hostname: Optional[str] = None, timeout: Optional[float] = None
+    ) -> httpcore.AsyncNetworkStream:
+        return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, _connect_cap(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _AsyncBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: Optional[float] = None,
+        local_address: Optional[str] = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _AsyncStream(
+            await self._inner.connect_tcp(host, port, _connect_cap(timeout), local_address, socket_options)
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: Optional[float] = None, socket_options: Any = None
+    ) -> httpcore.AsyncNetworkStream:
+        return _AsyncStream(
+            await self._inner.connect_unix_socket(path, _connect_cap(timeout), socket_options)
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def install(client: Any) -> bool:
+    """Wrap the network backends of every pool of ``client`` (one the SDK created, before its first
+    request). Returns False when this httpx version keeps them elsewhere (then only the body read and
+    the total deadline are enforced, as for a lent client)."""
+    transports = [getattr(client, "_transport", None)]
+    transports += list(getattr(client, "_mounts", {}).values())
+    done = False
+    for transport in transports:
+        pool: Any = getattr(transport, "_pool", None)
+        backend: Any = getattr(pool, "_network_backend", None)
+        if backend is None or isinstance(backend, (_Backend, _AsyncBackend)):
+            continue
+        wrapper: Any = (
+            _AsyncBackend(backend) if isinstance(backend, httpcore.AsyncNetworkBackend) else _Backend(backend)
+        )
+        pool._network_backend = wrapper
+        done = True
+    return done

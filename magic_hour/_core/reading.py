@@ -1,0 +1,202 @@
+"""Reading response bodies with bounds: size, decompression, charset and JSON nesting.
+
+A server (or a storage, or whatever sits in between) decides what a body contains; none of it may take
+the process down. Bodies are read from the stream, never whole first:
+
+- at most :data:`ERROR_BODY_LIMIT` bytes of an error body are kept (the rest is not read: the
+  connection is closed), and :data:`SUCCESS_BODY_LIMIT` of a successful one (beyond, the response is
+  marked and parsing refuses it);
+- ``gzip``/``deflate`` are inflated here, a bounded amount per step, so a gzip bomb (2 MB on the wire,
+  2 GiB inflated) costs at most the limit; other encodings go through httpx's decoder a kilobyte of
+  wire data at a time;
+- text is decoded with the declared charset only when it is a text codec (``charset=hex`` is not);
+- JSON nested deeper than Python's recursion limit is text, not a ``RecursionError``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import time
+import zlib
+from typing import Any, AsyncGenerator, Generator, List, Optional
+
+import httpx
+
+ERROR_BODY_LIMIT = 1024 * 1024
+"""Bytes of an error body (decoded) that are read and kept; the rest is dropped."""
+
+SUCCESS_BODY_LIMIT = 64 * 1024 * 1024
+"""Bytes of a successful body (decoded) that are accepted; a larger one is refused."""
+
+TRUNCATED = "magic_hour.truncated"
+"""Set in ``response.extensions`` when the body was cut at its limit."""
+
+_RAW_CHUNK = 16 * 1024
+_ZLIB = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+class _Inflater:
+    """Content-Encoding stages undone in order, each producing at most ``budget`` bytes per step."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        codings = [
+            c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True)
+        ]
+        codings = [c for c in codings if c and c != "identity"]
+        self._fallback: Any = None
+        self._stages: List[Any] = []
+        if any(c not in _ZLIB for c in codings):  # br, zstd...: httpx's decoder, fed a little at a time
+            self._fallback = response._get_content_decoder()  # pyright: ignore[reportPrivateUsage]
+        else:
+            self._stages = [zlib.decompressobj(_ZLIB[c]) for c in reversed(codings)]
+            self._codings = list(reversed(codings))
+        self._tails = [b""] * len(self._stages)
+
+    def feed(self, data: bytes, budget: int) -> bytes:
+        if self._fallback is not None:
+            return bytes(self._fallback.decode(data))
+        for i, stage in enumerate(self._stages):
+            data = self._tails[i] + data
+            try:
+                data = stage.decompress(data, budget)
+            except zlib.error:
+                if self._codings[i] != "deflate" or stage.total_in:  # raw deflate, without zlib header
+                    raise
+                self._stages[i] = stage = zlib.decompressobj(-zlib.MAX_WBITS)
+                data = stage.decompress(data, budget)
+            self._tails[i] = stage.unconsumed_tail
+        return data
+
+    def pending(self) -> bool:
+        return any(self._tails)
+
+    def flush(self) -> bytes:
+        return bytes(self._fallback.flush()) if self._fallback is not None else b""
+
+
+def _limit_for(response: httpx.Response) -> int:
+    return SUCCESS_BODY_LIMIT if response.is_success else ERROR_BODY_LIMIT
+
+
+def _already_read(response: httpx.Response) -> bool:
+    """A transport that is not a network (a mock, the fake's) may hand back a body already in memory:
+    only the limit is applied to it."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return False
+    limit = _limit_for(response)
+    if len(content) > limit:
+        response._content = content[:limit]  # pyright: ignore[reportPrivateUsage]
+        response.extensions[TRUNCATED] = True
+    return True
+
+
+class _Collector:
+    def __init__(self, response: httpx.Response, deadline: Optional[float]) -> None:
+        self.response = response
+        self.limit = _limit_for(response)
+        self.deadline = deadline
+        self.inflater = _Inflater(response)
+        self.parts: List[bytes] = []
+        self.size = 0
+
+    def add(self, raw: bytes) -> bool:
+        """Take one piece of wire data; False once the limit is reached (stop reading)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise httpx.ReadTimeout(
+                "the response took longer than its deadline", request=self.response.request
+            )
+        try:
+            for start in range(0, max(len(raw), 1), _RAW_CHUNK):
+                if not self._take(
+                    self.inflater.feed(raw[start : start + _RAW_CHUNK], self.limit - self.size + 1)
+                ):
+                    return False
+                while self.inflater.pending():
+                    if not self._take(self.inflater.feed(b"", self.limit - self.size + 1)):
+                        return False
+        except zlib.error as exc:
+            raise httpx.DecodingError(
+                f"the response body could not be decoded: {exc}", request=self.response.request
+            ) from None
+        return True
+
+    def _take(self, data: bytes) -> bool:
+        if self.size + len(data) > self.limit:
+            self.parts.append(data[: self.limit - self.size])
+            self.size = self.limit
+            self.response.extensions[TRUNCATED] = True
+            return False
+        self.parts.append(data)
+        self.size += len(data)
+        return True
+
+    def finish(self) -> None:
+        if not self.response.extensions.get(TRUNCATED):
+            tail = self.inflater.flush()
+            self._take(tail)
+        # What httpx's own read() stores; `response.content` then works as usual.
+        self.response._content = b"".join(self.parts)  # pyright: ignore[reportPrivateUsage]
+
+
+def read_body(response: httpx.Response, deadline: Optional[float] = None) -> None:
+    """Read a streamed response's body within its limit, then close it."""
+    if _already_read(response):
+        return
+    collector = _Collector(response, deadline)
+    raw: Generator[bytes, None, None] = response.iter_raw()  # type: ignore[assignment]
+    try:
+        for piece in raw:
+            if not collector.add(piece):
+                break
+        collector.finish()
+    finally:
+        raw.close()
+        response.close()
+
+
+async def aread_body(response: httpx.Response, deadline: Optional[float] = None) -> None:
+    """:func:`read_body` for an async response."""
+    if _already_read(response):
+        return
+    collector = _Collector(response, deadline)
+    raw: AsyncGenerator[bytes, None] = response.aiter_raw()  # type: ignore[assignment]
+    try:
+        async for piece in raw:
+            if not collector.add(piece):
+                # Stopping early: close the connection, then let the iteration end by itself. An
+                # unfinished async generator (httpx nests several) left to the garbage collector is
+                # an error under trio; one that ran into an exception is finished.
+                await response.aclose()
+                try:
+                    async for _ in raw:
+                        pass
+                except Exception:
+                    pass
+                break
+        collector.finish()
+    finally:
+        await response.aclose()
+
+
+def body_text(response: httpx.Response, content: bytes) -> str:
+    """``content`` as text: the declared charset if it is a text codec, else UTF-8; never raises."""
+    charset = response.charset_encoding
+    if charset:
+        try:
+            if codecs.lookup(charset)._is_text_encoding:  # pyright: ignore[reportPrivateUsage]
+                return content.decode(charset, errors="replace")
+        except (LookupError, ValueError, TypeError):
+            pass
+    return content.decode("utf-8", errors="replace")
+
+
+def parse_json(content: bytes) -> Any:
+    """``json.loads``, raising ``ValueError`` for anything that is not JSON a program can use: invalid,
+    or nested deeper than the interpreter can recurse."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

@@ -1,0 +1,126 @@
+"""Keeping secrets (the token, signed URL queries, URL credentials) out of messages, reprs and pickles.
+
+Pure helpers, shared by the core, the upload engine and the error classes. ``httpx`` is imported lazily:
+``_exceptions`` imports this module and must stay cheap to import.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+if TYPE_CHECKING:
+    import httpx
+
+REDACTED = "<redacted>"
+
+MESSAGE_LIMIT = 300
+"""Characters of server-provided text (an error body, a storage message) quoted in a message."""
+
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "location"}
+)
+"""Headers dropped from the requests and responses that errors carry across a pickle."""
+
+_MIN_PREFIX = 4  # a cut that leaves fewer characters of a secret than this reveals nothing useful
+
+
+def redact(text: str, secrets: Iterable[Optional[str]], limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` with every secret replaced by ``<redacted>``, then cut to ``limit`` characters.
+
+    Redacting first matters: a cut made first may split a secret so that ``replace`` no longer finds
+    it. After the cut, a tail that is the beginning of a secret (``... token sk-12ab``) is redacted too.
+    """
+    live = [s for s in secrets if s and len(s) >= 8]
+    for secret in live:
+        text = text.replace(secret, REDACTED)
+    if len(text) <= limit:
+        return text
+    text = text[: limit - 3]
+    for secret in live:
+        for n in range(min(len(secret), len(text)), _MIN_PREFIX - 1, -1):
+            if text.endswith(secret[:n]):
+                text = text[:-n] + REDACTED
+                break
+    return text + "..."
+
+
+def bearer_token(request: Optional[httpx.Request]) -> Optional[str]:
+    """The bearer token a request carried, if any."""
+    if request is None:
+        return None
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() or None if auth[:7].lower() == "bearer " else None
+
+
+def safe_url(url: object) -> str:
+    """A URL for messages and logs: no ``user:password@``, and ``?<redacted>`` for any query."""
+    import httpx
+
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(str(url))
+        text = str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
+        return text + "?" + REDACTED if parsed.query else text
+    except Exception:  # unparseable: keep only what is surely not a credential
+        text = str(url).split("?", 1)[0].split("#", 1)[0]
+        return re.sub(r"//[^/@]*@", "//", text)
+
+
+def safe_request(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` safe to keep in a pickle or print: no credentials in the URL or headers.
+
+    The query is replaced (a signed upload URL's query is a credential); the body is dropped.
+    """
+    import httpx
+
+    url = request.url.copy_with(userinfo=b"")
+    if url.query:
+        url = url.copy_with(query=REDACTED.encode())
+    headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in SENSITIVE_HEADERS]
+    return httpx.Request(request.method, url, headers=headers)
+
+
+def safe_response(response: httpx.Response) -> httpx.Response:
+    """A copy of ``response`` (status, headers, body as read) whose request is :func:`safe_request`."""
+    import httpx
+
+    request = response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        content = b""
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in SENSITIVE_HEADERS]
+    # Decoded content with the original Content-Encoding would be decoded a second time.
+    headers = [(k, v) for k, v in headers if k.lower() not in ("content-encoding", "content-length")]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=safe_request(request) if request is not None else None,
+    )
+
+
+def sanitized_state(state: dict[str, Any]) -> dict[str, Any]:
+    """An error's ``__dict__`` for pickling: requests and responses replaced by safe copies."""
+    import httpx
+
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, httpx.Response):
+            value = safe_response(value)
+        elif isinstance(value, httpx.Request):
+            value = safe_request(value)
+        out[key] = value
+    return out
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, and never failing: a value whose ``repr`` raises
+    (a huge int, a structure nested 50,000 deep) is described by its type."""
+    try:
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+            return f"<int of {value.bit_length()} bits>"
+        text = repr(value)
+    except Exception:  # RecursionError, ValueError (int too large), a __repr__ that raises
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

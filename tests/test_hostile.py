@@ -1,0 +1,265 @@
+"""Regression tests of the hostile review (issue 12), core part: what a misbehaving server, a hostile
+environment or odd input did to the client, each reproduced through real sockets on 127.0.0.1.
+
+Every test runs with ``Client`` and ``AsyncClient`` (``sdk``); the async ones on asyncio and trio.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import time
+import zlib
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+from _servers import Drip, RawServer, Reset, Respond, cache_tls_contexts, closed_port
+from conftest import TOKEN, Flavor, assert_no_secret
+
+from magic_hour import (
+    ApiConnectionError,
+    ApiResponseValidationError,
+    ApiTimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    Client,
+    InsecureTransportError,
+    InternalServerError,
+    InvalidParameterError,
+    MagicHourError,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["sync", "asyncio", "trio"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def anyio_backend(mode: str) -> str:
+    return "asyncio" if mode == "sync" else mode
+
+
+@pytest.fixture
+async def sdk(mode: str) -> AsyncIterator[Flavor]:
+    """Client, or AsyncClient on asyncio and on trio."""
+    flavor = Flavor(mode != "sync")
+    try:
+        yield flavor
+    finally:
+        await flavor.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_tls_contexts(monkeypatch)
+
+
+JSON = ("Content-Type", "application/json")
+
+
+def _json(status: int, body: bytes, *headers: Any) -> Respond:
+    return Respond(status, [JSON, *headers], body)
+
+
+@pytest.fixture
+def one_server() -> Iterator[Any]:
+    servers: list[RawServer] = []
+
+    def make(*script: Any, then: Any = Respond(404)) -> RawServer:
+        server = RawServer(list(script), then=then)
+        servers.append(server)
+        return server
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+# ------------------------------------------------------------------ 5, 6: secrets in messages and pickles
+
+
+async def test_token_echoed_near_the_cut_is_redacted_whole(sdk: Flavor, one_server: Any) -> None:
+    for pad in (250, 290, 295, 300):  # the cut falls before, inside and after the token
+        server = one_server(
+            _json(401, b'{"message": "' + b"x" * pad + b" bad token " + TOKEN.encode() + b'"}')
+        )
+        with pytest.raises(AuthenticationError) as info:
+            await sdk.create(sdk.client(base_url=server.url, max_retries=0))
+        message = str(info.value)
+        assert_no_secret(message)
+        assert TOKEN[:6] not in message, message  # no prefix of it either
+        assert len(message) < 400
+
+
+async def test_pickled_errors_carry_no_secret(sdk: Flavor, one_server: Any) -> None:
+    server = one_server(_json(401, b'{"message": "no"}'), Reset())
+    client = sdk.client(base_url=server.url, max_retries=0)
+    with pytest.raises(AuthenticationError) as auth:
+        await sdk.create(client)
+    with pytest.raises(ApiConnectionError) as conn:
+        await sdk.create(client)
+    for error in (auth.value, conn.value):
+        data = pickle.dumps(error)
+        assert TOKEN.encode() not in data
+        again = pickle.loads(data)
+        assert type(again) is type(error) and str(again) == str(error)
+    assert pickle.loads(pickle.dumps(auth.value)).response.status_code == 401
+
+
+# ------------------------------------------------------------------ 19, 20, 10: bodies a server chooses
+
+
+@pytest.mark.parametrize("charset", ["hex", "rot13", "zlib", "no-such-codec"])
+async def test_odd_charsets_are_typed_errors(sdk: Flavor, one_server: Any, charset: str) -> None:
+    ctype = ("Content-Type", f"text/plain; charset={charset}")
+    server = one_server(Respond(500, [ctype], b"broken \xff"), Respond(200, [ctype], b"not json \xff"))
+    client = sdk.client(base_url=server.url, max_retries=0)
+    with pytest.raises(InternalServerError) as info:
+        await sdk.create(client)
+    assert "broken" in str(info.value)
+    with pytest.raises(ApiResponseValidationError):
+        await sdk.create(client)
+
+
+async def test_deeply_nested_json_is_a_typed_error(sdk: Flavor, one_server: Any) -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    server = one_server(_json(200, deep), _json(400, deep), _json(500, deep))
+    client = sdk.client(base_url=server.url, max_retries=0)
+    for expected in (ApiResponseValidationError, BadRequestError, InternalServerError):
+        with pytest.raises(expected) as info:
+            await sdk.create(client)
+        assert len(str(info.value)) < 400
+
+
+def _gzip_bomb(inflated_mib: int, layers: int = 1) -> bytes:
+    data = b""
+    chunk = b"\0" * (1024 * 1024)
+    c = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    data = b"".join(c.compress(chunk) for _ in range(inflated_mib)) + c.flush()
+    for _ in range(layers - 1):
+        data = gzip.compress(data)
+    return data
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+async def test_gzip_bomb_in_an_error_body_is_cut(sdk: Flavor, one_server: Any, layers: int) -> None:
+    bomb = _gzip_bomb(256, layers)  # 256 MiB inflated (a few hundred bytes when doubly compressed)
+    encoding = ", ".join(["gzip"] * layers)
+    server = one_server(Respond(500, [JSON, ("Content-Encoding", encoding)], bomb))
+    with pytest.raises(InternalServerError) as info:
+        await sdk.create(sdk.client(base_url=server.url, max_retries=0))
+    assert len(info.value.response.content) <= 1024 * 1024
+    assert isinstance(info.value.body, str)
+
+
+async def test_oversized_success_body_is_refused(
+    sdk: Flavor, one_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("magic_hour._core.reading.SUCCESS_BODY_LIMIT", 1024 * 1024)
+    server = one_server(Respond(200, [JSON, ("Content-Encoding", "gzip")], _gzip_bomb(8)))
+    with pytest.raises(ApiResponseValidationError, match="larger than"):
+        await sdk.create(sdk.client(base_url=server.url, max_retries=0))
+
+
+# ------------------------------------------------------------------ 9: deadlines
+
+
+@pytest.mark.parametrize("lent", [False, True], ids=["own", "lent"])
+async def test_a_dripping_answer_times_out_per_attempt(sdk: Flavor, one_server: Any, lent: bool) -> None:
+    body = b'{"items": []}' + b" " * 200
+    server = one_server(Drip(_json(200, body), every=0.02, size=2))  # ~5 s in all, 20 ms per piece
+    kwargs: Any = {"httpx_client": sdk.httpx_client(timeout=0.5)} if lent else {"timeout": 0.5}
+    start = time.monotonic()
+    with pytest.raises(ApiTimeoutError):
+        await sdk.create(sdk.client(base_url=server.url, max_retries=0, **kwargs))
+    assert time.monotonic() - start < 2.5
+
+
+async def test_total_timeout_bounds_the_call_across_retries(sdk: Flavor, one_server: Any) -> None:
+    server = one_server(then=_json(503, b'{"message": "busy"}', ("Retry-After", "0.4")))
+    client = sdk.client(base_url=server.url, max_retries=50)
+    start = time.monotonic()
+    with pytest.raises(InternalServerError):
+        await sdk.create(client, request_options={"total_timeout": 1.0})
+    assert time.monotonic() - start < 1.5
+    assert 2 <= len(server.requests) <= 4
+    with pytest.raises(InvalidParameterError, match="total_timeout"):
+        await sdk.create(client, request_options={"total_timeout": -1})
+
+
+async def test_total_timeout_cuts_a_hanging_attempt(sdk: Flavor, one_server: Any) -> None:
+    server = one_server(then=Drip(_json(200, b'{"items": []}' + b" " * 500), every=0.05))
+    start = time.monotonic()
+    with pytest.raises(ApiTimeoutError, match="total_timeout|timed out"):
+        await sdk.create(
+            sdk.client(base_url=server.url, max_retries=5), request_options={"total_timeout": 0.6}
+        )
+    assert time.monotonic() - start < 1.5
+
+
+# ------------------------------------------------------------------ 4, 8, 21: where requests go
+
+
+async def test_plain_http_through_a_remote_proxy_is_refused(
+    sdk: Flavor, one_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = f"http://proxy.example:{closed_port()}"
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    server = one_server(then=_json(200, b'{"items": []}'))
+    with pytest.raises(InsecureTransportError, match="proxy.example") as info:
+        await sdk.create(sdk.client(base_url=server.url))
+    assert_no_secret(str(info.value))
+    # trust_env=False on a lent client: no proxy, so loopback is fine.
+    lent = sdk.httpx_client(trust_env=False)
+    assert (await sdk.create(sdk.client(base_url=server.url, httpx_client=lent))).items == []
+    # NO_PROXY for the host: direct, fine.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert (await sdk.create(sdk.client(base_url=server.url))).items == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api..magichour.ai",
+        "https://" + "a" * 64 + ".com",
+        "https://xn--zz.com",
+        "https://.example.com",
+    ],
+)
+def test_malformed_host_names_are_refused_up_front(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for cls in (Client,):
+        with pytest.raises(InvalidParameterError, match="base_url"):
+            cls(token=TOKEN, base_url=url)
+        monkeypatch.setenv("MAGIC_HOUR_BASE_URL", url)
+        with pytest.raises(InvalidParameterError, match="MAGIC_HOUR_BASE_URL"):
+            cls(token=TOKEN)
+        monkeypatch.delenv("MAGIC_HOUR_BASE_URL")
+
+
+# ------------------------------------------------------------------ 22: what messages quote
+
+
+async def test_messages_quote_bounded_values(sdk: Flavor) -> None:
+    with pytest.raises(InvalidParameterError) as info:
+        sdk.client(max_retries=-(10**5000))
+    assert len(str(info.value)) < 300
+    nested: Any = []
+    for _ in range(50_000):
+        nested = [nested]
+    with pytest.raises(InvalidParameterError) as deep:
+        await sdk.create(sdk.client(), items=[nested])
+    assert len(str(deep.value)) < 400
+
+
+async def test_a_lone_surrogate_in_query_params_is_refused(sdk: Flavor, one_server: Any) -> None:
+    server = one_server(then=_json(200, b'{"items": []}'))
+    with pytest.raises(InvalidParameterError, match="additional_params"):
+        await sdk.create(
+            sdk.client(base_url=server.url), request_options={"additional_params": {"q": "a\udc80"}}
+        )
+    assert server.requests == []
