@@ -26,7 +26,6 @@ from magic_hour import (
     InsecureTransportError,
     InternalServerError,
     InvalidParameterError,
-    MagicHourError,
 )
 
 pytestmark = pytest.mark.anyio
@@ -68,8 +67,8 @@ def _json(status: int, body: bytes, *headers: Any) -> Respond:
 def one_server() -> Iterator[Any]:
     servers: list[RawServer] = []
 
-    def make(*script: Any, then: Any = Respond(404)) -> RawServer:
-        server = RawServer(list(script), then=then)
+    def make(*script: Any, then: Any = None) -> RawServer:
+        server = RawServer(list(script), then=then or Respond(404))
         servers.append(server)
         return server
 
@@ -160,7 +159,7 @@ async def test_oversized_success_body_is_refused(
 ) -> None:
     monkeypatch.setattr("magic_hour._core.reading.SUCCESS_BODY_LIMIT", 1024 * 1024)
     server = one_server(Respond(200, [JSON, ("Content-Encoding", "gzip")], _gzip_bomb(8)))
-    with pytest.raises(ApiResponseValidationError, match="larger than"):
+    with pytest.raises(ApiResponseValidationError, match=r"larger than"):
         await sdk.create(sdk.client(base_url=server.url, max_retries=0))
 
 
@@ -193,7 +192,7 @@ async def test_total_timeout_bounds_the_call_across_retries(sdk: Flavor, one_ser
 async def test_total_timeout_cuts_a_hanging_attempt(sdk: Flavor, one_server: Any) -> None:
     server = one_server(then=Drip(_json(200, b'{"items": []}' + b" " * 500), every=0.05))
     start = time.monotonic()
-    with pytest.raises(ApiTimeoutError, match="total_timeout|timed out"):
+    with pytest.raises(ApiTimeoutError, match=r"total_timeout|timed out"):
         await sdk.create(
             sdk.client(base_url=server.url, max_retries=5), request_options={"total_timeout": 0.6}
         )
@@ -211,7 +210,7 @@ async def test_plain_http_through_a_remote_proxy_is_refused(
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     server = one_server(then=_json(200, b'{"items": []}'))
-    with pytest.raises(InsecureTransportError, match="proxy.example") as info:
+    with pytest.raises(InsecureTransportError, match=r"proxy\.example") as info:
         await sdk.create(sdk.client(base_url=server.url))
     assert_no_secret(str(info.value))
     # trust_env=False on a lent client: no proxy, so loopback is fine.
