@@ -220,9 +220,7 @@ class AsyncClient:
     async def aclose(self) -> None:
         """Close the client: later calls raise ``ClientClosedError``. The connection pool is closed too if
         this client created it; a borrowed ``httpx_client`` stays open."""
-        self._http.closed = True
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -278,8 +278,9 @@ class StorageError(MagicHourError, httpx.HTTPStatusError):
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         httpx.HTTPError.__init__(self, message)
         self.status_code = response.status_code
-        # A copy whose request has no signed query (`repr(e.response.request)` must not show it).
-        self.response = safe_response(response)
+        # A copy whose request has no signed query (`repr(e.response.request)` must not show it), and
+        # whose body is scrubbed the same way (storage errors may quote the signed URL).
+        self.response = safe_response(response, scrub_urls=True)
         request = self.response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
         if request is not None:
             self.request = request

@@ -7,7 +7,7 @@ Pure helpers, shared by the core, the upload engine and the error classes. ``htt
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence
 
 if TYPE_CHECKING:
     import httpx
@@ -45,6 +45,21 @@ def redact(text: str, secrets: Iterable[Optional[str]], limit: int = MESSAGE_LIM
     return text + "..."
 
 
+# Preformatted text (httpcore's log records, storage error bodies) quotes URLs with their secrets:
+# ``(b'Location', b'https://u:p@host/k?X-Amz-Signature=...')``.
+_QUERY_IN_TEXT = re.compile(r"\?[^\s'\"<]*")
+_USERINFO_IN_TEXT = re.compile(r"(?<=//)[^/@\s'\"<]*@")
+
+
+def scrub_text(text: str) -> str:
+    """Every URL query and ``user:password@`` in free text replaced."""
+    return _USERINFO_IN_TEXT.sub("", _QUERY_IN_TEXT.sub("?" + REDACTED, text))
+
+
+def _scrub_bytes(content: bytes) -> bytes:
+    return scrub_text(content.decode("latin-1")).encode("latin-1")
+
+
 def bearer_token(request: Optional[httpx.Request]) -> Optional[str]:
     """The bearer token a request carried, if any."""
     if request is None:
@@ -80,8 +95,12 @@ def safe_request(request: httpx.Request) -> httpx.Request:
     return httpx.Request(request.method, url, headers=headers)
 
 
-def safe_response(response: httpx.Response) -> httpx.Response:
-    """A copy of ``response`` (status, headers, body as read) whose request is :func:`safe_request`."""
+def safe_response(
+    response: httpx.Response, secrets: Sequence[str] = (), *, scrub_urls: bool = False
+) -> httpx.Response:
+    """A copy of ``response`` (status, headers, body as read) whose request is :func:`safe_request`;
+    in the body, ``secrets`` are replaced and, with ``scrub_urls``, URL queries and credentials (a
+    storage error body may quote the signed URL)."""
     import httpx
 
     request = response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
@@ -89,6 +108,10 @@ def safe_response(response: httpx.Response) -> httpx.Response:
         content = response.content
     except httpx.ResponseNotRead:
         content = b""
+    for secret in secrets:
+        content = content.replace(secret.encode(), REDACTED.encode())
+    if scrub_urls:
+        content = _scrub_bytes(content)
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in SENSITIVE_HEADERS]
     # Decoded content with the original Content-Encoding would be decoded a second time.
     headers = [(k, v) for k, v in headers if k.lower() not in ("content-encoding", "content-length")]
@@ -101,17 +124,41 @@ def safe_response(response: httpx.Response) -> httpx.Response:
 
 
 def sanitized_state(state: dict[str, Any]) -> dict[str, Any]:
-    """An error's ``__dict__`` for pickling: requests and responses replaced by safe copies."""
+    """An error's ``__dict__`` for pickling: requests and responses replaced by safe copies, and a
+    token the server echoed redacted from the body too (a pickle travels further than the object)."""
     import httpx
 
+    secrets: List[str] = []
+    for value in state.values():
+        request = value._request if isinstance(value, httpx.Response) else value  # pyright: ignore[reportPrivateUsage]
+        token = bearer_token(request) if isinstance(request, httpx.Request) else None
+        if token and len(token) >= 8:
+            secrets.append(token)
     out: dict[str, Any] = {}
     for key, value in state.items():
         if isinstance(value, httpx.Response):
-            value = safe_response(value)
+            value = safe_response(value, secrets)
         elif isinstance(value, httpx.Request):
             value = safe_request(value)
+        elif secrets:
+            value = _redact_value(value, secrets)
         out[key] = value
     return out
+
+
+def _redact_value(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` (a parsed JSON body) with ``secrets`` replaced in its strings."""
+    import json
+
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return value
+    if not any(s in text for s in secrets):
+        return value
+    for secret in secrets:
+        text = text.replace(json.dumps(secret)[1:-1], REDACTED)
+    return json.loads(text)
 
 
 def short_repr(value: object, limit: int = 80) -> str:

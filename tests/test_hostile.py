@@ -7,6 +7,7 @@ Every test runs with ``Client`` and ``AsyncClient`` (``sdk``); the async ones on
 from __future__ import annotations
 
 import gzip
+import logging
 import pickle
 import time
 import zlib
@@ -26,6 +27,8 @@ from magic_hour import (
     InsecureTransportError,
     InternalServerError,
     InvalidParameterError,
+    StorageError,
+    UploadUrlsMismatchError,
 )
 
 pytestmark = pytest.mark.anyio
@@ -94,7 +97,8 @@ async def test_token_echoed_near_the_cut_is_redacted_whole(sdk: Flavor, one_serv
 
 
 async def test_pickled_errors_carry_no_secret(sdk: Flavor, one_server: Any) -> None:
-    server = one_server(_json(401, b'{"message": "no"}'), Reset())
+    echo = b'{"message": "invalid token ' + TOKEN.encode() + b'"}'  # the body echoes it, too
+    server = one_server(_json(401, echo), Reset())
     client = sdk.client(base_url=server.url, max_retries=0)
     with pytest.raises(AuthenticationError) as auth:
         await sdk.create(client)
@@ -262,3 +266,67 @@ async def test_a_lone_surrogate_in_query_params_is_refused(sdk: Flavor, one_serv
             sdk.client(base_url=server.url), request_options={"additional_params": {"q": "a\udc80"}}
         )
     assert server.requests == []
+
+
+# ------------------------------------------------------------------ 6, 7, 21: upload URLs' secrets
+
+
+def _presign(storage: RawServer, url_template: str) -> Respond:
+    expires = "2099-01-01T00:00:00Z"
+    url = url_template.format(port=storage.port)
+    item = {"expires_at": expires, "file_path": "api-assets/x/f.mp4", "upload_url": url}
+    import json
+
+    return _json(200, json.dumps({"items": [item]}).encode())
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    for name in ("magic_hour", "httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join([caplog.text] + [r.getMessage() for r in caplog.records])
+
+
+async def test_upload_url_credentials_and_signed_redirects_stay_secret(
+    sdk: Flavor, one_server: Any, tmp_path: Any, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    src = tmp_path / "f.mp4"
+    src.write_bytes(b"x" * 1000)
+    signed_redirect = ("Location", "http://127.0.0.1:1/moved?X-Amz-Signature=LOCSECRET")
+    storage = one_server(
+        Respond(503, [("Retry-After", "0")]),  # retried: our INFO line names the URL
+        Respond(
+            307,
+            [signed_redirect],
+            b"<Error><Message>go to http://u:PWSECRET@h/x?sig=QSECRET</Message></Error>",
+        ),
+    )
+    api = one_server(_presign(storage, "http://user:PWSECRET@127.0.0.1:{port}/f.mp4?X-Signature=QSECRET"))
+    client = sdk.client(base_url=api.url, max_retries=1)
+    with pytest.raises(StorageError) as info:
+        await sdk.call(client.v1.files.upload_file, src)
+    error = info.value
+    assert error.status_code == 307
+    texts = [str(error), repr(error), repr(error.response), repr(error.response.request), _logged(debug_logs)]
+    texts.append(pickle.dumps(error).decode("latin-1"))
+    for secret in ("PWSECRET", "QSECRET", "LOCSECRET"):
+        for text in texts:
+            assert secret not in text, (secret, text[:2000])
+    assert any("127.0.0.1" in r.getMessage() for r in debug_logs.records if r.name.startswith("httpcore"))
+    assert storage.requests[0].header("authorization") is not None  # httpx's Basic auth from user:pass...
+
+
+async def test_a_malformed_upload_url_host_is_refused_before_any_put(
+    sdk: Flavor, one_server: Any, tmp_path: Any
+) -> None:
+    src = tmp_path / "f.mp4"
+    src.write_bytes(b"x" * 10)
+    storage = one_server()
+    api = one_server(_presign(storage, "http://bad..host:{port}/f.mp4?sig=1"))
+    with pytest.raises(UploadUrlsMismatchError, match="empty label"):
+        await sdk.call(sdk.client(base_url=api.url).v1.files.upload_file, src)
+    assert storage.requests == []

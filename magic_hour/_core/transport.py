@@ -261,6 +261,13 @@ class AsyncHTTP:
             self._loop, self._generation, self._slots = loop, pool.generation(), None
         return self.client
 
+    async def aclose(self) -> None:
+        """Refuse later calls; close the pool if the SDK made it. A pool used in another event loop
+        than this one is dropped instead: its connections cannot be closed from here."""
+        self.closed = True
+        if self.owned and (self._loop is None or pool.current_loop() is self._loop):
+            await self.client.aclose()
+
     async def send(
         self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any
     ) -> httpx.Response:

@@ -7,7 +7,6 @@ file is read (``open`` vs ``anyio.open_file``/worker threads) and how files run 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import os
 import threading
@@ -48,6 +47,7 @@ from .flow import (
     upload_flow,
 )
 from .inputs import Passthrough, Source, inspect_input, restore_position
+from .logs import install_log_filter, sending_put
 from .results import UploadResult
 
 if TYPE_CHECKING:
@@ -56,50 +56,6 @@ if TYPE_CHECKING:
     from ..types.models import V1FilesUploadUrlsCreateResponse
 
 logger = logging.getLogger("magic_hour")
-
-_SENDING_PUT: contextvars.ContextVar[bool] = contextvars.ContextVar("magic_hour_sending_put", default=False)
-
-
-class _RedactSignedQuery(logging.Filter):
-    """Keeps the signature of upload URLs out of httpx's log.
-
-    httpx logs every response at INFO as ``HTTP Request: PUT <url> "HTTP/1.1 200 OK"``, query included,
-    and the query of a pre-signed URL is a credential. This filter sits on the ``httpx`` logger and
-    rewrites the URL of the records emitted while *our* storage PUT is being sent (a context variable
-    marks them, in the sending thread or task) to ``<url without query>?<redacted>``. Every other record,
-    the application's own httpx traffic included, is left as it is.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _SENDING_PUT.get() and isinstance(record.args, tuple):
-            record.args = tuple(_redacted(arg) for arg in record.args)
-        return True
-
-
-def _redacted(arg: object) -> object:
-    if isinstance(arg, httpx.URL) and arg.query:
-        return f"{arg.copy_with(query=None)}?<redacted>"
-    return arg
-
-
-_LOG_FILTER = _RedactSignedQuery()
-
-
-def _install_log_filter() -> None:
-    # Checked on every batch, not only at import: logging.config may have rebuilt the httpx logger since.
-    httpx_logger = logging.getLogger("httpx")
-    if _LOG_FILTER not in httpx_logger.filters:
-        httpx_logger.addFilter(_LOG_FILTER)
-
-
-@contextlib.contextmanager
-def _sending_put() -> Generator[None, None, None]:
-    token = _SENDING_PUT.set(True)
-    try:
-        yield
-    finally:
-        _SENDING_PUT.reset(token)
-
 
 ProgressCallback = Callable[[UploadProgress], None]
 
@@ -387,7 +343,7 @@ class SyncUploader:
         max_concurrency: int,
         on_progress: Optional[ProgressCallback],
     ) -> List[UploadResult]:
-        _install_log_filter()
+        install_log_filter()
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
@@ -433,7 +389,7 @@ class SyncUploader:
         progress.emit(source, 0)
         with self._open(source) as f:
             request = _put_request(put, self._http.config.timeout, self._chunks(f, source, progress, cancel))
-            with _sending_put():
+            with sending_put():
                 return self._http.send(request, auth=None, follow_redirects=False)
 
     @staticmethod
@@ -504,7 +460,7 @@ class AsyncUploader:
         max_concurrency: int,
         on_progress: Optional[ProgressCallback],
     ) -> List[UploadResult]:
-        _install_log_filter()
+        install_log_filter()
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
@@ -568,7 +524,7 @@ class AsyncUploader:
                 fd = f.wrapped.fileno()
                 body = _AsyncChunks(f.read, source, progress, lambda: os.fstat(fd).st_size)
                 request = _put_request(put, self._http.config.timeout, body)
-                with _sending_put():
+                with sending_put():
                     return await self._http.send(request, auth=None, follow_redirects=False)
         fileobj = source.fileobj
         assert fileobj is not None
@@ -579,5 +535,5 @@ class AsyncUploader:
             return anyio.to_thread.run_sync(fileobj.read, n)
 
         request = _put_request(put, self._http.config.timeout, _AsyncChunks(read, source, progress))
-        with _sending_put():
+        with sending_put():
             return await self._http.send(request, auth=None, follow_redirects=False)

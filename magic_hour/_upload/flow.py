@@ -15,8 +15,10 @@ from typing import Any, Callable, Generator, List, Sequence, Union
 
 import httpx
 
+from .._core.hosts import url_host_problem
 from .._core.retry import Sleep, retry_flow
 from .._exceptions import ApiConnectionError, StorageError, UploadUrlsMismatchError
+from .._redact import redact, safe_url, scrub_text
 from .inputs import Source
 
 logger = logging.getLogger("magic_hour")
@@ -108,8 +110,8 @@ UploadFlow = Generator[UploadAction, Any, str]
 
 
 def redact_url(url: str) -> str:
-    """The URL without its query (the signature is a credential)."""
-    return url.split("?", 1)[0]
+    """The URL without its query (the signature is a credential) or a ``user:password@``."""
+    return safe_url(url).split("?", 1)[0]
 
 
 def is_storage_retryable(response: httpx.Response) -> bool:
@@ -133,8 +135,8 @@ _SIGNED_PARAM = re.compile(
 def _scrub(text: str) -> str:
     """One short line with every query string (``?...`` up to a space) replaced: storage errors often
     quote the request URL, whose signed query is a credential."""
-    text = _QUERY.sub("?<redacted>", " ".join(text.split()))
-    return _SIGNED_PARAM.sub(r"\1=<redacted>", text)[:200]
+    text = _QUERY.sub("?<redacted>", scrub_text(" ".join(text.split())))
+    return redact(_SIGNED_PARAM.sub(r"\1=<redacted>", text), [], limit=200)
 
 
 def storage_error_detail(response: httpx.Response) -> str:
@@ -179,9 +181,11 @@ def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> Non
             f"the API returned {len(targets)} upload URLs for {len(sources)} files; nothing was uploaded"
         )
     for source, target in zip(sources, targets):
-        if not _is_http_url(target.upload_url):
+        problem = None if _is_http_url(target.upload_url) else "not an absolute http(s) URL"
+        problem = problem or url_host_problem(target.upload_url)
+        if problem is not None:
             raise UploadUrlsMismatchError(
-                f"the API returned an upload URL for {source.name} that is not an absolute http(s) URL: "
+                f"the API returned an upload URL for {source.name} that cannot be used ({problem}): "
                 f"{redact_url(target.upload_url)!r}; nothing was uploaded"
             )
 
