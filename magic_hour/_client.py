@@ -128,9 +128,7 @@ class Client:
     def close(self) -> None:
         """Close the client: later calls raise ``ClientClosedError``. The connection pool is closed too if
         this client created it; a borrowed ``httpx_client`` stays open."""
-        self._http.closed = True
-        if self._owns_client:
-            self._client.close()
+        self._http.close()
 
     def __enter__(self) -> Self:
         return self

@@ -23,7 +23,7 @@ from typing import Any, Optional
 import httpcore
 
 
-@dataclass
+@dataclass(eq=False)
 class Budget:
     """The deadlines of the request being sent."""
 
@@ -32,6 +32,8 @@ class Budget:
     call_deadline: Optional[float] = None
     """``time.monotonic()`` at which the whole call must be over (``None``: no limit)."""
     response_deadline: Optional[float] = None
+    stream: Any = None
+    """The network stream the attempt uses, once known (so that it can be shut down from elsewhere)."""
 
     def remaining(self, timeout: Optional[float], *, reading: bool) -> Optional[float]:
         """``timeout`` shortened to what is left; raises the matching httpcore timeout when nothing is."""
@@ -61,9 +63,12 @@ def _min(a: Optional[float], b: float) -> float:
 CURRENT: contextvars.ContextVar[Optional[Budget]] = contextvars.ContextVar("magic_hour_budget", default=None)
 
 
-def _cap(timeout: Optional[float], *, reading: bool) -> Optional[float]:
+def _cap(stream: object, timeout: Optional[float], *, reading: bool) -> Optional[float]:
     budget = CURRENT.get()
-    return timeout if budget is None else budget.remaining(timeout, reading=reading)
+    if budget is None:
+        return timeout
+    budget.stream = stream
+    return budget.remaining(timeout, reading=reading)
 
 
 def _connect_cap(timeout: Optional[float]) -> Optional[float]:
@@ -81,10 +86,10 @@ class _Stream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
-        return self._inner.read(max_bytes, _cap(timeout, reading=True))
+        return self._inner.read(max_bytes, _cap(self._inner, timeout, reading=True))
 
     def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
-        self._inner.write(buffer, _cap(timeout, reading=False))
+        self._inner.write(buffer, _cap(self._inner, timeout, reading=False))
 
     def close(self) -> None:
         self._inner.close()
@@ -123,15 +128,35 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+def _keep_reading(stream: object) -> None:
+    """Let asyncio take in what the server sends while we write (a storage that refuses an upload
+    answers early, "403 expired" or "413", then closes).
+
+    anyio pauses an asyncio transport's reading between receives. Written into while paused, the early
+    answer waits in the kernel; the next write fails (the server has closed), asyncio then closes the
+    socket, and the answer is lost: a connection error instead of the storage's reason. Reading kept
+    on, the answer is queued by the time the write fails, and httpcore (which reads the response after
+    a failed write) finds it. Trio, and sync sockets, keep unread data anyway.
+    """
+    inner: Any = getattr(stream, "_stream", None)  # httpcore's AnyIOStream -> an anyio stream
+    while inner is not None and hasattr(inner, "transport_stream"):  # TLS over TCP
+        inner = inner.transport_stream
+    transport: Any = getattr(inner, "_transport", None)
+    resume = getattr(transport, "resume_reading", None)
+    if resume is not None and not transport.is_closing():
+        resume()
+
+
 class _AsyncStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
-        return await self._inner.read(max_bytes, _cap(timeout, reading=True))
+        return await self._inner.read(max_bytes, _cap(self._inner, timeout, reading=True))
 
     async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
-        await self._inner.write(buffer, _cap(timeout, reading=False))
+        _keep_reading(self._inner)
+        await self._inner.write(buffer, _cap(self._inner, timeout, reading=False))
 
     async def aclose(self) -> None:
         await self._inner.aclose()

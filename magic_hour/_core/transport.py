@@ -42,14 +42,19 @@ async def async_sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
-def run_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[[A], Any]) -> R:
+def run_flow(
+    flow: Generator[Union[A, Sleep], Any, R],
+    perform: Callable[[A], Any],
+    wait: Optional[Callable[[float], None]] = None,
+) -> R:
     """Drive a flow synchronously: sleep on :class:`Sleep`, else ``perform`` the action and send back its
-    outcome (a transport error is sent back as the outcome, for the flow to decide)."""
+    outcome (a transport error is sent back as the outcome, for the flow to decide). ``wait`` replaces
+    the module's ``sleep`` (the upload engine's wakes up when its batch is interrupted)."""
     action = next(flow)
     while True:
         try:
             if isinstance(action, Sleep):
-                sleep(action.seconds)
+                (wait or sleep)(action.seconds)
                 action = flow.send(None)
             else:
                 try:
@@ -108,7 +113,7 @@ def _pool_timeout(request: httpx.Request, budget: Budget) -> Optional[float]:
     return seconds
 
 
-def _budget(request: httpx.Request, call_deadline: Optional[float] = None) -> Budget:
+def budget_for(request: httpx.Request, call_deadline: Optional[float] = None) -> Budget:
     timeout: Mapping[str, object] = request.extensions.get("timeout") or {}
     read = timeout.get("read")
     return Budget(float(read) if isinstance(read, (int, float)) else None, call_deadline)
@@ -161,6 +166,12 @@ class SyncHTTP:
         self._generation = pool.generation()
         self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
 
+    def close(self) -> None:
+        """Refuse later calls; close the pool if the SDK made it."""
+        self.closed = True
+        if self.owned:
+            self.client.close()
+
     def _current(self) -> httpx.Client:
         if self.closed or self.client.is_closed:
             raise ClientClosedError()
@@ -177,7 +188,7 @@ class SyncHTTP:
         """``client.send`` with the response read within its limits and deadlines, and at most
         ``max_in_flight`` requests in the pool (see the module doc)."""
         client = self._current()
-        budget = budget or _budget(request)
+        budget = budget or budget_for(request)
         slots = self._slots
         if slots is not None and not slots.acquire(timeout=_pool_timeout(request, budget)):
             raise httpx.PoolTimeout("timed out waiting for a free connection", request=request)
@@ -210,7 +221,7 @@ class SyncHTTP:
         deadline = _call_deadline(resolved.total_timeout)
         response = run_flow(
             retry_flow(max_retries=resolved.max_retries, what=what, deadline=deadline),
-            lambda _: self.send(request, _budget(request, deadline)),
+            lambda _: self.send(request, budget_for(request, deadline)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)
@@ -262,8 +273,9 @@ class AsyncHTTP:
         return self.client
 
     async def aclose(self) -> None:
-        """Refuse later calls; close the pool if the SDK made it. A pool used in another event loop
-        than this one is dropped instead: its connections cannot be closed from here."""
+        """Refuse later calls; close the pool if the SDK made it."""
+        # A pool used in another event loop than this one is dropped instead: its connections cannot
+        # be closed from here.
         self.closed = True
         if self.owned and (self._loop is None or pool.current_loop() is self._loop):
             await self.client.aclose()
@@ -274,7 +286,7 @@ class AsyncHTTP:
         """``client.send`` with the response read within its limits and deadlines, and at most
         ``max_in_flight`` requests in the pool (see the module doc)."""
         client = self._current()
-        budget = budget or _budget(request)
+        budget = budget or budget_for(request)
         if self._max_in_flight and self._slots is None:
             import anyio
 
@@ -347,7 +359,7 @@ class AsyncHTTP:
         deadline = _call_deadline(resolved.total_timeout)
         response = await arun_flow(
             retry_flow(max_retries=resolved.max_retries, what=what, deadline=deadline),
-            lambda _: self.send(request, _budget(request, deadline)),
+            lambda _: self.send(request, budget_for(request, deadline)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)

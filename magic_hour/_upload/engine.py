@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import (
     IO,
     TYPE_CHECKING,
     Any,
-    AsyncIterator,
     Awaitable,
     Callable,
     Dict,
     Generator,
-    Iterator,
     List,
     Optional,
     Sequence,
@@ -32,23 +27,47 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from .._core.transport import arun_flow, run_flow
-from .._exceptions import InvalidFileError, InvalidParameterError, MagicHourError
+from .._core.transport import arun_flow, budget_for, run_flow
+from .._exceptions import MagicHourError
+from .bodies import (
+    CallbackError,
+    Progress,
+    StreamedBody,
+    check_end,
+    check_progress,
+    put_request,
+    sync_chunks,
+    thread_reader,
+)
+from .bodies import (
+    ProgressCallback as ProgressCallback,
+)
 from .flow import (
-    CHUNK_SIZE,
     Presign,
     Put,
     Target,
-    UploadProgress,
     batches,
     check_presigned,
+    check_unique_across,
     parse_expires_at,
     presign_items,
     upload_flow,
 )
-from .inputs import Passthrough, Source, inspect_input, restore_position
+from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
+from .plan import check_concurrency as check_concurrency
+from .plan import check_files as check_files
+from .plan import (
+    check_flag,
+    file_error,
+    file_outcome,
+    finish,
+    log_uploaded,
+    plan,
+    reraise_callback_errors,
+)
 from .results import UploadResult
+from .threads import Interrupt, run_pool
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
@@ -57,80 +76,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("magic_hour")
 
-ProgressCallback = Callable[[UploadProgress], None]
-
 # Errors that fail one file of a batch (recorded in its UploadResult); anything else propagates.
 FILE_ERRORS: Tuple[type[BaseException], ...] = (MagicHourError, OSError)
-
-
-class _Cancelled(Exception):
-    """Raised inside a worker thread's body when the batch was interrupted."""
-
-
-class _Progress:
-    """Calls the user's callback from one thread at a time."""
-
-    def __init__(self, callback: Optional[ProgressCallback]) -> None:
-        self._callback = callback
-        self._lock = threading.Lock()
-
-    def emit(self, source: Source, sent: int) -> None:
-        if self._callback is not None:
-            with self._lock:
-                self._callback(UploadProgress(source.index, source.name, sent, source.size))
-
-
-def check_concurrency(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidParameterError("max_concurrency", value, "an integer >= 1")
-    return value
-
-
-def check_progress(on_progress: object) -> None:
-    if on_progress is not None and not callable(on_progress):
-        raise InvalidParameterError(
-            "on_progress", on_progress, "a callable taking an UploadProgress event, or None"
-        )
-
-
-def check_files(files: object) -> List[object]:
-    if isinstance(files, (str, bytes)) or not isinstance(files, (list, tuple)):
-        raise InvalidParameterError("files", files, "a list of paths or binary file objects")
-    return list(files)  # pyright: ignore[reportUnknownArgumentType]
-
-
-def check_flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidParameterError(name, value, "True or False")
-    return value
-
-
-def _plan(
-    files: Sequence[object], type_: Optional[str], extension: Optional[str], from_current_position: bool
-) -> Tuple[List[Optional[UploadResult]], List[Source]]:
-    """Check every input before any request; pass URLs and api-assets paths straight through."""
-    results: List[Optional[UploadResult]] = [None] * len(files)
-    sources: List[Source] = []
-    objects: Dict[int, int] = {}  # id(file object) -> first index
-    for i, file in enumerate(files):
-        checked = inspect_input(
-            file, i, type_=type_, extension=extension, from_current_position=from_current_position
-        )
-        if isinstance(checked, Passthrough):
-            results[i] = UploadResult(i, checked.value, file_path=checked.value)
-            continue
-        if checked.fileobj is not None:
-            # Two uploads would share one file position and interleave their reads: wrong bytes.
-            first = objects.setdefault(id(checked.fileobj), i)
-            if first != i:
-                raise InvalidFileError(
-                    f"files[{i}]",
-                    checked.name,
-                    "each file object once (pass a path, or open the file again, to upload it twice)",
-                    reason=f"it is the same file object as files[{first}]",
-                )
-        sources.append(checked)
-    return results, sources
 
 
 def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
@@ -148,6 +95,7 @@ def _accept_batch(
         found = _targets(outcome)
         try:
             check_presigned(batch, found)
+            check_unique_across(found, list(targets.values()))
         except MagicHourError as exc:
             outcome = exc
         else:
@@ -162,150 +110,6 @@ def _one_target(source: Source, response: V1FilesUploadUrlsCreateResponse) -> Ta
     found = _targets(response)
     check_presigned([source], found)
     return found[0]
-
-
-def _log_uploaded(source: Source, start: float, path: str) -> None:
-    logger.info(
-        "%s: uploaded %d bytes in %.2fs as %s", source.name, source.size, time.perf_counter() - start, path
-    )
-
-
-def _put_request(put: Put, timeout: httpx.Timeout, content: Any) -> httpx.Request:
-    # Built by hand: no Authorization, no API headers, the URL exactly as the API gave it, and an
-    # explicit Content-Length so httpx does not fall back to a chunked body (pre-signed PUTs refuse it).
-    # Sent with follow_redirects=False even through a lent client that follows them: a pre-signed URL
-    # does not redirect, and a streamed body could not be sent again to the new location.
-    stream = content if isinstance(content, httpx.AsyncByteStream) else None
-    request = httpx.Request(
-        "PUT",
-        put.target.upload_url,
-        headers={"Content-Length": str(put.source.size)},
-        content=None if stream is not None else content,
-        extensions={"timeout": timeout.as_dict()},
-    )
-    if stream is not None:  # our own stream, used as is (Request(stream=...) would skip the Host header)
-        request.stream = stream
-    return request
-
-
-class _AsyncChunks(httpx.AsyncByteStream):
-    """The body of one async PUT attempt: the file, ``CHUNK_SIZE`` bytes at a time, with progress events.
-
-    An iterator class handed to httpx as the request's stream, not an async generator: when an upload
-    is cancelled mid-body, an async generator (ours, or the one httpx wraps around any other iterable)
-    is left unfinished for the garbage collector, which trio reports as a ResourceWarning.
-    """
-
-    def __init__(
-        self,
-        read: Callable[[int], Awaitable[bytes]],
-        source: Source,
-        progress: _Progress,
-        size_now: Optional[Callable[[], int]] = None,
-    ) -> None:
-        self._read = read
-        self._size_now = size_now
-        self._source = source
-        self._progress = progress
-        self._sent = 0
-        self._unreported = False
-
-    def __aiter__(self) -> AsyncIterator[bytes]:  # pyright: ignore[reportIncompatibleMethodOverride]
-        return self
-
-    async def __anext__(self) -> bytes:
-        source = self._source
-        if self._unreported:  # the previous chunk has been taken by the connection
-            self._progress.emit(source, self._sent)
-            self._unreported = False
-        if self._sent >= source.size:
-            raise StopAsyncIteration
-        chunk = await self._read(min(CHUNK_SIZE, source.size - self._sent))
-        if not chunk:
-            raise _short_read(source, self._sent)
-        self._sent += len(chunk)
-        if self._sent == source.size and self._size_now is not None:
-            _check_unchanged(source, self._size_now())
-        self._unreported = True
-        return chunk
-
-
-def _check_unchanged(source: Source, size_now: int) -> None:
-    """Before the last chunk goes out: a file that grew since it was checked would be stored truncated
-    (its Content-Length is fixed), so the PUT is abandoned instead and nothing is stored."""
-    if size_now != source.size:
-        raise InvalidFileError(
-            "file",
-            source.name,
-            "a file that does not change while it is uploaded",
-            reason=f"it was {source.size} bytes when checked and is {size_now} now",
-        )
-
-
-def _short_read(source: Source, sent: int) -> InvalidFileError:
-    return InvalidFileError(
-        "file",
-        source.name,
-        "a file that does not shrink while it is uploaded",
-        reason=f"it ended after {sent} of {source.size} bytes",
-    )
-
-
-def _finish(results: List[Optional[UploadResult]]) -> List[UploadResult]:
-    done = [r for r in results if r is not None]
-    assert len(done) == len(results)
-    return done
-
-
-def _run_pool(
-    todo: Sequence[Source],
-    work: Callable[[Source], UploadResult],
-    workers: int,
-    cancel: threading.Event,
-    results: List[Optional[UploadResult]],
-) -> None:
-    """Run ``work`` over ``todo`` in a thread pool, driven from a coordinator thread.
-
-    The calling thread only waits. A KeyboardInterrupt (Ctrl-C) or SystemExit lands there, wherever it
-    was, never half-way through starting a worker (``ThreadPoolExecutor.submit`` interrupted inside
-    ``Thread.start()`` would leave a worker the pool does not know of, still uploading). On such an
-    interruption the cancel event stops in-flight bodies at their next chunk, queued files never start,
-    and the interruption is re-raised once every worker has stopped.
-    """
-    failure: List[BaseException] = []
-    done = threading.Event()
-
-    def coordinate() -> None:
-        try:
-            if cancel.is_set():  # interrupted while this thread was being started
-                return
-            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-upload")
-            try:
-                futures = [pool.submit(work, s) for s in todo]
-                for future in as_completed(futures):
-                    result = future.result()
-                    results[result.index] = result
-            except BaseException as exc:  # e.g. the progress callback raised: stop the others, re-raise
-                cancel.set()
-                failure.append(exc)
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        finally:
-            done.set()
-
-    coordinator = threading.Thread(target=coordinate, name="magic-hour-upload-batch", daemon=True)
-    try:
-        coordinator.start()
-        # An Event, not join(): a join() interrupted by Ctrl-C may mark a running thread as stopped
-        # (CPython bpo-45274), and the second join() would then return at once.
-        done.wait()
-    except BaseException:
-        cancel.set()
-        if coordinator.is_alive():  # if start() itself was interrupted, the thread returns at once
-            done.wait()
-        raise
-    if failure:
-        raise failure[0]
 
 
 class SyncUploader:
@@ -325,12 +129,14 @@ class SyncUploader:
         on_progress: Optional[ProgressCallback] = None,
         from_current_position: bool = False,
     ) -> List[UploadResult]:
-        check_progress(on_progress)
-        results, sources = _plan(
+        check_progress(on_progress, is_async=False)
+        results, sources = plan(
             files, type_, extension, check_flag("from_current_position", from_current_position)
         )
         try:
-            return self._upload(results, sources, max_concurrency, on_progress)
+            return reraise_callback_errors(
+                lambda: self._upload(results, sources, max_concurrency, on_progress)
+            )
         finally:
             # The caller's file objects go back where they were, on success, failure or interruption.
             for source in sources:
@@ -352,27 +158,22 @@ class SyncUploader:
                 outcome = exc
             _accept_batch(batch, outcome, results, targets)
         todo = [s for s in sources if s.index in targets]
-        progress = _Progress(on_progress)
-        cancel = threading.Event()
+        progress = Progress(on_progress)
+        cancel = Interrupt()
 
         def work(source: Source) -> UploadResult:
-            try:
-                path = self._upload_one(source, targets[source.index], progress, cancel)
-            except FILE_ERRORS as exc:
-                logger.info("%s: upload failed: %s", source.name, exc)
-                return UploadResult(source.index, source.name, error=exc)
-            return UploadResult(source.index, source.name, file_path=path)
+            return file_outcome(
+                source, lambda: self._upload_one(source, targets[source.index], progress, cancel)
+            )
 
         if len(todo) <= 1 or max_concurrency == 1:
             for s in todo:
                 results[s.index] = work(s)
-            return _finish(results)
-        _run_pool(todo, work, min(max_concurrency, len(todo)), cancel, results)
-        return _finish(results)
+            return finish(results)
+        run_pool(todo, work, min(max_concurrency, len(todo)), cancel, results)
+        return finish(results)
 
-    def _upload_one(
-        self, source: Source, target: Target, progress: _Progress, cancel: threading.Event
-    ) -> str:
+    def _upload_one(self, source: Source, target: Target, progress: Progress, cancel: Interrupt) -> str:
         def perform(action: object) -> Any:
             if isinstance(action, Presign):
                 return _one_target(source, self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
@@ -380,17 +181,25 @@ class SyncUploader:
             return self._put(action, progress, cancel)
 
         start = time.perf_counter()
-        path = run_flow(upload_flow(source, target, max_retries=self._http.config.max_retries), perform)
-        _log_uploaded(source, start, path)
+        flow = upload_flow(source, target, max_retries=self._http.config.max_retries)
+        path = run_flow(flow, perform, wait=cancel.sleep)
+        log_uploaded(source, start, path)
         return path
 
-    def _put(self, put: Put, progress: _Progress, cancel: threading.Event) -> httpx.Response:
+    def _put(self, put: Put, progress: Progress, cancel: Interrupt) -> httpx.Response:
         source = put.source
         progress.emit(source, 0)
         with self._open(source) as f:
-            request = _put_request(put, self._http.config.timeout, self._chunks(f, source, progress, cancel))
-            with sending_put():
-                return self._http.send(request, auth=None, follow_redirects=False)
+            if source.size == 0:  # a 0-byte body is complete at once: probe before sending
+                check_end(source, f.read(1))
+                if source.start is not None:
+                    f.seek(source.start)
+            request = put_request(
+                put, self._http.config.timeout, sync_chunks(f, source, progress, cancel.event)
+            )
+            budget = budget_for(request)
+            with sending_put(), cancel.tracking(budget):
+                return self._http.send(request, budget, auth=None, follow_redirects=False)
 
     @staticmethod
     @contextlib.contextmanager
@@ -404,28 +213,12 @@ class SyncUploader:
             source.fileobj.seek(source.start)
         yield source.fileobj
 
-    @staticmethod
-    def _chunks(
-        f: IO[bytes], source: Source, progress: _Progress, cancel: threading.Event
-    ) -> Iterator[bytes]:
-        sent = 0
-        while sent < source.size:
-            if cancel.is_set():
-                raise _Cancelled()
-            chunk = f.read(min(CHUNK_SIZE, source.size - sent))
-            if not chunk:
-                raise _short_read(source, sent)
-            sent += len(chunk)
-            if sent == source.size and source.path is not None:
-                _check_unchanged(source, os.fstat(f.fileno()).st_size)
-            yield chunk
-            progress.emit(source, sent)
-
 
 class AsyncUploader:
     """Uploads files with anyio tasks over the client's pooled :class:`httpx.AsyncClient`.
 
-    File reads run in worker threads, so the event loop never blocks on disk (asyncio and trio).
+    File reads run in worker threads, so the event loop never blocks on disk (asyncio and trio). A file
+    is opened by its request body, once the request has a connection (see ``bodies.py``).
     """
 
     def __init__(self, http: AsyncHTTP, upload_urls: AsyncUploadUrls) -> None:
@@ -442,12 +235,14 @@ class AsyncUploader:
         on_progress: Optional[ProgressCallback] = None,
         from_current_position: bool = False,
     ) -> List[UploadResult]:
-        check_progress(on_progress)
-        results, sources = _plan(
+        check_progress(on_progress, is_async=True)
+        results, sources = plan(
             files, type_, extension, check_flag("from_current_position", from_current_position)
         )
         try:
             return await self._upload(results, sources, max_concurrency, on_progress)
+        except CallbackError as exc:
+            raise exc.error from None
         finally:
             # Synchronous even in async code: a seek is not blocking I/O, and it must run when cancelled.
             for source in sources:
@@ -469,7 +264,7 @@ class AsyncUploader:
                 outcome = exc
             _accept_batch(batch, outcome, results, targets)
         todo = [s for s in sources if s.index in targets]
-        progress = _Progress(on_progress)
+        progress = Progress(on_progress)
         limiter = anyio.CapacityLimiter(max_concurrency)
 
         failure: List[BaseException] = []
@@ -479,16 +274,20 @@ class AsyncUploader:
             async with limiter:
                 try:
                     path = await self._upload_one(source, targets[source.index], progress)
-                except FILE_ERRORS as exc:
-                    logger.info("%s: upload failed: %s", source.name, exc)
-                    results[source.index] = UploadResult(source.index, source.name, error=exc)
-                    return
+                except MagicHourError as exc:
+                    error: MagicHourError = exc
+                except OSError as exc:
+                    error = file_error(source, exc)
                 except Exception as exc:  # e.g. the progress callback raised: stop the others
                     failure.append(exc)
                     for scope in scopes:
                         scope.cancel()
                     return
-                results[source.index] = UploadResult(source.index, source.name, file_path=path)
+                else:
+                    results[source.index] = UploadResult(source.index, source.name, file_path=path)
+                    return
+                logger.info("%s: upload failed: %s", source.name, error)
+                results[source.index] = UploadResult(source.index, source.name, error=error)
 
         if len(todo) == 1:
             await work(todo[0])
@@ -500,9 +299,9 @@ class AsyncUploader:
         if failure:
             # The exception itself, as the sync engine raises it, not an ExceptionGroup of the task group.
             raise failure[0]
-        return _finish(results)
+        return finish(results)
 
-    async def _upload_one(self, source: Source, target: Target, progress: _Progress) -> str:
+    async def _upload_one(self, source: Source, target: Target, progress: Progress) -> str:
         async def perform(action: object) -> Any:
             if isinstance(action, Presign):
                 return _one_target(source, await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
@@ -513,27 +312,28 @@ class AsyncUploader:
         path = await arun_flow(
             upload_flow(source, target, max_retries=self._http.config.max_retries), perform
         )
-        _log_uploaded(source, start, path)
+        log_uploaded(source, start, path)
         return path
 
-    async def _put(self, put: Put, progress: _Progress) -> httpx.Response:
+    async def _put(self, put: Put, progress: Progress) -> httpx.Response:
         source = put.source
-        progress.emit(source, 0)
-        if source.path is not None:
-            async with await anyio.open_file(source.path, "rb") as f:
-                fd = f.wrapped.fileno()
-                body = _AsyncChunks(f.read, source, progress, lambda: os.fstat(fd).st_size)
-                request = _put_request(put, self._http.config.timeout, body)
-                with sending_put():
-                    return await self._http.send(request, auth=None, follow_redirects=False)
-        fileobj = source.fileobj
-        assert fileobj is not None
-        if source.start is not None:
-            await anyio.to_thread.run_sync(fileobj.seek, source.start)
+        await progress.aemit(source, 0)
+        async with contextlib.AsyncExitStack() as stack:
 
-        def read(n: int) -> Awaitable[bytes]:
-            return anyio.to_thread.run_sync(fileobj.read, n)
+            async def open_() -> Callable[[int], Awaitable[bytes]]:
+                if source.path is not None:
+                    f = await stack.enter_async_context(await anyio.open_file(source.path, "rb"))
+                    return f.read
+                fileobj = source.fileobj
+                assert fileobj is not None
+                if source.start is not None:
+                    await anyio.to_thread.run_sync(fileobj.seek, source.start)
+                return thread_reader(fileobj)
 
-        request = _put_request(put, self._http.config.timeout, _AsyncChunks(read, source, progress))
-        with sending_put():
-            return await self._http.send(request, auth=None, follow_redirects=False)
+            if source.size == 0:  # a 0-byte body is complete at once: probe before sending
+                check_end(source, await (await open_())(1))
+            body = StreamedBody(open_, source, progress)
+            request = put_request(put, self._http.config.timeout, body)
+            with sending_put():
+                return await self._http.send(request, budget_for(request), auth=None, follow_redirects=False)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -188,6 +188,31 @@ def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> Non
                 f"the API returned an upload URL for {source.name} that cannot be used ({problem}): "
                 f"{redact_url(target.upload_url)!r}; nothing was uploaded"
             )
+    _check_unique(targets)
+
+
+def _check_unique(targets: Sequence[Target], taken: Sequence[Target] = ()) -> None:
+    """Two files sent to one URL (or given one ``file_path``) would leave one object in storage and
+    report both uploaded."""
+    urls = {t.upload_url for t in taken}
+    paths = {t.file_path for t in taken}
+    for target in targets:
+        if target.upload_url in urls or target.file_path in paths:
+            kind, value = (
+                ("upload URL", redact_url(target.upload_url))
+                if target.upload_url in urls
+                else ("file_path", target.file_path)
+            )
+            raise UploadUrlsMismatchError(
+                f"the API returned the same {kind} for two files ({value!r}); nothing was uploaded"
+            )
+        urls.add(target.upload_url)
+        paths.add(target.file_path)
+
+
+def check_unique_across(targets: Sequence[Target], taken: Sequence[Target]) -> None:
+    """:func:`check_presigned`'s uniqueness check against the targets of earlier batches."""
+    _check_unique(targets, taken)
 
 
 def _is_http_url(url: str) -> bool:

@@ -194,6 +194,10 @@ def _inspect_fileobj(
         if origin is not None:
             start = origin if from_current_position else 0
             end = f.seek(0, os.SEEK_END)
+            if not isinstance(end, int) or isinstance(end, bool):  # seek() returning None (codecs.open)
+                end = f.tell()
+                if not isinstance(end, int) or isinstance(end, bool):
+                    raise ValueError(f"tell() returned {end!r}, not a position")
             f.seek(origin)
             return Source(
                 index=index,

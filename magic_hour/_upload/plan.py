@@ -1,0 +1,108 @@
+"""The bookkeeping of an upload batch, shared by the sync and async engines (no I/O): checks of the
+arguments and inputs, and how each file's outcome is recorded."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+
+from .._exceptions import InvalidFileError, InvalidParameterError, MagicHourError
+from .bodies import CallbackError
+from .inputs import Passthrough, Source, inspect_input
+from .results import UploadResult
+
+logger = logging.getLogger("magic_hour")
+
+
+def check_concurrency(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError("max_concurrency", value, "an integer >= 1")
+    return value
+
+
+def check_files(files: object) -> List[object]:
+    if isinstance(files, (str, bytes)) or not isinstance(files, (list, tuple)):
+        raise InvalidParameterError("files", files, "a list of paths or binary file objects")
+    return list(files)  # pyright: ignore[reportUnknownArgumentType]
+
+
+def check_flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(name, value, "True or False")
+    return value
+
+
+def plan(
+    files: Sequence[object], type_: Optional[str], extension: Optional[str], from_current_position: bool
+) -> Tuple[List[Optional[UploadResult]], List[Source]]:
+    """Check every input before any request; pass URLs and api-assets paths straight through."""
+    results: List[Optional[UploadResult]] = [None] * len(files)
+    sources: List[Source] = []
+    objects: Dict[int, int] = {}  # id(file object) -> first index
+    for i, file in enumerate(files):
+        checked = inspect_input(
+            file, i, type_=type_, extension=extension, from_current_position=from_current_position
+        )
+        if isinstance(checked, Passthrough):
+            results[i] = UploadResult(i, checked.value, file_path=checked.value)
+            continue
+        if checked.fileobj is not None:
+            # Two uploads would share one file position and interleave their reads: wrong bytes.
+            first = objects.setdefault(id(checked.fileobj), i)
+            if first != i:
+                raise InvalidFileError(
+                    f"files[{i}]",
+                    checked.name,
+                    "each file object once (pass a path, or open the file again, to upload it twice)",
+                    reason=f"it is the same file object as files[{first}]",
+                )
+        sources.append(checked)
+    return results, sources
+
+
+def log_uploaded(source: Source, start: float, path: str) -> None:
+    logger.info(
+        "%s: uploaded %d bytes in %.2fs as %s", source.name, source.size, time.perf_counter() - start, path
+    )
+
+
+def finish(results: List[Optional[UploadResult]]) -> List[UploadResult]:
+    done = [r for r in results if r is not None]
+    assert len(done) == len(results)
+    return done
+
+
+def file_error(source: Source, exc: OSError) -> InvalidFileError:
+    """A file that was fine when checked and cannot be read now (deleted, permissions changed)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    error = InvalidFileError(
+        "file", source.name, "a file that stays readable until it is uploaded", reason=reason
+    )
+    error.__cause__ = exc
+    return error
+
+
+def file_outcome(source: Source, run: Callable[[], str]) -> UploadResult:
+    """The result of one file: its ``file_path``, or the typed error that failed it. The progress
+    callback's own exceptions pass through (wrapped, for the engine to re-raise as themselves)."""
+    try:
+        path = run()
+    except MagicHourError as exc:
+        error: MagicHourError = exc
+    except OSError as exc:
+        error = file_error(source, exc)
+    else:
+        return UploadResult(source.index, source.name, file_path=path)
+    logger.info("%s: upload failed: %s", source.name, error)
+    return UploadResult(source.index, source.name, error=error)
+
+
+T = TypeVar("T")
+
+
+def reraise_callback_errors(run: Callable[[], T]) -> T:
+    try:
+        return run()
+    except CallbackError as exc:
+        raise exc.error from None

@@ -1,0 +1,119 @@
+"""The sync engine's thread pool, and how a batch is interrupted (Ctrl-C) within a moment."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, Callable, List, Optional, Sequence, Set
+
+from .._core.deadline import Budget
+from .bodies import Cancelled
+from .inputs import Source
+from .results import UploadResult
+
+
+class Interrupt:
+    """The cancel event of one batch, and the attempts in flight that it must cut short.
+
+    Setting it stops bodies at their next chunk and waits between retries at once, and shuts down
+    the sockets of PUTs waiting for an answer (a thread blocked in ``recv`` cannot be interrupted
+    otherwise; the SDK's own pool records which socket each attempt uses).
+    """
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._active: Set[Budget] = set()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def set(self) -> None:
+        self.event.set()
+        with self._lock:
+            active = list(self._active)
+        for budget in active:
+            stream: Any = budget.stream
+            sock: Optional[socket.socket] = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def sleep(self, seconds: float) -> None:
+        """The wait before a retry: it ends at once when the batch is interrupted."""
+        from .._core import transport
+
+        if transport.sleep is not time.sleep:  # the core's clock is faked (tests): keep to it
+            transport.sleep(seconds)
+        elif self.event.wait(seconds):
+            raise Cancelled()
+        if self.event.is_set():
+            raise Cancelled()
+
+    @contextlib.contextmanager
+    def tracking(self, budget: Budget) -> Any:
+        if self.event.is_set():
+            raise Cancelled()
+        with self._lock:
+            self._active.add(budget)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active.discard(budget)
+        if self.event.is_set():
+            raise Cancelled()
+
+
+def run_pool(
+    todo: Sequence[Source],
+    work: Callable[[Source], UploadResult],
+    workers: int,
+    cancel: Interrupt,
+    results: List[Optional[UploadResult]],
+) -> None:
+    """Run ``work`` over ``todo`` in a thread pool, driven from a coordinator thread.
+
+    The calling thread only waits. A KeyboardInterrupt (Ctrl-C) or SystemExit lands there, wherever it
+    was, never half-way through starting a worker (``ThreadPoolExecutor.submit`` interrupted inside
+    ``Thread.start()`` would leave a worker the pool does not know of, still uploading). On such an
+    interruption :class:`Interrupt` stops in-flight work at once, queued files never start, and the
+    interruption is re-raised once every worker has stopped.
+    """
+    failure: List[BaseException] = []
+    done = threading.Event()
+
+    def coordinate() -> None:
+        try:
+            if cancel.is_set():  # interrupted while this thread was being started
+                return
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-upload")
+            try:
+                futures = [pool.submit(work, s) for s in todo]
+                for future in as_completed(futures):
+                    result = future.result()
+                    results[result.index] = result
+            except BaseException as exc:  # e.g. the progress callback raised: stop the others, re-raise
+                cancel.set()
+                failure.append(exc)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            done.set()
+
+    coordinator = threading.Thread(target=coordinate, name="magic-hour-upload-batch", daemon=True)
+    try:
+        coordinator.start()
+        # An Event, not join(): a join() interrupted by Ctrl-C may mark a running thread as stopped
+        # (CPython bpo-45274), and the second join() would then return at once.
+        done.wait()
+    except BaseException:
+        cancel.set()
+        if coordinator.is_alive():  # if start() itself was interrupted, the thread returns at once
+            done.wait()
+        raise
+    if failure:
+        raise failure[0]
