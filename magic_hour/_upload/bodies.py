@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from typing import IO, Any, AsyncIterator, Awaitable, Callable, Iterator, Optional
+from typing import IO, Any, AsyncIterator, Awaitable, Callable, ContextManager, Generator, Optional
 
 import anyio
 import anyio.to_thread
@@ -133,20 +133,27 @@ def short_read(source: Source, sent: int) -> InvalidFileError:
     )
 
 
-def sync_chunks(f: IO[bytes], source: Source, progress: Progress, cancel: threading.Event) -> Iterator[bytes]:
-    """The body of a sync PUT: ``source.size`` bytes of ``f``, then a check that nothing follows."""
+def sync_chunks(
+    open_: Callable[[], ContextManager[IO[bytes]]],
+    source: Source,
+    progress: Progress,
+    cancel: threading.Event,
+) -> Generator[bytes, None, None]:
+    """The body of a sync PUT: ``source.size`` bytes of the file (opened on the first chunk, once the
+    request has a connection), then a check that nothing follows."""
     sent = 0
-    while sent < source.size:
-        if cancel.is_set():
-            raise Cancelled()
-        chunk = f.read(min(CHUNK_SIZE, source.size - sent))
-        if not chunk:
-            raise short_read(source, sent)
-        sent += len(chunk)
-        if sent == source.size:
-            check_end(source, f.read(1))  # before the last chunk goes out
-        yield chunk
-        progress.emit(source, sent)
+    with open_() as f:
+        while sent < source.size:
+            if cancel.is_set():
+                raise Cancelled()
+            chunk = f.read(min(CHUNK_SIZE, source.size - sent))
+            if not chunk:
+                raise short_read(source, sent)
+            sent += len(chunk)
+            if sent == source.size:
+                check_end(source, f.read(1))  # before the last chunk goes out
+            yield chunk
+            progress.emit(source, sent)
 
 
 def check_end(source: Source, extra: bytes) -> None:

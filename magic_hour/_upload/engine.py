@@ -189,17 +189,17 @@ class SyncUploader:
     def _put(self, put: Put, progress: Progress, cancel: Interrupt) -> httpx.Response:
         source = put.source
         progress.emit(source, 0)
-        with self._open(source) as f:
-            if source.size == 0:  # a 0-byte body is complete at once: probe before sending
+        if source.size == 0:  # a 0-byte body is complete at once: probe before sending
+            with self._open(source) as f:
                 check_end(source, f.read(1))
-                if source.start is not None:
-                    f.seek(source.start)
-            request = put_request(
-                put, self._http.config.timeout, sync_chunks(f, source, progress, cancel.event)
-            )
-            budget = budget_for(request)
+        body = sync_chunks(lambda: self._open(source), source, progress, cancel.event)
+        request = put_request(put, self._http.config.timeout, body)
+        budget = budget_for(request)
+        try:
             with sending_put(), cancel.tracking(budget):
                 return self._http.send(request, budget, auth=None, follow_redirects=False)
+        finally:
+            body.close()  # closes the file, also when the request ended before its body did
 
     @staticmethod
     @contextlib.contextmanager

@@ -1,0 +1,358 @@
+"""Regression tests of the hostile review (issue 12), upload part: odd files, odd presign answers,
+storage that answers early, interruptions, callbacks. Real files, real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import os
+import pathlib
+import signal
+import socket
+import threading
+import time
+from typing import Any, AsyncIterator, Iterator, List
+
+import pytest
+from _servers import Hang, RawServer, Respond, cache_tls_contexts
+from conftest import Flavor
+
+from magic_hour import (
+    InvalidFileError,
+    InvalidParameterError,
+    StorageError,
+    UploadError,
+    UploadProgress,
+    UploadUrlsMismatchError,
+)
+from magic_hour.testing import FakeMagicHour
+
+pytestmark = pytest.mark.anyio
+
+JSON = ("Content-Type", "application/json")
+
+
+@pytest.fixture(params=["sync", "asyncio", "trio"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def anyio_backend(mode: str) -> str:
+    return "asyncio" if mode == "sync" else mode
+
+
+@pytest.fixture
+async def sdk(mode: str) -> AsyncIterator[Flavor]:
+    flavor = Flavor(mode != "sync")
+    try:
+        yield flavor
+    finally:
+        await flavor.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_tls_contexts(monkeypatch)
+
+
+@pytest.fixture
+def fake() -> FakeMagicHour:
+    return FakeMagicHour()
+
+
+@pytest.fixture
+def server(fake: FakeMagicHour) -> Iterator[Any]:
+    with fake.serve() as srv:
+        yield srv
+
+
+def _client(sdk: Flavor, fake: FakeMagicHour, server: Any, **kwargs: Any) -> Any:
+    return sdk.client(base_url=server.url, token=fake.token, **kwargs)
+
+
+# ------------------------------------------------------------------ 1: what is stored is the file
+
+
+class Growing(io.RawIOBase):
+    """A readable, seekable object that gains ``extra`` bytes once it has been read to its old end."""
+
+    name = "grow.mp4"
+
+    def __init__(self, data: bytes, extra: bytes) -> None:
+        self._data = bytearray(data)
+        self._extra = extra
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = (
+            offset if whence == 0 else (len(self._data) + offset if whence == 2 else self._pos + offset)
+        )
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        if self._pos >= len(self._data) and self._extra:
+            self._data += self._extra
+            self._extra = b""
+        n = len(self._data) - self._pos if n < 0 else n
+        out = bytes(self._data[self._pos : self._pos + n])
+        self._pos += len(out)
+        return out
+
+
+@pytest.mark.parametrize("size", [0, 5, 3 * 1024 * 1024])
+async def test_a_file_object_that_grows_is_not_stored(
+    sdk: Flavor, fake: FakeMagicHour, server: Any, size: int
+) -> None:
+    grower = Growing(b"a" * size, b"more")
+    with pytest.raises(InvalidFileError, match="does not change"):
+        await sdk.call(_client(sdk, fake, server, max_retries=0).v1.files.upload_file, grower)
+    assert [r.status for r in fake.requests_to("storage") if r.status == 200] == []
+
+
+async def test_a_file_that_stats_empty_but_has_data_is_not_stored_empty(
+    sdk: Flavor, fake: FakeMagicHour, server: Any
+) -> None:
+    proc = "/proc/self/status"
+    if not os.path.exists(proc) or os.stat(proc).st_size != 0:
+        pytest.skip("needs a Linux /proc file that stats as 0 bytes")
+    with pytest.raises(InvalidFileError, match="does not change"):
+        await sdk.call(_client(sdk, fake, server).v1.files.upload_file, proc, extension="mp4")
+    assert fake.requests_to("storage") == []
+
+
+# ------------------------------------------------------------------ 3: duplicate targets
+
+
+@pytest.mark.parametrize("same", ["file_path", "upload_url"])
+async def test_duplicate_targets_in_one_answer_are_refused(
+    sdk: Flavor, tmp_path: pathlib.Path, same: str
+) -> None:
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    a.write_bytes(b"a")
+    b.write_bytes(b"b")
+    with RawServer(then=Respond(200)) as storage:
+        items = [
+            {
+                "expires_at": "2099-01-01T00:00:00Z",
+                "file_path": f"api-assets/x/{i}.mp4",
+                "upload_url": f"{storage.url}/{i}?sig=1",
+            }
+            for i in range(2)
+        ]
+        items[1][same] = items[0][same]
+        body = json.dumps({"items": items}).encode()
+        with RawServer(then=Respond(200, [JSON], body)) as api, pytest.raises(UploadError) as info:
+            await sdk.call(sdk.client(base_url=api.url).v1.files.upload_files, [a, b])
+        assert storage.requests == []
+    assert all(isinstance(r.error, UploadUrlsMismatchError) for r in info.value.results)
+    assert "the same" in str(info.value)
+
+
+# ------------------------------------------------------------------ 11: storage that answers early
+
+
+class EarlyAnswer:
+    """A storage that reads a little of a PUT's body, answers at once and closes (as S3 does for an
+    expired URL or a body too large), leaving the rest of the body unread."""
+
+    def __init__(self, *answers: bytes) -> None:
+        self._answers = list(answers)
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.seen = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while self._answers:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                conn.recv(65536)
+                self.seen += 1
+                conn.sendall(self._answers.pop(0))
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def _answer(status: str, body: bytes) -> bytes:
+    return f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+
+
+async def test_an_early_413_is_read_not_retried(sdk: Flavor, tmp_path: pathlib.Path) -> None:
+    src = tmp_path / "big.mp4"
+    src.write_bytes(os.urandom(16 * 1024 * 1024))  # far more than the socket buffers take
+    storage = EarlyAnswer(
+        *[_answer("413 Payload Too Large", b"<Error><Code>EntityTooLarge</Code></Error>")] * 3
+    )
+    item = {
+        "expires_at": "2099-01-01T00:00:00Z",
+        "file_path": "api-assets/x/a.mp4",
+        "upload_url": f"{storage.url}/a?sig=1",
+    }
+    try:
+        answer = Respond(200, [JSON], json.dumps({"items": [item]}).encode())
+        with RawServer(then=answer) as api, pytest.raises(StorageError) as info:
+            await sdk.call(sdk.client(base_url=api.url, max_retries=2).v1.files.upload_file, src)
+    finally:
+        storage.close()
+    assert info.value.status_code == 413
+    assert "EntityTooLarge" in str(info.value)
+    assert storage.seen == 1  # a 413 is not retried
+
+
+# ------------------------------------------------------------------ 17, 22: files that change under us
+
+
+async def test_a_file_deleted_after_the_checks_is_a_typed_error(
+    sdk: Flavor, fake: FakeMagicHour, server: Any, tmp_path: pathlib.Path
+) -> None:
+    srcs = [tmp_path / f"{i}.mp4" for i in range(2)]
+    for s in srcs:
+        s.write_bytes(b"x" * 10)
+
+    def delete_second(event: UploadProgress) -> None:
+        if srcs[1].exists():
+            srcs[1].unlink()
+
+    with pytest.raises(UploadError) as info:
+        await sdk.call(
+            _client(sdk, fake, server).v1.files.upload_files,
+            srcs,
+            max_concurrency=1,
+            on_progress=delete_second,
+        )
+    failed = info.value.failed
+    assert len(failed) == 1 and isinstance(failed[0].error, InvalidFileError)
+    assert "no such file" in str(failed[0].error).lower()
+
+
+async def test_a_file_object_whose_seek_returns_none(
+    sdk: Flavor, fake: FakeMagicHour, server: Any, tmp_path: pathlib.Path
+) -> None:
+    src = tmp_path / "a.mp4"
+    src.write_bytes(b"0123456789")
+    with codecs.open(str(src), "rb") as f:  # StreamReaderWriter.seek returns None
+        path = await sdk.call(_client(sdk, fake, server).v1.files.upload_file, f)
+    assert fake.file(path).content == b"0123456789"
+
+
+# ------------------------------------------------------------------ 18, 23: the progress callback
+
+
+async def test_an_oserror_from_on_progress_surfaces_as_itself(
+    sdk: Flavor, fake: FakeMagicHour, server: Any, tmp_path: pathlib.Path
+) -> None:
+    srcs = [tmp_path / f"{i}.mp4" for i in range(3)]
+    for s in srcs:
+        s.write_bytes(b"x" * 10)
+
+    def broken(event: UploadProgress) -> None:
+        raise BrokenPipeError("stdout is gone")
+
+    with pytest.raises(BrokenPipeError):
+        await sdk.call(_client(sdk, fake, server).v1.files.upload_files, srcs, on_progress=broken)
+    with pytest.raises(BrokenPipeError):
+        await sdk.call(_client(sdk, fake, server).v1.files.upload_file, srcs[0], on_progress=broken)
+
+
+async def test_an_async_on_progress(
+    sdk: Flavor, fake: FakeMagicHour, server: Any, tmp_path: pathlib.Path
+) -> None:
+    src = tmp_path / "a.mp4"
+    src.write_bytes(b"x" * (3 * 1024 * 1024))
+    events: List[UploadProgress] = []
+
+    async def record(event: UploadProgress) -> None:
+        events.append(event)
+
+    client = _client(sdk, fake, server)
+    if not sdk.is_async:
+        with pytest.raises(InvalidParameterError, match="AsyncClient"):
+            client.v1.files.upload_file(src, on_progress=record)
+        assert fake.requests_to("upload_urls") == []
+        return
+    await client.v1.files.upload_file(src, on_progress=record)
+    assert [e.bytes_sent for e in events][-1] == 3 * 1024 * 1024 and len(events) >= 4
+
+
+# ------------------------------------------------------------------ 12: Ctrl-C in upload_files
+
+
+@pytest.mark.parametrize("fault", ["retry-after", "slow-answer"])
+def test_ctrl_c_stops_a_sync_batch_at_once(fault: str, tmp_path: pathlib.Path, fake: FakeMagicHour) -> None:
+    from magic_hour import Client
+
+    srcs = [tmp_path / f"{i}.mp4" for i in range(3)]
+    for s in srcs:
+        s.write_bytes(b"x" * 100)
+    action = Respond(503, [("Retry-After", "20")]) if fault == "retry-after" else Hang(20)
+    with RawServer(then=action) as storage:
+        items = [
+            {
+                "expires_at": "2099-01-01T00:00:00Z",
+                "file_path": f"api-assets/x/{i}.mp4",
+                "upload_url": f"{storage.url}/{i}?s=1",
+            }
+            for i in range(3)
+        ]
+        with RawServer(then=Respond(200, [JSON], json.dumps({"items": items}).encode())) as api:
+            client = Client(token="t" * 12, base_url=api.url, timeout=30)
+            # A real SIGINT (interrupt_main() would not wake a thread blocked on a lock).
+            timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+            start = time.monotonic()
+            timer.start()
+            with pytest.raises(KeyboardInterrupt):
+                client.v1.files.upload_files(srcs, max_concurrency=3)
+            elapsed = time.monotonic() - start
+            client.close()
+    assert elapsed < 2.0, elapsed
+
+
+# ------------------------------------------------------------------ 13: open files only when they can be sent
+
+
+async def test_files_are_opened_only_once_a_connection_is_free(
+    sdk: Flavor, fake: FakeMagicHour, server: Any, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+    import psutil
+
+    monkeypatch.setattr("magic_hour._client._LIMITS", httpx.Limits(max_connections=3))
+    srcs = [tmp_path / f"{i}.mp4" for i in range(30)]
+    for s in srcs:
+        s.write_bytes(b"x" * 1000)
+    me = psutil.Process()
+    peak = [0]
+
+    def sample(event: UploadProgress) -> None:
+        ours = [f for f in me.open_files() if f.path.startswith(str(tmp_path))]
+        peak[0] = max(peak[0], len(ours))
+
+    paths = await sdk.call(
+        _client(sdk, fake, server).v1.files.upload_files, srcs, max_concurrency=30, on_progress=sample
+    )
+    assert len(paths) == 30
+    assert 1 <= peak[0] <= 3, peak[0]  # never more open files than connections
