@@ -330,3 +330,19 @@ async def test_a_malformed_upload_url_host_is_refused_before_any_put(
     with pytest.raises(UploadUrlsMismatchError, match="empty label"):
         await sdk.call(sdk.client(base_url=api.url).v1.files.upload_file, src)
     assert storage.requests == []
+
+
+def test_a_json_body_that_cannot_be_encoded_is_bad_input() -> None:
+    # What a generated resource hands to the core: a lone surrogate, or nesting deeper than json recurses.
+    from magic_hour._core.request import ApiRequest, build_request, resolve_config, resolve_options
+
+    config = resolve_config(
+        token=TOKEN, base_url=None, environment="https://api.magichour.ai", timeout=None, fallback_timeout=None,
+        max_retries=0, default_headers=None, allow_insecure_http=False,
+    )  # fmt: skip
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    for body, reason in (({"name": "a\udc80"}, "surrogate"), ({"x": deep}, "nested")):
+        with pytest.raises(InvalidParameterError, match=reason):
+            build_request(config, ApiRequest("POST", "/v1/x", json=body), resolve_options(config, None))

@@ -327,6 +327,24 @@ def _check_params(params: object, param: str) -> Mapping[str, QueryValue]:
     return items  # type: ignore[return-value]  # checked above
 
 
+def _encode_json(body: Any) -> bytes:
+    # A lone surrogate (os.fsdecode of undecodable bytes) cannot be UTF-8; a structure nested deeper
+    # than the interpreter recurses cannot be serialised: both are bad input, not a crash.
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidParameterError(
+            "request body",
+            "<not shown>",
+            "text that can be sent as UTF-8",
+            reason="it contains a lone surrogate",
+        ) from None
+    except RecursionError:
+        raise InvalidParameterError(
+            "request body", "<not shown>", "JSON a server can parse", reason="it is nested too deeply"
+        ) from None
+
+
 @functools.lru_cache(maxsize=128)
 def _url(base_url: str, path: str) -> httpx.URL:
     # httpx.URL is immutable: parse each endpoint once, not on every call.
@@ -351,7 +369,7 @@ def build_request(
         content = api_request.json_bytes
     elif api_request.json is not None:
         headers["Content-Type"] = "application/json"
-        content = json.dumps(api_request.json, separators=(",", ":"), ensure_ascii=False).encode()
+        content = _encode_json(api_request.json)
     url = _url(config.base_url, api_request.path)
     if api_request.params:
         url = url.copy_merge_params(api_request.params)  # pyright: ignore[reportArgumentType]

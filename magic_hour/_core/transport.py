@@ -186,7 +186,9 @@ class SyncHTTP:
 
     def send(self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
-        ``max_in_flight`` requests in the pool (see the module doc)."""
+        ``max_in_flight`` requests in the pool (see the module doc). With ``stream=True`` the body is
+        left for the caller to read (a download), without the response deadline."""
+        streamed = bool(kwargs.pop("stream", False))
         client = self._current()
         budget = budget or budget_for(request)
         slots = self._slots
@@ -203,7 +205,8 @@ class SyncHTTP:
                 raise _closed_or(exc, self.closed or client.is_closed, request) from None
             except UnicodeError as exc:  # a host name the socket layer cannot encode
                 raise httpx.ConnectError(f"invalid host name: {exc}", request=request) from None
-            read_body(response, lent_deadline or budget.deadline())
+            if not streamed:
+                read_body(response, lent_deadline or budget.deadline())
             return response
         finally:
             CURRENT.reset(token)
@@ -284,7 +287,9 @@ class AsyncHTTP:
         self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any
     ) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
-        ``max_in_flight`` requests in the pool (see the module doc)."""
+        ``max_in_flight`` requests in the pool (see the module doc). With ``stream=True`` the body is
+        left for the caller to read (a download), without the response deadline."""
+        streamed = bool(kwargs.pop("stream", False))
         client = self._current()
         budget = budget or budget_for(request)
         if self._max_in_flight and self._slots is None:
@@ -310,7 +315,7 @@ class AsyncHTTP:
             if self.closed or client.is_closed:  # closed while this call waited for a slot
                 raise ClientClosedError()
             if self.owned:
-                return await self._send(client, request, budget.deadline, **kwargs)
+                return await self._send(client, request, budget.deadline, streamed, **kwargs)
             lent_deadline = _lent_timeouts(request, budget)
             import anyio
 
@@ -320,7 +325,7 @@ class AsyncHTTP:
                     if budget.call_deadline is None
                     else max(0.0, budget.call_deadline - time.monotonic())
                 ):
-                    return await self._send(client, request, lambda: lent_deadline, **kwargs)
+                    return await self._send(client, request, lambda: lent_deadline, streamed, **kwargs)
             except TimeoutError:
                 raise httpx.ReadTimeout(
                     "the call took longer than its total_timeout", request=request
@@ -335,6 +340,7 @@ class AsyncHTTP:
         client: httpx.AsyncClient,
         request: httpx.Request,
         deadline: Callable[[], Optional[float]],
+        streamed: bool,
         **kwargs: Any,
     ) -> httpx.Response:
         try:
@@ -343,7 +349,8 @@ class AsyncHTTP:
             raise _closed_or(exc, self.closed or client.is_closed, request) from None
         except UnicodeError as exc:  # a host name the socket layer cannot encode
             raise httpx.ConnectError(f"invalid host name: {exc}", request=request) from None
-        await aread_body(response, deadline())
+        if not streamed:
+            await aread_body(response, deadline())
         return response
 
     async def request(
