@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Type
 
 import httpx
 
-from ._redact import safe_request, safe_response, sanitized_state, short_repr
+from ._redact import bearer_token, redact, safe_request, safe_response, sanitized_state, short_repr
 
 if TYPE_CHECKING:
     from ._upload.results import UploadResult
@@ -187,10 +187,12 @@ class ApiError(MagicHourError):
         if body is ApiError._NO_BODY:
             try:
                 body = response.json()
-            except (JSONDecodeError, UnicodeDecodeError, httpx.ResponseNotRead):
+            except (JSONDecodeError, UnicodeDecodeError, httpx.ResponseNotRead, RecursionError):
                 body = None
         if message is None:
-            message = _message_of(body) or response.reason_phrase or "error"
+            # Bounded, and without the token should the server have echoed it.
+            token = bearer_token(response._request)  # pyright: ignore[reportPrivateUsage]
+            message = redact(_message_of(body) or response.reason_phrase or "error", [token])
         self.status_code = response.status_code
         self.body = body
         self.response = response

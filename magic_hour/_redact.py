@@ -47,7 +47,7 @@ def redact(text: str, secrets: Iterable[Optional[str]], limit: int = MESSAGE_LIM
 
 # Preformatted text (httpcore's log records, storage error bodies) quotes URLs with their secrets:
 # ``(b'Location', b'https://u:p@host/k?X-Amz-Signature=...')``.
-_QUERY_IN_TEXT = re.compile(r"\?[^\s'\"<]*")
+_QUERY_IN_TEXT = re.compile(r"\?(?!<redacted>)[^\s'\"<]+")
 _USERINFO_IN_TEXT = re.compile(r"(?<=//)[^/@\s'\"<]*@")
 
 

@@ -346,3 +346,28 @@ def test_a_json_body_that_cannot_be_encoded_is_bad_input() -> None:
     for body, reason in (({"name": "a\udc80"}, "surrogate"), ({"x": deep}, "nested")):
         with pytest.raises(InvalidParameterError, match=reason):
             build_request(config, ApiRequest("POST", "/v1/x", json=body), resolve_options(config, None))
+
+
+async def test_deeply_nested_json_in_a_storage_error(sdk: Flavor, one_server: Any, tmp_path: Any) -> None:
+    src = tmp_path / "f.mp4"
+    src.write_bytes(b"x" * 10)
+    storage = one_server(_json(400, b'{"message": ' + b"[" * 3000 + b"]" * 3000 + b"}"))
+    api = one_server(_presign(storage, "http://127.0.0.1:{port}/f.mp4?sig=1"))
+    with pytest.raises(StorageError) as info:
+        await sdk.call(sdk.client(base_url=api.url, max_retries=0).v1.files.upload_file, src)
+    assert info.value.status_code == 400
+
+
+def test_an_official_style_api_error_quotes_a_bounded_redacted_message() -> None:
+    import httpx
+
+    from magic_hour import ApiError
+
+    request = httpx.Request(
+        "POST", "https://api.magichour.ai/v1/x", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    deep = httpx.Response(400, content=b"[" * 100_000 + b"]" * 100_000, request=request)
+    assert ApiError(response=deep).body is None
+    echo = httpx.Response(401, json={"message": "x" * 290 + " " + TOKEN}, request=request)
+    message = str(ApiError(response=echo))
+    assert TOKEN[:6] not in message and len(message) < 400

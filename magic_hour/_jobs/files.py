@@ -21,6 +21,7 @@ import httpx
 
 from .._core.request import USER_AGENT
 from .._exceptions import DownloadWriteError
+from .._upload.logs import install_log_filter, sending_put
 from .names import redact, unique_names
 
 CHUNK_SIZE = 1024 * 1024
@@ -147,7 +148,11 @@ def downloading() -> Generator[None, None, None]:
     if _FILTER not in httpx_logger.filters:  # logging.config may have rebuilt the logger since last time
         httpx_logger.addFilter(_FILTER)
     token = _DOWNLOADING.set(True)
+    # The upload engine's filter also covers httpcore's DEBUG records, which quote a redirect's
+    # Location (another signed URL) and userinfo.
+    install_log_filter()
     try:
-        yield
+        with sending_put():
+            yield
     finally:
         _DOWNLOADING.reset(token)

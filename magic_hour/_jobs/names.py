@@ -18,8 +18,8 @@ _WINDOWS_RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com\d|lpt\d)(\.|$)")
 
 
 def redact(url: str) -> str:
-    """The URL without query or fragment (a download URL's signature is a credential)."""
-    return url.split("?", 1)[0].split("#", 1)[0]
+    """The URL without query, fragment or ``user:password@`` (a download URL's signature is a credential)."""
+    return re.sub(r"(?<=//)[^/@]*@", "", url.split("?", 1)[0].split("#", 1)[0])
 
 
 def safe_name(url: str, index: int) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Generator, List, Sequence, Union
 import httpx
 
 from .._core.hosts import url_host_problem
+from .._core.reading import parse_json
 from .._core.retry import Sleep, retry_flow
 from .._exceptions import ApiConnectionError, StorageError, UploadUrlsMismatchError
 from .._redact import redact, safe_url, scrub_text
@@ -147,10 +148,8 @@ def storage_error_detail(response: httpx.Response) -> str:
         return _scrub(": ".join(v for v in (fields.get("Code"), fields.get("Message")) if v))
     text = body.decode(errors="replace").strip()
     if text.startswith("{"):
-        import json
-
         try:
-            parsed = json.loads(text)
+            parsed = parse_json(text.encode())  # ValueError also for JSON nested too deeply
         except ValueError:
             parsed = None
         if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):  # pyright: ignore[reportUnknownMemberType]
