@@ -360,3 +360,25 @@ async def test_mpeg_is_not_in_the_apis_list(sdk: Any, fake: FakeMagicHour) -> No
     with pytest.raises(ValueError, match="Could not determine file type: not in the API's list"):
         await sdk.call(client.v1.files.upload_file, named(DATA, "old.mpeg"))
     assert fake.requests == []
+
+
+# --------------------------------------------------------------------------------------- names and paths
+
+
+async def test_the_official_import_paths_name_what_the_clients_are_made_of(sdk: Any) -> None:
+    import magic_hour
+    from magic_hour import ApiError, AsyncClient, BinaryResponse, Client, Environment
+    from magic_hour.client import AsyncClient as ModuleAsyncClient
+    from magic_hour.client import Client as ModuleClient
+    from magic_hour.resources.v1.files.client import AsyncFilesClient, FilesClient
+    from magic_hour.resources.v1.files.upload_urls.client import AsyncUploadUrlsClient, UploadUrlsClient
+
+    assert (ModuleClient, ModuleAsyncClient) == (Client, AsyncClient)
+    client = sdk.client(environment=Environment.MOCK_SERVER)
+    files_cls, urls_cls = (
+        (AsyncFilesClient, AsyncUploadUrlsClient) if sdk.is_async else (FilesClient, UploadUrlsClient)
+    )
+    assert isinstance(client.v1.files, files_cls)
+    assert isinstance(client.v1.files.upload_urls, urls_cls)
+    assert issubclass(ApiError, Exception) and BinaryResponse.__name__ == "BinaryResponse"
+    assert {"ApiError", "AsyncClient", "BinaryResponse", "Client", "Environment"} <= set(magic_hour.__all__)
