@@ -351,3 +351,51 @@ def test_clients_left_open_by_a_block_are_closed(tmp_path: Path, docs_backend: D
     sync_block, async_block = extract_blocks(doc)
     assert run_block(sync_block)["client"].is_closed
     assert run_block(async_block)["client"].is_closed
+
+
+# --- links --------------------------------------------------------------------------------------------------
+
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors of a markdown page: explicit ``<a name="...">`` and GitHub's heading slugs."""
+    text = path.read_text(encoding="utf-8")
+    found = set(re.findall(r'<a name="([^"]+)"', text))
+    seen: Dict[str, int] = {}
+    for heading in re.findall(r"^#{1,6} (.+)$", text, flags=re.M):
+        heading = re.sub(r"<[^>]+>", "", heading)
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        found.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+        seen[slug] = seen.get(slug, 0) + 1
+    return found
+
+
+def test_relative_links_resolve() -> None:
+    """Every relative link of README.md and docs/ names an existing file, and an existing anchor in it."""
+    broken = []
+    for page in doc_files():
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for match in LINK.finditer(text):
+            target = match["target"]
+            if re.match(r"^[a-z]+:", target):
+                continue
+            file_part, _, anchor = target.partition("#")
+            if file_part.startswith("/"):
+                resolved = REPO / file_part.lstrip("/")
+            else:
+                resolved = (page.parent / file_part) if file_part else page
+            if not resolved.exists():
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such file)")
+            elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such anchor)")
+    assert not broken, "\n".join(broken)
+
+
+def test_anchors_are_githubs(tmp_path: Path) -> None:
+    page = tmp_path / "p.md"
+    page.write_text(
+        '# v1.files\n## Upload URLs\n### `expires_at` <a name="expires-at"></a>\n## Errors\n### Errors\n',
+        encoding="utf-8",
+    )
+    assert anchors(page) == {"v1files", "upload-urls", "expires_at", "expires-at", "errors", "errors-1"}
