@@ -281,6 +281,11 @@ def test_schema_bounds_and_lengths() -> None:
     assert problem({"type": "string", "nullable": True}, None) is None
     assert problem({"type": "string"}, None) == "the body must not be null"
     assert problem({"type": "integer"}, True) == "the body must be an integer, got true"
+    assert (
+        problem({"type": "number", "multipleOf": 2}, float("inf"))
+        == "the body must be a finite number, got inf"
+    )
+    assert problem({"type": "number"}, float("nan")) == "the body must be a finite number, got nan"
     op = SPEC.operations["POST /v1/face-swap-photo"]
     body = _set(valid_body(op), "assets.face_mappings", [{"original_face": "x", "new_face": "y"}] * 6)
     assert problem(op.body_schema or {}, body) == "assets.face_mappings must have at most 5 items, got 6"
@@ -311,3 +316,15 @@ def test_responses_are_json_with_a_request_id() -> None:
         response = http.get(fake.base_url + "/v1/account", headers={"Authorization": f"Bearer {fake.token}"})
     assert response.headers["content-type"] == "application/json"
     assert json.loads(response.content)["id"] != "cuid-example"  # ids are fresh
+
+
+async def test_a_deeply_nested_body_is_400_not_a_crash(api: Api) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for op in (SPEC.operations["POST /v1/face-swap-photo"], SPEC.operations["POST /v1/files/upload-urls"]):
+        headers = {"Authorization": f"Bearer {api.fake.token}", "Content-Type": "application/json"}
+        response = await api.request(op.method, op.template, content=deep, headers=headers)
+        assert (response.status_code, response.json()) == (
+            400,
+            {"message": "Invalid request body: not valid JSON"},
+        )
+    assert api.fake.requests[-1].json is None

@@ -104,7 +104,7 @@ class Api:
             return json_reply(refused[0], {"message": refused[1]}, rid)
         kind = self.spec.project_kind(op)
         if op.creates is not None:
-            return self._create(op, record, storage_prefix)
+            return self._create(op, record)
         if kind is not None and "id" in params:
             return self._project(op, kind, params["id"], record, storage_prefix)
         page_key = _page_key(op)
@@ -122,7 +122,7 @@ class Api:
                 if param.get("required"):
                     return op.error_status(), f"Invalid query parameter: {name} is required"
                 continue
-            found = problem(schema, query_value(schema, record.query[name]), name)
+            found = problem(schema, query_value(schema, record.query[name]), name, self.spec.document)
             if found:
                 return op.error_status(), f"Invalid query parameter: {found}"
         return None
@@ -134,10 +134,10 @@ class Api:
         if not body.strip():
             return (400, "Missing request body") if op.body_required else None
         try:
-            record_json = json.loads(body)
-        except ValueError:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
             return 400, "Invalid request body: not valid JSON"
-        found = problem(schema, record_json)
+        found = problem(schema, value, root=self.spec.document)
         return (op.error_status(), f"Invalid request body: {found}") if found else None
 
     # ---- answers
@@ -155,7 +155,7 @@ class Api:
         now = rfc3339(self._storage.now())
         return example(content.get("schema", {}), self.spec.document, now=lambda: now)
 
-    def _create(self, op: Operation, record: RecordedRequest, storage_prefix: str) -> Reply:
+    def _create(self, op: Operation, record: RecordedRequest) -> Reply:
         status, content = op.success
         base = self._base(content)
         payload: Dict[str, Any] = dict(cast("Dict[str, Any]", base)) if isinstance(base, dict) else {}

@@ -58,7 +58,7 @@ class RecordedRequest:
             return None
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     def __repr__(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, cast
 
@@ -100,6 +101,8 @@ def problem(schema: Schema, value: Any, path: str = "", root: Optional[Schema] =
 
 
 def _number_problem(schema: Schema, value: float, where: str) -> Optional[str]:
+    if not math.isfinite(value):  # NaN and Infinity: Python's json reads them, JSON has no such numbers
+        return f"{where} must be a finite number, got {value}"
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None and (value < low or (schema.get("exclusiveMinimum") is True and value == low)):
         return f"{where} must be at least {low}{' (exclusive)' if schema.get('exclusiveMinimum') else ''}, got {value}"

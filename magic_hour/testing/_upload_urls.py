@@ -61,7 +61,7 @@ class UploadUrls:
             return json_reply(400, {"message": "Invalid request body: the body is empty"}, rid)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return json_reply(400, {"message": "Invalid request body: not valid JSON"}, rid)
         if not isinstance(data, dict) or "items" not in data:
             return json_reply(
