@@ -101,7 +101,7 @@ def _json_schema(container: Json) -> Optional[Json]:
     return schema
 
 
-def _mark_files(obj: Node, files: Dict[str, str], prefix: str) -> None:
+def mark_files(obj: Node, files: Dict[str, str], prefix: str) -> None:
     for f in obj.fields:
         path = f"{prefix}{f.wire}"
         if path in files:
@@ -109,7 +109,7 @@ def _mark_files(obj: Node, files: Dict[str, str], prefix: str) -> None:
         sub = f.node.items if f.node.kind == "array" else f.node
         suffix = "[]." if f.node.kind == "array" else "."
         if sub is not None and sub.kind == "object":
-            _mark_files(sub, files, path + suffix)
+            mark_files(sub, files, path + suffix)
 
 
 def _generate(body: Node, prefix: List[str], files: Dict[str, str]) -> Optional[Node]:
@@ -119,7 +119,7 @@ def _generate(body: Node, prefix: List[str], files: Dict[str, str]) -> Optional[
     raw = assets.node
     schema_parts = ["v1", prefix[1], "generate", "body", "assets"]
     copy = _rename(raw, schema_parts)
-    _mark_files(copy, {k[len("assets.") :]: v for k, v in files.items() if k.startswith("assets.")}, "")
+    mark_files(copy, {k[len("assets.") :]: v for k, v in files.items() if k.startswith("assets.")}, "")
     return copy
 
 
@@ -165,7 +165,7 @@ def build(api: Api) -> List[Op]:
             (path_params if p["in"] == "path" else query_fields if p["in"] == "query" else []).append(f)
         query = Node("object", fields=sorted(query_fields, key=lambda f: f.py)) if query_fields else None
         if body is not None:
-            _mark_files(body, o.files, "")
+            mark_files(body, o.files, "")
         generate = _generate(body, prefix, o.files) if (body is not None and o.creates) else None
         ops.append(
             Op(

@@ -43,6 +43,7 @@ class Api:
     document: Json  # published spec + overlay operations, each with "x-magic-hour"
     operations: List[Operation]  # sorted by (resource, method)
     projects: Json  # metadata's "projects"
+    params_types: Json = field(default_factory=dict)  # compat.json: request types without an operation
 
 
 def _read(path: Path) -> Json:
@@ -66,6 +67,9 @@ def load(spec_dir: Path = SPEC_DIR) -> Api:
                 raise SystemExit(f"overlay.json: {verb.upper()} {path} is already in openapi.json")
             target[verb] = copy.deepcopy(op)
     document["paths"] = {p: paths[p] for p in sorted(paths)}
+    compat_path = spec_dir / "compat.json"
+    compat = _read(compat_path) if compat_path.exists() else {}
+    _apply_compat(document, compat.get("operations", {}))
 
     meta_ops: Json = metadata["operations"]
     operations: List[Operation] = []
@@ -98,4 +102,31 @@ def load(spec_dir: Path = SPEC_DIR) -> Api:
             )
     # Operations named in metadata but absent from spec + overlay wait for the overlay: skipped, not fatal.
     operations.sort(key=lambda o: (o.resource, o.method))
-    return Api(document=document, operations=operations, projects=metadata.get("projects", {}))
+    return Api(
+        document=document,
+        operations=operations,
+        projects=metadata.get("projects", {}),
+        params_types=compat.get("params_types", {}),
+    )
+
+
+def _apply_compat(document: Json, entries: Json) -> None:
+    """Add compat.json's optional properties to the published operations' body and 200 response."""
+    for key, extra in entries.items():
+        verb, path = key.split(" ", 1)
+        op = document["paths"].get(path, {}).get(verb.lower())
+        if op is None:
+            raise SystemExit(f"compat.json: {key} is not an operation of openapi.json or overlay.json")
+        for part, container in (("body", op.get("requestBody")), ("response", op["responses"].get("200"))):
+            if part not in extra:
+                continue
+            schema = (container or {}).get("content", {}).get("application/json", {}).get("schema")
+            if schema is None:
+                raise SystemExit(f"compat.json: {key} has no JSON {part} to extend")
+            props = schema.setdefault("properties", {})
+            for name, sub in extra[part].items():
+                if name in props:
+                    raise SystemExit(
+                        f"compat.json: {key} {part} already has {name!r}; remove it from compat.json"
+                    )
+                props[name] = {**copy.deepcopy(sub), "x-magic-hour-compat": "official magic-hour 0.90.0"}

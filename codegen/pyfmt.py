@@ -31,6 +31,9 @@ def type_expr(node: Node, used: Set[str], *, enums: bool = True, file: bool = Fa
     if file:
         used.update({"Union", "BinaryIO", "os"})
         expr = 'Union[str, "os.PathLike[str]", BinaryIO]'
+    elif node.kind == "dict":
+        used.update({"Dict", "Any"})
+        expr = "Dict[str, Any]"
     elif node.kind == "object":
         expr = node.type_name
     elif node.kind == "array":

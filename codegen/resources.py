@@ -19,6 +19,7 @@ from .pyfmt import HEADER, all_list, docstring, type_expr
 DIR = "magic_hour/resources/v1"
 # The seed's class names, kept working as aliases of the official ones.
 LEGACY_ALIASES = {"files.upload_urls": ("UploadUrls", "AsyncUploadUrls")}
+EXTRA = "additional_properties"
 _SCALARS = {"string": "STR", "integer": "INT", "number": "NUM", "boolean": "BOOL"}
 _SCALAR_KIND = {"string": "str", "integer": "int", "number": "num", "boolean": "bool"}
 
@@ -71,6 +72,14 @@ class _Method:
         if op.body is not None:
             groups.append(op.body.fields)
         flat = [f for g in groups for f in g]
+        self.extra = (
+            op.body is not None and op.body.open
+        )  # official: additional_properties=, spread in the body
+        if self.extra:
+            doc = (
+                "Extra body fields, sent as given (this operation accepts fields beyond the documented ones)."
+            )
+            flat.append(ir.Field(EXTRA, EXTRA, False, ir.Node("dict", description=doc)))
         self.args = sorted((f for f in flat if f.required), key=lambda f: f.py) + sorted(
             (f for f in flat if not f.required), key=lambda f: f.py
         )
@@ -142,6 +151,8 @@ class _Method:
         pieces = []
         if o.body is not None:
             pieces.append("{" + ", ".join(f'"{f.py}": {f.py}' for f in o.body.fields) + "}")
+            if self.extra:
+                pieces.append(f"extra={EXTRA}")
         if o.path_params:
             pieces.append("path={" + ", ".join(f'"{f.py}": {f.py}' for f in o.path_params) + "}")
         if o.query is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, cast
 
 from ._exceptions import InvalidParameterError
 from ._extensions import (
@@ -33,7 +33,23 @@ def check_upload_items(items: object) -> List[Dict[str, str]]:
     return [check_upload_item(item, f"items[{i}]") for i, item in enumerate(seq)]
 
 
+_VALID = frozenset((ext, t) for t, exts in EXTENSIONS.items() for ext in exts)
+
+
+def _already_valid(item: object) -> bool:
+    """The common case, already normalised (``{"extension": "mp4", "type_": "video"}``): one set lookup."""
+    if type(item) is not dict:
+        return False
+    mapping = cast("Dict[object, object]", item)
+    try:
+        return len(mapping) == 2 and (mapping.get("extension"), mapping.get("type_")) in _VALID
+    except TypeError:  # an unhashable value: the full checks explain it
+        return False
+
+
 def check_upload_item(item: object, where: str) -> Dict[str, str]:
+    if _already_valid(item):
+        return cast("Dict[str, str]", item)
     if not isinstance(item, Mapping):
         raise InvalidParameterError(where, item, 'a dict like {"extension": "mp4", "type_": "video"}')
     item_map: Mapping[Any, Any] = item  # pyright: ignore[reportUnknownVariableType]

@@ -323,3 +323,57 @@ async def test_iter_all_stops_when_the_cursor_repeats(sdk: Flavor, api: respx.Mo
     ids = [item.id async for item in it] if sdk.is_async else [item.id for item in it]
     assert ids == ["item-1", "item-1"]  # the first page, then the page of cursor "same" once
     assert len(api.calls) == 2
+
+
+# --- open bodies (additionalProperties) ----------------------------------------------------------------
+
+
+async def test_additional_properties_are_sent_under_the_named_arguments(
+    sdk: Flavor, api: respx.MockRouter
+) -> None:
+    api.post("/v1/ai-music-generator").respond(200, json=CREATED)
+    client = sdk.client()
+    await sdk.call(
+        client.v1.ai_music_generator.create,
+        duration=30,
+        style={"prompt": "calm piano", "tempo": 80},  # an open nested object keeps unknown keys too
+        additional_properties={"seed": 7, "duration": 999, "name": "ignored"},
+    )
+    # named arguments win, even when not given (name): as the official SDK's {**additional_properties, ...}
+    assert sent(api)["json"] == {"seed": 7, "duration": 30, "style": {"prompt": "calm piano", "tempo": 80}}
+
+
+async def test_additional_properties_must_be_a_dict(sdk: Flavor, api: respx.MockRouter) -> None:
+    with pytest.raises(InvalidParameterError, match="additional_properties"):
+        await sdk.call(
+            sdk.client().v1.ai_music_generator.create,
+            duration=30,
+            style={"prompt": "p"},
+            additional_properties=[1],
+        )
+    assert not api.calls
+
+
+async def test_official_only_fields_from_compat_json_are_accepted(sdk: Flavor, api: respx.MockRouter) -> None:
+    # spec/compat.json: the official 0.90.0 package still sends the deprecated height/width
+    api.post("/v1/face-swap").respond(200, json={"id": "x", "credits_charged": 1, "estimated_frame_cost": 1})
+    assets = {
+        "video_source": "file",
+        "video_file_path": "api-assets/a.mp4",
+        "image_file_path": "api-assets/b.png",
+    }
+    await sdk.call(
+        sdk.client().v1.face_swap.create,
+        assets=assets,
+        start_seconds=0,
+        end_seconds=5,
+        height=None,
+        width=512,
+    )
+    assert sent(api)["json"] == {
+        "assets": assets,
+        "start_seconds": 0,
+        "end_seconds": 5,
+        "height": None,
+        "width": 512,
+    }

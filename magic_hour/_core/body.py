@@ -26,11 +26,13 @@ __all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Obj", "Scalar
 class Scalar:
     """A JSON scalar: ``str``, ``int`` (integral numbers), ``num`` (any number), ``bool``, ``any``."""
 
-    __slots__ = ("kind", "nullable")
+    __slots__ = ("exact", "kind", "nullable")
 
     def __init__(self, kind: str, nullable: bool = False) -> None:
         self.kind = kind
         self.nullable = nullable
+        # Exact types accepted without further thought (the hot path); subclasses etc. take the slow one.
+        self.exact: Tuple[type, ...] = _EXACT[kind]
 
     def describe(self) -> str:
         return _DESCRIPTIONS[self.kind] + (" or None" if self.nullable else "")
@@ -48,6 +50,14 @@ class Arr:
     def describe(self) -> str:
         return "a list" + (" or None" if self.nullable else "")
 
+
+_EXACT: Dict[str, Tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "num": (int, float),
+    "bool": (bool,),
+    "any": (str, int, float, bool, list, dict),
+}
 
 Field = Tuple[str, bool, "Schema"]  # (wire name, required, schema)
 
@@ -105,42 +115,66 @@ def _wrong(path: str, value: object, schema: Schema) -> InvalidParameterError:
     return InvalidParameterError(path, value, schema.describe(), reason=f"got {type(value).__name__}")
 
 
-def _check(schema: Schema, value: Any, path: str) -> Any:
+def _path(prefix: str, key: Union[str, int]) -> str:
+    # Paths are built only when needed (an error, or the prefix of a nested container): the hot path
+    # of a valid body concatenates no strings.
+    return f"{prefix}[{key}]" if type(key) is int else f"{prefix}{key}"
+
+
+def _check(schema: Schema, value: Any, prefix: str, key: Union[str, int]) -> Any:
+    if type(schema) is Scalar:
+        if type(value) in schema.exact:  # the common case: one tuple lookup
+            return value
+        return _scalar(schema, value, _path(prefix, key))
     if value is None:
         if schema.nullable:
             return None
-        raise InvalidParameterError(path, None, schema.describe(), reason="None is not allowed here")
-    if type(schema) is Scalar:
-        kind = schema.kind
-        ok = (
-            (kind == "str" and isinstance(value, str))
-            or (kind == "bool" and isinstance(value, bool))
-            or (kind == "num" and isinstance(value, (int, float)) and not isinstance(value, bool))
-            or (
-                kind == "int"
-                and not isinstance(value, bool)
-                and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
-            )
-            or kind == "any"
+        raise InvalidParameterError(
+            _path(prefix, key), None, schema.describe(), reason="None is not allowed here"
         )
-        if not ok:
-            raise _wrong(path, value, schema)
-        return value
+    path = _path(prefix, key)
     if type(schema) is Arr:
         if not isinstance(value, (list, tuple)):
             raise _wrong(path, value, schema)
         item = schema.item
-        return [_check(item, v, f"{path}[{i}]") for i, v in enumerate(value)]  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+        if type(item) is Scalar:
+            exact = item.exact
+            return [v if type(v) in exact else _check(item, v, path, i) for i, v in enumerate(value)]  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+        return [_check(item, v, path, i) for i, v in enumerate(value)]  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
     assert isinstance(schema, Obj)
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise _wrong(path, value, schema)
     return _object(schema, value, path + ".")  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _scalar(schema: Scalar, value: Any, path: str) -> Any:
+    """The slow path of a scalar: None, subclasses (an IntEnum, a str Enum), integral floats, errors."""
+    if value is None:
+        if schema.nullable:
+            return None
+        raise InvalidParameterError(path, None, schema.describe(), reason="None is not allowed here")
+    kind = schema.kind
+    ok = (
+        (kind == "str" and isinstance(value, str))
+        or (kind == "bool" and isinstance(value, bool))
+        or (kind == "num" and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (
+            kind == "int"
+            and not isinstance(value, bool)
+            and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+        )
+        or kind == "any"
+    )
+    if not ok:
+        raise _wrong(path, value, schema)
+    return value
 
 
 def _object(schema: Obj, value: Mapping[Any, Any], prefix: str) -> Dict[str, Any]:
     """Check a dict of Python (or wire) names; return it with wire names, ``NOT_GIVEN`` dropped."""
     out: Dict[str, Any] = {}
     fields = schema.fields
+    hooks = schema.hooks
     seen = 0
     for key, item in value.items():
         spec = fields.get(key)
@@ -148,28 +182,32 @@ def _object(schema: Obj, value: Mapping[Any, Any], prefix: str) -> Dict[str, Any
             py = schema.wire_names.get(key) if isinstance(key, str) else None
             if py is None and schema.open and isinstance(key, str):
                 if item is not NOT_GIVEN:
-                    out[key] = _check(ANY, item, prefix + key)
+                    out[key] = _check(ANY, item, prefix, key)
                 continue
             if py is None:
                 where = prefix[:-1] or schema.name
                 raise InvalidParameterError(
                     f"{where} key", key, f"keys {schema.allowed}", reason=f"unknown key for {schema.name}"
                 )
+            if py in value and value[py] is not NOT_GIVEN and item is not NOT_GIVEN:
+                raise InvalidParameterError(
+                    prefix + py, item, f"one of {py} or {key}", reason="given under both names"
+                )
             spec = fields[py]
             key = py
         if item is NOT_GIVEN:
             continue
         wire, required, sub = spec
-        if wire in out:
-            raise InvalidParameterError(
-                prefix + key, item, f"one of {key} or {wire}", reason="given under both names"
-            )
-        if item is None and not required and not sub.nullable:
+        if hooks:
+            hook = hooks.get(key)
+            if hook is not None:
+                item = _hook(hook)(item)
+        if type(sub) is Scalar and type(item) in sub.exact:
+            out[wire] = item  # inlined fast path of _check
+        elif item is None and not required and not sub.nullable:
             continue  # an optional field set to None is left out, as if not given
-        hook = schema.hooks.get(key)
-        if hook is not None:
-            item = _hook(hook)(item)
-        out[wire] = _check(sub, item, prefix + key)
+        else:
+            out[wire] = _check(sub, item, prefix, key)
         seen += required
     if seen < schema.required_count:
         for py, (wire, required, sub) in fields.items():
@@ -202,7 +240,10 @@ class Endpoint:
         *,
         path: Optional[Mapping[str, object]] = None,
         query: Optional[Mapping[str, Any]] = None,
+        extra: object = None,
     ) -> ApiRequest:
+        """The request for these arguments (Python names). ``extra``: the ``additional_properties=`` of an
+        open body, merged under the named arguments (a named argument wins, even when not given)."""
         url = self.path
         if path:
             url = url.format_map({k: _path_param(k, v) for k, v in path.items()})
@@ -211,6 +252,10 @@ class Endpoint:
             params = to_wire(self.query, query) or None
         json_body: Any = None
         if self.body is not None:
+            if extra is not None and extra is not NOT_GIVEN:
+                if not isinstance(extra, Mapping):
+                    raise InvalidParameterError("additional_properties", extra, "a dict of extra body fields")
+                body = {**extra, **(body or {})}  # pyright: ignore[reportUnknownArgumentType]
             json_body = to_wire(self.body, body or {})
         return ApiRequest(self.method, url, json=json_body, params=params)
 

@@ -1,7 +1,8 @@
 """A minimal, fast HTTP/1.1 keep-alive server for the benchmarks (run in its own process).
 
 It answers ``POST /v1/files/upload-urls`` with a valid response holding as many items as the request
-has (counted, not parsed, so the server stays cheap), and anything else with a JSON 404. It is an
+has (counted, not parsed, so the server stays cheap), ``POST /v1/ai-image-generator`` and
+``POST /v1/face-swap-photo`` with a created project, and anything else with a JSON 404. It is an
 ``asyncio.Protocol`` with no HTTP library in between, so the server is never the bottleneck and the
 numbers measure the client side.
 
@@ -49,9 +50,19 @@ def _http_response(status: bytes, body: bytes) -> bytes:
 _cache: Dict[int, bytes] = {}
 
 
+# Project-creating POSTs the benchmark calls: answered with the documented shape.
+_CREATED = {
+    path: _http_response(b"200 OK", b'{"id":"cuid-example","credits_charged":5}')
+    for path in (b"/v1/ai-image-generator", b"/v1/face-swap-photo")
+}
+
+
 def _answer(request_line: bytes, body: bytes) -> bytes:
     parts = request_line.split(b" ")
-    if len(parts) < 2 or parts[0] != b"POST" or parts[1].split(b"?", 1)[0] != _PATH:
+    path = parts[1].split(b"?", 1)[0] if len(parts) >= 2 else b""
+    if parts[0] == b"POST" and path in _CREATED:
+        return _CREATED[path]
+    if len(parts) < 2 or parts[0] != b"POST" or path != _PATH:
         return _http_response(b"404 Not Found", _NOT_FOUND_BODY)
     n = body.count(b'"extension"')
     cached = _cache.get(n)

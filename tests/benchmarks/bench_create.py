@@ -2,7 +2,8 @@
 
     python tests/benchmarks/bench_create.py [--rounds 40] [--target 1.10] [--profile]
 
-For 1 and 100 items, sync and async, it times the SDK call and the same request made with raw httpx
+For 1 and 100 items of ``upload_urls.create``, a flat body (``ai_image_generator.create``) and a nested
+one (``face_swap_photo.create`` with three face mappings), sync and async, it times the SDK call and the same request made with raw httpx
 (``client.post(url, json=body, headers=auth)`` then ``.json()``), both through one keep-alive
 connection to the same local server (``_server.py``, in its own process) in the same run. Runs
 alternate (SDK then raw, raw then SDK, ...) in batches of calls, and the table shows medians over the
@@ -71,26 +72,52 @@ def _calls_for(n: int) -> int:
     return 100 if n == 1 else 30
 
 
+# Generated operations (issue 9): a flat body and a nested one, each against raw httpx posting the same JSON.
+FLAT_KWARGS: Dict[str, Any] = {
+    "image_count": 1,
+    "aspect_ratio": "1:1",
+    "name": "bench",
+    "style": {"prompt": "a cat"},
+}
+FLAT = ("/v1/ai-image-generator", FLAT_KWARGS, FLAT_KWARGS)
+_MAPPINGS = [
+    {"new_face": f"api-assets/bench/{i}.png", "original_face": f"api-assets/bench/0-{i}.png"}
+    for i in range(3)
+]
+_PHOTO = {"source_file_path": "api-assets/bench/me.png", "target_file_path": "api-assets/bench/poster.jpg"}
+NESTED_KWARGS: Dict[str, Any] = {
+    "assets": {**_PHOTO, "face_swap_mode": "individual-faces", "face_mappings": _MAPPINGS},
+    "name": "bench",
+}
+NESTED = ("/v1/face-swap-photo", NESTED_KWARGS, NESTED_KWARGS)
+OPS = {"flat": ("ai_image_generator", FLAT), "nested": ("face_swap_photo", NESTED)}
+
+
+def _case(client: Any, n: int) -> Tuple[Callable[[], Any], str, Any, int]:
+    """(SDK call, path, wire body, calls per batch) for ``n`` items of upload_urls, or an OPS name."""
+    if isinstance(n, int):
+        items = sdk_items(n)
+        create = client.v1.files.upload_urls.create
+        return (lambda: create(items=items)), "/v1/files/upload-urls", wire_body(n), _calls_for(n)
+    namespace, (path, kwargs, body) = OPS[n]
+    method = getattr(client.v1, namespace).create
+    return (lambda: method(**kwargs)), path, body, 100
+
+
 Result = Tuple[List[Sample], List[Sample]]  # per round: SDK, raw
 
 
-def bench_sync(base_url: str, n: int, rounds: int) -> Result:
-    items = sdk_items(n)
-    body = wire_body(n)
-    url = base_url + "/v1/files/upload-urls"
+def bench_sync(base_url: str, n: Any, rounds: int) -> Result:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with magic_hour.Client(token=TOKEN, base_url=base_url) as client, httpx.Client() as raw:
-        create = client.v1.files.upload_urls.create
-
-        def sdk() -> object:
-            return create(items=items)  # type: ignore[arg-type]
+        sdk, path, body, calls = _case(client, n)
+        url = base_url + path
 
         def plain() -> object:
             return raw.post(url, json=body, headers=auth).json()
 
-        assert len(create(items=items).items) == n  # type: ignore[arg-type]
-        assert len(plain()["items"]) == n  # type: ignore[index]
-        calls = _calls_for(n)
+        sdk()
+        plain()
         for _ in range(3):  # warm up: connections, caches, pydantic's lazy schema builds
             _timed(sdk, calls)
             _timed(plain, calls)
@@ -106,23 +133,17 @@ def bench_sync(base_url: str, n: int, rounds: int) -> Result:
     return sdk_us, raw_us
 
 
-async def _bench_async(base_url: str, n: int, rounds: int) -> Result:
-    items = sdk_items(n)
-    body = wire_body(n)
-    url = base_url + "/v1/files/upload-urls"
+async def _bench_async(base_url: str, n: Any, rounds: int) -> Result:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     async with magic_hour.AsyncClient(token=TOKEN, base_url=base_url) as client, httpx.AsyncClient() as raw:
-        create = client.v1.files.upload_urls.create
-
-        async def sdk() -> object:
-            return await create(items=items)  # type: ignore[arg-type]
+        sdk, path, body, calls = _case(client, n)
+        url = base_url + path
 
         async def plain() -> object:
             return (await raw.post(url, json=body, headers=auth)).json()
 
-        assert len((await create(items=items)).items) == n  # type: ignore[arg-type]
-        assert len((await plain())["items"]) == n  # type: ignore[index]
-        calls = _calls_for(n)
+        await sdk()
+        await plain()
         for _ in range(3):
             await _atimed(sdk, calls)
             await _atimed(plain, calls)
@@ -138,7 +159,7 @@ async def _bench_async(base_url: str, n: int, rounds: int) -> Result:
     return sdk_us, raw_us
 
 
-def bench_async(base_url: str, n: int, rounds: int) -> Result:
+def bench_async(base_url: str, n: Any, rounds: int) -> Result:
     return asyncio.run(_bench_async(base_url, n, rounds))
 
 
@@ -164,18 +185,21 @@ def profile(base_url: str, n: int, calls: int = 2000) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="SDK vs raw httpx, per call of upload_urls.create")
     parser.add_argument("--rounds", type=int, default=40, help="alternating rounds per case (default 40)")
+    parser.add_argument("--quick", action="store_true", help="a sanity run: 4 rounds (figures meaningless)")
     parser.add_argument("--target", type=float, default=1.10, help="maximum SDK/raw ratio (default 1.10)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the SDK call")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 4
 
     print(
         f"magic_hour {magic_hour.__version__}, httpx {httpx.__version__}, "
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.rounds} rounds"
     )
-    rows: List[Tuple[str, int, List[float]]] = []
+    rows: List[Tuple[str, Any, List[float]]] = []
     with serve() as base_url:
         for mode, bench in (("sync", bench_sync), ("async", bench_async)):
-            for n in (1, 100):
+            for n in (1, 100, "flat", "nested"):
                 sdk, raw = bench(base_url, n, args.rounds)
                 figures: List[float] = []
                 for k in (0, 1):  # wall, then CPU
@@ -191,7 +215,7 @@ def main() -> int:
     print()
     print(f"{'':14}{' wall time ':-^39}  {' client CPU ':-^27}")
     print(
-        f"{'case':<8}{'items':>6}{'SDK µs':>10}{'raw µs':>10}{'SDK/raw':>10}{'paired':>9}"
+        f"{'case':<8}{'body':>6}{'SDK µs':>10}{'raw µs':>10}{'SDK/raw':>10}{'paired':>9}"
         f"  {'SDK µs':>9}{'raw µs':>9}{'paired':>9}  target (paired wall)"
     )
     failed = False

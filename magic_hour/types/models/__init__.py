@@ -126,6 +126,9 @@ if TYPE_CHECKING:
     )
     from .v1_text_to_video_create_response import V1TextToVideoCreateResponse as V1TextToVideoCreateResponse
     from .v1_video_projects_get_response import V1VideoProjectsGetResponse as V1VideoProjectsGetResponse
+    from .v1_video_projects_get_response_download import (
+        V1VideoProjectsGetResponseDownload as V1VideoProjectsGetResponseDownload,
+    )
     from .v1_video_projects_get_response_downloads_item import (
         V1VideoProjectsGetResponseDownloadsItem as V1VideoProjectsGetResponseDownloadsItem,
     )
@@ -186,6 +189,7 @@ _MODULES: Dict[str, str] = {
     "V1SavedItemsListResponseItemsItemAssetsItem": "v1_saved_items_list_response_items_item_assets_item",
     "V1TextToVideoCreateResponse": "v1_text_to_video_create_response",
     "V1VideoProjectsGetResponse": "v1_video_projects_get_response",
+    "V1VideoProjectsGetResponseDownload": "v1_video_projects_get_response_download",
     "V1VideoProjectsGetResponseDownloadsItem": "v1_video_projects_get_response_downloads_item",
     "V1VideoProjectsGetResponseError": "v1_video_projects_get_response_error",
     "V1VideoToVideoCreateResponse": "v1_video_to_video_create_response",
@@ -241,6 +245,7 @@ __all__ = [
     "V1SavedItemsListResponseItemsItemAssetsItem",
     "V1TextToVideoCreateResponse",
     "V1VideoProjectsGetResponse",
+    "V1VideoProjectsGetResponseDownload",
     "V1VideoProjectsGetResponseDownloadsItem",
     "V1VideoProjectsGetResponseError",
     "V1VideoToVideoCreateResponse",

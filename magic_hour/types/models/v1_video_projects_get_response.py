@@ -4,6 +4,7 @@ from typing import List, Optional
 import pydantic
 
 from .._base import BaseModel
+from .v1_video_projects_get_response_download import V1VideoProjectsGetResponseDownload
 from .v1_video_projects_get_response_downloads_item import V1VideoProjectsGetResponseDownloadsItem
 from .v1_video_projects_get_response_error import V1VideoProjectsGetResponseError
 
@@ -20,6 +21,11 @@ class V1VideoProjectsGetResponse(BaseModel):
     The amount of credits deducted from your account to generate the video. If the status is not 'complete', this value is an estimate and may be adjusted upon completion based on the actual FPS of the output video.
 
     If video generation fails, credits will be refunded, and this field will be updated to include the refund.
+    """
+
+    download: Optional[V1VideoProjectsGetResponseDownload] = None
+    """
+    Deprecated: Please use `.downloads` instead. The download url and expiration date of the video project
     """
 
     downloads: List[V1VideoProjectsGetResponseDownloadsItem]

@@ -28,6 +28,7 @@ from .v1_ai_meme_generator_create_body import V1AiMemeGeneratorCreateBody
 from .v1_ai_meme_generator_create_body_style import V1AiMemeGeneratorCreateBodyStyle
 from .v1_ai_music_generator_create_body import V1AiMusicGeneratorCreateBody
 from .v1_ai_music_generator_create_body_style import V1AiMusicGeneratorCreateBodyStyle
+from .v1_ai_photo_editor_generate_body_assets import V1AiPhotoEditorGenerateBodyAssets
 from .v1_ai_qr_code_generator_create_body import V1AiQrCodeGeneratorCreateBody
 from .v1_ai_qr_code_generator_create_body_style import V1AiQrCodeGeneratorCreateBodyStyle
 from .v1_ai_talking_photo_create_body import V1AiTalkingPhotoCreateBody
@@ -114,6 +115,7 @@ from .v1_photo_colorizer_create_body import V1PhotoColorizerCreateBody
 from .v1_photo_colorizer_create_body_assets import V1PhotoColorizerCreateBodyAssets
 from .v1_photo_colorizer_generate_body_assets import V1PhotoColorizerGenerateBodyAssets
 from .v1_text_to_video_create_body import V1TextToVideoCreateBody
+from .v1_text_to_video_create_body_references_item import V1TextToVideoCreateBodyReferencesItem
 from .v1_text_to_video_create_body_style import V1TextToVideoCreateBodyStyle
 from .v1_video_to_video_create_body import V1VideoToVideoCreateBody
 from .v1_video_to_video_create_body_assets import V1VideoToVideoCreateBodyAssets
@@ -148,6 +150,7 @@ __all__ = [
     "V1AiMemeGeneratorCreateBodyStyle",
     "V1AiMusicGeneratorCreateBody",
     "V1AiMusicGeneratorCreateBodyStyle",
+    "V1AiPhotoEditorGenerateBodyAssets",
     "V1AiQrCodeGeneratorCreateBody",
     "V1AiQrCodeGeneratorCreateBodyStyle",
     "V1AiTalkingPhotoCreateBody",
@@ -228,6 +231,7 @@ __all__ = [
     "V1PhotoColorizerCreateBodyAssets",
     "V1PhotoColorizerGenerateBodyAssets",
     "V1TextToVideoCreateBody",
+    "V1TextToVideoCreateBodyReferencesItem",
     "V1TextToVideoCreateBodyStyle",
     "V1VideoToVideoCreateBody",
     "V1VideoToVideoCreateBodyAssets",

@@ -90,6 +90,11 @@ class V1AiImageGeneratorCreateBody(TypedDict):
     Give your image a custom name for easy identification.
     """
 
+    orientation: NotRequired[Literal["landscape", "portrait", "square"]]
+    """
+    DEPRECATED: Use `aspect_ratio` instead. The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
+    """
+
     resolution: NotRequired[Literal["auto", "640px", "1k", "2k", "4k"]]
     """
     Maximum resolution (longest edge) for the output image.

@@ -20,6 +20,11 @@ class V1CharacterReplaceCreateBody(TypedDict):
     End time of your clip (seconds). Must be greater than start_seconds.
     """
 
+    model: NotRequired[Literal["kling-3.0", "wan-animate"]]
+    """
+    Model to use. Defaults to `wan-animate`.
+    """
+
     name: NotRequired[str]
     """
     Give your video a custom name for easy identification.

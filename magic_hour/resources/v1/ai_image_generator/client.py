@@ -27,6 +27,7 @@ _CREATE = Endpoint(
             "image_count": ("image_count", True, INT),
             "model": ("model", False, STR),
             "name": ("name", False, STR),
+            "orientation": ("orientation", False, STR),
             "resolution": ("resolution", False, STR),
             "style": (
                 "style",
@@ -75,6 +76,7 @@ class AiImageGeneratorClient:
             NotGiven,
         ] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["auto", "640px", "1k", "2k", "4k"]], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1AiImageGeneratorCreateResponse:
@@ -89,6 +91,7 @@ class AiImageGeneratorClient:
             aspect_ratio: The aspect ratio of the output image(s). If not specified, defaults to `1:1` (square).
             model: The AI model to use for image generation. Each model has different capabilities and costs.
             name: Give your image a custom name for easy identification.
+            orientation: DEPRECATED: Use `aspect_ratio` instead. The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
             resolution: Maximum resolution (longest edge) for the output image.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
@@ -105,6 +108,7 @@ class AiImageGeneratorClient:
                     "image_count": image_count,
                     "model": model,
                     "name": name,
+                    "orientation": orientation,
                     "resolution": resolution,
                     "style": style,
                 }
@@ -148,6 +152,7 @@ class AsyncAiImageGeneratorClient:
             NotGiven,
         ] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["auto", "640px", "1k", "2k", "4k"]], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1AiImageGeneratorCreateResponse:
@@ -162,6 +167,7 @@ class AsyncAiImageGeneratorClient:
             aspect_ratio: The aspect ratio of the output image(s). If not specified, defaults to `1:1` (square).
             model: The AI model to use for image generation. Each model has different capabilities and costs.
             name: Give your image a custom name for easy identification.
+            orientation: DEPRECATED: Use `aspect_ratio` instead. The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
             resolution: Maximum resolution (longest edge) for the output image.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
@@ -178,6 +184,7 @@ class AsyncAiImageGeneratorClient:
                     "image_count": image_count,
                     "model": model,
                     "name": name,
+                    "orientation": orientation,
                     "resolution": resolution,
                     "style": style,
                 }

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from ...._core.body import BOOL, INT, STR, Endpoint, Obj
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
@@ -55,6 +55,7 @@ class AiMusicGeneratorClient:
         *,
         duration: int,
         style: V1AiMusicGeneratorCreateBodyStyle,
+        additional_properties: Union[Optional[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1AiMusicGeneratorCreateResponse:
@@ -66,6 +67,7 @@ class AiMusicGeneratorClient:
         Args:
             duration: Requested track duration in seconds, from 15 to 300. Determines credits charged.
             style: style
+            additional_properties: Extra body fields, sent as given (this operation accepts fields beyond the documented ones).
             name: Give your audio a custom name for easy identification.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
@@ -76,7 +78,9 @@ class AiMusicGeneratorClient:
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.request({"duration": duration, "name": name, "style": style}),
+            _CREATE.request(
+                {"duration": duration, "name": name, "style": style}, extra=additional_properties
+            ),
             V1AiMusicGeneratorCreateResponse,
             request_options,
         )
@@ -95,6 +99,7 @@ class AsyncAiMusicGeneratorClient:
         *,
         duration: int,
         style: V1AiMusicGeneratorCreateBodyStyle,
+        additional_properties: Union[Optional[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1AiMusicGeneratorCreateResponse:
@@ -106,6 +111,7 @@ class AsyncAiMusicGeneratorClient:
         Args:
             duration: Requested track duration in seconds, from 15 to 300. Determines credits charged.
             style: style
+            additional_properties: Extra body fields, sent as given (this operation accepts fields beyond the documented ones).
             name: Give your audio a custom name for easy identification.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
@@ -116,7 +122,9 @@ class AsyncAiMusicGeneratorClient:
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"duration": duration, "name": name, "style": style}),
+            _CREATE.request(
+                {"duration": duration, "name": name, "style": style}, extra=additional_properties
+            ),
             V1AiMusicGeneratorCreateResponse,
             request_options,
         )

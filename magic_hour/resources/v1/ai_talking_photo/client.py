@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Union
 
+from typing_extensions import Literal
+
 from ...._core.body import INT, NUM, STR, Endpoint, Obj
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
@@ -36,6 +38,7 @@ _CREATE = Endpoint(
             "end_seconds": ("end_seconds", True, NUM),
             "max_resolution": ("max_resolution", False, INT),
             "name": ("name", False, STR),
+            "resolution": ("resolution", False, STR),
             "start_seconds": ("start_seconds", True, NUM),
             "style": (
                 "style",
@@ -66,6 +69,7 @@ class AiTalkingPhotoClient:
         start_seconds: float,
         max_resolution: Union[Optional[int], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["480p", "720p"]], NotGiven] = NOT_GIVEN,
         style: Union[Optional[V1AiTalkingPhotoCreateBodyStyle], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1AiTalkingPhotoCreateResponse:
@@ -80,6 +84,7 @@ class AiTalkingPhotoClient:
             start_seconds: The start time of the input audio in seconds. Maximum clip length depends on style.generation_mode: realistic 180s, prompted 45s.
             max_resolution: Constrains the larger dimension (height or width) of the output video. Allows you to set a lower resolution than your plan's maximum if desired. The value is capped by your plan's max resolution.
             name: Give your image a custom name for easy identification.
+            resolution: Output preset. Overrides `max_resolution`. Defaults to 480p in prompted mode; realistic mode uses the mapped plan maximum.
             style: Attributes used to dictate the style of the output
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
@@ -96,6 +101,7 @@ class AiTalkingPhotoClient:
                     "end_seconds": end_seconds,
                     "max_resolution": max_resolution,
                     "name": name,
+                    "resolution": resolution,
                     "start_seconds": start_seconds,
                     "style": style,
                 }
@@ -121,6 +127,7 @@ class AsyncAiTalkingPhotoClient:
         start_seconds: float,
         max_resolution: Union[Optional[int], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["480p", "720p"]], NotGiven] = NOT_GIVEN,
         style: Union[Optional[V1AiTalkingPhotoCreateBodyStyle], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1AiTalkingPhotoCreateResponse:
@@ -135,6 +142,7 @@ class AsyncAiTalkingPhotoClient:
             start_seconds: The start time of the input audio in seconds. Maximum clip length depends on style.generation_mode: realistic 180s, prompted 45s.
             max_resolution: Constrains the larger dimension (height or width) of the output video. Allows you to set a lower resolution than your plan's maximum if desired. The value is capped by your plan's max resolution.
             name: Give your image a custom name for easy identification.
+            resolution: Output preset. Overrides `max_resolution`. Defaults to 480p in prompted mode; realistic mode uses the mapped plan maximum.
             style: Attributes used to dictate the style of the output
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
@@ -151,6 +159,7 @@ class AsyncAiTalkingPhotoClient:
                     "end_seconds": end_seconds,
                     "max_resolution": max_resolution,
                     "name": name,
+                    "resolution": resolution,
                     "start_seconds": start_seconds,
                     "style": style,
                 }

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from typing_extensions import Literal
 
@@ -56,6 +56,7 @@ class AiUgcAdClient:
         assets: V1AiUgcAdCreateBodyAssets,
         end_seconds: float,
         script: str,
+        additional_properties: Union[Optional[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         model: Union[Optional[Literal["kling-3.0", "ltx-2.5", "veo3.1"]], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["1080p", "480p", "720p"]], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
@@ -69,6 +70,7 @@ class AiUgcAdClient:
             assets: assets
             end_seconds: Video duration in seconds. Supported values by model: * kling-3.0: 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 seconds. * ltx-2.5: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60 seconds. * veo3.1: 4, 6, 8, 15, 22, 29, 36, 43, 50, 57, 64, 71, 78, 85, 92, 99, 106, 113, 120, 127, 134, 141 seconds. Free plans are limited to 5 seconds unless a credit pack has been purchased.
             script: The words the actor should speak. Character limits apply after trimming: * kling-3.0: 2500 characters. * ltx-2.5: 1804 characters. * veo3.1: 2500 characters. LTX's dialogue wrapper counts toward its model prompt limit.
+            additional_properties: Extra body fields, sent as given (this operation accepts fields beyond the documented ones).
             model: Defaults to kling-3.0 on paid plans and ltx-2.5 on free plans.
             resolution: Defaults to 720p on paid plans and 480p on free plans. Unsupported model/resolution combinations and resolutions unavailable for your plan are rejected.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
@@ -87,7 +89,8 @@ class AiUgcAdClient:
                     "model": model,
                     "resolution": resolution,
                     "script": script,
-                }
+                },
+                extra=additional_properties,
             ),
             V1AiUgcAdCreateResponse,
             request_options,
@@ -108,6 +111,7 @@ class AsyncAiUgcAdClient:
         assets: V1AiUgcAdCreateBodyAssets,
         end_seconds: float,
         script: str,
+        additional_properties: Union[Optional[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         model: Union[Optional[Literal["kling-3.0", "ltx-2.5", "veo3.1"]], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["1080p", "480p", "720p"]], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
@@ -121,6 +125,7 @@ class AsyncAiUgcAdClient:
             assets: assets
             end_seconds: Video duration in seconds. Supported values by model: * kling-3.0: 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 seconds. * ltx-2.5: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60 seconds. * veo3.1: 4, 6, 8, 15, 22, 29, 36, 43, 50, 57, 64, 71, 78, 85, 92, 99, 106, 113, 120, 127, 134, 141 seconds. Free plans are limited to 5 seconds unless a credit pack has been purchased.
             script: The words the actor should speak. Character limits apply after trimming: * kling-3.0: 2500 characters. * ltx-2.5: 1804 characters. * veo3.1: 2500 characters. LTX's dialogue wrapper counts toward its model prompt limit.
+            additional_properties: Extra body fields, sent as given (this operation accepts fields beyond the documented ones).
             model: Defaults to kling-3.0 on paid plans and ltx-2.5 on free plans.
             resolution: Defaults to 720p on paid plans and 480p on free plans. Unsupported model/resolution combinations and resolutions unavailable for your plan are rejected.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
@@ -139,7 +144,8 @@ class AsyncAiUgcAdClient:
                     "model": model,
                     "resolution": resolution,
                     "script": script,
-                }
+                },
+                extra=additional_properties,
             ),
             V1AiUgcAdCreateResponse,
             request_options,

@@ -36,6 +36,7 @@ _CREATE = Endpoint(
                 ),
             ),
             "end_seconds": ("end_seconds", True, NUM),
+            "model": ("model", False, STR),
             "name": ("name", False, STR),
             "resolution": ("resolution", False, STR),
             "start_seconds": ("start_seconds", False, NUM),
@@ -82,6 +83,7 @@ class CharacterReplaceClient:
         *,
         assets: V1CharacterReplaceCreateBodyAssets,
         end_seconds: float,
+        model: Union[Optional[Literal["kling-3.0", "wan-animate"]], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p"]], NotGiven] = NOT_GIVEN,
         start_seconds: Union[Optional[float], NotGiven] = NOT_GIVEN,
@@ -117,6 +119,7 @@ class CharacterReplaceClient:
         Args:
             assets: Source video and reference character image for the job.
             end_seconds: End time of your clip (seconds). Must be greater than start_seconds.
+            model: Model to use. Defaults to `wan-animate`.
             name: Give your video a custom name for easy identification.
             resolution: Output video resolution. Defaults to 480p, the lowest resolution available on your plan.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
@@ -134,6 +137,7 @@ class CharacterReplaceClient:
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
+                    "model": model,
                     "name": name,
                     "resolution": resolution,
                     "start_seconds": start_seconds,
@@ -158,6 +162,7 @@ class AsyncCharacterReplaceClient:
         *,
         assets: V1CharacterReplaceCreateBodyAssets,
         end_seconds: float,
+        model: Union[Optional[Literal["kling-3.0", "wan-animate"]], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p"]], NotGiven] = NOT_GIVEN,
         start_seconds: Union[Optional[float], NotGiven] = NOT_GIVEN,
@@ -193,6 +198,7 @@ class AsyncCharacterReplaceClient:
         Args:
             assets: Source video and reference character image for the job.
             end_seconds: End time of your clip (seconds). Must be greater than start_seconds.
+            model: Model to use. Defaults to `wan-animate`.
             name: Give your video a custom name for easy identification.
             resolution: Output video resolution. Defaults to 480p, the lowest resolution available on your plan.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
@@ -210,6 +216,7 @@ class AsyncCharacterReplaceClient:
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
+                    "model": model,
                     "name": name,
                     "resolution": resolution,
                     "start_seconds": start_seconds,

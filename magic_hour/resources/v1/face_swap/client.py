@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Union
 
-from ...._core.body import NUM, STR, Arr, Endpoint, Obj
+from ...._core.body import NUM, STR, Arr, Endpoint, Obj, Scalar
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -50,9 +50,11 @@ _CREATE = Endpoint(
                 ),
             ),
             "end_seconds": ("end_seconds", True, NUM),
+            "height": ("height", False, Scalar("int", True)),
             "name": ("name", False, STR),
             "start_seconds": ("start_seconds", True, NUM),
             "style": ("style", False, Obj("V1FaceSwapCreateBodyStyle", {"version": ("version", False, STR)})),
+            "width": ("width", False, Scalar("int", True)),
         },
     ),
 )
@@ -72,8 +74,10 @@ class FaceSwapClient:
         assets: V1FaceSwapCreateBodyAssets,
         end_seconds: float,
         start_seconds: float,
+        height: Union[Optional[int], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         style: Union[Optional[V1FaceSwapCreateBodyStyle], NotGiven] = NOT_GIVEN,
+        width: Union[Optional[int], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1FaceSwapCreateResponse:
         """
@@ -106,8 +110,10 @@ class FaceSwapClient:
             assets: Provide the assets for face swap. For video, The `video_source` field determines whether `video_file_path` or `youtube_url` field is used
             end_seconds: End time of your clip (seconds). Must be greater than start_seconds.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
+            height: `height` is deprecated and no longer influences the output video's resolution.
             name: Give your video a custom name for easy identification.
             style: Style of the face swap video.
+            width: `width` is deprecated and no longer influences the output video's resolution.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
         Raises:
@@ -121,9 +127,11 @@ class FaceSwapClient:
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
+                    "height": height,
                     "name": name,
                     "start_seconds": start_seconds,
                     "style": style,
+                    "width": width,
                 }
             ),
             V1FaceSwapCreateResponse,
@@ -145,8 +153,10 @@ class AsyncFaceSwapClient:
         assets: V1FaceSwapCreateBodyAssets,
         end_seconds: float,
         start_seconds: float,
+        height: Union[Optional[int], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         style: Union[Optional[V1FaceSwapCreateBodyStyle], NotGiven] = NOT_GIVEN,
+        width: Union[Optional[int], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1FaceSwapCreateResponse:
         """
@@ -179,8 +189,10 @@ class AsyncFaceSwapClient:
             assets: Provide the assets for face swap. For video, The `video_source` field determines whether `video_file_path` or `youtube_url` field is used
             end_seconds: End time of your clip (seconds). Must be greater than start_seconds.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
+            height: `height` is deprecated and no longer influences the output video's resolution.
             name: Give your video a custom name for easy identification.
             style: Style of the face swap video.
+            width: `width` is deprecated and no longer influences the output video's resolution.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
         Raises:
@@ -194,9 +206,11 @@ class AsyncFaceSwapClient:
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
+                    "height": height,
                     "name": name,
                     "start_seconds": start_seconds,
                     "style": style,
+                    "width": width,
                 }
             ),
             V1FaceSwapCreateResponse,

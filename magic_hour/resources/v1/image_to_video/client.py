@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 from typing_extensions import Literal
 
-from ...._core.body import BOOL, NUM, STR, Endpoint, Obj
+from ...._core.body import BOOL, NUM, STR, Endpoint, Obj, Scalar
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ _CREATE = Endpoint(
             ),
             "audio": ("audio", False, BOOL),
             "end_seconds": ("end_seconds", True, NUM),
+            "height": ("height", False, Scalar("int", True)),
             "model": ("model", False, STR),
             "name": ("name", False, STR),
             "resolution": ("resolution", False, STR),
@@ -45,6 +46,7 @@ _CREATE = Endpoint(
                 False,
                 Obj("V1ImageToVideoCreateBodyStyle", {"prompt": ("prompt", False, STR)}),
             ),
+            "width": ("width", False, Scalar("int", True)),
         },
     ),
 )
@@ -64,6 +66,7 @@ class ImageToVideoClient:
         assets: V1ImageToVideoCreateBodyAssets,
         end_seconds: float,
         audio: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        height: Union[Optional[int], NotGiven] = NOT_GIVEN,
         model: Union[
             Optional[
                 Literal[
@@ -93,6 +96,7 @@ class ImageToVideoClient:
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
         style: Union[Optional[V1ImageToVideoCreateBodyStyle], NotGiven] = NOT_GIVEN,
+        width: Union[Optional[int], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1ImageToVideoCreateResponse:
         """
@@ -125,10 +129,12 @@ class ImageToVideoClient:
             assets: Provide the assets for image-to-video. Sora 2 only supports images with an aspect ratio of `9:16` or `16:9`.
             end_seconds: The total duration of the output video in seconds. Supported durations depend on the chosen model:
             audio: Whether to include audio in the video. Defaults to `false` if not specified.
+            height: `height` is deprecated and no longer influences the output video's resolution.
             model: The AI model to use for video generation.
             name: Give your video a custom name for easy identification.
             resolution: Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
             style: Attributed used to dictate the style of the output
+            width: `width` is deprecated and no longer influences the output video's resolution.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
         Raises:
@@ -143,10 +149,12 @@ class ImageToVideoClient:
                     "assets": assets,
                     "audio": audio,
                     "end_seconds": end_seconds,
+                    "height": height,
                     "model": model,
                     "name": name,
                     "resolution": resolution,
                     "style": style,
+                    "width": width,
                 }
             ),
             V1ImageToVideoCreateResponse,
@@ -168,6 +176,7 @@ class AsyncImageToVideoClient:
         assets: V1ImageToVideoCreateBodyAssets,
         end_seconds: float,
         audio: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        height: Union[Optional[int], NotGiven] = NOT_GIVEN,
         model: Union[
             Optional[
                 Literal[
@@ -197,6 +206,7 @@ class AsyncImageToVideoClient:
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
         style: Union[Optional[V1ImageToVideoCreateBodyStyle], NotGiven] = NOT_GIVEN,
+        width: Union[Optional[int], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1ImageToVideoCreateResponse:
         """
@@ -229,10 +239,12 @@ class AsyncImageToVideoClient:
             assets: Provide the assets for image-to-video. Sora 2 only supports images with an aspect ratio of `9:16` or `16:9`.
             end_seconds: The total duration of the output video in seconds. Supported durations depend on the chosen model:
             audio: Whether to include audio in the video. Defaults to `false` if not specified.
+            height: `height` is deprecated and no longer influences the output video's resolution.
             model: The AI model to use for video generation.
             name: Give your video a custom name for easy identification.
             resolution: Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
             style: Attributed used to dictate the style of the output
+            width: `width` is deprecated and no longer influences the output video's resolution.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
         Raises:
@@ -247,10 +259,12 @@ class AsyncImageToVideoClient:
                     "assets": assets,
                     "audio": audio,
                     "end_seconds": end_seconds,
+                    "height": height,
                     "model": model,
                     "name": name,
                     "resolution": resolution,
                     "style": style,
+                    "width": width,
                 }
             ),
             V1ImageToVideoCreateResponse,

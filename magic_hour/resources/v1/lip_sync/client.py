@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Union
 
-from ...._core.body import NUM, STR, Endpoint, Obj
+from ...._core.body import NUM, STR, Endpoint, Obj, Scalar
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ _CREATE = Endpoint(
                 ),
             ),
             "end_seconds": ("end_seconds", True, NUM),
+            "height": ("height", False, Scalar("int", True)),
             "max_fps_limit": ("max_fps_limit", False, NUM),
             "name": ("name", False, STR),
             "start_seconds": ("start_seconds", True, NUM),
@@ -44,6 +45,7 @@ _CREATE = Endpoint(
                 False,
                 Obj("V1LipSyncCreateBodyStyle", {"generation_mode": ("generation_mode", False, STR)}),
             ),
+            "width": ("width", False, Scalar("int", True)),
         },
     ),
 )
@@ -63,9 +65,11 @@ class LipSyncClient:
         assets: V1LipSyncCreateBodyAssets,
         end_seconds: float,
         start_seconds: float,
+        height: Union[Optional[int], NotGiven] = NOT_GIVEN,
         max_fps_limit: Union[Optional[float], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         style: Union[Optional[V1LipSyncCreateBodyStyle], NotGiven] = NOT_GIVEN,
+        width: Union[Optional[int], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1LipSyncCreateResponse:
         """
@@ -98,9 +102,11 @@ class LipSyncClient:
             assets: Provide the assets for lip-sync. For video, The `video_source` field determines whether `video_file_path` or `youtube_url` field is used
             end_seconds: End time of your clip (seconds). Must be greater than start_seconds.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
+            height: `height` is deprecated and no longer influences the output video's resolution.
             max_fps_limit: Defines the maximum FPS (frames per second) for the output video. If the input video's FPS is lower than this limit, the output video will retain the input FPS. This is useful for reducing unnecessary frame usage in scenarios where high FPS is not required.
             name: Give your video a custom name for easy identification.
             style: Attributes used to dictate the style of the output
+            width: `width` is deprecated and no longer influences the output video's resolution.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
         Raises:
@@ -114,10 +120,12 @@ class LipSyncClient:
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
+                    "height": height,
                     "max_fps_limit": max_fps_limit,
                     "name": name,
                     "start_seconds": start_seconds,
                     "style": style,
+                    "width": width,
                 }
             ),
             V1LipSyncCreateResponse,
@@ -139,9 +147,11 @@ class AsyncLipSyncClient:
         assets: V1LipSyncCreateBodyAssets,
         end_seconds: float,
         start_seconds: float,
+        height: Union[Optional[int], NotGiven] = NOT_GIVEN,
         max_fps_limit: Union[Optional[float], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         style: Union[Optional[V1LipSyncCreateBodyStyle], NotGiven] = NOT_GIVEN,
+        width: Union[Optional[int], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1LipSyncCreateResponse:
         """
@@ -174,9 +184,11 @@ class AsyncLipSyncClient:
             assets: Provide the assets for lip-sync. For video, The `video_source` field determines whether `video_file_path` or `youtube_url` field is used
             end_seconds: End time of your clip (seconds). Must be greater than start_seconds.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
+            height: `height` is deprecated and no longer influences the output video's resolution.
             max_fps_limit: Defines the maximum FPS (frames per second) for the output video. If the input video's FPS is lower than this limit, the output video will retain the input FPS. This is useful for reducing unnecessary frame usage in scenarios where high FPS is not required.
             name: Give your video a custom name for easy identification.
             style: Attributes used to dictate the style of the output
+            width: `width` is deprecated and no longer influences the output video's resolution.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
         Raises:
@@ -190,10 +202,12 @@ class AsyncLipSyncClient:
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
+                    "height": height,
                     "max_fps_limit": max_fps_limit,
                     "name": name,
                     "start_seconds": start_seconds,
                     "style": style,
+                    "width": width,
                 }
             ),
             V1LipSyncCreateResponse,

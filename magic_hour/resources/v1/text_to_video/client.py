@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
 from typing_extensions import Literal
 
-from ...._core.body import BOOL, NUM, STR, Endpoint, Obj
+from ...._core.body import BOOL, NUM, STR, Arr, Endpoint, Obj
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
     from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse
+    from ....types.params.v1_text_to_video_create_body_references_item import (
+        V1TextToVideoCreateBodyReferencesItem,
+    )
     from ....types.params.v1_text_to_video_create_body_style import V1TextToVideoCreateBodyStyle
 
 __all__ = ["AsyncTextToVideoClient", "TextToVideoClient"]
@@ -28,6 +31,17 @@ _CREATE = Endpoint(
             "end_seconds": ("end_seconds", True, NUM),
             "model": ("model", False, STR),
             "name": ("name", False, STR),
+            "orientation": ("orientation", False, STR),
+            "references": (
+                "references",
+                False,
+                Arr(
+                    Obj(
+                        "V1TextToVideoCreateBodyReferencesItem",
+                        {"file_path": ("file_path", True, STR), "name": ("name", True, STR)},
+                    )
+                ),
+            ),
             "resolution": ("resolution", False, STR),
             "style": ("style", True, Obj("V1TextToVideoCreateBodyStyle", {"prompt": ("prompt", True, STR)})),
         },
@@ -77,6 +91,8 @@ class TextToVideoClient:
             NotGiven,
         ] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
+        references: Union[Optional[List[V1TextToVideoCreateBodyReferencesItem]], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1TextToVideoCreateResponse:
@@ -113,6 +129,8 @@ class TextToVideoClient:
             audio: Whether to include audio in the video. Defaults to `false` if not specified.
             model: The AI model to use for video generation.
             name: Give your video a custom name for easy identification.
+            orientation: Deprecated. Use `aspect_ratio` instead.
+            references: Reference media for video generation. Name references without @ and refer to them as @name in style.prompt. Maximum 10 references total.
             resolution: Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
@@ -130,6 +148,8 @@ class TextToVideoClient:
                     "end_seconds": end_seconds,
                     "model": model,
                     "name": name,
+                    "orientation": orientation,
+                    "references": references,
                     "resolution": resolution,
                     "style": style,
                 }
@@ -181,6 +201,8 @@ class AsyncTextToVideoClient:
             NotGiven,
         ] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
+        references: Union[Optional[List[V1TextToVideoCreateBodyReferencesItem]], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1TextToVideoCreateResponse:
@@ -217,6 +239,8 @@ class AsyncTextToVideoClient:
             audio: Whether to include audio in the video. Defaults to `false` if not specified.
             model: The AI model to use for video generation.
             name: Give your video a custom name for easy identification.
+            orientation: Deprecated. Use `aspect_ratio` instead.
+            references: Reference media for video generation. Name references without @ and refer to them as @name in style.prompt. Maximum 10 references total.
             resolution: Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
@@ -234,6 +258,8 @@ class AsyncTextToVideoClient:
                     "end_seconds": end_seconds,
                     "model": model,
                     "name": name,
+                    "orientation": orientation,
+                    "references": references,
                     "resolution": resolution,
                     "style": style,
                 }

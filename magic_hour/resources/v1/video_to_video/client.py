@@ -38,6 +38,7 @@ _CREATE = Endpoint(
             ),
             "end_seconds": ("end_seconds", True, NUM),
             "fps_resolution": ("fps_resolution", False, STR),
+            "height": ("height", False, Scalar("int", True)),
             "name": ("name", False, STR),
             "start_seconds": ("start_seconds", True, NUM),
             "style": (
@@ -54,6 +55,7 @@ _CREATE = Endpoint(
                     },
                 ),
             ),
+            "width": ("width", False, Scalar("int", True)),
         },
     ),
 )
@@ -75,7 +77,9 @@ class VideoToVideoClient:
         start_seconds: float,
         style: V1VideoToVideoCreateBodyStyle,
         fps_resolution: Union[Optional[Literal["FULL", "HALF"]], NotGiven] = NOT_GIVEN,
+        height: Union[Optional[int], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        width: Union[Optional[int], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1VideoToVideoCreateResponse:
         """
@@ -110,7 +114,9 @@ class VideoToVideoClient:
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
             style: style
             fps_resolution: Determines whether the resulting video will have the same frame per second as the original video, or half. * `FULL` - the result video will have the same FPS as the input video * `HALF` - the result video will have half the FPS as the input video
+            height: `height` is deprecated and no longer influences the output video's resolution.
             name: Give your video a custom name for easy identification.
+            width: `width` is deprecated and no longer influences the output video's resolution.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
         Raises:
@@ -125,9 +131,11 @@ class VideoToVideoClient:
                     "assets": assets,
                     "end_seconds": end_seconds,
                     "fps_resolution": fps_resolution,
+                    "height": height,
                     "name": name,
                     "start_seconds": start_seconds,
                     "style": style,
+                    "width": width,
                 }
             ),
             V1VideoToVideoCreateResponse,
@@ -151,7 +159,9 @@ class AsyncVideoToVideoClient:
         start_seconds: float,
         style: V1VideoToVideoCreateBodyStyle,
         fps_resolution: Union[Optional[Literal["FULL", "HALF"]], NotGiven] = NOT_GIVEN,
+        height: Union[Optional[int], NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        width: Union[Optional[int], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1VideoToVideoCreateResponse:
         """
@@ -186,7 +196,9 @@ class AsyncVideoToVideoClient:
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
             style: style
             fps_resolution: Determines whether the resulting video will have the same frame per second as the original video, or half. * `FULL` - the result video will have the same FPS as the input video * `HALF` - the result video will have half the FPS as the input video
+            height: `height` is deprecated and no longer influences the output video's resolution.
             name: Give your video a custom name for easy identification.
+            width: `width` is deprecated and no longer influences the output video's resolution.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
 
         Raises:
@@ -201,9 +213,11 @@ class AsyncVideoToVideoClient:
                     "assets": assets,
                     "end_seconds": end_seconds,
                     "fps_resolution": fps_resolution,
+                    "height": height,
                     "name": name,
                     "start_seconds": start_seconds,
                     "style": style,
+                    "width": width,
                 }
             ),
             V1VideoToVideoCreateResponse,
