@@ -16,7 +16,7 @@ from .pyfmt import HEADER, all_list
 PATH = "magic_hour/resources/v1/client.py"
 INIT = "magic_hour/resources/v1/__init__.py"
 # Hand-written namespaces: attribute -> (module under resources/v1, sync class, async class).
-HAND_WRITTEN = {"files": ("files", "Files", "AsyncFiles")}
+HAND_WRITTEN = {"files": ("files.client", "FilesClient", "AsyncFilesClient")}
 
 
 def _namespaces(api: Api) -> Dict[str, tuple]:  # type: ignore[type-arg]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .face_detection.client import AsyncFaceDetectionClient, FaceDetectionClient
     from .face_swap.client import AsyncFaceSwapClient, FaceSwapClient
     from .face_swap_photo.client import AsyncFaceSwapPhotoClient, FaceSwapPhotoClient
-    from .files import AsyncFiles, Files
+    from .files.client import AsyncFilesClient, FilesClient
     from .head_swap.client import AsyncHeadSwapClient, HeadSwapClient
     from .image_background_remover.client import (
         AsyncImageBackgroundRemoverClient,
@@ -222,10 +222,10 @@ class V1Client:
         return FaceSwapPhotoClient(self._http)
 
     @cached_property
-    def files(self) -> Files:
-        from .files import Files
+    def files(self) -> FilesClient:
+        from .files.client import FilesClient
 
-        return Files(self._http)
+        return FilesClient(self._http)
 
     @cached_property
     def head_swap(self) -> HeadSwapClient:
@@ -457,10 +457,10 @@ class AsyncV1Client:
         return AsyncFaceSwapPhotoClient(self._http)
 
     @cached_property
-    def files(self) -> AsyncFiles:
-        from .files import AsyncFiles
+    def files(self) -> AsyncFilesClient:
+        from .files.client import AsyncFilesClient
 
-        return AsyncFiles(self._http)
+        return AsyncFilesClient(self._http)
 
     @cached_property
     def head_swap(self) -> AsyncHeadSwapClient:
