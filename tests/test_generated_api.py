@@ -87,6 +87,7 @@ async def test_get_with_path_id_and_delete_without_body(sdk: Flavor, api: respx.
         "error": None,
         "downloads": [{"url": "https://videos.magichour.ai/out.mp4?X-Signature=secret", "expires_at": "z"}],
         "a_field_added_later": 1,
+        "preview": {"urls": ["https://cdn.example/p.png?Signature=hidden", "plain"]},
     }
     api.get(url__regex=r".*/v1/video-projects/.*").respond(200, json=project)
     api.delete(url__regex=r".*/v1/video-projects/.*").respond(204)
@@ -100,7 +101,8 @@ async def test_get_with_path_id_and_delete_without_body(sdk: Flavor, api: respx.
     assert res.created_at == "2026-01-01T00:00:00.000Z"  # date-times stay the wire's strings
     assert res.downloads[0].url.endswith("?X-Signature=secret")  # the value is intact...
     assert "secret" not in repr(res) and "secret" not in str(res)  # ...reprs redact the query
-    assert res.model_extra == {"a_field_added_later": 1}
+    assert res.model_extra["a_field_added_later"] == 1
+    assert "hidden" not in repr(res) and "https://cdn.example/p.png?<redacted>" in repr(res)  # extras too
     assert res.model_dump(by_alias=True)["type"] == "FACE_SWAP"
 
     assert await sdk.call(client.v1.video_projects.delete, id="abc") is None
@@ -377,3 +379,20 @@ async def test_official_only_fields_from_compat_json_are_accepted(sdk: Flavor, a
         "height": None,
         "width": 512,
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://s.example/a.mp4?X-Signature=abc", "https://s.example/a.mp4?<redacted>"),
+        ("https://user:pw@s.example/a.mp4", "https://<redacted>@s.example/a.mp4"),
+        ("https://s.example/a.mp4", "https://s.example/a.mp4"),
+        ("api-assets/id/a.mp4", "api-assets/id/a.mp4"),
+    ],
+)
+def test_model_reprs_redact_url_secrets(url: str, shown: str) -> None:
+    from magic_hour.types.models import V1ImageProjectsGetResponseDownloadsItem
+
+    item = V1ImageProjectsGetResponseDownloadsItem(url=url, expires_at="2030-01-01T00:00:00Z")
+    assert item.url == url
+    assert f"url={shown!r}" in repr(item) and f"url={shown!r}" in str(item)

@@ -2,7 +2,8 @@
 
 - Unknown fields the API adds are kept (``extra="allow"``), never an error.
 - Python names and wire names both populate a model (``type_`` / ``type``).
-- Reprs (and so ``str()`` and log lines) never show the query of a URL: signed URLs are credentials.
+- Reprs (and so ``str()`` and log lines) never show the query or the user:password of a URL: signed
+  URLs are credentials.
   The values themselves are intact (``res.items[0].upload_url`` is the full URL).
 """
 
@@ -15,13 +16,16 @@ import pydantic
 
 __all__ = ["BaseModel", "NoContent", "redact_url"]
 
-_URL_WITH_QUERY = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^?#\s]*)[?#]")
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#\s]*@)?([^?#\s]*)([?#].*)?$", re.DOTALL)
 
 
 def redact_url(value: str) -> str:
-    """``https://h/p?sig=...`` -> ``https://h/p?<redacted>``; other strings unchanged."""
-    match = _URL_WITH_QUERY.match(value)
-    return match.group(1) + "?<redacted>" if match else value
+    """``https://u:p@h/p?sig=...`` -> ``https://<redacted>@h/p?<redacted>``; other strings unchanged."""
+    match = _URL.match(value)
+    if match is None or not (match.group(2) or match.group(4)):
+        return value
+    scheme, userinfo, rest, query = match.groups()
+    return scheme + ("<redacted>@" if userinfo else "") + rest + ("?<redacted>" if query else "")
 
 
 def _redact(value: Any) -> Any:
@@ -29,6 +33,8 @@ def _redact(value: Any) -> Any:
         return redact_url(value)
     if isinstance(value, list):
         return [_redact(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, dict):  # unknown fields the API added are kept as plain dicts
+        return {k: _redact(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
     return value
 
 
