@@ -162,6 +162,16 @@ class ClientClosedError(MagicHourError, RuntimeError):
         )
 
 
+class _FromResponse:
+    """The default of ``ApiError(body=...)``: parse the response, as the official constructor does."""
+
+    def __repr__(self) -> str:
+        return "<the response's JSON>"
+
+
+_FROM_RESPONSE: Any = _FromResponse()
+
+
 class ApiError(MagicHourError):
     """The API answered with an error status (or a 2xx body that could not be parsed).
 
@@ -177,14 +187,12 @@ class ApiError(MagicHourError):
     response: httpx.Response
     request_id: Optional[str]
 
-    _NO_BODY: Any = object()
-
     def __init__(
-        self, message: Optional[str] = None, *, response: httpx.Response, body: Any = _NO_BODY
+        self, message: Optional[str] = None, *, response: httpx.Response, body: Any = _FROM_RESPONSE
     ) -> None:
         """``ApiError(message, response=..., body=...)``, or the official SDK's ``ApiError(response=...)``:
         then ``body`` is the response's JSON (``None`` if it is not JSON) and the message comes from it."""
-        if body is ApiError._NO_BODY:
+        if body is _FROM_RESPONSE:
             try:
                 body = response.json()
             except (JSONDecodeError, UnicodeDecodeError, httpx.ResponseNotRead, RecursionError):
