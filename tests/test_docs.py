@@ -372,9 +372,10 @@ def anchors(path: Path) -> set[str]:
 
 
 def test_relative_links_resolve() -> None:
-    """Every relative link of README.md and docs/ names an existing file, and an existing anchor in it."""
+    """Every relative link of README.md, CONTRIBUTING.md and docs/ names an existing file, and an existing
+    anchor in it."""
     broken = []
-    for page in doc_files():
+    for page in [*doc_files(), REPO / "CONTRIBUTING.md"]:
         text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
         for match in LINK.finditer(text):
             target = match["target"]
