@@ -241,3 +241,23 @@ async def test_drop_next_downloads_per_file(api: Api) -> None:
         with suppress(httpx.TransportError):
             await api.request("GET", url, headers={})
     assert [r.fault for r in api.fake.requests_to("downloads")] == ["drop", "drop", None, None]
+
+
+def test_echo_inputs_outputs_the_uploaded_input() -> None:
+    fake = FakeMagicHour()
+    photo = b"\x89PNG\r\n\x1a\n" + b"my own pixels" * 100
+    with fake.client() as client, fake.httpx_client() as http:
+        item = client.v1.files.upload_urls.create(items=[{"extension": "png", "type_": "image"}]).items[0]
+        assert (
+            http.put(item.upload_url, content=photo, headers={"Content-Type": "image/png"}).status_code == 200
+        )
+        assets = {"source_file_path": "https://example.com/me.png", "target_file_path": item.file_path}
+        plain = client.v1.face_swap_photo.create(assets=assets)
+        fake.echo_inputs = True
+        echoed = client.v1.face_swap_photo.create(assets=assets)
+        not_uploaded = client.v1.face_swap_photo.create(assets={"target_file_path": "api-assets/x/y.png"})
+        urls = [client.v1.image_projects.get(id=p.id).downloads[0].url for p in (plain, echoed, not_uploaded)]
+        bodies = [http.get(url) for url in urls]
+    assert bodies[1].content == photo and bodies[1].headers["content-type"] == "image/png"
+    assert bodies[0].content != photo and bodies[0].content.startswith(b"\x89PNG")
+    assert bodies[2].content == bodies[0].content

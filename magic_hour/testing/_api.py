@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
 
 from ._exchange import Exchange, Reply
 from ._faults import Faults, failure_reply
-from ._projects import ERROR_CODE, ERROR_MESSAGE, Project, new_id, project_body
+from ._media import MEDIA
+from ._projects import ERROR_CODE, ERROR_MESSAGE, Project, new_id, project_body, values_at
 from ._records import RecordedRequest
 from ._schema import Schema, example, problem, query_value
 from ._seed import item_schema
@@ -70,6 +71,7 @@ class Api:
         self.queue_seconds = 0.0
         self.render_seconds = 0.0
         self.output_size: Optional[int] = None
+        self.echo_inputs = False
 
     def begin(self, exchange: Exchange, op: Operation, params: Dict[str, str], storage_prefix: str) -> None:
         record = exchange.record
@@ -178,7 +180,8 @@ class Api:
                 else None,
             )
             self.projects[project.id] = project
-            self._storage.outputs.update(project.make_outputs(self.output_size))
+            source = self._echoed(op, project) if self.echo_inputs else None
+            self._storage.outputs.update(project.make_outputs(self.output_size, source))
         payload = fresh_ids(payload)
         payload["id"] = project.id
         if isinstance(payload.get("credits_charged"), int):
@@ -187,6 +190,20 @@ class Api:
             for legacy in ("frame_cost", "estimated_frame_cost"):
                 payload.setdefault(legacy, payload["credits_charged"])
         return self._json(status, payload, record.request_id)
+
+    def _echoed(self, op: Operation, project: Project) -> Optional[Tuple[bytes, str, str]]:
+        """The first uploaded input of the output's kind: ``(bytes, extension, content type)``."""
+        kind = "image" if project.kind == "face_detection" else project.kind
+        files: Mapping[str, str] = op.spec.get("x-magic-hour", {}).get("files", {})
+        for path, asset_type in files.items():
+            if asset_type != kind:
+                continue
+            for file_path in values_at(project.body, path):
+                stored = self._storage.files.get(file_path)
+                if stored is not None and (stored.content is not None or stored.path is not None):
+                    ext = file_path.rsplit(".", 1)[-1]
+                    return stored.read_bytes(), ext, stored.content_type or MEDIA.get(kind, ("", ""))[1]
+        return None
 
     def _project(
         self, op: Operation, kind: str, project_id: str, record: RecordedRequest, storage_prefix: str

@@ -49,6 +49,9 @@ class FaultKnobs:
     ) -> None:
         """Answer the next ``times`` requests of ``route`` with ``status`` (queued after earlier calls).
 
+        ``route``: ``"upload_urls"``, ``"storage"`` (upload PUTs), ``"downloads"``, an operation's
+        ``"<resource>.<method>"`` (``"image_projects.get"``), or ``"api"`` (any API operation; a
+        failure armed for the operation's own route is used first).
         ``headers`` are added (e.g. ``{"Retry-After": "0"}``). ``body`` is bytes, text or a JSON
         mapping; by default the API answers ``{"message": <reason>}`` and storage an S3 XML error.
         The request body is still read (and discarded) first.

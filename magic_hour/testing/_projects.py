@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
 from ._media import media
 from ._schema import Schema
 
-__all__ = ["ERROR_CODE", "ERROR_MESSAGE", "Project", "new_id", "project_body"]
+__all__ = ["ERROR_CODE", "ERROR_MESSAGE", "Project", "new_id", "project_body", "values_at"]
 
 ERROR_CODE = "fake_error"
 ERROR_MESSAGE = "FakeMagicHour: this project was set to fail (end_next_projects)"
@@ -24,6 +24,23 @@ MAX_OUTPUTS = 16
 def new_id() -> str:
     """A fresh id in the API's cuid-like shape."""
     return "cm" + secrets.token_hex(12)
+
+
+def values_at(body: Any, path: str) -> List[str]:
+    """The strings at a metadata field path of ``body``: ``assets.image_file_path``,
+    ``assets.face_mappings[].new_face`` (``[]``: every item of the array)."""
+    current: List[Any] = [body]
+    for part in path.split("."):
+        many, name = part.endswith("[]"), part[:-2] if part.endswith("[]") else part
+        found: List[Any] = []
+        for value in current:
+            item = cast("Dict[str, Any]", value).get(name) if isinstance(value, dict) else None
+            if many and isinstance(item, list):
+                found.extend(cast("List[object]", item))
+            elif not many and item is not None:
+                found.append(item)
+        current = found
+    return [value for value in current if isinstance(value, str)]
 
 
 def _field(body: Any, name: str) -> object:
@@ -81,10 +98,14 @@ class Project:
             return count
         return 1
 
-    def make_outputs(self, size: Optional[int] = None) -> Dict[str, Tuple[bytes, str]]:
+    def make_outputs(
+        self, size: Optional[int] = None, source: Optional[Tuple[bytes, str, str]] = None
+    ) -> Dict[str, Tuple[bytes, str]]:
         """The output files of this project, ``{storage path: (bytes, content type)}`` (all of them
-        the same bytes object: ``size`` costs memory once)."""
-        content, ext, content_type = media("image" if self.kind == "face_detection" else self.kind, size)
+        the same bytes object: ``size`` costs memory once). ``source``: ``(bytes, extension, content
+        type)`` to output instead (an uploaded input, with ``echo_inputs``)."""
+        kind = "image" if self.kind == "face_detection" else self.kind
+        content, ext, content_type = source if source is not None else media(kind, size)
         if self.kind == "face_detection":
             names = [f"0-{i}.{ext}" for i in range(self.output_count())]
             paths = [f"api-assets/{self.id}/{name}" for name in names]

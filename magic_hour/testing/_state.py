@@ -170,6 +170,16 @@ class FakeState(FaultKnobs):
         self._api.output_size = value
 
     @property
+    def echo_inputs(self) -> bool:
+        """New projects output their first uploaded input of the output's kind (the bytes a test
+        uploaded come back as the result), where there is one; default ``False``: made-up media."""
+        return self._api.echo_inputs
+
+    @echo_inputs.setter
+    def echo_inputs(self, value: bool) -> None:
+        self._api.echo_inputs = bool(value)
+
+    @property
     def render_seconds(self) -> float:
         """How long a new project stays ``rendering`` (after ``queue_seconds``) on the fake's clock."""
         return self._api.render_seconds
