@@ -62,7 +62,7 @@ def test_every_operation_has_a_section_and_an_index_row() -> None:
         assert f"**API Endpoint**: `{d.op.http_method} {d.op.path}`" in page
         assert f"`client.v1.{d.op.resource}.{d.op.method}`" in index
         assert f"{d.call}(" in page and f"await {d.call}(" in page
-    assert len(API.operations) == 42
+    assert len(API.operations) >= 42  # the official 0.90.0's, at least
 
 
 def test_pages_say_they_are_generated_and_nothing_else_is_written() -> None:
