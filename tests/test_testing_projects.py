@@ -70,6 +70,17 @@ async def test_a_project_is_queued_then_rendering_then_complete(api: Api) -> Non
     assert api.fake.project(project_id).body == BODY
 
 
+async def test_a_video_project_download_is_its_first_download(api: Api) -> None:
+    response = await api.request(
+        "POST", "/v1/text-to-video", json={"end_seconds": 5, "style": {"prompt": "x"}}
+    )
+    assert response.json()["frame_cost"] == response.json()["credits_charged"]
+    video = (await api.request("GET", f"/v1/video-projects/{response.json()['id']}")).json()
+    assert video["download"] == video["downloads"][0]  # the fake's file, not the example's URL
+    assert (await api.request("GET", video["download"]["url"], headers={})).status_code == 200
+    assert video["total_frame_cost"] == video["credits_charged"]
+
+
 @pytest.mark.parametrize("outcome", ["error", "canceled"])
 async def test_end_next_projects(api: Api, outcome: str) -> None:
     api.fake.end_next_projects(outcome, code="no_source_face", message="no face")

@@ -188,7 +188,7 @@ class Api:
             # Deprecated fields the published description dropped but the API still sends: the
             # official SDK 0.90 requires them (its models fail without them).
             for legacy in ("frame_cost", "estimated_frame_cost"):
-                payload.setdefault(legacy, payload["credits_charged"])
+                payload[legacy] = payload["credits_charged"]
         return self._json(status, payload, record.request_id)
 
     def _echoed(self, op: Operation, project: Project) -> Optional[Tuple[bytes, str, str]]:

@@ -161,8 +161,9 @@ def project_body(
     body.update({k: v for k, v in updates.items() if k in props})
     # Deprecated fields the published description dropped but the API still sends (the official
     # SDK 0.90 requires them): the total cost, and the first download on its own.
+    # Set whether or not the description lists them: an example value would be a made-up URL.
     if "credits_charged" in body:
-        body.setdefault("total_frame_cost", body["credits_charged"])
+        body["total_frame_cost"] = body["credits_charged"]
     if "downloads" in body:
-        body.setdefault("download", body["downloads"][0] if body["downloads"] else None)
+        body["download"] = body["downloads"][0] if body["downloads"] else None
     return body
