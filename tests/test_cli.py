@@ -7,35 +7,27 @@ checks what a user sees: stdout, stderr, the exit code, and what reached the fak
 from __future__ import annotations
 
 import datetime
-import fcntl
 import importlib.metadata
 import json
 import os
-import pty
 import re
-import select
 import signal
 import socket
 import struct
 import subprocess
-import sys
-import termios
 import time
 import zlib
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional
 
 import pytest
+import respx
+from _cli import PY, REPO, SAMPLE, TOKEN, against, make_media, no_traceback, run
+from _cli import env as _env
 
 import magic_hour
 from magic_hour.cli import main
 from magic_hour.testing import FakeMagicHour, FakeServer
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "docs" / "assets" / "sample.png"
-TOKEN = "mh-cli-token-7c41d09e55"
-"""Easy to search for: it must never appear in the command's output."""
-PY = sys.executable
 
 
 @pytest.fixture
@@ -47,39 +39,6 @@ def fake() -> FakeMagicHour:
 def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
     with fake.serve() as running:
         yield running
-
-
-def _env(token: Optional[str] = None, **extra: str) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGIC_HOUR_")}
-    if token is not None:
-        env["MAGIC_HOUR_API_TOKEN"] = token
-    env.pop("COLUMNS", None)
-    env.update(extra)
-    return env
-
-
-def run(
-    *args: str, env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PY, "-m", "magic_hour", *args],
-        capture_output=True,
-        text=True,
-        env=env if env is not None else _env(),
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
-
-
-def against(server: FakeServer, *args: str, **kw: str) -> subprocess.CompletedProcess[str]:
-    """Run with the token in the environment (as users should) and --base-url at the fake."""
-    return run("--base-url", server.url, *args, env=_env(TOKEN, **kw))
-
-
-def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert TOKEN not in proc.stderr + proc.stdout
 
 
 @pytest.fixture
@@ -110,7 +69,7 @@ def test_upload_prints_one_file_path_per_line_in_input_order(
     # Not a TTY: plain progress lines on stderr, nothing else on stdout.
     assert "uploading 3 files (352.0 kB), 3 at a time" in proc.stderr
     assert f"[1/3] {media[0]}: started (300.0 kB)" in proc.stderr
-    assert f"[1/3] {media[0]}: sent 300.0 kB" in proc.stderr
+    assert f"[1/3] {media[0]}: 100% (300.0 kB of 300.0 kB)" in proc.stderr
     assert "uploaded 3 files (352.0 kB)" in proc.stderr
     # One presign call for the batch.
     assert len(fake.requests_to("upload_urls")) == 1
@@ -122,9 +81,9 @@ def test_plain_progress_reports_retries(fake: FakeMagicHour, server: FakeServer)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[1:] == [
         f"magic-hour: {SAMPLE}: started (313 B)",
-        f"magic-hour: {SAMPLE}: sent 313 B",
+        f"magic-hour: {SAMPLE}: 100% (313 B of 313 B)",
         f"magic-hour: {SAMPLE}: retrying from the first byte (attempt 2)",
-        f"magic-hour: {SAMPLE}: sent 313 B",
+        f"magic-hour: {SAMPLE}: 100% (313 B of 313 B)",
         proc.stderr.splitlines()[-1],
     ]
     assert re.fullmatch(r"magic-hour: uploaded 1 file \(313 B\) in \d+\.\d\d s", proc.stderr.splitlines()[-1])
@@ -411,9 +370,9 @@ def test_console_script_points_at_main() -> None:
     assert entry.load() is main
 
 
-def test_rich_is_imported_by_the_cli_only() -> None:
+def test_rich_is_imported_by_the_cli_bars_only() -> None:
     for path in (REPO / "magic_hour").rglob("*.py"):
-        if path.name != "cli.py":
+        if path != REPO / "magic_hour" / "cli" / "_bars.py":
             assert not re.search(r"^\s*(import|from) rich", path.read_text(), re.M), path
 
 
@@ -435,7 +394,7 @@ def test_everything_works_without_rich(fake: FakeMagicHour, server: FakeServer) 
     no_traceback(proc)
     assert proc.returncode == 0, proc.stderr
     assert fake.file(proc.stdout.strip()).content == SAMPLE.read_bytes()
-    assert f"{SAMPLE}: sent 313 B" in proc.stderr
+    assert f"{SAMPLE}: 100% (313 B of 313 B)" in proc.stderr
     assert "rich" not in proc.stderr  # not a terminal: plain lines are what was asked for anyway
 
 
@@ -457,100 +416,12 @@ def test_sample_png_is_a_real_png() -> None:
     assert len(zlib.decompress(chunks[1][1])) == height * (1 + 3 * width)
 
 
-# ------------------------------------------------------------------------------------------ terminal
+# ------------------------------------------------------------------------------------------ signals
 
 
-def run_in_pty(argv: Sequence[str], env: Dict[str, str], timeout: float = 30) -> Tuple[int, str]:
-    """Run ``argv`` with stdin/stdout/stderr on a pseudo-terminal of 120 columns; return (code, output)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
-        code = proc.wait(timeout=5)
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return code, out.decode("utf-8", "replace")
-
-
-TTY_ENV = {"TERM": "xterm-256color"}
-
-
-def plain(out: str) -> str:
-    """Terminal output without its escape codes (colours, cursor moves)."""
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
-
-
-def test_progress_bars_on_a_terminal(fake: FakeMagicHour, server: FakeServer, media: List[Path]) -> None:
-    fake.set_latency(0.3, "storage")  # long enough for a frame with the bars in flight
-    fake.fail_next("storage", 503, headers={"Retry-After": "0"})  # the first file's first PUT: retried
-    code, out = run_in_pty(
-        [PY, "-m", "magic_hour", "--base-url", server.url, "files", "upload", "--concurrency", "1"]
-        + [str(p) for p in media[:2]],
-        _env(TOKEN, **TTY_ENV),
-    )
-    assert code == 0, out
-    assert "Traceback" not in out
-    assert "\x1b[" in out  # drawn with terminal escape codes...
-    assert "━" in out  # ...as bars
-    assert "  0%" in out and "100%" in out
-    assert media[0].name in out and media[1].name in out  # long paths are shortened from the left
-    assert "total (2 files)" in out
-    assert "302.0/302.0 kB" in out  # bytes of the total
-    assert "✓" in out
-    assert "\x1b[?25h" in out  # the cursor is shown again
-    assert "started (" not in out  # not the plain lines
-    assert "clip.mp4 (retry 1)" in plain(out)
-    paths = re.findall(r"api-assets/\S+", out)
-    assert len(paths) == 2 and set(paths) == set(fake.files)
-
-
-def test_failed_upload_on_a_terminal(fake: FakeMagicHour, server: FakeServer, media: List[Path]) -> None:
-    fake.fail_next("storage", 403)  # the first PUT (one file at a time): clip.mp4
-    code, out = run_in_pty(
-        [PY, "-m", "magic_hour", "--base-url", server.url, "files", "upload", "--concurrency", "1"]
-        + [str(p) for p in media[:2]],
-        _env(TOKEN, **TTY_ENV),
-    )
-    assert code == 1, out
-    out = plain(out)
-    assert "Traceback" not in out
-    assert "✗ " in out and "clip.mp4" in out
-    assert "total (1 of 2 failed)" in out
-    assert "2.0/302.0 kB" in out  # the total counts only what was stored
-    assert f"magic-hour: error: {media[0]}: PUT " in out
-    assert re.findall(r"^api-assets/\S+", out, re.M) == list(fake.files)  # stdout lines
-
-
-def test_terminal_without_rich_falls_back_to_plain_lines(fake: FakeMagicHour, server: FakeServer) -> None:
-    no_rich = "import sys; sys.modules['rich'] = None; from magic_hour.cli import main; sys.exit(main())"
-    code, out = run_in_pty(
-        [PY, "-c", no_rich, "--base-url", server.url, "files", "upload", str(SAMPLE)],
-        _env(TOKEN, **TTY_ENV),
-    )
-    assert code == 0, out
-    assert "progress bars need rich: pip install 'magic-hour[cli]' (showing plain progress)" in out
-    assert f"{SAMPLE}: sent 313 B" in out
-    assert re.search(r"api-assets/\S+\.png", out)
-
-
-def test_ctrl_c_stops_at_once_with_exit_130(
-    fake: FakeMagicHour, server: FakeServer, media: List[Path]
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_at_once(
+    fake: FakeMagicHour, server: FakeServer, media: List[Path], sig: signal.Signals
 ) -> None:
     # The uploads hang for 2 s in the pool's threads: Ctrl-C must not wait for them (nor for their
     # threads to be joined at exit).
@@ -567,10 +438,171 @@ def test_ctrl_c_stops_at_once_with_exit_130(
         time.sleep(0.02)
     assert len(fake.requests_to("storage")) == 3
     start = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=10)
     assert time.monotonic() - start < 1.5  # waiting for the hung uploads would take ~2 s
-    assert proc.returncode == 130
-    assert err.splitlines()[-1] == "magic-hour: interrupted"
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert err.splitlines()[-1] == "magic-hour: interrupted"
+    else:
+        assert proc.returncode == 143
+        assert err.splitlines()[-1] == "magic-hour: terminated"
     assert "Traceback" not in err
     assert out == ""
+
+
+# ------------------------------------------------------------------------------------------ fixes of issue 11
+
+
+def test_a_file_without_extension_names_the_option_not_a_python_keyword(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = tmp_path / "recording"
+    bare.write_bytes(b"ID3" + os.urandom(100))
+    assert main(["--base-url", server.url, "--token", TOKEN, "files", "upload", str(bare)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"invalid file: '{bare}' (its name has no extension)" in err
+    assert err.rstrip().endswith("or give one with --extension EXT (e.g. --extension mp4)")
+    assert "extension=" not in err
+    assert fake.requests == []
+    # ...and the option works: the file is uploaded as that extension.
+    proc = against(server, "files", "upload", str(bare), "--extension", "mp3")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith(".mp3")
+    assert fake.file(proc.stdout.strip()).content == bare.read_bytes()
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_upload_urls_print_expires_at_as_the_api_sent_it(
+    as_json: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wire = "2031-07-25T16:56:21.9321Z"  # not what a datetime would print back (+00:00, 6 digits)
+    items = [
+        {"file_path": "api-assets/a/b.png", "upload_url": "https://s.test/b.png?sig=1", "expires_at": wire}
+    ]
+    with respx.mock(base_url="https://api.test", assert_all_called=True) as api:
+        api.post("/v1/files/upload-urls").respond(json={"items": items})
+        args = ["--base-url", "https://api.test", "--token", TOKEN, "files", "upload-urls", "--item", "png"]
+        assert main(args + (["--json"] if as_json else [])) == 0
+    out, _ = capsys.readouterr()
+    if as_json:
+        assert json.loads(out) == {"items": items}
+    else:
+        assert out == f"api-assets/a/b.png\thttps://s.test/b.png?sig=1\t{wire}\n"
+
+
+def test_urls_and_uploaded_paths_are_passed_through_and_counted_right(
+    fake: FakeMagicHour, server: FakeServer
+) -> None:
+    url, uploaded = "https://example.com/in.mp4", "api-assets/abc/video.mp4"
+    proc = against(server, "files", "upload", url, uploaded, str(SAMPLE))
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[:2] == [url, uploaded]
+    assert len(proc.stdout.splitlines()) == 3
+    lines = proc.stderr.splitlines()
+    note = "; 2 URLs or api-assets paths were passed through unchanged"
+    assert lines[0] == f"magic-hour: uploading 1 file (313 B){note}"
+    assert re.fullmatch(rf"magic-hour: uploaded 1 file \(313 B\) in \d+\.\d\d s{re.escape(note)}", lines[-1])
+    assert f"[3/3] {SAMPLE}: started (313 B)" in proc.stderr
+
+
+def test_plain_percentages_agree_with_the_bytes(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    (big,) = make_media(tmp_path, [("big.mp4", 3_000_000)])
+    proc = against(server, "files", "upload", str(big))
+    assert proc.returncode == 0, proc.stderr
+    found = re.findall(r": (\d+)% \(([\d.]+) MB of 3\.0 MB\)$", proc.stderr, re.M)
+    # The engine reports every MiB: each quarter passed gets a line with what was really sent then.
+    assert [p for p, _ in found] == ["34", "69", "100"]
+    for shown, mb in found:
+        sent = {"34": 1_048_576, "69": 2_097_152, "100": 3_000_000}[shown]
+        assert int(shown) == 100 * sent // 3_000_000
+        assert float(mb) == round(sent / 1e6, 1)
+
+
+def test_a_dropped_upload_is_reported_as_a_retry_and_a_failure_reads_right(
+    fake: FakeMagicHour, server: FakeServer
+) -> None:
+    fake.fail_next("storage", 503, times=3, headers={"Retry-After": "0"})  # every attempt of one file
+    proc = against(server, "--max-retries", "2", "files", "upload", str(SAMPLE))
+    no_traceback(proc)
+    assert proc.returncode == 1
+    lines = [line.replace(f"{SAMPLE}: ", "") for line in proc.stderr.splitlines()]
+    assert lines[1:6] == [
+        "magic-hour: started (313 B)",
+        "magic-hour: 100% (313 B of 313 B)",
+        "magic-hour: retrying from the first byte (attempt 2)",
+        "magic-hour: 100% (313 B of 313 B)",
+        "magic-hour: retrying from the first byte (attempt 3)",
+    ]
+    assert not [line for line in lines if "sent " in line]
+    assert lines[-1] == "magic-hour: 1 of 1 upload failed"
+
+
+def test_upload_urls_count_mismatch_reads_right(fake: FakeMagicHour, server: FakeServer) -> None:
+    fake.wrong_item_count_next()
+    proc = against(server, "files", "upload", str(SAMPLE))
+    assert proc.returncode == 1
+    assert "the API returned 0 upload URLs for 1 file; nothing was uploaded" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env_token", "kind", "message"),
+    [
+        (["files", "upload", "missing.mp4"], TOKEN, "InvalidFileError", "'missing.mp4' (no such file)"),
+        (["files", "upload", str(SAMPLE)], None, "MissingTokenError", "no API token"),
+        (["files", "upload"], TOKEN, "UsageError", "the following arguments are required: PATH"),
+        (["files", "upload-urls", "--item", "doc"], TOKEN, "UsageError", "unknown extension 'doc'"),
+    ],
+)
+def test_json_usage_errors_print_the_json_error(
+    args: List[str],
+    env_token: Optional[str],
+    kind: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("MAGIC_HOUR_API_TOKEN", raising=False)
+    if env_token:
+        monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", env_token)
+    assert main(["--json", "--base-url", "http://127.0.0.1:9", *args]) == 2
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["ok"] is False
+    assert doc["error"]["type"] == kind
+    assert message in doc["error"]["message"]
+    assert message in err  # and the usual line on stderr
+
+
+def test_json_api_errors_print_the_json_error(fake: FakeMagicHour, server: FakeServer) -> None:
+    fake.fail_next("upload_urls", 500, times=3)
+    proc = against(server, "--max-retries", "0", "files", "upload-urls", "--item", "png", "--json")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is False
+    assert doc["error"]["status_code"] == 500
+    assert doc["error"]["type"] == "InternalServerError"
+
+
+def test_interrupt_cleanup_removes_partial_files_and_stops_drawing(tmp_path: Path) -> None:
+    from magic_hour.cli._progress import Reporter
+    from magic_hour.cli._signals import Run, cleanup
+
+    stopped: List[str] = []
+
+    class Recording(Reporter):
+        def interrupt(self) -> None:
+            stopped.append("interrupt")
+
+    partial = tmp_path / "out.mp4.part"
+    partial.write_bytes(b"half")
+    kept = tmp_path / "done.mp4"
+    kept.write_bytes(b"whole")
+    run_state = Run(reporter=Recording(), partial_files={str(partial), str(tmp_path / "never-created")})
+    cleanup(run_state)
+    assert stopped == ["interrupt"]
+    assert not partial.exists() and kept.exists()

@@ -169,6 +169,10 @@ def presign_items(sources: Sequence[Source]) -> List[dict[str, str]]:
     return [{"extension": s.extension, "type_": s.type_} for s in sources]
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> None:
     """Refuse an answer that cannot be used as is, before any byte is sent (a retry would not help)."""
     if not targets and sources:  # the official SDK's words for this case
@@ -177,7 +181,8 @@ def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> Non
         )
     if len(targets) != len(sources):
         raise UploadUrlsMismatchError(
-            f"the API returned {len(targets)} upload URLs for {len(sources)} files; nothing was uploaded"
+            f"the API returned {_count(len(targets), 'upload URL')} for {_count(len(sources), 'file')}; "
+            "nothing was uploaded"
         )
     for source, target in zip(sources, targets):
         problem = None if _is_http_url(target.upload_url) else "not an absolute http(s) URL"

@@ -1,0 +1,119 @@
+"""``main``: parse, run the command, and turn every outcome into an exit code and what is printed.
+
+Exit codes: 0 done; 1 the API, an upload or the job failed; 2 usage (bad option or input, no token:
+nothing was sent); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). With ``--json``, stdout always
+gets one JSON document, errors included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import traceback
+from typing import Callable, Dict, Optional, Sequence
+
+from ._output import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    TOKEN_ENV,
+    error_json,
+    one_line,
+    print_json,
+    say,
+    usage_error_json,
+)
+from ._parser import UsageError, build_parser
+from ._signals import Run, run_guarded
+
+Command = Callable[[argparse.Namespace, Run], int]
+
+
+def _commands() -> Dict[str, Command]:
+    from ._files import cmd_upload, cmd_upload_urls
+
+    return {"files.upload": cmd_upload, "files.upload-urls": cmd_upload_urls}
+
+
+def _failure(exc: BaseException, args: argparse.Namespace) -> int:
+    """One line on stderr (and the JSON document with --json); the exit code."""
+    from .._exceptions import (
+        ApiConnectionError,
+        AuthenticationError,
+        InsecureTransportError,
+        InvalidParameterError,
+        MagicHourError,
+        MissingTokenError,
+    )
+
+    code = EXIT_FAILURE
+    if isinstance(exc, MissingTokenError):
+        message = (
+            f"no API token: set {TOKEN_ENV} (export {TOKEN_ENV}=...) or pass --token; "
+            "or try --mock to run against a local mock server (no account needed)"
+        )
+        code = EXIT_USAGE
+    elif isinstance(exc, (InvalidParameterError, InsecureTransportError)):
+        message, code = one_line(exc), EXIT_USAGE
+    elif isinstance(exc, AuthenticationError):
+        message = f"{one_line(exc)}; check the token (--token or ${TOKEN_ENV})"
+    elif isinstance(exc, ApiConnectionError):
+        message = f"{one_line(exc)}; check the network and --base-url, or try --mock"
+    elif isinstance(exc, (MagicHourError, OSError)):
+        message = one_line(exc)
+    else:
+        if args.verbose:
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+        more = "" if args.verbose else " (run with -v for details)"
+        say(f"internal error: {type(exc).__name__}: {one_line(exc)}{more}")
+        if args.json:
+            print_json({"ok": False, "error": error_json(exc)})
+        return EXIT_FAILURE
+    say(f"error: {message}")
+    if args.json:
+        print_json({"ok": False, "error": {**error_json(exc), "message": message}})
+    return code
+
+
+def _usage(error: UsageError, argv: Sequence[str]) -> int:
+    sys.stderr.write(error.usage)
+    sys.stderr.write(f"{PROG}: error: {error.message}\n")
+    sys.stderr.flush()
+    if "--json" in argv:
+        usage_error_json(error.message)
+    return EXIT_USAGE
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the ``magic-hour`` command; return its exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            args = build_parser().parse_args(args_list)
+        except UsageError as exc:
+            return _usage(exc, args_list)
+        except SystemExit as exc:  # --help, --version (argparse printed them)
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
+        if args.mock and args.base_url is not None:
+            return _usage(UsageError("--mock and --base-url cannot be used together"), args_list)
+        from ._session import configure_logging
+
+        configure_logging(args)
+        command = _commands()[args.command_id]
+        run = Run()
+        try:
+            return run_guarded(lambda: command(args, run), run)
+        except BrokenPipeError:
+            # stdout was closed early (``| head``): not an error worth a traceback.
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_FAILURE
+        except Exception as exc:
+            return _failure(exc, args)
+    except KeyboardInterrupt:
+        say("interrupted")
+        return EXIT_INTERRUPTED

@@ -1,0 +1,253 @@
+"""The argument parser: global options, the ``files`` commands, and the commands of the catalog.
+
+Imports nothing of the SDK beyond the extension table, so that ``--help`` and ``--version`` are cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Dict, NoReturn
+
+from .._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
+from .._version import __version__
+from ._output import BASE_URL_ENV, PROG, TOKEN_ENV, article
+
+DEFAULT_CONCURRENCY = 4
+
+
+class UsageError(Exception):
+    """Bad command-line arguments; ``usage`` is the usage line of the command concerned."""
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+class Parser(argparse.ArgumentParser):
+    """Raises :class:`UsageError` instead of exiting, so ``main`` decides what to print (``--json``)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self.format_usage())
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: an integer >= 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: an integer >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: an integer >= 0")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: a number of seconds > 0") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: a number of seconds > 0")
+    return value
+
+
+def extension(text: str) -> str:
+    ext = normalize_extension(text)
+    if type_for_extension(ext) is None:
+        raise argparse.ArgumentTypeError(f"invalid extension {text!r}; allowed: {describe_allowed()}")
+    return ext
+
+
+def upload_item(text: str) -> Dict[str, str]:
+    """``mp4:video`` (or just ``mp4``: the type follows from the extension) -> an upload-urls item."""
+    ext_text, sep, type_text = text.partition(":")
+    ext = normalize_extension(ext_text)
+    if not ext:
+        raise argparse.ArgumentTypeError(f"invalid item {text!r}: EXTENSION[:TYPE], e.g. mp4:video")
+    if sep:
+        asset_type = type_text.strip().lower()
+        if asset_type not in ASSET_TYPES:
+            raise argparse.ArgumentTypeError(
+                f"invalid item {text!r}: the type must be one of {', '.join(ASSET_TYPES)}"
+            )
+        if ext not in EXTENSIONS[asset_type]:  # type: ignore[index]  # webm is video or audio, gif video or image...
+            raise argparse.ArgumentTypeError(
+                f"invalid item {text!r}: {ext!r} is not {article(asset_type)} {asset_type} extension; "
+                f"allowed: {describe_allowed(asset_type)}"  # pyright: ignore[reportArgumentType]
+            )
+        return {"extension": ext, "type_": asset_type}
+    inferred = type_for_extension(ext)
+    if inferred is None:
+        raise argparse.ArgumentTypeError(
+            f"invalid item {text!r}: unknown extension {ext!r}; allowed: {describe_allowed()}"
+        )
+    return {"extension": ext, "type_": inferred}
+
+
+# ---------------------------------------------------------------------------------------------- options
+
+
+def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
+    """The global options; accepted before the command and after it (``files upload x.png --mock``).
+
+    On sub-commands their defaults are SUPPRESS, so an option given before the command is not reset.
+    """
+
+    def default(value: object) -> Any:
+        return value if with_defaults else argparse.SUPPRESS
+
+    parent = Parser(add_help=False)
+    group = parent.add_argument_group("global options")
+    group.add_argument(
+        "--token",
+        default=default(None),
+        help=f"API token (default: ${TOKEN_ENV}; prefer the variable, a token on the command line "
+        "is visible to other users of this machine)",
+    )
+    group.add_argument(
+        "--base-url",
+        default=default(None),
+        metavar="URL",
+        help=f"API base URL (default: ${BASE_URL_ENV}, else https://api.magichour.ai)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=default(None),
+        metavar="SECONDS",
+        help="timeout of each request (default 60 s, 10 s to connect)",
+    )
+    group.add_argument(
+        "--max-retries",
+        type=non_negative_int,
+        default=default(None),
+        metavar="N",
+        help="retries of a failed request or upload (default 2)",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print one JSON document on stdout, also when the command fails",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default(False),
+        help="log requests and retries to stderr (the token is never shown)",
+    )
+    group.add_argument(
+        "--mock",
+        action="store_true",
+        default=default(False),
+        help="run against a local mock server started by this command: no account, no network",
+    )
+    return parent
+
+
+UPLOAD_EPILOG = f"""\
+examples:
+  {PROG} --mock files upload docs/assets/sample.png
+  {PROG} files upload clip.mp4 photo.png song.mp3 --concurrency 8
+  {PROG} files upload *.png --type image --json
+
+stdout gets one file_path per line, in input order (only the files that were uploaded), or one JSON
+document with --json. Exit code: 0 all uploaded, 1 some failed, 2 usage error."""
+
+URLS_EPILOG = f"""\
+examples:
+  {PROG} --mock files upload-urls --item mp4:video --item mp3:audio
+  {PROG} files upload-urls --item png --json
+
+Each line is: file_path, upload_url and expires_at (as the API sent it), separated by tabs."""
+
+
+def add_files_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``files upload`` and ``files upload-urls``."""
+    files = commands.add_parser(
+        "files", help="upload files to Magic Hour's storage", description="Files in Magic Hour's storage."
+    )
+    files_commands = files.add_subparsers(
+        title="commands", dest="files_command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+    upload = files_commands.add_parser(
+        "upload",
+        parents=[common],
+        help="upload local files; print their file_path values",
+        description="Upload local files (streamed, concurrent, retried) and print the file_path of each, "
+        "to pass to other API calls.",
+        epilog=UPLOAD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    upload.add_argument("paths", nargs="+", metavar="PATH", help="files to upload")
+    upload.add_argument(
+        "--type",
+        dest="type_",
+        choices=ASSET_TYPES,
+        help="the asset type of every file (checked against each extension; default: inferred)",
+    )
+    upload.add_argument(
+        "--extension",
+        type=extension,
+        metavar="EXT",
+        help="upload every file as this extension (for files whose name has none; default: the name's)",
+    )
+    upload.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"how many files upload at once (default {DEFAULT_CONCURRENCY})",
+    )
+    upload.set_defaults(command_id="files.upload")
+
+    urls = files_commands.add_parser(
+        "upload-urls",
+        parents=[common],
+        help="get pre-signed upload URLs",
+        description="Ask the API for pre-signed upload URLs (POST /v1/files/upload-urls).",
+        epilog=URLS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    urls.add_argument(
+        "--item",
+        dest="items",
+        action="append",
+        type=upload_item,
+        required=True,
+        metavar="EXT[:TYPE]",
+        help="an extension and its type, e.g. mp4:video (repeat for several; the type defaults to "
+        "the extension's)",
+    )
+    urls.set_defaults(command_id="files.upload-urls")
+
+
+def build_parser() -> Parser:
+    """The ``magic-hour`` parser."""
+    common = global_options(with_defaults=False)
+    parser = Parser(
+        prog=PROG,
+        description="The Magic Hour API from the terminal. "
+        f"Try it without an account: {PROG} --mock files upload docs/assets/sample.png",
+        parents=[global_options(with_defaults=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+    add_files_commands(commands, common)
+    return parser

@@ -1,0 +1,104 @@
+"""Upload progress on stderr: the reporter interface, plain lines, and the choice between lines and bars.
+
+Plain lines are for logs and pipes (and terminals without rich): a start line, each quarter of a file
+reached (with the percentage and bytes actually sent then: the upload engine reports progress per chunk
+of 1 MiB, so a 3 MB file reports 34%, 69%, 100%), and each retry. Bars are in :mod:`._bars`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Dict, Sequence
+
+from ._output import INSTALL_HINT, human_size, percent, plural, say
+
+if TYPE_CHECKING:
+    from .._upload.flow import UploadProgress
+    from .._upload.inputs import Source
+    from .._upload.results import UploadResult
+
+
+class Reporter:
+    """Shows upload progress. ``on_progress`` is called from one thread at a time."""
+
+    def start(self, sources: Sequence[Source], concurrency: int, passed: int) -> None:
+        """Uploads of ``sources`` are about to start; ``passed`` inputs (URLs, api-assets paths) need none."""
+
+    def on_progress(self, event: UploadProgress) -> None:
+        """An upload sent ``event.bytes_sent`` bytes (0 again when an attempt starts)."""
+
+    def finish(self, results: Sequence[UploadResult]) -> None:
+        """Every upload ended (results in input order, passed-through inputs included)."""
+
+    def stop(self) -> None:
+        """Stop drawing (idempotent)."""
+
+    def interrupt(self) -> None:
+        """Stop drawing at once, from another thread, on Ctrl-C or SIGTERM (idempotent)."""
+        self.stop()
+
+
+def passed_note(passed: int) -> str:
+    """``; 2 inputs passed through unchanged`` (URLs and api-assets paths need no upload)."""
+    if not passed:
+        return ""
+    verb = "was" if passed == 1 else "were"
+    return f"; {plural(passed, 'URL or api-assets path')} {verb} passed through unchanged".replace(
+        "URL or api-assets paths", "URLs or api-assets paths"
+    )
+
+
+class PlainReporter(Reporter):
+    """Plain lines: a start line, each quarter reached, and retries."""
+
+    def __init__(self) -> None:
+        self._quarter: Dict[int, int] = {}
+        self._sent: Dict[int, int] = {}
+        self._attempt: Dict[int, int] = {}
+        self._count = 0
+
+    def _say(self, event: UploadProgress, message: str) -> None:
+        where = f"[{event.index + 1}/{self._count}] " if self._count > 1 else ""
+        say(f"{where}{event.name}: {message}")
+
+    def start(self, sources: Sequence[Source], concurrency: int, passed: int) -> None:
+        total = sum(s.size for s in sources)
+        self._count = len(sources) + passed
+        at_once = f", {min(concurrency, len(sources))} at a time" if len(sources) > 1 else ""
+        say(f"uploading {plural(len(sources), 'file')} ({human_size(total)}){at_once}{passed_note(passed)}")
+
+    def on_progress(self, event: UploadProgress) -> None:
+        i = event.index
+        previous = self._sent.get(i)
+        self._sent[i] = event.bytes_sent
+        if previous is None:
+            self._quarter[i] = 0
+            self._attempt[i] = 1
+            self._say(event, f"started ({human_size(event.total)})")
+        elif event.bytes_sent == 0 or event.bytes_sent < previous:
+            # A new attempt starts from the first byte (the engine reports 0 once per attempt).
+            self._quarter[i] = 0
+            self._attempt[i] += 1
+            self._say(event, f"retrying from the first byte (attempt {self._attempt[i]})")
+        if event.total > 0 and event.bytes_sent > 0:
+            quarter = 4 * event.bytes_sent // event.total
+            if quarter > self._quarter[i]:
+                self._quarter[i] = quarter
+                done = percent(event.bytes_sent, event.total)
+                self._say(event, f"{done}% ({human_size(event.bytes_sent)} of {human_size(event.total)})")
+
+
+def make_reporter(quiet: bool = False) -> Reporter:
+    """Bars when stderr is a terminal and rich is installed; plain lines otherwise; nothing if ``quiet``."""
+    if quiet:
+        return Reporter()
+    if sys.stderr.isatty():
+        try:
+            from ._bars import RichReporter
+        except ImportError:
+            say(f"progress bars need rich: {INSTALL_HINT} (showing plain progress)")
+            return PlainReporter()
+        bars = RichReporter.create()
+        if bars is not None:
+            return bars
+    return PlainReporter()

@@ -1,0 +1,78 @@
+"""The SDK client a command runs with: token, options, ``--mock`` (the fake on 127.0.0.1), logging."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Dict, Generator, Optional, Sequence
+
+from ._output import TOKEN_ENV, say
+
+if TYPE_CHECKING:
+    from .. import Client
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to the current ``sys.stderr`` (so log lines go above rich's live progress display) and
+    removes the token from every line, whatever logged it."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self._secrets = [s for s in secrets if s]
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            for secret in self._secrets:
+                line = line.replace(secret, "<token>")
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except Exception:  # pragma: no cover - logging must never break the command
+            self.handleError(record)
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    """With ``-v``, the SDK's log lines on stderr, without the token."""
+    if not args.verbose:
+        return
+    logger = logging.getLogger("magic_hour")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(_StderrHandler([t for t in (args.token, os.environ.get(TOKEN_ENV)) if t]))
+    logger.propagate = False
+
+
+def token(args: argparse.Namespace) -> Optional[str]:
+    """``--token``, else ``$MAGIC_HOUR_API_TOKEN``; ``None`` when neither is set (or blank)."""
+    value: Optional[str] = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+    return value.strip() if value is not None and value.strip() else None
+
+
+@contextlib.contextmanager
+def open_client(args: argparse.Namespace) -> Generator[Client, None, None]:
+    """The client for this run (raises ``MissingTokenError`` before any request when there is no token)."""
+    from .. import Client, MissingTokenError
+
+    options: Dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    if args.mock:
+        from ..testing import FakeMagicHour
+
+        # Only sizes and hashes are kept: a big file "uploaded" to the mock does not fill the memory.
+        fake = FakeMagicHour(keep_content=False)
+        with fake.serve() as server:
+            say(f"using a local mock server at {server.url}; no request leaves this machine")
+            with Client(token=fake.token, base_url=server.url, **options) as client:
+                yield client
+        return
+    value = token(args)
+    if value is None:
+        raise MissingTokenError()
+    with Client(token=value, base_url=args.base_url, **options) as client:
+        yield client

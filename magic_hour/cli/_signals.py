@@ -1,0 +1,93 @@
+"""Ctrl-C and SIGTERM: the command stops at once, with the same cleanup for both.
+
+The command runs in a worker thread; the main thread only waits for it, so a signal is handled at once
+even while the worker waits for a server (up to the timeout). On SIGINT or SIGTERM the progress display
+is stopped (rich shows the cursor again), files being written are removed (no partial file is left,
+under its final name or a temporary one), and the process ends with ``os._exit``: the worker and the
+upload pool's threads would otherwise be waited for at exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Set, Tuple
+
+from ._output import EXIT_INTERRUPTED, EXIT_TERMINATED, say
+
+if TYPE_CHECKING:
+    from ._progress import Reporter
+
+
+@dataclass
+class Run:
+    """What the signal handling needs to clean up."""
+
+    reporter: Optional[Reporter] = None
+    partial_files: Set[str] = field(default_factory=lambda: set())
+    """Files being written: removed if the command is interrupted."""
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler."""
+
+
+def _on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
+    raise Terminated()
+
+
+def cleanup(run: Run) -> None:
+    """Stop drawing and remove the files being written (each step best effort)."""
+    if run.reporter is not None:
+        with contextlib.suppress(Exception):
+            run.reporter.interrupt()
+    for path in list(run.partial_files):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+
+
+def _stop(run: Run, code: int, what: str) -> NoReturn:
+    cleanup(run)
+    say(what)
+    os._exit(code)
+
+
+def run_guarded(fn: Callable[[], int], run: Run) -> int:
+    """Run ``fn`` in a worker thread; on Ctrl-C exit 130, on SIGTERM exit 143, after :func:`cleanup`."""
+    outcome: List[Tuple[Optional[int], Optional[BaseException]]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((fn(), None))
+        except BaseException as exc:
+            outcome.append((None, exc))
+
+    previous: Any = None
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        worker = threading.Thread(target=target, name="magic-hour-cli", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            _stop(run, EXIT_INTERRUPTED, "interrupted")
+        except Terminated:
+            _stop(run, EXIT_TERMINATED, "terminated")
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+    code, error = outcome[0]
+    if error is not None:
+        raise error
+    assert code is not None
+    return code
