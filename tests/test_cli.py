@@ -546,7 +546,11 @@ def test_upload_urls_count_mismatch_reads_right(fake: FakeMagicHour, server: Fak
     fake.wrong_item_count_next()
     proc = against(server, "files", "upload", str(SAMPLE))
     assert proc.returncode == 1
-    assert "the API returned 0 upload URLs for 1 file; nothing was uploaded" in proc.stderr
+    assert "No upload URL was returned from the server (for 1 file); nothing was uploaded" in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "magic-hour: 1 of 1 upload failed"
+    fake.wrong_item_count_next(delta=-1)
+    proc = against(server, "files", "upload", str(SAMPLE), str(SAMPLE))
+    assert "the API returned 1 upload URL for 2 files; nothing was uploaded" in proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -265,7 +265,7 @@ async def test_fewer_upload_urls_than_files_is_a_value_error(sdk: Any, fake: Fak
     with pytest.raises(ValueError, match="upload URL"):
         await sdk.call(client.v1.files.upload_file, named(DATA, "photo.png"))
     fake.wrong_item_count_next(delta=+1)
-    with pytest.raises(ValueError, match="2 upload URLs for 1 files"):
+    with pytest.raises(ValueError, match="2 upload URLs for 1 file;"):
         await sdk.call(client.v1.files.upload_file, named(DATA, "photo.png"))
     assert fake.requests_to("storage") == []
 

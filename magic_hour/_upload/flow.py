@@ -177,7 +177,8 @@ def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> Non
     """Refuse an answer that cannot be used as is, before any byte is sent (a retry would not help)."""
     if not targets and sources:  # the official SDK's words for this case
         raise UploadUrlsMismatchError(
-            f"No upload URL was returned from the server (for {len(sources)} files); nothing was uploaded"
+            f"No upload URL was returned from the server (for {_count(len(sources), 'file')}); "
+            "nothing was uploaded"
         )
     if len(targets) != len(sources):
         raise UploadUrlsMismatchError(
