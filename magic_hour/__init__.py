@@ -9,57 +9,95 @@ res = client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "v
 import logging as _logging
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
+from typing import List as _List
 
-from ._binary_response import BinaryResponse
-from ._client import AsyncClient, Client
-from ._core.request import NOT_GIVEN, NotGiven, RequestOptions
-from ._exceptions import (
-    ApiConnectionError,
-    ApiError,
-    ApiResponseValidationError,
-    ApiTimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ClientClosedError,
-    ConflictError,
-    DownloadError,
-    DownloadWriteError,
-    InsecureTransportError,
-    InternalServerError,
-    InvalidFileError,
-    InvalidParameterError,
-    MagicHourError,
-    MissingFileError,
-    MissingTokenError,
-    NotFoundError,
-    PaymentRequiredError,
-    PermissionDeniedError,
-    ProjectFailedError,
-    ProjectTimeoutError,
-    RateLimitError,
-    StorageError,
-    UnprocessableEntityError,
-    UploadError,
-    UploadUrlsMismatchError,
-)
 from ._version import __version__
-from .environment import Environment
 
 if _TYPE_CHECKING:
+    from ._binary_response import BinaryResponse
+    from ._client import AsyncClient, Client
+    from ._core.request import NOT_GIVEN, NotGiven, RequestOptions
+    from ._exceptions import (
+        ApiConnectionError,
+        ApiError,
+        ApiResponseValidationError,
+        ApiTimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ClientClosedError,
+        ConflictError,
+        DownloadError,
+        DownloadWriteError,
+        InsecureTransportError,
+        InternalServerError,
+        InvalidFileError,
+        InvalidParameterError,
+        MagicHourError,
+        MissingFileError,
+        MissingTokenError,
+        NotFoundError,
+        PaymentRequiredError,
+        PermissionDeniedError,
+        ProjectFailedError,
+        ProjectTimeoutError,
+        RateLimitError,
+        StorageError,
+        UnprocessableEntityError,
+        UploadError,
+        UploadUrlsMismatchError,
+    )
     from ._jobs.events import DownloadProgress, JobDone, JobEvent, ProjectStatus
     from ._upload.flow import UploadProgress
     from ._upload.results import UploadResult
+    from .environment import Environment
 
 _logging.getLogger("magic_hour").addHandler(_logging.NullHandler())
 
-# Loaded on first access, with the upload engine, so that `import magic_hour` stays cheap.
+# Every public name is loaded on first access (PEP 562): `import magic_hour` imports neither httpx nor
+# pydantic, so that what needs none of them (the `magic-hour` command's --help and --version, a
+# subpackage such as magic_hour.testing's helpers) starts fast. `from magic_hour import Client` works
+# as before; static checkers see the imports above.
 _LAZY = {
-    "UploadProgress": "magic_hour._upload.flow",
-    "UploadResult": "magic_hour._upload.results",
+    "ApiConnectionError": "magic_hour._exceptions",
+    "ApiError": "magic_hour._exceptions",
+    "ApiResponseValidationError": "magic_hour._exceptions",
+    "ApiTimeoutError": "magic_hour._exceptions",
+    "AsyncClient": "magic_hour._client",
+    "AuthenticationError": "magic_hour._exceptions",
+    "BadRequestError": "magic_hour._exceptions",
+    "BinaryResponse": "magic_hour._binary_response",
+    "Client": "magic_hour._client",
+    "ClientClosedError": "magic_hour._exceptions",
+    "ConflictError": "magic_hour._exceptions",
+    "DownloadError": "magic_hour._exceptions",
     "DownloadProgress": "magic_hour._jobs.events",
+    "DownloadWriteError": "magic_hour._exceptions",
+    "Environment": "magic_hour.environment",
+    "InsecureTransportError": "magic_hour._exceptions",
+    "InternalServerError": "magic_hour._exceptions",
+    "InvalidFileError": "magic_hour._exceptions",
+    "InvalidParameterError": "magic_hour._exceptions",
     "JobDone": "magic_hour._jobs.events",
     "JobEvent": "magic_hour._jobs.events",
+    "MagicHourError": "magic_hour._exceptions",
+    "MissingFileError": "magic_hour._exceptions",
+    "MissingTokenError": "magic_hour._exceptions",
+    "NOT_GIVEN": "magic_hour._core.request",
+    "NotFoundError": "magic_hour._exceptions",
+    "NotGiven": "magic_hour._core.request",
+    "PaymentRequiredError": "magic_hour._exceptions",
+    "PermissionDeniedError": "magic_hour._exceptions",
+    "ProjectFailedError": "magic_hour._exceptions",
     "ProjectStatus": "magic_hour._jobs.events",
+    "ProjectTimeoutError": "magic_hour._exceptions",
+    "RateLimitError": "magic_hour._exceptions",
+    "RequestOptions": "magic_hour._core.request",
+    "StorageError": "magic_hour._exceptions",
+    "UnprocessableEntityError": "magic_hour._exceptions",
+    "UploadError": "magic_hour._exceptions",
+    "UploadProgress": "magic_hour._upload.flow",
+    "UploadResult": "magic_hour._upload.results",
+    "UploadUrlsMismatchError": "magic_hour._exceptions",
 }
 
 
@@ -72,6 +110,10 @@ def __getattr__(name: str) -> _Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> _List[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

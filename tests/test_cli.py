@@ -556,7 +556,7 @@ def test_upload_urls_count_mismatch_reads_right(fake: FakeMagicHour, server: Fak
 @pytest.mark.parametrize(
     ("args", "env_token", "kind", "message"),
     [
-        (["files", "upload", "missing.mp4"], TOKEN, "InvalidFileError", "'missing.mp4' (no such file)"),
+        (["files", "upload", "missing.mp4"], TOKEN, "MissingFileError", "File not found: missing.mp4"),
         (["files", "upload", str(SAMPLE)], None, "MissingTokenError", "no API token"),
         (["files", "upload"], TOKEN, "UsageError", "the following arguments are required: PATH"),
         (["files", "upload-urls", "--item", "doc"], TOKEN, "UsageError", "unknown extension 'doc'"),
@@ -610,3 +610,21 @@ def test_interrupt_cleanup_removes_partial_files_and_stops_drawing(tmp_path: Pat
     cleanup(run_state)
     assert stopped == ["interrupt"]
     assert not partial.exists() and kept.exists()
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help", "files upload --help"])
+def test_help_and_version_import_neither_httpx_pydantic_nor_rich(flag: str) -> None:
+    """What keeps ``magic-hour --help`` fast (timed by tests/benchmarks/bench_cli_startup.py)."""
+    code = (
+        "import json, sys\n"
+        "from magic_hour.cli import main\n"
+        f"code = main({flag.split()!r})\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'pydantic', 'rich', 'anyio'))\n"
+        "sys.stderr.write(json.dumps([code, heavy]))\n"
+    )
+    proc = subprocess.run(
+        [PY, "-c", code], capture_output=True, text=True, env=_env(), check=False, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stderr.splitlines()[-1]) == [0, []]
+    assert "magic-hour" in proc.stdout

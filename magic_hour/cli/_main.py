@@ -11,8 +11,7 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
-from typing import Callable, Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence
 
 from ._output import (
     EXIT_FAILURE,
@@ -28,9 +27,11 @@ from ._output import (
     usage_error_json,
 )
 from ._parser import UsageError, build_parser
-from ._signals import Run, run_guarded
 
-Command = Callable[[argparse.Namespace, Run], int]
+if TYPE_CHECKING:
+    from ._signals import Run
+
+Command = Callable[[argparse.Namespace, "Run"], int]
 
 
 def _commands() -> Dict[str, Command]:
@@ -67,6 +68,8 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> int:
         message = one_line(exc)
     else:
         if args.verbose:
+            import traceback
+
             traceback.print_exception(type(exc), exc, exc.__traceback__)
         more = "" if args.verbose else " (run with -v for details)"
         say(f"internal error: {type(exc).__name__}: {one_line(exc)}{more}")
@@ -91,6 +94,11 @@ def _usage(error: UsageError, argv: Sequence[str]) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``magic-hour`` command; return its exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:  # the common case, without building the parser
+        from .._version import __version__
+
+        sys.stdout.write(f"{PROG} {__version__}\n")
+        return EXIT_OK
     try:
         try:
             args = build_parser().parse_args(args_list)
@@ -101,6 +109,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.mock and args.base_url is not None:
             return _usage(UsageError("--mock and --base-url cannot be used together"), args_list)
         from ._session import configure_logging
+        from ._signals import Run, run_guarded
 
         configure_logging(args)
         command = _commands()[args.command_id]

@@ -5,7 +5,6 @@ Pure helpers (no SDK import), so that ``--help`` and ``--version`` stay cheap.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, Dict, Optional
 
@@ -78,6 +77,8 @@ def error_json(error: BaseException) -> Dict[str, Any]:
 
 def print_json(document: Any) -> None:
     """One JSON document on stdout."""
+    import json
+
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
     sys.stdout.flush()
 

@@ -14,7 +14,6 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Set, Tuple
 
@@ -24,13 +23,13 @@ if TYPE_CHECKING:
     from ._progress import Reporter
 
 
-@dataclass
 class Run:
-    """What the signal handling needs to clean up."""
+    """What the signal handling needs to clean up: the progress display, and the files being written
+    (removed if the command is interrupted)."""
 
-    reporter: Optional[Reporter] = None
-    partial_files: Set[str] = field(default_factory=lambda: set())
-    """Files being written: removed if the command is interrupted."""
+    def __init__(self, reporter: Optional[Reporter] = None, partial_files: Optional[Set[str]] = None) -> None:
+        self.reporter = reporter
+        self.partial_files: Set[str] = set() if partial_files is None else partial_files
 
 
 class Terminated(BaseException):
