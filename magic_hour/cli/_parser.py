@@ -83,7 +83,7 @@ def upload_item(text: str) -> Dict[str, str]:
             raise argparse.ArgumentTypeError(
                 f"invalid item {text!r}: the type must be one of {', '.join(ASSET_TYPES)}"
             )
-        if ext not in EXTENSIONS[asset_type]:  # type: ignore[index]  # webm is video or audio, gif video or image...
+        if ext not in EXTENSIONS[asset_type]:  # webm is video or audio, gif video or image...
             raise argparse.ArgumentTypeError(
                 f"invalid item {text!r}: {ext!r} is not {article(asset_type)} {asset_type} extension; "
                 f"allowed: {describe_allowed(asset_type)}"  # pyright: ignore[reportArgumentType]
