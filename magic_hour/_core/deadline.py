@@ -18,9 +18,10 @@ from __future__ import annotations
 import contextvars
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import httpcore
+import httpx
 
 
 @dataclass(eq=False)
@@ -58,6 +59,40 @@ class Budget:
 
 def _min(a: Optional[float], b: float) -> float:
     return b if a is None else min(a, b)
+
+
+def pool_timeout(request: httpx.Request, budget: Budget) -> Optional[float]:
+    """The wait for a free connection: the request's ``pool`` timeout, within the call's deadline."""
+    timeout: Mapping[str, object] = request.extensions.get("timeout") or {}
+    value = timeout.get("pool")
+    seconds = float(value) if isinstance(value, (int, float)) else None
+    if budget.call_deadline is not None:
+        left = max(0.0, budget.call_deadline - time.monotonic())
+        seconds = left if seconds is None else min(seconds, left)
+    return seconds
+
+
+def budget_for(request: httpx.Request, call_deadline: Optional[float] = None) -> Budget:
+    timeout: Mapping[str, object] = request.extensions.get("timeout") or {}
+    read = timeout.get("read")
+    return Budget(float(read) if isinstance(read, (int, float)) else None, call_deadline)
+
+
+def lent_timeouts(request: httpx.Request, budget: Budget) -> float:
+    """For a lent client (its streams are not wrapped): each operation's timeout shortened to what is
+    left of the call; returns the deadline the body read checks between pieces."""
+    start = time.monotonic()
+    deadline = start + budget.response if budget.response is not None else float("inf")
+    if budget.call_deadline is not None:
+        left = max(budget.call_deadline - start, 1e-3)
+        timeout: Mapping[str, Any] = request.extensions.get("timeout") or {}
+        request.extensions["timeout"] = {k: left if v is None else min(v, left) for k, v in timeout.items()}
+        deadline = min(deadline, budget.call_deadline)
+    return deadline
+
+
+def call_deadline(total: Optional[float]) -> Optional[float]:
+    return None if total is None else time.monotonic() + total
 
 
 CURRENT: contextvars.ContextVar[Optional[Budget]] = contextvars.ContextVar("magic_hour_budget", default=None)

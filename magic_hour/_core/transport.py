@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Awaitable, Callable, Generator, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Awaitable, Callable, Generator, Optional, Type, TypeVar, Union
 
 import httpx
 
 from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
 from . import pool
-from .deadline import CURRENT, Budget
+from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts, pool_timeout
 from .deadline import install as install_deadlines
 from .hosts import check_cleartext
 from .reading import aread_body, read_body
@@ -103,35 +103,6 @@ class _Describe:
         return self._text
 
 
-def _pool_timeout(request: httpx.Request, budget: Budget) -> Optional[float]:
-    timeout: Mapping[str, object] = request.extensions.get("timeout") or {}
-    value = timeout.get("pool")
-    seconds = float(value) if isinstance(value, (int, float)) else None
-    if budget.call_deadline is not None:
-        left = max(0.0, budget.call_deadline - time.monotonic())
-        seconds = left if seconds is None else min(seconds, left)
-    return seconds
-
-
-def budget_for(request: httpx.Request, call_deadline: Optional[float] = None) -> Budget:
-    timeout: Mapping[str, object] = request.extensions.get("timeout") or {}
-    read = timeout.get("read")
-    return Budget(float(read) if isinstance(read, (int, float)) else None, call_deadline)
-
-
-def _lent_timeouts(request: httpx.Request, budget: Budget) -> float:
-    """For a lent client (its streams are not wrapped): each operation's timeout shortened to what is
-    left of the call; returns the deadline the body read checks between pieces."""
-    start = time.monotonic()
-    deadline = start + budget.response if budget.response is not None else float("inf")
-    if budget.call_deadline is not None:
-        left = max(budget.call_deadline - start, 1e-3)
-        timeout: Mapping[str, Any] = request.extensions.get("timeout") or {}
-        request.extensions["timeout"] = {k: left if v is None else min(v, left) for k, v in timeout.items()}
-        deadline = min(deadline, budget.call_deadline)
-    return deadline
-
-
 def _closed_or(exc: RuntimeError, closed: bool, request: httpx.Request) -> MagicHourError:
     # httpx raises RuntimeError for a client closed while the call waited, or (a lent AsyncClient)
     # used from an event loop other than its first one.
@@ -192,13 +163,13 @@ class SyncHTTP:
         client = self._current()
         budget = budget or budget_for(request)
         slots = self._slots
-        if slots is not None and not slots.acquire(timeout=_pool_timeout(request, budget)):
+        if slots is not None and not slots.acquire(timeout=pool_timeout(request, budget)):
             raise httpx.PoolTimeout("timed out waiting for a free connection", request=request)
         token = CURRENT.set(budget)
         try:
             if self.closed or client.is_closed:  # closed while this call waited for a slot
                 raise ClientClosedError()
-            lent_deadline = None if self.owned else _lent_timeouts(request, budget)
+            lent_deadline = None if self.owned else lent_timeouts(request, budget)
             try:
                 response = client.send(request, stream=True, **kwargs)
             except RuntimeError as exc:
@@ -221,17 +192,13 @@ class SyncHTTP:
             check_cleartext(client, request)
         what = _Describe(request)
         start = time.perf_counter()
-        deadline = _call_deadline(resolved.total_timeout)
+        deadline = call_deadline(resolved.total_timeout)
         response = run_flow(
             retry_flow(max_retries=resolved.max_retries, what=what, deadline=deadline),
             lambda _: self.send(request, budget_for(request, deadline)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to)
-
-
-def _call_deadline(total: Optional[float]) -> Optional[float]:
-    return None if total is None else time.monotonic() + total
 
 
 class AsyncHTTP:
@@ -304,7 +271,7 @@ class AsyncHTTP:
                 slots.acquire_nowait()  # the common case: a free slot, no cancel scope to set up
             except anyio.WouldBlock:
                 try:
-                    with anyio.fail_after(_pool_timeout(request, budget)):
+                    with anyio.fail_after(pool_timeout(request, budget)):
                         await slots.acquire()
                 except TimeoutError:
                     raise httpx.PoolTimeout(
@@ -316,7 +283,7 @@ class AsyncHTTP:
                 raise ClientClosedError()
             if self.owned:
                 return await self._send(client, request, budget.deadline, streamed, **kwargs)
-            lent_deadline = _lent_timeouts(request, budget)
+            lent_deadline = lent_timeouts(request, budget)
             import anyio
 
             try:
@@ -363,7 +330,7 @@ class AsyncHTTP:
             check_cleartext(client, request)
         what = _Describe(request)
         start = time.perf_counter()
-        deadline = _call_deadline(resolved.total_timeout)
+        deadline = call_deadline(resolved.total_timeout)
         response = await arun_flow(
             retry_flow(max_retries=resolved.max_retries, what=what, deadline=deadline),
             lambda _: self.send(request, budget_for(request, deadline)),

@@ -27,7 +27,8 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from .._core.transport import arun_flow, budget_for, run_flow
+from .._core.deadline import budget_for
+from .._core.transport import arun_flow, run_flow
 from .._exceptions import MagicHourError
 from .bodies import (
     CallbackError,
