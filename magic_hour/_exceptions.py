@@ -350,7 +350,7 @@ class ProjectFailedError(MagicHourError):
         message = getattr(error, "message", None)
         self.code: Optional[str] = code if isinstance(code, str) else None
         self.error_message: Optional[str] = message if isinstance(message, str) else None
-        detail = ": ".join(x for x in (self.code, self.error_message) if x)
+        detail = redact(": ".join(x for x in (self.code, self.error_message) if x), [])  # bounded
         super().__init__(
             f"project {self.id} ended with status {self.status!r}" + (f" ({detail})" if detail else "")
         )

@@ -371,3 +371,15 @@ def test_an_official_style_api_error_quotes_a_bounded_redacted_message() -> None
     echo = httpx.Response(401, json={"message": "x" * 290 + " " + TOKEN}, request=request)
     message = str(ApiError(response=echo))
     assert TOKEN[:6] not in message and len(message) < 400
+
+
+def test_a_failed_project_quotes_a_bounded_error() -> None:
+    from types import SimpleNamespace
+
+    from magic_hour import ProjectFailedError
+
+    project = SimpleNamespace(
+        id="p1", status="error", error=SimpleNamespace(code="boom", message="x" * 100_000)
+    )
+    error = ProjectFailedError(project)
+    assert len(str(error)) < 400 and error.error_message == "x" * 100_000  # the field keeps it whole
