@@ -383,3 +383,11 @@ def test_a_failed_project_quotes_a_bounded_error() -> None:
     )
     error = ProjectFailedError(project)
     assert len(str(error)) < 400 and error.error_message == "x" * 100_000  # the field keeps it whole
+
+
+async def test_the_job_runner_refuses_an_async_def_callback(sdk: Flavor) -> None:
+    async def on_progress(event: Any) -> None:  # would never be awaited
+        pass
+
+    with pytest.raises(InvalidParameterError, match="async def"):
+        await sdk.call(sdk.client().v1.files.download, ["https://example.com/a.png"], on_progress=on_progress)

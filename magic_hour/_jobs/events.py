@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Tuple, Union
 
 from .._exceptions import InvalidParameterError
+from .._upload.bodies import is_coroutine_function
 from .._upload.flow import UploadProgress
 
 
@@ -68,6 +69,11 @@ DownloadProgressCallback = Callable[[DownloadProgress], object]
 def check_callback(on_progress: object) -> None:
     if on_progress is not None and not callable(on_progress):
         raise InvalidParameterError("on_progress", on_progress, "a callable taking a progress event, or None")
+    if is_coroutine_function(on_progress):
+        # It would never be awaited (the job runner calls it synchronously, from worker threads too).
+        raise InvalidParameterError(
+            "on_progress", on_progress, "a plain function (async def callbacks are not awaited here)"
+        )
 
 
 class Emitter:

@@ -44,7 +44,7 @@ def check_progress(on_progress: object, *, is_async: bool) -> None:
         raise InvalidParameterError(
             "on_progress", on_progress, "a callable taking an UploadProgress event, or None"
         )
-    if not is_async and _is_coroutine_function(on_progress):
+    if not is_async and is_coroutine_function(on_progress):
         raise InvalidParameterError(
             "on_progress",
             on_progress,
@@ -52,7 +52,7 @@ def check_progress(on_progress: object, *, is_async: bool) -> None:
         )
 
 
-def _is_coroutine_function(fn: object) -> bool:
+def is_coroutine_function(fn: object) -> bool:
     call = type(fn).__call__ if not inspect.isfunction(fn) and not inspect.ismethod(fn) else None
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 
