@@ -356,3 +356,46 @@ async def test_files_are_opened_only_once_a_connection_is_free(
     )
     assert len(paths) == 30
     assert 1 <= peak[0] <= 3, peak[0]  # never more open files than connections
+
+
+# ------------------------------------------------------------------ 9, 10: the storage's answer
+
+
+def _presigned_to(storage: RawServer) -> Respond:
+    item = {
+        "expires_at": "2099-01-01T00:00:00Z",
+        "file_path": "api-assets/x/a.mp4",
+        "upload_url": f"{storage.url}/a?sig=1",
+    }
+    return Respond(200, [JSON], json.dumps({"items": [item]}).encode())
+
+
+async def test_a_dripping_storage_answer_times_out_per_attempt(sdk: Flavor, tmp_path: pathlib.Path) -> None:
+    from _servers import Drip
+
+    from magic_hour import ApiTimeoutError
+
+    src = tmp_path / "a.mp4"
+    src.write_bytes(b"x" * 1000)
+    drip = Drip(Respond(200, [], b" " * 400), every=0.02, size=2)  # ~4 s in all
+    with RawServer(then=drip) as storage, RawServer(then=_presigned_to(storage)) as api:
+        client = sdk.client(base_url=api.url, timeout=0.5, max_retries=0)
+        start = time.monotonic()
+        with pytest.raises(ApiTimeoutError):
+            await sdk.call(client.v1.files.upload_file, src)
+        assert time.monotonic() - start < 2.5
+
+
+async def test_a_gzip_bomb_from_the_storage_is_cut(sdk: Flavor, tmp_path: pathlib.Path) -> None:
+    import zlib
+
+    src = tmp_path / "a.mp4"
+    src.write_bytes(b"x" * 1000)
+    c = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    bomb = b"".join(c.compress(b"\0" * (1024 * 1024)) for _ in range(128)) + c.flush()
+    gzipped = Respond(400, [("Content-Encoding", "gzip")], bomb)
+    with RawServer(then=gzipped) as storage, RawServer(then=_presigned_to(storage)) as api:
+        client = sdk.client(base_url=api.url, max_retries=0)
+        with pytest.raises(StorageError) as info:
+            await sdk.call(client.v1.files.upload_file, src)
+    assert len(info.value.response.content) <= 1024 * 1024
