@@ -169,7 +169,7 @@ class StreamedBody(httpx.AsyncByteStream):
     An iterator class handed to httpx as the request's stream, not an async generator: when an upload
     is cancelled mid-body, an async generator (ours, or the one httpx wraps around any other iterable)
     is left unfinished for the garbage collector, which trio reports as a ResourceWarning. ``open``
-    gives the read function on the first chunk; ``close`` runs when the attempt ends.
+    gives the read function on the first chunk; ``close`` (if given) runs once the whole body is sent.
     """
 
     def __init__(
@@ -177,8 +177,10 @@ class StreamedBody(httpx.AsyncByteStream):
         open_: Callable[[], Awaitable[Callable[[int], Awaitable[bytes]]]],
         source: Source,
         progress: Progress,
+        close: Optional[Callable[[], Awaitable[None]]] = None,
     ) -> None:
         self._open = open_
+        self._close = close
         self._read: Optional[Callable[[int], Awaitable[bytes]]] = None
         self._source = source
         self._progress = progress
@@ -196,6 +198,8 @@ class StreamedBody(httpx.AsyncByteStream):
             await self._progress.aemit(source, self._sent)
             self._unreported = False
         if self._sent >= source.size:
+            if self._close is not None:  # the file is not needed for the answer: free it now
+                await self._close()
             raise StopAsyncIteration
         chunk = await self._read(min(CHUNK_SIZE, source.size - self._sent))
         if not chunk:

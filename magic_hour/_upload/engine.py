@@ -333,7 +333,7 @@ class AsyncUploader:
 
             if source.size == 0:  # a 0-byte body is complete at once: probe before sending
                 check_end(source, await (await open_())(1))
-            body = StreamedBody(open_, source, progress)
+            body = StreamedBody(open_, source, progress, stack.aclose)
             request = put_request(put, self._http.config.timeout, body)
             with sending_put():
                 return await self._http.send(request, budget_for(request), auth=None, follow_redirects=False)
