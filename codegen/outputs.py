@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-from . import client, data, docs, models, params, resources
+from . import client, data, docs, jobs, models, params, resources
 from .load import ROOT, Api
 
 Renderer = Callable[[Api], Dict[str, str]]
@@ -22,6 +22,7 @@ OUTPUTS: List[Tuple[str, Renderer]] = [
     ("data", data.render),
     ("params", params.render),
     ("models", models.render),
+    ("jobs", jobs.render),
     ("resources", resources.render),
     ("client", client.render),
     ("docs", docs.render),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Dict, List, Optional, Set
 
-from . import ir, names
+from . import ir, jobs, names
 from .load import Api
 from .pyfmt import HEADER, all_list, docstring, type_expr
 
@@ -211,7 +211,9 @@ class _Method:
         return "\n".join(out) + "\n"
 
 
-def render_resource(resource: str, ops: List[ir.Op], checks: Dict[str, Dict[str, str]]) -> str:
+def render_resource(
+    resource: str, ops: List[ir.Op], checks: Dict[str, Dict[str, str]], projects: jobs.Projects
+) -> str:
     methods = [_Method(op) for op in sorted(ops, key=lambda o: o.op.method)]
     sync_cls, async_cls = names.class_name(resource), names.async_class_name(resource)
     core: Set[str] = set()
@@ -223,6 +225,17 @@ def render_resource(resource: str, ops: List[ir.Op], checks: Dict[str, Dict[str,
     for m in methods:
         used |= m.used
         type_imports |= m.type_imports
+    # generate / check_result / wait / download, from the metadata (codegen/jobs.py)
+    tail, tail_imports, tail_names = jobs.module_tail(resource, projects)
+    type_imports |= set(tail_imports)
+    for is_async in (False, True):
+        extra, extra_used, extra_imports = jobs.methods(_Method, ops, resource, projects, is_async)
+        used |= extra_used
+        type_imports |= extra_imports
+        if is_async:
+            async_body += extra
+        else:
+            sync_body += extra
     text = endpoints + sync_body + async_body
     req = ["RequestOptions"] + (["NOT_GIVEN", "NotGiven"] if "NOT_GIVEN" in text else [])
     typing_names = sorted(used & {"Any", "AsyncIterator", "Dict", "Iterator", "List", "Optional", "Union"})
@@ -243,7 +256,7 @@ def render_resource(resource: str, ops: List[ir.Op], checks: Dict[str, Dict[str,
         "    from __MH__._core.transport import AsyncHTTP, SyncHTTP",
         *sorted("    " + i for i in type_imports),
         "",
-        all_list([async_cls, sync_cls]),
+        all_list([async_cls, sync_cls, *tail_names]),
         "",
     ]
     summaries = "; ".join(f"``{o.op.method}``: {o.summary}" for o in sorted(ops, key=lambda o: o.op.method))
@@ -257,7 +270,8 @@ def render_resource(resource: str, ops: List[ir.Op], checks: Dict[str, Dict[str,
             "        self._http = http\n\n" + body
         )
     up = "." * (4 + resource.count("."))  # resources/v1/<name>/client.py -> magic_hour
-    return ("\n".join(head) + "\n" + endpoints + "".join(cls)).replace("__MH__.", up)
+    body = endpoints + jobs.module_head(resource, ops) + "".join(cls) + tail
+    return ("\n".join(head) + "\n" + body).replace("__MH__.", up)
 
 
 def render(api: Api) -> Dict[str, str]:
@@ -268,7 +282,7 @@ def render(api: Api) -> Dict[str, str]:
     files: Dict[str, str] = {}
     for resource, ops in sorted(by_resource.items()):
         base = f"{DIR}/{resource.replace('.', '/')}"
-        files[f"{base}/client.py"] = render_resource(resource, ops, checks)
+        files[f"{base}/client.py"] = render_resource(resource, ops, checks, api.projects)
         sync_cls, async_cls = names.class_name(resource), names.async_class_name(resource)
         exported = [async_cls, sync_cls]
         lines = [
@@ -280,6 +294,9 @@ def render(api: Api) -> Dict[str, str]:
         if legacy:
             lines += ["", f"{legacy[0]} = {sync_cls}", f"{legacy[1]} = {async_cls}"]
             exported += list(legacy)
+        extra_lines, extra_names = jobs.package_tail(resource, api.projects)
+        lines += extra_lines
+        exported += extra_names
         lines += ["", all_list(exported)]
         files[f"{base}/__init__.py"] = "\n".join(lines) + "\n"
     return files

@@ -12,9 +12,14 @@ from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._jobs.events import JobProgressCallback
     from ....types.models.v1_ai_image_editor_create_response import V1AiImageEditorCreateResponse
+    from ....types.models.v1_image_projects_get_response_with_downloads import (
+        V1ImageProjectsGetResponseWithDownloads,
+    )
     from ....types.params.v1_ai_image_editor_create_body_assets import V1AiImageEditorCreateBodyAssets
     from ....types.params.v1_ai_image_editor_create_body_style import V1AiImageEditorCreateBodyStyle
+    from ....types.params.v1_ai_image_editor_generate_body_assets import V1AiImageEditorGenerateBodyAssets
 
 __all__ = ["AiImageEditorClient", "AsyncAiImageEditorClient"]
 
@@ -45,6 +50,7 @@ _CREATE = Endpoint(
         },
     ),
 )
+_GENERATE_FILES: dict[str, str] = {"assets.image_file_paths[]": "image"}
 
 
 class AiImageEditorClient:
@@ -123,6 +129,91 @@ class AiImageEditorClient:
             request_options,
         )
 
+    def generate(
+        self,
+        *,
+        assets: V1AiImageEditorGenerateBodyAssets,
+        style: V1AiImageEditorCreateBodyStyle,
+        aspect_ratio: Union[
+            Optional[Literal["auto", "16:9", "9:16", "4:3", "3:2", "1:1", "4:5", "2:3"]], NotGiven
+        ] = NOT_GIVEN,
+        image_count: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        model: Union[
+            Optional[
+                Literal[
+                    "default",
+                    "nano-banana-2",
+                    "gpt-image-2",
+                    "flux-2-klein",
+                    "nano-banana-2-lite",
+                    "qwen-edit",
+                    "seedream-v4",
+                    "seedream-v4.5",
+                    "seedream-v5-pro",
+                    "nano-banana",
+                    "nano-banana-pro",
+                ]
+            ],
+            NotGiven,
+        ] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["auto", "640px", "1k", "2k", "4k"]], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1ImageProjectsGetResponseWithDownloads:
+        """
+        AI Image Editor, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the image to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1ImageProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_image_projects_get_response_with_downloads import (
+            V1ImageProjectsGetResponseWithDownloads,
+        )
+
+        return sync_jobs(self._http).generate(
+            "image",
+            V1ImageProjectsGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={
+                "aspect_ratio": aspect_ratio,
+                "assets": assets,
+                "image_count": image_count,
+                "model": model,
+                "name": name,
+                "resolution": resolution,
+                "style": style,
+            },
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
 
 class AsyncAiImageEditorClient:
     """
@@ -198,4 +289,89 @@ class AsyncAiImageEditorClient:
             ),
             V1AiImageEditorCreateResponse,
             request_options,
+        )
+
+    async def generate(
+        self,
+        *,
+        assets: V1AiImageEditorGenerateBodyAssets,
+        style: V1AiImageEditorCreateBodyStyle,
+        aspect_ratio: Union[
+            Optional[Literal["auto", "16:9", "9:16", "4:3", "3:2", "1:1", "4:5", "2:3"]], NotGiven
+        ] = NOT_GIVEN,
+        image_count: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        model: Union[
+            Optional[
+                Literal[
+                    "default",
+                    "nano-banana-2",
+                    "gpt-image-2",
+                    "flux-2-klein",
+                    "nano-banana-2-lite",
+                    "qwen-edit",
+                    "seedream-v4",
+                    "seedream-v4.5",
+                    "seedream-v5-pro",
+                    "nano-banana",
+                    "nano-banana-pro",
+                ]
+            ],
+            NotGiven,
+        ] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["auto", "640px", "1k", "2k", "4k"]], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1ImageProjectsGetResponseWithDownloads:
+        """
+        AI Image Editor, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the image to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1ImageProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_image_projects_get_response_with_downloads import (
+            V1ImageProjectsGetResponseWithDownloads,
+        )
+
+        return await async_jobs(self._http).generate(
+            "image",
+            V1ImageProjectsGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={
+                "aspect_ratio": aspect_ratio,
+                "assets": assets,
+                "image_count": image_count,
+                "model": model,
+                "name": name,
+                "resolution": resolution,
+                "style": style,
+            },
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
         )

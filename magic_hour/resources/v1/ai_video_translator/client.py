@@ -12,8 +12,15 @@ from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._jobs.events import JobProgressCallback
     from ....types.models.v1_ai_video_translator_create_response import V1AiVideoTranslatorCreateResponse
+    from ....types.models.v1_video_projects_get_response_with_downloads import (
+        V1VideoProjectsGetResponseWithDownloads,
+    )
     from ....types.params.v1_ai_video_translator_create_body_assets import V1AiVideoTranslatorCreateBodyAssets
+    from ....types.params.v1_ai_video_translator_generate_body_assets import (
+        V1AiVideoTranslatorGenerateBodyAssets,
+    )
 
 __all__ = ["AiVideoTranslatorClient", "AsyncAiVideoTranslatorClient"]
 
@@ -38,6 +45,7 @@ _CREATE = Endpoint(
         },
     ),
 )
+_GENERATE_FILES: dict[str, str] = {"assets.video_file_path": "video"}
 
 
 class AiVideoTranslatorClient:
@@ -169,6 +177,124 @@ class AiVideoTranslatorClient:
             request_options,
         )
 
+    def generate(
+        self,
+        *,
+        assets: V1AiVideoTranslatorGenerateBodyAssets,
+        end_seconds: float,
+        target_language: Literal[
+            "Afrikaans",
+            "Arabic",
+            "Bengali",
+            "Bulgarian",
+            "Catalan",
+            "Chinese (Simplified)",
+            "Chinese (Traditional)",
+            "Croatian",
+            "Czech",
+            "Danish",
+            "Dutch",
+            "English",
+            "Estonian",
+            "Finnish",
+            "French",
+            "German",
+            "Greek",
+            "Gujarati",
+            "Hebrew",
+            "Hindi",
+            "Hungarian",
+            "Indonesian",
+            "Italian",
+            "Japanese",
+            "Kannada",
+            "Kazakh",
+            "Korean",
+            "Latvian",
+            "Lithuanian",
+            "Malay",
+            "Malayalam",
+            "Marathi",
+            "Norwegian",
+            "Persian",
+            "Polish",
+            "Portuguese",
+            "Punjabi",
+            "Romanian",
+            "Russian",
+            "Serbian",
+            "Slovak",
+            "Slovenian",
+            "Spanish",
+            "Swahili",
+            "Swedish",
+            "Tamil",
+            "Telugu",
+            "Thai",
+            "Turkish",
+            "Ukrainian",
+            "Urdu",
+            "Vietnamese",
+            "Welsh",
+        ],
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["1080p", "480p", "720p"]], NotGiven] = NOT_GIVEN,
+        start_seconds: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1VideoProjectsGetResponseWithDownloads:
+        """
+        AI Video Translator, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the video to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1VideoProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_video_projects_get_response_with_downloads import (
+            V1VideoProjectsGetResponseWithDownloads,
+        )
+
+        return sync_jobs(self._http).generate(
+            "video",
+            V1VideoProjectsGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={
+                "assets": assets,
+                "end_seconds": end_seconds,
+                "name": name,
+                "resolution": resolution,
+                "start_seconds": start_seconds,
+                "target_language": target_language,
+            },
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
 
 class AsyncAiVideoTranslatorClient:
     """
@@ -297,4 +423,122 @@ class AsyncAiVideoTranslatorClient:
             ),
             V1AiVideoTranslatorCreateResponse,
             request_options,
+        )
+
+    async def generate(
+        self,
+        *,
+        assets: V1AiVideoTranslatorGenerateBodyAssets,
+        end_seconds: float,
+        target_language: Literal[
+            "Afrikaans",
+            "Arabic",
+            "Bengali",
+            "Bulgarian",
+            "Catalan",
+            "Chinese (Simplified)",
+            "Chinese (Traditional)",
+            "Croatian",
+            "Czech",
+            "Danish",
+            "Dutch",
+            "English",
+            "Estonian",
+            "Finnish",
+            "French",
+            "German",
+            "Greek",
+            "Gujarati",
+            "Hebrew",
+            "Hindi",
+            "Hungarian",
+            "Indonesian",
+            "Italian",
+            "Japanese",
+            "Kannada",
+            "Kazakh",
+            "Korean",
+            "Latvian",
+            "Lithuanian",
+            "Malay",
+            "Malayalam",
+            "Marathi",
+            "Norwegian",
+            "Persian",
+            "Polish",
+            "Portuguese",
+            "Punjabi",
+            "Romanian",
+            "Russian",
+            "Serbian",
+            "Slovak",
+            "Slovenian",
+            "Spanish",
+            "Swahili",
+            "Swedish",
+            "Tamil",
+            "Telugu",
+            "Thai",
+            "Turkish",
+            "Ukrainian",
+            "Urdu",
+            "Vietnamese",
+            "Welsh",
+        ],
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["1080p", "480p", "720p"]], NotGiven] = NOT_GIVEN,
+        start_seconds: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1VideoProjectsGetResponseWithDownloads:
+        """
+        AI Video Translator, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the video to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1VideoProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_video_projects_get_response_with_downloads import (
+            V1VideoProjectsGetResponseWithDownloads,
+        )
+
+        return await async_jobs(self._http).generate(
+            "video",
+            V1VideoProjectsGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={
+                "assets": assets,
+                "end_seconds": end_seconds,
+                "name": name,
+                "resolution": resolution,
+                "start_seconds": start_seconds,
+                "target_language": target_language,
+            },
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
         )

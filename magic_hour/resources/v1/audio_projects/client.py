@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from ...._core.body import Endpoint
 from ...._core.request import RequestOptions
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._jobs.events import DownloadProgressCallback, StatusCallback
     from ....types.models.v1_audio_projects_get_response import V1AudioProjectsGetResponse
+    from ....types.models.v1_audio_projects_get_response_with_downloads import (
+        V1AudioProjectsGetResponseWithDownloads,
+    )
 
-__all__ = ["AsyncAudioProjectsClient", "AudioProjectsClient"]
+__all__ = ["AsyncAudioProjectsClient", "AudioProjectsClient", "V1AudioProjectsGetResponseWithDownloads"]
 
 _DELETE = Endpoint("DELETE", "/v1/audio-projects/{id}")
 _GET = Endpoint("GET", "/v1/audio-projects/{id}")
@@ -80,6 +84,83 @@ class AudioProjectsClient:
 
         return self._http.request(_GET.request(path={"id": id}), V1AudioProjectsGetResponse, request_options)
 
+    def check_result(
+        self,
+        id: str,
+        wait_for_completion: bool,
+        download_outputs: bool,
+        download_directory: Optional[str] = None,
+    ) -> V1AudioProjectsGetResponseWithDownloads:
+        """
+        Get the audio project, optionally wait for it to end and download its outputs (the official method).
+
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md.
+
+        Returns:
+            V1AudioProjectsGetResponseWithDownloads: the audio project, with ``downloaded_paths`` when outputs were downloaded.
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_audio_projects_get_response_with_downloads import (
+            V1AudioProjectsGetResponseWithDownloads,
+        )
+
+        return sync_jobs(self._http).check_result(
+            "audio",
+            id,
+            V1AudioProjectsGetResponseWithDownloads,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+        )
+
+    def wait(
+        self,
+        id: str,
+        *,
+        timeout: Optional[float] = 3600.0,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[StatusCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1AudioProjectsGetResponse:
+        """
+        Poll the audio project until it ends and return it.
+
+        Polls every 0.25 s at first, then less often as the wait grows (completion is noticed within max(0.5 s, 10% of the time waited)); each poll is a normal request with the client's retries.
+
+        Raises:
+            ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).
+            ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_audio_projects_get_response import V1AudioProjectsGetResponse
+
+        return sync_jobs(self._http).wait(
+            "audio",
+            id,
+            V1AudioProjectsGetResponse,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+            request_options=request_options,
+        )
+
+    def download(
+        self,
+        project: Any,
+        *,
+        directory: Optional[str] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[DownloadProgressCallback] = None,
+    ) -> List[str]:
+        """
+        Download the outputs of a audio project (the audio project itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into place when complete. See docs/jobs.md.
+        """
+        from ...._jobs import sync_jobs
+
+        return sync_jobs(self._http).download(
+            project, directory, max_concurrency=max_concurrency, on_progress=on_progress
+        )
+
 
 class AsyncAudioProjectsClient:
     """
@@ -144,3 +225,90 @@ class AsyncAudioProjectsClient:
         return await self._http.request(
             _GET.request(path={"id": id}), V1AudioProjectsGetResponse, request_options
         )
+
+    async def check_result(
+        self,
+        id: str,
+        wait_for_completion: bool,
+        download_outputs: bool,
+        download_directory: Optional[str] = None,
+    ) -> V1AudioProjectsGetResponseWithDownloads:
+        """
+        Get the audio project, optionally wait for it to end and download its outputs (the official method).
+
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md.
+
+        Returns:
+            V1AudioProjectsGetResponseWithDownloads: the audio project, with ``downloaded_paths`` when outputs were downloaded.
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_audio_projects_get_response_with_downloads import (
+            V1AudioProjectsGetResponseWithDownloads,
+        )
+
+        return await async_jobs(self._http).check_result(
+            "audio",
+            id,
+            V1AudioProjectsGetResponseWithDownloads,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+        )
+
+    async def wait(
+        self,
+        id: str,
+        *,
+        timeout: Optional[float] = 3600.0,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[StatusCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1AudioProjectsGetResponse:
+        """
+        Poll the audio project until it ends and return it.
+
+        Polls every 0.25 s at first, then less often as the wait grows (completion is noticed within max(0.5 s, 10% of the time waited)); each poll is a normal request with the client's retries.
+
+        Raises:
+            ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).
+            ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_audio_projects_get_response import V1AudioProjectsGetResponse
+
+        return await async_jobs(self._http).wait(
+            "audio",
+            id,
+            V1AudioProjectsGetResponse,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+            request_options=request_options,
+        )
+
+    async def download(
+        self,
+        project: Any,
+        *,
+        directory: Optional[str] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[DownloadProgressCallback] = None,
+    ) -> List[str]:
+        """
+        Download the outputs of a audio project (the audio project itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into place when complete. See docs/jobs.md.
+        """
+        from ...._jobs import async_jobs
+
+        return await async_jobs(self._http).download(
+            project, directory, max_concurrency=max_concurrency, on_progress=on_progress
+        )
+
+
+def __getattr__(name: str) -> Any:  # the official home of the name below; loaded on first use
+    if name == "V1AudioProjectsGetResponseWithDownloads":
+        from ....types.models.v1_audio_projects_get_response_with_downloads import (
+            V1AudioProjectsGetResponseWithDownloads,
+        )
+
+        return V1AudioProjectsGetResponseWithDownloads
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,14 +10,21 @@ from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._jobs.events import JobProgressCallback
     from ....types.models.v1_auto_subtitle_generator_create_response import (
         V1AutoSubtitleGeneratorCreateResponse,
+    )
+    from ....types.models.v1_video_projects_get_response_with_downloads import (
+        V1VideoProjectsGetResponseWithDownloads,
     )
     from ....types.params.v1_auto_subtitle_generator_create_body_assets import (
         V1AutoSubtitleGeneratorCreateBodyAssets,
     )
     from ....types.params.v1_auto_subtitle_generator_create_body_style import (
         V1AutoSubtitleGeneratorCreateBodyStyle,
+    )
+    from ....types.params.v1_auto_subtitle_generator_generate_body_assets import (
+        V1AutoSubtitleGeneratorGenerateBodyAssets,
     )
 
 __all__ = ["AsyncAutoSubtitleGeneratorClient", "AutoSubtitleGeneratorClient"]
@@ -70,6 +77,7 @@ _CREATE = Endpoint(
         },
     ),
 )
+_GENERATE_FILES: dict[str, str] = {"assets.video_file_path": "video"}
 
 
 class AutoSubtitleGeneratorClient:
@@ -125,6 +133,68 @@ class AutoSubtitleGeneratorClient:
             request_options,
         )
 
+    def generate(
+        self,
+        *,
+        assets: V1AutoSubtitleGeneratorGenerateBodyAssets,
+        end_seconds: float,
+        start_seconds: float,
+        style: V1AutoSubtitleGeneratorCreateBodyStyle,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1VideoProjectsGetResponseWithDownloads:
+        """
+        Auto Subtitle Generator, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the video to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1VideoProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_video_projects_get_response_with_downloads import (
+            V1VideoProjectsGetResponseWithDownloads,
+        )
+
+        return sync_jobs(self._http).generate(
+            "video",
+            V1VideoProjectsGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={
+                "assets": assets,
+                "end_seconds": end_seconds,
+                "name": name,
+                "start_seconds": start_seconds,
+                "style": style,
+            },
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
 
 class AsyncAutoSubtitleGeneratorClient:
     """
@@ -177,4 +247,66 @@ class AsyncAutoSubtitleGeneratorClient:
             ),
             V1AutoSubtitleGeneratorCreateResponse,
             request_options,
+        )
+
+    async def generate(
+        self,
+        *,
+        assets: V1AutoSubtitleGeneratorGenerateBodyAssets,
+        end_seconds: float,
+        start_seconds: float,
+        style: V1AutoSubtitleGeneratorCreateBodyStyle,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1VideoProjectsGetResponseWithDownloads:
+        """
+        Auto Subtitle Generator, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the video to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1VideoProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_video_projects_get_response_with_downloads import (
+            V1VideoProjectsGetResponseWithDownloads,
+        )
+
+        return await async_jobs(self._http).generate(
+            "video",
+            V1VideoProjectsGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={
+                "assets": assets,
+                "end_seconds": end_seconds,
+                "name": name,
+                "start_seconds": start_seconds,
+                "style": style,
+            },
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
         )

@@ -3,18 +3,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Union
 
 from ...._core.body import NUM, STR, Endpoint, Obj
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._jobs.events import DownloadProgressCallback, JobProgressCallback, StatusCallback
     from ....types.models.v1_face_detection_create_response import V1FaceDetectionCreateResponse
     from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
+    from ....types.models.v1_face_detection_get_response_with_downloads import (
+        V1FaceDetectionGetResponseWithDownloads,
+    )
     from ....types.params.v1_face_detection_create_body_assets import V1FaceDetectionCreateBodyAssets
+    from ....types.params.v1_face_detection_generate_body_assets import V1FaceDetectionGenerateBodyAssets
 
-__all__ = ["AsyncFaceDetectionClient", "FaceDetectionClient"]
+__all__ = ["AsyncFaceDetectionClient", "FaceDetectionClient", "V1FaceDetectionGetResponseWithDownloads"]
 
 _CREATE = Endpoint(
     "POST",
@@ -32,6 +37,7 @@ _CREATE = Endpoint(
     ),
 )
 _GET = Endpoint("GET", "/v1/face-detection/{id}")
+_GENERATE_FILES: dict[str, str] = {"assets.target_file_path": "['image', 'video']"}
 
 
 class FaceDetectionClient:
@@ -99,6 +105,136 @@ class FaceDetectionClient:
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
 
         return self._http.request(_GET.request(path={"id": id}), V1FaceDetectionGetResponse, request_options)
+
+    def generate(
+        self,
+        *,
+        assets: V1FaceDetectionGenerateBodyAssets,
+        confidence_score: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1FaceDetectionGetResponseWithDownloads:
+        """
+        Face Detection, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the face detection to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1FaceDetectionGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_face_detection_get_response_with_downloads import (
+            V1FaceDetectionGetResponseWithDownloads,
+        )
+
+        return sync_jobs(self._http).generate(
+            "face_detection",
+            V1FaceDetectionGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={"assets": assets, "confidence_score": confidence_score},
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
+    def check_result(
+        self,
+        id: str,
+        wait_for_completion: bool,
+        download_outputs: bool,
+        download_directory: Optional[str] = None,
+    ) -> V1FaceDetectionGetResponseWithDownloads:
+        """
+        Get the face detection, optionally wait for it to end and download its outputs (the official method).
+
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md.
+
+        Returns:
+            V1FaceDetectionGetResponseWithDownloads: the face detection, with ``downloaded_paths`` when outputs were downloaded.
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_face_detection_get_response_with_downloads import (
+            V1FaceDetectionGetResponseWithDownloads,
+        )
+
+        return sync_jobs(self._http).check_result(
+            "face_detection",
+            id,
+            V1FaceDetectionGetResponseWithDownloads,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+        )
+
+    def wait(
+        self,
+        id: str,
+        *,
+        timeout: Optional[float] = 3600.0,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[StatusCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1FaceDetectionGetResponse:
+        """
+        Poll the face detection until it ends and return it.
+
+        Polls every 0.25 s at first, then less often as the wait grows (completion is noticed within max(0.5 s, 10% of the time waited)); each poll is a normal request with the client's retries.
+
+        Raises:
+            ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).
+            ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
+
+        return sync_jobs(self._http).wait(
+            "face_detection",
+            id,
+            V1FaceDetectionGetResponse,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+            request_options=request_options,
+        )
+
+    def download(
+        self,
+        project: Any,
+        *,
+        directory: Optional[str] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[DownloadProgressCallback] = None,
+    ) -> List[str]:
+        """
+        Download the outputs of a face detection (the face detection itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into place when complete. See docs/jobs.md.
+        """
+        from ...._jobs import sync_jobs
+
+        return sync_jobs(self._http).download(
+            project, directory, max_concurrency=max_concurrency, on_progress=on_progress
+        )
 
 
 class AsyncFaceDetectionClient:
@@ -168,3 +304,143 @@ class AsyncFaceDetectionClient:
         return await self._http.request(
             _GET.request(path={"id": id}), V1FaceDetectionGetResponse, request_options
         )
+
+    async def generate(
+        self,
+        *,
+        assets: V1FaceDetectionGenerateBodyAssets,
+        confidence_score: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1FaceDetectionGetResponseWithDownloads:
+        """
+        Face Detection, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the face detection to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1FaceDetectionGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_face_detection_get_response_with_downloads import (
+            V1FaceDetectionGetResponseWithDownloads,
+        )
+
+        return await async_jobs(self._http).generate(
+            "face_detection",
+            V1FaceDetectionGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={"assets": assets, "confidence_score": confidence_score},
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
+    async def check_result(
+        self,
+        id: str,
+        wait_for_completion: bool,
+        download_outputs: bool,
+        download_directory: Optional[str] = None,
+    ) -> V1FaceDetectionGetResponseWithDownloads:
+        """
+        Get the face detection, optionally wait for it to end and download its outputs (the official method).
+
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md.
+
+        Returns:
+            V1FaceDetectionGetResponseWithDownloads: the face detection, with ``downloaded_paths`` when outputs were downloaded.
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_face_detection_get_response_with_downloads import (
+            V1FaceDetectionGetResponseWithDownloads,
+        )
+
+        return await async_jobs(self._http).check_result(
+            "face_detection",
+            id,
+            V1FaceDetectionGetResponseWithDownloads,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+        )
+
+    async def wait(
+        self,
+        id: str,
+        *,
+        timeout: Optional[float] = 3600.0,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[StatusCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1FaceDetectionGetResponse:
+        """
+        Poll the face detection until it ends and return it.
+
+        Polls every 0.25 s at first, then less often as the wait grows (completion is noticed within max(0.5 s, 10% of the time waited)); each poll is a normal request with the client's retries.
+
+        Raises:
+            ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).
+            ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
+
+        return await async_jobs(self._http).wait(
+            "face_detection",
+            id,
+            V1FaceDetectionGetResponse,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+            request_options=request_options,
+        )
+
+    async def download(
+        self,
+        project: Any,
+        *,
+        directory: Optional[str] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[DownloadProgressCallback] = None,
+    ) -> List[str]:
+        """
+        Download the outputs of a face detection (the face detection itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into place when complete. See docs/jobs.md.
+        """
+        from ...._jobs import async_jobs
+
+        return await async_jobs(self._http).download(
+            project, directory, max_concurrency=max_concurrency, on_progress=on_progress
+        )
+
+
+def __getattr__(name: str) -> Any:  # the official home of the name below; loaded on first use
+    if name == "V1FaceDetectionGetResponseWithDownloads":
+        from ....types.models.v1_face_detection_get_response_with_downloads import (
+            V1FaceDetectionGetResponseWithDownloads,
+        )
+
+        return V1FaceDetectionGetResponseWithDownloads
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

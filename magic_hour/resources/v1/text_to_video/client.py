@@ -12,7 +12,11 @@ from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
+    from ...._jobs.events import JobProgressCallback
     from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse
+    from ....types.models.v1_video_projects_get_response_with_downloads import (
+        V1VideoProjectsGetResponseWithDownloads,
+    )
     from ....types.params.v1_text_to_video_create_body_references_item import (
         V1TextToVideoCreateBodyReferencesItem,
     )
@@ -47,6 +51,7 @@ _CREATE = Endpoint(
         },
     ),
 )
+_GENERATE_FILES: dict[str, str] = {}
 
 
 class TextToVideoClient:
@@ -158,6 +163,101 @@ class TextToVideoClient:
             request_options,
         )
 
+    def generate(
+        self,
+        *,
+        end_seconds: float,
+        style: V1TextToVideoCreateBodyStyle,
+        aspect_ratio: Union[Optional[Literal["16:9", "9:16", "1:1"]], NotGiven] = NOT_GIVEN,
+        audio: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        model: Union[
+            Optional[
+                Literal[
+                    "default",
+                    "ltx-2",
+                    "ltx-2.3",
+                    "minimax-h3",
+                    "wan-2.2",
+                    "seedance-1.5",
+                    "seedance-2.0",
+                    "seedance-2.0-mini",
+                    "seedance-2.5",
+                    "kling-2.5",
+                    "kling-2.6",
+                    "kling-3.0",
+                    "veo3.1",
+                    "veo3.1-lite",
+                    "sora-2",
+                    "kling-1.6",
+                    "seedance",
+                    "kling-2.5-audio",
+                    "veo3.1-audio",
+                ]
+            ],
+            NotGiven,
+        ] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
+        references: Union[Optional[List[V1TextToVideoCreateBodyReferencesItem]], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1VideoProjectsGetResponseWithDownloads:
+        """
+        Text-to-Video, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the video to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1VideoProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import sync_jobs
+        from ....types.models.v1_video_projects_get_response_with_downloads import (
+            V1VideoProjectsGetResponseWithDownloads,
+        )
+
+        return sync_jobs(self._http).generate(
+            "video",
+            V1VideoProjectsGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={
+                "aspect_ratio": aspect_ratio,
+                "audio": audio,
+                "end_seconds": end_seconds,
+                "model": model,
+                "name": name,
+                "orientation": orientation,
+                "references": references,
+                "resolution": resolution,
+                "style": style,
+            },
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+        )
+
 
 class AsyncTextToVideoClient:
     """
@@ -266,4 +366,99 @@ class AsyncTextToVideoClient:
             ),
             V1TextToVideoCreateResponse,
             request_options,
+        )
+
+    async def generate(
+        self,
+        *,
+        end_seconds: float,
+        style: V1TextToVideoCreateBodyStyle,
+        aspect_ratio: Union[Optional[Literal["16:9", "9:16", "1:1"]], NotGiven] = NOT_GIVEN,
+        audio: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        model: Union[
+            Optional[
+                Literal[
+                    "default",
+                    "ltx-2",
+                    "ltx-2.3",
+                    "minimax-h3",
+                    "wan-2.2",
+                    "seedance-1.5",
+                    "seedance-2.0",
+                    "seedance-2.0-mini",
+                    "seedance-2.5",
+                    "kling-2.5",
+                    "kling-2.6",
+                    "kling-3.0",
+                    "veo3.1",
+                    "veo3.1-lite",
+                    "sora-2",
+                    "kling-1.6",
+                    "seedance",
+                    "kling-2.5-audio",
+                    "veo3.1-audio",
+                ]
+            ],
+            NotGiven,
+        ] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
+        references: Union[Optional[List[V1TextToVideoCreateBodyReferencesItem]], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
+        wait_for_completion: bool = True,
+        download_outputs: bool = True,
+        download_directory: Optional[str] = None,
+        raise_on_failure: bool = False,
+        timeout: Optional[float] = None,
+        poll_interval: Optional[float] = None,
+        on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
+    ) -> V1VideoProjectsGetResponseWithDownloads:
+        """
+        Text-to-Video, then wait and download: ``generate``.
+
+        Uploads the local files among the inputs (one presign call, concurrent uploads; files this client already uploaded are reused), calls :meth:`create`, waits for the video to end and downloads its outputs. See docs/jobs.md.
+
+        Args:
+            (as for ``create``; file fields also take local paths and binary file objects)
+            wait_for_completion: wait for the project to end (default true).
+            download_outputs: download the outputs once it is complete (default true).
+            download_directory: where to save them (default: the current directory).
+            raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
+            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
+            on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
+            request_options: for the ``create`` call.
+
+        Returns:
+            V1VideoProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
+        """
+        from ...._jobs import async_jobs
+        from ....types.models.v1_video_projects_get_response_with_downloads import (
+            V1VideoProjectsGetResponseWithDownloads,
+        )
+
+        return await async_jobs(self._http).generate(
+            "video",
+            V1VideoProjectsGetResponseWithDownloads,
+            create=lambda body: self.create(**body, request_options=request_options),
+            body={
+                "aspect_ratio": aspect_ratio,
+                "audio": audio,
+                "end_seconds": end_seconds,
+                "model": model,
+                "name": name,
+                "orientation": orientation,
+                "references": references,
+                "resolution": resolution,
+                "style": style,
+            },
+            files=_GENERATE_FILES,
+            wait_for_completion=wait_for_completion,
+            download_outputs=download_outputs,
+            download_directory=download_directory,
+            raise_on_failure=raise_on_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
         )
