@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any, Callable, Dict, List, Tuple
 
-from . import jobs
+from . import jobs_docs
 from .examples import DocOp, example, example_block, flat, py_name, response_example, shown
 from .load import Api, Json, Operation
 
@@ -167,7 +167,7 @@ def api_call_section(d: DocOp) -> List[str]:
 
 def sections(d: DocOp) -> List[Section]:
     """The method-kind switch: which sections an operation's page gets, in order."""
-    return [api_call_section, *jobs.doc_sections(d)]
+    return [api_call_section, *jobs_docs.doc_sections(d)]
 
 
 def page_path(resource: str) -> str:

@@ -1,0 +1,205 @@
+"""The job methods' source (issue 14): ``generate`` of a project-creating resource, and ``check_result``,
+``wait`` and ``download`` of a project resource, as lines of a generated class. Used by :mod:`codegen.jobs`."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+from . import ir, names
+from .pyfmt import docstring
+
+Projects = Dict[str, Dict[str, str]]
+RUNNER_ARGS = (
+    "wait_for_completion",
+    "download_outputs",
+    "download_directory",
+    "raise_on_failure",
+    "timeout",
+    "poll_interval",
+    "on_progress",
+)
+_GENERATE_ARGS = [
+    "        wait_for_completion: bool = True,",
+    "        download_outputs: bool = True,",
+    "        download_directory: Optional[str] = None,",
+    "        raise_on_failure: bool = False,",
+    "        timeout: Optional[float] = None,",
+    "        poll_interval: Optional[float] = None,",
+    "        on_progress: Optional[JobProgressCallback] = None,",
+]
+
+
+def result_model(kind: str, projects: Dict[str, Dict[str, str]]) -> Tuple[str, str, str]:
+    """(GET model, WithDownloads model, its module) of a project kind: ``image`` ->
+    ``V1ImageProjectsGetResponse``, ``V1ImageProjectsGetResponseWithDownloads``, ``v1_..._with_downloads``."""
+    resource = projects[kind]["resource"]
+    base = names.type_name(["v1", resource, "get", "response"])
+    module = names.module_name(["v1", resource, "get", "response", "with", "downloads"])
+    return base, base + "WithDownloads", module
+
+
+WHAT = {
+    "video": "a video project",
+    "image": "an image project",
+    "audio": "an audio project",
+    "face_detection": "a face detection",
+}
+
+
+def _runner(is_async: bool) -> Tuple[str, str]:
+    return ("async_jobs", "await ") if is_async else ("sync_jobs", "")
+
+
+def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> str:
+    assert op.op.creates is not None
+    clash = {f.py for f in m.args} & set(RUNNER_ARGS)
+    assert not clash, f"{op.op.key}: body fields {clash} clash with generate()'s own arguments"
+    if op.generate_assets is not None:
+        m.args = [
+            ir.Field(f.wire, f.py, f.required, op.generate_assets) if f.wire == "assets" else f
+            for f in m.args
+        ]
+    _, model, module = result_model(op.op.creates, projects)
+    m.type_imports.add(f"from __MH__.types.models.{module} import {model}")
+    m.type_imports.add("from __MH__._jobs.events import JobProgressCallback")
+    lines = m.signature(is_async, "generate", model)
+    at = next(i for i, line in enumerate(lines) if "request_options:" in line)
+    if not any(line.strip() == "*," for line in lines[:at]):
+        lines.insert(at, "        *,")
+        at += 1
+    lines[at:at] = _GENERATE_ARGS
+    runner, aw = _runner(is_async)
+    body = ", ".join(f'"{f.py}": {f.py}' for f in (op.body.fields if op.body else []))
+    doc = (
+        f"{op.summary or 'Create'}, then wait and download: ``generate``.\n\n"
+        "Uploads the local files among the inputs (one presign call, concurrent uploads; files this client "
+        f"already uploaded are reused), calls :meth:`create`, waits for the {op.op.creates.replace('_', ' ')} "
+        "to end and downloads its outputs. See docs/jobs.md.\n\n"
+        "Args:\n"
+        "    (as for ``create``; file fields also take local paths and binary file objects)\n"
+        "    wait_for_completion: wait for the project to end (default true).\n"
+        "    download_outputs: download the outputs once it is complete (default true).\n"
+        "    download_directory: where to save them (default: the current directory).\n"
+        "    raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.\n"
+        "    timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.\n"
+        "    poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).\n"
+        "    on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.\n"
+        "    request_options: for the ``create`` call.\n\n"
+        f"Returns:\n    {model}: the project, with ``downloaded_paths``."
+    )
+    lines.append(docstring(doc, "        ").rstrip("\n"))
+    lines += [
+        f"        from __MH__._jobs import {runner}",
+        f"        from __MH__.types.models.{module} import {model}",
+        "",
+        f"        return {aw}{runner}(self._http).generate(",
+        f'            "{op.op.creates}",',
+        f"            {model},",
+        "            create=lambda body: self.create(**body, request_options=request_options),",
+        f"            body={{{body}}},",
+        "            files=_GENERATE_FILES,",
+        *[f"            {a}={a}," for a in RUNNER_ARGS],
+        "        )",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> str:
+    base, model, module = result_model(kind, projects)
+    base_module = names.module_name(["v1", projects[kind]["resource"], "get", "response"])
+    m.type_imports.update(
+        {
+            f"from __MH__.types.models.{module} import {model}",
+            f"from __MH__.types.models.{base_module} import {base}",
+            "from __MH__._jobs.events import DownloadProgressCallback, StatusCallback",
+        }
+    )
+    m.used.update({"Any", "List", "Optional"})
+    runner, aw = _runner(is_async)
+    a = "async " if is_async else ""
+    what = WHAT.get(kind, kind).split(" ", 1)[1]
+    imp = f"        from __MH__._jobs import {runner}"
+    check_doc = docstring(
+        f"Get the {what}, optionally wait for it to end and download its outputs (the official method).\n\n"
+        "A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time "
+        "limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md."
+        f"\n\nReturns:\n    {model}: the {what}, with ``downloaded_paths`` when outputs were downloaded.",
+        "        ",
+    ).rstrip("\n")
+    wait_doc = docstring(
+        f"Poll the {what} until it ends and return it.\n\n"
+        "Polls every 0.25 s at first, then less often as the wait grows (completion is noticed within "
+        "max(0.5 s, 10% of the time waited)); each poll is a normal request with the client's retries.\n\n"
+        "Raises:\n"
+        "    ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).\n"
+        "    ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).",
+        "        ",
+    ).rstrip("\n")
+    download_doc = docstring(
+        f"Download the outputs of a {what} (the {what} itself, or its list of outputs) into ``directory``; "
+        "return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into "
+        "place when complete. See docs/jobs.md.",
+        "        ",
+    ).rstrip("\n")
+    check = [
+        f"    {a}def check_result(",
+        "        self,",
+        "        id: str,",
+        "        wait_for_completion: bool,",
+        "        download_outputs: bool,",
+        "        download_directory: Optional[str] = None,",
+        f"    ) -> {model}:",
+        check_doc,
+        imp,
+        f"        from __MH__.types.models.{module} import {model}",
+        "",
+        f"        return {aw}{runner}(self._http).check_result(",
+        f'            "{kind}",',
+        "            id,",
+        f"            {model},",
+        "            wait_for_completion=wait_for_completion,",
+        "            download_outputs=download_outputs,",
+        "            download_directory=download_directory,",
+        "        )",
+    ]
+    wait = [
+        f"    {a}def wait(",
+        "        self,",
+        "        id: str,",
+        "        *,",
+        "        timeout: Optional[float] = 3600.0,",
+        "        poll_interval: Optional[float] = None,",
+        "        on_progress: Optional[StatusCallback] = None,",
+        "        request_options: Optional[RequestOptions] = None,",
+        f"    ) -> {base}:",
+        wait_doc,
+        imp,
+        f"        from __MH__.types.models.{base_module} import {base}",
+        "",
+        f"        return {aw}{runner}(self._http).wait(",
+        f'            "{kind}",',
+        "            id,",
+        f"            {base},",
+        "            timeout=timeout,",
+        "            poll_interval=poll_interval,",
+        "            on_progress=on_progress,",
+        "            request_options=request_options,",
+        "        )",
+    ]
+    download = [
+        f"    {a}def download(",
+        "        self,",
+        "        project: Any,",
+        "        *,",
+        "        directory: Optional[str] = None,",
+        "        max_concurrency: int = 4,",
+        "        on_progress: Optional[DownloadProgressCallback] = None,",
+        "    ) -> List[str]:",
+        download_doc,
+        imp,
+        "",
+        f"        return {aw}{runner}(self._http).download(",
+        "            project, directory, max_concurrency=max_concurrency, on_progress=on_progress",
+        "        )",
+    ]
+    return "\n".join("\n".join(x) + "\n" for x in (check, wait, download))
