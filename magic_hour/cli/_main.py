@@ -36,8 +36,9 @@ Command = Callable[[argparse.Namespace, "Run"], int]
 
 def _commands() -> Dict[str, Command]:
     from ._files import cmd_upload, cmd_upload_urls
+    from ._jobs import cmd_catalog
 
-    return {"files.upload": cmd_upload, "files.upload-urls": cmd_upload_urls}
+    return {"files.upload": cmd_upload, "files.upload-urls": cmd_upload_urls, "catalog": cmd_catalog}
 
 
 def _failure(exc: BaseException, args: argparse.Namespace) -> int:
@@ -52,7 +53,9 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> int:
     )
 
     code = EXIT_FAILURE
-    if isinstance(exc, MissingTokenError):
+    if isinstance(exc, UsageError):
+        message, code = exc.message, EXIT_USAGE
+    elif isinstance(exc, MissingTokenError):
         message = (
             f"no API token: set {TOKEN_ENV} (export {TOKEN_ENV}=...) or pass --token; "
             "or try --mock to run against a local mock server (no account needed)"
@@ -101,7 +104,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_OK
     try:
         try:
-            args = build_parser().parse_args(args_list)
+            args = build_parser(args_list).parse_args(args_list)
         except UsageError as exc:
             return _usage(exc, args_list)
         except SystemExit as exc:  # --help, --version (argparse printed them)

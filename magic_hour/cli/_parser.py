@@ -6,7 +6,7 @@ Imports nothing of the SDK beyond the extension table, so that ``--help`` and ``
 from __future__ import annotations
 
 import argparse
-from typing import Any, Dict, NoReturn
+from typing import Any, Dict, NoReturn, Sequence
 
 from .._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
 from .._version import __version__
@@ -236,8 +236,9 @@ def add_files_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     urls.set_defaults(command_id="files.upload-urls")
 
 
-def build_parser() -> Parser:
-    """The ``magic-hour`` parser."""
+def build_parser(argv: Sequence[str] = ()) -> Parser:
+    """The ``magic-hour`` parser: the ``files`` commands and those of the generated catalog (flags built
+    only for the command named in ``argv``)."""
     common = global_options(with_defaults=False)
     parser = Parser(
         prog=PROG,
@@ -250,4 +251,9 @@ def build_parser() -> Parser:
         title="commands", dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
     add_files_commands(commands, common)
+    from ._catalog import add_catalog_commands, load_catalog
+
+    catalog = load_catalog()
+    if catalog is not None:
+        add_catalog_commands(commands, common, catalog, argv)
     return parser

@@ -11,15 +11,32 @@ from typing import TYPE_CHECKING, Any, Optional
 if TYPE_CHECKING:
     from .. import Client
 
+_model_cache: Any = None
+
+
+def _raw_model() -> Any:
+    """A model that keeps any JSON answer as it is (``None`` for an empty body, as a 204's)."""
+    global _model_cache
+    if _model_cache is None:
+        from pydantic import RootModel
+
+        class RawJson(RootModel[Any]):
+            @classmethod
+            def model_validate_json(cls, json_data: Any, **kwargs: Any) -> RawJson:  # pyright: ignore[reportIncompatibleMethodOverride]
+                if not json_data:
+                    return cls(None)
+                return super().model_validate_json(json_data, **kwargs)
+
+        _model_cache = RawJson
+    return _model_cache
+
 
 def call_json(client: Client, method: str, path: str, body: Optional[Any] = None) -> Any:
     """``method path`` with a JSON ``body``; the decoded JSON answer (an ``ApiError`` for a non-2xx)."""
-    from pydantic import RootModel
-
     from .._core.request import ApiRequest
 
     http = client._http  # pyright: ignore[reportPrivateUsage]
-    answer = http.request(ApiRequest(method, path, json=body), RootModel[Any], None)
+    answer = http.request(ApiRequest(method, path, json=body), _raw_model(), None)
     return answer.root
 
 

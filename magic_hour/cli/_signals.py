@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple
 
 from ._output import EXIT_INTERRUPTED, EXIT_TERMINATED, say
 
@@ -30,6 +30,21 @@ class Run:
     def __init__(self, reporter: Optional[Reporter] = None, partial_files: Optional[Set[str]] = None) -> None:
         self.reporter = reporter
         self.partial_files: Set[str] = set() if partial_files is None else partial_files
+        self._watched: Dict[str, Set[str]] = {}
+
+    def watch_dir(self, directory: str) -> None:
+        """Downloads go to ``directory``: temporary files (``.NAME.*.part``) that appear there are partial."""
+        self._watched.setdefault(directory, _parts(directory))
+
+    def new_parts(self) -> Set[str]:
+        return {os.path.join(d, name) for d, before in self._watched.items() for name in _parts(d) - before}
+
+
+def _parts(directory: str) -> Set[str]:
+    try:
+        return {n for n in os.listdir(directory) if n.startswith(".") and n.endswith(".part")}
+    except OSError:
+        return set()
 
 
 class Terminated(BaseException):
@@ -45,7 +60,7 @@ def cleanup(run: Run) -> None:
     if run.reporter is not None:
         with contextlib.suppress(Exception):
             run.reporter.interrupt()
-    for path in list(run.partial_files):
+    for path in list(run.partial_files | run.new_parts()):
         with contextlib.suppress(OSError):
             os.unlink(path)
     with contextlib.suppress(Exception):

@@ -1,0 +1,162 @@
+"""The generated command tree: ``_catalog.json`` (written by ``python -m codegen``) read into the parser,
+and each command's arguments turned back into the request (body, query, path).
+
+The catalog's format is described in ``docs/cli.md`` ("The command catalog"). Only the command being
+run gets its flags built, so a catalog of every operation costs ``--help`` almost nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any, Callable, Dict, Optional, Sequence, cast
+
+from ._parser import Parser, positive_seconds
+
+Json = Dict[str, Any]
+CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_catalog.json")
+RUNNER_ACTIONS = ("create", "wait", "download")
+
+
+def load_catalog(path: str = CATALOG) -> Optional[Json]:
+    """The catalog, or ``None`` when it has not been generated."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return cast(Json, json.load(f))
+    except FileNotFoundError:
+        return None
+
+
+def _number(kind: str) -> Callable[[str], Any]:
+    convert: Callable[[str], Any] = int if kind == "integer" else float
+
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid value {text!r}: {'an integer' if kind == 'integer' else 'a number'}"
+            ) from None
+
+    return parse
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid JSON {text!r}") from None
+
+
+def _help(flag: Json) -> str:
+    text = str(flag.get("help", ""))
+    if flag.get("file"):
+        text += " (a local path, a URL, an api-assets/... path, or - for the previous command's output)"
+    if flag.get("choices"):
+        text += f"; one of: {', '.join(flag['choices'])}"
+    if "default" in flag:
+        text += f" (API default: {flag['default']})"
+    if flag.get("required"):
+        text += " [required]"
+    return text.replace("%", "%%")
+
+
+def _add_flag(parser: argparse.ArgumentParser, flag: Json) -> None:
+    kind, dest = flag["type"], "field:" + flag["path"]
+    help_text = _help(flag)
+    if kind == "boolean":
+        parser.add_argument(
+            flag["flag"], dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
+        )
+        return
+    convert: Callable[[str], Any] = str
+    item = flag.get("items", kind)
+    if item in ("integer", "number"):
+        convert = _number(item)
+    elif item == "boolean" or kind == "json":
+        convert = _json_value
+    metavar = flag["flag"].lstrip("-").upper().replace("-", "_")
+    if flag.get("file"):
+        metavar = "FILE"
+    if kind == "array":
+        parser.add_argument(
+            flag["flag"],
+            dest=dest,
+            action="append",
+            type=convert,
+            metavar=metavar,
+            help=help_text + " (repeat for several)",
+        )
+    else:
+        parser.add_argument(flag["flag"], dest=dest, type=convert, metavar=metavar, help=help_text)
+
+
+def _add_runner_options(parser: argparse.ArgumentParser, command: Json) -> None:
+    group = parser.add_argument_group("job options")
+    if command["action"] == "create":
+        group.add_argument("--no-wait", action="store_true", help="print the project's id and type, and exit")
+        group.add_argument(
+            "--body",
+            metavar="FILE",
+            help="the request body as JSON, from a file or - (stdin); flags and --set override it",
+        )
+        group.add_argument(
+            "--set",
+            dest="sets",
+            action="append",
+            default=[],
+            metavar="PATH=VALUE",
+            help="set any field, e.g. --set assets.face_swap_mode=individual-faces (VALUE is JSON if it parses, else a string)",
+        )
+    if command["action"] in RUNNER_ACTIONS:
+        group.add_argument(
+            "--no-download",
+            action="store_true",
+            help="wait, then print the output URLs instead of downloading them",
+        )
+        group.add_argument(
+            "--output-dir",
+            default=None,
+            metavar="DIR",
+            help="where outputs are downloaded (default: the current directory)",
+        )
+        group.add_argument(
+            "--wait-timeout",
+            type=positive_seconds,
+            default=None,
+            metavar="SECONDS",
+            help="give up waiting after this long (default 1 hour)",
+        )
+        group.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def add_catalog_commands(
+    commands: Any, common: argparse.ArgumentParser, catalog: Json, argv: Sequence[str]
+) -> None:
+    """A sub-command per group of ``catalog`` and a command per entry; flags only for the one in ``argv``."""
+    wanted = set(argv)
+    groups: Dict[str, Any] = {}
+    for group in catalog["groups"]:
+        if group["name"] == "files":
+            continue
+        parser = commands.add_parser(
+            group["name"], help=group["help"], description=group["help"][:1].upper() + group["help"][1:] + "."
+        )
+        groups[group["name"]] = parser.add_subparsers(
+            title="commands", dest="group_command", metavar="COMMAND", required=True, parser_class=Parser
+        )
+    for command in catalog["commands"]:
+        if command["action"] == "builtin":
+            continue
+        sub = groups[command["group"]].add_parser(
+            command["name"], parents=[common], help=command["help"], description=command["description"]
+        )
+        sub.set_defaults(command_id="catalog", catalog_command=command)
+        if not (command["group"] in wanted and command["name"] in wanted):
+            continue
+        for arg in command["args"]:
+            sub.add_argument(arg["name"], metavar=arg["name"].upper(), help=arg["help"])
+        for flag in command["flags"]:
+            _add_flag(sub, flag)
+        _add_runner_options(sub, command)

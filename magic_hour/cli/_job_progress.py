@@ -1,0 +1,51 @@
+"""A job's progress on stderr, from the runner's events: uploads (as ``files upload`` prints them), the
+project's status with the time elapsed, then each download; nothing with ``--quiet``."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict
+
+from ._output import human_size, percent, say
+from ._progress import PlainReporter, Reporter
+
+
+class JobReporter(Reporter):
+    """The ``on_progress`` callback of a job (called from the runner's threads, one at a time)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self._quiet = quiet
+        self._uploads = PlainReporter()
+        self._lock = threading.Lock()
+        self._quarters: Dict[int, int] = {}
+
+    def __call__(self, event: Any) -> None:
+        if self._quiet:
+            return
+        from .._jobs.events import DownloadProgress, JobDone, ProjectStatus
+        from .._upload.flow import UploadProgress
+
+        with self._lock:
+            if isinstance(event, UploadProgress):
+                self._uploads.on_progress(event)
+            elif isinstance(event, ProjectStatus):
+                if event.changed:
+                    say(f"project {event.id}: {event.status} ({event.elapsed:.1f} s)")
+            elif isinstance(event, DownloadProgress):
+                self._download(event)
+            elif isinstance(event, JobDone):
+                say(f"project {event.id}: {event.status} in {event.elapsed:.1f} s")
+
+    def _download(self, event: Any) -> None:
+        index, received, total = event.index, event.bytes_received, event.total
+        if index not in self._quarters:
+            self._quarters[index] = 0
+            size = f" ({human_size(total)})" if total else ""
+            say(f"downloading {event.path}{size}")
+        if total and received:
+            quarter = 4 * received // total
+            if quarter > self._quarters[index]:
+                self._quarters[index] = quarter
+                say(
+                    f"{event.path}: {percent(received, total)}% ({human_size(received)} of {human_size(total)})"
+                )

@@ -1,0 +1,165 @@
+"""The runner adapter: a catalog command run through the SDK's job runner (``magic_hour._jobs``).
+
+``create`` uploads the local inputs in one batch, starts the job, waits and downloads (unless
+``--no-wait``/``--no-download``); ``wait``/``download`` do the same for a project id; ``get``,
+``delete`` and plain calls print what the API answered. The answer is read into a permissive model
+(unknown fields kept as sent), so the command prints what the API sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, cast
+from urllib.parse import quote, urlencode
+
+from ._output import EXIT_FAILURE, EXIT_OK, one_line, print_json, say
+from ._raw import call_json
+from ._request import request_parts
+from ._session import open_client
+from ._signals import Run
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .. import Client
+
+Json = Dict[str, Any]
+FAILED = ("error", "canceled")
+
+
+def _models() -> Any:
+    """The permissive project model (built on first use: pydantic is imported only by commands)."""
+    from pydantic import BaseModel, ConfigDict
+
+    class Output(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        url: str = ""
+
+    class Project(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        id: str
+        status: str = ""
+        downloads: Optional[List[Output]] = None
+        faces: Optional[List[Output]] = None
+        downloaded_paths: Optional[List[str]] = None
+
+    return Project
+
+
+def _path(template: str, params: Json) -> str:
+    for name, value in params.items():
+        template = template.replace("{" + name + "}", quote(str(value), safe=""))
+    return template
+
+
+def _document(kind: str, project: BaseModel, downloaded: Optional[List[str]]) -> Json:
+    raw: Json = project.model_dump(mode="json", exclude={"downloaded_paths"}, exclude_none=False)
+    items: List[Any] = raw.get("downloads") or raw.get("faces") or []
+    urls = [cast(Json, item).get("url") for item in items if isinstance(item, dict)]
+    status = str(raw.get("status", ""))
+    return {
+        "ok": status not in FAILED,
+        "id": raw.get("id"),
+        "type": kind,
+        "status": status,
+        "credits_charged": raw.get("credits_charged"),
+        "outputs": urls,
+        "downloaded": list(downloaded or []),
+        "error": raw.get("error"),
+        "project": raw,
+    }
+
+
+def _report(doc: Json, args: argparse.Namespace, waited: bool) -> int:
+    if args.json:
+        print_json(doc)
+    elif not waited:
+        sys.stdout.write(f"{doc['id']}\t{doc['type']}\t{doc['status']}\n")
+    else:
+        for line in doc["downloaded"] or doc["outputs"]:
+            sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()
+    if doc["ok"]:
+        return EXIT_OK
+    error: Any = doc.get("error")
+    message: Any = cast(Json, error).get("message", error) if isinstance(error, dict) else error
+    reason = one_line(message or "")
+    say(f"error: {doc['type']} project {doc['id']} ended {doc['status']}" + (f": {reason}" if reason else ""))
+    return EXIT_FAILURE
+
+
+def _watch(run: Run, directory: Optional[str]) -> str:
+    folder = os.path.abspath(directory or ".")
+    run.watch_dir(folder)
+    return folder
+
+
+def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
+    from ._job_progress import JobReporter
+
+    command: Json = args.catalog_command
+    action, kind = command["action"], command.get("kind", "")
+    method, template = command["operation"].split(" ", 1)
+    body, query, params = request_parts(command, args)
+    with open_client(args) as client:
+        if action not in ("create", "wait", "download"):
+            return _plain_call(client, args, command, method, _path(template, params), query)
+        from .._jobs import sync_jobs
+
+        jobs = sync_jobs(client._http)  # pyright: ignore[reportPrivateUsage]
+        project_model = _models()
+        reporter = JobReporter(quiet=args.quiet)
+        run.reporter = reporter
+        folder = None if args.no_download else _watch(run, args.output_dir)
+        try:
+            if action == "create":
+                project = jobs.generate(
+                    kind,
+                    project_model,
+                    create=lambda b: project_model.model_validate(call_json(client, "POST", template, b)),
+                    body=body,
+                    files=cast(Dict[str, str], command.get("files", {})),
+                    wait_for_completion=not args.no_wait,
+                    download_outputs=not args.no_download,
+                    download_directory=folder,
+                    timeout=args.wait_timeout,
+                    on_progress=reporter,
+                )
+                downloaded = project.downloaded_paths
+            else:
+                project = jobs.wait(
+                    kind,
+                    params["id"],
+                    project_model,
+                    timeout=args.wait_timeout,
+                    raise_on_failure=False,
+                    on_progress=reporter,
+                )
+                downloaded = None
+                items: List[Any] = project.downloads or project.faces or []
+                outputs = [str(item.url) for item in items]
+                if action == "download" and not args.no_download and project.status not in FAILED and outputs:
+                    downloaded = jobs.download(outputs, folder, on_progress=reporter)
+        finally:
+            reporter.stop()
+    waited = action != "create" or not args.no_wait
+    return _report(_document(kind, project, downloaded), args, waited)
+
+
+def _plain_call(
+    client: Client, args: argparse.Namespace, command: Json, method: str, path: str, query: Json
+) -> int:
+    if query:
+        path += "?" + urlencode(query, doseq=True)
+    answer = call_json(client, method, path)
+    if command["action"] == "delete":
+        doc: Any = {"ok": True, "id": path.rsplit("/", 1)[-1], "type": command.get("kind"), "deleted": True}
+        if not args.json:
+            say(f"deleted {command.get('kind')} project {doc['id']}")
+            return EXIT_OK
+    else:
+        doc = answer
+    print_json(doc)
+    return EXIT_OK

@@ -1,0 +1,171 @@
+"""A catalog command's arguments turned back into its request: body (flags, ``--set``, ``--body``), query and
+path parameters; file inputs given as ``-`` taken from the previous command's ``--json`` on stdin."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any, Dict, List, Optional, Tuple, cast
+
+from ._parser import UsageError
+
+Json = Dict[str, Any]
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _as_list(value: Any) -> Optional[List[Any]]:
+    return cast("List[Any]", value) if isinstance(value, list) else None  # type: ignore[redundant-cast]  # pyright needs it
+
+
+def set_path(body: Json, path: str, value: Any) -> None:
+    """``assets.face_mappings[0].new_face`` = ``value`` in ``body`` (objects and lists made as needed)."""
+    steps: List[Any] = [
+        m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _STEP.finditer(path)
+    ]
+    if not steps or "".join(str(s) for s in steps) == "":
+        raise UsageError(f"invalid field path {path!r}")
+    node: Any = body
+    for step, nxt in zip(steps, [*steps[1:], None]):
+        fresh: Any = [] if isinstance(nxt, int) else {}
+        if isinstance(step, int):
+            items = _as_list(node)
+            if items is None:
+                raise UsageError(f"invalid field path {path!r}: [{step}] of something that is not a list")
+            while len(items) <= step:
+                items.append(None)
+            if nxt is None:
+                items[step] = value
+            elif items[step] is None:
+                items[step] = fresh
+            elif not isinstance(items[step], (dict, list)):
+                raise UsageError(
+                    f"invalid field path {path!r}: [{step}] holds a value, not an object or a list"
+                )
+            node = items[step]
+        else:
+            if not isinstance(node, dict):
+                raise UsageError(f"invalid field path {path!r}: {step!r} of something that is not an object")
+            fields = cast(Json, node)
+            if nxt is None:
+                fields[step] = value
+            elif fields.get(step) is None:
+                fields[step] = fresh
+            elif not isinstance(fields[step], (dict, list)):
+                raise UsageError(
+                    f"invalid field path {path!r}: {step!r} holds a value, not an object or a list"
+                )
+            node = fields[step]
+
+
+class Stdin:
+    """The previous command's ``--json`` document, read from stdin once, for inputs given as ``-``."""
+
+    def __init__(self) -> None:
+        self._doc: Optional[Json] = None
+
+    def document(self) -> Json:
+        if self._doc is None:
+            text = sys.stdin.read()
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                raise UsageError(
+                    "an input is '-' but stdin is not a JSON document of magic-hour --json"
+                ) from None
+            if not isinstance(doc, dict):
+                raise UsageError("an input is '-' but stdin is not a JSON object of magic-hour --json")
+            self._doc = cast(Json, doc)
+        return self._doc
+
+    def output(self, number: int) -> str:
+        """The ``number``-th output (1-based): the downloaded file if there is one, else its URL."""
+        doc = self.document()
+        for key in ("downloaded", "outputs"):
+            values = _as_list(doc.get(key))
+            if values:
+                if number > len(values):
+                    raise UsageError(f"input -{number}: the previous command has only {len(values)} outputs")
+                return str(values[number - 1])
+        raise UsageError(
+            "an input is '-' but the previous command has no outputs (did it fail, or run with --no-wait?)"
+        )
+
+
+def _from_stdin(value: Any, stdin: Stdin) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"-\d*", value):
+        return stdin.output(int(value[1:] or "1"))
+    values = _as_list(value)
+    if values is not None:
+        return [_from_stdin(v, stdin) for v in values]
+    return value
+
+
+def _set_value(text: str) -> Tuple[str, Any]:
+    path, sep, raw = text.partition("=")
+    if not sep or not path.strip():
+        raise UsageError(f"invalid --set {text!r}: PATH=VALUE, e.g. assets.face_swap_mode=individual-faces")
+    try:
+        return path.strip(), json.loads(raw)
+    except ValueError:
+        return path.strip(), raw
+
+
+def request_parts(
+    command: Json, args: argparse.Namespace, stdin: Optional[Stdin] = None
+) -> Tuple[Json, Json, Json]:
+    """(body, query, path parameters) of ``command`` from its parsed arguments; required fields checked."""
+    stdin = stdin or Stdin()
+    body: Json = {}
+    if getattr(args, "body", None):
+        text = sys.stdin.read() if args.body == "-" else _read(args.body)
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"--body {args.body}: not JSON ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"--body {args.body}: a JSON object is needed")
+        body = cast(Json, loaded)
+    query: Json = {}
+    for flag in command["flags"]:
+        value = getattr(args, "field:" + flag["path"], None)
+        if value is None:
+            continue
+        if flag.get("file"):
+            value = _from_stdin(value, stdin)
+        if flag["in"] == "query":
+            query[flag["path"]] = value
+        else:
+            set_path(body, flag["path"], value)
+    sets: List[str] = getattr(args, "sets", None) or []
+    for text in sets:
+        set_path(body, *_set_value(text))
+    missing = [
+        f["flag"]
+        for f in command["flags"]
+        if f["required"] and not _has(body if f["in"] == "body" else query, f["path"])
+    ]
+    if missing:
+        raise UsageError(f"the following arguments are required: {', '.join(missing)}")
+    params = {a["name"]: getattr(args, a["name"]) for a in command["args"]}
+    return body, query, params
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        raise UsageError(f"--body {path}: {exc.strerror or exc}") from None
+
+
+def _has(node: Json, path: str) -> bool:
+    current: Any = node
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return False
+        current = cast(Json, current)[part]
+    return current is not None

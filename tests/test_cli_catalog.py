@@ -1,0 +1,366 @@
+"""The command catalog: the parser read from a small hand-made catalog, the request built from flags,
+``--set``, ``--body`` and ``-`` inputs, and the generated catalog's coverage of the API."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from magic_hour.cli._catalog import CATALOG, add_catalog_commands, load_catalog
+from magic_hour.cli._parser import Parser, UsageError, global_options
+from magic_hour.cli._request import Stdin, request_parts, set_path
+
+REPO = Path(__file__).resolve().parent.parent
+
+FIXTURE: Dict[str, Any] = {
+    "format": 1,
+    "groups": [{"name": "image", "help": "create and manage images"}, {"name": "account", "help": "you"}],
+    "commands": [
+        {
+            "group": "image",
+            "name": "face-swap",
+            "operation": "POST /v1/face-swap-photo",
+            "action": "create",
+            "kind": "image",
+            "help": "Face Swap Photo",
+            "description": "Create a face swap photo.",
+            "args": [],
+            "flags": [
+                {
+                    "flag": "--name",
+                    "path": "name",
+                    "in": "body",
+                    "type": "string",
+                    "required": False,
+                    "help": "a name",
+                },
+                {
+                    "flag": "--mode",
+                    "path": "assets.face_swap_mode",
+                    "in": "body",
+                    "type": "string",
+                    "required": False,
+                    "choices": ["all-faces", "individual-faces"],
+                    "default": "all-faces",
+                    "help": "how to swap",
+                },
+                {
+                    "flag": "--source",
+                    "path": "assets.source_file_path",
+                    "in": "body",
+                    "type": "string",
+                    "required": True,
+                    "file": "image",
+                    "help": "the face",
+                },
+                {
+                    "flag": "--image",
+                    "path": "assets.image_file_paths",
+                    "in": "body",
+                    "type": "array",
+                    "items": "string",
+                    "required": False,
+                    "file": "image",
+                    "help": "more images",
+                },
+                {
+                    "flag": "--width",
+                    "path": "width",
+                    "in": "body",
+                    "type": "integer",
+                    "required": False,
+                    "help": "w",
+                },
+                {
+                    "flag": "--strength",
+                    "path": "style.strength",
+                    "in": "body",
+                    "type": "number",
+                    "required": False,
+                    "help": "s",
+                },
+                {
+                    "flag": "--enhance",
+                    "path": "style.enhance",
+                    "in": "body",
+                    "type": "boolean",
+                    "required": False,
+                    "help": "e",
+                },
+            ],
+            "body": True,
+            "files": {"assets.source_file_path": "image", "assets.image_file_paths[]": "image"},
+        },
+        {
+            "group": "image",
+            "name": "get",
+            "operation": "GET /v1/image-projects/{id}",
+            "action": "get",
+            "kind": "image",
+            "help": "Get image details",
+            "description": "Get the details of an image project.",
+            "args": [{"name": "id", "help": "the project id"}],
+            "flags": [],
+            "body": False,
+        },
+        {
+            "group": "account",
+            "name": "list-things",
+            "operation": "GET /v1/things",
+            "action": "call",
+            "help": "things",
+            "description": "Things.",
+            "args": [],
+            "flags": [
+                {
+                    "flag": "--limit",
+                    "path": "limit",
+                    "in": "query",
+                    "type": "integer",
+                    "required": False,
+                    "help": "n",
+                }
+            ],
+            "body": False,
+        },
+    ],
+}
+
+
+def parse(argv: List[str], catalog: Optional[Dict[str, Any]] = None) -> argparse.Namespace:
+    parser = Parser(prog="magic-hour", parents=[global_options(with_defaults=True)])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_catalog_commands(commands, global_options(with_defaults=False), catalog or FIXTURE, argv)
+    return parser.parse_args(argv)
+
+
+def request(argv: List[str], stdin: str = "") -> Any:
+    args = parse(argv)
+    reader = Stdin()
+    reader._doc = json.loads(stdin) if stdin else None  # pyright: ignore[reportPrivateUsage]
+    return request_parts(args.catalog_command, args, reader)
+
+
+def test_flags_become_the_nested_body_with_their_types() -> None:
+    body, query, params = request(
+        [
+            "image",
+            "face-swap",
+            "--source",
+            "me.png",
+            "--mode",
+            "individual-faces",
+            "--width",
+            "512",
+            "--strength",
+            "0.5",
+            "--no-enhance",
+            "--image",
+            "a.png",
+            "--image",
+            "https://x.test/b.png",
+        ]
+    )
+    assert body == {
+        "assets": {
+            "source_file_path": "me.png",
+            "face_swap_mode": "individual-faces",
+            "image_file_paths": ["a.png", "https://x.test/b.png"],
+        },
+        "width": 512,
+        "style": {"strength": 0.5, "enhance": False},
+    }
+    assert (query, params) == ({}, {})
+
+
+def test_required_flags_are_checked_after_body_and_set() -> None:
+    with pytest.raises(UsageError, match="the following arguments are required: --source"):
+        request(["image", "face-swap", "--name", "x"])
+    body, _, _ = request(["image", "face-swap", "--set", "assets.source_file_path=me.png"])
+    assert body == {"assets": {"source_file_path": "me.png"}}
+
+
+def test_set_takes_json_values_and_list_indexes() -> None:
+    body, _, _ = request(
+        [
+            "image",
+            "face-swap",
+            "--source",
+            "s.png",
+            "--set",
+            "assets.face_mappings[1].new_face=b.png",
+            "--set",
+            "width=640",
+            "--set",
+            'style={"enhance": true}',
+            "--set",
+            "name=640x",
+        ]
+    )
+    assert body["assets"]["face_mappings"] == [None, {"new_face": "b.png"}]
+    assert body["width"] == 640 and body["style"] == {"enhance": True} and body["name"] == "640x"
+    with pytest.raises(UsageError, match="PATH=VALUE"):
+        request(["image", "face-swap", "--source", "s.png", "--set", "width"])
+
+
+def test_body_file_then_flags_override(tmp_path: Path) -> None:
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps({"name": "from file", "assets": {"source_file_path": "f.png", "x": 1}}))
+    body, _, _ = request(["image", "face-swap", "--body", str(path), "--name", "flag"])
+    assert body == {"name": "flag", "assets": {"source_file_path": "f.png", "x": 1}}
+    path.write_text("[1]")
+    with pytest.raises(UsageError, match="a JSON object is needed"):
+        request(["image", "face-swap", "--body", str(path)])
+
+
+def test_enum_choices_are_shown_not_enforced(capsys: pytest.CaptureFixture[str]) -> None:
+    body, _, _ = request(["image", "face-swap", "--source", "s.png", "--mode", "a-mode-added-later"])
+    assert body["assets"]["face_swap_mode"] == "a-mode-added-later"  # the API decides, not the client
+    with pytest.raises(SystemExit):
+        parse(["image", "face-swap", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "one of: all-faces, individual-faces (API default: all-faces)" in out
+    assert (
+        "the face (a local path, a URL, an api-assets/... path, or - for the previous command's output) [required]"
+        in out
+    )
+
+
+def test_bad_numbers_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="invalid value 'wide': an integer"):
+        parse(["image", "face-swap", "--source", "s.png", "--width", "wide"])
+
+
+def test_dash_inputs_take_the_previous_commands_outputs() -> None:
+    previous = json.dumps(
+        {"ok": True, "outputs": ["https://o.test/1.png", "https://o.test/2.png"], "downloaded": []}
+    )
+    body, _, _ = request(["image", "face-swap", "--source", "-", "--image", "-2"], stdin=previous)
+    assert body["assets"] == {
+        "source_file_path": "https://o.test/1.png",
+        "image_file_paths": ["https://o.test/2.png"],
+    }
+    local = json.dumps({"outputs": ["https://o.test/1.png"], "downloaded": ["out/1.png"]})
+    body, _, _ = request(["image", "face-swap", "--source", "-"], stdin=local)
+    assert body["assets"]["source_file_path"] == "out/1.png"  # a downloaded file is preferred
+    with pytest.raises(UsageError, match="has only 1 outputs"):
+        request(["image", "face-swap", "--source", "-3"], stdin=local)
+
+
+def test_dash_input_with_nothing_usable_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("not json"))
+    args = parse(["image", "face-swap", "--source", "-"])
+    with pytest.raises(UsageError, match="stdin is not a JSON document"):
+        request_parts(args.catalog_command, args, Stdin())
+
+
+def test_path_arguments_and_query_flags() -> None:
+    _, _, params = request(["image", "get", "cm123"])
+    assert params == {"id": "cm123"}
+    _, query, _ = request(["account", "list-things", "--limit", "5"])
+    assert query == {"limit": 5}
+
+
+def test_only_the_command_being_run_gets_its_flags() -> None:
+    with pytest.raises(UsageError, match="unrecognized arguments: --limit"):
+        parse(["image", "get", "x", "--limit", "1"])
+
+
+def test_set_path_refuses_a_path_through_a_value() -> None:
+    body: Dict[str, Any] = {"name": "x"}
+    with pytest.raises(UsageError, match="'name' holds a value, not an object or a list"):
+        set_path(body, "name.first", 1)
+    with pytest.raises(UsageError, match=r"\[0\] of something that is not a list"):
+        set_path({"assets": {}}, "assets[0]", 1)
+    made: Dict[str, Any] = {}
+    set_path(made, "a.b[1]", 2)
+    assert made == {"a": {"b": [None, 2]}}
+
+
+# ------------------------------------------------------------------------------------------ the generated catalog
+
+ISSUE_TABLE = {
+    "image": {
+        "generate",
+        "edit",
+        "gif",
+        "upscale",
+        "remove-background",
+        "colorize",
+        "face-swap",
+        "head-swap",
+        "body-swap",
+        "edit-face",
+        "change-clothes",
+        "headshot",
+        "meme",
+        "qr-code",
+        "get",
+        "wait",
+        "download",
+        "delete",
+    },
+    "video": {
+        "generate",
+        "from-image",
+        "from-audio",
+        "edit",
+        "restyle",
+        "animate",
+        "talking-photo",
+        "lip-sync",
+        "face-swap",
+        "replace-character",
+        "translate",
+        "subtitle",
+        "upscale",
+        "ugc-ad",
+        "get",
+        "wait",
+        "download",
+        "delete",
+    },
+    "audio": {"speech", "clone-voice", "music", "get", "wait", "download", "delete"},
+    "faces": {"detect", "get", "wait"},
+    "files": {"upload-urls"},
+    "account": {"get"},
+    "saved-items": {"list"},
+}
+
+
+def test_the_generated_catalog_names_every_operation_as_the_issue_does() -> None:
+    catalog = load_catalog()
+    assert catalog is not None and catalog["x-generated"].startswith("GENERATED by python -m codegen")
+    api = json.loads((REPO / "magic_hour" / "_data" / "api.json").read_text())
+    operations = {
+        f"{m.upper()} {p}" for p, ms in api["paths"].items() for m in ms if m in ("get", "post", "delete")
+    }
+    assert {c["operation"] for c in catalog["commands"]} == operations
+    names: Dict[str, set] = {}
+    for c in catalog["commands"]:
+        names.setdefault(c["group"], set()).add(c["name"])
+    assert names == ISSUE_TABLE
+    face_swap = next(c for c in catalog["commands"] if (c["group"], c["name"]) == ("image", "face-swap"))
+    flags = {f["flag"]: f for f in face_swap["flags"]}
+    assert flags["--source"]["file"] == "image" and flags["--target"]["required"] is True
+    assert flags["--face-swap-mode"]["choices"] == ["all-faces", "individual-faces"]
+    assert CATALOG.endswith("_catalog.json")
+
+
+def test_every_generated_command_parses_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    catalog = load_catalog()
+    assert catalog is not None
+    for c in catalog["commands"]:
+        if c["action"] == "builtin":
+            continue
+        with pytest.raises(SystemExit) as exit_info:
+            parse([c["group"], c["name"], "--help"], catalog)
+        assert exit_info.value.code == 0
+        text = capsys.readouterr().out
+        for flag in c["flags"]:
+            assert flag["flag"] in text, (c["group"], c["name"], flag["flag"])

@@ -1,0 +1,230 @@
+"""Catalog commands run through the job runner against the fake: a real subprocess on its server, and
+in-process for what needs no process of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from _cli import PY, SAMPLE, TOKEN, env, no_traceback
+
+from magic_hour.cli import main
+from magic_hour.testing import FakeMagicHour, FakeServer
+
+
+@pytest.fixture
+def fake() -> FakeMagicHour:
+    return FakeMagicHour(tokens=TOKEN)
+
+
+@pytest.fixture
+def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
+    with fake.serve() as running:
+        yield running
+
+
+def cli(server: FakeServer, *args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PY, "-m", "magic_hour", "--base-url", server.url, *args],
+        capture_output=True,
+        text=True,
+        env=env(TOKEN),
+        cwd=cwd,
+        input=stdin,
+        timeout=60,
+        check=False,
+    )
+
+
+FACE_SWAP = ("image", "face-swap", "--source", str(SAMPLE), "--target", str(SAMPLE))
+
+
+def created(fake: FakeMagicHour, route: str) -> dict:
+    (request,) = fake.requests_to(route)
+    return json.loads(request.body or b"")
+
+
+def test_face_swap_uploads_creates_waits_and_downloads(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    proc = cli(server, *FACE_SWAP, cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = proc.stdout.splitlines()
+    out = Path(line)
+    assert out.parent == tmp_path and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    body = created(fake, "face_swap_photo.create")
+    # The same local file given twice is uploaded once, and both fields get its api-assets path.
+    assert body["assets"]["source_file_path"] == body["assets"]["target_file_path"]
+    assert body["assets"]["source_file_path"].startswith("api-assets/")
+    assert len(fake.requests_to("storage")) == 1
+    assert "started (313 B)" in proc.stderr and ": complete" in proc.stderr
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]
+
+
+def test_json_document_and_no_download(fake: FakeMagicHour, server: FakeServer, tmp_path: Path) -> None:
+    proc = cli(server, "--json", *FACE_SWAP, "--no-download", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is True and doc["type"] == "image" and doc["status"] == "complete"
+    assert doc["downloaded"] == [] and len(doc["outputs"]) == 1
+    assert doc["outputs"][0].startswith(server.storage_url)
+    assert doc["project"]["id"] == doc["id"]
+    assert os.listdir(tmp_path) == []
+    text = cli(server, *FACE_SWAP, "--no-download", cwd=tmp_path)
+    assert text.stdout.splitlines()[0].startswith(server.storage_url)
+
+
+def test_no_wait_prints_the_id_and_type(fake: FakeMagicHour, server: FakeServer, tmp_path: Path) -> None:
+    fake.render_seconds = 60
+    proc = cli(server, *FACE_SWAP, "--no-wait", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    project_id, kind, status = proc.stdout.strip().split("\t")
+    assert project_id.startswith("c") and kind == "image" and status in ("queued", "rendering")
+    assert fake.requests_to("downloads") == []
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_a_failed_project_exits_1_with_the_error(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, as_json: bool
+) -> None:
+    fake.end_next_projects("error", message="the face was not found")
+    proc = cli(server, *(["--json"] if as_json else []), *FACE_SWAP, cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert "ended error: the face was not found" in proc.stderr
+    if as_json:
+        doc = json.loads(proc.stdout)
+        assert doc["ok"] is False and doc["status"] == "error"
+        assert doc["error"]["message"] == "the face was not found"
+    else:
+        assert proc.stdout == ""
+
+
+def test_missing_required_flag_is_a_usage_error(server: FakeServer, tmp_path: Path) -> None:
+    proc = cli(server, "--json", "image", "face-swap", "--source", str(SAMPLE), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "the following arguments are required: --target" in proc.stderr
+    assert json.loads(proc.stdout)["error"]["type"] == "UsageError"
+
+
+def test_outputs_chain_through_a_pipe(fake: FakeMagicHour, server: FakeServer, tmp_path: Path) -> None:
+    first = cli(
+        server,
+        "--json",
+        "image",
+        "generate",
+        "--prompt",
+        "a lighthouse",
+        "--image-count",
+        "1",
+        "--no-download",
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0, first.stderr
+    url = json.loads(first.stdout)["outputs"][0]
+    second = cli(
+        server,
+        "video",
+        "from-image",
+        "--image",
+        "-",
+        "--prompt",
+        "slow pan",
+        "--end-seconds",
+        "5",
+        "--no-download",
+        cwd=tmp_path,
+        stdin=first.stdout,
+    )
+    assert second.returncode == 0, second.stderr
+    assert created(fake, "image_to_video.create")["assets"]["image_file_path"] == url
+
+
+def test_mock_face_swap_of_the_sample(tmp_path: Path) -> None:
+    """The README's run command: an end-to-end job offline, with no token."""
+    proc = subprocess.run(
+        [PY, "-m", "magic_hour", "--mock", *FACE_SWAP],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    assert Path(proc.stdout.strip()).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_ctrl_c_while_waiting_exits_130(fake: FakeMagicHour, server: FakeServer, tmp_path: Path) -> None:
+    fake.render_seconds = 60
+    proc = subprocess.Popen(
+        [PY, "-m", "magic_hour", "--base-url", server.url, *FACE_SWAP],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(TOKEN),
+        cwd=tmp_path,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not fake.requests_to("image_projects.get") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == "magic-hour: interrupted"
+    assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------------------ in-process
+
+
+def test_get_wait_download_delete(
+    fake: FakeMagicHour,
+    server: FakeServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", TOKEN)
+    monkeypatch.chdir(tmp_path)
+    base = ["--base-url", server.url, "--json"]
+    assert (
+        main([*base, "audio", "speech", "--prompt", "hello", "--voice-name", "Elon Musk", "--no-wait"]) == 0
+    )
+    project_id = json.loads(capsys.readouterr().out)["id"]
+    assert main([*base, "audio", "get", project_id]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == project_id
+    assert main([*base, "audio", "wait", project_id]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "complete"
+    assert main([*base, "audio", "download", project_id, "--output-dir", str(tmp_path / "out")]) == 0
+    (path,) = json.loads(capsys.readouterr().out)["downloaded"]
+    assert Path(path).parent == tmp_path / "out" and Path(path).stat().st_size > 0
+    assert main(["--base-url", server.url, "audio", "delete", project_id]) == 0
+    assert f"deleted audio project {project_id}" in capsys.readouterr().err
+    assert main([*base, "audio", "get", project_id]) == 1
+    assert json.loads(capsys.readouterr().out)["error"]["status_code"] == 404
+
+
+def test_account_and_saved_items(
+    fake: FakeMagicHour,
+    server: FakeServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", TOKEN)
+    assert main(["--base-url", server.url, "account", "get"]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out), dict)
+    fake.seed("saved_items.list", count=3)
+    assert main(["--base-url", server.url, "saved-items", "list", "--limit", "2"]) == 0
+    page = json.loads(capsys.readouterr().out)
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    (request,) = fake.requests_to("saved_items.list")
+    assert "limit=2" in str(request.url)
