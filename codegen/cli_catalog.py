@@ -80,6 +80,12 @@ PROJECT_COMMANDS = {
     "audio": ("wait", "download"),
     "face_detection": ("wait",),
 }
+NOUNS = {
+    "image": "an image project",
+    "video": "a video project",
+    "audio": "an audio project",
+    "face_detection": "a face detection",
+}
 BUILTIN = {"POST /v1/files/upload-urls"}
 """Operations whose commands are written by hand (``files``): listed for the docs, not parsed from here."""
 
@@ -258,9 +264,10 @@ def catalog(api: Api) -> Json:
         if op.key in kinds:
             for extra in PROJECT_COMMANDS.get(kinds[op.key], ()):
                 command = _command(api, op, group, extra, extra, kinds[op.key])
+                noun = NOUNS[kinds[op.key]]
                 command["help"] = {
-                    "wait": f"wait until a{'n' if group[0] in 'aeiou' else ''} {group} project ends; print it",
-                    "download": f"wait for a{'n' if group[0] in 'aeiou' else ''} {group} project, then download its outputs",
+                    "wait": f"wait until {noun} ends; print it",
+                    "download": f"wait for {noun}, then download its outputs",
                 }[extra]
                 command["description"] = command["help"][0].upper() + command["help"][1:] + "."
                 commands.append(command)

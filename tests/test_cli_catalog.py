@@ -364,3 +364,23 @@ def test_every_generated_command_parses_its_help(capsys: pytest.CaptureFixture[s
         text = capsys.readouterr().out
         for flag in c["flags"]:
             assert flag["flag"] in text, (c["group"], c["name"], flag["flag"])
+
+
+def commands_table(catalog: Dict[str, Any]) -> List[str]:
+    """The rows docs/cli.md's "Commands" table must have: one per command, with its operation."""
+    rows = []
+    for c in catalog["commands"]:
+        args = " ".join(a["name"].upper() for a in c["args"])
+        name = f"`{c['group']} {c['name']}{' ' + args if args else ''}`"
+        polled = " (polled)" if c["action"] in ("wait", "download") else ""
+        rows.append(f"| {name} | `{c['operation']}{polled}` | {c['help']} |")
+    return rows
+
+
+def test_docs_list_every_command_with_its_operation() -> None:
+    catalog = load_catalog()
+    assert catalog is not None
+    doc = (REPO / "docs" / "cli.md").read_text()
+    missing = [row for row in commands_table(catalog) if row not in doc.splitlines()]
+    assert not missing, "docs/cli.md's commands table lacks (or has other words for):\n" + "\n".join(missing)
+    assert "| `files upload PATH...` |" in doc

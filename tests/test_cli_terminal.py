@@ -168,3 +168,39 @@ def test_sigterm_gets_the_same_cleanup_and_exits_143(
         assert len([line for line in shown if path.name in line]) == 1, shown
     assert "Traceback" not in out
     assert os.path.exists(media[0])  # inputs are never touched
+
+
+@pytest.mark.parametrize("columns", COLUMNS)
+def test_a_job_on_a_terminal_shows_uploads_status_and_downloads(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, columns: int
+) -> None:
+    fake.render_seconds = 1.5  # a few frames of the status line, its elapsed time ticking
+    code, out = run_in_pty(
+        [
+            PY,
+            "-m",
+            "magic_hour",
+            "--base-url",
+            server.url,
+            "image",
+            "face-swap",
+            "--source",
+            str(SAMPLE),
+            "--target",
+            str(SAMPLE),
+            "--output-dir",
+            str(tmp_path),
+        ],
+        env(TOKEN, **TTY_ENV),
+        columns=columns,
+    )
+    assert code == 0, out
+    assert "\x1b[?25h" in out.rsplit("\x1b[?25l", 1)[-1]
+    check_fits(out, columns)
+    shown = screen(out, columns)
+    upload, status, download = (line for line in shown if "━" in line)
+    assert upload.startswith("✓ ") and "sample.png" in upload and "100% 313/313 B" in upload
+    assert status.startswith("project ✓ complete") and status.endswith(" s")
+    assert download.startswith("✓ output.png") and "100%" in download
+    assert "rendering" in plain(out)  # the status was shown while the project rendered
+    assert plain(out).splitlines()[-1] == str(tmp_path / "output.png")  # stdout

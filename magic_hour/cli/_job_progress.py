@@ -49,3 +49,18 @@ class JobReporter(Reporter):
                 say(
                     f"{event.path}: {percent(received, total)}% ({human_size(received)} of {human_size(total)})"
                 )
+
+
+def make_job_reporter(quiet: bool) -> Reporter:
+    """Bars when stderr is a terminal and rich is installed; plain lines otherwise; nothing if ``quiet``."""
+    import sys
+
+    if not quiet and sys.stderr.isatty():
+        try:
+            from ._job_bars import RichJobReporter
+        except ImportError:
+            return JobReporter()
+        bars = RichJobReporter.create()
+        if bars is not None:
+            return bars
+    return JobReporter(quiet=quiet)

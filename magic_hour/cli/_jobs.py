@@ -97,7 +97,7 @@ def _watch(run: Run, directory: Optional[str]) -> str:
 
 
 def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
-    from ._job_progress import JobReporter
+    from ._job_progress import make_job_reporter
 
     command: Json = args.catalog_command
     action, kind = command["action"], command.get("kind", "")
@@ -110,7 +110,7 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
 
         jobs = sync_jobs(client._http)  # pyright: ignore[reportPrivateUsage]
         project_model = _models()
-        reporter = JobReporter(quiet=args.quiet)
+        reporter: Any = make_job_reporter(args.quiet)
         run.reporter = reporter
         folder = None if args.no_download else _watch(run, args.output_dir)
         try:
