@@ -149,6 +149,11 @@ def test_outputs_chain_through_a_pipe(fake: FakeMagicHour, server: FakeServer, t
 
 def test_mock_face_swap_of_the_sample(tmp_path: Path) -> None:
     """The README's run command: an end-to-end job offline, with no token."""
+    readme = (SAMPLE.parent.parent.parent / "README.md").read_text()
+    assert (
+        "magic-hour --mock image face-swap --source docs/assets/sample.png --target docs/assets/sample.png"
+        in readme
+    )
     proc = subprocess.run(
         [PY, "-m", "magic_hour", "--mock", *FACE_SWAP],
         capture_output=True,
