@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -384,3 +385,53 @@ def test_docs_list_every_command_with_its_operation() -> None:
     missing = [row for row in commands_table(catalog) if row not in doc.splitlines()]
     assert not missing, "docs/cli.md's commands table lacks (or has other words for):\n" + "\n".join(missing)
     assert "| `files upload PATH...` |" in doc
+
+
+# ------------------------------------------------------------------------------------------ completion
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["im"], ["image"]),
+        (["--token", "t", "ima"], ["image"]),
+        (["image", "fa"], ["face-swap"]),
+        (["image", "face-swap", "--so"], ["--source"]),
+        (["image", "face-swap", "--face-swap-mode", ""], ["all-faces", "individual-faces"]),
+        (["image", "face-swap", "--source", ""], ["__files__"]),
+        (["image", "face-swap", "--source", "a.png", "--no-w"], ["--no-wait"]),
+        (["files", "upload", "--type", ""], ["video", "audio", "image"]),
+        (["files", "upload", ""], ["__files__"]),
+        (["completion", ""], ["bash", "zsh", "fish"]),
+        (
+            ["saved-items", "list", "--type", ""],
+            ["brand_kit", "character", "moodboard", "reference", "voice"],
+        ),
+    ],
+)
+def test_completion_candidates(words: List[str], expected: List[str]) -> None:
+    from magic_hour.cli._complete import candidates
+
+    assert candidates(words) == expected
+
+
+def test_bash_completion_script_completes_through_the_command(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    bash = shutil.which("bash")
+    assert bash is not None
+    shim = tmp_path / "magic-hour"  # the script calls `magic-hour`: this checkout's
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m magic_hour "$@"\n')
+    shim.chmod(0o755)
+    script = subprocess.run(
+        [sys.executable, "-m", "magic_hour", "completion", "bash"], capture_output=True, text=True, check=True
+    ).stdout
+    probe = (
+        script + "COMP_WORDS=(magic-hour image face-swap --face-swap-mode ''); COMP_CWORD=4; _magic_hour\n"
+        "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run([bash, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.split() == ["all-faces", "individual-faces"]

@@ -38,7 +38,19 @@ def _commands() -> Dict[str, Command]:
     from ._files import cmd_upload, cmd_upload_urls
     from ._jobs import cmd_catalog
 
-    return {"files.upload": cmd_upload, "files.upload-urls": cmd_upload_urls, "catalog": cmd_catalog}
+    return {
+        "files.upload": cmd_upload,
+        "files.upload-urls": cmd_upload_urls,
+        "catalog": cmd_catalog,
+        "completion": _cmd_completion,
+    }
+
+
+def _cmd_completion(args: argparse.Namespace, run: Run) -> int:
+    from ._complete import SCRIPTS
+
+    sys.stdout.write(SCRIPTS[args.shell])
+    return EXIT_OK
 
 
 def _failure(exc: BaseException, args: argparse.Namespace) -> int:
@@ -97,6 +109,10 @@ def _usage(error: UsageError, argv: Sequence[str]) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``magic-hour`` command; return its exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["__complete"]:  # asked by the completion scripts, at each <Tab>
+        from ._complete import complete
+
+        return complete(args_list[1:])
     if args_list == ["--version"]:  # the common case, without building the parser
         from .._version import __version__
 

@@ -251,6 +251,14 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
         title="commands", dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
     add_files_commands(commands, common)
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description='Print a completion script: eval "$(magic-hour completion bash)" (or zsh), '
+        "or magic-hour completion fish | source.",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
+    completion.set_defaults(command_id="completion")
     from ._catalog import add_catalog_commands, load_catalog
 
     catalog = load_catalog()

@@ -1,0 +1,127 @@
+"""Shell completion: ``magic-hour completion bash|zsh|fish`` prints a script that asks
+``magic-hour __complete WORDS...`` for the candidates, computed from the catalog (no SDK import).
+
+Candidates: groups, then commands, then the command's flags; after a flag with a fixed list of values
+(an enum of the API), those values; after a file flag, ``__files__`` (the shell completes paths).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict, List, Sequence, Set
+
+from ._catalog import load_catalog
+
+FILES = "__files__"
+GLOBAL = ["--token", "--base-url", "--timeout", "--max-retries", "--json", "--verbose", "--mock", "--help"]
+JOB = ["--no-wait", "--no-download", "--output-dir", "--wait-timeout", "--quiet", "--set", "--body"]
+FILES_COMMANDS = {
+    "upload": ["--type", "--extension", "--concurrency"],
+    "upload-urls": ["--item"],
+}
+TAKES_VALUE = {
+    "--token",
+    "--base-url",
+    "--timeout",
+    "--max-retries",
+    "--output-dir",
+    "--wait-timeout",
+    "--set",
+    "--body",
+    "--type",
+    "--extension",
+    "--concurrency",
+    "--item",
+}
+
+BASH = """# magic-hour completion for bash: eval "$(magic-hour completion bash)"
+_magic_hour() {
+  local IFS=$'\\n' cur="${COMP_WORDS[COMP_CWORD]}" out
+  out=$(magic-hour __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
+  if [ "$out" = "__files__" ]; then
+    COMPREPLY=($(compgen -f -- "$cur"))
+  else
+    COMPREPLY=($(compgen -W "$out" -- "$cur"))
+  fi
+}
+complete -o default -F _magic_hour magic-hour
+"""
+ZSH = '# magic-hour completion for zsh: eval "$(magic-hour completion zsh)"\n' + (
+    "autoload -U +X bashcompinit && bashcompinit\n" + BASH.split("\n", 1)[1]
+)
+FISH = """# magic-hour completion for fish: magic-hour completion fish | source
+function __magic_hour_complete
+    set -l out (magic-hour __complete (commandline -opc)[2..-1] (commandline -ct) 2>/dev/null)
+    if test "$out" = __files__
+        __fish_complete_path (commandline -ct)
+    else
+        printf '%s\\n' $out
+    end
+end
+complete -c magic-hour -f -a '(__magic_hour_complete)'
+"""
+SCRIPTS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
+
+
+def candidates(words: Sequence[str]) -> List[str]:
+    """What may come as the last of ``words`` (the words after ``magic-hour``, the last one partial)."""
+    catalog = load_catalog() or {"groups": [], "commands": []}
+    done, current = list(words[:-1]), words[-1] if words else ""
+    switches = _switches(catalog)
+    positional = [w for i, w in enumerate(done) if not w.startswith("-") and not _is_value(done, i, switches)]
+    previous = done[-1] if done else ""
+    commands: List[Dict[str, Any]] = [c for c in catalog["commands"] if c["action"] != "builtin"]
+    if not positional:
+        if previous in TAKES_VALUE:
+            return []
+        groups = ["files", "completion"] + [g["name"] for g in catalog["groups"] if g["name"] != "files"]
+        return _match(groups + GLOBAL + ["--version"] if current.startswith("-") else groups, current)
+    group = positional[0]
+    if group == "completion":
+        return _match(list(SCRIPTS), current) if len(positional) == 1 else []
+    if len(positional) == 1:
+        names = (
+            list(FILES_COMMANDS) if group == "files" else [c["name"] for c in commands if c["group"] == group]
+        )
+        return _match(names, current)
+    if group == "files":
+        if previous in TAKES_VALUE:
+            return ["video", "audio", "image"] if previous == "--type" else []
+        flags = FILES_COMMANDS.get(positional[1], [])
+        return _match(flags + GLOBAL, current) if current.startswith("-") else [FILES]
+    command = next((c for c in commands if (c["group"], c["name"]) == (group, positional[1])), None)
+    if command is None:
+        return []
+    flag = next((f for f in command["flags"] if f["flag"] == previous), None)
+    if flag is not None:
+        if flag.get("file"):
+            return [FILES]
+        return _match(list(flag.get("choices", [])), current)
+    if previous in TAKES_VALUE:
+        return [FILES] if previous in ("--output-dir", "--body") else []
+    options = [f["flag"] for f in command["flags"]]
+    if command["action"] in ("create", "wait", "download"):
+        options += JOB if command["action"] == "create" else JOB[1:5]
+    return _match(options + GLOBAL, current)
+
+
+def _switches(catalog: Dict[str, Any]) -> Set[str]:
+    """Options that take no value: the command's own, and the API's booleans."""
+    found = {"--json", "--verbose", "-v", "--mock", "--help", "--no-wait", "--no-download", "--quiet", "-q"}
+    found |= {f["flag"] for c in catalog["commands"] for f in c["flags"] if f["type"] == "boolean"}
+    return found
+
+
+def _is_value(done: Sequence[str], i: int, switches: Set[str]) -> bool:
+    """Whether ``done[i]`` is the value of the option before it (an option that takes a value)."""
+    option = done[i - 1] if i > 0 else ""
+    return option.startswith("--") and option not in switches and not option.startswith("--no-")
+
+
+def _match(options: List[str], prefix: str) -> List[str]:
+    return [o for o in options if o.startswith(prefix)]
+
+
+def complete(words: Sequence[str]) -> int:
+    sys.stdout.write("\n".join(candidates(words)) + "\n")
+    return 0
