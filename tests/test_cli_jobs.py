@@ -233,3 +233,26 @@ def test_account_and_saved_items(
     assert len(page["items"]) == 2 and page["next_cursor"]
     (request,) = fake.requests_to("saved_items.list")
     assert "limit=2" in str(request.url)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_download_leaves_no_partial_file(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, sig: signal.Signals
+) -> None:
+    fake.set_latency(5, "downloads")  # the output's GET hangs: the job is interrupted mid-download
+    proc = subprocess.Popen(
+        [PY, "-m", "magic_hour", "--base-url", server.url, *FACE_SWAP],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(TOKEN),
+        cwd=tmp_path,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not fake.requests_to("downloads") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143), err
+    assert os.listdir(tmp_path) == []  # neither output.png nor its .output.png.*.part
