@@ -256,3 +256,33 @@ def test_interrupted_download_leaves_no_partial_file(
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == (130 if sig == signal.SIGINT else 143), err
     assert os.listdir(tmp_path) == []  # neither output.png nor its .output.png.*.part
+
+
+def test_the_mock_commands_of_the_docs_run(tmp_path: Path) -> None:
+    """Every ``magic-hour --mock ...`` line of docs/cli.md and the README, offline, from a copy of the
+    sample's folder."""
+    import re
+    import shlex
+    import shutil
+
+    repo = SAMPLE.parent.parent.parent
+    (tmp_path / "docs" / "assets").mkdir(parents=True)
+    shutil.copy(SAMPLE, tmp_path / "docs" / "assets" / SAMPLE.name)
+    lines = []
+    for doc in (repo / "docs" / "cli.md", repo / "README.md"):
+        lines += re.findall(r"^(?:.*&& )?(magic-hour --mock .*)$", doc.read_text(), re.M)
+    assert len(lines) >= 3
+    for line in lines:
+        argv = shlex.split(line)[1:]
+        proc = subprocess.run(
+            [PY, "-m", "magic_hour", *argv],
+            capture_output=True,
+            text=True,
+            env=env(),
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        no_traceback(proc)
+        assert proc.returncode == 0, (line, proc.stderr)
+        assert proc.stdout.strip(), line
