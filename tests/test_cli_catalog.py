@@ -435,3 +435,14 @@ def test_bash_completion_script_completes_through_the_command(tmp_path: Path) ->
     env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
     out = subprocess.run([bash, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
     assert out.split() == ["all-faces", "individual-faces"]
+
+
+def test_a_list_of_objects_takes_json() -> None:
+    catalog = load_catalog()
+    assert catalog is not None
+    mappings = '[{"original_face": "0-0.png", "new_face": "me.png"}]'
+    args = parse(["image", "face-swap", "--target", "t.png", "--face-mappings", mappings], catalog)
+    body, _, _ = request_parts(args.catalog_command, args, Stdin())
+    assert body["assets"]["face_mappings"] == [{"original_face": "0-0.png", "new_face": "me.png"}]
+    with pytest.raises(UsageError, match="invalid JSON"):
+        parse(["image", "face-swap", "--target", "t.png", "--face-mappings", "[{"], catalog)

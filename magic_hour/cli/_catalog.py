@@ -79,6 +79,8 @@ def _add_flag(parser: argparse.ArgumentParser, flag: Json) -> None:
     metavar = flag["flag"].lstrip("-").upper().replace("-", "_")
     if flag.get("file"):
         metavar = "FILE"
+    elif kind == "json":
+        metavar, help_text = "JSON", help_text + " (as JSON)"
     if kind == "array":
         parser.add_argument(
             flag["flag"],
