@@ -15,7 +15,15 @@ from typing import List
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TREES = ("spec", "codegen", "magic_hour/_data", "magic_hour/types", "magic_hour/resources", "docs")
+TREES = (
+    "spec",
+    "codegen",
+    "magic_hour/_data",
+    "magic_hour/types",
+    "magic_hour/resources",
+    "magic_hour/cli",
+    "docs",
+)
 
 
 @pytest.fixture
