@@ -76,6 +76,7 @@ def test_json_document_and_no_download(fake: FakeMagicHour, server: FakeServer, 
     assert doc["downloaded"] == [] and len(doc["outputs"]) == 1
     assert doc["outputs"][0].startswith(server.storage_url)
     assert doc["project"]["id"] == doc["id"]
+    assert "faces" not in doc["project"]  # only what the API sent
     assert os.listdir(tmp_path) == []
     text = cli(server, *FACE_SWAP, "--no-download", cwd=tmp_path)
     assert text.stdout.splitlines()[0].startswith(server.storage_url)

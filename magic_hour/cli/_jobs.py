@@ -55,7 +55,7 @@ def _path(template: str, params: Json) -> str:
 
 
 def _document(kind: str, project: BaseModel, downloaded: Optional[List[str]]) -> Json:
-    raw: Json = project.model_dump(mode="json", exclude={"downloaded_paths"}, exclude_none=False)
+    raw: Json = project.model_dump(mode="json", exclude={"downloaded_paths"}, exclude_unset=True)
     items: List[Any] = raw.get("downloads") or raw.get("faces") or []
     urls = [cast(Json, item).get("url") for item in items if isinstance(item, dict)]
     status = str(raw.get("status", ""))
