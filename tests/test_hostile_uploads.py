@@ -342,8 +342,10 @@ async def test_files_are_opened_only_once_a_connection_is_free(
 
     monkeypatch.setattr("magic_hour._client._LIMITS", httpx.Limits(max_connections=3))
     srcs = [tmp_path / f"{i}.mp4" for i in range(30)]
+    # Three chunks each: open across progress events (an async upload reads a file of one chunk and
+    # closes it in one worker-thread call, so it would never be seen open).
     for s in srcs:
-        s.write_bytes(b"x" * 1000)
+        s.write_bytes(b"x" * (2 * 1024 * 1024 + 1000))
     me = psutil.Process()
     peak = [0]
 

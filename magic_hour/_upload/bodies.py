@@ -14,7 +14,6 @@ import threading
 from typing import IO, Any, AsyncIterator, Awaitable, Callable, ContextManager, Generator, Optional
 
 import anyio
-import anyio.to_thread
 import httpx
 
 from .._exceptions import InvalidFileError, InvalidParameterError
@@ -209,12 +208,3 @@ class StreamedBody(httpx.AsyncByteStream):
             check_end(source, await self._read(1))  # before the last chunk goes out
         self._unreported = True
         return chunk
-
-
-def thread_reader(f: IO[bytes]) -> Callable[[int], Awaitable[bytes]]:
-    """``f.read`` run in a worker thread (the event loop never blocks on disk)."""
-
-    def read(n: int) -> Awaitable[bytes]:
-        return anyio.to_thread.run_sync(f.read, n)
-
-    return read

@@ -1,7 +1,7 @@
 """The I/O shell of the upload engine: a sync driver (threads) and an async driver (anyio tasks).
 
 Both run the same pure :func:`~magic_hour._upload.flow.upload_flow` per file; they differ only in how a
-file is read (``open`` vs ``anyio.open_file``/worker threads) and how files run concurrently.
+file is read (``open`` vs worker threads, see ``areading.py``) and how files run concurrently.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from typing import (
 )
 
 import anyio
-import anyio.to_thread
+import anyio.abc
 import httpx
 
 from .._core.deadline import budget_for
 from .._core.transport import arun_flow, run_flow
 from .._exceptions import MagicHourError
+from .areading import ThreadReader
 from .bodies import (
     CallbackError,
     Progress,
@@ -38,12 +39,12 @@ from .bodies import (
     check_progress,
     put_request,
     sync_chunks,
-    thread_reader,
 )
 from .bodies import (
     ProgressCallback as ProgressCallback,
 )
 from .flow import (
+    CHUNK_SIZE,
     Presign,
     Put,
     Target,
@@ -319,22 +320,47 @@ class AsyncUploader:
     async def _put(self, put: Put, progress: Progress) -> httpx.Response:
         source = put.source
         await progress.aemit(source, 0)
-        async with contextlib.AsyncExitStack() as stack:
+        readers: List[ThreadReader] = []
+        try:
+            if source.size <= CHUNK_SIZE:  # read in one worker-thread call: no read-ahead task
+                return await self._send_put(put, progress, None, readers)
+            # A larger file's read-ahead task lives in a task group around the whole request. The
+            # request's exception leaves the group unwrapped (trio would put it in an ExceptionGroup).
+            error: Optional[Exception] = None
+            response: Optional[httpx.Response] = None
+            async with anyio.create_task_group() as tg:
+                try:
+                    response = await self._send_put(put, progress, tg, readers)
+                except Exception as exc:
+                    error = exc
+                finally:
+                    tg.cancel_scope.cancel()  # stops a read-ahead the request did not consume
+            if error is not None:
+                raise error
+            assert response is not None
+            return response
+        finally:
+            for reader in readers:  # once no worker thread reads its file any more
+                reader.close()
 
-            async def open_() -> Callable[[int], Awaitable[bytes]]:
-                if source.path is not None:
-                    f = await stack.enter_async_context(await anyio.open_file(source.path, "rb"))
-                    return f.read
-                fileobj = source.fileobj
-                assert fileobj is not None
-                if source.start is not None:
-                    await anyio.to_thread.run_sync(fileobj.seek, source.start)
-                return thread_reader(fileobj)
+    async def _send_put(
+        self,
+        put: Put,
+        progress: Progress,
+        tg: Optional[anyio.abc.TaskGroup],
+        readers: List[ThreadReader],
+    ) -> httpx.Response:
+        source = put.source
 
-            if source.size == 0:  # a 0-byte body is complete at once: probe before sending
-                check_end(source, await (await open_())(1))
-            body = StreamedBody(open_, source, progress, stack.aclose)
-            request = put_request(put, self._http.config.timeout, body)
-            with sending_put():
-                return await self._http.send(request, budget_for(request), auth=None, follow_redirects=False)
-        raise AssertionError("unreachable")  # pragma: no cover
+        async def open_() -> Callable[[int], Awaitable[bytes]]:
+            reader = ThreadReader(source)
+            readers.append(reader)
+            await reader.start(tg)
+            return reader.read
+
+        if source.size == 0:  # a 0-byte body is complete at once: probe before sending
+            check_end(source, await (await open_())(1))
+        body = StreamedBody(open_, source, progress)
+        request = put_request(put, self._http.config.timeout, body)
+        with sending_put():
+            return await self._http.send(request, budget_for(request), auth=None, follow_redirects=False)
