@@ -1,10 +1,24 @@
-"""Upload benchmark (run by hand): ``python tests/benchmarks/bench_upload.py [--size-mb 1024]``.
+"""Upload benchmark (run by hand), the SDK against raw httpx doing the same work in the same run.
 
-1. One large file: wall time and peak RSS growth of ``upload_file`` (sync and async) against a raw httpx
-   streaming PUT of the same file to the same server, in the same run. Targets: time ratio <= 1.05,
-   RSS growth <= 50 MB. Each case runs in a fresh subprocess so peak RSS is its own.
-2. 20 files of 5 MB against a server that adds 50 ms per request: ``upload_files(max_concurrency=4)``
-   against uploading them one by one with ``upload_file``. Target: >= 3x faster.
+    python tests/benchmarks/bench_upload.py [--rounds 5] [--size-mb 1024] [--only big,medium,small]
+        [--sdk-root CHECKOUT]
+
+Every case runs in a fresh child process (so its peak RSS is its own), against ``_storage_server.py``
+(threads and ``recv_into``: faster than any client here), after a warm-up upload that fills the pool
+and the lazy imports. Rounds interleave the cases, so drift hits them alike. Each child reports its
+wall time, its own CPU time (``time.process_time``: the server's is not counted, steadier on a busy
+machine) and its peak RSS growth.
+
+- ``big``: one file of ``--size-mb`` MiB: ``upload_file`` (sync, async) against a raw streaming PUT
+  (``httpx.Client.put(content=file)``; async: an async generator reading 1 MiB chunks with plain
+  ``f.read``, blocking the loop as a hand-written script would). Targets: <= 1.05x, RSS growth <= 50 MB.
+- ``medium``: 20 files of 5 MiB, ``upload_files`` with ``max_concurrency`` 4 and 8 (async; sync at 4)
+  against raw httpx: one presign POST per 100 files, then the PUTs under a semaphore (async) or a
+  thread pool (sync) of the same size. Target (async): <= 1.05x.
+- ``small``: 1,000 files of 10 KiB, concurrency 4, likewise. Target (async): <= 1.05x.
+
+The table gives min/median/max of wall and CPU seconds per case, and for each SDK case its ratios to
+the matching raw case: of the medians, and paired (median of the per-round ratios).
 """
 
 from __future__ import annotations
@@ -16,145 +30,209 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from typing import Dict, List, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _storage_server import serve
 
-CASE = r"""
-import json, os, resource, sys, time, asyncio
-import httpx
-from magic_hour import AsyncClient, Client
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SDK_ROOT = [ROOT]  # --sdk-root: measure another checkout's magic_hour (e.g. before a change)
 
-kind, base, path = sys.argv[1], sys.argv[2], sys.argv[3]
-size = os.path.getsize(path)
+CHILD = r"""
+import asyncio, json, os, resource, sys, time
+import httpx
+
+kind, base, conc, paths = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+warm = os.path.join(os.path.dirname(paths[0]), "warm.mp4")
+auth = {"Authorization": "Bearer bench"}
 
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
-if kind == "raw":
-    client = httpx.Client(timeout=60)
-    url = base + "/storage/api-assets/raw/x.mp4?X-Signature=abc"
-    client.put(url, content=b"warm-up").raise_for_status()  # both sides start warm: pooled connection
-    before = rss_mb()
-    t = time.perf_counter()
-    with open(path, "rb") as f:
-        r = client.put(url, content=f, headers={"Content-Length": str(size)})
-    r.raise_for_status()
-    elapsed = time.perf_counter() - t
-elif kind == "raw_async":
-    async def main():
-        async with httpx.AsyncClient(timeout=60) as client:
-            url = base + "/storage/api-assets/raw/x.mp4?X-Signature=abc"
-            async def body():
-                with open(path, "rb") as f:
-                    while chunk := f.read(1 << 20):
-                        yield chunk
-            (await client.put(url, content=b"warm-up")).raise_for_status()
-            b = rss_mb()
-            t = time.perf_counter()
-            r = await client.put(url, content=body(), headers={"Content-Length": str(size)})
-            r.raise_for_status()
-            return b, time.perf_counter() - t
-    before, elapsed = asyncio.run(main())
-elif kind == "sdk":
+def presign(post, n):  # raw: one presign POST per 100 files, as the SDK batches them
+    urls = []
+    for start in range(0, n, 100):
+        items = [{"extension": "mp4", "type": "video"}] * min(100, n - start)
+        urls += [it["upload_url"] for it in post(base + "/v1/files/upload-urls", json={"items": items}, headers=auth).json()["items"]]
+    return urls
+
+def raw_sync():
+    from concurrent.futures import ThreadPoolExecutor
+    client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=max(conc, 10)))
+    def put(url, path):
+        with open(path, "rb") as f:
+            client.put(url, content=f, headers={"Content-Length": str(os.path.getsize(path))}).raise_for_status()
+    put(presign(client.post, 1)[0], warm)
+    def run():
+        urls = presign(client.post, len(paths))
+        if len(paths) == 1:
+            put(urls[0], paths[0])
+        else:
+            with ThreadPoolExecutor(conc) as pool:
+                list(pool.map(put, urls, paths))
+    return run
+
+def sdk_sync():
+    from magic_hour import Client
     client = Client(token="bench", base_url=base)
-    warm = os.path.join(os.path.dirname(path), "warm.mp4")
-    client.v1.files.upload_file(warm)  # warm: pooled connection, lazily imported engine and models
+    client.v1.files.upload_file(warm)
+    if len(paths) == 1:
+        return lambda: client.v1.files.upload_file(paths[0])
+    return lambda: client.v1.files.upload_files(paths, max_concurrency=conc)
+
+async def raw_async():
+    client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=max(conc, 10)))
+    sem = asyncio.Semaphore(conc)
+    async def body(path):
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                yield chunk
+    async def put(url, path):
+        async with sem:
+            r = await client.put(url, content=body(path), headers={"Content-Length": str(os.path.getsize(path))})
+            r.raise_for_status()
+    async def post(*a, **k):
+        return await client.post(*a, **k)
+    async def apresign(n):
+        urls = []
+        for start in range(0, n, 100):
+            items = [{"extension": "mp4", "type": "video"}] * min(100, n - start)
+            r = await client.post(base + "/v1/files/upload-urls", json={"items": items}, headers=auth)
+            urls += [it["upload_url"] for it in r.json()["items"]]
+        return urls
+    await put((await apresign(1))[0], warm)
+    async def run():
+        urls = await apresign(len(paths))
+        await asyncio.gather(*(put(u, p) for u, p in zip(urls, paths)))
+    return run
+
+async def sdk_async():
+    from magic_hour import AsyncClient
+    client = AsyncClient(token="bench", base_url=base)
+    await client.v1.files.upload_file(warm)
+    if len(paths) == 1:
+        return lambda: client.v1.files.upload_file(paths[0])
+    return lambda: client.v1.files.upload_files(paths, max_concurrency=conc)
+
+def timed(run):
     before = rss_mb()
-    t = time.perf_counter()
-    client.v1.files.upload_file(path)
-    elapsed = time.perf_counter() - t
+    cpu, wall = time.process_time(), time.perf_counter()
+    run()
+    return time.perf_counter() - wall, time.process_time() - cpu, rss_mb() - before
+
+async def atimed(make):
+    run = await make()
+    before = rss_mb()
+    cpu, wall = time.process_time(), time.perf_counter()
+    await run()
+    return time.perf_counter() - wall, time.process_time() - cpu, rss_mb() - before
+
+if kind.endswith("async"):
+    out = asyncio.run(atimed({"raw_async": raw_async, "sdk_async": sdk_async}[kind]))
 else:
-    async def main():
-        async with AsyncClient(token="bench", base_url=base) as client:
-            await client.v1.files.upload_file(os.path.join(os.path.dirname(path), "warm.mp4"))
-            b = rss_mb()
-            t = time.perf_counter()
-            await client.v1.files.upload_file(path)
-            return b, time.perf_counter() - t
-    before, elapsed = asyncio.run(main())
-print(json.dumps({"elapsed": elapsed, "growth_mb": rss_mb() - before}))
+    out = timed({"raw_sync": raw_sync, "sdk_sync": sdk_sync}[kind]())
+print(json.dumps(out))
 """
 
+Sample = Tuple[float, float, float]  # wall s, CPU s, RSS growth MB
 
-def run_case(kind: str, base: str, path: str) -> dict[str, float]:
+
+def run_child(kind: str, base: str, conc: int, paths: List[str]) -> Sample:
+    env = dict(os.environ)
+    root = SDK_ROOT[0]
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     out = subprocess.run(
-        [sys.executable, "-c", CASE, kind, base, path], capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD, kind, base, str(conc), *paths],
+        capture_output=True,
+        text=True,
+        env=env,
     )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    if out.returncode:
+        raise RuntimeError(f"{kind} failed:\n{out.stderr}")
+    wall, cpu, rss = json.loads(out.stdout.strip().splitlines()[-1])
+    return wall, cpu, rss
 
 
-def big_file(size_mb: int, rounds: int) -> None:
-    print(f"\n== one file of {size_mb} MB ({rounds} rounds, median; each case in a fresh process)")
-    with tempfile.TemporaryDirectory() as tmp, serve() as base:
-        path = os.path.join(tmp, "big.mp4")
-        with open(os.path.join(tmp, "warm.mp4"), "wb") as f:
-            f.write(b"warm-up")
-        with open(path, "wb") as f:
-            block = os.urandom(1 << 20)
-            for _ in range(size_mb):
-                f.write(block)
-        results: dict[str, list[dict[str, float]]] = {k: [] for k in ("raw", "sdk", "raw_async", "sdk_async")}
-        for _ in range(rounds):
-            for kind in results:  # interleaved, so drift hits every case alike
-                results[kind].append(run_case(kind, base, path))
-        med = {k: statistics.median(r["elapsed"] for r in v) for k, v in results.items()}
-        rss = {k: max(r["growth_mb"] for r in v) for k, v in results.items()}
-        print(f"{'case':<12}{'seconds':>10}{'MB/s':>10}{'peak RSS growth MB':>22}")
-        for k in results:
-            print(f"{k:<12}{med[k]:>10.3f}{size_mb / med[k]:>10.0f}{rss[k]:>22.1f}")
-        print(f"sync  upload_file / raw httpx time ratio: {med['sdk'] / med['raw']:.3f}  (target <= 1.05)")
+def _write(path: str, size: int) -> str:
+    with open(path, "wb") as f:
+        block = os.urandom(min(size, 1 << 20))
+        left = size
+        while left:
+            f.write(block[:left])
+            left -= min(left, len(block))
+    return path
+
+
+def _mmm(values: List[float]) -> str:
+    return f"{min(values):.3f}/{statistics.median(values):.3f}/{max(values):.3f}"
+
+
+def scenario(title: str, cases: List[Tuple[str, str, int]], paths: List[str], rounds: int) -> bool:
+    """``cases``: (label, child kind, concurrency); SDK labels start with ``sdk``, and each is compared
+    with the raw case of the same mode and concurrency."""
+    print(f"\n== {title} ({rounds} rounds, each case in a fresh process)")
+    samples: Dict[str, List[Sample]] = {label: [] for label, _, _ in cases}
+    with serve() as base:
+        for r in range(rounds):
+            order = cases if r % 2 == 0 else cases[::-1]
+            for label, kind, conc in order:
+                samples[label].append(run_child(kind, base, conc, paths))
+    print(f"{'case':<18}{'wall s min/med/max':>22}{'CPU s min/med/max':>22}{'RSS+ MB':>9}")
+    for label, _, _ in cases:
+        s = samples[label]
         print(
-            f"async upload_file / raw httpx time ratio: {med['sdk_async'] / med['raw_async']:.3f}  (target <= 1.05)"
+            f"{label:<18}{_mmm([x[0] for x in s]):>22}{_mmm([x[1] for x in s]):>22}{max(x[2] for x in s):>9.1f}"
         )
-        print(f"RSS growth sync {rss['sdk']:.1f} MB, async {rss['sdk_async']:.1f} MB  (target <= 50 MB)")
+    ok = True
+    for label, _, _ in cases:
+        if not label.startswith("sdk"):
+            continue
+        raw = samples["raw" + label[3:]]
+        sdk = samples[label]
+        cells = []
+        for k, name in ((0, "wall"), (1, "CPU")):
+            of_medians = statistics.median(x[k] for x in sdk) / statistics.median(x[k] for x in raw)
+            paired = statistics.median(a[k] / b[k] for a, b in zip(sdk, raw))
+            cells.append(f"{name} {of_medians:.3f} (paired {paired:.3f})")
+            if label.startswith("sdk_async") and k == 0:
+                ok &= paired <= 1.05
+        print(f"{label} / raw{label[3:]}: " + ", ".join(cells))
+    return ok
 
 
-def many_files(count: int, size_mb: int, latency: float) -> None:
-    import asyncio
-
-    from magic_hour import AsyncClient, Client
-
-    print(f"\n== {count} files of {size_mb} MB, server latency {latency * 1000:.0f} ms per request")
-    with tempfile.TemporaryDirectory() as tmp, serve(latency=latency) as base:
-        paths = []
-        for i in range(count):
-            p = os.path.join(tmp, f"f{i}.mp4")
-            with open(p, "wb") as f:
-                f.write(os.urandom(size_mb << 20))
-            paths.append(p)
-        with Client(token="bench", base_url=base) as client:
-            t = time.perf_counter()
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--size-mb", type=int, default=1024)
+    parser.add_argument("--only", default="big,medium,small", help="comma-separated: big, medium, small")
+    parser.add_argument("--sdk-root", default=ROOT, help="the checkout whose magic_hour is measured")
+    args = parser.parse_args()
+    SDK_ROOT[0] = os.path.abspath(args.sdk_root)
+    only = set(args.only.split(","))
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        _write(os.path.join(tmp, "warm.mp4"), 7)
+        if "big" in only:
+            paths = [_write(os.path.join(tmp, "big.mp4"), args.size_mb << 20)]
+            cases = [(k, k, 1) for k in ("raw_sync", "sdk_sync", "raw_async", "sdk_async")]
+            ok &= scenario(f"one file of {args.size_mb} MiB", cases, paths, args.rounds)
+            os.unlink(paths[0])
+        if "medium" in only:
+            paths = [_write(os.path.join(tmp, f"m{i}.mp4"), 5 << 20) for i in range(20)]
+            cases = [("raw_sync_4", "raw_sync", 4), ("sdk_sync_4", "sdk_sync", 4)]
+            cases += [(f"{w}_async_{c}", f"{w}_async", c) for c in (4, 8) for w in ("raw", "sdk")]
+            ok &= scenario("20 files of 5 MiB", cases, paths, args.rounds)
             for p in paths:
-                client.v1.files.upload_file(p)
-            one_by_one = time.perf_counter() - t
-            t = time.perf_counter()
-            client.v1.files.upload_files(paths, max_concurrency=4)
-            batch = time.perf_counter() - t
-
-        async def run_async() -> float:
-            async with AsyncClient(token="bench", base_url=base) as aclient:
-                t = time.perf_counter()
-                await aclient.v1.files.upload_files(paths, max_concurrency=4)
-                return time.perf_counter() - t
-
-        batch_async = asyncio.run(run_async())
-    print(f"one by one (sync upload_file):            {one_by_one:.3f} s")
-    print(
-        f"upload_files, max_concurrency=4 (sync):   {batch:.3f} s  speed-up {one_by_one / batch:.2f}x (target >= 3)"
-    )
-    print(
-        f"upload_files, max_concurrency=4 (async):  {batch_async:.3f} s  speed-up {one_by_one / batch_async:.2f}x"
-    )
+                os.unlink(p)
+        if "small" in only:
+            paths = [_write(os.path.join(tmp, f"s{i}.mp4"), 10 << 10) for i in range(1000)]
+            cases = [("raw_sync_4", "raw_sync", 4), ("sdk_sync_4", "sdk_sync", 4)]
+            cases += [("raw_async_4", "raw_async", 4), ("sdk_async_4", "sdk_async", 4)]
+            ok &= scenario("1,000 files of 10 KiB", cases, paths, args.rounds)
+    print("\ntarget: async SDK / raw async <= 1.05 (paired wall):", "ok" if ok else "MISSED")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size-mb", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    big_file(args.size_mb, args.rounds)
-    many_files(20, 5, 0.05)
+    sys.exit(main())
