@@ -166,6 +166,9 @@ class _Method:
             self.type_imports.add(f"from __MH__.types.models.{self.model_module} import {self.model}")
         out = self.signature(is_async, self.name, ret)
         out.append(docstring(self.doc(), "        ").rstrip("\n"))
+        if is_async:  # pydantic and the model are imported in a worker thread the first time
+            module = f"types.models.{self.model_module}" if self.model is not None else "types._base"
+            out.append(f'        await aload("{module}")')
         if self.model is not None:
             out.append(f"        from __MH__.types.models.{self.model_module} import {self.model}\n")
             out.append(
@@ -250,6 +253,7 @@ def render_resource(
         *literal_import,
         "",
         f"from __MH__._core.body import {', '.join(['Endpoint', *sorted(core)])}",
+        "from __MH__._core.preload import aload",
         f"from __MH__._core.request import {', '.join(sorted(req))}",
         "",
         "if TYPE_CHECKING:",

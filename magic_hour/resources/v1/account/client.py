@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from ...._core.body import Endpoint
+from ...._core.preload import aload
 from ...._core.request import RequestOptions
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class AsyncAccountClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_account_list_response")
         from ....types.models.v1_account_list_response import V1AccountListResponse
 
         return await self._http.request(_LIST.request(), V1AccountListResponse, request_options)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Union
 
 from ...._core.body import BOOL, NUM, STR, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ class AsyncAiFaceEditorClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_ai_face_editor_create_response")
         from ....types.models.v1_ai_face_editor_create_response import V1AiFaceEditorCreateResponse
 
         return await self._http.request(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional, Union
 from typing_extensions import Literal
 
 from ...._core.body import INT, STR, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -264,6 +265,7 @@ class AsyncAiImageGeneratorClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_ai_image_generator_create_response")
         from ....types.models.v1_ai_image_generator_create_response import V1AiImageGeneratorCreateResponse
 
         return await self._http.request(

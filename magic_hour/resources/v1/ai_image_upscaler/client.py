@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Union
 
 from ...._core.body import NUM, STR, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -178,6 +179,7 @@ class AsyncAiImageUpscalerClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_ai_image_upscaler_create_response")
         from ....types.models.v1_ai_image_upscaler_create_response import V1AiImageUpscalerCreateResponse
 
         return await self._http.request(

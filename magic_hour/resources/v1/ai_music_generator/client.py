@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from ...._core.body import BOOL, INT, STR, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ class AsyncAiMusicGeneratorClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_ai_music_generator_create_response")
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse
 
         return await self._http.request(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional, Union
 from typing_extensions import Literal
 
 from ...._core.body import NUM, STR, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -234,6 +235,7 @@ class AsyncAiVideoUpscalerClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_ai_video_upscaler_create_response")
         from ....types.models.v1_ai_video_upscaler_create_response import V1AiVideoUpscalerCreateResponse
 
         return await self._http.request(

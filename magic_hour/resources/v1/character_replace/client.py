@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional, Union
 from typing_extensions import Literal
 
 from ...._core.body import INT, NUM, STR, Arr, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -283,6 +284,7 @@ class AsyncCharacterReplaceClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_character_replace_create_response")
         from ....types.models.v1_character_replace_create_response import V1CharacterReplaceCreateResponse
 
         return await self._http.request(

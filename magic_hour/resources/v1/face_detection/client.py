@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Optional, Union
 
 from ...._core.body import NUM, STR, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -270,6 +271,7 @@ class AsyncFaceDetectionClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_face_detection_create_response")
         from ....types.models.v1_face_detection_create_response import V1FaceDetectionCreateResponse
 
         return await self._http.request(
@@ -299,6 +301,7 @@ class AsyncFaceDetectionClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_face_detection_get_response")
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
 
         return await self._http.request(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Union
 
 from ...._core.body import STR, Arr, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -180,6 +181,7 @@ class AsyncFaceSwapPhotoClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_face_swap_photo_create_response")
         from ....types.models.v1_face_swap_photo_create_response import V1FaceSwapPhotoCreateResponse
 
         return await self._http.request(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from ...._core.body import Endpoint
+from ...._core.preload import aload
 from ...._core.request import RequestOptions
 
 if TYPE_CHECKING:
@@ -189,6 +190,7 @@ class AsyncImageProjectsClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types._base")
         from ....types._base import NoContent
 
         await self._http.request(_DELETE.request(path={"id": id}), NoContent, request_options)
@@ -220,6 +222,7 @@ class AsyncImageProjectsClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_image_projects_get_response")
         from ....types.models.v1_image_projects_get_response import V1ImageProjectsGetResponse
 
         return await self._http.request(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterator, Optional, Union
 from typing_extensions import Literal
 
 from ...._core.body import INT, STR, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ class AsyncSavedItemsClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_saved_items_list_response")
         from ....types.models.v1_saved_items_list_response import V1SavedItemsListResponse
 
         return await self._http.request(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, List, Optional, Union
 from typing_extensions import Literal
 
 from ...._core.body import BOOL, NUM, STR, Arr, Endpoint, Obj
+from ...._core.preload import aload
 from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
 
 if TYPE_CHECKING:
@@ -348,6 +349,7 @@ class AsyncTextToVideoClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_text_to_video_create_response")
         from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse
 
         return await self._http.request(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, List, Optional
 
 from ....._core.body import STR, Arr, Endpoint, Obj
+from ....._core.preload import aload
 from ....._core.request import RequestOptions
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ class AsyncUploadUrlsClient:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
         """
+        await aload("types.models.v1_files_upload_urls_create_response")
         from .....types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
         return await self._http.request(

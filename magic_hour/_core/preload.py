@@ -1,0 +1,54 @@
+"""Loading what a first async call needs without stalling the event loop.
+
+The first call of an async method imports its response model (pydantic, then the model class: 100-250
+ms of CPU) and anyio's event-loop backend (tens of ms: httpcore's networking and our semaphores use it),
+which would block every other task of the loop. Generated async methods await :func:`aload` first: the
+imports run in a worker thread the first time (through the loop's own executor, not anyio, whose backend
+is among them), and cost one ``sys.modules`` lookup afterwards. Sync methods import directly: there is no
+loop to stall. Measured by ``tests/benchmarks/bench_first_call.py`` (longest block of the loop).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import List
+
+_PACKAGE = __name__.rsplit(".", 2)[0]  # magic_hour
+
+
+def _loaded(name: str) -> bool:
+    module = sys.modules.get(name)
+    if module is None:
+        return False
+    # A module another thread is still importing is in sys.modules already: importing it here would wait
+    # for that thread's import lock on the loop.
+    spec = getattr(module, "__spec__", None)
+    return not getattr(spec, "_initializing", False)
+
+
+def _import(names: List[str]) -> None:
+    for name in names:
+        importlib.import_module(name)
+
+
+async def aload(module: str) -> None:
+    """Import ``magic_hour.<module>`` (e.g. ``types.models.x``) in a worker thread unless it is loaded,
+    with anyio's backend for the running event loop."""
+    name = f"{_PACKAGE}.{module}"
+    if _loaded(name):
+        return
+    import sniffio
+
+    library = sniffio.current_async_library()
+    names = [f"anyio._backends._{library}", name]
+    if library == "asyncio":
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(None, _import, names)
+    elif library == "trio":
+        import trio
+
+        await trio.to_thread.run_sync(_import, names)
+    else:  # another loop anyio does not know: import here
+        _import([name])

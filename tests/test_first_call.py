@@ -1,0 +1,55 @@
+"""The first call of an async method imports pydantic and its response model in a worker thread, not on
+the event loop (``magic_hour/_core/preload.py``), under asyncio and trio; sync calls import directly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = r"""
+import sys, threading
+import httpx
+
+loaders = {}
+
+class Spy:  # records which thread first looks for each module
+    def find_spec(self, name, path=None, target=None):
+        loaders.setdefault(name, threading.current_thread() is threading.main_thread())
+        return None
+
+sys.meta_path.insert(0, Spy())
+from magic_hour import AsyncClient, Client
+
+assert "pydantic" not in sys.modules, "import magic_hour must not import pydantic"
+body = {"items": [{"upload_url": "https://s/x.mp4?sig=1", "expires_at": "2099-01-01T00:00:00Z",
+                   "file_path": "api-assets/x.mp4"}]}
+transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+items = [{"extension": "mp4", "type_": "video"}]
+mode = sys.argv[1]
+if mode == "sync":
+    with Client(token="t", httpx_client=httpx.Client(transport=transport)) as client:
+        res = client.v1.files.upload_urls.create(items=items)
+else:
+    async def main():
+        async with AsyncClient(token="t", httpx_client=httpx.AsyncClient(transport=transport)) as client:
+            return await client.v1.files.upload_urls.create(items=items)
+    if mode == "trio":
+        import trio
+        res = trio.run(main)
+    else:
+        import asyncio
+        res = asyncio.run(main())
+assert res.items[0].file_path == "api-assets/x.mp4"
+model = "magic_hour.types.models.v1_files_upload_urls_create_response"
+print(loaders["pydantic"], loaders[model])
+"""
+
+
+@pytest.mark.parametrize(("mode", "on_main_thread"), [("sync", True), ("asyncio", False), ("trio", False)])
+def test_first_call_imports_the_model_off_the_event_loop(mode: str, on_main_thread: bool) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == [str(on_main_thread)] * 2, out
