@@ -145,3 +145,28 @@ def test_storage_errors_hide_signature_parameters_quoted_without_a_query() -> No
     for secret in ("deadbeef", "AKIAXX", "abc)"):
         assert secret not in detail
     assert "X-Amz-Signature=<redacted>" in detail
+
+
+async def test_a_represign_that_gets_no_answer_is_a_typed_error(
+    sdk: Any, api: respx.MockRouter, tmp_path: pathlib.Path
+) -> None:
+    # The first presign hands out a URL that has already expired, so the upload asks for a new one;
+    # that call gets no answer. The caller must see ApiConnectionError, not an AttributeError from the
+    # flow taking the error for a new upload target (our errors are also httpx.TransportErrors).
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"x" * 100)
+    expired = {
+        "items": [
+            {
+                "expires_at": "2000-01-01T00:00:00Z",
+                "file_path": "api-assets/id/clip.mp4",
+                "upload_url": "https://videos.magichour.ai/api-assets/id/clip.mp4?auth-value=1",
+            }
+        ]
+    }
+    route = api.post("/v1/files/upload-urls")
+    route.side_effect = [httpx.Response(200, json=expired), httpx.ConnectError("refused")]
+    client = sdk.client(max_retries=0)
+    with pytest.raises(ApiConnectionError, match="upload-urls"):
+        await sdk.call(client.v1.files.upload_file, str(path))
+    assert route.call_count == 2

@@ -60,6 +60,8 @@ def run_flow(
                 try:
                     outcome: Any = perform(action)
                 except httpx.RequestError as exc:  # transport errors, and a body that fails to decode
+                    if isinstance(exc, MagicHourError):
+                        raise  # ours (also httpx errors, for official users' excepts): already decided
                     outcome = exc
                 action = flow.send(outcome)
         except StopIteration as stop:
@@ -79,6 +81,8 @@ async def arun_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[
                 try:
                     outcome: Any = await perform(action)
                 except httpx.RequestError as exc:  # transport errors, and a body that fails to decode
+                    if isinstance(exc, MagicHourError):
+                        raise  # ours (also httpx errors, for official users' excepts): already decided
                     outcome = exc
                 action = flow.send(outcome)
         except StopIteration as stop:

@@ -162,8 +162,8 @@ def wait_flow(
     previous: Optional[str] = None
     while True:
         if isinstance(project, BaseException):
-            # The driver sends back what a poll raised when it is an httpx error, and the core's
-            # ApiConnectionError is one (so that official users' except clauses catch it): re-raise it.
+            # The drivers send back raw httpx errors as outcomes (ours they re-raise); a poll goes
+            # through the core, which maps them, so this only guards against a raw one slipping by.
             raise project
         status = str(getattr(project, "status", ""))
         elapsed = clock() - start
