@@ -121,6 +121,7 @@ print(json.dumps(asyncio.run(main())))
 def _child(code: str, *args: str) -> object:
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # users' installs have bytecode caches: measure with them
     out = subprocess.run(
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True
     ).stdout

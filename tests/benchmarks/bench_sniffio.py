@@ -104,6 +104,7 @@ def _farm(target: str, site: str, sniffio_dir: Optional[str], with_sniffio: bool
 
 def _run(python: str, farm: str, base: str, calls: int) -> Dict[str, object]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([farm, ROOT]))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # users' installs have bytecode caches: measure with them
     out = subprocess.run(
         [python, "-S", "-c", CHILD, base, str(calls)], env=env, capture_output=True, text=True, check=True
     ).stdout

@@ -142,6 +142,7 @@ def run_child(kind: str, base: str, conc: int, paths: List[str]) -> Sample:
     env = dict(os.environ)
     root = SDK_ROOT[0]
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # users' installs have bytecode caches: measure with them
     out = subprocess.run(
         [sys.executable, "-c", CHILD, kind, base, str(conc), *paths],
         capture_output=True,
