@@ -6,9 +6,11 @@ safe names, concurrency, flat memory, no token or signed query where it must not
 from __future__ import annotations
 
 import logging
+import os
 import pathlib
 import resource
 import signal
+import stat
 import tracemalloc
 from typing import Any, Iterator, List
 
@@ -69,6 +71,21 @@ async def test_an_existing_file_is_replaced(sdk: Any, server: JobsServer, tmp_pa
     (tmp_path / "out.png").write_bytes(b"old")
     await download(sdk, client, [serve(server, "out.png", b"new bytes")], tmp_path)
     assert (tmp_path / "out.png").read_bytes() == b"new bytes"
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "umask") or os.name == "nt", reason="POSIX permission bits")
+async def test_a_downloaded_file_gets_the_mode_open_would_give(
+    sdk: Any, server: JobsServer, tmp_path: pathlib.Path
+) -> None:
+    # mkstemp's 0o600 used to survive the rename: outputs unreadable to the group and others.
+    client = sdk.client(base_url=server.url)
+    old = os.umask(0o022)
+    try:
+        (path,) = await download(sdk, client, [serve(server, "out.png", b"bytes")], tmp_path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
     assert leftovers(tmp_path) == []
 
 

@@ -13,7 +13,7 @@ import errno as errno_codes
 import logging
 import os
 import re
-import tempfile
+import secrets
 from dataclasses import dataclass
 from typing import IO, Generator, List, Optional, Sequence, Tuple
 
@@ -82,13 +82,24 @@ def make_directory(target: Target) -> None:
         raise write_error(target, NotADirectoryError(errno_codes.ENOTDIR, "not a directory"), "write")
 
 
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
 def open_temporary(target: Target) -> Tuple[IO[bytes], str]:
-    """A new temporary file next to the final one (same file system, so the rename is atomic)."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.directory, prefix=f".{target.name[:100]}.", suffix=".part")
-    except OSError as exc:
-        raise write_error(target, exc, "write") from None
-    return os.fdopen(fd, "wb"), tmp
+    """A new temporary file next to the final one (same file system, so the rename is atomic).
+
+    Created with mode ``0o666`` less the umask, as ``open()`` would: ``tempfile.mkstemp``'s ``0o600``
+    would survive the rename and leave outputs unreadable to the group and others."""
+    for _ in range(100):
+        tmp = os.path.join(target.directory, f".{target.name[:100]}.{secrets.token_hex(4)}.part")
+        try:
+            fd = os.open(tmp, _TEMP_FLAGS, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise write_error(target, exc, "write") from None
+        return os.fdopen(fd, "wb"), tmp
+    raise write_error(target, FileExistsError(errno_codes.EEXIST, "no free temporary name"), "write")
 
 
 def rewind(f: IO[bytes], offset: int) -> None:
