@@ -53,3 +53,46 @@ def test_first_call_imports_the_model_off_the_event_loop(mode: str, on_main_thre
         [sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True, timeout=120
     ).stdout.split()
     assert out == [str(on_main_thread)] * 2, out
+
+
+POOL_SCRIPT = r"""
+import ssl, sys, threading
+
+loads = []
+_load = ssl.SSLContext.load_verify_locations
+
+def spy(self, *args, **kwargs):  # which thread loads the TLS trust store (tens of ms)
+    loads.append(threading.current_thread() is threading.main_thread())
+    return _load(self, *args, **kwargs)
+
+ssl.SSLContext.load_verify_locations = spy
+from magic_hour import AsyncClient, ApiConnectionError
+
+async def main():
+    client = AsyncClient(token="t", base_url="http://127.0.0.1:9", max_retries=0)
+    made = len(loads)
+    try:
+        await client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}])
+    except ApiConnectionError:
+        pass
+    await client.aclose()
+    return made
+
+if sys.argv[1] == "trio":
+    import trio
+    made = trio.run(main)
+else:
+    import asyncio
+    made = asyncio.run(main())
+print(made, *loads)
+"""
+
+
+@pytest.mark.parametrize("mode", ["asyncio", "trio"])
+def test_async_client_makes_its_pool_off_the_event_loop(mode: str) -> None:
+    # AsyncClient() does not make the pool (which loads the TLS trust store); its first call makes it in a
+    # worker thread.
+    out = subprocess.run(
+        [sys.executable, "-c", POOL_SCRIPT, mode], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["0", "False"], out

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import List
+from typing import Callable, List, TypeVar
+
+T = TypeVar("T")
 
 _PACKAGE = __name__.rsplit(".", 2)[0]  # magic_hour
 
@@ -25,6 +27,22 @@ def _loaded(name: str) -> bool:
     # for that thread's import lock on the loop.
     spec = getattr(module, "__spec__", None)
     return not getattr(spec, "_initializing", False)
+
+
+async def in_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` in a worker thread without anyio (whose event-loop backend may not be loaded yet)."""
+    import sniffio
+
+    library = sniffio.current_async_library()
+    if library == "asyncio":
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(None, fn)
+    if library == "trio":
+        import trio
+
+        return await trio.to_thread.run_sync(fn)
+    return fn()  # another loop anyio does not know: here
 
 
 def _import(names: List[str]) -> None:
@@ -41,14 +59,5 @@ async def aload(module: str) -> None:
     import sniffio
 
     library = sniffio.current_async_library()
-    names = [f"anyio._backends._{library}", name]
-    if library == "asyncio":
-        import asyncio
-
-        await asyncio.get_running_loop().run_in_executor(None, _import, names)
-    elif library == "trio":
-        import trio
-
-        await trio.to_thread.run_sync(_import, names)
-    else:  # another loop anyio does not know: import here
-        _import([name])
+    names = [f"anyio._backends._{library}", name] if library in ("asyncio", "trio") else [name]
+    await in_thread(lambda: _import(names))

@@ -223,15 +223,37 @@ class AsyncHTTP:
         self.closed = False  # set by Client.close() / AsyncClient.aclose()
         self.owned = make_client is not None
         self._make = make_client
-        if make_client is not None:
-            client = make_client()
-            install_deadlines(client)
-        assert client is not None
-        self.client = client
+        # Our own pool is made by the first call, in a worker thread (``_made``): making it loads the TLS
+        # trust store (30-60 ms of CPU with OpenSSL 3), which would block the event loop inside
+        # AsyncClient() (tests/benchmarks/bench_first_call.py).
+        self._client = client
         self._generation = pool.generation()
         self._loop: Optional[object] = None
         self._max_in_flight = max_in_flight
         self._slots: Any = None  # an anyio.Semaphore, made in the event loop on first use (like httpx's)
+
+    def _new_client(self) -> httpx.AsyncClient:
+        assert self._make is not None
+        client = self._make()
+        install_deadlines(client)
+        return client
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The httpx client (our own pool is made here if no call has made it yet)."""
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    async def _made(self) -> None:
+        """Make our own pool in a worker thread the first time (the loop keeps running meanwhile)."""
+        if self._client is not None or self.closed:
+            return
+        from .preload import in_thread
+
+        client = await in_thread(self._new_client)
+        if self._client is None:  # another first call may have made one meanwhile: keep that one
+            self._client = client
 
     def _current(self) -> httpx.AsyncClient:
         if self.closed or self.client.is_closed:
@@ -241,8 +263,7 @@ class AsyncHTTP:
             if self._loop is not None and self._make is not None:
                 # Another event loop (or a forked child): the old pool's connections belong to the
                 # loop that opened them and cannot even be closed from here; they are dropped.
-                self.client = self._make()
-                install_deadlines(self.client)
+                self._client = self._new_client()
             self._loop, self._generation, self._slots = loop, pool.generation(), None
         return self.client
 
@@ -251,8 +272,9 @@ class AsyncHTTP:
         # A pool used in another event loop than this one is dropped instead: its connections cannot
         # be closed from here.
         self.closed = True
-        if self.owned and (self._loop is None or pool.current_loop() is self._loop):
-            await self.client.aclose()
+        loop_ok = self._loop is None or pool.current_loop() is self._loop
+        if self._client is not None and self.owned and loop_ok:
+            await self._client.aclose()
 
     async def send(
         self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any
@@ -261,6 +283,7 @@ class AsyncHTTP:
         ``max_in_flight`` requests in the pool (see the module doc). With ``stream=True`` the body is
         left for the caller to read (a download), without the response deadline."""
         streamed = bool(kwargs.pop("stream", False))
+        await self._made()
         client = self._current()
         budget = budget or budget_for(request)
         if self._max_in_flight and self._slots is None:
@@ -328,6 +351,7 @@ class AsyncHTTP:
         self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]
     ) -> M:
         resolved = resolve_options(self.config, options)
+        await self._made()
         client = self._current()
         request = build_request(self.config, api_request, resolved, client.headers)
         if request.url.scheme == "http" and api_request.auth and not self.config.allow_insecure_http:
