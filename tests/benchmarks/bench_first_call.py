@@ -86,7 +86,7 @@ LAG = (
     + f"""import asyncio
 kind = sys.argv[2]
 if kind == "sdk":
-    import magic_hour
+    from magic_hour import AsyncClient  # at import, as users write it (magic_hour loads it lazily)
 async def main():
     worst = {{}}
     phase = ["idle"]
@@ -102,7 +102,7 @@ async def main():
     task = asyncio.ensure_future(probe())
     await asyncio.sleep(0.01)
     phase[0] = "construct"
-    client = magic_hour.AsyncClient(token="bench", base_url=base) if kind == "sdk" else httpx.AsyncClient()
+    client = AsyncClient(token="bench", base_url=base) if kind == "sdk" else httpx.AsyncClient()
     await asyncio.sleep(0)
     phase[0] = "first call"
     if kind == "sdk":
