@@ -141,6 +141,15 @@ class SyncHTTP:
         self._generation = pool.generation()
         self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
 
+    @property
+    def client(self) -> httpx.Client:
+        """The httpx client in use (made when first needed if the SDK owns it)."""
+        return self._client
+
+    @client.setter
+    def client(self, value: httpx.Client) -> None:
+        self._client = value
+
     def close(self) -> None:
         """Refuse later calls; close the pool if the SDK made it."""
         self.closed = True
@@ -240,7 +249,7 @@ class AsyncHTTP:
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The httpx client (our own pool is made here if no call has made it yet)."""
+        """The httpx client in use (made when first needed if the SDK owns it)."""
         if self._client is None:
             self._client = self._new_client()
         return self._client
