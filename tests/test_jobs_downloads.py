@@ -228,6 +228,8 @@ async def test_signed_queries_and_the_token_stay_out_of_logs(
     ("urls", "directory", "param"),
     [
         ("ftp://x/a.png", None, "urls[0]"),
+        ("http://[::1/a.png", None, "urls[0]"),  # unparseable: was a bare httpx.InvalidURL
+        ("https://a..b/a.png", None, "urls[0]"),
         ([5], None, "urls[0]"),
         (None, None, "urls"),
         (["https://x/a.png"], 3, "download_directory"),

@@ -8,6 +8,7 @@ import unicodedata
 from typing import List, Optional, Sequence, Set, cast
 from urllib.parse import unquote, urlsplit
 
+from .._core.hosts import url_host_problem
 from .._exceptions import InvalidParameterError
 
 MAX_NAME_BYTES = 200
@@ -84,7 +85,12 @@ def check_urls(urls: object) -> List[str]:
     out: List[str] = []
     for i, item in enumerate(items):
         url = item if isinstance(item, str) else getattr(item, "url", None)
-        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        # url_host_problem: a URL httpx cannot parse ("http://[::1") raised a bare httpx.InvalidURL
+        if (
+            not isinstance(url, str)
+            or not url.lower().startswith(("http://", "https://"))
+            or url_host_problem(url) is not None
+        ):
             shown = redact(url) if isinstance(url, str) else item
             raise InvalidParameterError(f"urls[{i}]", shown, "an absolute http(s) URL, or an item with .url")
         out.append(url)
