@@ -23,10 +23,13 @@ from _jobs_helpers import (
 from _jobs_server import JobsServer
 
 from magic_hour import (
+    ApiError,
+    AuthenticationError,
     InvalidFileError,
     InvalidParameterError,
     ProjectFailedError,
     ProjectTimeoutError,
+    UploadError,
     UploadProgress,
 )
 from magic_hour._jobs.events import DownloadProgress, JobDone, ProjectStatus
@@ -373,3 +376,25 @@ async def test_a_raising_progress_callback_stops_the_job_and_surfaces_as_is(
         assert server.requests("GET", "/files/") == [], "the job went on after the callback raised"
     # Every download reports its first event before writing a byte; JobDone comes after all of them.
     assert written == (["a.png", "b.png"] if phase == "JobDone" else [])
+
+
+async def test_a_refused_presign_raises_the_api_error_and_storage_failures_an_upload_error(
+    sdk: Any, photos: List[pathlib.Path]
+) -> None:
+    # The one presign call failing (bad token) used to come out as UploadError, which an official
+    # user's `except ApiError` around generate() does not catch; create() raises the ApiError itself.
+    from magic_hour.testing import FakeMagicHour
+
+    me, poster = photos
+    assets = {"source_file_path": str(me), "target_file_path": str(poster)}
+    with FakeMagicHour().serve() as server:
+        client = sdk.client(base_url=server.url, token="not-the-token", max_retries=0)
+        with pytest.raises(AuthenticationError) as info:
+            await sdk.call(client.v1.face_swap_photo.generate, assets=assets, download_outputs=False)
+        assert isinstance(info.value, ApiError) and info.value.status_code == 401
+
+        client = sdk.client(base_url=server.url, token=server.fake.token, max_retries=0)
+        server.fake.fail_next("storage", 403, times=2)
+        with pytest.raises(UploadError) as failed:
+            await sdk.call(client.v1.face_swap_photo.generate, assets=assets, download_outputs=False)
+        assert len(failed.value.failed) == 2
