@@ -1,51 +1,66 @@
 """Pure request building: (config, what to call, per-request options) -> :class:`httpx.Request`.
 
 Nothing here does I/O, so the sync and async clients share every line of it.
+
+Client settings and the checks of user values live in :mod:`.config`; the names that were here before
+are re-exported, since the generated code and the tests import them from this module.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
-from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union, cast
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional
 
 import httpx
 from typing_extensions import TypedDict
 
 from .._exceptions import InsecureTransportError, InvalidParameterError, MissingTokenError
-from .._version import __version__
-from .hosts import host_problem, is_loopback
+from .config import (
+    BASE_URL_ENV,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    FOREVER,
+    NOT_GIVEN,
+    TOKEN_ENV,
+    USER_AGENT,
+    ClientConfig,
+    NotGiven,
+    QueryValue,
+    TimeoutTypes,
+    check_headers,
+    check_max_retries,
+    check_params,
+    check_seconds,
+    merge_headers,
+    resolve_config,
+    to_timeout,
+)
+from .hosts import is_loopback
 
-TOKEN_ENV = "MAGIC_HOUR_API_TOKEN"
-BASE_URL_ENV = "MAGIC_HOUR_BASE_URL"
-DEFAULT_MAX_RETRIES = 2
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-USER_AGENT = f"magic-hour-python/{__version__}"
-
-TimeoutTypes = Union[float, int, httpx.Timeout, None]
-QueryValue = Union[str, int, float, bool, None, Sequence[Union[str, int, float, bool, None]]]
-
-
-class NotGiven:
-    """Marks an argument that was not passed (``None`` means "no timeout" for timeouts)."""
-
-    _instance: Optional[NotGiven] = None
-
-    def __new__(cls) -> NotGiven:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN = NotGiven()
+__all__ = [
+    "BASE_URL_ENV",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "FOREVER",
+    "NOT_GIVEN",
+    "TOKEN_ENV",
+    "USER_AGENT",
+    "ApiRequest",
+    "ClientConfig",
+    "NotGiven",
+    "QueryValue",
+    "RequestOptions",
+    "ResolvedOptions",
+    "TimeoutTypes",
+    "build_request",
+    "check_max_retries",
+    "merge_headers",
+    "resolve_config",
+    "resolve_options",
+    "to_timeout",
+]
 
 
 class RequestOptions(TypedDict, total=False):
@@ -64,18 +79,6 @@ class RequestOptions(TypedDict, total=False):
 
 
 _OPTION_KEYS = ("timeout", "additional_headers", "additional_params", "max_retries", "total_timeout")
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    """Everything a client resolved at construction (argument > environment > default)."""
-
-    base_url: str
-    token: Optional[str] = field(repr=False)
-    timeout: httpx.Timeout
-    max_retries: int
-    headers: Mapping[str, str]
-    allow_insecure_http: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,168 +104,6 @@ class ResolvedOptions:
     total_timeout: Optional[float] = None
 
 
-FOREVER = 1e9
-"""Seconds (31 years) from which a timeout means "no timeout": the OS cannot represent much more (a
-socket timeout of 1e10 s overflows ``time_t`` in the sync stack), and nobody means to wait that long."""
-
-
-def to_timeout(value: TimeoutTypes, param: str = "timeout") -> httpx.Timeout:
-    """Normalise a user timeout; refuse negatives and non-numbers with a typed error.
-
-    ``None``, ``inf`` and anything from :data:`FOREVER` seconds up mean no timeout. The fields of an
-    :class:`httpx.Timeout` are checked the same way (a 0 or negative one would fail deep in the socket
-    layer, differently in sync and async code).
-    """
-    if isinstance(value, httpx.Timeout):
-        fields = {k: _seconds(v, f"{param}.{k}") for k, v in value.as_dict().items()}
-        return httpx.Timeout(**fields)
-    return httpx.Timeout(_seconds(value, param))
-
-
-def _seconds(value: object, param: str) -> Optional[float]:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value <= 0:
-        raise InvalidParameterError(param, value, "a positive number of seconds, an httpx.Timeout, or None")
-    return None if value >= FOREVER else float(value)
-
-
-def check_max_retries(value: object, param: str = "max_retries") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidParameterError(param, value, "an integer >= 0")
-    return value
-
-
-def resolve_config(
-    *,
-    token: Optional[str],
-    base_url: Optional[str],
-    environment: Any,
-    timeout: Union[TimeoutTypes, NotGiven],
-    fallback_timeout: Optional[httpx.Timeout],
-    max_retries: int,
-    default_headers: Optional[Mapping[str, str]],
-    allow_insecure_http: bool,
-    env: Mapping[str, str] = os.environ,
-) -> ClientConfig:
-    """Resolve client settings: explicit argument, then environment variable, then default."""
-    token_param = "token"
-    if token is None:
-        token = env.get(TOKEN_ENV) or None
-        token_param = TOKEN_ENV
-    if token is not None:
-        token = _check_token(token, token_param)
-    base_url_param = "base_url"
-    if base_url is None:
-        base_url = env.get(BASE_URL_ENV) or None
-        base_url_param = BASE_URL_ENV
-    if base_url is None:
-        value = getattr(environment, "value", environment)
-        if not isinstance(value, str):
-            raise InvalidParameterError("environment", environment, "an Environment member or a URL string")
-        base_url = value
-    try:
-        url = httpx.URL(base_url) if isinstance(base_url, str) else None
-    except (httpx.InvalidURL, ValueError):  # IDNAError (a broken xn-- label) is a ValueError
-        url = None
-    # raw_host: the ASCII form; .host decodes xn-- labels and raises for broken ones.
-    problem = host_problem(url.raw_host.decode("ascii")) if url is not None and url.raw_host else None
-    if problem is not None:
-        raise InvalidParameterError(
-            base_url_param,
-            base_url,
-            "an absolute http(s) URL with a valid host name, e.g. https://api.magichour.ai",
-            reason=problem,
-        )
-    # Paths are appended to the base URL as text, so a query or fragment there would swallow them.
-    if (
-        url is None
-        or url.scheme not in ("http", "https")
-        or not url.host
-        or "?" in base_url  # also an empty query or fragment: the path would land inside it
-        or "#" in base_url
-    ):
-        raise InvalidParameterError(
-            "base_url",
-            base_url,
-            "an absolute http(s) URL without query or fragment, e.g. https://api.magichour.ai",
-        )
-    if isinstance(timeout, NotGiven):
-        resolved_timeout = fallback_timeout if fallback_timeout is not None else DEFAULT_TIMEOUT
-    else:
-        resolved_timeout = to_timeout(timeout)
-    headers = merge_headers(
-        {"User-Agent": USER_AGENT, "Accept": "application/json"},
-        _check_headers(default_headers, "default_headers") if default_headers else {},
-    )
-    return ClientConfig(
-        base_url=base_url.rstrip("/"),
-        token=token,
-        timeout=resolved_timeout,
-        max_retries=check_max_retries(max_retries),
-        headers=headers,
-        allow_insecure_http=bool(allow_insecure_http),
-    )
-
-
-def _check_token(token: object, param: str) -> str:
-    # The token goes into a header: a stray newline or non-ASCII character would otherwise fail deep in
-    # the HTTP stack with an error that quotes the header, token included. The value is never shown.
-    if not isinstance(token, str):
-        raise InvalidParameterError(param, "<not shown>", "a string", reason=f"got {type(token).__name__}")
-    token = token.strip()  # a trailing newline from a file or a .env is a copy-paste accident
-    if not all("!" <= c <= "~" for c in token):
-        bearer = token[:7].lower() == "bearer "
-        raise InvalidParameterError(
-            param,
-            "<not shown>",
-            "printable ASCII characters without spaces, as issued by Magic Hour",
-            reason="pass the token without the 'Bearer ' prefix"
-            if bearer
-            else "it contains a space, a control or a non-ASCII character",
-        )
-    return token
-
-
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-
-
-def _check_headers(headers: object, param: str) -> Mapping[str, str]:
-    """Header names must be RFC 9110 tokens and values printable ASCII: a CR/LF or non-ASCII character
-    would otherwise inject a header or fail later with an error that quotes the (maybe secret) value."""
-    if not isinstance(headers, Mapping):
-        raise InvalidParameterError(param, headers, "a mapping of header names to string values")
-    checked: Dict[str, str] = {}
-    items: Mapping[object, object] = headers  # pyright: ignore[reportUnknownVariableType]
-    for k, v in items.items():
-        if not isinstance(k, str) or not k or not _TOKEN_CHARS.issuperset(k):
-            raise InvalidParameterError(
-                f"{param} name", k, "a non-empty string of letters, digits and !#$%&'*+-.^_`|~"
-            )
-        shown = "<not shown>" if k.lower() in _SENSITIVE_HEADERS else v
-        if not isinstance(v, str):
-            raise InvalidParameterError(f"{param}[{k!r}]", shown, "a string")
-        if not all(" " <= c <= "~" or c == "\t" for c in v):
-            raise InvalidParameterError(
-                f"{param}[{k!r}]",
-                shown,
-                "printable ASCII (no line breaks or control characters)",
-            )
-        checked[k] = v
-    return checked
-
-
-def merge_headers(*layers: Mapping[str, str]) -> Dict[str, str]:
-    """Merge header mappings, later layers winning; names compare case-insensitively, so an override
-    replaces a header instead of sending it twice."""
-    merged: Dict[str, Tuple[str, str]] = {}
-    for layer in layers:
-        for name, value in layer.items():
-            merged[name.lower()] = (name, value)
-    return dict(merged.values())
-
-
 def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> ResolvedOptions:
     """Merge per-request options over the client's settings, refusing unknown keys."""
     if options is None:
@@ -282,49 +123,14 @@ def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> 
         if "max_retries" in options
         else config.max_retries
     )
-    headers = _check_headers(options.get("additional_headers", {}), "request_options.additional_headers")
-    params = _check_params(options.get("additional_params", {}), "request_options.additional_params")
+    headers = check_headers(options.get("additional_headers", {}), "request_options.additional_headers")
+    params = check_params(options.get("additional_params", {}), "request_options.additional_params")
     total = (
-        _seconds(options["total_timeout"], "request_options.total_timeout")
+        check_seconds(options["total_timeout"], "request_options.total_timeout")
         if "total_timeout" in options
         else None
     )
     return ResolvedOptions(timeout, max_retries, headers, params, total)
-
-
-_PRIMITIVES = (str, int, float, bool, type(None))
-
-
-def _as_sequence(value: object) -> Sequence[object]:
-    return cast("Sequence[object]", value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, e.g. from os.fsdecode of undecodable bytes
-        return False
-    return True
-
-
-def _check_params(params: object, param: str) -> Mapping[str, QueryValue]:
-    """Query parameters: string names; str/int/float/bool/None values, or lists of them (repeated)."""
-    if not isinstance(params, Mapping):
-        raise InvalidParameterError(param, params, "a mapping of query parameter names to values")
-    items: Mapping[object, object] = params  # pyright: ignore[reportUnknownVariableType]
-    for k, v in items.items():
-        if not isinstance(k, str) or not _encodable(k):
-            raise InvalidParameterError(f"{param} name", k, "a string of Unicode text (no lone surrogates)")
-        values = _as_sequence(v)
-        if not all(isinstance(x, _PRIMITIVES) for x in values):
-            raise InvalidParameterError(
-                f"{param}[{k!r}]", v, "a str, int, float, bool or None, or a list of them"
-            )
-        if not all(_encodable(x) for x in values if isinstance(x, str)):
-            raise InvalidParameterError(
-                f"{param}[{k!r}]", v, "text that can be sent as UTF-8", reason="it contains a lone surrogate"
-            )
-    return items  # type: ignore[return-value]  # checked above
 
 
 def _encode_json(body: Any) -> bytes:

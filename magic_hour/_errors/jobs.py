@@ -1,0 +1,96 @@
+"""Errors of projects and their outputs: a project failed or did not finish in time, an output could
+not be downloaded or written."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple, Type
+
+from .._redact import redact
+from .base import MagicHourError, rebuild_error
+
+
+class ProjectFailedError(MagicHourError):
+    """A project (or face detection) ended in ``error`` or ``canceled``.
+
+    Raised by ``wait()`` and by ``generate(..., raise_on_failure=True)``; ``check_result`` and
+    ``generate`` return the project instead by default, as the official SDK does.
+
+    Attributes:
+        project: the project as last fetched (its ``error`` field has the details).
+        id: the project's id.
+        status: ``"error"`` or ``"canceled"``.
+        code: the project's ``error.code``, if any.
+        error_message: the project's ``error.message``, if any.
+    """
+
+    def __init__(self, project: Any) -> None:
+        self.project = project
+        self.id = str(getattr(project, "id", ""))
+        self.status = str(getattr(project, "status", ""))
+        error = getattr(project, "error", None)
+        code = getattr(error, "code", None)
+        message = getattr(error, "message", None)
+        self.code: Optional[str] = code if isinstance(code, str) else None
+        self.error_message: Optional[str] = message if isinstance(message, str) else None
+        detail = redact(": ".join(x for x in (self.code, self.error_message) if x), [])  # bounded
+        super().__init__(
+            f"project {self.id} ended with status {self.status!r}" + (f" ({detail})" if detail else "")
+        )
+
+
+class ProjectTimeoutError(MagicHourError, TimeoutError):
+    """``wait()`` gave up after ``timeout`` seconds; the project may still finish later.
+
+    Attributes:
+        project: the project as last fetched.
+        id: the project's id.
+        status: its last status seen (``"queued"``, ``"rendering"``...).
+        timeout: the seconds waited.
+    """
+
+    def __init__(self, project: Any, timeout: float) -> None:
+        self.project = project
+        self.id = str(getattr(project, "id", ""))
+        self.status = str(getattr(project, "status", ""))
+        self.timeout = timeout
+        super().__init__(
+            f"project {self.id} is still {self.status!r} after {timeout:g} s; "
+            "wait again, or pass a larger timeout="
+        )
+
+
+class DownloadError(MagicHourError):
+    """An output could not be downloaded (after retries and resumes). Nothing is left under its name.
+
+    Attributes:
+        url: the download URL without its query (the signature is a credential).
+        path: where it was to be written.
+        status_code: the HTTP status when the server refused it, else ``None``.
+    """
+
+    def __init__(self, message: str, *, url: str, path: str, status_code: Optional[int] = None) -> None:
+        self.url = url
+        self.path = path
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class DownloadWriteError(DownloadError, OSError):
+    """An output could not be written: the disk is full, the directory is not writable... The partial
+    file is removed; ``errno`` is the operating system's."""
+
+    def __init__(self, message: str, *, url: str, path: str, errno: Optional[int] = None) -> None:
+        super().__init__(message, url=url, path=path)
+        self.errno = errno
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # errno lives in OSError's own slot, not in __dict__: carry it across pickling explicitly.
+        return (rebuild_write_error, (type(self), self.args, self.__dict__, self.errno))
+
+
+def rebuild_write_error(
+    cls: Type[DownloadWriteError], args: Tuple[Any, ...], state: Dict[str, Any], errno: Optional[int]
+) -> MagicHourError:
+    error = rebuild_error(cls, args, state)
+    error.errno = errno  # type: ignore[attr-defined]
+    return error
