@@ -218,8 +218,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
     async def fake_async_sleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr("magic_hour._core.transport.sleep", fake_sleep)
-    monkeypatch.setattr("magic_hour._core.transport.async_sleep", fake_async_sleep)
+    monkeypatch.setattr("magic_hour._core.flows.sleep", fake_sleep)
+    monkeypatch.setattr("magic_hour._core.flows.async_sleep", fake_async_sleep)
     return recorded
 
 

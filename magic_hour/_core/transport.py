@@ -1,4 +1,5 @@
-"""The only place where the API core does I/O: two tiny drivers that run the pure retry flow.
+"""The only place where the API core does I/O: two tiny drivers that run the pure retry flow (with
+:func:`.flows.run_flow` / :func:`.flows.arun_flow`).
 
 ``SyncHTTP`` and ``AsyncHTTP`` differ only in ``send`` versus ``await send`` and in how they sleep.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Awaitable, Callable, Generator, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Optional, Type
 
 import httpx
 
@@ -21,73 +22,14 @@ from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
 from . import pool
 from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts, pool_timeout
 from .deadline import install as install_deadlines
+from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
 from .reading import aread_body, read_body
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
-from .retry import Sleep, retry_flow
+from .retry import retry_flow
 
 logger = logging.getLogger("magic_hour")
-
-A = TypeVar("A")
-R = TypeVar("R")
-
-# Module attributes so tests can fake the clock without patching the standard library.
-sleep: Callable[[float], None] = time.sleep
-
-
-async def async_sleep(seconds: float) -> None:
-    import anyio  # not at import time: `import magic_hour` stays cheap
-
-    await anyio.sleep(seconds)
-
-
-def run_flow(
-    flow: Generator[Union[A, Sleep], Any, R],
-    perform: Callable[[A], Any],
-    wait: Optional[Callable[[float], None]] = None,
-) -> R:
-    """Drive a flow synchronously: sleep on :class:`Sleep`, else ``perform`` the action and send back its
-    outcome (a transport error is sent back as the outcome, for the flow to decide). ``wait`` replaces
-    the module's ``sleep`` (the upload engine's wakes up when its batch is interrupted)."""
-    action = next(flow)
-    while True:
-        try:
-            if isinstance(action, Sleep):
-                (wait or sleep)(action.seconds)
-                action = flow.send(None)
-            else:
-                try:
-                    outcome: Any = perform(action)
-                except httpx.RequestError as exc:  # transport errors, and a body that fails to decode
-                    if isinstance(exc, MagicHourError):
-                        raise  # ours (also httpx errors, for official users' excepts): already decided
-                    outcome = exc
-                action = flow.send(outcome)
-        except StopIteration as stop:
-            result: R = stop.value
-            return result
-
-
-async def arun_flow(flow: Generator[Union[A, Sleep], Any, R], perform: Callable[[A], Awaitable[Any]]) -> R:
-    """Drive a flow asynchronously (asyncio or trio, through anyio); see :func:`run_flow`."""
-    action = next(flow)
-    while True:
-        try:
-            if isinstance(action, Sleep):
-                await async_sleep(action.seconds)
-                action = flow.send(None)
-            else:
-                try:
-                    outcome: Any = await perform(action)
-                except httpx.RequestError as exc:  # transport errors, and a body that fails to decode
-                    if isinstance(exc, MagicHourError):
-                        raise  # ours (also httpx errors, for official users' excepts): already decided
-                    outcome = exc
-                action = flow.send(outcome)
-        except StopIteration as stop:
-            result: R = stop.value
-            return result
 
 
 class _Describe:

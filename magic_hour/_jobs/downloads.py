@@ -18,7 +18,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from .._core.transport import arun_flow, run_flow
+from .._core.flows import arun_flow, run_flow
 from .download_flow import Discard, Open, Write, Written, download_flow
 from .events import DownloadProgress, Emitter
 from .files import (

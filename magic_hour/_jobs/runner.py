@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type, TypeVar
 
+from .._core.flows import arun_flow, run_flow
 from .._core.request import RequestOptions
-from .._core.transport import arun_flow, run_flow
 from .._exceptions import UploadError
 from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback

@@ -28,7 +28,7 @@ import anyio.abc
 import httpx
 
 from .._core.deadline import budget_for
-from .._core.transport import arun_flow, run_flow
+from .._core.flows import arun_flow, run_flow
 from .._exceptions import MagicHourError
 from .areading import ThreadReader
 from .bodies import (

@@ -44,10 +44,10 @@ class Interrupt:
 
     def sleep(self, seconds: float) -> None:
         """The wait before a retry: it ends at once when the batch is interrupted."""
-        from .._core import transport
+        from .._core import flows
 
-        if transport.sleep is not time.sleep:  # the core's clock is faked (tests): keep to it
-            transport.sleep(seconds)
+        if flows.sleep is not time.sleep:  # the core's clock is faked (tests): keep to it
+            flows.sleep(seconds)
         elif self.event.wait(seconds):
             raise Cancelled()
         if self.event.is_set():
