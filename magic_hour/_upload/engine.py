@@ -49,69 +49,35 @@ from .flow import (
     Put,
     Target,
     batches,
-    check_presigned,
-    check_unique_across,
-    parse_expires_at,
     presign_items,
     upload_flow,
 )
 from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
-from .plan import check_concurrency as check_concurrency
-from .plan import check_files as check_files
 from .plan import (
+    accept_batch,
     check_flag,
     file_error,
     file_outcome,
     finish,
     log_uploaded,
+    one_target,
     plan,
     reraise_callback_errors,
 )
+from .plan import check_concurrency as check_concurrency
+from .plan import check_files as check_files
 from .results import UploadResult
 from .threads import Interrupt, run_pool
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
     from ..resources.v1.files.upload_urls import AsyncUploadUrls, UploadUrls
-    from ..types.models import V1FilesUploadUrlsCreateResponse
 
 logger = logging.getLogger("magic_hour")
 
 # Errors that fail one file of a batch (recorded in its UploadResult); anything else propagates.
 FILE_ERRORS: Tuple[type[BaseException], ...] = (MagicHourError, OSError)
-
-
-def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
-    return [Target(it.file_path, it.upload_url, parse_expires_at(it.expires_at)) for it in response.items]
-
-
-def _accept_batch(
-    batch: List[Source],
-    outcome: V1FilesUploadUrlsCreateResponse | MagicHourError,
-    results: List[Optional[UploadResult]],
-    targets: Dict[int, Target],
-) -> None:
-    """Record the presign of one batch: its targets, or the error that fails all of its files."""
-    if not isinstance(outcome, MagicHourError):
-        found = _targets(outcome)
-        try:
-            check_presigned(batch, found)
-            check_unique_across(found, list(targets.values()))
-        except MagicHourError as exc:
-            outcome = exc
-        else:
-            targets.update(zip((s.index for s in batch), found))
-            return
-    for s in batch:
-        results[s.index] = UploadResult(s.index, s.name, error=outcome)
-
-
-def _one_target(source: Source, response: V1FilesUploadUrlsCreateResponse) -> Target:
-    """The new target of a file re-presigned alone."""
-    found = _targets(response)
-    check_presigned([source], found)
-    return found[0]
 
 
 class SyncUploader:
@@ -158,7 +124,7 @@ class SyncUploader:
                 outcome: Any = self._upload_urls.create(items=presign_items(batch))  # type: ignore[arg-type]
             except MagicHourError as exc:
                 outcome = exc
-            _accept_batch(batch, outcome, results, targets)
+            accept_batch(batch, outcome, results, targets)
         todo = [s for s in sources if s.index in targets]
         progress = Progress(on_progress)
         cancel = Interrupt()
@@ -178,7 +144,7 @@ class SyncUploader:
     def _upload_one(self, source: Source, target: Target, progress: Progress, cancel: Interrupt) -> str:
         def perform(action: object) -> Any:
             if isinstance(action, Presign):
-                return _one_target(source, self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
+                return one_target(source, self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
             assert isinstance(action, Put)
             return self._put(action, progress, cancel)
 
@@ -264,7 +230,7 @@ class AsyncUploader:
                 outcome: Any = await self._upload_urls.create(items=presign_items(batch))  # type: ignore[arg-type]
             except MagicHourError as exc:
                 outcome = exc
-            _accept_batch(batch, outcome, results, targets)
+            accept_batch(batch, outcome, results, targets)
         todo = [s for s in sources if s.index in targets]
         progress = Progress(on_progress)
         limiter = anyio.CapacityLimiter(max_concurrency)
@@ -306,7 +272,7 @@ class AsyncUploader:
     async def _upload_one(self, source: Source, target: Target, progress: Progress) -> str:
         async def perform(action: object) -> Any:
             if isinstance(action, Presign):
-                return _one_target(source, await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
+                return one_target(source, await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
             assert isinstance(action, Put)
             return await self._put(action, progress)
 

@@ -1,16 +1,21 @@
 """The bookkeeping of an upload batch, shared by the sync and async engines (no I/O): checks of the
-arguments and inputs, and how each file's outcome is recorded."""
+arguments and inputs, how a presign answer becomes upload targets, and how each file's outcome is
+recorded."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from .._exceptions import InvalidFileError, InvalidParameterError, MagicHourError
 from .bodies import CallbackError
+from .flow import Target, check_presigned, check_unique_across, parse_expires_at
 from .inputs import Passthrough, Source, inspect_input
 from .results import UploadResult
+
+if TYPE_CHECKING:
+    from ..types.models import V1FilesUploadUrlsCreateResponse
 
 logger = logging.getLogger("magic_hour")
 
@@ -106,3 +111,35 @@ def reraise_callback_errors(run: Callable[[], T]) -> T:
         return run()
     except CallbackError as exc:
         raise exc.error from None
+
+
+def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
+    return [Target(it.file_path, it.upload_url, parse_expires_at(it.expires_at)) for it in response.items]
+
+
+def accept_batch(
+    batch: List[Source],
+    outcome: V1FilesUploadUrlsCreateResponse | MagicHourError,
+    results: List[Optional[UploadResult]],
+    targets: Dict[int, Target],
+) -> None:
+    """Record the presign of one batch: its targets, or the error that fails all of its files."""
+    if not isinstance(outcome, MagicHourError):
+        found = _targets(outcome)
+        try:
+            check_presigned(batch, found)
+            check_unique_across(found, list(targets.values()))
+        except MagicHourError as exc:
+            outcome = exc
+        else:
+            targets.update(zip((s.index for s in batch), found))
+            return
+    for s in batch:
+        results[s.index] = UploadResult(s.index, s.name, error=outcome)
+
+
+def one_target(source: Source, response: V1FilesUploadUrlsCreateResponse) -> Target:
+    """The new target of a file re-presigned alone."""
+    found = _targets(response)
+    check_presigned([source], found)
+    return found[0]
