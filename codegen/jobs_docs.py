@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from . import names
+from .jobs_methods import runtime_constant
 
 
 def doc_sections(d: Any) -> List[Any]:
@@ -33,7 +34,8 @@ def project_section(d: Any) -> List[str]:
         "",
         f"- `check_result(id, wait_for_completion, download_outputs, download_directory=None)`: the official "
         f"method; returns a `{model}WithDownloads` (with `downloaded_paths`), a failed project included.",
-        "- `wait(id, *, timeout=3600, poll_interval=None, on_progress=None, request_options=None)`: polls "
+        f"- `wait(id, *, timeout={runtime_constant('DEFAULT_WAIT_TIMEOUT'):g}, poll_interval=None, on_progress=None, "
+        "request_options=None)`: polls "
         f"adaptively until it ends; returns the `{model}`, raises `ProjectFailedError` or "
         "`ProjectTimeoutError`.",
         "- `download(project, *, directory=None, max_concurrency=4, on_progress=None)`: saves its outputs "

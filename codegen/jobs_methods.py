@@ -3,12 +3,29 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 from typing import Any, Dict, Tuple
 
 from . import ir, names
+from .load import ROOT
 from .pyfmt import docstring
 
 Projects = Dict[str, Dict[str, str]]
+
+
+@functools.cache
+def runtime_constant(name: str, module: str = "magic_hour/_jobs/polling.py") -> Any:
+    """A literal constant of the hand-written runtime (``DEFAULT_WAIT_TIMEOUT``), read from its source:
+    the runtime module stays the one place where the value is written, and ``--check`` sees a change to
+    it. Read with ``ast``, not imported: the generator must run even when generated code is broken."""
+    tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{module} defines no literal {name}")
+
+
 RUNNER_ARGS = (
     "wait_for_completion",
     "download_outputs",
@@ -167,7 +184,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "        self,",
         "        id: str,",
         "        *,",
-        "        timeout: Optional[float] = 3600.0,",
+        f"        timeout: Optional[float] = {float(runtime_constant('DEFAULT_WAIT_TIMEOUT'))!r},",
         "        poll_interval: Optional[float] = None,",
         "        on_progress: Optional[StatusCallback] = None,",
         "        request_options: Optional[RequestOptions] = None,",

@@ -28,6 +28,8 @@ BACKOFF_FRACTION = 0.08
 MAX_POLL_INTERVAL = 15.0
 """The interval never exceeds this (a 10-minute render is noticed within 15 s of completing)."""
 DEFAULT_WAIT_TIMEOUT = 3600.0
+"""Seconds ``wait()`` waits at most unless told (its ``timeout`` default): the generator writes this value
+into every generated ``wait`` signature and reference page (``python -m codegen`` after a change)."""
 
 
 @dataclass(frozen=True)
