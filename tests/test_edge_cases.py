@@ -114,15 +114,6 @@ def test_base_url_with_an_empty_query_or_fragment_is_refused(base_url: str) -> N
         Client(token="t", base_url=base_url)
 
 
-def test_repr_hides_credentials_in_the_base_url() -> None:
-    from magic_hour import AsyncClient, Client
-
-    for cls in (Client, AsyncClient):
-        text = repr(cls(token="t", base_url="https://user:s3cr3t@api.example.com"))
-        assert "s3cr3t" not in text
-        assert "api.example.com" in text
-
-
 async def test_a_client_closed_over_a_borrowed_httpx_client_refuses_calls(
     sdk: Any, api: respx.MockRouter, upload_urls: respx.Route
 ) -> None:

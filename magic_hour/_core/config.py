@@ -7,6 +7,7 @@ Pure, like :mod:`.request` (which re-exports these names, their historical home)
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union, cast
 
@@ -117,33 +118,8 @@ def resolve_config(
         value = getattr(environment, "value", environment)
         if not isinstance(value, str):
             raise InvalidParameterError("environment", environment, "an Environment member or a URL string")
-        base_url = value
-    try:
-        url = httpx.URL(base_url) if isinstance(base_url, str) else None
-    except (httpx.InvalidURL, ValueError):  # IDNAError (a broken xn-- label) is a ValueError
-        url = None
-    # raw_host: the ASCII form; .host decodes xn-- labels and raises for broken ones.
-    problem = host_problem(url.raw_host.decode("ascii")) if url is not None and url.raw_host else None
-    if problem is not None:
-        raise InvalidParameterError(
-            base_url_param,
-            base_url,
-            "an absolute http(s) URL with a valid host name, e.g. https://api.magichour.ai",
-            reason=problem,
-        )
-    # Paths are appended to the base URL as text, so a query or fragment there would swallow them.
-    if (
-        url is None
-        or url.scheme not in ("http", "https")
-        or not url.host
-        or "?" in base_url  # also an empty query or fragment: the path would land inside it
-        or "#" in base_url
-    ):
-        raise InvalidParameterError(
-            "base_url",
-            base_url,
-            "an absolute http(s) URL without query or fragment, e.g. https://api.magichour.ai",
-        )
+        base_url, base_url_param = value, "environment"
+    check_base_url(base_url, base_url_param)
     if isinstance(timeout, NotGiven):
         resolved_timeout = fallback_timeout if fallback_timeout is not None else DEFAULT_TIMEOUT
     else:
@@ -160,6 +136,60 @@ def resolve_config(
         headers=headers,
         allow_insecure_http=bool(allow_insecure_http),
     )
+
+
+# scheme://user:password@ : everything from // to the last @ before the path, query or fragment.
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)[^/?#]*@")
+
+
+def _shown_url(value: object) -> object:
+    """``value`` for an error message: a ``user:password@`` replaced (even in a URL that does not parse)."""
+    return _USERINFO.sub(r"\1<credentials>@", value) if isinstance(value, str) else value
+
+
+def check_base_url(base_url: object, param: str = "base_url") -> str:
+    """An absolute http(s) URL with a valid host, no query or fragment, and no credentials.
+
+    ``user:password@`` is refused: httpx would send it as ``Authorization: Basic`` in place of the API's
+    bearer token (every call would fail with 401). Messages never show it.
+    """
+    try:
+        url = httpx.URL(base_url) if isinstance(base_url, str) else None
+    except (httpx.InvalidURL, ValueError):  # IDNAError (a broken xn-- label) is a ValueError
+        url = None
+    shown = _shown_url(base_url)
+    if url is not None and url.userinfo:
+        raise InvalidParameterError(
+            param,
+            shown,
+            "an absolute http(s) URL without credentials, e.g. https://api.magichour.ai",
+            reason="it carries a user name or password, which would be sent as Basic auth in place of the "
+            "API token; for a proxy that needs credentials, lend an httpx client with proxy=...",
+        )
+    # raw_host: the ASCII form; .host decodes xn-- labels and raises for broken ones.
+    problem = host_problem(url.raw_host.decode("ascii")) if url is not None and url.raw_host else None
+    if problem is not None:
+        raise InvalidParameterError(
+            param,
+            shown,
+            "an absolute http(s) URL with a valid host name, e.g. https://api.magichour.ai",
+            reason=problem,
+        )
+    # Paths are appended to the base URL as text, so a query or fragment there would swallow them.
+    if (
+        url is None
+        or not isinstance(base_url, str)
+        or url.scheme not in ("http", "https")
+        or not url.host
+        or "?" in base_url  # also an empty query or fragment: the path would land inside it
+        or "#" in base_url
+    ):
+        raise InvalidParameterError(
+            param,
+            shown,
+            "an absolute http(s) URL without query or fragment, e.g. https://api.magichour.ai",
+        )
+    return base_url
 
 
 def _check_token(token: object, param: str) -> str:
