@@ -183,6 +183,20 @@ def _file_flag(path: str, file_type: Any) -> str:
     return flag
 
 
+def _required_objects(api: Api, schema: Json, prefix: str = "") -> List[str]:
+    """Paths of the required objects none of whose fields is required (``style`` of the face editor): the
+    body needs them, if only as ``{}``, when no flag sets one of their fields."""
+    schema = _resolve(api, schema)
+    out: List[str] = []
+    for name in schema.get("required", []):
+        sub = _resolve(api, (schema.get("properties") or {}).get(name, {}))
+        if sub.get("type") == "object" and sub.get("properties"):
+            if not sub.get("required"):
+                out.append(prefix + name)
+            out += _required_objects(api, sub, f"{prefix}{name}.")
+    return out
+
+
 def _flags(api: Api, op: Operation) -> List[Json]:
     content = (op.raw.get("requestBody") or {}).get("content", {}).get("application/json", {})
     leaves = _leaves(api, content.get("schema", {}), "", True) if content else []
@@ -237,6 +251,8 @@ def _command(api: Api, op: Operation, group: str, name: str, action: str, kind: 
     command["body"] = bool(raw.get("requestBody")) and action == "create"
     if action == "create":
         command["files"] = op.files
+        content = (raw.get("requestBody") or {}).get("content", {}).get("application/json", {})
+        command["objects"] = _required_objects(api, content.get("schema", {})) if content else []
     return command
 
 

@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import struct
 import subprocess
 import sys
@@ -25,6 +26,27 @@ TOKEN = "mh-cli-token-7c41d09e55"
 """Easy to search for: it must never appear in the command's output."""
 PY = sys.executable
 TTY_ENV = {"TERM": "xterm-256color"}
+
+
+def reference_examples() -> List[List[str]]:
+    """The argv (after ``magic-hour``) of every example of the generated command reference, one per
+    command, in its order (continued lines joined)."""
+    text = (REPO / "docs" / "cli" / "reference.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"^```sh\n(.*?)^```", text, flags=re.M | re.S):
+        words = shlex.split(re.sub(r"\\\n\s*", " ", block))
+        assert words[0] == "magic-hour", block
+        found.append(words[1:])
+    return found
+
+
+def make_inputs(argv: Sequence[str], where: Path) -> None:
+    """The local files a command line names (a real PNG for images, a few bytes for the rest)."""
+    for word in argv:
+        ext = word.rsplit(".", 1)[-1].lower() if "." in word else ""
+        if "/" in word or ext not in ("png", "jpg", "jpeg", "mp4", "mov", "mp3", "wav"):
+            continue
+        (where / word).write_bytes(SAMPLE.read_bytes() if ext == "png" else b"magic hour sample " * 64)
 
 
 def env(token: Optional[str] = None, **extra: str) -> Dict[str, str]:

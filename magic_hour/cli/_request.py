@@ -143,6 +143,10 @@ def request_parts(
     sets: List[str] = getattr(args, "sets", None) or []
     for text in sets:
         set_path(body, *_set_value(text))
+    objects: List[str] = command.get("objects", [])
+    for path in objects:  # required, with no required field: {} when nothing set one of its fields
+        if not _has(body, path):
+            set_path(body, path, {})
     missing = [
         f["flag"]
         for f in command["flags"]
