@@ -15,16 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from .._core.request import NotGiven
-from .._exceptions import (
-    ApiConnectionError,
-    ApiError,
-    ClientClosedError,
-    InsecureTransportError,
-    InvalidFileError,
-    MissingFileError,
-    MissingTokenError,
-    UploadError,
-)
+from .._exceptions import InvalidFileError, MissingFileError
 from .._upload.inputs import Passthrough, inspect_input, is_uploaded, is_url
 
 Location = Tuple[Union[str, int], ...]
@@ -210,20 +201,3 @@ def resolve(plan: UploadPlan, file_paths: Sequence[str], cache: UploadCache) -> 
         for location in locations:
             out[location] = file_path
     return out
-
-
-_REQUEST_LEVEL = (ApiError, ApiConnectionError, MissingTokenError, InsecureTransportError, ClientClosedError)
-
-
-def batch_failure(error: UploadError) -> Exception:
-    """What ``generate()`` raises when its inputs could not be uploaded.
-
-    When the one presign call of the batch failed (a bad token, a 5xx after retries, no connection),
-    every file carries that same error: raise it, as ``create()`` does for the same request and as an
-    official user's ``except ApiError`` expects. Per-file failures (storage, reading) stay an
-    :class:`UploadError` with its results."""
-    errors = {id(r.error) for r in error.results}
-    first = error.results[0].error if error.results else None
-    if len(errors) == 1 and isinstance(first, _REQUEST_LEVEL):
-        return first
-    return error

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping,
 
 from .._core.flows import arun_flow, run_flow
 from .._core.request import RequestOptions
-from .._exceptions import UploadError
 from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
-from .inputs import UploadCache, batch_failure, plan_body, resolve, substitute
+from .inputs import UploadCache, plan_body, resolve, substitute
 from .names import check_concurrency, check_directory, check_urls
 from .polling import check_timeout, get_request, interval_or_env, kind_of, wait_flow
 
@@ -59,10 +58,8 @@ class SyncJobs:
             from ..resources.v1.files.client import FilesClient
 
             on_progress = emit if emit is not None and emit.active else None
-            try:
-                paths = FilesClient(self._http).upload_files(plan.uploads, on_progress=on_progress)
-            except UploadError as exc:
-                raise batch_failure(exc) from None
+            # A failed upload-urls call raises its own error (see files.client.batch_failure).
+            paths = FilesClient(self._http).upload_files(plan.uploads, on_progress=on_progress)
         return substitute(body, resolve(plan, paths, self.cache))
 
     def wait(
@@ -207,10 +204,8 @@ class AsyncJobs:
             from ..resources.v1.files.client import AsyncFilesClient
 
             on_progress = emit if emit is not None and emit.active else None
-            try:
-                paths = await AsyncFilesClient(self._http).upload_files(plan.uploads, on_progress=on_progress)
-            except UploadError as exc:
-                raise batch_failure(exc) from None
+            # A failed upload-urls call raises its own error (see files.client.batch_failure).
+            paths = await AsyncFilesClient(self._http).upload_files(plan.uploads, on_progress=on_progress)
         return substitute(body, resolve(plan, paths, self.cache))
 
     async def wait(

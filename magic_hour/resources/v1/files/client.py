@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union
 
-from ...._exceptions import UploadError
+from ...._exceptions import (
+    ApiConnectionError,
+    ApiError,
+    ClientClosedError,
+    InsecureTransportError,
+    MissingTokenError,
+    UploadError,
+    UploadUrlsMismatchError,
+)
 from .upload_urls import AsyncUploadUrls, UploadUrls
 
 if TYPE_CHECKING:
@@ -34,8 +42,35 @@ def _one(results: List[UploadResult]) -> str:
 
 def _all(results: List[UploadResult]) -> List[str]:
     if any(r.error is not None for r in results):
-        raise UploadError(results)
+        raise batch_failure(results)
     return [r.file_path for r in results if r.file_path is not None]
+
+
+def batch_failure(results: Sequence[UploadResult]) -> BaseException:
+    """What ``upload_files`` (and so ``generate``) raises when some files were not uploaded.
+
+    When the ``upload-urls`` call of the batch failed for every file to upload (a bad token, a 5xx after
+    retries, no connection, an answer that cannot be used), every one of them carries that one error:
+    it is raised itself, as ``upload_file`` raises it for one file and ``create()`` for the same request,
+    and as an official user's ``except ApiError`` expects. Failures of the files themselves (storage,
+    reading) stay an :class:`UploadError` with the per-file results, and so does a batch where some
+    files made it: their ``file_path`` values must not be lost.
+    """
+    # A string given as its own file_path (a URL, an api-assets/... path) was passed through, not uploaded.
+    uploads = [r for r in results if not (r.error is None and r.file_path == r.name)]
+    first = uploads[0].error if uploads else None
+    if first is not None and all(r.error is first for r in uploads) and _presign_level(first):
+        return first
+    return UploadError(results)
+
+
+def _presign_level(error: BaseException) -> bool:
+    if isinstance(error, ApiConnectionError):  # also a storage PUT's, for a batch of one file
+        return error._request is None or error._request.method != "PUT"  # pyright: ignore[reportPrivateUsage]
+    return isinstance(
+        error,
+        (ApiError, MissingTokenError, InsecureTransportError, ClientClosedError, UploadUrlsMismatchError),
+    )
 
 
 class FilesClient:
@@ -112,6 +147,8 @@ class FilesClient:
             InvalidFileError: an input cannot be uploaded (before any request).
             UploadError: some uploads failed; ``.results`` says which succeeded (with ``file_path``) and why
                 the others failed.
+            ApiError: the API refused to issue the upload URLs (nothing was uploaded); also
+                ``ApiConnectionError``, ``UploadUrlsMismatchError``: that call's own error, as ``upload_file``.
 
         Example::
 
@@ -236,6 +273,8 @@ class AsyncFilesClient:
             InvalidFileError: an input cannot be uploaded (before any request).
             UploadError: some uploads failed; ``.results`` says which succeeded (with ``file_path``) and why
                 the others failed.
+            ApiError: the API refused to issue the upload URLs (nothing was uploaded); also
+                ``ApiConnectionError``, ``UploadUrlsMismatchError``: that call's own error, as ``upload_file``.
 
         Example::
 
