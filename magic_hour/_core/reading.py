@@ -36,7 +36,7 @@ _RAW_CHUNK = 16 * 1024
 _ZLIB = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 
-class _Inflater:
+class Inflater:
     """Content-Encoding stages undone in order, each producing at most ``budget`` bytes per step."""
 
     def __init__(self, response: httpx.Response) -> None:
@@ -98,7 +98,7 @@ class _Collector:
         self.response = response
         self.limit = _limit_for(response)
         self.deadline = deadline
-        self.inflater = _Inflater(response)
+        self.inflater = Inflater(response)
         self.parts: List[bytes] = []
         self.size = 0
 

@@ -7,23 +7,25 @@ run concurrently.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import IO, TYPE_CHECKING, Any, Callable, List, Optional, Sequence
+from typing import IO, TYPE_CHECKING, Any, AsyncGenerator, Callable, List, Optional, Sequence
 
 import anyio
 import anyio.to_thread
 import httpx
 
 from .._core.flows import arun_flow, run_flow
+from .decoding import BodyDecoder, abody_pieces, body_pieces
 from .download_flow import Discard, Open, Write, Written, download_flow
-from .events import DownloadProgress, Emitter
+from .events import Emitter
 from .files import (
-    CHUNK_SIZE,
     Target,
+    WriteBuffer,
     discard,
     downloading,
     finish,
@@ -44,36 +46,6 @@ logger = logging.getLogger("magic_hour")
 
 class _Cancelled(Exception):
     """Raised inside a worker thread when the batch was interrupted."""
-
-
-class _Buffer:
-    """Collects received bytes into writes of about ``CHUNK_SIZE`` (few disk writes and thread hops,
-    memory bounded), counting what was handed to the file for progress events and resumes."""
-
-    def __init__(self, target: Target, action: Write) -> None:
-        self._target, self._action = target, action
-        self._parts: List[bytes] = []
-        self.pending = 0
-        self.count = 0  # bytes taken for writing
-
-    def add(self, chunk: bytes) -> bool:
-        """Keep ``chunk``; true when a write is due."""
-        self._parts.append(chunk)
-        self.pending += len(chunk)
-        return self.pending >= CHUNK_SIZE
-
-    def take(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
-        self.count += self.pending
-        self.pending = 0
-        return data
-
-    def event(self) -> DownloadProgress:
-        action = self._action
-        return DownloadProgress(
-            self._target.index, self._target.path, action.offset + self.count, action.total
-        )
 
 
 def _checked(operation: Callable[..., object], target: Target, *args: Any) -> None:
@@ -127,6 +99,17 @@ def _run_threads(jobs: Sequence[Callable[[], None]], workers: int, cancel: threa
         raise failure[0]
 
 
+async def _aclose(response: httpx.Response, pieces: AsyncGenerator[bytes, None]) -> None:
+    """Close ``response`` and finish its body's iterator, also when the body was left half-read (a bomb,
+    a cancellation): an async generator left unfinished (httpx nests several) is an error under trio
+    when it is collected; one that ran into an exception is finished."""
+    with anyio.CancelScope(shield=True):
+        await response.aclose()
+        with contextlib.suppress(Exception):
+            async for _ in pieces:
+                pass
+
+
 class SyncDownloader:
     """Downloads outputs with a thread pool over the client's pooled :class:`httpx.Client`."""
 
@@ -177,25 +160,30 @@ class SyncDownloader:
     def _write(
         target: Target, f: IO[bytes], action: Write, emit: Emitter, cancel: threading.Event
     ) -> Written:
-        response, buffer = action.response, _Buffer(target, action)
+        response, buffer = action.response, WriteBuffer(target, action)
+        pieces = body_pieces(response)
         try:
             _checked(rewind, target, f, action.offset)
             emit(buffer.event())
+            decoder = BodyDecoder(response, target)
             try:
-                for chunk in response.iter_bytes():
-                    if cancel.is_set():
-                        raise _Cancelled()
-                    if buffer.add(chunk):
-                        _checked(f.write, target, buffer.take())
-                        emit(buffer.event())
+                for raw in pieces:
+                    for chunk in decoder.feed(raw):
+                        if cancel.is_set():
+                            raise _Cancelled()
+                        if buffer.add(chunk):
+                            _checked(f.write, target, buffer.take())
+                            emit(buffer.event())
             except httpx.TransportError as exc:
                 error: Optional[Exception] = type(exc)(scrub(str(exc)))
             else:
                 error = None
+                buffer.add(decoder.flush())
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
                 _checked(f.write, target, buffer.take())
                 emit(buffer.event())
         finally:
+            pieces.close()
             response.close()
         return Written(buffer.count, error)
 
@@ -266,23 +254,26 @@ class AsyncDownloader:
 
     @staticmethod
     async def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter) -> Written:
-        response, buffer = action.response, _Buffer(target, action)
+        response, buffer = action.response, WriteBuffer(target, action)
+        pieces = abody_pieces(response)
         try:
             await anyio.to_thread.run_sync(_checked, rewind, target, f, action.offset)
             emit(buffer.event())
+            decoder = BodyDecoder(response, target)
             try:
-                async for chunk in response.aiter_bytes():
-                    if buffer.add(chunk):
-                        await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
-                        emit(buffer.event())
+                async for raw in pieces:
+                    for chunk in decoder.feed(raw):
+                        if buffer.add(chunk):
+                            await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
+                            emit(buffer.event())
             except httpx.TransportError as exc:
                 error: Optional[Exception] = type(exc)(scrub(str(exc)))
             else:
                 error = None
+                buffer.add(decoder.flush())
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
                 await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
                 emit(buffer.event())
         finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+            await _aclose(response, pieces)
         return Written(buffer.count, error)

@@ -22,6 +22,8 @@ import httpx
 from .._core.request import USER_AGENT
 from .._exceptions import DownloadWriteError
 from .._upload.logs import install_log_filter, sending_put
+from .download_flow import Write
+from .events import DownloadProgress
 from .names import redact, unique_names
 
 CHUNK_SIZE = 1024 * 1024
@@ -80,6 +82,36 @@ def make_directory(target: Target) -> None:
         raise write_error(target, exc, "create the directory of") from None
     if not os.path.isdir(target.directory):
         raise write_error(target, NotADirectoryError(errno_codes.ENOTDIR, "not a directory"), "write")
+
+
+class WriteBuffer:
+    """Collects received bytes into writes of about ``CHUNK_SIZE`` (few disk writes and thread hops,
+    memory bounded), counting what was handed to the file for progress events and resumes."""
+
+    def __init__(self, target: Target, action: Write) -> None:
+        self._target, self._action = target, action
+        self._parts: List[bytes] = []
+        self.pending = 0
+        self.count = 0  # bytes taken for writing
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; true when a write is due."""
+        self._parts.append(chunk)
+        self.pending += len(chunk)
+        return self.pending >= CHUNK_SIZE
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        self.count += self.pending
+        self.pending = 0
+        return data
+
+    def event(self) -> DownloadProgress:
+        action = self._action
+        return DownloadProgress(
+            self._target.index, self._target.path, action.offset + self.count, action.total
+        )
 
 
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)

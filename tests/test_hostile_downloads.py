@@ -1,0 +1,167 @@
+"""Regression tests of the hostile review, download part: a download server that ignores
+``Accept-Encoding: identity`` and compresses anyway (a gzip bomb among it). Real sockets on 127.0.0.1;
+sync, asyncio and trio."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import os
+import pathlib
+import random
+import socket
+import threading
+import zlib
+from typing import AsyncIterator, List, Optional
+
+import pytest
+from conftest import Flavor
+
+from magic_hour import DownloadError, DownloadWriteError
+from magic_hour._jobs.decoding import INFLATE_ALLOWANCE, MAX_INFLATE_RATIO
+
+pytestmark = pytest.mark.anyio
+
+MB = 1024 * 1024
+
+
+@pytest.fixture(params=["sync", "asyncio", "trio"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def anyio_backend(mode: str) -> str:
+    return "asyncio" if mode == "sync" else mode
+
+
+@pytest.fixture
+async def sdk(mode: str) -> AsyncIterator[Flavor]:
+    flavor = Flavor(mode != "sync")
+    try:
+        yield flavor
+    finally:
+        await flavor.cleanup()
+
+
+@functools.cache
+def bomb(inflated: int = 256 * MB) -> bytes:
+    """One gzip member of ``inflated`` zero bytes (about 1,000 times smaller)."""
+    c = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(MB)
+    return b"".join(c.compress(zeros) for _ in range(inflated // MB)) + c.flush()
+
+
+class CompressingServer:
+    """Answers every GET with ``body`` as ``Content-Encoding: gzip`` whatever the request asked, without
+    ``Content-Length`` (the end of the body is the end of the connection) unless ``length`` is set.
+    Records what it managed to send."""
+
+    def __init__(self, body: bytes, *, length: bool = False) -> None:
+        self.body, self.length = body, length
+        self.sent: List[int] = []
+        self.accept_encoding: List[Optional[str]] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> CompressingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                head += data
+            lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+            found = [
+                v.strip()
+                for k, _, v in (h.partition(":") for h in lines[1:])
+                if k.lower() == "accept-encoding"
+            ]
+            self.accept_encoding.append(found[0] if found else None)
+            headers = "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Encoding: gzip\r\nConnection: close\r\n"
+            if self.length:
+                headers += f"Content-Length: {len(self.body)}\r\n"
+            sent = 0
+            try:
+                conn.sendall((headers + "\r\n").encode())
+                for start in range(0, len(self.body), 65536):
+                    conn.sendall(self.body[start : start + 65536])
+                    sent = start + 65536
+                sent = len(self.body)
+            except OSError:  # the client hung up
+                pass
+            self.sent.append(min(sent, len(self.body)))
+
+
+def leftovers(directory: pathlib.Path) -> List[str]:
+    return sorted(os.listdir(directory)) if directory.exists() else []
+
+
+@pytest.mark.parametrize("length", [False, True], ids=["no-content-length", "content-length"])
+async def test_a_gzip_bomb_is_refused_with_no_file_left(
+    sdk: Flavor, tmp_path: pathlib.Path, length: bool
+) -> None:
+    # 256 MiB of zeros in ~250 KB: the body may inflate to max(16 MiB, 100 x the bytes received), so it is
+    # refused after ~25 MB were written, long before its end, and the partial file is removed.
+    body = bomb()
+    limit = max(INFLATE_ALLOWANCE, MAX_INFLATE_RATIO * len(body))
+    assert limit < 256 * MB // 4, "the bomb must be far over the limit"
+    out = tmp_path / "out"
+    with CompressingServer(body, length=length) as server:
+        client = sdk.client(max_retries=0)
+        with pytest.raises(DownloadError) as info:
+            await sdk.call(client.v1.files.download, f"{server.url}/render.png?sig=SECRET", directory=out)
+    error = info.value
+    assert not isinstance(error, DownloadWriteError)
+    message = str(error)
+    assert f"more than {MAX_INFLATE_RATIO} times the bytes received" in message, message
+    assert "decompression bomb" in message and "gzip" in message
+    assert "SECRET" not in message and error.path == str(out / "render.png")
+    assert server.accept_encoding == ["identity"], "the SDK asked for the file as is"
+    assert len(server.accept_encoding) == 1, "a bomb is not retried"
+    assert leftovers(out) == [], "nothing left: no final file, no temporary file"
+
+
+async def test_a_compressed_file_is_written_as_the_file(sdk: Flavor, tmp_path: pathlib.Path) -> None:
+    # A server that compresses a real output anyway: the file is written inflated (not as the gzip
+    # stream under a .png name), whether or not the compressed length was announced.
+    rng = random.Random(7)
+    content = bytes(rng.getrandbits(8) for _ in range(3 * MB // 4)) + bytes(2 * MB)  # ~4:1 overall
+    for length in (False, True):
+        with CompressingServer(gzip.compress(content), length=length) as server:
+            client = sdk.client(max_retries=0)
+            [path] = await sdk.call(client.v1.files.download, [f"{server.url}/a.png"], directory=tmp_path)
+        assert pathlib.Path(path).read_bytes() == content
+    assert leftovers(tmp_path) == ["a.png"]  # the second replaced the first
+
+
+async def test_a_body_that_does_not_decode_is_a_download_error(sdk: Flavor, tmp_path: pathlib.Path) -> None:
+    with CompressingServer(b"\x1f\x8b\x08\x00" + b"not gzip at all" * 100) as server:
+        client = sdk.client(max_retries=0)
+        with pytest.raises(DownloadError) as info:
+            await sdk.call(client.v1.files.download, [f"{server.url}/a.png"], directory=tmp_path)
+    assert "could not be decoded" in str(info.value)
+    assert leftovers(tmp_path) == []
