@@ -1,13 +1,19 @@
 """Reading a file for an async PUT without blocking the event loop, and without leaving it idle.
 
-Disk reads run in worker threads (asyncio and trio alike, through anyio), and each hand-off to a
-thread and back costs the loop about 0.1-0.3 ms, so:
+Disk reads run in worker threads (asyncio and trio alike), and each hand-off to a thread and back costs
+the loop 50-150 µs, a third of what sending a 1 MiB chunk costs it, so:
 
 - a file of at most one chunk is opened, read (with the one-byte probe past its end) and closed in a
   single worker-thread call, instead of one call each for open, read, probe and close;
-- a larger file is read by a task one chunk ahead of the connection: the next chunk's read runs in its
-  thread while the current chunk is written to the socket (without it the loop waited for every read).
-  Memory stays flat: at most the chunk being sent and the one read ahead.
+- a larger file is read by one worker thread for the whole attempt, ahead of the connection: the
+  next chunks are read while the current one is written to the socket, and handed over through a
+  locked queue of at most ``_HIGH`` chunks, refilled two at a time. The loop takes a chunk that is
+  ready without any hand-off (it only notifies the thread when the queue runs low); it waits (and the
+  thread wakes it) only when the disk is slower than the network. Memory stays flat: at most
+  ``_HIGH`` chunks ready and the one being sent. The file's last chunk, and the probe past its end,
+  are read only once the body has taken every chunk before it, so a file that grows or shrinks is
+  caught as late as before. (One worker-thread call per chunk cost 1.65x raw httpx's CPU for a
+  512 MiB file: ``tests/benchmarks/bench_upload.py``.)
 
 The body (``bodies.StreamedBody``) asks for the reads it always did, in order: ``read(n)`` of
 ``min(CHUNK_SIZE, left)`` bytes until the announced size, then ``read(1)``, which must find nothing;
@@ -17,22 +23,30 @@ reads its end (so before the last chunk even reaches the connection), or when th
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from typing import IO, Deque, List, Optional, Union
+from typing import IO, Any, Callable, Deque, List, Optional, Union
 
 import anyio
 import anyio.abc
 import anyio.to_thread
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .flow import CHUNK_SIZE
 from .inputs import Source
 
 _Item = Union[List[bytes], Exception]
 
+_HIGH = 3
+"""Chunks a reading thread holds ready for the body, at most (plus the one being sent)."""
+_LOW = 1
+"""The thread reads again once the body has left this many: two chunks per wake-up of the thread, and
+one ready while it reads them. Except for the file's last chunk: it is read (with the probe past the
+end, which catches a file that grew) only once the body has taken every chunk before it, one chunk
+ahead of the connection, as it always was."""
+
 
 class _File:
-    """The file of one attempt, as the worker threads see it."""
+    """The file of one attempt, as the worker thread sees it."""
 
     def __init__(self, source: Source) -> None:
         self.source = source
@@ -91,47 +105,121 @@ class _File:
             self.close()
 
 
+def _waker() -> Callable[[Callable[[], object]], object]:
+    """A thread-safe "run this callback in the running event loop soon" (asyncio or trio)."""
+    import sniffio
+
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    import asyncio
+
+    return asyncio.get_running_loop().call_soon_threadsafe
+
+
 class ThreadReader:
-    """Serves the body's reads from reads done ahead in worker threads (see the module doc)."""
+    """Serves the body's reads from reads done ahead in a worker thread (see the module doc)."""
 
     def __init__(self, source: Source) -> None:
         self._file = _File(source)
-        self._ready: Deque[bytes] = deque()
-        self._receive: Optional[MemoryObjectReceiveStream[_Item]] = None
+        self._ready: Deque[bytes] = deque()  # the loop's side: pieces of the item taken last
+        self._lock = threading.Lock()
+        self._moved = threading.Condition(self._lock)  # the thread waits here for the slot to empty
+        self._slot: Deque[_Item] = deque()  # items read ahead, not yet taken (at most _HIGH)
+        self._stopped = False
+        self._waiting: Optional[anyio.Event] = None  # the loop waits for the slot to fill
+        self._wake: Any = None
+        self._threaded = False
+        self._filling = True  # the thread reads until _HIGH chunks are ready
 
     async def start(self, tg: Optional[anyio.abc.TaskGroup]) -> None:
-        """Reads a small file at once; starts the read-ahead task of a larger one in ``tg``."""
+        """Reads a small file at once; starts the reading thread of a larger one in ``tg``."""
         if tg is None or self._file.source.size <= CHUNK_SIZE:
             self._ready.extend(await anyio.to_thread.run_sync(self._file.read_all))
             return
-        send, self._receive = anyio.create_memory_object_stream[_Item](0)
-        tg.start_soon(self._read_ahead, send)
+        self._threaded = True
+        self._wake = _waker()
+        tg.start_soon(self._run)
 
     async def read(self, n: int) -> bytes:
-        if not self._ready:
-            assert self._receive is not None, "read past the reads the body makes"
-            item = await self._receive.receive()
+        while not self._ready:
+            assert self._threaded, "read past the reads the body makes"
+            event: Optional[anyio.Event] = None
+            item: Optional[_Item] = None
+            with self._lock:
+                if self._slot:
+                    item = self._slot.popleft()
+                    if len(self._slot) <= _LOW:
+                        self._moved.notify()
+                else:
+                    event = self._waiting = anyio.Event()
+            if item is None:
+                assert event is not None
+                await event.wait()  # set by the thread once it has read the next chunk
+                continue
             if isinstance(item, Exception):
                 raise item
             self._ready.extend(item)
         return self._ready.popleft()
 
-    def close(self) -> None:
-        """When the attempt ends: stops the read-ahead (its task is cancelled with the task group)."""
-        if self._receive is not None:
-            self._receive.close()
-        self._file.close()  # after the task group has exited: no thread uses it any more
+    def stop(self) -> None:
+        """When the attempt ends: the reading thread stops (and its task ends) before its next read."""
+        with self._lock:
+            self._stopped = True
+            self._moved.notify()
 
-    async def _read_ahead(self, send: MemoryObjectSendStream[_Item]) -> None:
-        with send:
-            try:
-                while not self._file.done:
-                    try:
-                        item: _Item = await anyio.to_thread.run_sync(self._file.step)
-                    except Exception as exc:  # an OSError reading the file: the body raises it
-                        item = exc
-                    await send.send(item)
-                    if isinstance(item, Exception):
+    def close(self) -> None:
+        """Once the attempt's task group has exited (no thread uses the file any more)."""
+        self.stop()
+        self._file.close()
+
+    async def _run(self) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._read_ahead)
+        finally:
+            with self._lock:  # cancelled before the thread started (anyio then never runs it)
+                self._stopped = True
+
+    def _blocked(self) -> bool:
+        """(Under the lock.) Whether the thread must wait before its next read: it has filled the queue
+        (``_HIGH``) and the body has not brought it down to ``_LOW`` yet, or the next read is the file's
+        last chunk and the body has not taken every chunk before it."""
+        if self._stopped:
+            return False
+        ready = len(self._slot)
+        if self._file.sent + CHUNK_SIZE >= self._file.source.size and ready:
+            return True
+        if ready >= _HIGH:
+            self._filling = False
+        elif ready <= _LOW:
+            self._filling = True
+        return not self._filling
+
+    def _read_ahead(self) -> None:
+        """The worker thread: reads until the file's end, an error, or the attempt stops it."""
+        try:
+            while True:
+                with self._lock:
+                    while self._blocked():
+                        self._moved.wait()
+                    if self._stopped:
                         return
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return  # the attempt ended before its body did (an early answer, an error)
+                try:
+                    item: _Item = self._file.step()
+                except Exception as exc:  # an OSError reading the file: the body raises it
+                    item = exc
+                with self._lock:
+                    if self._stopped:
+                        return
+                    self._slot.append(item)
+                    event, self._waiting = self._waiting, None
+                if event is not None:
+                    try:
+                        self._wake(event.set)
+                    except RuntimeError:  # the event loop is closed (trio: RunFinishedError)
+                        return
+                if isinstance(item, Exception) or self._file.done:
+                    return
+        finally:
+            self._file.close()

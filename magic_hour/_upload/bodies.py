@@ -103,7 +103,7 @@ def put_request(put: Put, timeout: httpx.Timeout, content: Any) -> httpx.Request
     stream = content if isinstance(content, httpx.AsyncByteStream) else None
     request = httpx.Request(
         "PUT",
-        put.target.upload_url,
+        put.target.url or put.target.upload_url,
         headers={"Content-Length": str(put.source.size)},
         content=None if stream is not None else content,
         extensions={"timeout": timeout.as_dict()},

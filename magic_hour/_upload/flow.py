@@ -10,15 +10,14 @@ import datetime
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, List, Optional, Sequence, Union
 
 import httpx
 
-from .._core.hosts import url_host_problem
 from .._core.reading import parse_json
 from .._core.retry import Sleep, retry_flow
-from .._exceptions import ApiConnectionError, StorageError, UploadUrlsMismatchError
+from .._exceptions import ApiConnectionError, StorageError
 from .._redact import redact, safe_url, scrub_text
 from .inputs import Source
 
@@ -71,11 +70,16 @@ def parse_expires_at(value: object) -> datetime.datetime:
 
 @dataclass(frozen=True)
 class Target:
-    """Where one file goes: a pre-signed URL and the ``file_path`` to use in API calls."""
+    """Where one file goes: a pre-signed URL and the ``file_path`` to use in API calls.
+
+    ``url`` is ``upload_url`` parsed once, when the presign answer is checked, and used as is by the PUT
+    (each parse costs 20-40 µs, a few percent of a small file's upload).
+    """
 
     file_path: str
     upload_url: str
     expires_at: datetime.datetime
+    url: Optional[httpx.URL] = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -183,65 +187,6 @@ def batches(sources: Sequence[Source], size: int = PRESIGN_BATCH_SIZE) -> List[L
 def presign_items(sources: Sequence[Source]) -> List[dict[str, str]]:
     """The ``items`` of the ``upload-urls`` call for ``sources``."""
     return [{"extension": s.extension, "type_": s.type_} for s in sources]
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> None:
-    """Refuse an answer that cannot be used as is, before any byte is sent (a retry would not help)."""
-    if not targets and sources:  # the official SDK's words for this case
-        raise UploadUrlsMismatchError(
-            f"No upload URL was returned from the server (for {_count(len(sources), 'file')}); "
-            "nothing was uploaded"
-        )
-    if len(targets) != len(sources):
-        raise UploadUrlsMismatchError(
-            f"the API returned {_count(len(targets), 'upload URL')} for {_count(len(sources), 'file')}; "
-            "nothing was uploaded"
-        )
-    for source, target in zip(sources, targets):
-        problem = None if _is_http_url(target.upload_url) else "not an absolute http(s) URL"
-        problem = problem or url_host_problem(target.upload_url)
-        if problem is not None:
-            raise UploadUrlsMismatchError(
-                f"the API returned an upload URL for {source.name} that cannot be used ({problem}): "
-                f"{redact_url(target.upload_url)!r}; nothing was uploaded"
-            )
-    _check_unique(targets)
-
-
-def _check_unique(targets: Sequence[Target], taken: Sequence[Target] = ()) -> None:
-    """Two files sent to one URL (or given one ``file_path``) would leave one object in storage and
-    report both uploaded."""
-    urls = {t.upload_url for t in taken}
-    paths = {t.file_path for t in taken}
-    for target in targets:
-        if target.upload_url in urls or target.file_path in paths:
-            kind, value = (
-                ("upload URL", redact_url(target.upload_url))
-                if target.upload_url in urls
-                else ("file_path", target.file_path)
-            )
-            raise UploadUrlsMismatchError(
-                f"the API returned the same {kind} for two files ({value!r}); nothing was uploaded"
-            )
-        urls.add(target.upload_url)
-        paths.add(target.file_path)
-
-
-def check_unique_across(targets: Sequence[Target], taken: Sequence[Target]) -> None:
-    """:func:`check_presigned`'s uniqueness check against the targets of earlier batches."""
-    _check_unique(targets, taken)
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError, TypeError):
-        return False
-    return parsed.scheme in ("http", "https") and bool(parsed.host)
 
 
 def upload_flow(

@@ -8,9 +8,12 @@ import logging
 import time
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
-from .._exceptions import InvalidFileError, InvalidParameterError, MagicHourError
+import httpx
+
+from .._core.hosts import host_problem
+from .._exceptions import InvalidFileError, InvalidParameterError, MagicHourError, UploadUrlsMismatchError
 from .bodies import CallbackError
-from .flow import Target, check_presigned, check_unique_across, parse_expires_at
+from .flow import Target, parse_expires_at, redact_url
 from .inputs import Passthrough, Source, inspect_input
 from .results import UploadResult
 
@@ -113,8 +116,75 @@ def reraise_callback_errors(run: Callable[[], T]) -> T:
         raise exc.error from None
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> None:
+    """Refuse an answer that cannot be used as is, before any byte is sent (a retry would not help)."""
+    if not targets and sources:  # the official SDK's words for this case
+        raise UploadUrlsMismatchError(
+            f"No upload URL was returned from the server (for {_count(len(sources), 'file')}); "
+            "nothing was uploaded"
+        )
+    if len(targets) != len(sources):
+        raise UploadUrlsMismatchError(
+            f"the API returned {_count(len(targets), 'upload URL')} for {_count(len(sources), 'file')}; "
+            "nothing was uploaded"
+        )
+    for source, target in zip(sources, targets):
+        problem = _url_problem(target.url or parse_upload_url(target.upload_url))
+        if problem is not None:
+            raise UploadUrlsMismatchError(
+                f"the API returned an upload URL for {source.name} that cannot be used ({problem}): "
+                f"{redact_url(target.upload_url)!r}; nothing was uploaded"
+            )
+    _check_unique(targets)
+
+
+def _check_unique(targets: Sequence[Target], taken: Sequence[Target] = ()) -> None:
+    """Two files sent to one URL (or given one ``file_path``) would leave one object in storage and
+    report both uploaded."""
+    urls = {t.upload_url for t in taken}
+    paths = {t.file_path for t in taken}
+    for target in targets:
+        if target.upload_url in urls or target.file_path in paths:
+            kind, value = (
+                ("upload URL", redact_url(target.upload_url))
+                if target.upload_url in urls
+                else ("file_path", target.file_path)
+            )
+            raise UploadUrlsMismatchError(
+                f"the API returned the same {kind} for two files ({value!r}); nothing was uploaded"
+            )
+        urls.add(target.upload_url)
+        paths.add(target.file_path)
+
+
+def check_unique_across(targets: Sequence[Target], taken: Sequence[Target]) -> None:
+    """:func:`check_presigned`'s uniqueness check against the targets of earlier batches."""
+    _check_unique(targets, taken)
+
+
+def parse_upload_url(url: str) -> Optional[httpx.URL]:
+    """``url`` parsed by httpx, or ``None`` when httpx cannot parse it."""
+    try:
+        return httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):  # IDNAError is a ValueError
+        return None
+
+
+def _url_problem(parsed: Optional[httpx.URL]) -> Optional[str]:
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        return "not an absolute http(s) URL"
+    return host_problem(parsed.raw_host.decode("ascii"))
+
+
 def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
-    return [Target(it.file_path, it.upload_url, parse_expires_at(it.expires_at)) for it in response.items]
+    return [
+        Target(it.file_path, it.upload_url, parse_expires_at(it.expires_at), parse_upload_url(it.upload_url))
+        for it in response.items
+    ]
 
 
 def accept_batch(

@@ -19,7 +19,8 @@ from .upload_urls import AsyncUploadUrls, UploadUrls
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
     from ...._jobs.events import DownloadProgress
-    from ...._upload.engine import AsyncUploader, ProgressCallback, SyncUploader
+    from ...._upload.aengine import AsyncUploader
+    from ...._upload.engine import ProgressCallback, SyncUploader
     from ...._upload.inputs import FileInput
     from ...._upload.results import UploadResult
 
@@ -209,7 +210,7 @@ class AsyncFilesClient:
 
     def _uploader(self) -> AsyncUploader:
         if self._engine is None:
-            from ...._upload.engine import AsyncUploader
+            from ...._upload.aengine import AsyncUploader
 
             self._engine = AsyncUploader(self._http, self.upload_urls)
         return self._engine

@@ -1,0 +1,193 @@
+"""The async driver of the upload engine: anyio tasks over the client's pooled ``httpx.AsyncClient``.
+
+It runs the same pure :func:`~magic_hour._upload.flow.upload_flow` per file as the sync driver
+(``engine.py``); files are read in worker threads (``areading.py``), so the event loop never blocks on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Sequence
+
+import anyio
+import anyio.abc
+import httpx
+
+from .._core.deadline import budget_for
+from .._core.flows import arun_flow
+from .._exceptions import MagicHourError
+from .areading import ThreadReader
+from .bodies import (
+    CallbackError,
+    Progress,
+    ProgressCallback,
+    StreamedBody,
+    check_end,
+    check_progress,
+    put_request,
+)
+from .engine import SyncUploader as SyncUploader  # the sync twin (tests/test_parity.py compares them)
+from .flow import CHUNK_SIZE, Presign, Put, Target, batches, presign_items, upload_flow
+from .inputs import Source, restore_position
+from .logs import install_log_filter, sending_put
+from .plan import accept_batch, check_flag, file_error, finish, log_uploaded, one_target, plan
+from .results import UploadResult
+
+if TYPE_CHECKING:
+    from .._core.transport import AsyncHTTP
+    from ..resources.v1.files.upload_urls import AsyncUploadUrls
+
+logger = logging.getLogger("magic_hour")
+
+
+class AsyncUploader:
+    """Uploads files with anyio tasks over the client's pooled :class:`httpx.AsyncClient`.
+
+    File reads run in worker threads, so the event loop never blocks on disk (asyncio and trio). A file
+    is opened by its request body, once the request has a connection (see ``bodies.py``).
+    """
+
+    def __init__(self, http: AsyncHTTP, upload_urls: AsyncUploadUrls) -> None:
+        self._http = http
+        self._upload_urls = upload_urls
+
+    async def upload(
+        self,
+        files: Sequence[object],
+        *,
+        type_: Optional[str] = None,
+        extension: Optional[str] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[ProgressCallback] = None,
+        from_current_position: bool = False,
+    ) -> List[UploadResult]:
+        check_progress(on_progress, is_async=True)
+        results, sources = plan(
+            files, type_, extension, check_flag("from_current_position", from_current_position)
+        )
+        try:
+            return await self._upload(results, sources, max_concurrency, on_progress)
+        except CallbackError as exc:
+            raise exc.error from None
+        finally:
+            # Synchronous even in async code: a seek is not blocking I/O, and it must run when cancelled.
+            for source in sources:
+                restore_position(source)
+
+    async def _upload(
+        self,
+        results: List[Optional[UploadResult]],
+        sources: List[Source],
+        max_concurrency: int,
+        on_progress: Optional[ProgressCallback],
+    ) -> List[UploadResult]:
+        install_log_filter()
+        targets: Dict[int, Target] = {}
+        for batch in batches(sources):
+            try:
+                outcome: Any = await self._upload_urls.create(items=presign_items(batch))  # type: ignore[arg-type]
+            except MagicHourError as exc:
+                outcome = exc
+            accept_batch(batch, outcome, results, targets)
+        todo = [s for s in sources if s.index in targets]
+        progress = Progress(on_progress)
+        limiter = anyio.CapacityLimiter(max_concurrency)
+
+        failure: List[BaseException] = []
+        scopes: List[anyio.CancelScope] = []
+
+        async def work(source: Source) -> None:
+            async with limiter:
+                try:
+                    path = await self._upload_one(source, targets[source.index], progress)
+                except MagicHourError as exc:
+                    error: MagicHourError = exc
+                except OSError as exc:
+                    error = file_error(source, exc)
+                except Exception as exc:  # e.g. the progress callback raised: stop the others
+                    failure.append(exc)
+                    for scope in scopes:
+                        scope.cancel()
+                    return
+                else:
+                    results[source.index] = UploadResult(source.index, source.name, file_path=path)
+                    return
+                logger.info("%s: upload failed: %s", source.name, error)
+                results[source.index] = UploadResult(source.index, source.name, error=error)
+
+        if len(todo) == 1:
+            await work(todo[0])
+        elif todo:
+            async with anyio.create_task_group() as tg:
+                scopes.append(tg.cancel_scope)
+                for s in todo:
+                    tg.start_soon(work, s)
+        if failure:
+            # The exception itself, as the sync engine raises it, not an ExceptionGroup of the task group.
+            raise failure[0]
+        return finish(results)
+
+    async def _upload_one(self, source: Source, target: Target, progress: Progress) -> str:
+        async def perform(action: object) -> Any:
+            if isinstance(action, Presign):
+                return one_target(source, await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
+            assert isinstance(action, Put)
+            return await self._put(action, progress)
+
+        start = time.perf_counter()
+        path = await arun_flow(
+            upload_flow(source, target, max_retries=self._http.config.max_retries), perform
+        )
+        log_uploaded(source, start, path)
+        return path
+
+    async def _put(self, put: Put, progress: Progress) -> httpx.Response:
+        source = put.source
+        await progress.aemit(source, 0)
+        readers: List[ThreadReader] = []
+        try:
+            if source.size <= CHUNK_SIZE:  # read in one worker-thread call: no read-ahead task
+                return await self._send_put(put, progress, None, readers)
+            # A larger file's read-ahead task lives in a task group around the whole request. The
+            # request's exception leaves the group unwrapped (trio would put it in an ExceptionGroup).
+            error: Optional[Exception] = None
+            response: Optional[httpx.Response] = None
+            async with anyio.create_task_group() as tg:
+                try:
+                    response = await self._send_put(put, progress, tg, readers)
+                except Exception as exc:
+                    error = exc
+                finally:
+                    for reader in readers:  # a reading thread waiting for the body to take a chunk
+                        reader.stop()
+                    tg.cancel_scope.cancel()
+            if error is not None:
+                raise error
+            assert response is not None
+            return response
+        finally:
+            for reader in readers:  # once no worker thread reads its file any more
+                reader.close()
+
+    async def _send_put(
+        self,
+        put: Put,
+        progress: Progress,
+        tg: Optional[anyio.abc.TaskGroup],
+        readers: List[ThreadReader],
+    ) -> httpx.Response:
+        source = put.source
+
+        async def open_() -> Callable[[int], Awaitable[bytes]]:
+            reader = ThreadReader(source)
+            readers.append(reader)
+            await reader.start(tg)
+            return reader.read
+
+        if source.size == 0:  # a 0-byte body is complete at once: probe before sending
+            check_end(source, await (await open_())(1))
+        body = StreamedBody(open_, source, progress)
+        request = put_request(put, self._http.config.timeout, body)
+        with sending_put():
+            return await self._http.send(request, budget_for(request), auth=None, follow_redirects=False)

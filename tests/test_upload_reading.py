@@ -1,0 +1,78 @@
+"""The async engine's file reader (``magic_hour._upload.areading``): how far it reads ahead of the body.
+
+A larger file is read by one worker thread, handed to the body through a bounded queue: memory stays
+flat, and the file's last chunk (with the probe past its end, which catches a file that grew) is read
+only once the body has taken every chunk before it, as when each chunk was read on demand.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any, List
+
+import anyio
+import pytest
+
+from magic_hour._upload import areading
+from magic_hour._upload.areading import ThreadReader
+from magic_hour._upload.flow import CHUNK_SIZE
+from magic_hour._upload.inputs import Source
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: Any) -> str:
+    return str(request.param)
+
+
+def _source(tmp_path: pathlib.Path, chunks: int) -> Source:
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"".join(bytes([i]) * CHUNK_SIZE for i in range(chunks)) + b"end")
+    size = chunks * CHUNK_SIZE + 3
+    return Source(index=0, name="a.mp4", size=size, type_="video", extension="mp4", path=str(path))
+
+
+async def test_reads_ahead_at_most_high_chunks_and_the_last_one_on_demand(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path, 7)
+    readers: List[ThreadReader] = []
+    ready_at_read: List[int] = []  # chunks ready and not taken, each time the thread reads
+    step = areading._File.step  # pyright: ignore[reportPrivateUsage]
+
+    def recording_step(self: Any) -> List[bytes]:
+        ready_at_read.append(len(readers[0]._slot))  # pyright: ignore[reportPrivateUsage]
+        return step(self)
+
+    monkeypatch.setattr(areading._File, "step", recording_step)  # pyright: ignore[reportPrivateUsage]
+    got: List[bytes] = []
+    async with anyio.create_task_group() as tg:
+        reader = ThreadReader(source)
+        readers.append(reader)
+        await reader.start(tg)
+        left = source.size
+        while left:
+            await anyio.sleep(0.01)  # a slow connection: the thread fills its queue meanwhile
+            chunk = await reader.read(min(CHUNK_SIZE, left))
+            got.append(chunk)
+            left -= len(chunk)
+        assert await reader.read(1) == b""  # the probe
+    reader.close()
+    assert b"".join(got) == pathlib.Path(source.path or "").read_bytes()
+    assert len(ready_at_read) == 8
+    assert max(ready_at_read) < areading._HIGH  # pyright: ignore[reportPrivateUsage]
+    assert ready_at_read[-1] == 0, "the last chunk and the probe are read once the body took the rest"
+    assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
+
+
+async def test_stopping_mid_file_ends_the_thread_and_closes_the_file(tmp_path: pathlib.Path) -> None:
+    source = _source(tmp_path, 6)
+    reader = ThreadReader(source)
+    async with anyio.create_task_group() as tg:
+        await reader.start(tg)
+        assert len(await reader.read(CHUNK_SIZE)) == CHUNK_SIZE
+        await anyio.sleep(0.05)  # the thread has filled its queue and waits for the body
+        reader.stop()  # the attempt ends (an early answer, an error): the group exits only if it stops
+    reader.close()
+    assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
