@@ -123,6 +123,10 @@ def shorten(text: Optional[str], limit: int = 110) -> str:
     """The first sentence of a spec description, as plain text: links and markup dropped."""
     if not text:
         return ""
+    # a line that is only a title ("**What this API does**", "# Usage") is not the first sentence
+    text = "\n".join(
+        line for line in text.splitlines() if not re.fullmatch(r"\s*(#+ .*|\*\*[^*]+\*\*:?)\s*", line)
+    )
     plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     plain = re.sub(r"[*`]+", "", plain)
     plain = " ".join(plain.split())

@@ -145,3 +145,14 @@ def test_every_example_runs(
         assert len(lines) == 2 and all(line.startswith("api-assets/") for line in lines)
     else:
         assert [len(line.split("\t")) for line in lines] == [3, 3]
+
+
+def test_help_texts_are_the_first_sentence_without_titles_or_markup() -> None:
+    from codegen.cli_catalog import shorten
+
+    spec = "**What this API does**\n\nCreate a [face swap](https://x.test/a) in `seconds`. More text."
+    assert shorten(spec) == "Create a face swap in seconds."
+    assert shorten("# Usage\nUpscale it! Then more.") == "Upscale it!"
+    assert shorten("a " * 80).endswith("…") and len(shorten("a " * 80)) == 110
+    descriptions = [c["description"] for c in CATALOG["commands"]]
+    assert not [d for d in descriptions if not d or d.startswith(("What this API does", "#", "*"))]
