@@ -180,7 +180,6 @@ def calibrate(fake: Any, url: str, args: argparse.Namespace, work: str, size: in
     if proc.returncode != 0:
         raise SystemExit(f"calibration failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     os.remove(path)
-    os.remove(spec["out"])
     rates: Dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return rates
 
@@ -198,7 +197,7 @@ def main() -> int:
     parser.add_argument("--conc-mb", type=float, default=2, help="concurrent: each input and output")
     parser.add_argument("--sdk-root", default=ROOT, help="the checkout whose magic_hour is measured")
     parser.add_argument("--python", default=sys.executable, help="interpreter for ours and the optimal")
-    parser.add_argument("--calibrate-mb", type=float, default=10, help="least size of the calibration file")
+    parser.add_argument("--calibrate-mb", type=float, default=10, help="size of the calibration transfers")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--profile", choices=TOOLS, help="print a cProfile of this tool's cases")
     args = parser.parse_args()
@@ -227,9 +226,7 @@ def main() -> int:
             results: Dict[str, List[Dict[str, Any]]] = {t: [] for t in tools}
             rates = []
             for rnd in range(args.rounds):
-                rates.append(
-                    calibrate(fake, server.url, args, work, max(sc.output_size, int(args.calibrate_mb * MB)))
-                )
+                rates.append(calibrate(fake, server.url, args, work, max(1, int(args.calibrate_mb * MB))))
                 order = tools[rnd % len(tools) :] + tools[: rnd % len(tools)]
                 for tool in order:
                     res = run_case(fake, server.url, tool, sc, inputs, warm, args, work)
