@@ -16,6 +16,8 @@ total deadline shortens each operation's timeout (see ``transport.py``).
 from __future__ import annotations
 
 import contextvars
+import select
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
@@ -185,6 +187,7 @@ def _keep_reading(stream: object) -> None:
 class _AsyncStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        self._socket: Any = None
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         return await self._inner.read(max_bytes, _cap(self._inner, timeout, reading=True))
@@ -202,7 +205,33 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, _connect_cap(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
+        # httpcore asks every pooled connection whether its socket is readable (closed by the server) at
+        # every request and response, and anyio answers by building its whole attribute table,
+        # getpeername() included: ~40 us a time, O(connections) per request, a third of the client's CPU
+        # with 20 jobs at once (tests/benchmarks/bench_jobs.py). The socket object is the same for the
+        # stream's whole life: look it up once, and poll it as httpcore does.
+        if info not in ("socket", "is_readable"):
+            return self._inner.get_extra_info(info)
+        if self._socket is None:
+            self._socket = self._inner.get_extra_info("socket")
+        if info == "socket":
+            return self._socket
+        if not callable(getattr(self._socket, "fileno", None)):
+            return self._inner.get_extra_info(info)
+        return _readable(self._socket)
+
+
+def _readable(sock: Any) -> bool:
+    """httpcore's ``is_socket_readable`` for a socket (asyncio's ``TransportSocket``, trio's, the stdlib's):
+    data (or the end) waiting; a closed socket counts as readable."""
+    fd = sock.fileno()
+    if fd < 0:
+        return True
+    if sys.platform == "win32" or getattr(select, "poll", None) is None:
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _AsyncBackend(httpcore.AsyncNetworkBackend):
