@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import signal
 from pathlib import Path
@@ -134,13 +133,11 @@ class Batch:
             cwd.mkdir(parents=True)
             make_inputs(EXAMPLES[key], cwd)
             for _ in range(2):
-                out, before = io.StringIO(), os.getcwd()
-                os.chdir(cwd)
-                try:
-                    with contextlib.redirect_stdout(out):
-                        code = main(["--token", TOKEN, *self.argv(key, ["--json", "--no-wait", "-q"])])
-                finally:
-                    os.chdir(before)
+                out = io.StringIO()
+                with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out):
+                    patch.chdir(cwd)
+                    patch.setenv("SSL_CERT_FILE", self.env["SSL_CERT_FILE"])  # see child_env
+                    code = main(["--token", TOKEN, *self.argv(key, ["--json", "--no-wait", "-q"])])
                 assert code in (0, 1), out.getvalue()  # 1: already ended error or canceled (those batches)
                 made.setdefault(kind, []).append(json.loads(out.getvalue())["id"])
         self.projects = {kind: (a, b) for kind, (a, b) in made.items()}

@@ -1,5 +1,6 @@
-"""Catalog commands run through the job runner against the fake: a real subprocess on its server, and
-in-process for what needs no process of its own."""
+"""Catalog commands run through the job runner against the fake: ``python -m magic_hour`` on its server,
+and in-process for what needs no process of its own. Every command in every mode (``--no-wait``, failed
+and canceled projects...) runs in ``test_cli_commands.py``."""
 
 from __future__ import annotations
 
@@ -80,32 +81,6 @@ def test_json_document_and_no_download(fake: FakeMagicHour, server: FakeServer, 
     assert os.listdir(tmp_path) == []
     text = cli(server, *FACE_SWAP, "--no-download", cwd=tmp_path)
     assert text.stdout.splitlines()[0].startswith(server.storage_url)
-
-
-def test_no_wait_prints_the_id_and_type(fake: FakeMagicHour, server: FakeServer, tmp_path: Path) -> None:
-    fake.render_seconds = 60
-    proc = cli(server, *FACE_SWAP, "--no-wait", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    project_id, kind, status = proc.stdout.strip().split("\t")
-    assert project_id.startswith("c") and kind == "image" and status in ("queued", "rendering")
-    assert fake.requests_to("downloads") == []
-
-
-@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
-def test_a_failed_project_exits_1_with_the_error(
-    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, as_json: bool
-) -> None:
-    fake.end_next_projects("error", message="the face was not found")
-    proc = cli(server, *(["--json"] if as_json else []), *FACE_SWAP, cwd=tmp_path)
-    no_traceback(proc)
-    assert proc.returncode == 1
-    assert "ended error: the face was not found" in proc.stderr
-    if as_json:
-        doc = json.loads(proc.stdout)
-        assert doc["ok"] is False and doc["status"] == "error"
-        assert doc["error"]["message"] == "the face was not found"
-    else:
-        assert proc.stdout == ""
 
 
 def test_missing_required_flag_is_a_usage_error(server: FakeServer, tmp_path: Path) -> None:
