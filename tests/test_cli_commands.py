@@ -10,9 +10,10 @@ gets its own test of what its process printed, wrote and exited with:
 - text: jobs and ``download`` write their outputs (PNG/MP4/MP3 by the project's kind) into the working
   directory and print their paths; the inputs reached the create request as uploaded ``api-assets/``
   paths; ``wait`` prints output URLs, ``get`` and plain calls the API's JSON, ``delete`` deletes.
-- ``--json``: the job document (id, type, status, credits, outputs, downloaded files that exist).
+- ``--json``: the job document (id, type, status, credits, outputs, downloaded files that exist, in
+  ``--output-dir``).
 - ``--no-wait``: ``ID<TAB>TYPE<TAB>STATUS`` of a project still rendering, nothing downloaded.
-- ``--no-download``: output URLs, nothing written.
+- ``--no-download`` (with ``-q``): output URLs, nothing written, nothing on stderr.
 - a project that ends ``error`` or ``canceled``: exit 1, the error on stderr and in the JSON document.
 - an API error (400) on the command's own operation: exit 1, the API's message, ``status_code`` 400.
 - Ctrl-C (SIGINT) while a job's output downloads (its temporary file exists), or while the project
@@ -190,7 +191,13 @@ def text(
 def as_json(
     zygote: Zygote, child_env: Dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Batch]:
-    yield from batch(zygote, child_env, tmp_path_factory, "json", ALL, lambda key: ["--json"])
+    """With ``--output-dir out`` where outputs are downloaded."""
+
+    def extra(key: Key) -> List[str]:
+        downloads = COMMANDS[key]["action"] in ("create", "download")
+        return ["--json", "--output-dir", "out"] if downloads else ["--json"]
+
+    yield from batch(zygote, child_env, tmp_path_factory, "json", ALL, extra)
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +213,9 @@ def no_wait(
 def no_download(
     zygote: Zygote, child_env: Dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Batch]:
+    """With ``-q``: no progress at all."""
     yield from batch(
-        zygote, child_env, tmp_path_factory, "nodownload", WAITING, lambda key: ["--no-download"]
+        zygote, child_env, tmp_path_factory, "nodownload", WAITING, lambda key: ["--no-download", "-q"]
     )
 
 
@@ -296,15 +304,15 @@ def ok(result: Result) -> None:
     assert TOKEN not in result.out + result.err
 
 
-def check_outputs(paths: Sequence[str], key: Key, cwd: Path) -> None:
-    """Downloaded files: in the working directory, complete, of the project's kind; no .part left."""
+def check_outputs(paths: Sequence[str], key: Key, directory: Path) -> None:
+    """Downloaded files: in ``directory``, complete, of the project's kind; no .part left."""
     ext, offset, magic = OUTPUT[kind_of(key)]
     assert paths, key
     for line in paths:
         path = Path(line)
-        assert path.parent == cwd and path.suffix == f".{ext}", (key, line)
+        assert path.parent == directory and path.suffix == f".{ext}", (key, line)
         assert path.read_bytes()[offset : offset + len(magic)] == magic, (key, line)
-    assert not [p for p in cwd.iterdir() if p.name.endswith(".part")]
+    assert not [p for p in directory.iterdir() if p.name.endswith(".part")]
 
 
 def inputs_only(cwd: Path, key: Key) -> None:
@@ -357,7 +365,8 @@ def test_json(key: Key, as_json: Batch) -> None:
             assert doc["downloaded"] == []
         else:
             assert len(doc["downloaded"]) == len(doc["outputs"])
-            check_outputs(doc["downloaded"], key, result.cwd)
+            check_outputs(doc["downloaded"], key, result.cwd / "out")
+            assert {p.name for p in result.cwd.iterdir()} <= {*EXAMPLES[key], "out"}
     elif action == "delete":
         assert doc == {
             "ok": True,
@@ -385,6 +394,7 @@ def test_no_download(key: Key, no_download: Batch) -> None:
     ok(result)
     lines = result.out.splitlines()
     assert lines and all(line.startswith(no_download.server.storage_url) for line in lines), result
+    assert result.err == ""  # -q
     inputs_only(result.cwd, key)
     assert no_download.fake.requests_to("downloads") == []
 
