@@ -1,22 +1,30 @@
 """The workflow runner: upload inputs -> create -> wait -> download, for both clients.
 
 Generated resources call it in a few declarative lines (their ``generate``, ``wait``, ``check_result``);
-:class:`SyncJobs` and :class:`AsyncJobs` differ only by ``await``. One runner per client (see
+:class:`SyncJobs` and :class:`AsyncJobs` differ only by ``await``; the pure steps around their I/O (checks,
+the wait's setup, the final event) are in :mod:`.steps`. One runner per client (see
 ``magic_hour._jobs.sync_jobs``), which remembers the files that client uploaded.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type, TypeVar
 
 from .._core.flows import arun_flow, run_flow
 from .._core.request import RequestOptions
 from .downloads import AsyncDownloader, SyncDownloader
-from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
+from .events import DownloadProgress, Emitter, ProjectStatus
 from .inputs import UploadCache, plan_body, resolve, substitute
-from .names import check_concurrency, check_directory, check_urls
-from .polling import check_timeout, get_request, interval_or_env, kind_of, wait_flow
+from .polling import get_request
+from .steps import (
+    check_download,
+    finish,
+    outputs_to_download,
+    setup_wait,
+    start_check_result,
+    start_generate,
+    upload_progress,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -29,14 +37,6 @@ DEFAULT_DOWNLOAD_CONCURRENCY = 4
 Create = Callable[[Dict[str, Any]], Any]
 """The resource's ``create``, taking the body with uploaded file paths and returning ``{"id": ...}``."""
 AsyncCreate = Callable[[Dict[str, Any]], Awaitable[Any]]
-
-
-def _with_paths(project: M, paths: Optional[List[str]]) -> M:
-    return (
-        project.model_copy(update={"downloaded_paths": paths})
-        if "downloaded_paths" in type(project).model_fields
-        else project
-    )
 
 
 class SyncJobs:
@@ -57,9 +57,8 @@ class SyncJobs:
         if plan.uploads:
             from ..resources.v1.files.client import FilesClient
 
-            on_progress = emit if emit is not None and emit.active else None
             # A failed upload-urls call raises its own error (see files.client.batch_failure).
-            paths = FilesClient(self._http).upload_files(plan.uploads, on_progress=on_progress)
+            paths = FilesClient(self._http).upload_files(plan.uploads, on_progress=upload_progress(emit))
         return substitute(body, resolve(plan, paths, self.cache))
 
     def wait(
@@ -77,15 +76,7 @@ class SyncJobs:
     ) -> M:
         """Poll the project until it ends (see :func:`~magic_hour._jobs.polling.wait_flow`); ``on_progress``
         gets a ``ProjectStatus`` at every poll."""
-        check_callback(on_progress)
-        spec, request = kind_of(kind), get_request(kind_of(kind), id)
-        flow = wait_flow(
-            spec,
-            timeout=check_timeout(timeout),
-            poll_interval=interval_or_env(poll_interval),
-            raise_on_failure=raise_on_failure,
-            emit=emit or Emitter(on_progress),
-        )
+        flow, request = setup_wait(kind, id, timeout, poll_interval, raise_on_failure, on_progress, emit)
         project: M = run_flow(flow, lambda _: self._http.request(request, model, request_options))
         return project
 
@@ -100,14 +91,10 @@ class SyncJobs:
     ) -> List[str]:
         """Download ``urls`` (URL strings, items with ``.url``, or a project) into ``directory`` (the current
         one by default); return the paths written, in order. ``on_progress`` gets ``DownloadProgress``."""
-        check_callback(on_progress)
-        emit = emit or Emitter(on_progress)
-        checked, folder, limit = (
-            check_urls(urls),
-            check_directory(directory),
-            check_concurrency(max_concurrency),
+        call = check_download(urls, directory, max_concurrency, on_progress, emit)
+        return SyncDownloader(self._http).download(
+            call.urls, call.directory, max_concurrency=call.max_concurrency, emit=call.emit
         )
-        return SyncDownloader(self._http).download(checked, folder, max_concurrency=limit, emit=emit)
 
     def check_result(
         self,
@@ -126,12 +113,9 @@ class SyncJobs:
     ) -> M:
         """The official ``check_result``: fetch, optionally wait and download; a failed project is returned
         (or raised with ``raise_on_failure``)."""
-        check_callback(on_progress)
-        spec, emit = kind_of(kind), Emitter(on_progress)
-        start = time.monotonic() if started is None else started
-        folder = check_directory(download_directory)
+        call = start_check_result(kind, on_progress, started, download_directory)
         if not wait_for_completion:
-            return self._http.request(get_request(spec, id), model, None)
+            return self._http.request(get_request(call.spec, id), model, None)
         project = self.wait(
             kind,
             id,
@@ -139,14 +123,11 @@ class SyncJobs:
             timeout=timeout,
             poll_interval=poll_interval,
             raise_on_failure=raise_on_failure,
-            emit=emit,
+            emit=call.emit,
         )
-        status = str(getattr(project, "status", ""))
-        paths: Optional[List[str]] = None
-        if download_outputs and status == "complete" and spec.outputs(project):
-            paths = self.download(spec.outputs(project), folder, emit=emit)
-        emit(JobDone(str(getattr(project, "id", id)), status, time.monotonic() - start, tuple(paths or ())))
-        return _with_paths(project, paths)
+        urls = outputs_to_download(call, project, download_outputs)
+        paths = self.download(urls, call.directory, emit=call.emit) if urls else None
+        return finish(call, project, id, paths)
 
     def generate(
         self,
@@ -165,10 +146,7 @@ class SyncJobs:
         on_progress: Optional[JobProgressCallback] = None,
     ) -> M:
         """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`."""
-        start, emit = time.monotonic(), Emitter(on_progress)
-        check_callback(on_progress)
-        check_directory(download_directory)
-        check_timeout(timeout)
+        start, emit = start_generate(on_progress, download_directory, timeout)
         created = create(self.upload_inputs(body, files, emit))
         return self.check_result(
             kind,
@@ -203,9 +181,10 @@ class AsyncJobs:
         if plan.uploads:
             from ..resources.v1.files.client import AsyncFilesClient
 
-            on_progress = emit if emit is not None and emit.active else None
             # A failed upload-urls call raises its own error (see files.client.batch_failure).
-            paths = await AsyncFilesClient(self._http).upload_files(plan.uploads, on_progress=on_progress)
+            paths = await AsyncFilesClient(self._http).upload_files(
+                plan.uploads, on_progress=upload_progress(emit)
+            )
         return substitute(body, resolve(plan, paths, self.cache))
 
     async def wait(
@@ -223,15 +202,7 @@ class AsyncJobs:
     ) -> M:
         """Poll the project until it ends (see :func:`~magic_hour._jobs.polling.wait_flow`); ``on_progress``
         gets a ``ProjectStatus`` at every poll."""
-        check_callback(on_progress)
-        spec, request = kind_of(kind), get_request(kind_of(kind), id)
-        flow = wait_flow(
-            spec,
-            timeout=check_timeout(timeout),
-            poll_interval=interval_or_env(poll_interval),
-            raise_on_failure=raise_on_failure,
-            emit=emit or Emitter(on_progress),
-        )
+        flow, request = setup_wait(kind, id, timeout, poll_interval, raise_on_failure, on_progress, emit)
         project: M = await arun_flow(flow, lambda _: self._http.request(request, model, request_options))
         return project
 
@@ -246,14 +217,10 @@ class AsyncJobs:
     ) -> List[str]:
         """Download ``urls`` (URL strings, items with ``.url``, or a project) into ``directory`` (the current
         one by default); return the paths written, in order. ``on_progress`` gets ``DownloadProgress``."""
-        check_callback(on_progress)
-        emit = emit or Emitter(on_progress)
-        checked, folder, limit = (
-            check_urls(urls),
-            check_directory(directory),
-            check_concurrency(max_concurrency),
+        call = check_download(urls, directory, max_concurrency, on_progress, emit)
+        return await AsyncDownloader(self._http).download(
+            call.urls, call.directory, max_concurrency=call.max_concurrency, emit=call.emit
         )
-        return await AsyncDownloader(self._http).download(checked, folder, max_concurrency=limit, emit=emit)
 
     async def check_result(
         self,
@@ -272,12 +239,9 @@ class AsyncJobs:
     ) -> M:
         """The official ``check_result``: fetch, optionally wait and download; a failed project is returned
         (or raised with ``raise_on_failure``)."""
-        check_callback(on_progress)
-        spec, emit = kind_of(kind), Emitter(on_progress)
-        start = time.monotonic() if started is None else started
-        folder = check_directory(download_directory)
+        call = start_check_result(kind, on_progress, started, download_directory)
         if not wait_for_completion:
-            return await self._http.request(get_request(spec, id), model, None)
+            return await self._http.request(get_request(call.spec, id), model, None)
         project = await self.wait(
             kind,
             id,
@@ -285,14 +249,11 @@ class AsyncJobs:
             timeout=timeout,
             poll_interval=poll_interval,
             raise_on_failure=raise_on_failure,
-            emit=emit,
+            emit=call.emit,
         )
-        status = str(getattr(project, "status", ""))
-        paths: Optional[List[str]] = None
-        if download_outputs and status == "complete" and spec.outputs(project):
-            paths = await self.download(spec.outputs(project), folder, emit=emit)
-        emit(JobDone(str(getattr(project, "id", id)), status, time.monotonic() - start, tuple(paths or ())))
-        return _with_paths(project, paths)
+        urls = outputs_to_download(call, project, download_outputs)
+        paths = await self.download(urls, call.directory, emit=call.emit) if urls else None
+        return finish(call, project, id, paths)
 
     async def generate(
         self,
@@ -311,10 +272,7 @@ class AsyncJobs:
         on_progress: Optional[JobProgressCallback] = None,
     ) -> M:
         """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`."""
-        start, emit = time.monotonic(), Emitter(on_progress)
-        check_callback(on_progress)
-        check_directory(download_directory)
-        check_timeout(timeout)
+        start, emit = start_generate(on_progress, download_directory, timeout)
         created = await create(await self.upload_inputs(body, files, emit))
         return await self.check_result(
             kind,

@@ -1,0 +1,122 @@
+"""The pure steps of a job that the sync and async runners share (no I/O): checking what a call was
+given, setting up the wait, and finishing with the ``JobDone`` event. :mod:`.runner` only adds the I/O
+(uploads, requests, downloads) around them, so its two classes differ by ``await`` alone."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple, TypeVar
+
+from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
+from .names import check_concurrency, check_directory, check_urls
+from .polling import ProjectKind, WaitFlow, check_timeout, get_request, interval_or_env, kind_of, wait_flow
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from .._core.request import ApiRequest
+    from .events import JobProgressCallback
+
+M = TypeVar("M", bound="BaseModel")
+
+
+def upload_progress(emit: Optional[Emitter]) -> Optional[Emitter]:
+    """The callback handed to the upload engine: none when nobody listens (no events to build)."""
+    return emit if emit is not None and emit.active else None
+
+
+def start_generate(
+    on_progress: Optional[JobProgressCallback], download_directory: object, timeout: object
+) -> Tuple[float, Emitter]:
+    """``generate``'s checks, before any request; its start time and emitter."""
+    start, emit = time.monotonic(), Emitter(on_progress)
+    check_callback(on_progress)
+    check_directory(download_directory)
+    check_timeout(timeout)
+    return start, emit
+
+
+def setup_wait(
+    kind: str,
+    id: str,
+    timeout: Optional[float],
+    poll_interval: Optional[float],
+    raise_on_failure: bool,
+    on_progress: Optional[Callable[[ProjectStatus], object]],
+    emit: Optional[Emitter],
+) -> Tuple[WaitFlow, ApiRequest]:
+    """The wait's flow (see :func:`~magic_hour._jobs.polling.wait_flow`) and the ``GET`` it polls with."""
+    check_callback(on_progress)
+    spec = kind_of(kind)
+    request = get_request(spec, id)
+    flow = wait_flow(
+        spec,
+        timeout=check_timeout(timeout),
+        poll_interval=interval_or_env(poll_interval),
+        raise_on_failure=raise_on_failure,
+        emit=emit or Emitter(on_progress),
+    )
+    return flow, request
+
+
+@dataclass(frozen=True)
+class DownloadCall:
+    """A checked ``download`` call."""
+
+    urls: List[str]
+    directory: Optional[str]
+    max_concurrency: int
+    emit: Emitter
+
+
+def check_download(
+    urls: object,
+    directory: object,
+    max_concurrency: object,
+    on_progress: Optional[Callable[[DownloadProgress], object]],
+    emit: Optional[Emitter],
+) -> DownloadCall:
+    check_callback(on_progress)
+    emit = emit or Emitter(on_progress)
+    return DownloadCall(
+        check_urls(urls), check_directory(directory), check_concurrency(max_concurrency), emit
+    )
+
+
+@dataclass(frozen=True)
+class ResultCall:
+    """A checked ``check_result`` call."""
+
+    spec: ProjectKind
+    emit: Emitter
+    start: float
+    directory: Optional[str]
+
+
+def start_check_result(
+    kind: str,
+    on_progress: Optional[JobProgressCallback],
+    started: Optional[float],
+    download_directory: object,
+) -> ResultCall:
+    check_callback(on_progress)
+    spec, emit = kind_of(kind), Emitter(on_progress)
+    start = time.monotonic() if started is None else started
+    return ResultCall(spec, emit, start, check_directory(download_directory))
+
+
+def outputs_to_download(call: ResultCall, project: Any, download_outputs: bool) -> List[str]:
+    """The download URLs of a ``complete`` project, when asked for; else none."""
+    status = str(getattr(project, "status", ""))
+    return call.spec.outputs(project) if download_outputs and status == "complete" else []
+
+
+def finish(call: ResultCall, project: M, id: str, paths: Optional[List[str]]) -> M:
+    """Emit ``JobDone`` and return the project with its ``downloaded_paths`` (when the model has them)."""
+    status = str(getattr(project, "status", ""))
+    elapsed = time.monotonic() - call.start
+    call.emit(JobDone(str(getattr(project, "id", id)), status, elapsed, tuple(paths or ())))
+    if "downloaded_paths" in type(project).model_fields:
+        return project.model_copy(update={"downloaded_paths": paths})
+    return project
