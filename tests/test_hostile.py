@@ -12,8 +12,9 @@ import logging
 import pickle
 import time
 import zlib
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, Iterator
 
+import _modes
 import pytest
 from _servers import Drip, RawServer, Reset, Respond, cache_tls_contexts, closed_port
 from conftest import TOKEN, Flavor, assert_no_secret
@@ -34,25 +35,8 @@ from magic_hour import (
 
 pytestmark = pytest.mark.anyio
 
-
-@pytest.fixture(params=["sync", "asyncio", "trio"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(mode: str) -> str:
-    return "asyncio" if mode == "sync" else mode
-
-
-@pytest.fixture
-async def sdk(mode: str) -> AsyncIterator[Flavor]:
-    """Client, or AsyncClient on asyncio and on trio."""
-    flavor = Flavor(mode != "sync")
-    try:
-        yield flavor
-    finally:
-        await flavor.cleanup()
+# Client, and AsyncClient on asyncio and on trio (see tests/_modes.py).
+mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,9 @@ import random
 import socket
 import threading
 import zlib
-from typing import AsyncIterator, List, Optional
+from typing import List, Optional
 
+import _modes
 import pytest
 from conftest import Flavor
 
@@ -23,26 +24,10 @@ from magic_hour._jobs.decoding import INFLATE_ALLOWANCE, MAX_INFLATE_RATIO
 
 pytestmark = pytest.mark.anyio
 
+# Client, and AsyncClient on asyncio and on trio (see tests/_modes.py).
+mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
+
 MB = 1024 * 1024
-
-
-@pytest.fixture(params=["sync", "asyncio", "trio"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(mode: str) -> str:
-    return "asyncio" if mode == "sync" else mode
-
-
-@pytest.fixture
-async def sdk(mode: str) -> AsyncIterator[Flavor]:
-    flavor = Flavor(mode != "sync")
-    try:
-        yield flavor
-    finally:
-        await flavor.cleanup()
 
 
 @functools.cache

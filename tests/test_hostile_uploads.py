@@ -12,8 +12,9 @@ import signal
 import socket
 import threading
 import time
-from typing import Any, AsyncIterator, Iterator, List
+from typing import Any, Iterator, List
 
+import _modes
 import pytest
 from _servers import Hang, RawServer, Reset, Respond, cache_tls_contexts
 from conftest import Flavor
@@ -30,26 +31,10 @@ from magic_hour.testing import FakeMagicHour
 
 pytestmark = pytest.mark.anyio
 
+# Client, and AsyncClient on asyncio and on trio (see tests/_modes.py).
+mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
+
 JSON = ("Content-Type", "application/json")
-
-
-@pytest.fixture(params=["sync", "asyncio", "trio"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def anyio_backend(mode: str) -> str:
-    return "asyncio" if mode == "sync" else mode
-
-
-@pytest.fixture
-async def sdk(mode: str) -> AsyncIterator[Flavor]:
-    flavor = Flavor(mode != "sync")
-    try:
-        yield flavor
-    finally:
-        await flavor.cleanup()
 
 
 @pytest.fixture(autouse=True)
