@@ -150,3 +150,18 @@ async def test_a_body_that_does_not_decode_is_a_download_error(sdk: Flavor, tmp_
             await sdk.call(client.v1.files.download, [f"{server.url}/a.png"], directory=tmp_path)
     assert "could not be decoded" in str(info.value)
     assert leftovers(tmp_path) == []
+
+
+async def test_a_compressed_body_cut_short_is_retried_then_refused(
+    sdk: Flavor, tmp_path: pathlib.Path
+) -> None:
+    # A body that ends with the connection has no length to check; the gzip stream itself says it was
+    # cut: a drop, retried (from byte 0: there is no range to resume), then a DownloadError.
+    content = bytes(range(256)) * 4096
+    with CompressingServer(gzip.compress(content)[:-64]) as server:
+        client = sdk.client(max_retries=1)
+        with pytest.raises(DownloadError) as info:
+            await sdk.call(client.v1.files.download, [f"{server.url}/a.png"], directory=tmp_path)
+    assert "ended before its compressed stream did" in str(info.value)
+    assert len(server.accept_encoding) == 2, "retried once"
+    assert leftovers(tmp_path) == []

@@ -74,6 +74,11 @@ class Inflater:
     def flush(self) -> bytes:
         return bytes(self._fallback.flush()) if self._fallback is not None else b""
 
+    def complete(self) -> bool:
+        """Whether every gzip/deflate stage reached the end of its stream (a body cut short did not;
+        httpx's decoders for other encodings cannot tell, and count as complete)."""
+        return all(stage.eof for stage in self._stages)
+
 
 def _limit_for(response: httpx.Response) -> int:
     return SUCCESS_BODY_LIMIT if response.is_success else ERROR_BODY_LIMIT

@@ -103,13 +103,19 @@ class BodyDecoder:
             raise self._error(f"the {self._coding} body could not be decoded ({exc})") from None
 
     def flush(self) -> bytes:
-        """What a decoder kept back until the end of the body."""
+        """What a decoder kept back until the end of the body.
+
+        Raises :class:`httpx.RemoteProtocolError` when the compressed stream was cut short (a body that
+        ends with the connection has no length to check): the download is retried like a dropped one."""
         if self._inflater is None:
             return b""
         try:
-            return self._count(self._inflater.flush())
+            data = self._count(self._inflater.flush())
         except (zlib.error, httpx.DecodingError) as exc:
             raise self._error(f"the {self._coding} body could not be decoded ({exc})") from None
+        if not self._inflater.complete():
+            raise httpx.RemoteProtocolError(f"the {self._coding} body ended before its compressed stream did")
+        return data
 
     def _count(self, data: bytes) -> bytes:
         self.produced += len(data)

@@ -6,8 +6,8 @@ into the temporary file from ``offset``; the driver sends back a :class:`Written
 (close a response whose body is not wanted) or a :class:`~magic_hour._core.retry.Sleep`.
 
 A connection dropped mid-body resumes where it stopped with ``Range: bytes=<n>-``; a server that answers
-``200`` instead of ``206`` restarts the file from byte 0. Failures that made no progress count against
-``max_retries``; the file is only accepted when its length matches what the server announced.
+``200`` instead of ``206`` restarts the file from byte 0. Failures that made no progress (no byte past
+the furthest one received so far) count against ``max_retries``; the file is only accepted when its length matches what the server announced.
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
     ranges = True  # cleared once the server shows it ignores them
     failures = 0
     resumes = 0
+    furthest = 0  # the most bytes of the file received so far
 
     def fail(detail: str, status: Optional[int] = None) -> DownloadError:
         return DownloadError(
@@ -142,7 +143,8 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
                     ranges, received = False, 0
             else:
                 problem = str(written.error) or type(written.error).__name__
-            if written.count > 0:
+            if received > furthest:  # new bytes: not the same ones again after a restart from byte 0
+                furthest = received
                 failures = 0
                 resumes += 1
         else:

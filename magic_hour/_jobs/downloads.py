@@ -174,11 +174,11 @@ class SyncDownloader:
                         if buffer.add(chunk):
                             _checked(f.write, target, buffer.take())
                             emit(buffer.event())
+                buffer.add(decoder.flush())
             except httpx.TransportError as exc:
                 error: Optional[Exception] = type(exc)(scrub(str(exc)))
             else:
                 error = None
-                buffer.add(decoder.flush())
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
                 _checked(f.write, target, buffer.take())
                 emit(buffer.event())
@@ -266,11 +266,11 @@ class AsyncDownloader:
                         if buffer.add(chunk):
                             await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
                             emit(buffer.event())
+                buffer.add(decoder.flush())
             except httpx.TransportError as exc:
                 error: Optional[Exception] = type(exc)(scrub(str(exc)))
             else:
                 error = None
-                buffer.add(decoder.flush())
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
                 await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
                 emit(buffer.event())
