@@ -128,7 +128,15 @@ class Drip:
     size: int = 1
 
 
-Action = Union[Respond, Close, Reset, Hang, Forward, Drip]
+@dataclass(frozen=True)
+class Unframed:
+    """Answer with ``reply`` without ``Content-Length`` (nor chunking), then close: the body ends with the
+    connection, as an HTTP/1.0-style server sends it."""
+
+    reply: Respond
+
+
+Action = Union[Respond, Close, Reset, Hang, Forward, Drip, Unframed]
 Script = Union[Sequence[Action], Callable[[Received], Action]]
 
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -254,6 +262,12 @@ class RawServer:
                     return
                 if isinstance(action, Forward):
                     action = self._forward(action, request)
+                if isinstance(action, Unframed):
+                    head = _encode(Respond(action.reply.status, action.reply.headers))
+                    head = head.replace(b"Content-Length: 0\r\n", b"Connection: close\r\n")
+                    conn.sendall(head)
+                    conn.sendall(action.reply.body)
+                    return
                 if isinstance(action, Drip):
                     data = _encode(action.reply)
                     for i in range(0, len(data), action.size):
