@@ -184,7 +184,7 @@ async def test_bad_base_url_is_refused(sdk: Flavor, bad: Any) -> None:
         sdk.client(base_url=bad)
 
 
-@pytest.mark.parametrize("source", ["argument", "environment variable"])
+@pytest.mark.parametrize("source", ["argument", "environment variable", "environment"])
 @pytest.mark.parametrize(
     "url",
     [
@@ -206,6 +206,9 @@ async def test_credentials_in_the_base_url_are_refused_without_showing_them(
     if source == "argument":
         make = lambda: sdk.client(base_url=url)  # noqa: E731
         param = "base_url"
+    elif source == "environment":  # a string in place of an Environment member
+        make = lambda: sdk.client(environment=url)  # noqa: E731
+        param = "environment"
     else:
         monkeypatch.setenv("MAGIC_HOUR_BASE_URL", url)
         make = lambda: sdk.client()  # noqa: E731
