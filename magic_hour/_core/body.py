@@ -6,6 +6,10 @@ below (plain Python literals, no pydantic). :meth:`Endpoint.request` turns the a
 network call what can never succeed: a missing required field, an unknown key (a typo), a value of the
 wrong JSON type. Errors name the full path (``assets.face_mappings[0].new_face``) and what is expected.
 
+A valid body takes a fast path: the schema compiled once, at first use, into pydantic-core's validator
+and serializer (:mod:`.compiled`), which only accepts; anything it does not accept is decided here, so
+every refusal and its message comes from this module.
+
 Enum values and numeric bounds are *not* checked here: they are typed (``Literal``) for static checkers
 and left to the API at run time, which adds options faster than SDKs are released. The one deliberate
 exception is a field *hook* named in ``spec/metadata.json`` (``checks``), run before the generic check:
@@ -18,6 +22,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import quote
 
 from .._exceptions import InvalidParameterError
+from .compiled import FastBody, compile_body
 from .request import NOT_GIVEN, ApiRequest
 
 __all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Obj", "Scalar", "to_wire"]
@@ -221,10 +226,16 @@ def to_wire(schema: Obj, value: Mapping[str, Any], path: str = "") -> Dict[str, 
     return _object(schema, value, f"{path}." if path else "")
 
 
-class Endpoint:
-    """One operation, declared by a generated resource: HTTP method, path template, compact schemas."""
+_UNCOMPILED: Any = object()
 
-    __slots__ = ("body", "method", "path", "query")
+
+class Endpoint:
+    """One operation, declared by a generated resource: HTTP method, path template, compact schemas.
+
+    Its body schema is compiled at first use into a fast path (:mod:`.compiled`) that accepts and encodes
+    a valid body in one pass; whatever it does not accept is decided by :func:`to_wire`."""
+
+    __slots__ = ("_fast", "body", "method", "path", "query")
 
     def __init__(
         self, method: str, path: str, body: Optional[Obj] = None, query: Optional[Obj] = None
@@ -233,6 +244,17 @@ class Endpoint:
         self.path = path
         self.body = body
         self.query = query
+        self._fast: Optional[FastBody] = _UNCOMPILED
+
+    def _encode(self, schema: Obj, body: Mapping[str, Any]) -> Optional[bytes]:
+        fast = self._fast
+        if fast is _UNCOMPILED:
+            fast = self._fast = compile_body(schema)
+        if fast is None:
+            return None
+        # Arguments not given are dropped here; an unknown key is kept, for the checker to name.
+        fields = schema.fields
+        return fast({k: v for k, v in body.items() if v is not NOT_GIVEN or k not in fields})
 
     def request(
         self,
@@ -251,13 +273,16 @@ class Endpoint:
         if self.query is not None and query is not None:
             params = to_wire(self.query, query) or None
         json_body: Any = None
+        json_bytes: Optional[bytes] = None
         if self.body is not None:
             if extra is not None and extra is not NOT_GIVEN:
                 if not isinstance(extra, Mapping):
                     raise InvalidParameterError("additional_properties", extra, "a dict of extra body fields")
                 body = {**extra, **(body or {})}  # pyright: ignore[reportUnknownArgumentType]
-            json_body = to_wire(self.body, body or {})
-        return ApiRequest(self.method, url, json=json_body, params=params)
+            json_bytes = self._encode(self.body, body or {})
+            if json_bytes is None:
+                json_body = to_wire(self.body, body or {})
+        return ApiRequest(self.method, url, json=json_body, params=params, json_bytes=json_bytes)
 
 
 def _path_param(name: str, value: object) -> str:

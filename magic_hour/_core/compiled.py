@@ -1,0 +1,136 @@
+"""The fast path of :mod:`.body`: a compact schema compiled once, at first use, into pydantic-core's
+validator and JSON serializer (both in Rust), so that a valid body is checked, renamed (``type_`` ->
+``type``) and encoded in one pass, without a Python step per field.
+
+The fast path only *accepts*. Whatever it does not accept goes to the generic checker of ``body.py``,
+which accepts it or refuses it with the precise message (the full path, what is allowed), so messages
+never depend on pydantic's. It is therefore stricter than the checker on purpose, and must never be
+looser nor send another JSON value; ``tests/test_body_fast.py`` checks both over every operation's
+schema with mutated bodies. What it leaves to the checker:
+
+- anything that is not the exact JSON type (``tuple`` for a list, a ``Mapping`` that is not a dict,
+  ``None`` for an optional field, an integral float for an integer, a field under its wire name);
+- every ``float``: Python and Rust print some of them differently (``1e+16`` / ``1e16``), and the wire
+  bytes stay what ``json.dumps`` writes;
+- open objects (``additionalProperties``) and hooks without a fast predicate: such bodies are not
+  compiled at all;
+- whatever a hook would change: a hook names a predicate that says "unchanged" (``_HOOK_UNCHANGED``).
+
+The JSON is the same value as the checker's; keys come in the schema's order rather than the caller's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+if TYPE_CHECKING:
+    from .body import Obj, Schema
+
+__all__ = ["FastBody", "compile_body"]
+
+FastBody = Callable[[Mapping[str, Any]], Optional[bytes]]
+"""Returns the encoded body, or ``None`` when the generic checker must decide."""
+
+
+def _hook_unchanged(name: str) -> Optional[Callable[[Any], bool]]:
+    """The predicate "hook ``name`` returns this (already type-checked) value unchanged", if it has one."""
+    if name == "upload_items":
+        from .._validation import upload_items_unchanged
+
+        return upload_items_unchanged
+    return None
+
+
+class _NotCompiled(Exception):
+    """This schema keeps the generic checker only."""
+
+
+def _json_value(cs: Any) -> Any:
+    # ``any``: a recursive JSON value of exact types, floats excepted (see the module doc). Anything else
+    # (a tuple, a date, an int key) goes to the checker, which passes it to json.dumps as today.
+    ref = cs.definition_reference_schema("json-value")
+    value = cs.nullable_schema(
+        cs.union_schema(
+            [
+                cs.str_schema(strict=True),
+                cs.bool_schema(strict=True),
+                cs.int_schema(strict=True),
+                cs.list_schema(ref, strict=True),
+                cs.dict_schema(cs.str_schema(strict=True), ref, strict=True),
+            ],
+            strict=True,
+        )
+    )
+    return cs.definitions_schema(ref, [{**value, "ref": "json-value"}])
+
+
+def _core_schema(cs: Any, schema: Schema) -> Any:
+    from .body import Arr, Obj, Scalar
+
+    if type(schema) is Scalar:
+        kind = schema.kind
+        if kind == "any":
+            inner = _json_value(cs)
+        elif kind == "str":
+            inner = cs.str_schema(strict=True)
+        elif kind == "bool":
+            inner = cs.bool_schema(strict=True)
+        elif kind in ("int", "num"):  # floats: the checker (see the module doc)
+            inner = cs.int_schema(strict=True)
+        else:
+            raise _NotCompiled(kind)
+    elif type(schema) is Arr:
+        inner = cs.list_schema(_core_schema(cs, schema.item), strict=True)
+    else:
+        assert isinstance(schema, Obj)
+        if schema.open or schema.hooks:
+            raise _NotCompiled(schema.name)
+        inner = _typed_dict(cs, schema)
+    return cs.nullable_schema(inner, strict=True) if schema.nullable else inner
+
+
+def _typed_dict(cs: Any, schema: Obj) -> Any:
+    fields = {
+        py: cs.typed_dict_field(
+            _core_schema(cs, sub), required=required, serialization_alias=wire if wire != py else None
+        )
+        for py, (wire, required, sub) in schema.fields.items()
+    }
+    return cs.typed_dict_schema(fields, extra_behavior="forbid", strict=True)
+
+
+def compile_body(schema: Obj) -> Optional[FastBody]:
+    """The fast path for bodies of ``schema``, or ``None`` if it keeps the generic checker only.
+
+    Hooks are allowed on the top-level object only, and only those with an "unchanged" predicate."""
+    hooks: List[Tuple[str, Callable[[Any], bool]]] = []
+    for py, name in schema.hooks.items():
+        unchanged = _hook_unchanged(name)
+        if unchanged is None:
+            return None
+        hooks.append((py, unchanged))
+    try:
+        from pydantic_core import SchemaSerializer, SchemaValidator
+        from pydantic_core import core_schema as cs
+
+        from .body import Obj
+
+        top = Obj(schema.name, schema.fields, schema.nullable, None, schema.open)
+        core = _core_schema(cs, top)
+        validate = SchemaValidator(core).validate_python
+        to_json = SchemaSerializer(core).to_json
+    except Exception:  # _NotCompiled, or a pydantic-core without these schemas
+        return None
+
+    def fast(body: Mapping[str, Any]) -> Optional[bytes]:
+        try:
+            data: Dict[str, Any] = validate(body, strict=True)
+            for py, unchanged in hooks:
+                if py in body and not unchanged(body[py]):
+                    return None
+            encoded: bytes = to_json(data, by_alias=True)
+        except Exception:  # whatever it is, the checker names it precisely
+            return None
+        return encoded
+
+    return fast

@@ -1,0 +1,261 @@
+"""The compiled fast path of the body (``_core/compiled.py``) against the generic checker (``to_wire``).
+
+The fast path may only accept: whatever it accepts, the checker accepts too, and the JSON it sends is the
+value the checker's ``json.dumps`` sends; whatever else goes to the checker, whose refusals (and their
+messages) are therefore unchanged. Checked by property over every operation's body schema, with bodies
+that are mostly valid and mutated at random (wrong JSON types, missing and unknown keys, wire names,
+``None``, tuples, subclasses, big integers, floats, odd text).
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import json
+import os
+import pkgutil
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import magic_hour.resources
+from magic_hour import InvalidParameterError
+from magic_hour._core.body import STR, Arr, Endpoint, Obj, Scalar, Schema, to_wire
+from magic_hour._core.request import NOT_GIVEN, ApiRequest
+from magic_hour._extensions import EXTENSIONS
+
+
+def _endpoints() -> Dict[str, Endpoint]:
+    found: Dict[str, Endpoint] = {}
+    for info in pkgutil.walk_packages(magic_hour.resources.__path__, "magic_hour.resources."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, Endpoint) and value.body is not None:
+                found[f"{info.name.rsplit('.', 1)[0]}.{name}"] = value
+    return found
+
+
+ENDPOINTS = _endpoints()
+
+
+class Colour(str, enum.Enum):
+    RED = "red"
+
+
+class Count(enum.IntEnum):
+    ONE = 1
+
+
+class Text(str):
+    pass
+
+
+_EXTS = sorted({e for exts in EXTENSIONS.values() for e in exts})
+_ODD: List[Any] = [None, NOT_GIVEN, 1, 0, 2**70, 1.5, 2.0, float("nan"), True, "s", "", (), [], {}, ("a",)]
+_ODD += [b"x", Colour.RED, Count.ONE, Text("t"), {"k": 1}, [1], object()]
+_TEXT = st.one_of(
+    st.text(max_size=6),
+    st.sampled_from(["a", 'é\u2028\x00\x1f\x7f"\\/', "\ud800", Colour.RED, Text("t")]),
+    st.sampled_from(_EXTS + [e.upper() for e in _EXTS] + ["." + e for e in _EXTS] + ["exe", "video"]),
+    st.sampled_from(["video", "audio", "image", "gif", "Video"]),
+)
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=2),
+        st.tuples(inner),
+        st.dictionaries(st.one_of(st.text(max_size=2), st.integers()), inner, max_size=2),
+    ),
+    max_leaves=5,
+)
+
+
+def _valid(schema: Schema) -> st.SearchStrategy[Any]:
+    if isinstance(schema, Scalar):
+        kind = schema.kind
+        base: st.SearchStrategy[Any] = {
+            "str": _TEXT,
+            "int": st.one_of(st.integers(-(2**70), 2**70), st.just(Count.ONE), st.just(3.0)),
+            "num": st.one_of(st.integers(), st.floats(), st.just(Count.ONE)),
+            "bool": st.booleans(),
+            "any": _JSON,
+        }[kind]
+    elif isinstance(schema, Arr):
+        item = _value(schema.item)
+        base = st.one_of(st.lists(item, max_size=3), st.lists(item, max_size=2).map(tuple))
+    else:
+        base = _object(schema)
+    return st.one_of(base, st.none()) if schema.nullable else base
+
+
+def _rarely(
+    common: st.SearchStrategy[Any], rare: st.SearchStrategy[Any], one_in: int
+) -> st.SearchStrategy[Any]:
+    return st.tuples(st.integers(0, one_in - 1), common, rare).map(lambda t: t[2] if t[0] == 0 else t[1])
+
+
+def _value(schema: Schema) -> st.SearchStrategy[Any]:
+    # Mostly valid; now and then a value of another shape, where the checker must have the last word.
+    # Mutations are rare, so that most bodies are valid but for one field.
+    return _rarely(_valid(schema), st.sampled_from(_ODD), 12)
+
+
+def _object(schema: Obj) -> st.SearchStrategy[Dict[Any, Any]]:
+    parts: List[st.SearchStrategy[List[Tuple[Any, Any]]]] = []
+    for py, (wire, required, sub) in schema.fields.items():
+        value = _value(sub)
+        names = (
+            st.just((py,))
+            if wire == py
+            else _rarely(st.just((py,)), st.sampled_from([(wire,), (py, wire)]), 8)
+        )
+        present = st.tuples(names, value, value).map(
+            lambda t: [(k, t[1] if i == 0 else t[2]) for i, k in enumerate(t[0])]
+        )
+        absent = st.sampled_from([[], [(py, NOT_GIVEN)], [(py, None)]])
+        parts.append(_rarely(present, absent, 15) if required else st.one_of(present, absent))
+    extra = st.sampled_from(["unknown", "Name", "prompt", 1]).flatmap(
+        lambda k: st.tuples(st.just(k), _value(STR))
+    )
+    return st.tuples(st.tuples(*parts), _rarely(st.just([]), extra.map(lambda e: [e]), 15), st.randoms()).map(
+        _assemble
+    )
+
+
+def _assemble(drawn: Tuple[Tuple[List[Tuple[Any, Any]], ...], List[Tuple[Any, Any]], Any]) -> Dict[Any, Any]:
+    fields, extra, rnd = drawn
+    pairs = [pair for part in fields for pair in part] + extra
+    rnd.shuffle(pairs)  # the checker keeps the caller's order, the fast path the schema's
+    return dict(pairs)
+
+
+def _canonical(encoded: Any) -> str:
+    # The same JSON value, compared type for type (3 and 3.0, 1 and true differ), keys in any order.
+    return json.dumps(json.loads(encoded), sort_keys=True)
+
+
+def _slow(endpoint: Endpoint, body: Dict[Any, Any]) -> Tuple[str, Any]:
+    assert endpoint.body is not None
+    try:
+        value = to_wire(endpoint.body, body)
+        return "ok", _canonical(json.dumps(value, ensure_ascii=False))
+    except InvalidParameterError as exc:
+        return "refused", (exc.param, str(exc))
+    except (TypeError, ValueError) as exc:  # what json.dumps refuses (an object() under `any`)
+        return "unencodable", type(exc).__name__
+
+
+_CASES = st.one_of(
+    [st.tuples(st.just(name), _object(e.body)) for name, e in sorted(ENDPOINTS.items())]  # type: ignore[arg-type]
+)
+_FUZZ = int(os.environ.get("MAGIC_HOUR_FUZZ", "0"))
+
+
+@settings(max_examples=_FUZZ or 600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_CASES)
+@example(
+    ("magic_hour.resources.v1.files.upload_urls._CREATE", {"items": [{"extension": "MP4", "type_": "video"}]})
+)
+@example(("magic_hour.resources.v1.files.upload_urls._CREATE", {"items": []}))
+@example(
+    ("magic_hour.resources.v1.files.upload_urls._CREATE", {"items": [{"extension": "mp3", "type_": "video"}]})
+)
+def test_fast_path_accepts_only_what_the_checker_accepts_and_sends_the_same_json(
+    case: Tuple[str, Dict[Any, Any]],
+) -> None:
+    name, body = case
+    endpoint = ENDPOINTS[name]
+    assert endpoint.body is not None
+    expected = _slow(endpoint, body)
+    fast = endpoint._encode(endpoint.body, body)  # pyright: ignore[reportPrivateUsage]
+    if fast is not None:
+        assert expected[0] == "ok", (name, body, fast, expected)
+        assert _canonical(fast) == expected[1]
+    # The endpoint as a whole: the same JSON, or the checker's own refusal.
+    if expected[0] == "refused":
+        with pytest.raises(InvalidParameterError) as info:
+            endpoint.request(body)
+        assert (info.value.param, str(info.value)) == expected[1]
+        return
+    request = endpoint.request(body)
+    if expected[0] == "unencodable":
+        assert request.json_bytes is None
+        return
+    assert expected[0] == "ok"
+    sent = request.json_bytes if request.json_bytes is not None else json.dumps(request.json)
+    assert _canonical(sent) == expected[1]
+
+
+def test_every_closed_body_is_compiled() -> None:
+    """The fast path is live for every operation whose body has no open object (``additionalProperties``)
+    anywhere, with the installed pydantic-core; open bodies keep the checker alone."""
+
+    def is_open(schema: Schema) -> bool:
+        if isinstance(schema, Obj):
+            return schema.open or any(is_open(sub) for _, _, sub in schema.fields.values())
+        return isinstance(schema, Arr) and is_open(schema.item)
+
+    compiled = {}
+    for name, endpoint in ENDPOINTS.items():
+        assert endpoint.body is not None
+        endpoint._encode(endpoint.body, {})  # pyright: ignore[reportPrivateUsage]  # compiles it
+        compiled[name] = endpoint._fast is not None  # pyright: ignore[reportPrivateUsage]
+    assert {n for n, ok in compiled.items() if not ok} == {n for n, e in ENDPOINTS.items() if is_open(e.body)}  # type: ignore[arg-type]
+    assert sum(compiled.values()) >= 30
+
+
+@pytest.mark.parametrize(
+    ("body", "wire"),
+    [
+        (
+            {"items": [{"extension": "mp4", "type_": "video"}]},
+            b'{"items":[{"extension":"mp4","type":"video"}]}',
+        ),
+        (
+            {"items": [{"type_": "image", "extension": "png"}]},
+            b'{"items":[{"extension":"png","type":"image"}]}',
+        ),
+    ],
+)
+def test_fast_path_sends_wire_names_in_schema_order(body: Dict[str, Any], wire: bytes) -> None:
+    endpoint = ENDPOINTS["magic_hour.resources.v1.files.upload_urls._CREATE"]
+    request = endpoint.request(body)
+    assert (request.json_bytes, request.json) == (wire, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        (
+            {"assets": {"target_file_path": "t", "face_mappings": [{"new_face": 1, "original_face": "o"}]}},
+            "assets.face_mappings[0].new_face",
+        ),
+        (
+            {"assets": {"target_file_path": "t", "face_mappings": [{"original_face": "o"}]}},
+            "assets.face_mappings[0].new_face",
+        ),
+        ({"assets": {"target_file_path": "t", "sauce_file_path": "s"}}, "assets key"),
+        ({"assets": {"target_file_path": "t"}, "name": 3}, "name"),
+    ],
+)
+def test_refusals_keep_the_full_path(body: Dict[str, Any], param: str) -> None:
+    endpoint = ENDPOINTS["magic_hour.resources.v1.face_swap_photo._CREATE"]
+    with pytest.raises(InvalidParameterError) as info:
+        endpoint.request(body)
+    assert info.value.param == param
+
+
+def test_floats_and_tuples_take_the_checker_and_keep_their_bytes() -> None:
+    endpoint = Endpoint(
+        "POST", "/v1/x", body=Obj("B", {"n": ("n", True, Scalar("num")), "l": ("l", False, Arr(STR))})
+    )
+    assert endpoint.request({"n": 1, "l": ["a"]}).json_bytes == b'{"n":1,"l":["a"]}'
+    slow = endpoint.request({"n": 1e16, "l": ("a",)})
+    assert (slow.json_bytes, slow.json) == (None, {"n": 1e16, "l": ["a"]})
+
+
+def test_api_request_is_unchanged_for_bodiless_operations() -> None:
+    endpoint = Endpoint("GET", "/v1/things/{id}")
+    assert endpoint.request(path={"id": "a"}) == ApiRequest("GET", "/v1/things/a")
