@@ -37,6 +37,7 @@ from .files import (
     targets,
     write_error,
 )
+from .writebehind import WriteBehind
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
@@ -256,21 +257,28 @@ class AsyncDownloader:
     async def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter) -> Written:
         response, buffer = action.response, WriteBuffer(target, action)
         pieces = abody_pieces(response)
+        behind = WriteBehind(functools.partial(_checked, f.write, target), emit)
+        error: Optional[Exception] = None
+        failure: List[Exception] = []
         try:
             await anyio.to_thread.run_sync(_checked, rewind, target, f, action.offset)
             emit(buffer.event())
             decoder = BodyDecoder(response, target)
-            try:
-                async for raw in pieces:
-                    for chunk in decoder.feed(raw):
-                        if buffer.add(chunk):
-                            await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
-                            emit(buffer.event())
-                buffer.add(decoder.flush())
-            except httpx.TransportError as exc:
-                error: Optional[Exception] = type(exc)(scrub(str(exc)))
-            else:
-                error = None
+            async with anyio.create_task_group() as tg:
+                try:
+                    try:
+                        async for raw in pieces:
+                            for chunk in decoder.feed(raw):
+                                if buffer.add(chunk):
+                                    await behind.start(tg, buffer.take(), buffer.event())
+                        buffer.add(decoder.flush())
+                    except httpx.TransportError as exc:
+                        error = type(exc)(scrub(str(exc)))
+                    await behind.wait()
+                except Exception as exc:  # raised below as itself, not in an ExceptionGroup
+                    failure.append(exc)
+            if failure:
+                raise failure[0]
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
                 await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
                 emit(buffer.event())
