@@ -130,7 +130,7 @@ def main() -> None:
         run = (sdk_sync if spec["mode"] == "sync" else sdk_async)(spec)
     rss_base = status_kib("VmRSS")
     reset_peak()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    cpu0, wall0, started = time.process_time(), time.perf_counter(), time.time()
     if spec.get("profile"):
         import cProfile
         import pstats
@@ -145,7 +145,7 @@ def main() -> None:
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     peak = status_kib("VmHWM")
     transfers = getattr(run, "transfers", [])
-    result = {"wall": wall, "cpu": cpu, "rss_base_kib": rss_base, "rss_peak_kib": peak}
+    result = {"wall": wall, "cpu": cpu, "rss_base_kib": rss_base, "rss_peak_kib": peak, "started": started}
     result.update({"returns": returns, "transfers": transfers})
     print(json.dumps(result), flush=True)
 

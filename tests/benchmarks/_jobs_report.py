@@ -62,6 +62,11 @@ def report(
             f"{tool:15} {mmm(walls):>20} {mmm(cpus):>20} {mmm(over):>23} {statistics.median(net):9.3f}"
             f" {rss:7.1f} {statistics.median(notices):8.3f}/{max(notices):.3f}"
         )
+        split = [statistics.median(r["phases"][i] for r in rows) for i in range(3)]
+        print(
+            f"{'':15} phases s (median): to the create {split[0]:.3f}, create to the first download"
+            f" {split[1]:.3f}, first download to the return {split[2]:.3f}"
+        )
         summary["tools"][tool] = {
             "wall": walls,
             "cpu": cpus,

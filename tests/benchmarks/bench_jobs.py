@@ -21,7 +21,8 @@ jobs, max), the overhead (wall minus the floor no client can beat: render time p
 plain httpx's best rates, calibrated each round), the notice (from the fake's project completing to its
 first download request: completion -> return minus the download time; the worst job of the case) and
 the net overhead (overhead minus the notice of the job that returned last: the implementation's own
-cost, without where the polls happened to fall against the completion).
+cost, without where the polls happened to fall against the completion), and where the time went
+(phases: uploads up to the create, the render and polls up to the first download, the downloads).
 
 Targets (ours, sync and async, each scenario; exit 1 when one is missed): overhead <= 0.5x the
 official's (same mode), net overhead <= 1.15x the optimal script's (which polls on our schedule; medians);
@@ -142,6 +143,8 @@ def run_case(
             raise SystemExit(f"{tool} {sc.name}: wrong outputs in {job['out']}: {sizes}")
         shutil.rmtree(job["out"])
     downloads = fake.requests_to("downloads")
+    creates = [r.time for r in fake.requests if r.route and r.route.endswith(".create")]
+    res["phases"] = phases(res, creates, downloads)
     notices, returns = [], []
     for pid, returned in res["returns"]:
         project = fake.project(pid)
@@ -158,6 +161,15 @@ def run_case(
     )
     res["rss_growth_mb"] = max(0, res["rss_peak_kib"] - res["rss_base_kib"]) * 1024 / MB
     return res
+
+
+def phases(res: Dict[str, Any], creates: List[float], downloads: List[Any]) -> List[float]:
+    """Seconds from the start to the last create reaching the fake (inputs uploaded), from there to the
+    first download request (render and notice), and from the first download request to the last return."""
+    start, end = res["started"], max(t for _, t in res["returns"])
+    created = max(t for t in creates if t >= start)
+    first = min(r.time for r in downloads if r.time >= start)
+    return [created - start, first - created, end - first]
 
 
 def calibrate(fake: Any, url: str, args: argparse.Namespace, work: str, size: int) -> Dict[str, float]:
