@@ -193,6 +193,10 @@ async def test_bad_base_url_is_refused(sdk: Flavor, bad: Any) -> None:
         "https://user:s3cret-pw:more@api.magichour.ai",
         "https://user:s3cret-pw@bad host:port",  # not even a URL: still not echoed
         "ftp://user:s3cret-pw@proxy.example",
+        # not URLs httpx reads as having credentials, but a password all the same:
+        "https://user:s3cret/pw@api.magichour.ai",  # an unencoded / in the password (bad host)
+        " https://user:s3cret-pw@api.magichour.ai",  # a leading space (bad host)
+        "user:s3cret-pw@api.magichour.ai",  # no scheme (bad host): "user" read as one
     ],
 )
 async def test_credentials_in_the_base_url_are_refused_without_showing_them(
@@ -219,9 +223,30 @@ async def test_credentials_in_the_base_url_are_refused_without_showing_them(
     assert error.param == param
     for shown in (str(error), repr(error), repr(error.value), str(pickle.loads(pickle.dumps(error)).value)):
         assert "s3cret-pw" not in shown and "user:" not in shown, shown
-    if "bad host" not in url and "ftp:" not in url:
+    if (
+        "bad host" not in url
+        and "ftp:" not in url
+        and not url.startswith(("user:", " "))
+        and "/pw" not in url
+    ):
         assert "Basic auth in place of the API token" in str(error)
         assert "<credentials>@" in str(error) and "without credentials" in error.allowed
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.magichour.ai/?key=s3cret-pw",
+        "https://api.magichour.ai#s3cret-pw",
+        "https://h/@v1?s3cret-pw",
+    ],
+)
+async def test_a_refused_base_url_does_not_show_its_query_or_fragment(sdk: Flavor, url: str) -> None:
+    # A query in a base URL is refused (paths would land inside it); it may hold a key or a signature.
+    with pytest.raises(InvalidParameterError) as info:
+        sdk.client(base_url=url)
+    assert "s3cret-pw" not in str(info.value) and "s3cret-pw" not in repr(info.value.value)
+    assert "<hidden>" in str(info.value) and "without query or fragment" in info.value.allowed
 
 
 @pytest.mark.parametrize("url", ["https://@api.magichour.ai", "http://127.0.0.1:8080/@v1"])

@@ -138,13 +138,22 @@ def resolve_config(
     )
 
 
-# scheme://user:password@ : everything from // to the last @ before the path, query or fragment.
-_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)[^/?#]*@")
+# scheme://user:password@ : everything from // (or the start) to the last @ before the query or fragment.
+# Greedy past "/": a password with an unencoded "/" makes the URL unparseable, and is still a password.
+_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//|\s*)[^?#]*@")
+_QUERY = re.compile(r"([?#]).*", re.DOTALL)
 
 
-def _shown_url(value: object) -> object:
-    """``value`` for an error message: a ``user:password@`` replaced (even in a URL that does not parse)."""
-    return _USERINFO.sub(r"\1<credentials>@", value) if isinstance(value, str) else value
+def _shown_url(value: object, url: Optional[httpx.URL]) -> object:
+    """``value`` for an error message: a ``user:password@`` replaced (even in a URL that does not parse,
+    or that has an unencoded ``/`` in its password), and the query or fragment (a key, a signature)."""
+    if not isinstance(value, str):
+        return value
+    # An @ in the path of an http(s) URL that parsed with a host is not a credential; in anything else
+    # (" http://u:p@h", "u:p@h" read as scheme "u") it may be.
+    if url is None or url.userinfo or url.scheme not in ("http", "https") or not url.raw_host:
+        value = _USERINFO.sub(r"\1<credentials>@", value)
+    return _QUERY.sub(r"\1<hidden>", value, count=1)
 
 
 def check_base_url(base_url: object, param: str = "base_url") -> str:
@@ -157,7 +166,7 @@ def check_base_url(base_url: object, param: str = "base_url") -> str:
         url = httpx.URL(base_url) if isinstance(base_url, str) else None
     except (httpx.InvalidURL, ValueError):  # IDNAError (a broken xn-- label) is a ValueError
         url = None
-    shown = _shown_url(base_url)
+    shown = _shown_url(base_url, url)
     if url is not None and url.userinfo:
         raise InvalidParameterError(
             param,
