@@ -615,12 +615,17 @@ async def test_latency_delays_each_request(sdk: Flavor, mode: Mode) -> None:
 
 
 async def test_latency_beyond_the_timeout_times_out(sdk: Flavor, mode: Mode) -> None:
-    mode.fake.set_latency(0.3)
+    # A first call outside the clock: the first call of a process imports and compiles what later calls
+    # reuse (0.7 s in the transport mode when this test ran first, against < 0.25 s). The answer then
+    # comes 1 s late and the client gives up long before, with room for a loaded machine.
+    await presign(sdk, mode)
+    issued = len(mode.fake.issued)
+    mode.fake.set_latency(1.0)
     start = time.perf_counter()
     with pytest.raises(ApiTimeoutError):
         await presign(sdk, mode, timeout=0.05)
-    assert time.perf_counter() - start < 0.25
-    assert mode.fake.issued == [] or mode.name == "server"  # the server may still answer, too late
+    assert time.perf_counter() - start < 0.8
+    assert len(mode.fake.issued) == issued or mode.name == "server"  # the server may still answer, too late
 
 
 async def test_drop_next_uploads_drops_the_connection_mid_body(sdk: Flavor, mode: Mode) -> None:
