@@ -330,11 +330,13 @@ async def test_async_upload_works_under_trio(
     from magic_hour import AsyncClient
 
     srcs = [_write(tmp_path / f"{i}.mp4", 200_000, seed=i) for i in range(3)]
+    # Files of several chunks are read by a thread that wakes the event loop (asyncio or trio's way).
+    srcs += [_write(tmp_path / f"big{i}.mp4", 3 * 1024 * 1024 + i, seed=10 + i) for i in range(2)]
     async with AsyncClient(base_url=_server_url(fake), token=fake.token) as client:
         paths = await client.v1.files.upload_files(srcs)
-        one = await client.v1.files.upload_file(srcs[0])
+        one = await client.v1.files.upload_file(srcs[-1])
     assert [fake.file(p).sha256 for p in paths] == [_sha(s) for s in srcs]
-    assert fake.file(one).sha256 == _sha(srcs[0])
+    assert fake.file(one).sha256 == _sha(srcs[-1])
 
 
 def test_file_that_shrinks_during_upload_is_not_reported_as_uploaded(
