@@ -52,8 +52,7 @@ def upload_items_unchanged(items: List[Dict[str, str]]) -> bool:
     """The fast path's question (``_core/compiled.py``) for a list already checked to hold dicts of exactly
     two strings, ``extension`` and ``type_``: would :func:`check_upload_items` return it unchanged? Yes
     when it is not empty and every pair is a valid, normalised one: one set lookup per item, in C."""
-    pairs = zip(map(_EXTENSION, items), map(_TYPE, items))
-    return bool(items) and all(map(_VALID.__contains__, pairs))
+    return bool(items) and _VALID.issuperset(zip(map(_EXTENSION, items), map(_TYPE, items)))
 
 
 _EXTENSION, _TYPE = operator.itemgetter("extension"), operator.itemgetter("type_")

@@ -40,18 +40,26 @@ class Inflater:
     """Content-Encoding stages undone in order, each producing at most ``budget`` bytes per step."""
 
     def __init__(self, response: httpx.Response) -> None:
+        self._fallback: Any = None
+        self._stages: List[Any] = []
+        self._tails: List[bytes] = []
+        if "content-encoding" not in response.headers:  # the common case: nothing to undo
+            return
         codings = [
             c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True)
         ]
         codings = [c for c in codings if c and c != "identity"]
-        self._fallback: Any = None
-        self._stages: List[Any] = []
         if any(c not in _ZLIB for c in codings):  # br, zstd...: httpx's decoder, fed a little at a time
             self._fallback = response._get_content_decoder()  # pyright: ignore[reportPrivateUsage]
         else:
             self._stages = [zlib.decompressobj(_ZLIB[c]) for c in reversed(codings)]
             self._codings = list(reversed(codings))
         self._tails = [b""] * len(self._stages)
+
+    @property
+    def identity(self) -> bool:
+        """Nothing to undo: every piece is the body as it came."""
+        return self._fallback is None and not self._stages
 
     def feed(self, data: bytes, budget: int) -> bytes:
         if self._fallback is not None:
@@ -87,9 +95,8 @@ def _limit_for(response: httpx.Response) -> int:
 def _already_read(response: httpx.Response) -> bool:
     """A transport that is not a network (a mock, the fake's) may hand back a body already in memory:
     only the limit is applied to it."""
-    try:
-        content = response.content
-    except httpx.ResponseNotRead:
+    content: Optional[bytes] = getattr(response, "_content", None)  # httpx sets it once the body is read
+    if content is None:
         return False
     limit = _limit_for(response)
     if len(content) > limit:
@@ -104,6 +111,7 @@ class _Collector:
         self.limit = _limit_for(response)
         self.deadline = deadline
         self.inflater = Inflater(response)
+        self.identity = self.inflater.identity
         self.parts: List[bytes] = []
         self.size = 0
 
@@ -113,6 +121,8 @@ class _Collector:
             raise httpx.ReadTimeout(
                 "the response took longer than its deadline", request=self.response.request
             )
+        if self.identity:  # nothing to decode: the piece as it came (the common case)
+            return self._take(raw)
         try:
             for start in range(0, max(len(raw), 1), _RAW_CHUNK):
                 if not self._take(
