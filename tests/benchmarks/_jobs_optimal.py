@@ -27,6 +27,7 @@ Job = Dict[str, Any]
 class Runner:
     def __init__(self, spec: Dict[str, Any]) -> None:
         self.base, self.jobs, self.poll = spec["base_url"], spec["jobs"], spec["poll_interval"]
+        self.fsync = bool(spec.get("fsync"))
         self.auth = {"Authorization": f"Bearer {spec['token']}"}
         self.transfers: List[Tuple[str, float, float]] = []
         self.loop = asyncio.new_event_loop()
@@ -54,6 +55,9 @@ class Runner:
             with open(path, "wb") as f:
                 async for chunk in response.aiter_raw(CHUNK):
                     f.write(chunk)
+                if self.fsync:  # --optimal-fsync: as durable as ours (which syncs before its rename)
+                    f.flush()
+                    os.fsync(f.fileno())
         self.transfers.append(("down", start, time.time()))
 
     async def api(self, method: str, path: str, body: Any = None) -> Any:

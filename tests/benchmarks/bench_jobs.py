@@ -127,6 +127,7 @@ def run_case(
         "jobs": jobs,
         "poll_interval": POLL,
         "profile": args.profile == tool,
+        "fsync": args.optimal_fsync,
     }
     proc = subprocess.run(
         [*command[0], json.dumps(spec)], env=command[1], capture_output=True, text=True, cwd=work, timeout=600
@@ -211,6 +212,9 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter for ours and the optimal")
     parser.add_argument("--calibrate-mb", type=float, default=10, help="size of the calibration transfers")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--optimal-fsync", action="store_true", help="the optimal script syncs each output, as ours does"
+    )
     parser.add_argument("--profile", choices=TOOLS, help="print a cProfile of this tool's cases")
     args = parser.parse_args()
     scenarios = {
