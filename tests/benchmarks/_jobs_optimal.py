@@ -55,7 +55,7 @@ class Runner:
             with open(path, "wb") as f:
                 async for chunk in response.aiter_raw(CHUNK):
                     f.write(chunk)
-                if self.fsync:  # --optimal-fsync: as durable as ours (which syncs before its rename)
+                if self.fsync:  # as durable as ours (sync, then rename); --optimal-no-fsync
                     f.flush()
                     os.fsync(f.fileno())
         self.transfers.append(("down", start, time.time()))
