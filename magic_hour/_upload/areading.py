@@ -116,10 +116,20 @@ async def run_in_thread(fn: Callable[[], T]) -> T:
     if sniffio.current_async_library() != "asyncio":
         return await anyio.to_thread.run_sync(fn)
     import asyncio
+    import contextlib
 
+    future = asyncio.get_running_loop().run_in_executor(None, fn)
     out: List[T] = []  # (a value set inside the scope: type checkers take the scope for one that may swallow)
     with anyio.CancelScope(shield=True):
-        out.append(await asyncio.get_running_loop().run_in_executor(None, fn))
+        try:
+            # shield(): a native cancellation (asyncio.wait_for, task.cancel()) passes anyio's shield, and
+            # would return while the thread still uses the caller's file object.
+            out.append(await asyncio.shield(future))
+        except asyncio.CancelledError:
+            while not future.done():
+                with contextlib.suppress(asyncio.CancelledError):  # cancelled again: still not before
+                    await asyncio.wait((future,))
+            raise
     return out[0]
 
 
