@@ -114,3 +114,20 @@ async def test_a_compressed_body_cut_short_is_retried_then_refused(
     assert "ended before its compressed stream did" in str(info.value)
     assert accept_encodings(server) == ["identity", "identity"], "retried once"
     assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("coding", ["x-unknown", "gzip, x-unknown"])
+async def test_a_body_in_an_encoding_httpx_cannot_decode_is_not_written_as_the_file(
+    sdk: Flavor, tmp_path: pathlib.Path, coding: str
+) -> None:
+    # httpx skips a coding it has no decoder for (br without brotli installed, zstd without zstandard):
+    # the compressed bytes were written under the file's name, as a complete download.
+    body = gzip.compress(b"png" * 1000) if "gzip" in coding else b"compressed bytes" * 100
+    reply = Respond(200, [("Content-Type", "image/png"), ("Content-Encoding", coding)], body)
+    with RawServer(then=reply) as server:
+        client = sdk.client(max_retries=1)
+        with pytest.raises(DownloadError) as info:
+            await sdk.call(client.v1.files.download, [f"{server.url}/a.png"], directory=tmp_path)
+    assert "cannot decode 'x-unknown'" in str(info.value)
+    assert accept_encodings(server) == ["identity"], "not retried: the same answer would come again"
+    assert files_in(tmp_path) == []

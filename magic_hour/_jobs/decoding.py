@@ -38,6 +38,17 @@ def _encoded(response: httpx.Response) -> bool:
     return any(c.strip().lower() not in ("", "identity") for c in codings)
 
 
+def _undecodable(response: httpx.Response) -> str:
+    """The first content coding httpx has no decoder for (``""``: none)."""
+    from httpx._decoders import SUPPORTED_DECODERS  # pyright: ignore[reportPrivateUsage]
+
+    for coding in response.headers.get_list("content-encoding", split_commas=True):
+        coding = coding.strip().lower()
+        if coding and coding not in SUPPORTED_DECODERS:
+            return coding
+    return ""
+
+
 def _content(response: httpx.Response) -> Optional[bytes]:
     """The body, when a transport that is not a network (a mock, the fake's) handed it back already
     read, and so already decoded by httpx; else ``None``."""
@@ -71,10 +82,21 @@ class BodyDecoder:
 
     def __init__(self, response: httpx.Response, target: Target) -> None:
         encoded = _encoded(response) and _content(response) is None
-        self._inflater: Optional[Inflater] = Inflater(response) if encoded else None
         # For messages only: the header is the server's text, kept short.
         self._coding = " ".join(response.headers.get("content-encoding", "").split())[:40]
         self._target = target
+        if encoded:
+            unknown = _undecodable(response)
+            if unknown:
+                # httpx skips an encoding it has no decoder for (br without brotli installed): the
+                # compressed bytes would be written as the file, under its name, as if complete.
+                raise self._error(
+                    f"the server sent it compressed ({self._coding}) although asked not to, and this "
+                    f"Python cannot decode {unknown[:20]!r}"
+                    + (" (pip install brotli)" if unknown == "br" else "")
+                    + (" (pip install zstandard)" if unknown == "zstd" else "")
+                )
+        self._inflater: Optional[Inflater] = Inflater(response) if encoded else None
         self.received = 0
         """Bytes of the body received (compressed, when it is)."""
         self.produced = 0
