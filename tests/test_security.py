@@ -189,14 +189,15 @@ async def test_signed_queries_never_reach_messages_reprs_or_progress(
     sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: pathlib.Path, sleeps: Sleeps
 ) -> None:
     srcs = _files(tmp_path, 3)
-    client = sdk.client(base_url=server.url, max_retries=1, timeout=0.3)
+    # 1 s: the answers that must succeed have room on a loaded machine; the slow storage below takes 3 s.
+    client = sdk.client(base_url=server.url, max_retries=1, timeout=1.0)
     events: List[Any] = []
     res = await sdk.create(client)
     fake.fail_next("storage", 503, times=2)  # srcs[0] fails after a retry
     fake.fail_next("storage", 403, body="<Error><Code>AccessDenied</Code><Message>no</Message></Error>")
     with pytest.raises(UploadError) as info:
         await sdk.call(client.v1.files.upload_files, srcs, max_concurrency=1, on_progress=events.append)
-    fake.set_latency(1.0, route="storage")
+    fake.set_latency(3.0, route="storage")
     with pytest.raises(MagicHourError) as timeout_info:
         await sdk.call(client.v1.files.upload_file, srcs[0])
     err = info.value
