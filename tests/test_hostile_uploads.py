@@ -433,3 +433,27 @@ async def test_a_refused_presign_raises_the_api_error_from_upload_file_and_uploa
     with pytest.raises(UploadError) as refused:
         await sdk.call(good.v1.files.upload_files, [a, b])
     assert [type(r.error) for r in refused.value.results] == [StorageError, StorageError]
+
+
+@pytest.mark.parametrize("failing_read", [1, 3], ids=["first-chunk", "third-chunk"])
+async def test_a_read_error_mid_file_is_a_typed_error_and_stores_nothing(
+    sdk: Flavor, fake: FakeMagicHour, server: Any, failing_read: int
+) -> None:
+    # A file of several chunks: the async client reads it in a thread ahead of the connection; an
+    # OSError there reaches the caller as the sync client's does, and nothing is stored.
+    class Failing(io.BytesIO):
+        name = "clip.mp4"
+        reads = 0
+
+        def read(self, n: Any = -1) -> bytes:
+            self.reads += 1
+            if self.reads == failing_read:
+                raise OSError(5, "Input/output error")
+            return super().read(n)
+
+    f = Failing(b"x" * (5 * 1024 * 1024 + 3))
+    with pytest.raises(InvalidFileError) as info:
+        await sdk.call(_client(sdk, fake, server, max_retries=0).v1.files.upload_file, f)
+    assert "Input/output error" in str(info.value) and "clip.mp4" in str(info.value)
+    assert fake.files == {}
+    assert f.tell() == 0, "the position is given back"
