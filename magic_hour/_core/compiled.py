@@ -12,8 +12,8 @@ schema with mutated bodies. What it leaves to the checker:
   ``None`` for an optional field, an integral float for an integer, a field under its wire name);
 - every ``float``: Python and Rust print some of them differently (``1e+16`` / ``1e16``), and the wire
   bytes stay what ``json.dumps`` writes;
-- open objects (``additionalProperties``) and hooks without a fast predicate: such bodies are not
-  compiled at all;
+- open objects (``additionalProperties``), free JSON values (``any``) and hooks without a fast
+  predicate: such bodies are not compiled at all;
 - whatever a hook would change: a hook names a predicate that says "unchanged" (``_HOOK_UNCHANGED``).
 
 The JSON is the same value as the checker's; keys come in the schema's order rather than the caller's.
@@ -45,40 +45,19 @@ class _NotCompiled(Exception):
     """This schema keeps the generic checker only."""
 
 
-def _json_value(cs: Any) -> Any:
-    # ``any``: a recursive JSON value of exact types, floats excepted (see the module doc). Anything else
-    # (a tuple, a date, an int key) goes to the checker, which passes it to json.dumps as today.
-    ref = cs.definition_reference_schema("json-value")
-    value = cs.nullable_schema(
-        cs.union_schema(
-            [
-                cs.str_schema(strict=True),
-                cs.bool_schema(strict=True),
-                cs.int_schema(strict=True),
-                cs.list_schema(ref, strict=True),
-                cs.dict_schema(cs.str_schema(strict=True), ref, strict=True),
-            ],
-            strict=True,
-        )
-    )
-    return cs.definitions_schema(ref, [{**value, "ref": "json-value"}])
-
-
 def _core_schema(cs: Any, schema: Schema) -> Any:
     from .body import Arr, Obj, Scalar
 
     if type(schema) is Scalar:
         kind = schema.kind
-        if kind == "any":
-            inner = _json_value(cs)
-        elif kind == "str":
+        if kind == "str":
             inner = cs.str_schema(strict=True)
         elif kind == "bool":
             inner = cs.bool_schema(strict=True)
         elif kind in ("int", "num"):  # floats: the checker (see the module doc)
             inner = cs.int_schema(strict=True)
-        else:
-            raise _NotCompiled(kind)
+        else:  # "any" (a free JSON value): the checker; a union schema for it is refused by current
+            raise _NotCompiled(kind)  # pydantic-core (strict unions), so it would never have compiled
     elif type(schema) is Arr:
         inner = cs.list_schema(_core_schema(cs, schema.item), strict=True)
     else:
