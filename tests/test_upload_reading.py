@@ -1,13 +1,15 @@
 """The async engine's file reader (``magic_hour._upload.areading``): how far it reads ahead of the body.
 
-A larger file is read by one worker thread, handed to the body through a bounded queue: memory stays
-flat, and the file's last chunk (with the probe past its end, which catches a file that grew) is read
-only once the body has taken every chunk before it, as when each chunk was read on demand.
+A larger file's chunks are read on the loop while the page cache holds them (``nowait.chunk_cached``);
+from the first that it does not, by one worker thread, handed to the body through a bounded queue:
+memory stays flat, and the file's last chunk (with the probe past its end, which catches a file that
+grew) is read only once the body has taken every chunk before it, as when each chunk was read on demand.
 """
 
 from __future__ import annotations
 
 import pathlib
+import threading
 from typing import Any, List
 
 import anyio
@@ -19,6 +21,12 @@ from magic_hour._upload.flow import CHUNK_SIZE
 from magic_hour._upload.inputs import Source
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def uncached(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread's tests: no chunk is in the page cache (tests that read on the loop undo it)."""
+    monkeypatch.setattr(areading, "chunk_cached", lambda fd, offset, length: False)
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -76,3 +84,61 @@ async def test_stopping_mid_file_ends_the_thread_and_closes_the_file(tmp_path: p
         reader.stop()  # the attempt ends (an early answer, an error): the group exits only if it stops
     reader.close()
     assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
+
+
+async def _read_through(reader: ThreadReader, source: Source) -> bytes:
+    got: List[bytes] = []
+    left = source.size
+    while left:
+        chunk = await reader.read(min(CHUNK_SIZE, left))
+        got.append(chunk)
+        left -= len(chunk)
+    assert await reader.read(1) == b""  # the probe
+    return b"".join(got)
+
+
+async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path, 3)
+    asked: List[int] = []
+
+    def cached(fd: int, offset: int, length: int) -> bool:
+        asked.append(offset)
+        return True
+
+    monkeypatch.setattr(areading, "chunk_cached", cached)
+    async with anyio.create_task_group() as tg:
+        reader = ThreadReader(source)
+        await reader.start(tg)
+        data = await _read_through(reader, source)
+        assert not reader._threaded  # pyright: ignore[reportPrivateUsage]
+    reader.close()
+    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert asked == [0, CHUNK_SIZE, 2 * CHUNK_SIZE, 3 * CHUNK_SIZE]
+    assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
+
+
+async def test_the_first_uncached_chunk_hands_the_rest_to_the_thread(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path, 5)
+    monkeypatch.setattr(areading, "chunk_cached", lambda fd, offset, length: offset < 2 * CHUNK_SIZE)
+    threads: List[int] = []
+    step = areading._File.step  # pyright: ignore[reportPrivateUsage]
+
+    def recording_step(self: Any) -> List[bytes]:
+        threads.append(threading.get_ident())
+        return step(self)
+
+    monkeypatch.setattr(areading._File, "step", recording_step)  # pyright: ignore[reportPrivateUsage]
+    loop_thread = threading.get_ident()
+    async with anyio.create_task_group() as tg:
+        reader = ThreadReader(source)
+        await reader.start(tg)
+        data = await _read_through(reader, source)
+        assert reader._threaded  # pyright: ignore[reportPrivateUsage]
+    reader.close()
+    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert threads[:2] == [loop_thread, loop_thread]
+    assert len(threads) == 6 and loop_thread not in threads[2:]

@@ -1,7 +1,8 @@
 """The async driver of the upload engine: anyio tasks over the client's pooled ``httpx.AsyncClient``.
 
 It runs the same pure :func:`~magic_hour._upload.flow.upload_flow` per file as the sync driver
-(``engine.py``); files are read in worker threads (``areading.py``), so the event loop never blocks on disk.
+(``engine.py``); files are read in worker threads, or on the loop when the page cache holds them
+(``areading.py``, ``nowait.py``), so the event loop never waits for a disk.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ logger = logging.getLogger("magic_hour")
 class AsyncUploader:
     """Uploads files with anyio tasks over the client's pooled :class:`httpx.AsyncClient`.
 
-    File reads run in worker threads, so the event loop never blocks on disk (asyncio and trio). A file
+    File reads never make the event loop wait for a disk (asyncio and trio: ``areading.py``). A file
     is opened by its request body, once the request has a connection (see ``bodies.py``).
     """
 

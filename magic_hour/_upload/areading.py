@@ -1,19 +1,23 @@
 """Reading a file for an async PUT without blocking the event loop, and without leaving it idle.
 
-Disk reads run in worker threads (asyncio and trio alike), and each hand-off to a thread and back costs
-the loop 50-150 µs, a third of what sending a 1 MiB chunk costs it, so:
+A read that may wait for a disk runs in a worker thread (asyncio and trio alike); one the page cache
+serves runs on the loop, because each hand-off to a thread and back costs more than the read (the
+loop's wake-ups, the GIL going back and forth: 1.4x raw httpx's time for 1,000 small files, 1.15-1.5x
+its CPU for large ones, ``tests/benchmarks/bench_upload.py``), so:
 
-- a file of at most one chunk is opened, read (with the one-byte probe past its end) and closed in a
-  single worker-thread call, instead of one call each for open, read, probe and close;
-- a larger file is read by one worker thread for the whole attempt, ahead of the connection: the
-  next chunks are read while the current one is written to the socket, and handed over through a
-  locked queue of at most ``_HIGH`` chunks, refilled two at a time. The loop takes a chunk that is
-  ready without any hand-off (it only notifies the thread when the queue runs low); it waits (and the
-  thread wakes it) only when the disk is slower than the network. Memory stays flat: at most
-  ``_HIGH`` chunks ready and the one being sent. The file's last chunk, and the probe past its end,
-  are read only once the body has taken every chunk before it, so a file that grows or shrinks is
-  caught as late as before. (One worker-thread call per chunk cost 1.65x raw httpx's CPU for a
-  512 MiB file: ``tests/benchmarks/bench_upload.py``.)
+- a file of at most one chunk is read on the loop when all of it is in the page cache, with a read
+  the kernel guarantees cannot block (``nowait.read_cached``); otherwise it is opened, read (with the
+  one-byte probe past its end) and closed in a single worker-thread call;
+- a larger file (from a path) is read on the loop a chunk at a time, on demand, while the kernel says
+  the next chunk is in the page cache (``nowait.chunk_cached``). From the first chunk that is not (or
+  always, for a file object, or where the kernel cannot tell), one worker thread reads the rest of the
+  attempt ahead of the connection: the next chunks are read while the current one is written to the
+  socket, and handed over through a locked queue of at most ``_HIGH`` chunks, refilled two at a time.
+  The loop takes a chunk that is ready without any hand-off (it only notifies the thread when the queue
+  runs low); it waits (and the thread wakes it) only when the disk is slower than the network. Memory
+  stays flat: at most ``_HIGH`` chunks ready and the one being sent. The file's last chunk, and the
+  probe past its end, are read only once the body has taken every chunk before it, so a file that
+  grows or shrinks is caught as late as before.
 
 The body (``bodies.StreamedBody``) asks for the reads it always did, in order: ``read(n)`` of
 ``min(CHUNK_SIZE, left)`` bytes until the announced size, then ``read(1)``, which must find nothing;
@@ -33,6 +37,7 @@ import anyio.to_thread
 
 from .flow import CHUNK_SIZE
 from .inputs import Source
+from .nowait import chunk_cached, read_cached
 
 _Item = Union[List[bytes], Exception]
 T = TypeVar("T")
@@ -159,19 +164,44 @@ class ThreadReader:
         self._waiting: Optional[anyio.Event] = None  # the loop waits for the slot to fill
         self._wake: Any = None
         self._threaded = False
+        self._on_loop = False  # a larger file's chunks are read on the loop while they are cached
+        self._tg: Optional[anyio.abc.TaskGroup] = None
         self._filling = True  # the thread reads until _HIGH chunks are ready
 
     async def start(self, tg: Optional[anyio.abc.TaskGroup]) -> None:
         """Reads a small file at once; starts the reading thread of a larger one in ``tg``."""
         if tg is None or self._file.source.size <= CHUNK_SIZE:
-            self._ready.extend(await run_in_thread(self._file.read_all))
+            cached = read_cached(self._file.source)  # on the loop, only from the page cache
+            self._ready.extend(await run_in_thread(self._file.read_all) if cached is None else cached)
             return
+        self._tg = tg
+        if self._file.source.path is None:
+            self._start_thread()
+        else:
+            self._on_loop = True  # until a chunk is not in the page cache
+
+    def _start_thread(self) -> None:
+        assert self._tg is not None
+        self._on_loop = False
         self._threaded = True
         self._wake = _waker()
-        tg.start_soon(self._run)
+        self._tg.start_soon(self._run)
+
+    def _read_on_loop(self) -> bool:
+        """The body's next read, on the loop, if the page cache holds it (``nowait.chunk_cached``)."""
+        file = self._file
+        f = file.open()  # a metadata call, as the planner's stat of the same path
+        if not chunk_cached(f.fileno(), file.sent, min(CHUNK_SIZE, file.source.size - file.sent)):
+            return False
+        self._ready.extend(file.step())
+        return True
 
     async def read(self, n: int) -> bytes:
         while not self._ready:
+            if self._on_loop:
+                if not self._read_on_loop():
+                    self._start_thread()  # for the rest of the attempt, from where the loop stopped
+                continue
             assert self._threaded, "read past the reads the body makes"
             event: Optional[anyio.Event] = None
             item: Optional[_Item] = None
