@@ -11,11 +11,13 @@ import gzip
 import logging
 import pickle
 import time
+import tracemalloc
 import zlib
 from typing import Any, Iterator
 
 import _modes
 import pytest
+from _codings import CODINGS, bomb
 from _servers import Drip, RawServer, Reset, Respond, cache_tls_contexts, closed_port
 from conftest import TOKEN, Flavor, assert_no_secret
 
@@ -142,6 +144,23 @@ async def test_gzip_bomb_in_an_error_body_is_cut(sdk: Flavor, one_server: Any, l
         await sdk.create(sdk.client(base_url=server.url, max_retries=0))
     assert len(info.value.response.content) <= 1024 * 1024
     assert isinstance(info.value.body, str)
+
+
+@pytest.mark.parametrize("coding", CODINGS)
+async def test_a_bomb_in_an_api_body_is_cut_in_flat_memory(sdk: Flavor, one_server: Any, coding: str) -> None:
+    # httpx's decoders for br and zstd make all the output of a piece at once: 64 MiB from the first.
+    server = one_server(Respond(500, [JSON, ("Content-Encoding", coding)], bomb(coding, 64 * 1024 * 1024)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InternalServerError) as info:
+            await sdk.create(sdk.client(base_url=server.url, max_retries=0))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(info.value.response.content) == 1024 * 1024
+    assert peak < 16 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MiB in memory at once"
+    # Asked for by the API requests: every coding decoded within bounds, and only those.
+    assert server.requests[0].header("accept-encoding") == "gzip, deflate, br, zstd"
 
 
 async def test_oversized_success_body_is_refused(

@@ -15,6 +15,7 @@ import httpx
 
 from .._exceptions import InvalidParameterError
 from .._version import __version__
+from .codings import ACCEPT_ENCODING
 from .hosts import host_problem
 
 TOKEN_ENV = "MAGIC_HOUR_API_TOKEN"
@@ -125,7 +126,7 @@ def resolve_config(
     else:
         resolved_timeout = to_timeout(timeout)
     headers = merge_headers(
-        {"User-Agent": USER_AGENT, "Accept": "application/json"},
+        {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
         check_headers(default_headers, "default_headers") if default_headers else {},
     )
     return ClientConfig(

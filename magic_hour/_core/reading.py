@@ -6,9 +6,9 @@ the process down. Bodies are read from the stream, never whole first:
 - at most :data:`ERROR_BODY_LIMIT` bytes of an error body are kept (the rest is not read: the
   connection is closed), and :data:`SUCCESS_BODY_LIMIT` of a successful one (beyond, the response is
   marked and parsing refuses it);
-- ``gzip``/``deflate`` are inflated here, a bounded amount per step, so a gzip bomb (2 MB on the wire,
-  2 GiB inflated) costs at most the limit; other encodings go through httpx's decoder a kilobyte of
-  wire data at a time;
+- ``gzip``/``deflate``, and ``br``/``zstd`` where httpx would decode them, are inflated here, a bounded
+  amount per step (:mod:`.codings`), so a bomb (2 MB on the wire, 2 GiB inflated) costs at most the
+  limit;
 - text is decoded with the declared charset only when it is a text codec (``charset=hex`` is not);
 - JSON nested deeper than Python's recursion limit is text, not a ``RecursionError``.
 """
@@ -23,6 +23,8 @@ from typing import Any, AsyncGenerator, Generator, List, Optional
 
 import httpx
 
+from .codings import Stage, stage_for
+
 ERROR_BODY_LIMIT = 1024 * 1024
 """Bytes of an error body (decoded) that are read and kept; the rest is dropped."""
 
@@ -33,59 +35,56 @@ TRUNCATED = "magic_hour.truncated"
 """Set in ``response.extensions`` when the body was cut at its limit."""
 
 _RAW_CHUNK = 16 * 1024
-_ZLIB = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+_STEP = 1024 * 1024  # bytes decoded at most per step: a large limit is not a large allocation
 
 
 class Inflater:
-    """Content-Encoding stages undone in order, each producing at most ``budget`` bytes per step."""
+    """Content-Encoding stages undone in order, each producing about ``budget`` bytes at most per step
+    (see :mod:`.codings`). A coding no stage exists for is skipped, as httpx does."""
 
     def __init__(self, response: httpx.Response) -> None:
-        self._fallback: Any = None
-        self._stages: List[Any] = []
-        self._tails: List[bytes] = []
+        self._stages: List[Stage] = []
+        self._held: List[bytes] = []  # input taken for each stage, not yet given to it
         if "content-encoding" not in response.headers:  # the common case: nothing to undo
             return
         codings = [
             c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True)
         ]
-        codings = [c for c in codings if c and c != "identity"]
-        if any(c not in _ZLIB for c in codings):  # br, zstd...: httpx's decoder, fed a little at a time
-            self._fallback = response._get_content_decoder()  # pyright: ignore[reportPrivateUsage]
-        else:
-            self._stages = [zlib.decompressobj(_ZLIB[c]) for c in reversed(codings)]
-            self._codings = list(reversed(codings))
-        self._tails = [b""] * len(self._stages)
+        stages = (stage_for(c) for c in reversed(codings) if c and c != "identity")
+        self._stages = [s for s in stages if s is not None]
+        self._held = [b""] * len(self._stages)
 
     @property
     def identity(self) -> bool:
         """Nothing to undo: every piece is the body as it came."""
-        return self._fallback is None and not self._stages
+        return not self._stages
 
     def feed(self, data: bytes, budget: int) -> bytes:
-        if self._fallback is not None:
-            return bytes(self._fallback.decode(data))
-        for i, stage in enumerate(self._stages):
-            data = self._tails[i] + data
-            try:
-                data = stage.decompress(data, budget)
-            except zlib.error:
-                if self._codings[i] != "deflate" or stage.total_in:  # raw deflate, without zlib header
-                    raise
-                self._stages[i] = stage = zlib.decompressobj(-zlib.MAX_WBITS)
-                data = stage.decompress(data, budget)
-            self._tails[i] = stage.unconsumed_tail
-        return data
+        if not self._stages:
+            return data
+        self._held[0] += data
+        return self._pull(len(self._stages) - 1, max(budget, 1))
+
+    def _pull(self, i: int, budget: int) -> bytes:
+        # The last stage first: an earlier one runs only for a stage that has nothing left to work
+        # on, so no stage holds more than one step of its predecessor's output.
+        stage = self._stages[i]
+        if stage.busy():
+            return stage.decompress(b"", budget)
+        if i > 0 and not self._held[i]:
+            self._held[i] = self._pull(i - 1, budget)
+        data, self._held[i] = self._held[i], b""
+        return stage.decompress(data, budget)
 
     def pending(self) -> bool:
-        return any(self._tails)
+        return any(self._held) or any(stage.busy() for stage in self._stages)
 
     def flush(self) -> bytes:
-        return bytes(self._fallback.flush()) if self._fallback is not None else b""
+        return b""  # every stage gives all it has once it is no longer busy
 
     def complete(self) -> bool:
-        """Whether every gzip/deflate stage reached the end of its stream (a body cut short did not;
-        httpx's decoders for other encodings cannot tell, and count as complete)."""
-        return all(stage.eof for stage in self._stages)
+        """Whether every stage reached the end of its stream (a body cut short did not)."""
+        return all(stage.complete() for stage in self._stages)
 
 
 def _limit_for(response: httpx.Response) -> int:
@@ -125,18 +124,19 @@ class _Collector:
             return self._take(raw)
         try:
             for start in range(0, max(len(raw), 1), _RAW_CHUNK):
-                if not self._take(
-                    self.inflater.feed(raw[start : start + _RAW_CHUNK], self.limit - self.size + 1)
-                ):
+                if not self._take(self.inflater.feed(raw[start : start + _RAW_CHUNK], self._budget())):
                     return False
                 while self.inflater.pending():
-                    if not self._take(self.inflater.feed(b"", self.limit - self.size + 1)):
+                    if not self._take(self.inflater.feed(b"", self._budget())):
                         return False
         except zlib.error as exc:
             raise httpx.DecodingError(
                 f"the response body could not be decoded: {exc}", request=self.response.request
             ) from None
         return True
+
+    def _budget(self) -> int:
+        return min(self.limit - self.size + 1, _STEP)
 
     def _take(self, data: bytes) -> bool:
         if self.size + len(data) > self.limit:

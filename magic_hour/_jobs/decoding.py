@@ -5,7 +5,9 @@ here, at most :data:`INFLATE_STEP` bytes per step (memory stays flat), and refus
 bomb once the file grows past :data:`MAX_INFLATE_RATIO` times the bytes received (after the first
 :data:`INFLATE_ALLOWANCE`): a gzip bomb of 2 MB would otherwise fill the disk with 2 GiB of zeros, and
 no media output compresses anywhere near that ratio. Writing the compressed bytes as served instead
-would leave a gzip stream under a ``.png`` name.
+would leave a gzip stream under a ``.png`` name. Every coding httpx may decode (``gzip``, ``deflate``,
+``br``, ``zstd``) is bounded so (:mod:`.._core.codings`); one that cannot be (``br`` with a ``brotli``
+older than 1.2, which has no output limit) or that nothing here decodes is a :class:`DownloadError`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import AsyncGenerator, Generator, Iterator, Optional
 
 import httpx
 
+from .._core.codings import DECODABLE
 from .._core.reading import Inflater
 from .._exceptions import DownloadError
 from .files import CHUNK_SIZE, Target
@@ -39,12 +42,10 @@ def _encoded(response: httpx.Response) -> bool:
 
 
 def _undecodable(response: httpx.Response) -> str:
-    """The first content coding httpx has no decoder for (``""``: none)."""
-    from httpx._decoders import SUPPORTED_DECODERS  # pyright: ignore[reportPrivateUsage]
-
+    """The first content coding that cannot be decoded within bounds here (``""``: none)."""
     for coding in response.headers.get_list("content-encoding", split_commas=True):
         coding = coding.strip().lower()
-        if coding and coding not in SUPPORTED_DECODERS:
+        if coding and coding != "identity" and coding not in DECODABLE:
             return coding
     return ""
 
@@ -93,7 +94,7 @@ class BodyDecoder:
                 raise self._error(
                     f"the server sent it compressed ({self._coding}) although asked not to, and this "
                     f"Python cannot decode {unknown[:20]!r}"
-                    + (" (pip install brotli)" if unknown == "br" else "")
+                    + (" within bounds (pip install 'brotli>=1.2')" if unknown == "br" else "")
                     + (" (pip install zstandard)" if unknown == "zstd" else "")
                 )
         self._inflater: Optional[Inflater] = Inflater(response) if encoded else None
