@@ -148,11 +148,10 @@ def test_the_page_cache_is_asked_for_a_chunk_of_a_larger_file(tmp_path: pathlib.
     path = _file(tmp_path, os.urandom(3 * 4096 + 10))
     fd = os.open(path, os.O_RDONLY)
     try:
-        try:
-            page_cache: Any = nowait._PageCache()  # pyright: ignore[reportPrivateUsage]
-            available = page_cache.cached(fd, 0, 10) is not None
-        except (OSError, AttributeError):
-            available = False
+        available = nowait.prepare_page_cache()
+        assert nowait.page_cache_known()
+        page_cache: Any = nowait._page_cache  # pyright: ignore[reportPrivateUsage]
+        assert (page_cache is not None) is available
         assert nowait.chunk_cached(fd, 4096, 2 * 4096 + 10) is available
         if available:
             os.fsync(fd)

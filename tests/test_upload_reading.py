@@ -15,7 +15,7 @@ from typing import Any, List
 import anyio
 import pytest
 
-from magic_hour._upload import areading
+from magic_hour._upload import areading, nowait
 from magic_hour._upload.areading import ThreadReader
 from magic_hour._upload.flow import CHUNK_SIZE
 from magic_hour._upload.inputs import Source
@@ -26,7 +26,14 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(autouse=True)
 def uncached(monkeypatch: pytest.MonkeyPatch) -> None:
     """The thread's tests: no chunk is in the page cache (tests that read on the loop undo it)."""
-    monkeypatch.setattr(areading, "chunk_cached", lambda fd, offset, length: False)
+    monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: False)
+
+
+@pytest.fixture
+def page_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel that can tell what is cached (whatever this machine's is)."""
+    monkeypatch.setattr(nowait, "page_cache_known", lambda: True)
+    monkeypatch.setattr(nowait, "prepare_page_cache", lambda: True)
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -97,6 +104,7 @@ async def _read_through(reader: ThreadReader, source: Source) -> bytes:
     return b"".join(got)
 
 
+@pytest.mark.usefixtures("page_cache")
 async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,7 +115,7 @@ async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
         asked.append(offset)
         return True
 
-    monkeypatch.setattr(areading, "chunk_cached", cached)
+    monkeypatch.setattr(nowait, "chunk_cached", cached)
     async with anyio.create_task_group() as tg:
         reader = ThreadReader(source)
         await reader.start(tg)
@@ -119,11 +127,12 @@ async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
     assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
 
 
+@pytest.mark.usefixtures("page_cache")
 async def test_the_first_uncached_chunk_hands_the_rest_to_the_thread(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = _source(tmp_path, 5)
-    monkeypatch.setattr(areading, "chunk_cached", lambda fd, offset, length: offset < 2 * CHUNK_SIZE)
+    monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: offset < 2 * CHUNK_SIZE)
     threads: List[int] = []
     step = areading._File.step  # pyright: ignore[reportPrivateUsage]
 
@@ -142,3 +151,21 @@ async def test_the_first_uncached_chunk_hands_the_rest_to_the_thread(
     assert data == pathlib.Path(source.path or "").read_bytes()
     assert threads[:2] == [loop_thread, loop_thread]
     assert len(threads) == 6 and loop_thread not in threads[2:]
+
+
+async def test_where_the_kernel_cannot_tell_the_thread_reads_from_the_start(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path, 2)
+    asked: List[int] = []
+    monkeypatch.setattr(nowait, "page_cache_known", lambda: True)
+    monkeypatch.setattr(nowait, "prepare_page_cache", lambda: False)
+    monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: bool(asked.append(offset)))
+    async with anyio.create_task_group() as tg:
+        reader = ThreadReader(source)
+        await reader.start(tg)
+        assert reader._threaded  # pyright: ignore[reportPrivateUsage]
+        data = await _read_through(reader, source)
+    reader.close()
+    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert asked == []

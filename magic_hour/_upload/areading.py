@@ -35,9 +35,10 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
+from . import nowait
 from .flow import CHUNK_SIZE
 from .inputs import Source
-from .nowait import chunk_cached, read_cached
+from .nowait import read_cached
 
 _Item = Union[List[bytes], Exception]
 T = TypeVar("T")
@@ -175,10 +176,12 @@ class ThreadReader:
             self._ready.extend(await run_in_thread(self._file.read_all) if cached is None else cached)
             return
         self._tg = tg
-        if self._file.source.path is None:
+        if self._file.source.path is not None:
+            if not nowait.page_cache_known():
+                await run_in_thread(nowait.prepare_page_cache)  # once per process, off the loop
+            self._on_loop = nowait.page_cache_known() and nowait.prepare_page_cache()
+        if not self._on_loop:  # a file object, or a kernel that cannot tell: the thread reads it all
             self._start_thread()
-        else:
-            self._on_loop = True  # until a chunk is not in the page cache
 
     def _start_thread(self) -> None:
         assert self._tg is not None
@@ -191,7 +194,7 @@ class ThreadReader:
         """The body's next read, on the loop, if the page cache holds it (``nowait.chunk_cached``)."""
         file = self._file
         f = file.open()  # a metadata call, as the planner's stat of the same path
-        if not chunk_cached(f.fileno(), file.sent, min(CHUNK_SIZE, file.source.size - file.sent)):
+        if not nowait.chunk_cached(f.fileno(), file.sent, min(CHUNK_SIZE, file.source.size - file.sent)):
             return False
         self._ready.extend(file.step())
         return True

@@ -107,6 +107,13 @@ class _PageCache:
         self._get_errno = ctypes.get_errno
         self._page = os.sysconf("SC_PAGE_SIZE")
 
+    def exists(self) -> bool:
+        """Whether the kernel has ``cachestat`` (and lets us call it): asked about no file (fd -1), it
+        answers EBADF; a kernel without it ENOSYS (a seccomp filter: EPERM or ENOSYS)."""
+        if self._syscall(self._SYSCALL, -1, self._range_p, self._stat_p, 0) == 0:
+            return False  # cannot be: nothing sane answers for no file
+        return self._get_errno() == errno.EBADF
+
     def cached(self, fd: int, offset: int, length: int) -> Optional[bool]:
         """Whether every page of ``length`` bytes from ``offset`` is cached; ``None`` when the kernel
         cannot tell (no ``cachestat``: the caller stops asking)."""
@@ -121,26 +128,41 @@ class _PageCache:
 
 
 _page_cache: Optional[_PageCache] = None
-_page_cache_state = "untried"  # "untried", "ready", or "absent" (not Linux, or no cachestat)
+_prepared = False
+
+
+def page_cache_known() -> bool:
+    """Whether :func:`prepare_page_cache` ran (so :func:`chunk_cached` costs one system call)."""
+    return _prepared
+
+
+def prepare_page_cache() -> bool:
+    """Loads ctypes and libc for ``cachestat`` (5 ms of CPU, once per process: callers on an event loop
+    run it in a worker thread); returns whether the kernel can answer :func:`chunk_cached`."""
+    global _page_cache, _prepared
+    if not _prepared:
+        page_cache: Optional[_PageCache] = None
+        if sys.platform == "linux":
+            try:
+                page_cache = _PageCache()
+                if not page_cache.exists():
+                    page_cache = None
+            except (OSError, AttributeError, ImportError):
+                page_cache = None
+        _page_cache, _prepared = page_cache, True
+    return _page_cache is not None
 
 
 def chunk_cached(fd: int, offset: int, length: int) -> bool:
     """Whether reading ``length`` bytes at ``offset`` of ``fd`` is served from the page cache (so can
-    run on the loop); ``False`` whenever that cannot be known. Called on the event loop thread only."""
-    global _page_cache, _page_cache_state
-    if _page_cache_state == "untried":
-        _page_cache_state = "absent"
-        if sys.platform == "linux":
-            try:
-                _page_cache = _PageCache()
-            except (OSError, AttributeError, ImportError):
-                _page_cache = None
-            else:
-                _page_cache_state = "ready"
-    if _page_cache is None:
+    run on the loop); ``False`` whenever that cannot be known. Called on the event loop thread only,
+    after :func:`prepare_page_cache`."""
+    global _page_cache
+    page_cache = _page_cache
+    if page_cache is None:
         return False
-    got = _page_cache.cached(fd, offset, length)
+    got = page_cache.cached(fd, offset, length)
     if got is None:
-        _page_cache, _page_cache_state = None, "absent"
+        _page_cache = None
         return False
     return got

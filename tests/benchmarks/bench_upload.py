@@ -4,8 +4,9 @@
         [--sdk-root CHECKOUT]
 
 Every case runs in a fresh child process (so its peak RSS is its own), against ``_storage_server.py``
-(threads and ``recv_into``: faster than any client here), after a warm-up upload that fills the pool
-and the lazy imports. Rounds interleave the cases, so drift hits them alike. Each child reports its
+(threads and ``recv_into``: faster than any client here), after a warm-up upload (2 MiB: a larger
+file's path) that fills the pool and the lazy imports (the async SDK's once-per-process set-up of the
+page-cache check, ctypes and libc: about 5 ms in a worker thread). Rounds interleave the cases, so drift hits them alike. Each child reports its
 wall time, its own CPU time (``time.process_time``: the server's is not counted, steadier on a busy
 machine) and its peak RSS growth.
 
@@ -213,7 +214,7 @@ def main() -> int:
     only = set(args.only.split(","))
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        _write(os.path.join(tmp, "warm.mp4"), 7)
+        _write(os.path.join(tmp, "warm.mp4"), 2 << 20)  # > 1 chunk: loads what a larger file needs
         if "big" in only:
             paths = [_write(os.path.join(tmp, "big.mp4"), args.size_mb << 20)]
             cases = [(k, k, 1) for k in ("raw_sync", "sdk_sync", "raw_async", "sdk_async")]
