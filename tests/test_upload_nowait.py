@@ -163,3 +163,28 @@ def test_the_page_cache_is_asked_for_a_chunk_of_a_larger_file(tmp_path: pathlib.
             assert nowait.chunk_cached(fd, 4000, 200) is False  # spans the first, uncached page
     finally:
         os.close(fd)
+
+
+def test_a_path_swapped_for_a_fifo_is_not_opened_on_the_loop(tmp_path: pathlib.Path) -> None:
+    """Opening a FIFO for reading waits for a writer: on the loop it would hang every task."""
+    fifo = tmp_path / "a.mp4"
+    os.mkfifo(fifo)
+    got: List[Any] = []
+    opener = threading.Thread(
+        target=lambda: got.extend([nowait.open_here(str(fifo)), nowait.read_cached(_source(fifo, 10))]),
+        daemon=True,
+    )
+    opener.start()
+    opener.join(10)
+    if opener.is_alive():  # it waits for a writer: give it one, so the thread ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("opening a FIFO blocked")
+    assert got == [None, None]  # at once (O_NONBLOCK), closing what it opened
+    path = tmp_path / "b.mp4"
+    path.write_bytes(b"abc")
+    fd = nowait.open_here(str(path))
+    assert fd is not None
+    try:
+        assert os.read(fd, 10) == b"abc"
+    finally:
+        os.close(fd)

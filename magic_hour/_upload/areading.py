@@ -73,6 +73,14 @@ class _File:
                 self.file = source.fileobj
         return self.file
 
+    def open_here(self) -> Optional[IO[bytes]]:
+        """On the loop: the file opened without waiting (``nowait.open_here``), or ``None``."""
+        if self.file is None and self.source.path is not None:
+            fd = nowait.open_here(self.source.path)
+            if fd is not None:
+                self.file = open(fd, "rb")  # noqa: SIM115 (closed by close())
+        return self.file
+
     def close(self) -> None:
         """Closes a file opened from a path (a caller's file object stays open)."""
         f, self.file = self.file, None
@@ -193,8 +201,10 @@ class ThreadReader:
     def _read_on_loop(self) -> bool:
         """The body's next read, on the loop, if the page cache holds it (``nowait.chunk_cached``)."""
         file = self._file
-        f = file.open()  # a metadata call, as the planner's stat of the same path
-        if not nowait.chunk_cached(f.fileno(), file.sent, min(CHUNK_SIZE, file.source.size - file.sent)):
+        f = file.open_here()  # a metadata call, as the planner's stat of the same path
+        if f is None or not nowait.chunk_cached(
+            f.fileno(), file.sent, min(CHUNK_SIZE, file.source.size - file.sent)
+        ):
             return False
         self._ready.extend(file.step())
         return True

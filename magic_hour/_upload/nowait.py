@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 from typing import List, Optional, Set
 
@@ -32,8 +33,26 @@ has no non-blocking read into ``bytes``) costs about what the worker-thread hand
 
 _NOWAIT: int = getattr(os, "RWF_NOWAIT", 0)
 _SUPPORTED = _NOWAIT != 0 and hasattr(os, "preadv")
-_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+"""``O_NONBLOCK``: a path swapped for a FIFO since it was checked would wait for a writer in ``open``; a
+regular file ignores the flag."""
 _unsupported_devices: Set[int] = set()
+
+
+def open_here(path: str) -> Optional[int]:
+    """``path`` opened for reading on the loop, if it is (still) a regular file; ``None`` otherwise (the
+    worker thread opens it again, and reports what is wrong)."""
+    try:
+        fd = os.open(path, _FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def read_cached(source: Source) -> Optional[List[bytes]]:
@@ -44,9 +63,8 @@ def read_cached(source: Source) -> Optional[List[bytes]]:
     size = source.size
     if not _SUPPORTED or path is None or size > LOOP_READ_MAX:
         return None
-    try:
-        fd = os.open(path, _FLAGS)
-    except (OSError, ValueError):
+    fd = open_here(path)
+    if fd is None:
         return None
     try:
         st = os.fstat(fd)
