@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
 from types import TracebackType
-from typing import Any, Mapping, Optional, Type, Union
+from typing import Any, Mapping, Optional, Type, Union, overload
 
 import httpx
 from typing_extensions import Self
@@ -29,6 +30,9 @@ __all__ = ["AsyncClient", "Client"]
 # time with 30 s (our pool held 20 connections where raw httpx's had trimmed to 8-10), 1.00x with 5 s
 # (tests/benchmarks/bench_gather.py, under load).
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+
+# Each client's HTTP driver, for http_of (a private attribute read from outside its class would not be).
+_DRIVERS: weakref.WeakKeyDictionary[Any, Union[SyncHTTP, AsyncHTTP]] = weakref.WeakKeyDictionary()
 
 
 def _repr(name: str, config: ClientConfig) -> str:
@@ -114,6 +118,7 @@ class Client:
             # Our own pool; made again in a forked child.
             (lambda: httpx.Client(timeout=timeout, limits=_LIMITS)) if self._owns_client else None,
         )
+        _DRIVERS[self] = self._http
         self.v1 = V1(self._http)
 
     @property
@@ -204,6 +209,7 @@ class AsyncClient:
             # Our own pool; made again in a forked child or another event loop.
             (lambda: httpx.AsyncClient(timeout=timeout, limits=_LIMITS)) if self._owns_client else None,
         )
+        _DRIVERS[self] = self._http
         self.v1 = AsyncV1(self._http)
 
     @property
@@ -238,3 +244,15 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         return _repr(type(self).__name__, self._config)
+
+
+@overload
+def http_of(client: Client) -> SyncHTTP: ...
+@overload
+def http_of(client: AsyncClient) -> AsyncHTTP: ...
+def http_of(client: Union[Client, AsyncClient]) -> Union[SyncHTTP, AsyncHTTP]:
+    """Internal, not public API (not exported, no compatibility promise): the HTTP driver under
+    ``client`` (auth, retries, timeouts, typed errors), for the SDK's own tools that need more than the
+    resource methods offer: the CLI's calls printed as the API answered, its job runner, its upload
+    engine."""
+    return _DRIVERS[client]

@@ -630,3 +630,21 @@ def test_help_and_version_import_neither_httpx_pydantic_nor_rich(flag: str) -> N
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stderr.splitlines()[-1]) == [0, []]
     assert "magic-hour" in proc.stdout
+
+
+def test_the_cli_reads_no_private_attribute_of_the_sdk() -> None:
+    # The CLI is a user of the SDK: it reaches the HTTP driver through magic_hour._client.http_of (an
+    # internal accessor), never through client._http or files._uploader() silenced for pyright.
+    import ast
+
+    found = []
+    for path in sorted((REPO / "magic_hour" / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")):
+                continue
+            if node.attr.startswith("__") or ast.unparse(node) == "os._exit":
+                continue
+            if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+        assert "reportPrivateUsage" not in path.read_text(encoding="utf-8"), path.name
+    assert found == []

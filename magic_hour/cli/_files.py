@@ -60,8 +60,12 @@ def _upload(
     client: Client, args: argparse.Namespace, reporter: Reporter, paths: List[str]
 ) -> List[UploadResult]:
     # The engine itself (not upload_files) so that --type and --extension reach it, and every file's
-    # outcome comes back whether or not some failed.
-    uploader = client.v1.files._uploader()  # pyright: ignore[reportPrivateUsage]
+    # outcome comes back whether or not some failed: what a command reports, not what a program wants
+    # (upload_files raises UploadError with the same results), so it stays off the public API.
+    from .._client import http_of
+    from .._upload.engine import SyncUploader
+
+    uploader = SyncUploader(http_of(client), client.v1.files.upload_urls)
     return uploader.upload(
         paths,
         type_=args.type_,

@@ -106,9 +106,10 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
     with open_client(args) as client:
         if action not in ("create", "wait", "download"):
             return _plain_call(client, args, command, method, _path(template, params), query)
+        from .._client import http_of
         from .._jobs import sync_jobs
 
-        jobs = sync_jobs(client._http)  # pyright: ignore[reportPrivateUsage]
+        jobs = sync_jobs(http_of(client))
         project_model = _models()
         reporter: Any = make_job_reporter(args.quiet)
         run.reporter = reporter

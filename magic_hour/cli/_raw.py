@@ -33,10 +33,10 @@ def _raw_model() -> Any:
 
 def call_json(client: Client, method: str, path: str, body: Optional[Any] = None) -> Any:
     """``method path`` with a JSON ``body``; the decoded JSON answer (an ``ApiError`` for a non-2xx)."""
+    from .._client import http_of
     from .._core.request import ApiRequest
 
-    http = client._http  # pyright: ignore[reportPrivateUsage]
-    answer = http.request(ApiRequest(method, path, json=body), _raw_model(), None)
+    answer = http_of(client).request(ApiRequest(method, path, json=body), _raw_model(), None)
     return answer.root
 
 
