@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional, Type, Union, overload
 import httpx
 from typing_extensions import Self
 
+from ._core.config import DEFAULT_MAX_TRANSFERS
 from ._core.request import (
     DEFAULT_MAX_RETRIES,
     NOT_GIVEN,
@@ -50,6 +51,7 @@ def _config(
     httpx_client: Union[httpx.Client, httpx.AsyncClient, None],
     default_headers: Optional[Mapping[str, str]],
     allow_insecure_http: bool,
+    max_concurrent_transfers: Optional[int],
 ) -> ClientConfig:
     return resolve_config(
         token=token,
@@ -61,6 +63,7 @@ def _config(
         max_retries=max_retries,
         default_headers=default_headers,
         allow_insecure_http=allow_insecure_http,
+        max_concurrent_transfers=max_concurrent_transfers,
     )
 
 
@@ -76,6 +79,9 @@ class Client:
         httpx_client: an :class:`httpx.Client` to use; it is borrowed, never closed by us.
         default_headers: headers sent with every API request.
         allow_insecure_http: allow sending the token over plain ``http://`` to a non-loopback host.
+        max_concurrent_transfers: file transfers (upload PUTs and output downloads) in flight at once
+            across all the calls on this client, whatever each call's ``max_concurrency`` (default 8;
+            ``None``: no client-wide bound). Memory stays flat however many calls run at once.
 
     Example::
 
@@ -94,6 +100,7 @@ class Client:
         httpx_client: Optional[httpx.Client] = None,
         default_headers: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
+        max_concurrent_transfers: Optional[int] = DEFAULT_MAX_TRANSFERS,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidParameterError(
@@ -108,6 +115,7 @@ class Client:
             httpx_client,
             default_headers,
             allow_insecure_http,
+            max_concurrent_transfers,
         )
         self._owns_client = httpx_client is None
         timeout = self._config.timeout
@@ -167,6 +175,9 @@ class AsyncClient:
         httpx_client: an :class:`httpx.AsyncClient` to use; it is borrowed, never closed by us.
         default_headers: headers sent with every API request.
         allow_insecure_http: allow sending the token over plain ``http://`` to a non-loopback host.
+        max_concurrent_transfers: file transfers (upload PUTs and output downloads) in flight at once
+            across all the calls on this client, whatever each call's ``max_concurrency`` (default 8;
+            ``None``: no client-wide bound). Memory stays flat however many calls run at once.
 
     Example::
 
@@ -185,6 +196,7 @@ class AsyncClient:
         httpx_client: Optional[httpx.AsyncClient] = None,
         default_headers: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
+        max_concurrent_transfers: Optional[int] = DEFAULT_MAX_TRANSFERS,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.AsyncClient):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidParameterError(
@@ -199,6 +211,7 @@ class AsyncClient:
             httpx_client,
             default_headers,
             allow_insecure_http,
+            max_concurrent_transfers,
         )
         self._owns_client = httpx_client is None
         timeout = self._config.timeout

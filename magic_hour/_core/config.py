@@ -21,6 +21,10 @@ from .hosts import host_problem
 TOKEN_ENV = "MAGIC_HOUR_API_TOKEN"
 BASE_URL_ENV = "MAGIC_HOUR_BASE_URL"
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_TRANSFERS = 8
+"""File transfers in flight per client by default (``_core/transfers.py``): enough to keep a link busy
+from a few ms to a few hundred ms away (each streams 1 MiB chunks), few enough that memory stays flat
+(a transfer holds a few MiB at most) whatever the number of calls."""
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 USER_AGENT = f"magic-hour-python/{__version__}"
 
@@ -58,6 +62,9 @@ class ClientConfig:
     max_retries: int
     headers: Mapping[str, str]
     allow_insecure_http: bool = False
+    max_concurrent_transfers: Optional[int] = DEFAULT_MAX_TRANSFERS
+    """File transfers (upload PUTs and downloads) in flight at once across all calls of the client;
+    ``None``: no client-wide bound (see ``_core/transfers.py``)."""
 
 
 FOREVER = 1e9
@@ -92,6 +99,12 @@ def check_max_retries(value: object, param: str = "max_retries") -> int:
     return value
 
 
+def check_max_transfers(value: object, param: str = "max_concurrent_transfers") -> Optional[int]:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InvalidParameterError(param, value, "an integer >= 1, or None for no client-wide bound")
+    return value
+
+
 def resolve_config(
     *,
     token: Optional[str],
@@ -103,6 +116,7 @@ def resolve_config(
     default_headers: Optional[Mapping[str, str]],
     allow_insecure_http: bool,
     env: Mapping[str, str] = os.environ,
+    max_concurrent_transfers: Optional[int] = DEFAULT_MAX_TRANSFERS,
 ) -> ClientConfig:
     """Resolve client settings: explicit argument, then environment variable, then default."""
     token_param = "token"
@@ -136,6 +150,7 @@ def resolve_config(
         max_retries=check_max_retries(max_retries),
         headers=headers,
         allow_insecure_http=bool(allow_insecure_http),
+        max_concurrent_transfers=check_max_transfers(max_concurrent_transfers),
     )
 
 

@@ -12,7 +12,6 @@ import functools
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import IO, TYPE_CHECKING, Any, AsyncGenerator, Callable, List, Optional, Sequence
 
 import anyio
@@ -20,6 +19,7 @@ import anyio.to_thread
 import httpx
 
 from .._core.flows import arun_flow, run_flow
+from .._core.transfers import TaskAttempt, ThreadAttempt, task_slots, thread_slots
 from .decoding import BodyDecoder, abody_pieces, body_pieces
 from .download_flow import Discard, Open, Write, Written, download_flow
 from .events import Emitter
@@ -37,6 +37,7 @@ from .files import (
     targets,
     write_error,
 )
+from .threads import run_threads
 from .writebehind import WriteBehind
 
 if TYPE_CHECKING:
@@ -61,43 +62,6 @@ def _log_done(target: Target, size: int, start: float) -> None:
     logger.info(
         "%s: downloaded %d bytes in %.2fs to %s", target.shown, size, time.perf_counter() - start, target.path
     )
-
-
-def _run_threads(jobs: Sequence[Callable[[], None]], workers: int, cancel: threading.Event) -> None:
-    """Run ``jobs`` in a thread pool driven from a coordinator thread, so that Ctrl-C in the calling
-    thread never lands half-way through starting a worker; on an interruption or a failure the others
-    stop at their next chunk and the exception is raised once every worker has stopped."""
-    failure: List[BaseException] = []
-    done = threading.Event()
-
-    def coordinate() -> None:
-        try:
-            if cancel.is_set():
-                return
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-download") as pool:
-                futures = [pool.submit(job) for job in jobs]
-                try:
-                    for future in as_completed(futures):
-                        future.result()
-                except BaseException as exc:
-                    cancel.set()
-                    failure.append(exc)
-                    for future in futures:
-                        future.cancel()
-        finally:
-            done.set()
-
-    coordinator = threading.Thread(target=coordinate, name="magic-hour-download-batch", daemon=True)
-    try:
-        coordinator.start()
-        done.wait()  # an Event, not join(): see the upload engine (bpo-45274)
-    except BaseException:
-        cancel.set()
-        if coordinator.is_alive():
-            done.wait()
-        raise
-    if failure:
-        raise failure[0]
 
 
 async def _aclose(response: httpx.Response, pieces: AsyncGenerator[bytes, None]) -> None:
@@ -130,24 +94,33 @@ class SyncDownloader:
                 self._one(target, emit, cancel)
         else:
             jobs = [functools.partial(self._one, t, emit, cancel) for t in planned]
-            _run_threads(jobs, min(max_concurrency, len(planned)), cancel)
+            run_threads(jobs, min(max_concurrency, len(planned)), cancel)
         return [t.path for t in planned]
 
     def _one(self, target: Target, emit: Emitter, cancel: threading.Event) -> None:
+        with thread_slots(self._http).attempt(cancel) as attempt:  # the client-wide bound on transfers
+            attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
+            self._download(target, emit, cancel, attempt)
+
+    def _download(
+        self, target: Target, emit: Emitter, cancel: threading.Event, attempt: ThreadAttempt
+    ) -> None:
         start = time.perf_counter()
         f, tmp = open_temporary(target)
         try:
 
             def perform(action: object) -> Any:
-                if isinstance(action, Open):
+                if isinstance(action, Open):  # an attempt holds a slot from its GET to its body's end
+                    attempt.start()
                     request = get_request(target, action.offset, self._http.config.timeout)
-                    with downloading():
+                    with downloading(), attempt.ended_by_errors():
                         return self._http.send(request, stream=True, auth=None, follow_redirects=True)
-                if isinstance(action, Write):
-                    return self._write(target, f, action, emit, cancel)
-                assert isinstance(action, Discard)
-                action.response.close()
-                return None
+                with attempt.ended_after():
+                    if isinstance(action, Write):
+                        return self._write(target, f, action, emit, cancel)
+                    assert isinstance(action, Discard)
+                    action.response.close()
+                    return None
 
             flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
             size = run_flow(flow, perform)
@@ -173,7 +146,7 @@ class SyncDownloader:
                         if cancel.is_set():
                             raise _Cancelled()
                         if buffer.add(chunk):
-                            _checked(f.write, target, buffer.take())
+                            _checked(f.writelines, target, buffer.take())
                             emit(buffer.event())
                 buffer.add(decoder.flush())
             except httpx.TransportError as exc:
@@ -181,7 +154,7 @@ class SyncDownloader:
             else:
                 error = None
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
-                _checked(f.write, target, buffer.take())
+                _checked(f.writelines, target, buffer.take())
                 emit(buffer.event())
         finally:
             pieces.close()
@@ -228,21 +201,28 @@ class AsyncDownloader:
         return [t.path for t in planned]
 
     async def _one(self, target: Target, emit: Emitter) -> None:
+        async with task_slots(self._http).attempt() as attempt:  # the client-wide bound on transfers
+            await attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
+            await self._download(target, emit, attempt)
+
+    async def _download(self, target: Target, emit: Emitter, attempt: TaskAttempt) -> None:
         start = time.perf_counter()
         f, tmp = await anyio.to_thread.run_sync(open_temporary, target)
         try:
 
             async def perform(action: object) -> Any:
-                if isinstance(action, Open):
+                if isinstance(action, Open):  # an attempt holds a slot from its GET to its body's end
+                    await attempt.start()
                     request = get_request(target, action.offset, self._http.config.timeout)
-                    with downloading():
+                    with downloading(), attempt.ended_by_errors():
                         return await self._http.send(request, stream=True, auth=None, follow_redirects=True)
-                if isinstance(action, Write):
-                    return await self._write(target, f, action, emit)
-                assert isinstance(action, Discard)
-                with anyio.CancelScope(shield=True):
-                    await action.response.aclose()
-                return None
+                with attempt.ended_after():
+                    if isinstance(action, Write):
+                        return await self._write(target, f, action, emit)
+                    assert isinstance(action, Discard)
+                    with anyio.CancelScope(shield=True):
+                        await action.response.aclose()
+                    return None
 
             flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
             size = await arun_flow(flow, perform)
@@ -257,7 +237,7 @@ class AsyncDownloader:
     async def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter) -> Written:
         response, buffer = action.response, WriteBuffer(target, action)
         pieces = abody_pieces(response)
-        behind = WriteBehind(functools.partial(_checked, f.write, target), emit)
+        behind = WriteBehind(functools.partial(_checked, f.writelines, target), emit)
         error: Optional[Exception] = None
         failure: List[Exception] = []
         try:
@@ -280,7 +260,7 @@ class AsyncDownloader:
             if failure:
                 raise failure[0]
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
-                await anyio.to_thread.run_sync(_checked, f.write, target, buffer.take())
+                await anyio.to_thread.run_sync(_checked, f.writelines, target, buffer.take())
                 emit(buffer.event())
         finally:
             await _aclose(response, pieces)

@@ -85,8 +85,11 @@ def make_directory(target: Target) -> None:
 
 
 class WriteBuffer:
-    """Collects received bytes into writes of about ``CHUNK_SIZE`` (few disk writes and thread hops,
-    memory bounded), counting what was handed to the file for progress events and resumes."""
+    """Collects received bytes into writes of about ``CHUNK_SIZE`` (few thread hops and progress events,
+    memory bounded), counting what was handed to the file for progress events and resumes.
+
+    A write is the pieces as received (``f.writelines``), never joined into one new buffer: a join
+    copied each MiB once more, and held both copies for a moment (issue 14's RSS with 20 downloads)."""
 
     def __init__(self, target: Target, action: Write) -> None:
         self._target, self._action = target, action
@@ -100,9 +103,8 @@ class WriteBuffer:
         self.pending += len(chunk)
         return self.pending >= CHUNK_SIZE
 
-    def take(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
+    def take(self) -> List[bytes]:
+        data, self._parts = self._parts, []
         self.count += self.pending
         self.pending = 0
         return data

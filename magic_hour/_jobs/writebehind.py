@@ -3,12 +3,13 @@
 Awaiting each disk write before reading on stalls the connection for a thread round trip per chunk (on
 a busy machine, a wait for a free core each time: an async 50 MB download took up to twice the wall
 time of a script writing on the loop). With one write in flight at a time, memory stays bounded (one
-chunk being written, one being collected) and progress events still follow the file, in order.
+chunk being written, one being collected: each the pieces as received, never joined into a copy) and
+progress events still follow the file, in order.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 import anyio
 import anyio.abc
@@ -26,13 +27,13 @@ class WriteBehind:
     ``ExceptionGroup``): a failed write is raised by the next :meth:`start` or :meth:`wait`.
     """
 
-    def __init__(self, write: Callable[[bytes], None], emit: Emitter) -> None:
+    def __init__(self, write: Callable[[List[bytes]], None], emit: Emitter) -> None:
         self._write, self._emit = write, emit
         self._done: Optional[anyio.Event] = None
         self._event: Optional[DownloadProgress] = None
         self._error: Optional[Exception] = None
 
-    async def _run(self, data: bytes, done: anyio.Event) -> None:
+    async def _run(self, data: List[bytes], done: anyio.Event) -> None:
         try:
             await anyio.to_thread.run_sync(self._write, data)  # not abandoned on cancel: the file stays ours
         except Exception as exc:
@@ -40,7 +41,7 @@ class WriteBehind:
         finally:
             done.set()
 
-    async def start(self, tg: anyio.abc.TaskGroup, data: bytes, event: DownloadProgress) -> None:
+    async def start(self, tg: anyio.abc.TaskGroup, data: List[bytes], event: DownloadProgress) -> None:
         """Write ``data`` in a worker thread once the write in flight is done; ``event`` is emitted when
         it is written."""
         await self.wait()

@@ -17,6 +17,7 @@ import httpx
 
 from .._core.deadline import budget_for
 from .._core.flows import arun_flow
+from .._core.transfers import task_slots
 from .._exceptions import MagicHourError
 from .areading import ThreadReader
 from .bodies import (
@@ -141,7 +142,8 @@ class AsyncUploader:
             if isinstance(action, Presign):
                 return one_target(source, await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
             assert isinstance(action, Put)
-            return await self._put(action, progress)
+            async with task_slots(self._http).hold():  # the client-wide bound on transfers
+                return await self._put(action, progress)
 
         start = time.perf_counter()
         path = await arun_flow(

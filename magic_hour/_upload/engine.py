@@ -26,6 +26,7 @@ import httpx
 
 from .._core.deadline import budget_for
 from .._core.flows import run_flow
+from .._core.transfers import thread_slots
 from .._exceptions import MagicHourError
 from .bodies import (
     Progress,
@@ -138,7 +139,8 @@ class SyncUploader:
             if isinstance(action, Presign):
                 return one_target(source, self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
             assert isinstance(action, Put)
-            return self._put(action, progress, cancel)
+            with thread_slots(self._http).hold(cancel.event):  # the client-wide bound on transfers
+                return self._put(action, progress, cancel)
 
         start = time.perf_counter()
         flow = upload_flow(source, target, max_retries=self._http.config.max_retries)

@@ -1,0 +1,263 @@
+"""The client-wide bound on file transfers in flight: upload PUTs and output downloads together.
+
+Each call has its own ``max_concurrency``, but nothing else bounded a client as a whole: 20
+``generate()`` calls at once uploaded 40 inputs and downloaded 20 outputs at once, each with its read
+or write buffers (``tests/benchmarks/README.md``: 38-66 MB of RSS growth for the same code). Every
+transfer now takes one of the client's ``max_concurrent_transfers`` slots (default
+:data:`DEFAULT_MAX_TRANSFERS`; ``None``: no bound) for one attempt, and gives it back when the attempt
+ends, however it ends (success, error, cancellation).
+
+Deadlock-free by construction: a slot is only ever held around one attempt of one transfer (never
+around a call, a batch or a wait), and nothing inside an attempt waits for another slot. A transfer
+started from inside an attempt on the same thread or task (a progress callback that uploads something)
+runs on the slot already held, instead of waiting for one that may never come.
+
+:class:`ThreadSlots` serves a :class:`~magic_hour.Client` (threads; a waiting worker gives up within
+:data:`_POLL` seconds when its batch is interrupted, since a thread cannot be cancelled);
+:class:`TaskSlots` an :class:`~magic_hour.AsyncClient` (anyio, on asyncio and trio; a cancelled wait or
+attempt gives its slot back). They are not twins: only threads need the interruption event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Generator, Optional, Tuple
+
+from . import pool
+from .config import DEFAULT_MAX_TRANSFERS
+
+if TYPE_CHECKING:
+    from .transport import AsyncHTTP, SyncHTTP
+
+__all__ = [
+    "DEFAULT_MAX_TRANSFERS",
+    "Interrupted",
+    "TaskAttempt",
+    "TaskSlots",
+    "ThreadAttempt",
+    "ThreadSlots",
+    "task_slots",
+    "thread_slots",
+]
+
+_POLL = 0.05
+"""Seconds between two looks at the interruption event, for a thread waiting for a slot."""
+
+_HELD: contextvars.ContextVar[Tuple[object, ...]] = contextvars.ContextVar("magic_hour_slots", default=())
+"""The slots held by the current thread or task (a transfer inside one of them does not wait)."""
+
+
+class Interrupted(Exception):
+    """Raised in a thread waiting for a slot when its batch was interrupted (Ctrl-C, a failure)."""
+
+
+def _holding(slots: object) -> bool:
+    return slots in _HELD.get()
+
+
+class ThreadSlots:
+    """At most ``limit`` transfers in flight across the threads of one sync client (``None``: no bound)."""
+
+    def __init__(self, limit: Optional[int]) -> None:
+        self.limit = limit
+        self._generation = pool.generation()
+        self._free = threading.Condition(threading.Lock())
+        self._used = 0
+
+    @property
+    def in_use(self) -> int:
+        """Slots held right now (for tests and logs)."""
+        return self._used
+
+    def _state(self) -> threading.Condition:
+        if self._generation != pool.generation():
+            # A forked child: the threads that held slots in the parent do not exist here.
+            self._free, self._used = threading.Condition(threading.Lock()), 0
+            self._generation = pool.generation()
+        return self._free
+
+    def acquire(self, cancel: Optional[threading.Event] = None) -> bool:
+        """Wait for a slot; false when none was needed (no bound, or one already held by this thread).
+
+        Raises :class:`Interrupted` once ``cancel`` is set (checked every :data:`_POLL` seconds)."""
+        if self.limit is None or _holding(self):
+            return False
+        free = self._state()
+        with free:
+            while True:
+                if cancel is not None and cancel.is_set():  # also with a slot free: queued work never starts
+                    raise Interrupted()
+                if self._used < self.limit:
+                    break
+                free.wait(_POLL if cancel is not None else None)
+            self._used += 1
+        return True
+
+    def release(self) -> None:
+        free = self._state()
+        with free:
+            self._used = max(0, self._used - 1)
+            free.notify()
+
+    @contextlib.contextmanager
+    def hold(self, cancel: Optional[threading.Event] = None) -> Generator[None, None, None]:
+        """One attempt of one transfer (see :meth:`acquire`)."""
+        with self.attempt(cancel) as attempt:
+            attempt.start()
+            yield
+
+    def attempt(self, cancel: Optional[threading.Event] = None) -> ThreadAttempt:
+        """For a transfer whose attempts are not one block of code (a download: open, then write)."""
+        return ThreadAttempt(self, cancel)
+
+
+class _Attempt:
+    """The slot of one transfer across its attempts: ``start()`` before each attempt (a no-op while one
+    is held), :meth:`end` after it; leaving the ``with`` block gives back a slot still held."""
+
+    def __init__(self) -> None:
+        self._token: Optional[contextvars.Token[Tuple[object, ...]]] = None
+        self._release: Optional[Callable[[], None]] = None
+        self._held = False
+
+    def _took(self, slots: object, release: Optional[Callable[[], None]]) -> None:
+        self._held, self._release = True, release
+        if release is not None:
+            self._token = _HELD.set((*_HELD.get(), slots))
+
+    def end(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        token, release, self._token, self._release = self._token, self._release, None, None
+        if token is not None:
+            _HELD.reset(token)
+        if release is not None:
+            release()
+
+    @contextlib.contextmanager
+    def ended_by_errors(self) -> Generator[None, None, None]:
+        """Ends the attempt when the block raises (a GET that failed: the retry waits without a slot)."""
+        try:
+            yield
+        except BaseException:
+            self.end()
+            raise
+
+    @contextlib.contextmanager
+    def ended_after(self) -> Generator[None, None, None]:
+        """Ends the attempt after the block, however it ends (the body written, or discarded)."""
+        try:
+            yield
+        finally:
+            self.end()
+
+
+class ThreadAttempt(_Attempt):
+    """:class:`_Attempt` in a thread: ``start()`` raises :class:`Interrupted` once ``cancel`` is set."""
+
+    def __init__(self, slots: ThreadSlots, cancel: Optional[threading.Event]) -> None:
+        super().__init__()
+        self._slots, self._cancel = slots, cancel
+
+    def start(self) -> None:
+        if not self._held:
+            slots = self._slots
+            self._took(slots, slots.release if slots.acquire(self._cancel) else None)
+
+    def __enter__(self) -> ThreadAttempt:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end()
+
+
+class TaskSlots:
+    """At most ``limit`` transfers in flight across the tasks of one async client (``None``: no bound).
+
+    The semaphore belongs to the event loop it was made in: a client used from another loop (a second
+    ``asyncio.run``, trio after asyncio) or a forked child gets a new one, as its connection pool does."""
+
+    def __init__(self, limit: Optional[int]) -> None:
+        self.limit = limit
+        self._where: Tuple[Optional[object], int] = (None, -1)
+        self._semaphore: Any = None  # an anyio.Semaphore
+
+    @property
+    def in_use(self) -> int:
+        """Slots held right now in the current event loop (for tests and logs)."""
+        semaphore = self._semaphore
+        return 0 if semaphore is None or self.limit is None else self.limit - int(semaphore.value)
+
+    def _current(self) -> Any:
+        where = (pool.current_loop(), pool.generation())
+        if self._semaphore is None or where[0] is not self._where[0] or where[1] != self._where[1]:
+            import anyio
+
+            self._where, self._semaphore = where, anyio.Semaphore(self.limit or 1)
+        return self._semaphore
+
+    async def acquire(self) -> Any:
+        """Wait for a slot; return the semaphore to release, or ``None`` when none was needed (no bound,
+        or one already held by this task). A cancelled wait takes no slot."""
+        if self.limit is None or _holding(self):
+            return None
+        semaphore = self._current()
+        await semaphore.acquire()
+        return semaphore
+
+    @contextlib.asynccontextmanager
+    async def hold(self) -> AsyncGenerator[None, None]:
+        """One attempt of one transfer (see :meth:`acquire`)."""
+        async with self.attempt() as attempt:
+            await attempt.start()
+            yield
+
+    def attempt(self) -> TaskAttempt:
+        """For a transfer whose attempts are not one block of code (a download: open, then write)."""
+        return TaskAttempt(self)
+
+
+class TaskAttempt(_Attempt):
+    """:class:`_Attempt` in a task: a cancelled ``start()`` takes no slot."""
+
+    def __init__(self, slots: TaskSlots) -> None:
+        super().__init__()
+        self._slots = slots
+
+    async def start(self) -> None:
+        if not self._held:
+            semaphore = await self._slots.acquire()
+            self._took(self._slots, semaphore.release if semaphore is not None else None)
+
+    async def __aenter__(self) -> TaskAttempt:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.end()
+
+
+_LOCK = threading.Lock()
+_THREADS: weakref.WeakKeyDictionary[SyncHTTP, ThreadSlots] = weakref.WeakKeyDictionary()
+_TASKS: weakref.WeakKeyDictionary[AsyncHTTP, TaskSlots] = weakref.WeakKeyDictionary()
+
+
+def thread_slots(http: SyncHTTP) -> ThreadSlots:
+    """The slots of the client that owns ``http``: one set per client, shared by all its calls."""
+    with _LOCK:
+        slots = _THREADS.get(http)
+        if slots is None:
+            slots = _THREADS[http] = ThreadSlots(http.config.max_concurrent_transfers)
+        return slots
+
+
+def task_slots(http: AsyncHTTP) -> TaskSlots:
+    """The slots of the client that owns ``http``: one set per client, shared by all its calls."""
+    with _LOCK:
+        slots = _TASKS.get(http)
+        if slots is None:
+            slots = _TASKS[http] = TaskSlots(http.config.max_concurrent_transfers)
+        return slots
