@@ -8,6 +8,7 @@ grew) is read only once the body has taken every chunk before it, as when each c
 
 from __future__ import annotations
 
+import os
 import pathlib
 import threading
 from typing import Any, List
@@ -169,3 +170,34 @@ async def test_where_the_kernel_cannot_tell_the_thread_reads_from_the_start(
     reader.close()
     assert data == pathlib.Path(source.path or "").read_bytes()
     assert asked == []
+
+
+@pytest.mark.usefixtures("page_cache")
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "not-cached"])
+async def test_a_one_chunk_file_too_large_for_a_nowait_read_asks_the_page_cache(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, cached: bool
+) -> None:
+    path = tmp_path / "a.mp4"
+    path.write_bytes(os.urandom(nowait.LOOP_READ_MAX + 100))
+    source = Source(
+        index=0, name="a.mp4", size=nowait.LOOP_READ_MAX + 100, type_="video", extension="mp4", path=str(path)
+    )
+    asked: List[Any] = []
+    monkeypatch.setattr(
+        nowait, "chunk_cached", lambda fd, offset, length: bool(asked.append((offset, length))) or cached
+    )
+    threads: List[int] = []
+    read_all = areading._File.read_all  # pyright: ignore[reportPrivateUsage]
+
+    def recording(self: Any) -> List[bytes]:
+        threads.append(threading.get_ident())
+        return read_all(self)
+
+    monkeypatch.setattr(areading._File, "read_all", recording)  # pyright: ignore[reportPrivateUsage]
+    reader = ThreadReader(source)
+    await reader.start(None)
+    assert await _read_through(reader, source) == path.read_bytes()
+    reader.close()
+    assert asked == [(0, source.size)]
+    assert (threads == [threading.get_ident()]) is cached
+    assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]

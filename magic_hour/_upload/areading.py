@@ -179,17 +179,32 @@ class ThreadReader:
 
     async def start(self, tg: Optional[anyio.abc.TaskGroup]) -> None:
         """Reads a small file at once; starts the reading thread of a larger one in ``tg``."""
-        if tg is None or self._file.source.size <= CHUNK_SIZE:
-            cached = read_cached(self._file.source)  # on the loop, only from the page cache
+        source = self._file.source
+        if tg is None or source.size <= CHUNK_SIZE:
+            cached = read_cached(source)  # on the loop, only from the page cache (up to 256 KiB)
+            if cached is None and source.size > nowait.LOOP_READ_MAX and await self._page_cache():
+                cached = self._read_all_on_loop()
             self._ready.extend(await run_in_thread(self._file.read_all) if cached is None else cached)
             return
         self._tg = tg
-        if self._file.source.path is not None:
-            if not nowait.page_cache_known():
-                await run_in_thread(nowait.prepare_page_cache)  # once per process, off the loop
-            self._on_loop = nowait.page_cache_known() and nowait.prepare_page_cache()
+        self._on_loop = await self._page_cache()
         if not self._on_loop:  # a file object, or a kernel that cannot tell: the thread reads it all
             self._start_thread()
+
+    async def _page_cache(self) -> bool:
+        """Whether the kernel can tell what of this file is cached (a path, and ``cachestat``)."""
+        if self._file.source.path is None:
+            return False
+        if not nowait.page_cache_known():
+            await run_in_thread(nowait.prepare_page_cache)  # once per process, off the loop
+        return nowait.page_cache_known() and nowait.prepare_page_cache()
+
+    def _read_all_on_loop(self) -> Optional[List[bytes]]:
+        """A one-chunk file above ``nowait.LOOP_READ_MAX``, read on the loop if it is all cached."""
+        f = self._file.open_here()
+        if f is None or not nowait.chunk_cached(f.fileno(), 0, self._file.source.size):
+            return None  # the thread reads it (with the file opened here, if it was)
+        return self._file.read_all()
 
     def _start_thread(self) -> None:
         assert self._tg is not None
