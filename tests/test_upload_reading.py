@@ -17,6 +17,7 @@ import anyio
 import pytest
 
 from magic_hour._upload import areading, nowait
+from magic_hour._upload.afile import AttemptFile
 from magic_hour._upload.areading import ThreadReader
 from magic_hour._upload.flow import CHUNK_SIZE
 from magic_hour._upload.inputs import Source
@@ -55,13 +56,13 @@ async def test_reads_ahead_at_most_high_chunks_and_the_last_one_on_demand(
     source = _source(tmp_path, 7)
     readers: List[ThreadReader] = []
     ready_at_read: List[int] = []  # chunks ready and not taken, each time the thread reads
-    step = areading._File.step  # pyright: ignore[reportPrivateUsage]
+    step = AttemptFile.step
 
     def recording_step(self: Any) -> List[bytes]:
         ready_at_read.append(len(readers[0]._slot))  # pyright: ignore[reportPrivateUsage]
         return step(self)
 
-    monkeypatch.setattr(areading._File, "step", recording_step)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(AttemptFile, "step", recording_step)
     got: List[bytes] = []
     async with anyio.create_task_group() as tg:
         reader = ThreadReader(source)
@@ -135,13 +136,13 @@ async def test_the_first_uncached_chunk_hands_the_rest_to_the_thread(
     source = _source(tmp_path, 5)
     monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: offset < 2 * CHUNK_SIZE)
     threads: List[int] = []
-    step = areading._File.step  # pyright: ignore[reportPrivateUsage]
+    step = AttemptFile.step
 
     def recording_step(self: Any) -> List[bytes]:
         threads.append(threading.get_ident())
         return step(self)
 
-    monkeypatch.setattr(areading._File, "step", recording_step)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(AttemptFile, "step", recording_step)
     loop_thread = threading.get_ident()
     async with anyio.create_task_group() as tg:
         reader = ThreadReader(source)
@@ -187,13 +188,13 @@ async def test_a_one_chunk_file_too_large_for_a_nowait_read_asks_the_page_cache(
         nowait, "chunk_cached", lambda fd, offset, length: bool(asked.append((offset, length))) or cached
     )
     threads: List[int] = []
-    read_all = areading._File.read_all  # pyright: ignore[reportPrivateUsage]
+    read_all = AttemptFile.read_all
 
     def recording(self: Any) -> List[bytes]:
         threads.append(threading.get_ident())
         return read_all(self)
 
-    monkeypatch.setattr(areading._File, "read_all", recording)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(AttemptFile, "read_all", recording)
     reader = ThreadReader(source)
     await reader.start(None)
     assert await _read_through(reader, source) == path.read_bytes()
