@@ -2,17 +2,12 @@
 :func:`.flows.run_flow` / :func:`.flows.arun_flow`).
 
 ``SyncHTTP`` and ``AsyncHTTP`` differ only in ``send`` versus ``await send`` and in how they sleep.
-
-Both let at most ``max_in_flight`` requests (the pool's connection limit) into the httpx pool at once; the
-rest wait in a FIFO semaphore here. httpcore matches every queued request against every connection each
-time one frees up, so 1,000 concurrent calls on one client used to cost O(n^2): 37 s instead of 3 s.
-The wait counts against the request's ``pool`` timeout, as the wait for a connection would.
+Both let at most ``max_in_flight`` requests into the httpx pool at once (:mod:`.slots`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any, Callable, Optional, Type
 
@@ -20,7 +15,7 @@ import httpx
 
 from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
 from . import pool
-from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts, pool_timeout
+from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts
 from .deadline import install as install_deadlines
 from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
@@ -28,6 +23,7 @@ from .reading import aread_body, read_body
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
 from .retry import retry_flow
+from .slots import AsyncSlots, SyncSlots
 
 logger = logging.getLogger("magic_hour")
 
@@ -81,7 +77,7 @@ class SyncHTTP:
         assert client is not None
         self.client = client
         self._generation = pool.generation()
-        self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
+        self._slots = SyncSlots(max_in_flight) if max_in_flight else None
 
     @property
     def client(self) -> httpx.Client:
@@ -118,8 +114,8 @@ class SyncHTTP:
         client = self._current()
         budget = budget or budget_for(request)
         slots = self._slots
-        if slots is not None and not slots.acquire(timeout=pool_timeout(request, budget)):
-            raise httpx.PoolTimeout("timed out waiting for a free connection", request=request)
+        if slots is not None:
+            slots.acquire(request, budget)
         token = CURRENT.set(budget)
         try:
             if self.closed or client.is_closed:  # closed while this call waited for a slot
@@ -181,7 +177,7 @@ class AsyncHTTP:
         self._generation = pool.generation()
         self._loop: Optional[object] = None
         self._max_in_flight = max_in_flight
-        self._slots: Any = None  # an anyio.Semaphore, made in the event loop on first use (like httpx's)
+        self._slots: Optional[AsyncSlots] = None  # made in the event loop on first use (like httpx's)
 
     def _new_client(self) -> httpx.AsyncClient:
         assert self._make is not None
@@ -238,23 +234,10 @@ class AsyncHTTP:
         client = self._current()
         budget = budget or budget_for(request)
         if self._max_in_flight and self._slots is None:
-            import anyio
-
-            self._slots = anyio.Semaphore(self._max_in_flight)
+            self._slots = AsyncSlots(self._max_in_flight)
         slots = self._slots
         if slots is not None:
-            import anyio
-
-            try:
-                slots.acquire_nowait()  # the common case: a free slot, no cancel scope to set up
-            except anyio.WouldBlock:
-                try:
-                    with anyio.fail_after(pool_timeout(request, budget)):
-                        await slots.acquire()
-                except TimeoutError:
-                    raise httpx.PoolTimeout(
-                        "timed out waiting for a free connection", request=request
-                    ) from None
+            await slots.acquire(request, budget)
         token = CURRENT.set(budget)
         try:
             if self.closed or client.is_closed:  # closed while this call waited for a slot
