@@ -57,7 +57,7 @@ class SyncJobs:
         if plan.uploads:
             from ..resources.v1.files.client import FilesClient
 
-            # A failed upload-urls call raises its own error (see files.client.batch_failure).
+            # A failed upload-urls call raises its own error (see _upload.results.batch_failure).
             paths = FilesClient(self._http).upload_files(plan.uploads, on_progress=upload_progress(emit))
         return substitute(body, resolve(plan, paths, self.cache))
 
@@ -181,7 +181,7 @@ class AsyncJobs:
         if plan.uploads:
             from ..resources.v1.files.client import AsyncFilesClient
 
-            # A failed upload-urls call raises its own error (see files.client.batch_failure).
+            # A failed upload-urls call raises its own error (see _upload.results.batch_failure).
             paths = await AsyncFilesClient(self._http).upload_files(
                 plan.uploads, on_progress=upload_progress(emit)
             )

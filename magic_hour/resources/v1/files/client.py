@@ -5,15 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union
 
-from ...._exceptions import (
-    ApiConnectionError,
-    ApiError,
-    ClientClosedError,
-    InsecureTransportError,
-    MissingTokenError,
-    UploadError,
-    UploadUrlsMismatchError,
-)
+from ...._upload.results import all_paths, one_path
 from .upload_urls import AsyncUploadUrls, UploadUrls
 
 if TYPE_CHECKING:
@@ -22,7 +14,6 @@ if TYPE_CHECKING:
     from ...._upload.aengine import AsyncUploader
     from ...._upload.engine import ProgressCallback, SyncUploader
     from ...._upload.inputs import FileInput
-    from ...._upload.results import UploadResult
 
 # The upload engine is imported on first use: `import magic_hour` stays as cheap as httpx itself.
 
@@ -31,47 +22,6 @@ __all__ = ["AsyncFiles", "AsyncFilesClient", "Files", "FilesClient"]
 AssetType = Literal["video", "audio", "image"]
 DownloadSource = Union[str, Sequence[Any], Any]
 """What ``download`` takes: a URL, a list of URLs or of items with ``.url``, or a project."""
-
-
-def _one(results: List[UploadResult]) -> str:
-    result = results[0]
-    if result.error is not None:
-        raise result.error
-    assert result.file_path is not None
-    return result.file_path
-
-
-def _all(results: List[UploadResult]) -> List[str]:
-    if any(r.error is not None for r in results):
-        raise batch_failure(results)
-    return [r.file_path for r in results if r.file_path is not None]
-
-
-def batch_failure(results: Sequence[UploadResult]) -> BaseException:
-    """What ``upload_files`` (and so ``generate``) raises when some files were not uploaded.
-
-    When the ``upload-urls`` call of the batch failed for every file to upload (a bad token, a 5xx after
-    retries, no connection, an answer that cannot be used), every one of them carries that one error:
-    it is raised itself, as ``upload_file`` raises it for one file and ``create()`` for the same request,
-    and as an official user's ``except ApiError`` expects. Failures of the files themselves (storage,
-    reading) stay an :class:`UploadError` with the per-file results, and so does a batch where some
-    files made it: their ``file_path`` values must not be lost.
-    """
-    # A string given as its own file_path (a URL, an api-assets/... path) was passed through, not uploaded.
-    uploads = [r for r in results if not (r.error is None and r.file_path == r.name)]
-    first = uploads[0].error if uploads else None
-    if first is not None and all(r.error is first for r in uploads) and _presign_level(first):
-        return first
-    return UploadError(results)
-
-
-def _presign_level(error: BaseException) -> bool:
-    if isinstance(error, ApiConnectionError):  # also a storage PUT's, for a batch of one file
-        return error._request is None or error._request.method != "PUT"  # pyright: ignore[reportPrivateUsage]
-    return isinstance(
-        error,
-        (ApiError, MissingTokenError, InsecureTransportError, ClientClosedError, UploadUrlsMismatchError),
-    )
 
 
 class FilesClient:
@@ -120,7 +70,7 @@ class FilesClient:
 
             file_path = client.v1.files.upload_file("clip.mp4")
         """
-        return _one(
+        return one_path(
             self._uploader().upload(
                 [file],
                 type_=type_,
@@ -159,7 +109,7 @@ class FilesClient:
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
-        return _all(
+        return all_paths(
             self._uploader().upload(
                 items,
                 max_concurrency=limit,
@@ -246,7 +196,7 @@ class AsyncFilesClient:
 
             file_path = client.v1.files.upload_file("clip.mp4")
         """
-        return _one(
+        return one_path(
             await self._uploader().upload(
                 [file],
                 type_=type_,
@@ -285,7 +235,7 @@ class AsyncFilesClient:
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
-        return _all(
+        return all_paths(
             await self._uploader().upload(
                 items,
                 max_concurrency=limit,
