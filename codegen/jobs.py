@@ -101,7 +101,7 @@ def methods(
     method: Any, ops: List[ir.Op], resource: str, projects: Projects, is_async: bool
 ) -> Tuple[str, Set[str], Set[str]]:
     """(text, typing names used, type imports) of the job methods of one class, appended after its
-    generated methods. ``method`` is the resources module's method renderer class (``_Method``: it
+    generated methods. ``method`` is the method renderer class (:class:`.methods.Method`: it
     renders signatures and collects the imports their annotations need)."""
     out: List[str] = []
     renderers: List[Any] = []
