@@ -70,7 +70,7 @@ def _warm_job(job: Job) -> Job:
 def sdk_sync(spec: Dict[str, Any]) -> Callable[[], List[Tuple[str, float]]]:
     from magic_hour import Client
 
-    client = Client(token=spec["token"], base_url=spec["base_url"])
+    client = Client(token=spec["token"], base_url=spec["base_url"], **spec.get("client_kwargs", {}))
     jobs: List[Job] = spec["jobs"]
 
     def one(job: Job, **extra: Any) -> Tuple[str, float]:
@@ -110,7 +110,8 @@ def sdk_async(spec: Dict[str, Any]) -> Callable[[], List[Tuple[str, float]]]:
 
 
 async def _make_async_client(cls: Any, spec: Dict[str, Any]) -> Any:
-    return cls(token=spec["token"], base_url=spec["base_url"])  # made on the loop, as users do
+    # made on the loop, as users do; client_kwargs: ours only (bench_jobs --transfers)
+    return cls(token=spec["token"], base_url=spec["base_url"], **spec.get("client_kwargs", {}))
 
 
 def main() -> None:

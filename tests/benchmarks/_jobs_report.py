@@ -73,6 +73,7 @@ def report(
             "overhead": over,
             "net_overhead": net,
             "rss_growth_mb": rss,
+            "rss_growth_mb_rounds": [r["rss_growth_mb"] for r in rows],
             "notice": notices,
             "complete_to_return": [r["complete_to_return"] for r in rows],
         }

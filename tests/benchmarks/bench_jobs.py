@@ -3,6 +3,7 @@
     python tests/benchmarks/bench_jobs.py [--rounds 5] [--only faceswap,imagegen,concurrent]
         [--render 2.0] [--latency 0.05] [--size-mb 50] [--gen-mb 10] [--jobs 20] [--conc-mb 2]
         [--tools ours-sync,...] [--sdk-root CHECKOUT] [--json FILE] [--profile TOOL] [--calibrate-mb 10]
+        [--transfers N|none]
 
 The fake (``magic_hour.testing``) serves on 127.0.0.1 from this process, with ``--latency`` before every
 answer (API, storage PUTs, downloads) and projects that render for ``--render`` seconds. Scenarios:
@@ -129,6 +130,9 @@ def run_case(
         "profile": args.profile == tool,
         "fsync": not args.optimal_no_fsync,
     }
+    if args.transfers is not None and tool.startswith("ours"):
+        bound = None if args.transfers.lower() == "none" else int(args.transfers)
+        spec["client_kwargs"] = {"max_concurrent_transfers": bound}
     proc = subprocess.run(
         [*command[0], json.dumps(spec)], env=command[1], capture_output=True, text=True, cwd=work, timeout=600
     )
@@ -218,6 +222,10 @@ def main() -> int:
         help="the optimal script does not sync its outputs (by default it does, as ours do: the same guarantee)",
     )
     parser.add_argument("--profile", choices=TOOLS, help="print a cProfile of this tool's cases")
+    parser.add_argument(
+        "--transfers",
+        help="ours only: the clients' max_concurrent_transfers (an integer, or 'none'); default: the SDK's",
+    )
     args = parser.parse_args()
     scenarios = {
         "faceswap": Scenario("faceswap", "face_swap_photo", 1, args.size_mb, 1, args.size_mb),
@@ -229,9 +237,10 @@ def main() -> int:
     sys.path.insert(0, args.sdk_root)
     from magic_hour.testing import FakeMagicHour
 
+    transfers = f", max_concurrent_transfers={args.transfers}" if args.transfers is not None else ""
     print(
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cpus, "
-        f"{args.rounds} rounds; ours from {args.sdk_root}"
+        f"{args.rounds} rounds; ours from {args.sdk_root}{transfers}"
     )
     if any(t.startswith("official") for t in tools) and not os.path.exists(official_python()):
         print(f"no official SDK at {official_python()}: its cases are skipped (bash .ci/official_sdk.sh)")
