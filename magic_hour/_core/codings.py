@@ -78,16 +78,20 @@ class _Zlib:
     def __init__(self, coding: str) -> None:
         self._coding = coding
         self._d: Any = zlib.decompressobj(_ZLIB[coding])
+        self._fed = False  # some input was taken without an error
 
     def decompress(self, data: bytes, budget: int) -> bytes:
         data = self._d.unconsumed_tail + data
+        limit = max(budget, 1)  # 0 would mean "no limit"
         try:
-            return bytes(self._d.decompress(data, max(budget, 1)))  # 0 would mean "no limit"
+            out = bytes(self._d.decompress(data, limit))
         except zlib.error:
-            if self._coding != "deflate" or self._d.total_in:  # raw deflate, without a zlib header
+            if self._coding != "deflate" or self._fed:  # raw deflate, without a zlib header
                 raise
             self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-            return bytes(self._d.decompress(data, max(budget, 1)))
+            out = bytes(self._d.decompress(data, limit))
+        self._fed = self._fed or bool(data)
+        return out
 
     def busy(self) -> bool:
         return bool(self._d.unconsumed_tail)
