@@ -111,10 +111,10 @@ async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = _source(tmp_path, 3)
-    asked: List[int] = []
+    asked: List[Any] = []
 
     def cached(fd: int, offset: int, length: int) -> bool:
-        asked.append(offset)
+        asked.append((offset, length))
         return True
 
     monkeypatch.setattr(nowait, "chunk_cached", cached)
@@ -125,7 +125,7 @@ async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
         assert not reader._threaded  # pyright: ignore[reportPrivateUsage]
     reader.close()
     assert data == pathlib.Path(source.path or "").read_bytes()
-    assert asked == [0, CHUNK_SIZE, 2 * CHUNK_SIZE, 3 * CHUNK_SIZE]
+    assert asked == [(0, source.size)], "the kernel is asked about 8 chunks at once"
     assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
 
 
@@ -134,7 +134,7 @@ async def test_the_first_uncached_chunk_hands_the_rest_to_the_thread(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = _source(tmp_path, 5)
-    monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: offset < 2 * CHUNK_SIZE)
+    monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: offset + length <= 2 * CHUNK_SIZE)
     threads: List[int] = []
     step = AttemptFile.step
 
@@ -202,3 +202,35 @@ async def test_a_one_chunk_file_too_large_for_a_nowait_read_asks_the_page_cache(
     assert asked == [(0, source.size)]
     assert (threads == [threading.get_ident()]) is cached
     assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
+
+
+@pytest.mark.usefixtures("page_cache")
+async def test_the_page_cache_is_asked_eight_chunks_ahead_then_chunk_by_chunk(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path, 12)  # 12 chunks and 3 bytes
+    asked: List[Any] = []
+    cached_to = 10 * CHUNK_SIZE  # the last two chunks and a bit are not cached
+
+    def cached(fd: int, offset: int, length: int) -> bool:
+        asked.append((offset // CHUNK_SIZE, length))
+        return offset + length <= cached_to
+
+    monkeypatch.setattr(nowait, "chunk_cached", cached)
+    async with anyio.create_task_group() as tg:
+        reader = ThreadReader(source)
+        await reader.start(tg)
+        data = await _read_through(reader, source)
+        assert reader._threaded  # pyright: ignore[reportPrivateUsage]
+    reader.close()
+    assert data == pathlib.Path(source.path or "").read_bytes()
+    left = source.size - 8 * CHUNK_SIZE
+    assert asked == [
+        (0, 8 * CHUNK_SIZE),  # chunks 0-7 at once
+        (8, left),  # not all cached: chunk 8 alone
+        (8, CHUNK_SIZE),
+        (9, left - CHUNK_SIZE),
+        (9, CHUNK_SIZE),
+        (10, left - 2 * CHUNK_SIZE),
+        (10, CHUNK_SIZE),  # not cached: the thread reads from chunk 10 on
+    ]
