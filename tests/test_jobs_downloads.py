@@ -272,3 +272,30 @@ async def test_files_download_takes_urls_items_or_a_project(
     assert [pathlib.Path(p).name for p in items] == ["a.png", "b.png"]
     with pytest.raises(InvalidParameterError, match="on_progress"):
         await sdk.call(client.v1.files.download, urls, on_progress=1)
+
+
+@pytest.mark.parametrize("per_call", [1, 7, 1 << 20])
+def test_write_parts_writes_every_piece_in_order_through_partial_writes(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, per_call: int
+) -> None:
+    """A write's pieces go out with os.writev, 1024 at most per call; a partial write (a signal, a
+    nearly full disk) resumes inside the piece where it stopped. Empty pieces are skipped."""
+    from magic_hour._jobs import files
+
+    real = os.writev
+    calls: List[int] = []
+
+    def short_writev(fd: int, buffers: Any) -> int:
+        calls.append(len(buffers))
+        data = b"".join(bytes(b) for b in buffers)[:per_call]
+        return real(fd, [data])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    parts = [b"", *(bytes([i % 251]) * (i % 13) for i in range(3000)), b""]
+    target = tmp_path / "out.bin"
+    with open(target, "wb", buffering=0) as f:
+        files.write_parts(f, parts)
+    assert target.read_bytes() == b"".join(parts)
+    assert max(calls) <= 1024
+    if per_call == 1 << 20:
+        assert len(calls) == 3  # 3002 pieces: one call per 1024

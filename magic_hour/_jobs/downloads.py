@@ -36,6 +36,7 @@ from .files import (
     scrub,
     targets,
     write_error,
+    write_parts,
 )
 from .threads import run_threads
 from .writebehind import WriteBehind
@@ -146,7 +147,7 @@ class SyncDownloader:
                         if cancel.is_set():
                             raise _Cancelled()
                         if buffer.add(chunk):
-                            _checked(f.writelines, target, buffer.take())
+                            _checked(write_parts, target, f, buffer.take())
                             emit(buffer.event())
                 buffer.add(decoder.flush())
             except httpx.TransportError as exc:
@@ -154,7 +155,7 @@ class SyncDownloader:
             else:
                 error = None
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
-                _checked(f.writelines, target, buffer.take())
+                _checked(write_parts, target, f, buffer.take())
                 emit(buffer.event())
         finally:
             pieces.close()
@@ -237,7 +238,7 @@ class AsyncDownloader:
     async def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter) -> Written:
         response, buffer = action.response, WriteBuffer(target, action)
         pieces = abody_pieces(response)
-        behind = WriteBehind(functools.partial(_checked, f.writelines, target), emit)
+        behind = WriteBehind(functools.partial(_checked, write_parts, target, f), emit)
         error: Optional[Exception] = None
         failure: List[Exception] = []
         try:
@@ -260,7 +261,7 @@ class AsyncDownloader:
             if failure:
                 raise failure[0]
             if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
-                await anyio.to_thread.run_sync(_checked, f.writelines, target, buffer.take())
+                await anyio.to_thread.run_sync(_checked, write_parts, target, f, buffer.take())
                 emit(buffer.event())
         finally:
             await _aclose(response, pieces)

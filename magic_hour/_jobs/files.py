@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from typing import IO, Generator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Generator, List, Optional, Sequence, Tuple
 
 import httpx
 
@@ -93,7 +93,7 @@ class WriteBuffer:
     """Collects received bytes into writes of about ``WRITE_SIZE`` (few thread hops and progress events,
     memory bounded), counting what was handed to the file for progress events and resumes.
 
-    A write is the pieces as received (``f.writelines``), never joined into one new buffer: a join
+    A write is the pieces as received (:func:`write_parts`), never joined into one new buffer: a join
     copied each MiB once more, and held both copies for a moment (issue 14's RSS with 20 downloads)."""
 
     def __init__(self, target: Target, action: Write) -> None:
@@ -137,8 +137,35 @@ def open_temporary(target: Target) -> Tuple[IO[bytes], str]:
             continue
         except OSError as exc:
             raise write_error(target, exc, "write") from None
-        return os.fdopen(fd, "wb"), tmp
+        return os.fdopen(fd, "wb", buffering=0), tmp  # unbuffered: see write_parts
     raise write_error(target, FileExistsError(errno_codes.EEXIST, "no free temporary name"), "write")
+
+
+_IOV_MAX = 1024
+"""Pieces per ``os.writev`` call (POSIX guarantees at least 16; Linux and macOS take 1024)."""
+
+
+def write_parts(f: IO[bytes], parts: List[bytes]) -> None:
+    """Write ``parts`` (a write's pieces, as received) in one system call where the OS allows it.
+
+    No copy (joining them made each write a new buffer), and not one ``write`` per piece either: a 50 MB
+    async download took 1.23x the CPU with ``writelines`` (800 writes, each releasing the GIL while the
+    event loop wants it). The file is unbuffered (:func:`open_temporary`), so nothing is held back."""
+    if not hasattr(os, "writev"):  # Windows
+        f.writelines(parts)
+        return
+    fd = f.fileno()
+    for start in range(0, len(parts), _IOV_MAX):
+        group: List[Any] = parts[start : start + _IOV_MAX]
+        while group:
+            written = os.writev(fd, group)
+            skip = 0
+            while skip < len(group) and written >= len(group[skip]):
+                written -= len(group[skip])
+                skip += 1
+            group = group[skip:]
+            if group and written:  # a partial write (rare: a signal, a nearly full disk)
+                group[0] = memoryview(group[0])[written:]
 
 
 def rewind(f: IO[bytes], offset: int) -> None:
