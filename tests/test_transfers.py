@@ -367,3 +367,33 @@ async def test_a_download_holds_about_one_write_in_memory(sdk: Flavor, tmp_path:
             tracemalloc.stop()
     assert pathlib.Path(paths[0]).read_bytes() == body
     assert peak < 2 * MB, f"{peak / MB:.2f} MiB in memory at once"
+
+
+def test_a_thread_that_gives_up_its_wait_passes_the_wake_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ThreadSlots: a release wakes the longest waiter; when that one gives up (its batch interrupted),
+    the next waiter gets the slot instead of waiting forever."""
+    from magic_hour._core import transfers
+    from magic_hour._core.transfers import Interrupted, ThreadSlots
+
+    monkeypatch.setattr(transfers, "_POLL", 30.0)  # the first waiter stays first in the queue
+    slots = ThreadSlots(1)
+    assert slots.acquire()
+    gave_up, stop_first = threading.Event(), threading.Event()
+
+    def first() -> None:
+        try:
+            slots.acquire(stop_first)
+        except Interrupted:
+            gave_up.set()
+
+    waiting = threading.Thread(target=first, daemon=True)
+    waiting.start()
+    time.sleep(0.2)  # the first waiter is queued before the second
+    second = threading.Thread(target=slots.acquire, daemon=True)  # waits without polling
+    second.start()
+    time.sleep(0.2)
+    stop_first.set()
+    slots.release()  # wakes the first waiter, which gives up
+    second.join(timeout=5)
+    waiting.join(timeout=5)
+    assert gave_up.is_set() and not second.is_alive() and slots.in_use == 1

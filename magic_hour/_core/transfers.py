@@ -89,6 +89,7 @@ class ThreadSlots:
         with free:
             while True:
                 if cancel is not None and cancel.is_set():  # also with a slot free: queued work never starts
+                    free.notify()  # a release may have woken this thread: pass it on to the next one
                     raise Interrupted()
                 if self._used < self.limit:
                     break
