@@ -188,3 +188,17 @@ def test_a_path_swapped_for_a_fifo_is_not_opened_on_the_loop(tmp_path: pathlib.P
         assert os.read(fd, 10) == b"abc"
     finally:
         os.close(fd)
+
+
+def test_the_page_cache_is_not_asked_on_a_machine_that_numbers_cachestat_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """System call 451 is cachestat on x86, arm, powerpc, s390, riscv, loongarch; on MIPS it is not."""
+    import platform
+
+    monkeypatch.setattr(nowait, "_prepared", False)
+    monkeypatch.setattr(nowait, "_page_cache", None)
+    monkeypatch.setattr(platform, "machine", lambda: "mips64")
+    assert nowait.prepare_page_cache() is False
+    assert nowait.page_cache_known()
+    assert nowait.chunk_cached(0, 0, 10) is False

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import os
+import platform
 import stat
 import sys
 from typing import List, Optional, Set
@@ -100,7 +101,7 @@ class _PageCache:
     read wait for the disk once; every other uncached chunk is read by the worker thread.
     """
 
-    _SYSCALL = 451  # the same number on every Linux architecture (asm-generic table)
+    _SYSCALL = 451  # on the architectures of _CACHESTAT_451 (alpha and MIPS number it otherwise)
 
     def __init__(self) -> None:
         import ctypes
@@ -145,6 +146,15 @@ class _PageCache:
         return int(self._stat.nr_cache) >= pages
 
 
+_CACHESTAT_451 = frozenset(
+    (
+        *("x86_64", "amd64", "i386", "i486", "i586", "i686", "aarch64", "arm64"),
+        *("armv6l", "armv7l", "armv8l", "riscv64", "ppc64", "ppc64le", "ppc", "s390x", "loongarch64"),
+    )
+)
+"""Machines (``platform.machine()``) whose Linux system-call table numbers ``cachestat`` 451: the common
+table (x86, arm, powerpc, s390) and asm-generic (arm64, riscv, loongarch). Elsewhere nothing is asked."""
+
 _page_cache: Optional[_PageCache] = None
 _prepared = False
 
@@ -160,7 +170,7 @@ def prepare_page_cache() -> bool:
     global _page_cache, _prepared
     if not _prepared:
         page_cache: Optional[_PageCache] = None
-        if sys.platform == "linux":
+        if sys.platform == "linux" and platform.machine() in _CACHESTAT_451:
             try:
                 page_cache = _PageCache()
                 if not page_cache.exists():
