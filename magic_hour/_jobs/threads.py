@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable, List, Sequence
@@ -13,13 +14,16 @@ def run_threads(jobs: Sequence[Callable[[], None]], workers: int, cancel: thread
     stop at their next chunk and the exception is raised once every worker has stopped."""
     failure: List[BaseException] = []
     done = threading.Event()
+    # Each job runs in a copy of the caller's context (as anyio tasks do): downloads started from a
+    # progress callback inside a transfer then run on that transfer's slot instead of waiting for it.
+    contexts = [contextvars.copy_context() for _ in jobs]
 
     def coordinate() -> None:
         try:
             if cancel.is_set():
                 return
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-download") as pool:
-                futures = [pool.submit(job) for job in jobs]
+                futures = [pool.submit(ctx.run, job) for ctx, job in zip(contexts, jobs)]
                 try:
                     for future in as_completed(futures):
                         future.result()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import socket
 import threading
 import time
@@ -85,6 +86,9 @@ def run_pool(
     """
     failure: List[BaseException] = []
     done = threading.Event()
+    # Each file runs in a copy of the caller's context (as anyio tasks do): a batch started from a
+    # progress callback inside a transfer then runs on that transfer's slot instead of waiting for it.
+    contexts = [contextvars.copy_context() for _ in todo]
 
     def coordinate() -> None:
         try:
@@ -92,7 +96,7 @@ def run_pool(
                 return
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-upload")
             try:
-                futures = [pool.submit(work, s) for s in todo]
+                futures = [pool.submit(ctx.run, work, s) for ctx, s in zip(contexts, todo)]
                 for future in as_completed(futures):
                     result = future.result()
                     results[result.index] = result
