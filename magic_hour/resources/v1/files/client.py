@@ -91,8 +91,9 @@ class FilesClient:
         """Upload several files; return their ``file_path`` values in input order.
 
         All files are checked before any request, presigned in as few ``upload-urls`` calls as possible,
-        then uploaded ``max_concurrency`` at a time. Inputs, and ``from_current_position`` for every file
-        object among them, are as for :meth:`upload_file`.
+        then uploaded ``max_concurrency`` at a time (within the client's ``max_concurrent_transfers``,
+        shared by all its calls). Inputs, and ``from_current_position`` for every file object among them,
+        are as for :meth:`upload_file`.
 
         Raises:
             InvalidFileError: an input cannot be uploaded (before any request).
@@ -217,8 +218,9 @@ class AsyncFilesClient:
         """Upload several files; return their ``file_path`` values in input order.
 
         All files are checked before any request, presigned in as few ``upload-urls`` calls as possible,
-        then uploaded ``max_concurrency`` at a time. Inputs, and ``from_current_position`` for every file
-        object among them, are as for :meth:`upload_file`.
+        then uploaded ``max_concurrency`` at a time (within the client's ``max_concurrent_transfers``,
+        shared by all its calls). Inputs, and ``from_current_position`` for every file object among them,
+        are as for :meth:`upload_file`.
 
         Raises:
             InvalidFileError: an input cannot be uploaded (before any request).
