@@ -92,10 +92,20 @@ def test_a_file_system_without_nowait_reads_is_not_opened_on_the_loop_again(
     monkeypatch.setattr(nowait, "_NOWAIT", 8)
     monkeypatch.setattr(nowait, "_unsupported_devices", set())
     monkeypatch.setattr(os, "preadv", _failing_preadv(errno.EOPNOTSUPP, calls), raising=False)
+    opened: List[str] = []
+    real_open = os.open
+
+    def recording_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        opened.append(str(path))
+        return int(real_open(path, *args, **kwargs))
+
+    monkeypatch.setattr(nowait.os, "open", recording_open)
     path = _file(tmp_path, b"abc")
     assert nowait.read_cached(_source(path, 3)) is None
     assert nowait.read_cached(_source(path, 3)) is None
+    assert nowait.open_here(str(path)) is None  # a larger file's chunks on the loop: not opened either
     assert len(calls) == 1
+    assert opened == [str(path)], "opened on the loop once: the read that found the file system out"
     assert nowait._unsupported_devices == {path.stat().st_dev}  # pyright: ignore[reportPrivateUsage]
 
 

@@ -44,6 +44,10 @@ def open_here(path: str) -> Optional[int]:
     """``path`` opened for reading on the loop, if it is (still) a regular file; ``None`` otherwise (the
     worker thread opens it again, and reports what is wrong)."""
     try:
+        # On a file system known not to serve nowait reads (where even an open may ask a server), not
+        # even opened here; the stat is skipped while none is known (the usual case: no cost).
+        if _unsupported_devices and os.stat(path).st_dev in _unsupported_devices:
+            return None
         fd = os.open(path, _FLAGS)
     except (OSError, ValueError):
         return None
