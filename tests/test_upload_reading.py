@@ -8,6 +8,7 @@ grew) is read only once the body has taken every chunk before it, as when each c
 
 from __future__ import annotations
 
+import errno
 import os
 import pathlib
 import threading
@@ -118,6 +119,7 @@ async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
         return True
 
     monkeypatch.setattr(nowait, "chunk_cached", cached)
+    monkeypatch.setattr(areading, "_ASK_FOR", 600.0)
     async with anyio.create_task_group() as tg:
         reader = ThreadReader(source)
         await reader.start(tg)
@@ -217,6 +219,7 @@ async def test_the_page_cache_is_asked_eight_chunks_ahead_then_chunk_by_chunk(
         return offset + length <= cached_to
 
     monkeypatch.setattr(nowait, "chunk_cached", cached)
+    monkeypatch.setattr(areading, "_ASK_FOR", 600.0)  # however slow this machine, no answer expires
     async with anyio.create_task_group() as tg:
         reader = ThreadReader(source)
         await reader.start(tg)
@@ -234,3 +237,56 @@ async def test_the_page_cache_is_asked_eight_chunks_ahead_then_chunk_by_chunk(
         (10, left - 2 * CHUNK_SIZE),
         (10, CHUNK_SIZE),  # not cached: the thread reads from chunk 10 on
     ]
+
+
+@pytest.mark.usefixtures("page_cache")
+async def test_an_answer_of_the_page_cache_expires_on_a_slow_link(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _source(tmp_path, 3)
+    asked: List[int] = []
+
+    def cached(fd: int, offset: int, length: int) -> bool:
+        asked.append(offset // CHUNK_SIZE)
+        return True
+
+    monkeypatch.setattr(nowait, "chunk_cached", cached)
+    monkeypatch.setattr(areading, "_ASK_FOR", 0.01)
+    async with anyio.create_task_group() as tg:
+        reader = ThreadReader(source)
+        await reader.start(tg)
+        got: List[bytes] = []
+        for _ in range(4):
+            got.append(await reader.read(CHUNK_SIZE))
+            await anyio.sleep(0.03)  # the connection takes its time with each chunk
+    reader.close()
+    assert b"".join(got) == pathlib.Path(source.path or "").read_bytes()
+    assert asked == [0, 1, 2, 3], "asked again for every chunk read after the answer expired"
+
+
+@pytest.mark.usefixtures("page_cache")
+async def test_a_file_system_without_nowait_reads_is_read_in_the_thread(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NFS and FUSE refuse RWF_NOWAIT (EOPNOTSUPP): even their cached pages may wait for a server."""
+    source = _source(tmp_path, 2)
+    preadv_flags: List[int] = []
+
+    def preadv(fd: int, buffers: Any, offset: int, flags: int = 0) -> int:
+        preadv_flags.append(flags)
+        raise OSError(errno.EOPNOTSUPP, "not supported")
+
+    monkeypatch.setattr(nowait, "_SUPPORTED", True)
+    monkeypatch.setattr(nowait, "_NOWAIT", 8)
+    monkeypatch.setattr(nowait, "_unsupported_devices", set())
+    monkeypatch.setattr(os, "preadv", preadv, raising=False)
+    monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: True)
+    async with anyio.create_task_group() as tg:
+        reader = ThreadReader(source)
+        await reader.start(tg)
+        data = await _read_through(reader, source)
+        assert reader._threaded  # pyright: ignore[reportPrivateUsage]
+    reader.close()
+    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert preadv_flags == [8]
+    assert nowait._unsupported_devices == {os.stat(source.path or "").st_dev}  # pyright: ignore[reportPrivateUsage]

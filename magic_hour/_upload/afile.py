@@ -38,7 +38,7 @@ class AttemptFile:
     def open_here(self) -> Optional[IO[bytes]]:
         """On the loop: the file opened without waiting (``nowait.open_here``), or ``None``."""
         if self.file is None and self.source.path is not None:
-            fd = nowait.open_here(self.source.path)
+            fd = nowait.open_here(self.source.path, probe=True)
             if fd is not None:
                 self.file = open(fd, "rb")  # noqa: SIM115 (closed by close())
         return self.file

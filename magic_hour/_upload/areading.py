@@ -28,6 +28,7 @@ reads its end (so before the last chunk even reaches the connection), or when th
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Any, Deque, List, Optional, Union
 
@@ -47,6 +48,8 @@ _HIGH = 3
 """Chunks a reading thread holds ready for the body, at most (plus the one being sent)."""
 _ASK_AHEAD = 8 * CHUNK_SIZE
 """How far ahead the page cache is asked about at once, for chunks read on the loop."""
+_ASK_FOR = 0.02
+"""How long (seconds) that answer is trusted: a chunk read later asks again."""
 _LOW = 1
 """The thread reads again once the body has left this many: two chunks per wake-up of the thread, and
 one ready while it reads them. Except for the file's last chunk: it is read (with the probe past the
@@ -69,6 +72,7 @@ class ThreadReader:
         self._threaded = False
         self._on_loop = False  # a larger file's chunks are read on the loop while they are cached
         self._cached_to = 0  # the page cache held the file up to here when last asked
+        self._asked_at = 0.0  # when (time.monotonic())
         self._tg: Optional[anyio.abc.TaskGroup] = None
         self._filling = True  # the thread reads until _HIGH chunks are ready
 
@@ -112,12 +116,14 @@ class ThreadReader:
         """The body's next read, on the loop, if the page cache holds it (``nowait.chunk_cached``).
 
         The kernel is asked about the next ``_ASK_AHEAD`` bytes at once (then about the chunk alone, if
-        not all of them are cached): one system call per 8 chunks rather than per chunk. A page evicted
-        between the question and its read (the next millisecond or so) makes that one read wait for the
-        disk once."""
+        not all of them are cached): one system call per 8 chunks rather than per chunk. The answer is
+        trusted for ``_ASK_FOR`` seconds at most (a slow link takes longer over 8 chunks), so a page
+        evicted meanwhile is seen, except in the instant between a question and its read."""
         file = self._file
         want = min(CHUNK_SIZE, file.source.size - file.sent)
-        if file.sent + want > self._cached_to:
+        now = time.monotonic()
+        if file.sent + want > self._cached_to or now - self._asked_at > _ASK_FOR:
+            self._asked_at = now
             f = file.open_here()  # a metadata call, as the planner's stat of the same path
             if f is None:
                 return False
