@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union, cast
+from typing import Any, Mapping, Optional, Union
 
 import httpx
 
 from .._exceptions import InvalidParameterError
 from .._version import __version__
 from .codings import ACCEPT_ENCODING
+from .headers import check_headers, merge_headers
 from .hosts import host_problem
 
 TOKEN_ENV = "MAGIC_HOUR_API_TOKEN"
@@ -29,7 +30,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 USER_AGENT = f"magic-hour-python/{__version__}"
 
 TimeoutTypes = Union[float, int, httpx.Timeout, None]
-QueryValue = Union[str, int, float, bool, None, Sequence[Union[str, int, float, bool, None]]]
 
 
 class NotGiven:
@@ -234,77 +234,3 @@ def _check_token(token: object, param: str) -> str:
             else "it contains a space, a control or a non-ASCII character",
         )
     return token
-
-
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-
-
-def check_headers(headers: object, param: str) -> Mapping[str, str]:
-    """Header names must be RFC 9110 tokens and values printable ASCII: a CR/LF or non-ASCII character
-    would otherwise inject a header or fail later with an error that quotes the (maybe secret) value."""
-    if not isinstance(headers, Mapping):
-        raise InvalidParameterError(param, headers, "a mapping of header names to string values")
-    checked: Dict[str, str] = {}
-    items: Mapping[object, object] = headers  # pyright: ignore[reportUnknownVariableType]
-    for k, v in items.items():
-        if not isinstance(k, str) or not k or not _TOKEN_CHARS.issuperset(k):
-            raise InvalidParameterError(
-                f"{param} name", k, "a non-empty string of letters, digits and !#$%&'*+-.^_`|~"
-            )
-        shown = "<not shown>" if k.lower() in _SENSITIVE_HEADERS else v
-        if not isinstance(v, str):
-            raise InvalidParameterError(f"{param}[{k!r}]", shown, "a string")
-        if not all(" " <= c <= "~" or c == "\t" for c in v):
-            raise InvalidParameterError(
-                f"{param}[{k!r}]",
-                shown,
-                "printable ASCII (no line breaks or control characters)",
-            )
-        checked[k] = v
-    return checked
-
-
-def merge_headers(*layers: Mapping[str, str]) -> Dict[str, str]:
-    """Merge header mappings, later layers winning; names compare case-insensitively, so an override
-    replaces a header instead of sending it twice."""
-    merged: Dict[str, Tuple[str, str]] = {}
-    for layer in layers:
-        for name, value in layer.items():
-            merged[name.lower()] = (name, value)
-    return dict(merged.values())
-
-
-_PRIMITIVES = (str, int, float, bool, type(None))
-
-
-def _as_sequence(value: object) -> Sequence[object]:
-    return cast("Sequence[object]", value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, e.g. from os.fsdecode of undecodable bytes
-        return False
-    return True
-
-
-def check_params(params: object, param: str) -> Mapping[str, QueryValue]:
-    """Query parameters: string names; str/int/float/bool/None values, or lists of them (repeated)."""
-    if not isinstance(params, Mapping):
-        raise InvalidParameterError(param, params, "a mapping of query parameter names to values")
-    items: Mapping[object, object] = params  # pyright: ignore[reportUnknownVariableType]
-    for k, v in items.items():
-        if not isinstance(k, str) or not _encodable(k):
-            raise InvalidParameterError(f"{param} name", k, "a string of Unicode text (no lone surrogates)")
-        values = _as_sequence(v)
-        if not all(isinstance(x, _PRIMITIVES) for x in values):
-            raise InvalidParameterError(
-                f"{param}[{k!r}]", v, "a str, int, float, bool or None, or a list of them"
-            )
-        if not all(_encodable(x) for x in values if isinstance(x, str)):
-            raise InvalidParameterError(
-                f"{param}[{k!r}]", v, "text that can be sent as UTF-8", reason="it contains a lone surrogate"
-            )
-    return items  # type: ignore[return-value]  # checked above

@@ -27,16 +27,13 @@ from .config import (
     USER_AGENT,
     ClientConfig,
     NotGiven,
-    QueryValue,
     TimeoutTypes,
-    check_headers,
     check_max_retries,
-    check_params,
     check_seconds,
-    merge_headers,
     resolve_config,
     to_timeout,
 )
+from .headers import QueryValue, check_headers, check_params, merge_headers
 from .hosts import is_loopback
 
 __all__ = [
