@@ -107,6 +107,18 @@ async def _read_through(reader: ThreadReader, source: Source) -> bytes:
     return b"".join(got)
 
 
+async def _read_whole(source: Source) -> bool:
+    """Reads ``source`` as the body would, checks the bytes, and says whether a thread read any of it."""
+    async with anyio.create_task_group() as tg:
+        reader = ThreadReader(source)
+        await reader.start(tg)
+        data = await _read_through(reader, source)
+    reader.close()
+    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
+    return reader._threaded  # pyright: ignore[reportPrivateUsage]
+
+
 @pytest.mark.usefixtures("page_cache")
 async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
@@ -120,15 +132,8 @@ async def test_cached_chunks_are_read_on_the_loop_without_a_thread(
 
     monkeypatch.setattr(nowait, "chunk_cached", cached)
     monkeypatch.setattr(areading, "_ASK_FOR", 600.0)
-    async with anyio.create_task_group() as tg:
-        reader = ThreadReader(source)
-        await reader.start(tg)
-        data = await _read_through(reader, source)
-        assert not reader._threaded  # pyright: ignore[reportPrivateUsage]
-    reader.close()
-    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert not await _read_whole(source)
     assert asked == [(0, source.size)], "the kernel is asked about 8 chunks at once"
-    assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
 
 
 @pytest.mark.usefixtures("page_cache")
@@ -146,13 +151,7 @@ async def test_the_first_uncached_chunk_hands_the_rest_to_the_thread(
 
     monkeypatch.setattr(AttemptFile, "step", recording_step)
     loop_thread = threading.get_ident()
-    async with anyio.create_task_group() as tg:
-        reader = ThreadReader(source)
-        await reader.start(tg)
-        data = await _read_through(reader, source)
-        assert reader._threaded  # pyright: ignore[reportPrivateUsage]
-    reader.close()
-    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert await _read_whole(source)
     assert threads[:2] == [loop_thread, loop_thread]
     assert len(threads) == 6 and loop_thread not in threads[2:]
 
@@ -165,13 +164,7 @@ async def test_where_the_kernel_cannot_tell_the_thread_reads_from_the_start(
     monkeypatch.setattr(nowait, "page_cache_known", lambda: True)
     monkeypatch.setattr(nowait, "prepare_page_cache", lambda: False)
     monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: bool(asked.append(offset)))
-    async with anyio.create_task_group() as tg:
-        reader = ThreadReader(source)
-        await reader.start(tg)
-        assert reader._threaded  # pyright: ignore[reportPrivateUsage]
-        data = await _read_through(reader, source)
-    reader.close()
-    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert await _read_whole(source)
     assert asked == []
 
 
@@ -220,13 +213,7 @@ async def test_the_page_cache_is_asked_eight_chunks_ahead_then_chunk_by_chunk(
 
     monkeypatch.setattr(nowait, "chunk_cached", cached)
     monkeypatch.setattr(areading, "_ASK_FOR", 600.0)  # however slow this machine, no answer expires
-    async with anyio.create_task_group() as tg:
-        reader = ThreadReader(source)
-        await reader.start(tg)
-        data = await _read_through(reader, source)
-        assert reader._threaded  # pyright: ignore[reportPrivateUsage]
-    reader.close()
-    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert await _read_whole(source)
     left = source.size - 8 * CHUNK_SIZE
     assert asked == [
         (0, 8 * CHUNK_SIZE),  # chunks 0-7 at once
@@ -281,12 +268,6 @@ async def test_a_file_system_without_nowait_reads_is_read_in_the_thread(
     monkeypatch.setattr(nowait, "_unsupported_devices", set())
     monkeypatch.setattr(os, "preadv", preadv, raising=False)
     monkeypatch.setattr(nowait, "chunk_cached", lambda fd, offset, length: True)
-    async with anyio.create_task_group() as tg:
-        reader = ThreadReader(source)
-        await reader.start(tg)
-        data = await _read_through(reader, source)
-        assert reader._threaded  # pyright: ignore[reportPrivateUsage]
-    reader.close()
-    assert data == pathlib.Path(source.path or "").read_bytes()
+    assert await _read_whole(source)
     assert preadv_flags == [8]
     assert nowait._unsupported_devices == {os.stat(source.path or "").st_dev}  # pyright: ignore[reportPrivateUsage]
