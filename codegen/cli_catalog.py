@@ -102,6 +102,7 @@ RESERVED = {
     "--token",
     "--base-url",
     "--max-retries",
+    "--max-concurrent-transfers",
     "--verbose",
     "--mock",
     "--help",

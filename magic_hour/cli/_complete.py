@@ -13,7 +13,17 @@ from typing import Any, Dict, List, Sequence, Set
 from ._catalog import load_catalog
 
 FILES = "__files__"
-GLOBAL = ["--token", "--base-url", "--timeout", "--max-retries", "--json", "--verbose", "--mock", "--help"]
+GLOBAL = [
+    "--token",
+    "--base-url",
+    "--timeout",
+    "--max-retries",
+    "--max-concurrent-transfers",
+    "--json",
+    "--verbose",
+    "--mock",
+    "--help",
+]
 JOB = ["--no-wait", "--no-download", "--output-dir", "--wait-timeout", "--quiet", "--set", "--body"]
 FILES_COMMANDS = {
     "upload": ["--type", "--extension", "--concurrency"],
@@ -24,6 +34,7 @@ TAKES_VALUE = {
     "--base-url",
     "--timeout",
     "--max-retries",
+    "--max-concurrent-transfers",
     "--output-dir",
     "--wait-timeout",
     "--set",

@@ -75,6 +75,14 @@ def _upload(
     )
 
 
+def _at_once(client: Client, concurrency: int) -> int:
+    """How many files upload at once: ``--concurrency``, within ``--max-concurrent-transfers``."""
+    from .._client import http_of
+
+    bound = http_of(client).config.max_concurrent_transfers
+    return concurrency if bound is None else min(concurrency, bound)
+
+
 def cmd_upload(args: argparse.Namespace, run: Run) -> int:
     paths: List[str] = args.paths
     checked = check_inputs(paths, args.type_, args.extension)
@@ -86,7 +94,7 @@ def cmd_upload(args: argparse.Namespace, run: Run) -> int:
         reporter = make_reporter() if sources else Reporter()
         run.reporter = reporter
         start = time.perf_counter()
-        reporter.start(sources, args.concurrency, passed)
+        reporter.start(sources, _at_once(client, args.concurrency), passed)
         try:
             results = _upload(client, args, reporter, paths)
             reporter.finish(results)

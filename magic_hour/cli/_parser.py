@@ -6,13 +6,16 @@ Imports nothing of the SDK beyond the extension table, so that ``--help`` and ``
 from __future__ import annotations
 
 import argparse
-from typing import Any, Dict, NoReturn, Sequence
+from typing import Any, Dict, NoReturn, Optional, Sequence
 
 from .._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
 from .._version import __version__
 from ._output import BASE_URL_ENV, PROG, TOKEN_ENV, article
 
 DEFAULT_CONCURRENCY = 4
+UNSET: Any = object()
+"""The default of an option whose values include ``None`` (``--max-concurrent-transfers none``): not a
+string, which argparse would parse as if given."""
 
 
 class UsageError(Exception):
@@ -61,6 +64,20 @@ def positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"invalid value {text!r}: a number of seconds > 0") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"invalid value {text!r}: a number of seconds > 0")
+    return value
+
+
+def max_transfers(text: str) -> Optional[int]:
+    """``--max-concurrent-transfers``: an integer >= 1, or ``none`` (no client-wide bound)."""
+    if text.strip().lower() == "none":
+        return None
+    allowed = "an integer >= 1, or none for no bound"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: {allowed}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: {allowed}")
     return value
 
 
@@ -136,6 +153,14 @@ def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
         default=default(None),
         metavar="N",
         help="retries of a failed request or upload (default 2)",
+    )
+    group.add_argument(
+        "--max-concurrent-transfers",
+        type=max_transfers,
+        default=default(UNSET),
+        metavar="N",
+        help="file uploads and downloads in flight at once, a bound on --concurrency "
+        "(default 8; none: no bound)",
     )
     group.add_argument(
         "--json",

@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, Generator, Optional, Sequence
 
 from ._output import TOKEN_ENV, say
+from ._parser import UNSET
 
 if TYPE_CHECKING:
     from .. import Client
@@ -61,6 +62,8 @@ def open_client(args: argparse.Namespace) -> Generator[Client, None, None]:
         options["timeout"] = args.timeout
     if args.max_retries is not None:
         options["max_retries"] = args.max_retries
+    if args.max_concurrent_transfers is not UNSET:
+        options["max_concurrent_transfers"] = args.max_concurrent_transfers
     if args.mock:
         from ..testing import FakeMagicHour
 
