@@ -36,7 +36,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from . import nowait
+from . import heap, nowait
 from .afile import AttemptFile, run_in_thread, waker
 from .flow import CHUNK_SIZE
 from .inputs import Source
@@ -79,6 +79,8 @@ class ThreadReader:
     async def start(self, tg: Optional[anyio.abc.TaskGroup]) -> None:
         """Reads a small file at once; starts the reading thread of a larger one in ``tg``."""
         source = self._file.source
+        if source.size > nowait.LOOP_READ_MAX:
+            heap.prime()  # once per process: chunk memory stays in the heap (see heap.py)
         if tg is None or source.size <= CHUNK_SIZE:
             cached = read_cached(source)  # on the loop, only from the page cache (up to 256 KiB)
             if cached is None and source.size > nowait.LOOP_READ_MAX and await self._page_cache():
