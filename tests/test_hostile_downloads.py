@@ -155,6 +155,32 @@ async def test_a_compressed_body_cut_short_is_retried_then_refused(
     assert files_in(tmp_path) == []
 
 
+@pytest.mark.parametrize("coding", CODINGS)
+@pytest.mark.parametrize("length", [False, True], ids=["no-content-length", "content-length"])
+async def test_an_empty_compressed_body_is_retried_then_refused(
+    sdk: Flavor, tmp_path: pathlib.Path, coding: str, length: bool
+) -> None:
+    # No byte at all is no compressed stream in any of these codings (empty content compresses to a
+    # 20-byte gzip member, a 1-byte brotli stream, a 9-byte zstd frame): refused like a body cut short.
+    # br and zstd took it as complete and left an empty file under the name.
+    with compressing(b"", length=length, coding=coding) as server:
+        client = sdk.client(max_retries=1)
+        with pytest.raises(DownloadError) as info:
+            await sdk.call(client.v1.files.download, [f"{server.url}/a.png"], directory=tmp_path)
+    assert "ended before its compressed stream did" in str(info.value)
+    assert f"the {coding} body" in str(info.value)
+    assert accept_encodings(server) == ["identity", "identity"], "retried once"
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("coding", CODINGS)
+def test_the_stages_say_an_empty_stream_is_incomplete_and_empty_content_complete(coding: str) -> None:
+    stage = codings.stage_for(coding)
+    assert stage is not None and stage.decompress(b"", 1024) == b"" and not stage.complete()
+    stage = codings.stage_for(coding)
+    assert stage is not None and stage.decompress(compress(coding, b""), 1024) == b"" and stage.complete()
+
+
 @pytest.mark.parametrize("coding", ["x-unknown", "gzip, x-unknown"])
 async def test_a_body_in_an_encoding_httpx_cannot_decode_is_not_written_as_the_file(
     sdk: Flavor, tmp_path: pathlib.Path, coding: str

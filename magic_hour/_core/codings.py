@@ -125,7 +125,9 @@ class _Brotli:
         return self._full or not self._d.can_accept_more_data()
 
     def complete(self) -> bool:
-        return not self._seen or bool(self._d.is_finished())
+        # An empty body is no brotli stream (even empty content compresses to one byte), as gzip's
+        # stage says of an empty gzip body.
+        return bool(self._d.is_finished())
 
 
 _ZSTD_BLOCK = 128 * 1024  # the most one block can make (RFC 8878, Block_Maximum_Size)
@@ -217,7 +219,6 @@ class _Zstd:
         self._d: Any = self._decoder()
         self._walk = _ZstdWalk()
         self._held = b""  # taken, not yet given to the decoder
-        self._seen = False
 
     @staticmethod
     def _decoder() -> Any:
@@ -225,7 +226,6 @@ class _Zstd:
 
     def decompress(self, data: bytes, budget: int) -> bytes:
         held, budget = self._held + data, max(budget, 1)
-        self._seen = self._seen or bool(held)
         parts: List[bytes] = []
         made = 0
         try:
@@ -250,7 +250,9 @@ class _Zstd:
         return bool(self._held)
 
     def complete(self) -> bool:
-        return not self._seen or bool(self._d.eof)
+        # An empty body is no zstd stream (one frame at least, RFC 8878; empty content is a 9-byte
+        # frame), as gzip's stage says of an empty gzip body.
+        return bool(self._d.eof)
 
 
 def stage_for(coding: str) -> Optional[Stage]:
