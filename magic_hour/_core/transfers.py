@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Generator, Optional, Tuple
@@ -241,14 +242,28 @@ class TaskAttempt(_Attempt):
         self.end()
 
 
-_LOCK = threading.Lock()
+_lock = threading.Lock()
+"""Guards the tables below (held for a look-up or an insert, never while waiting for anything)."""
+
+
+def _forked() -> None:
+    # Another thread may have held the lock at fork(): in the child that thread is gone and the lock
+    # would stay taken, so the child's first transfer would wait for it forever. The slots themselves
+    # start afresh in the child by pool.generation() (ThreadSlots._state, TaskSlots._current).
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forked)
+
 _THREADS: weakref.WeakKeyDictionary[SyncHTTP, ThreadSlots] = weakref.WeakKeyDictionary()
 _TASKS: weakref.WeakKeyDictionary[AsyncHTTP, TaskSlots] = weakref.WeakKeyDictionary()
 
 
 def thread_slots(http: SyncHTTP) -> ThreadSlots:
     """The slots of the client that owns ``http``: one set per client, shared by all its calls."""
-    with _LOCK:
+    with _lock:
         slots = _THREADS.get(http)
         if slots is None:
             slots = _THREADS[http] = ThreadSlots(http.config.max_concurrent_transfers)
@@ -257,7 +272,7 @@ def thread_slots(http: SyncHTTP) -> ThreadSlots:
 
 def task_slots(http: AsyncHTTP) -> TaskSlots:
     """The slots of the client that owns ``http``: one set per client, shared by all its calls."""
-    with _LOCK:
+    with _lock:
         slots = _TASKS.get(http)
         if slots is None:
             slots = _TASKS[http] = TaskSlots(http.config.max_concurrent_transfers)
