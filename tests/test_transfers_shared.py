@@ -1,25 +1,29 @@
-"""One client's transfer slots (``_core/transfers.py``) shared beyond one process: a child forked while
-another thread held the module's lock still transfers. Counted on the wire by the transport of
-``tests/test_transfers.py``."""
+"""One client's transfer slots (``_core/transfers.py``) shared beyond one process and one event loop: a
+child forked while another thread held the module's lock still transfers; an ``AsyncClient`` used from
+two event loops at once (one per thread) keeps the bound in each, and forgets a loop when it ends.
+Counted on the wire by the transport of ``tests/test_transfers.py``."""
 
 from __future__ import annotations
 
+import gc
 import os
 import pathlib
 import signal
 import threading
 import time
 import warnings
-from typing import Callable, List
+from typing import Any, Callable, Dict, List
 
 import _modes
 import anyio
+import httpx
 import pytest
 from conftest import Flavor
-from test_transfers import _setup, _slots
+from test_transfers import Counted, _setup, _slots
 
 from magic_hour import AsyncClient
 from magic_hour._core import transfers
+from magic_hour.testing import FakeMagicHour
 
 pytestmark = pytest.mark.anyio
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
@@ -106,3 +110,79 @@ async def test_a_child_forked_while_another_thread_held_the_lock_still_transfers
         holder.join(5)
     assert code == 0, "the child was stuck (-1) or its upload failed"
     assert counted.total == 1, "the child's upload counted in the child only"
+
+
+class PerLoop(Counted):
+    """:class:`Counted`, and the transfers in flight counted per event loop (each loop has a thread)."""
+
+    def __init__(self, fake: FakeMagicHour) -> None:
+        super().__init__(fake)
+        self.now_in: Dict[int, int] = {}
+        self.peak_in: Dict[int, int] = {}
+
+    def _begin(self) -> None:
+        super()._begin()
+        thread = threading.get_ident()
+        with self._lock:
+            self.now_in[thread] = self.now_in.get(thread, 0) + 1
+            self.peak_in[thread] = max(self.peak_in.get(thread, 0), self.now_in[thread])
+
+    def _end(self) -> None:  # in the thread of _begin: the loop's client closes the response
+        super()._end()
+        with self._lock:
+            self.now_in[threading.get_ident()] -= 1
+
+
+@pytest.mark.parametrize("backends", [("asyncio", "asyncio"), ("trio", "trio"), ("asyncio", "trio")])
+@pytest.mark.parametrize("mode", ["asyncio"])  # the test runs its own loops, in threads
+async def test_two_event_loops_at_once_each_keep_the_bound(tmp_path: pathlib.Path, backends: Any) -> None:
+    """One AsyncClient (bound 2) uploads 6 files, started 30 ms apart, in each of two event loops
+    running at once, one per thread: at most 2 in flight in each loop, and 2 at some point in each (4 in all). With one slot set
+    for all loops, each loop replaced the other's semaphore when it took a slot, so a loop's transfers
+    went past its bound. When the loops end, the client keeps no slots of theirs."""
+    fake = FakeMagicHour()
+    fake.set_latency(0.15, "storage")
+    counted = PerLoop(fake)
+    client = AsyncClient(
+        base_url=fake.base_url,
+        token=fake.token,
+        max_concurrent_transfers=2,
+        httpx_client=httpx.AsyncClient(transport=counted),
+    )
+    slots = _slots(client)
+    results: Dict[int, List[str]] = {}
+    errors: List[BaseException] = []
+    start = threading.Barrier(2)
+
+    def loop(index: int, backend: str) -> None:
+        files = _pngs(tmp_path, f"loop{index}", 6)
+
+        async def upload(path: str) -> None:
+            results.setdefault(index, []).append(await client.v1.files.upload_file(path))
+
+        async def main() -> None:
+            async with anyio.create_task_group() as tg:
+                for path in files:  # one after the other: each takes its slot while the other loop runs
+                    tg.start_soon(upload, path)
+                    await anyio.sleep(0.03)
+            assert slots.in_use == 0
+
+        try:
+            start.wait(5)
+            anyio.run(main, backend=backend)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=loop, args=(i, b), daemon=True) for i, b in enumerate(backends)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads), "a loop is stuck"
+    assert not errors, errors
+    assert [len(results[i]) for i in (0, 1)] == [6, 6]
+    assert counted.total == 12
+    assert sorted(counted.peak_in.values()) == [2, 2], counted.peak_in
+    assert counted.now == 0 and set(counted.now_in.values()) == {0}
+    gc.collect()
+    assert len(slots._loops) == 0, "the semaphores of ended loops are gone"

@@ -178,29 +178,38 @@ class ThreadAttempt(_Attempt):
 
 
 class TaskSlots:
-    """At most ``limit`` transfers in flight across the tasks of one async client (``None``: no bound).
+    """At most ``limit`` transfers in flight across the tasks of one async client (``None``: no bound),
+    in each event loop that uses it.
 
-    The semaphore belongs to the event loop it was made in: a client used from another loop (a second
-    ``asyncio.run``, trio after asyncio) or a forked child gets a new one, as its connection pool does."""
+    A semaphore belongs to the event loop it was made in (its waiters are that loop's). A client used
+    from several loops, one after the other (a second ``asyncio.run``, trio after asyncio) or at once
+    (one per thread), has one per loop, each with the whole bound, as its connection pool does; one
+    shared by all of them let the loops replace each other's semaphore (the bound was exceeded) and
+    release each other's waiters from the wrong thread. A loop's semaphore goes when the loop goes; a
+    forked child makes new ones."""
 
     def __init__(self, limit: Optional[int]) -> None:
         self.limit = limit
-        self._where: Tuple[Optional[object], int] = (None, -1)
-        self._semaphore: Any = None  # an anyio.Semaphore
+        # The loop (asyncio loop, or trio run) -> (process generation, anyio.Semaphore). Only the
+        # loop's own thread reads or writes its entry: no lock.
+        self._loops: weakref.WeakKeyDictionary[object, Tuple[int, Any]] = weakref.WeakKeyDictionary()
 
     @property
     def in_use(self) -> int:
         """Slots held right now in the current event loop (for tests and logs)."""
-        semaphore = self._semaphore
-        return 0 if semaphore is None or self.limit is None else self.limit - int(semaphore.value)
+        entry = self._loops.get(pool.current_loop() or self)
+        if entry is None or self.limit is None or entry[0] != pool.generation():
+            return 0
+        return self.limit - int(entry[1].value)
 
     def _current(self) -> Any:
-        where = (pool.current_loop(), pool.generation())
-        if self._semaphore is None or where[0] is not self._where[0] or where[1] != self._where[1]:
+        loop, generation = pool.current_loop() or self, pool.generation()
+        entry = self._loops.get(loop)
+        if entry is None or entry[0] != generation:
             import anyio
 
-            self._where, self._semaphore = where, anyio.Semaphore(self.limit or 1)
-        return self._semaphore
+            entry = self._loops[loop] = (generation, anyio.Semaphore(self.limit or 1))
+        return entry[1]
 
     async def acquire(self) -> Any:
         """Wait for a slot; return the semaphore to release, or ``None`` when none was needed (no bound,

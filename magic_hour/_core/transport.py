@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import Any, Callable, Optional, Type
 
 import httpx
@@ -175,7 +176,7 @@ class AsyncHTTP:
         # AsyncClient() (tests/benchmarks/bench_first_call.py).
         self._client = client
         self._generation = pool.generation()
-        self._loop: Optional[object] = None
+        self._loop: Optional[weakref.ref[object]] = None  # weak: an ended loop is not kept alive here
         self._max_in_flight = max_in_flight
         self._slots: Optional[AsyncSlots] = None  # made in the event loop on first use (like httpx's)
 
@@ -206,12 +207,13 @@ class AsyncHTTP:
         if self.closed or self.client.is_closed:
             raise ClientClosedError()
         loop = pool.current_loop()
-        if loop is not self._loop or self._generation != pool.generation():
+        if self._loop is None or loop is not self._loop() or self._generation != pool.generation():
             if self._loop is not None and self._make is not None:
                 # Another event loop (or a forked child): the old pool's connections belong to the
                 # loop that opened them and cannot even be closed from here; they are dropped.
                 self._client = self._new_client()
-            self._loop, self._generation, self._slots = loop, pool.generation(), None
+            self._loop = None if loop is None else weakref.ref(loop)
+            self._generation, self._slots = pool.generation(), None
         return self.client
 
     async def aclose(self) -> None:
@@ -219,7 +221,7 @@ class AsyncHTTP:
         # A pool used in another event loop than this one is dropped instead: its connections cannot
         # be closed from here.
         self.closed = True
-        loop_ok = self._loop is None or pool.current_loop() is self._loop
+        loop_ok = self._loop is None or pool.current_loop() is self._loop()
         if self._client is not None and self.owned and loop_ok:
             await self._client.aclose()
 
