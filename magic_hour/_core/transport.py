@@ -2,29 +2,27 @@
 :func:`.flows.run_flow` / :func:`.flows.arun_flow`).
 
 ``SyncHTTP`` and ``AsyncHTTP`` differ only in ``send`` versus ``await send`` and in how they sleep.
-Both let at most ``max_in_flight`` requests into the httpx pool at once (:mod:`.slots`).
+Both let at most ``max_in_flight`` requests into the httpx pool at once (:mod:`.slots`). The pool itself
+(made, replaced in a forked child or another event loop, closed) is :mod:`.lifecycle`'s.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import weakref
 from typing import Any, Callable, Optional, Type
 
 import httpx
 
 from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
-from . import pool
 from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts
-from .deadline import install as install_deadlines
 from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
+from .lifecycle import AsyncPoolHolder, SyncPoolHolder
 from .reading import aread_body, read_body
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
 from .retry import retry_flow
-from .slots import AsyncSlots, SyncSlots
 
 logger = logging.getLogger("magic_hour")
 
@@ -54,11 +52,10 @@ def _closed_or(exc: RuntimeError, closed: bool, request: httpx.Request) -> Magic
     return ApiConnectionError(f"{_Describe(request)} failed: {exc}", request=request)
 
 
-class SyncHTTP:
-    """Sends API requests with retries through one pooled :class:`httpx.Client`.
-
-    ``make_client`` builds the pool when the SDK owns it (and again in a forked child); a lent
-    ``client`` is used as is.
+class SyncHTTP(SyncPoolHolder):
+    """Sends API requests with retries through one pooled :class:`httpx.Client` (``lifecycle.py``:
+    ``make_client`` builds the pool when the SDK owns it, and again in a forked child; a lent ``client``
+    is used as is).
     """
 
     def __init__(
@@ -69,43 +66,7 @@ class SyncHTTP:
         make_client: Optional[Callable[[], httpx.Client]] = None,
     ) -> None:
         self.config = config
-        self.closed = False  # set by Client.close() / AsyncClient.aclose()
-        self.owned = make_client is not None
-        self._make = make_client
-        if make_client is not None:
-            client = make_client()
-            install_deadlines(client)
-        assert client is not None
-        self.client = client
-        self._generation = pool.generation()
-        self._slots = SyncSlots(max_in_flight) if max_in_flight else None
-
-    @property
-    def client(self) -> httpx.Client:
-        """The httpx client in use (made when first needed if the SDK owns it)."""
-        return self._client
-
-    @client.setter
-    def client(self, value: httpx.Client) -> None:
-        self._client = value
-
-    def close(self) -> None:
-        """Refuse later calls; close the pool if the SDK made it."""
-        self.closed = True
-        if self.owned:
-            self.client.close()
-
-    def _current(self) -> httpx.Client:
-        if self.closed or self.client.is_closed:
-            raise ClientClosedError()
-        if self._generation != pool.generation() and self._make is not None:
-            # A forked child: the parent's connections must not be used here. Closing them in the
-            # child closes only the child's copies of the sockets.
-            old, self.client = self.client, self._make()
-            install_deadlines(self.client)
-            self._generation = pool.generation()
-            old.close()
-        return self.client
+        super().__init__(client, max_in_flight, make_client)
 
     def send(self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
@@ -153,11 +114,10 @@ class SyncHTTP:
         return parse_response(response, cast_to)
 
 
-class AsyncHTTP:
-    """Sends API requests with retries through one pooled :class:`httpx.AsyncClient`.
-
-    A pool the SDK made is replaced when used from another event loop or a forked child (see
-    ``pool.py``); a lent ``client`` is used as is.
+class AsyncHTTP(AsyncPoolHolder):
+    """Sends API requests with retries through one pooled :class:`httpx.AsyncClient` (``lifecycle.py``:
+    a pool the SDK made is replaced when used from another event loop or a forked child; a lent
+    ``client`` is used as is).
     """
 
     def __init__(
@@ -168,62 +128,7 @@ class AsyncHTTP:
         make_client: Optional[Callable[[], httpx.AsyncClient]] = None,
     ) -> None:
         self.config = config
-        self.closed = False  # set by Client.close() / AsyncClient.aclose()
-        self.owned = make_client is not None
-        self._make = make_client
-        # Our own pool is made by the first call, in a worker thread (``_made``): making it loads the TLS
-        # trust store (30-60 ms of CPU with OpenSSL 3), which would block the event loop inside
-        # AsyncClient() (tests/benchmarks/bench_first_call.py).
-        self._client = client
-        self._generation = pool.generation()
-        self._loop: Optional[weakref.ref[object]] = None  # weak: an ended loop is not kept alive here
-        self._max_in_flight = max_in_flight
-        self._slots: Optional[AsyncSlots] = None  # made in the event loop on first use (like httpx's)
-
-    def _new_client(self) -> httpx.AsyncClient:
-        assert self._make is not None
-        client = self._make()
-        install_deadlines(client)
-        return client
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The httpx client in use (made when first needed if the SDK owns it)."""
-        if self._client is None:
-            self._client = self._new_client()
-        return self._client
-
-    async def _made(self) -> None:
-        """Make our own pool in a worker thread the first time (the loop keeps running meanwhile)."""
-        if self._client is not None or self.closed:
-            return
-        from .preload import in_thread
-
-        client = await in_thread(self._new_client)
-        if self._client is None:  # another first call may have made one meanwhile: keep that one
-            self._client = client
-
-    def _current(self) -> httpx.AsyncClient:
-        if self.closed or self.client.is_closed:
-            raise ClientClosedError()
-        loop = pool.current_loop()
-        if self._loop is None or loop is not self._loop() or self._generation != pool.generation():
-            if self._loop is not None and self._make is not None:
-                # Another event loop (or a forked child): the old pool's connections belong to the
-                # loop that opened them and cannot even be closed from here; they are dropped.
-                self._client = self._new_client()
-            self._loop = None if loop is None else weakref.ref(loop)
-            self._generation, self._slots = pool.generation(), None
-        return self.client
-
-    async def aclose(self) -> None:
-        """Refuse later calls; close the pool if the SDK made it."""
-        # A pool used in another event loop than this one is dropped instead: its connections cannot
-        # be closed from here.
-        self.closed = True
-        loop_ok = self._loop is None or pool.current_loop() is self._loop()
-        if self._client is not None and self.owned and loop_ok:
-            await self._client.aclose()
+        super().__init__(client, max_in_flight, make_client)
 
     async def send(
         self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any
@@ -235,9 +140,7 @@ class AsyncHTTP:
         await self._made()
         client = self._current()
         budget = budget or budget_for(request)
-        if self._max_in_flight and self._slots is None:
-            self._slots = AsyncSlots(self._max_in_flight)
-        slots = self._slots
+        slots = self._admission()
         if slots is not None:
             await slots.acquire(request, budget)
         token = CURRENT.set(budget)
