@@ -8,13 +8,13 @@ import gc
 import os
 import threading
 import time
-import warnings
-from typing import Any, Iterator, List
+from typing import Iterator, List
 
 import anyio
 import httpx
 import pytest
 import trio
+from _forking import fork_and_wait
 from _servers import Hang, RawServer, Respond, cache_tls_contexts
 from conftest import SEED_ITEMS, TOKEN
 
@@ -131,22 +131,6 @@ def test_async_client_works_in_a_second_event_loop(server: RawServer) -> None:
 # ------------------------------------------------------------------ 2: fork
 
 
-def _fork(child: Any) -> int:
-    with warnings.catch_warnings():  # "use of fork() may lead to deadlocks" (3.12+, threads running)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover  (runs in the child)
-        code = 1
-        try:
-            code = 0 if child() else 3
-        except BaseException:
-            code = 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
 def test_a_forked_child_never_uses_the_parents_connections(server: RawServer) -> None:
     client = Client(token=TOKEN, base_url=server.url)
@@ -158,7 +142,7 @@ def test_a_forked_child_never_uses_the_parents_connections(server: RawServer) ->
         client.v1.files.upload_urls.create(items=SEED_ITEMS)
         return True
 
-    assert _fork(child) == 0
+    assert fork_and_wait(child) == 0
     assert _connections(server) == 2  # the child opened its own, and reused it
     client.v1.files.upload_urls.create(items=SEED_ITEMS)  # the parent's still works
     assert _connections(server) == 2
@@ -180,7 +164,7 @@ def test_a_forked_child_with_an_async_client(server: RawServer) -> None:
         loop.run_until_complete(call())
         assert _connections(server) == 1
         # The same loop object, continued in the child: only the fork tells the pools apart.
-        assert _fork(lambda: loop.run_until_complete(call())) == 0
+        assert fork_and_wait(lambda: loop.run_until_complete(call())) == 0
         assert _connections(server) == 2
         loop.run_until_complete(call())
         assert _connections(server) == 2

@@ -8,16 +8,14 @@ from __future__ import annotations
 import gc
 import os
 import pathlib
-import signal
 import threading
-import time
-import warnings
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 import _modes
 import anyio
 import httpx
 import pytest
+from _forking import fork_and_wait
 from conftest import Flavor
 from test_transfers import Counted, _setup, _slots
 
@@ -36,31 +34,6 @@ def _pngs(tmp_path: pathlib.Path, prefix: str, count: int) -> List[str]:
         path.write_bytes(b"\x89PNG\r\n\x1a\n" + prefix.encode() * 500 + bytes([i]))
         paths.append(str(path))
     return paths
-
-
-def _fork_and_wait(child: Callable[[], bool], timeout: float = 15.0) -> int:
-    """Run ``child`` in a forked child; its exit code (0: it returned true), or -1 when it was still
-    running after ``timeout`` seconds (stuck: killed)."""
-    with warnings.catch_warnings():  # "use of fork() may lead to deadlocks" (3.12+, threads running)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover  (runs in the child)
-        code = 1
-        try:
-            code = 0 if child() else 3
-        except BaseException:
-            code = 2
-        finally:
-            os._exit(code)
-    stop = time.monotonic() + timeout
-    while time.monotonic() < stop:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return -1
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
@@ -104,7 +77,7 @@ async def test_a_child_forked_while_another_thread_held_the_lock_still_transfers
         return bool(result) and result[0].startswith("api-assets/") and _slots(client) is slots
 
     try:
-        code = _fork_and_wait(upload)
+        code = fork_and_wait(upload, timeout=15)
     finally:
         release.set()
         holder.join(5)
