@@ -208,6 +208,18 @@ def test_a_brotli_without_an_output_limit_is_not_used() -> None:
     assert codings.ACCEPT_ENCODING == "gzip, deflate, br, zstd"
 
 
+@pytest.mark.parametrize(
+    ("version", "used"), [("0.18.0", False), ("0.19.0", True), ("0.25.0", True), ("1.0", True), ("", False)]
+)
+def test_a_zstandard_older_than_0_19_is_not_used(version: str, used: bool) -> None:
+    # zstandard < 0.19 could leak memory at each call of a decompressor called more than once, which is
+    # how the bounded stage feeds it: zstd is then neither asked for nor decoded, as br with an old brotli.
+    module = types.SimpleNamespace(__version__=version)
+    assert (codings.lasting_zstd(module) is module) == used
+    assert codings.lasting_zstd(None) is None
+    assert codings.lasting_zstd(zstandard) is zstandard  # the dev extra's (>= 0.19)
+
+
 @pytest.mark.parametrize("piece", [1, 7, 16 * 1024])
 def test_zstd_streams_of_every_shape_decode_whole_in_bounded_steps(piece: int) -> None:
     # The zstd decoder is fed only what its frames say can make the step's budget: frames with and

@@ -12,7 +12,8 @@ rest of its input for the next call, so that callers can count and refuse a bomb
 - ``zstd``: ``zstandard`` has no output limit, so the frame structure is followed (:class:`_ZstdWalk`)
   and the decoder is fed only as many bytes as can make ``budget`` bytes (a block makes at most
   128 KiB; a 4-byte RLE block makes 128 KiB of one byte). Windows are limited to 8 MiB, as RFC 9659
-  asks of HTTP decoders.
+  asks of HTTP decoders. Only ``zstandard`` >= 0.19 (older ones can leak at each step: ``zstd`` is
+  then neither asked for nor decoded).
 
 :data:`DECODABLE` lists the codings decoded here, :data:`ACCEPT_ENCODING` the header that asks for them.
 """
@@ -23,7 +24,7 @@ import importlib
 import zlib
 from typing import Any, FrozenSet, List, Optional, Protocol
 
-__all__ = ["ACCEPT_ENCODING", "DECODABLE", "Stage", "bounded_brotli", "stage_for"]
+__all__ = ["ACCEPT_ENCODING", "DECODABLE", "Stage", "bounded_brotli", "lasting_zstd", "stage_for"]
 
 
 def _module(*names: str) -> Any:
@@ -42,9 +43,20 @@ def bounded_brotli(module: Any) -> Any:
     return module if hasattr(decompressor, "can_accept_more_data") else None
 
 
+def lasting_zstd(module: Any) -> Any:
+    """``module`` if it is ``zstandard`` 0.19 or later, else ``None``: before 0.19 a decompressor called
+    more than once (as :class:`_Zstd` calls it, a step at a time) could leak memory at each call, so
+    ``zstd`` is then neither asked for nor decoded."""
+    try:
+        version = tuple(int(part) for part in str(getattr(module, "__version__", "")).split(".")[:2])
+    except ValueError:
+        return None
+    return module if version >= (0, 19) else None
+
+
 # The same modules, in the same order, as httpx's decoders pick.
 _brotli: Any = bounded_brotli(_module("brotli", "brotlicffi"))
-_zstd: Any = _module("zstandard")
+_zstd: Any = lasting_zstd(_module("zstandard"))
 
 DECODABLE: FrozenSet[str] = frozenset(
     ["gzip", "x-gzip", "deflate"] + (["br"] if _brotli is not None else []) + (["zstd"] if _zstd else [])

@@ -95,7 +95,7 @@ class BodyDecoder:
                     f"the server sent it compressed ({self._coding}) although asked not to, and this "
                     f"Python cannot decode {unknown[:20]!r}"
                     + (" within bounds (pip install 'brotli>=1.2')" if unknown == "br" else "")
-                    + (" (pip install zstandard)" if unknown == "zstd" else "")
+                    + (" (pip install 'zstandard>=0.19')" if unknown == "zstd" else "")
                 )
         self._inflater: Optional[Inflater] = Inflater(response) if encoded else None
         self.received = 0
