@@ -212,3 +212,36 @@ def test_the_page_cache_is_not_asked_on_a_machine_that_numbers_cachestat_otherwi
     assert nowait.prepare_page_cache() is False
     assert nowait.page_cache_known()
     assert nowait.chunk_cached(0, 0, 10) is False
+
+
+def test_what_the_kernel_cannot_answer_is_remembered_only_as_widely_as_it_applies(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EPERM (a file the process neither owns nor may write: recent kernels keep its page cache
+    private) is this file's answer only; EOPNOTSUPP its device's; ENOSYS the process's."""
+    page_cache: Any = nowait._PageCache()  # pyright: ignore[reportPrivateUsage]
+    answers: List[int] = []
+    page_cache._syscall = lambda *args: -1 if answers else 0
+    page_cache._get_errno = lambda: answers[0]
+    page_cache._stat.nr_cache = 1
+    monkeypatch.setattr(nowait, "_page_cache", page_cache)
+    monkeypatch.setattr(nowait, "_prepared", True)
+    monkeypatch.setattr(nowait, "_unsupported_devices", set())
+    path = _file(tmp_path, b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert nowait.chunk_cached(fd, 0, 100) is True
+        answers[:] = [errno.EPERM]
+        assert nowait.chunk_cached(fd, 0, 100) is False
+        assert nowait._unsupported_devices == set()  # pyright: ignore[reportPrivateUsage]
+        answers[:] = []
+        assert nowait.chunk_cached(fd, 0, 100) is True  # the next file is asked again
+        answers[:] = [errno.EOPNOTSUPP]
+        assert nowait.chunk_cached(fd, 0, 100) is False
+        assert nowait._unsupported_devices == {os.fstat(fd).st_dev}  # pyright: ignore[reportPrivateUsage]
+        assert nowait._page_cache is page_cache  # pyright: ignore[reportPrivateUsage]
+        answers[:] = [errno.ENOSYS]
+        assert nowait.chunk_cached(fd, 0, 100) is False
+        assert nowait._page_cache is None  # pyright: ignore[reportPrivateUsage]
+    finally:
+        os.close(fd)

@@ -19,6 +19,7 @@ ask a server) is remembered by device, and its files are not opened on the loop 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import platform
@@ -124,7 +125,9 @@ class _PageCache:
     page another reader (or the kernel's read-ahead) is bringing in at that moment, which cachestat
     counts as cached before its data arrives (1-5 ms measured on this machine's disk, far under the
     20 ms the loop may be held). ``mincore(2)`` on a mapping of the range would see the second (it
-    checks each page is up to date), at the price of a mapping per question.
+    checks each page is up to date), but costs 181 µs per 8 MiB question against cachestat's 2.7 µs
+    (measured here: it looks pages up one at a time), 4% of a 1 GiB upload's time; and it answers
+    "cached" for every page of a file the process neither owns nor may write, where cachestat refuses.
     """
 
     _SYSCALL = 451  # on the architectures of _CACHESTAT_451 (alpha and MIPS number it otherwise)
@@ -161,13 +164,17 @@ class _PageCache:
 
     def cached(self, fd: int, offset: int, length: int) -> Optional[bool]:
         """Whether every page of ``length`` bytes from ``offset`` is cached; ``None`` when the kernel
-        cannot tell (no ``cachestat``: the caller stops asking)."""
+        has no ``cachestat`` (``ENOSYS``: the caller stops asking); raises ``OSError`` when it cannot
+        tell for this file (see :func:`chunk_cached`)."""
         if length <= 0:
             return True
         self._range.off = offset
         self._range.len = length
         if self._syscall(self._SYSCALL, fd, self._range_p, self._stat_p, 0) != 0:
-            return None if self._get_errno() in (errno.ENOSYS, errno.EPERM, errno.EOPNOTSUPP) else False
+            code = self._get_errno()
+            if code == errno.ENOSYS:
+                return None
+            raise OSError(code, os.strerror(code))
         pages = (offset + length - 1) // self._page - offset // self._page + 1
         return int(self._stat.nr_cache) >= pages
 
@@ -210,12 +217,24 @@ def prepare_page_cache() -> bool:
 def chunk_cached(fd: int, offset: int, length: int) -> bool:
     """Whether reading ``length`` bytes at ``offset`` of ``fd`` is served from the page cache (so can
     run on the loop); ``False`` whenever that cannot be known. Called on the event loop thread only,
-    after :func:`prepare_page_cache`."""
+    after :func:`prepare_page_cache`.
+
+    What the kernel cannot answer is remembered as narrowly as it applies: no ``cachestat`` at all
+    (``ENOSYS``), for the process; a file system that cannot tell (``EOPNOTSUPP``: hugetlbfs), for its
+    device; a file the process may read but neither owns nor may write (``EPERM``: recent kernels keep
+    the page cache of such files private, as ``mincore`` does; seen on Linux 6.18), for that file only:
+    its chunks are read in the worker thread, and the next file is asked again."""
     global _page_cache
     page_cache = _page_cache
     if page_cache is None:
         return False
-    got = page_cache.cached(fd, offset, length)
+    try:
+        got = page_cache.cached(fd, offset, length)
+    except OSError as exc:
+        if exc.errno == errno.EOPNOTSUPP:
+            with contextlib.suppress(OSError):
+                _unsupported_devices.add(os.fstat(fd).st_dev)
+        return False
     if got is None:
         _page_cache = None
         return False
