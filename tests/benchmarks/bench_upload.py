@@ -4,14 +4,16 @@
         [--sdk-root CHECKOUT] [--batches 3]
 
 Every case runs in a fresh child process (so its peak RSS is its own), against ``_storage_server.py``
-(threads and ``recv_into``: faster than any client here), after a warm-up upload (2 MiB: a larger
-file's path) that fills the pool and the lazy imports (the async SDK's once-per-process set-up of the
-page-cache check, ctypes and libc: about 5 ms in a worker thread). Rounds interleave the cases, so drift hits them alike. Each child reports its
-wall time, its own CPU time (``time.process_time``: the server's is not counted, steadier on a busy
-machine) and its peak RSS growth. A child times ``--batches`` batches one after the other (the same
-files uploaded again) and reports the median: one 0.1 s batch of 20 x 5 MiB in a fresh process swung
-0.09-0.19 s for the same code, raw httpx's as much as ours, on this 2-core machine (where the client,
-the server's threads and the kernel share the cores), which three batches per child smooth out.
+(threads and ``recv_into``: faster than any client here), after a warm-up upload (2 MiB: a larger file's
+path) that fills the pool and the lazy imports (the async SDK's once-per-process set-up of the page-cache
+check, ctypes and libc: about 5 ms in a worker thread). Rounds interleave the cases, so drift hits them
+alike. Each child reports its wall time, its own CPU time (``time.process_time``: the server's is not
+counted, steadier on a busy machine), its peak RSS growth and its page faults per batch (minor faults:
+memory the C allocator gave back to the kernel and took again; ``magic_hour/_upload/heap.py``). A child
+times ``--batches`` batches one after the other (the same files uploaded again) and reports the median:
+one 0.1 s batch of 20 x 5 MiB in a fresh process swung 0.09-0.19 s for the same code, raw httpx's as much
+as ours, on this 2-core machine (where the client, the server's threads and the kernel share the cores),
+which three batches per child smooth out.
 
 - ``big``: one file of ``--size-mb`` MiB: ``upload_file`` (sync, async) against a raw streaming PUT
   (``httpx.Client.put(content=file)``; async: an async generator reading 1 MiB chunks with plain
@@ -53,6 +55,9 @@ auth = {"Authorization": "Bearer bench"}
 
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+def minflt():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 def presign(post, n):  # raw: one presign POST per 100 files, as the SDK batches them
     urls = []
@@ -122,19 +127,21 @@ async def sdk_async():
 def timed(run):
     before, times = rss_mb(), []
     for _ in range(BATCHES):
+        faults = minflt()
         cpu, wall = time.process_time(), time.perf_counter()
         run()
-        times.append((time.perf_counter() - wall, time.process_time() - cpu))
-    return median(times, 0), median(times, 1), rss_mb() - before
+        times.append((time.perf_counter() - wall, time.process_time() - cpu, minflt() - faults))
+    return median(times, 0), median(times, 1), rss_mb() - before, median(times, 2)
 
 async def atimed(make):
     run = await make()
     before, times = rss_mb(), []
     for _ in range(BATCHES):
+        faults = minflt()
         cpu, wall = time.process_time(), time.perf_counter()
         await run()
-        times.append((time.perf_counter() - wall, time.process_time() - cpu))
-    return median(times, 0), median(times, 1), rss_mb() - before
+        times.append((time.perf_counter() - wall, time.process_time() - cpu, minflt() - faults))
+    return median(times, 0), median(times, 1), rss_mb() - before, median(times, 2)
 
 def median(times, k):
     return sorted(t[k] for t in times)[len(times) // 2]
@@ -146,7 +153,7 @@ else:
 print(json.dumps(out))
 """
 
-Sample = Tuple[float, float, float]  # wall s, CPU s, RSS growth MB
+Sample = Tuple[float, float, float, float]  # wall s, CPU s, RSS growth MB, page faults per batch
 
 
 BATCHES = [3]  # --batches: timed batches per child (the median is its sample)
@@ -165,8 +172,8 @@ def run_child(kind: str, base: str, conc: int, paths: List[str]) -> Sample:
     )
     if out.returncode:
         raise RuntimeError(f"{kind} failed:\n{out.stderr}")
-    wall, cpu, rss = json.loads(out.stdout.strip().splitlines()[-1])
-    return wall, cpu, rss
+    wall, cpu, rss, faults = json.loads(out.stdout.strip().splitlines()[-1])
+    return wall, cpu, rss, faults
 
 
 def _write(path: str, size: int) -> str:
@@ -193,11 +200,12 @@ def scenario(title: str, cases: List[Tuple[str, str, int]], paths: List[str], ro
             order = cases if r % 2 == 0 else cases[::-1]
             for label, kind, conc in order:
                 samples[label].append(run_child(kind, base, conc, paths))
-    print(f"{'case':<18}{'wall s min/med/max':>22}{'CPU s min/med/max':>22}{'RSS+ MB':>9}")
+    print(f"{'case':<18}{'wall s min/med/max':>22}{'CPU s min/med/max':>22}{'RSS+ MB':>9}{'faults':>8}")
     for label, _, _ in cases:
         s = samples[label]
         print(
             f"{label:<18}{_mmm([x[0] for x in s]):>22}{_mmm([x[1] for x in s]):>22}{max(x[2] for x in s):>9.1f}"
+            f"{statistics.median(x[3] for x in s):>8.0f}"
         )
     ok = True
     for label, _, _ in cases:
