@@ -164,6 +164,29 @@ def test_ctrl_c_while_waiting_exits_130(fake: FakeMagicHour, server: FakeServer,
     assert os.listdir(tmp_path) == []
 
 
+def test_nothing_is_printed_after_an_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C stops the reporters before ``interrupted`` is printed: an event that the runner's or the
+    upload pool's threads report meanwhile (a poll's answer arriving) prints nothing after it."""
+    from magic_hour import UploadProgress
+    from magic_hour._jobs.events import ProjectStatus
+    from magic_hour.cli._job_progress import JobReporter
+    from magic_hour.cli._progress import PlainReporter
+
+    job = JobReporter()
+    job(ProjectStatus("p1", "queued", 0.0, True))
+    job.interrupt()
+    job(ProjectStatus("p1", "rendering", 0.5, True))
+    job(UploadProgress(0, "a.png", 0, 10))
+    plain = PlainReporter()
+    plain.on_progress(UploadProgress(0, "b.png", 0, 10))
+    plain.interrupt()
+    plain.on_progress(UploadProgress(0, "b.png", 10, 10))
+    assert capsys.readouterr().err.splitlines() == [
+        "magic-hour: project p1: queued (0.0 s)",
+        "magic-hour: b.png: started (10 B)",
+    ]
+
+
 # ------------------------------------------------------------------------------------------ in-process
 
 

@@ -26,6 +26,8 @@ class JobReporter(Reporter):
         from .._upload.flow import UploadProgress
 
         with self._lock:
+            if self._quiet:  # interrupted while this event waited for the lock
+                return
             if isinstance(event, UploadProgress):
                 self._uploads.on_progress(event)
             elif isinstance(event, ProjectStatus):
@@ -35,6 +37,13 @@ class JobReporter(Reporter):
                 self._download(event)
             elif isinstance(event, JobDone):
                 say(f"project {event.id}: {event.status} in {event.elapsed:.1f} s")
+
+    def interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: nothing is printed after this returns (a line being printed ends first), so
+        ``interrupted`` is the last line whatever the runner's threads report meanwhile."""
+        self._quiet = True
+        if self._lock.acquire(timeout=1):  # not forever: a line stuck on a full pipe must not hang the exit
+            self._lock.release()
 
     def _download(self, event: Any) -> None:
         index, received, total = event.index, event.bytes_received, event.total

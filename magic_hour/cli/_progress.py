@@ -8,6 +8,7 @@ of 1 MiB, so a 3 MB file reports 34%, 69%, 100%), and each retry. Bars are in :m
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TYPE_CHECKING, Dict, Sequence
 
 from ._output import INSTALL_HINT, human_size, percent, plural, say
@@ -56,10 +57,21 @@ class PlainReporter(Reporter):
         self._sent: Dict[int, int] = {}
         self._attempt: Dict[int, int] = {}
         self._count = 0
+        self._lock = threading.Lock()
+        self._interrupted = False
 
     def _say(self, event: UploadProgress, message: str) -> None:
         where = f"[{event.index + 1}/{self._count}] " if self._count > 1 else ""
-        say(f"{where}{event.name}: {message}")
+        with self._lock:
+            if not self._interrupted:
+                say(f"{where}{event.name}: {message}")
+
+    def interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: nothing is printed after this returns (a line being printed ends first), so
+        ``interrupted`` is the last line whatever the upload threads report meanwhile."""
+        self._interrupted = True
+        if self._lock.acquire(timeout=1):  # not forever: a line stuck on a full pipe must not hang the exit
+            self._lock.release()
 
     def start(self, sources: Sequence[Source], concurrency: int, passed: int) -> None:
         total = sum(s.size for s in sources)
