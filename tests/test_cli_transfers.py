@@ -1,10 +1,16 @@
 """``--max-concurrent-transfers``: the client's ``max_concurrent_transfers`` from the command line.
 
 Counted on the wire: the fake's real server on 127.0.0.1 answers each transfer (upload PUT, output
-download) after a latency, and a sampler counts the transfers it has received and not yet answered.
-The server answers before the client releases its slot, so what it sees never exceeds what the
-client lets through; the control runs (no bound, a larger bound) show the count reaches more when the
-bound allows it, so a bound that failed to reach the client would fail the test.
+download) after a latency, and counts, as each transfer arrives, the transfers it has received and not
+yet answered (the count only grows at an arrival, so the largest of these is the peak). The server
+answers before the client releases its slot, so what it sees never exceeds what the client lets
+through. So that reaching the expected count does not depend on how the threads are scheduled (a
+loaded machine once started the sixth upload after the first had been answered: a peak of 4 instead of
+6), the first transfers are also held until the expected number are in flight (or :data:`GATHER`
+seconds pass): a bound that lets fewer through fails (the count never gets there), one that lets more through
+fails too (the latency keeps the first ones in flight while the others arrive). The control runs (no
+bound, a larger bound) show the count reaches more when the bound allows it, so a bound that failed to
+reach the client would fail the test.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 import pytest
 from _cli import TOKEN
@@ -23,32 +29,49 @@ from magic_hour.cli import main
 from magic_hour.cli._complete import GLOBAL, TAKES_VALUE
 from magic_hour.cli._parser import global_options
 from magic_hour.testing import FakeMagicHour
+from magic_hour.testing._exchange import Exchange
 
 LATENCY = 0.3
 """Seconds the fake waits before answering each transfer: the transfers allowed to overlap do."""
 
 
+GATHER = 10.0
+"""Seconds a transfer waits at most for the expected number to be in flight (only a broken bound waits
+that long)."""
+
+
 class Peak:
-    """Samples the transfers in flight at the fake (received, not answered) every millisecond."""
+    """Counts the transfers in flight at the fake (received, not answered) as each one arrives, and holds
+    the first ones until ``expected`` are in flight at once (at most :data:`GATHER` seconds)."""
 
-    def __init__(self, fake: FakeMagicHour) -> None:
+    def __init__(self, fake: FakeMagicHour, expected: int) -> None:
         self._fake = fake
-        self._stop = threading.Event()
+        self._expected = expected
+        self._arrived = threading.Condition()
         self.peak = 0
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._begin: Any = fake.begin_request
 
-    def _run(self) -> None:
-        while not self._stop.wait(0.001):
-            records = self._fake.requests_to("storage") + self._fake.requests_to("downloads")
-            self.peak = max(self.peak, sum(1 for r in records if r.status is None and r.fault is None))
+    def _in_flight(self) -> int:
+        records = self._fake.requests_to("storage") + self._fake.requests_to("downloads")
+        return sum(1 for r in records if r.status is None and r.fault is None)
+
+    def begin_request(self, *args: Any, **kwargs: Any) -> Exchange:
+        exchange: Exchange = self._begin(*args, **kwargs)  # recorded: counted in flight from here
+        if exchange.record.route not in ("storage", "downloads"):
+            return exchange
+        with self._arrived:
+            self.peak = max(self.peak, self._in_flight())
+            self._arrived.notify_all()
+            # Held until the expected number were in flight at once (then nothing is held any more).
+            self._arrived.wait_for(lambda: self.peak >= self._expected, GATHER)
+        return exchange
 
     def __enter__(self) -> Peak:
-        self._thread.start()
+        self._fake.begin_request = self.begin_request  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        del self._fake.begin_request
 
 
 @pytest.fixture
@@ -70,9 +93,9 @@ def files(tmp_path: Path) -> List[Path]:
 
 
 def _main(
-    fake: FakeMagicHour, argv: List[str], capsys: pytest.CaptureFixture[str]
+    fake: FakeMagicHour, argv: List[str], capsys: pytest.CaptureFixture[str], expected: int
 ) -> Tuple[int, str, str, int]:
-    with fake.serve() as server, Peak(fake) as peak:
+    with fake.serve() as server, Peak(fake, expected) as peak:
         code = main(["--base-url", server.url, *argv])
     out, err = capsys.readouterr()
     return code, out, err, peak.peak
@@ -93,7 +116,7 @@ def test_upload_transfers_in_flight_never_exceed_the_bound(
 ) -> None:
     monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", TOKEN)
     argv = [*option, "files", "upload", *map(str, files), "--concurrency", "6"]
-    code, out, err, peak = _main(fake, argv, capsys)
+    code, out, err, peak = _main(fake, argv, capsys, expected)
     assert code == 0, err
     assert peak == expected
     stored = out.splitlines()
@@ -116,7 +139,7 @@ def test_a_jobs_uploads_share_the_bound_given_after_the_command(
     (tmp_path / "source.png").write_bytes(os.urandom(2000))
     (tmp_path / "target.png").write_bytes(os.urandom(2001))
     job = ["image", "face-swap", "--source", "source.png", "--target", "target.png", "--json"]
-    code, out, err, peak = _main(fake, [*job, "--max-concurrent-transfers", value], capsys)
+    code, out, err, peak = _main(fake, [*job, "--max-concurrent-transfers", value], capsys, expected)
     assert code == 0, err
     assert peak == expected
     assert len(fake.requests_to("storage")) == 2
@@ -144,7 +167,7 @@ def test_a_jobs_downloads_share_the_bound(
         "--prompt",
         "a cat",
     ]
-    code, out, err, peak = _main(fake, [*job, "--json"], capsys)
+    code, out, err, peak = _main(fake, [*job, "--json"], capsys, expected)
     assert code == 0, err
     assert peak == expected
     downloaded = json.loads(out)["downloaded"]
