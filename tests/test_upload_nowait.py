@@ -6,6 +6,7 @@ file) is read in a worker thread, as before; the bytes the body gets are the sam
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import pathlib
@@ -214,6 +215,41 @@ def test_the_page_cache_is_not_asked_on_a_machine_that_numbers_cachestat_otherwi
     assert nowait.chunk_cached(0, 0, 10) is False
 
 
+def _answer(stat_p: int, cached_pages: int) -> int:
+    """What ``cachestat`` does: the cached page count written to the answer (its first field)."""
+    ctypes.c_uint64.from_address(stat_p).value = cached_pages
+    return 0
+
+
+def test_event_loops_in_two_threads_asking_at_once_each_get_their_own_answer() -> None:
+    """The system call releases the GIL: while one thread's question is in the kernel, another thread
+    (another event loop of the same client) asks about another file. Each reads its own answer (with one
+    shared answer buffer, the first read the second's: here "not cached" for a cached chunk, and in
+    the other order "cached" for a chunk on disk, read on the loop)."""
+    page_cache: Any = nowait._PageCache()  # pyright: ignore[reportPrivateUsage]
+    cached_fd, on_disk_fd = 1000, 1001
+    first_answered, second_answered = threading.Event(), threading.Event()
+
+    def syscall(number: int, fd: int, range_p: int, stat_p: int, flags: int) -> int:
+        if fd == cached_fd:
+            _answer(stat_p, 2)
+            first_answered.set()
+            assert second_answered.wait(5)  # still in the kernel while the other thread asks
+            return 0
+        _answer(stat_p, 0)
+        second_answered.set()
+        return 0
+
+    page_cache._syscall = syscall
+    got: List[Any] = []
+    first = threading.Thread(target=lambda: got.append(page_cache.cached(cached_fd, 0, 8192)))
+    first.start()
+    assert first_answered.wait(5)
+    assert page_cache.cached(on_disk_fd, 0, 8192) is False
+    first.join(5)
+    assert got == [True]
+
+
 def test_what_the_kernel_cannot_answer_is_remembered_only_as_widely_as_it_applies(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,9 +257,8 @@ def test_what_the_kernel_cannot_answer_is_remembered_only_as_widely_as_it_applie
     private) is this file's answer only; EOPNOTSUPP its device's; ENOSYS the process's."""
     page_cache: Any = nowait._PageCache()  # pyright: ignore[reportPrivateUsage]
     answers: List[int] = []
-    page_cache._syscall = lambda *args: -1 if answers else 0
+    page_cache._syscall = lambda *args: -1 if answers else _answer(args[3], 1)
     page_cache._get_errno = lambda: answers[0]
-    page_cache._stat.nr_cache = 1
     monkeypatch.setattr(nowait, "_page_cache", page_cache)
     monkeypatch.setattr(nowait, "_prepared", True)
     monkeypatch.setattr(nowait, "_unsupported_devices", set())

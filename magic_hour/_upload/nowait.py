@@ -25,7 +25,8 @@ import os
 import platform
 import stat
 import sys
-from typing import List, Optional, Set
+import threading
+from typing import Any, List, Optional, Set, Tuple
 
 from .inputs import Source
 
@@ -147,18 +148,30 @@ class _PageCache:
         syscall = ctypes.CDLL(None, use_errno=True).syscall
         syscall.restype = ctypes.c_long
         syscall.argtypes = [ctypes.c_long, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint]
-        self._range = Range()
-        self._stat = Stat()
-        self._range_p = ctypes.addressof(self._range)
-        self._stat_p = ctypes.addressof(self._stat)
+        self._types = (Range, Stat, ctypes.addressof)
+        # The range asked about and the answer, one pair per thread: the call releases the GIL, and an
+        # AsyncClient may upload from event loops in several threads at once (one shared pair let a
+        # thread read another's answer: a chunk on disk taken for cached, and read on the loop).
+        self._local = threading.local()
         self._syscall = syscall
         self._get_errno = ctypes.get_errno
         self._page = os.sysconf("SC_PAGE_SIZE")
 
+    def _buffers(self) -> Tuple[Any, Any, int, int]:
+        """This thread's range and answer, and their addresses."""
+        try:
+            buffers: Tuple[Any, Any, int, int] = self._local.buffers
+        except AttributeError:
+            range_type, stat_type, address = self._types
+            range_, stat_ = range_type(), stat_type()
+            buffers = self._local.buffers = (range_, stat_, address(range_), address(stat_))
+        return buffers
+
     def exists(self) -> bool:
         """Whether the kernel has ``cachestat`` (and lets us call it): asked about no file (fd -1), it
         answers EBADF; a kernel without it ENOSYS (a seccomp filter: EPERM or ENOSYS)."""
-        if self._syscall(self._SYSCALL, -1, self._range_p, self._stat_p, 0) == 0:
+        _, _, range_p, stat_p = self._buffers()
+        if self._syscall(self._SYSCALL, -1, range_p, stat_p, 0) == 0:
             return False  # cannot be: nothing sane answers for no file
         return self._get_errno() == errno.EBADF
 
@@ -168,15 +181,16 @@ class _PageCache:
         tell for this file (see :func:`chunk_cached`)."""
         if length <= 0:
             return True
-        self._range.off = offset
-        self._range.len = length
-        if self._syscall(self._SYSCALL, fd, self._range_p, self._stat_p, 0) != 0:
+        range_, stat_, range_p, stat_p = self._buffers()
+        range_.off = offset
+        range_.len = length
+        if self._syscall(self._SYSCALL, fd, range_p, stat_p, 0) != 0:
             code = self._get_errno()
             if code == errno.ENOSYS:
                 return None
             raise OSError(code, os.strerror(code))
         pages = (offset + length - 1) // self._page - offset // self._page + 1
-        return int(self._stat.nr_cache) >= pages
+        return int(stat_.nr_cache) >= pages
 
 
 _CACHESTAT_451 = frozenset(
@@ -216,8 +230,8 @@ def prepare_page_cache() -> bool:
 
 def chunk_cached(fd: int, offset: int, length: int) -> bool:
     """Whether reading ``length`` bytes at ``offset`` of ``fd`` is served from the page cache (so can
-    run on the loop); ``False`` whenever that cannot be known. Called on the event loop thread only,
-    after :func:`prepare_page_cache`.
+    run on the loop); ``False`` whenever that cannot be known. Called on event loop threads (one client
+    may run in several loops, each in its thread, at once), after :func:`prepare_page_cache`.
 
     What the kernel cannot answer is remembered as narrowly as it applies: no ``cachestat`` at all
     (``ENOSYS``), for the process; a file system that cannot tell (``EOPNOTSUPP``: hugetlbfs), for its
