@@ -27,31 +27,47 @@ pytestmark = pytest.mark.anyio
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
 
 CHURN = r"""
-import resource, sys
+import resource, sys, threading
 from magic_hour._upload import heap
 primed = heap.prime() if sys.argv[1] == "prime" else False
+chunks = int(sys.argv[2])
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 def churn(rounds):
     for _ in range(rounds):
-        a = bytearray(1 << 20)  # written by bytearray(): each page it gets from the kernel is faulted in
-        b = bytearray(1 << 20)
-        del b, a  # both at the top of the heap: more than twice the threshold free there
-churn(5)  # the first chunk is mapped (glibc's threshold becomes 1 MiB), then the heap grows once
-before = faults()
-churn(50)
-print(primed, (faults() - before) / 50)
+        # written by bytearray(): each page it gets from the kernel is faulted in
+        held = [bytearray(1 << 20) for _ in range(chunks)]
+        del held  # all at the top of the heap: more than twice the threshold free there
+def run():
+    churn(5)  # the first chunk is mapped (glibc's threshold becomes 1 MiB), then the heap grows once
+    before = faults()
+    churn(50)
+    print(primed, (faults() - before) / 50)
+if sys.argv[3] == "thread":  # a thread's own heap (glibc arena), after priming in the main thread
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+else:
+    run()
 """
 
 
-def _churn(prime: bool, env: Dict[str, str]) -> List[str]:
+def _churn(prime: bool, env: Dict[str, str], *, thread: bool = False) -> List[str]:
     root = str(pathlib.Path(__file__).resolve().parents[1])
     environ = dict(os.environ, PYTHONPATH=root, **env)
     for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES"):
         if name not in env:
             environ.pop(name, None)
     out = subprocess.run(
-        [sys.executable, "-c", CHURN, "prime" if prime else "no"],
+        # A thread's heap is trimmed less eagerly than the main one: four chunks show it.
+        [
+            sys.executable,
+            "-c",
+            CHURN,
+            "prime" if prime else "no",
+            "4" if thread else "2",
+            "thread" if thread else "main",
+        ],
         capture_output=True,
         text=True,
         env=environ,
@@ -71,12 +87,38 @@ def test_primed_glibc_keeps_freed_chunks_instead_of_faulting_them_in_again() -> 
     assert float(per_round) < 4  # primed: the chunks are reused from the heap
 
 
-def test_a_programs_own_malloc_settings_are_kept() -> None:
+def test_the_thresholds_are_the_whole_process_so_each_thread_heap_keeps_its_chunks_too() -> None:
+    """What docs/v1/files.md says of the price: glibc's thresholds are process-wide, so once primed, the
+    heap of every thread that allocates (an upload's reading thread, any other) keeps up to 16 MiB of
+    freed memory too, not only the main heap."""
     if not heap.is_glibc():
-        assert _churn(True, {})[0] == "False"
+        assert _churn(True, {}, thread=True)[0] == "False"
         return
-    # A trim threshold set by the program: glibc stops adjusting it, and the freed block changes nothing.
-    primed, per_round = _churn(True, {"MALLOC_TRIM_THRESHOLD_": str(1 << 20)})
+    primed, per_round = _churn(True, {}, thread=True)
+    unprimed, unprimed_per_round = _churn(False, {}, thread=True)
+    assert (primed, unprimed) == ("True", "False")
+    assert float(unprimed_per_round) >= 256  # glibc's default trims the thread's heap too
+    assert float(per_round) < 4  # primed in the main thread, kept in the other thread's heap
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"MALLOC_TRIM_THRESHOLD_": str(1 << 20)},
+        # chunks from the heap (below the program's mmap threshold), trimmed at its own trim threshold
+        {"MALLOC_MMAP_THRESHOLD_": str(4 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 20)},
+        {"MALLOC_TOP_PAD_": str(128 << 10)},
+        {"GLIBC_TUNABLES": f"glibc.malloc.trim_threshold={1 << 20}"},
+    ],
+    ids=["trim", "mmap-and-trim", "top-pad", "tunables"],
+)
+def test_a_programs_own_malloc_settings_are_kept(env: Dict[str, str]) -> None:
+    if not heap.is_glibc():
+        assert _churn(True, env)[0] == "False"
+        return
+    # A setting of the program's: glibc stops adjusting its thresholds, and the freed block changes
+    # nothing (the chunks are still given back and faulted in again).
+    primed, per_round = _churn(True, env)
     assert primed == "True"
     assert float(per_round) >= 256
 

@@ -17,16 +17,21 @@ glibc raises both thresholds by itself when a program frees a larger block it ha
 MiB, precisely so that a program that reuses big blocks stops paying for the kernel round trip.
 :func:`prime` does that once per process, with one block of ``BLOCK`` bytes that is mapped and
 unmapped without a page of it being touched (``bytes(n)`` is calloc'd, and mapped memory is already
-zero): the mmap threshold becomes 8 MiB and the trim threshold 16 MiB. The price, stated: the main
-heap keeps up to 16 MiB of freed memory for reuse instead of returning it at once, and blocks between
-1 and 8 MiB come from the heap rather than from their own mapping. A program that set either threshold
-itself (``mallopt``, or the ``MALLOC_TRIM_THRESHOLD_``/``MALLOC_MMAP_THRESHOLD_`` environment variables)
-keeps its settings: glibc then stops adjusting them. Other C libraries: nothing is done.
+zero): the mmap threshold becomes 8 MiB and the trim threshold 16 MiB. The price, stated: both
+thresholds are the whole process's, so every glibc heap (arena) keeps up to 16 MiB of freed memory at
+its top for reuse instead of returning it at once: the main heap, and that of each thread that
+allocates (an upload's reading thread, the program's own threads; ``tests/test_upload_heap.py``);
+and blocks up to 8 MiB (from glibc's default 128 KiB, which 1 MiB chunks alone raise to 1 MiB) come
+from a heap rather than from their own mapping. A program that set a threshold itself (``mallopt``,
+the ``MALLOC_TRIM_THRESHOLD_``/``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TOP_PAD_`` environment variables, or
+their ``GLIBC_TUNABLES``) keeps its settings: glibc then stops adjusting them. Other C libraries (musl,
+macOS, Windows; a 32-bit glibc caps the dynamic threshold at 512 KiB, so there it changes nothing):
+nothing is done.
 
-Only async uploads prime (their chunks are read on the event loop, so on the main heap). Sync uploads
-read in worker threads, whose per-thread heaps would each keep up to the trim threshold: there, the
-default keeps memory lower (``bench_jobs.py``'s 20 sync jobs), and sync uploads already beat raw
-httpx's time.
+Only async uploads prime: most of their chunks are read on the event loop's thread. Sync uploads read
+in worker threads, whose heaps would each keep up to the trim threshold: there, the default keeps
+memory lower (``bench_jobs.py``'s 20 sync jobs), and sync uploads already beat raw httpx's time. (In a
+process that has made an async upload, sync uploads' threads keep theirs too.)
 """
 
 from __future__ import annotations
