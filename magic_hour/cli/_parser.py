@@ -71,14 +71,12 @@ def max_transfers(text: str) -> Optional[int]:
     """``--max-concurrent-transfers``: an integer >= 1, or ``none`` (no client-wide bound)."""
     if text.strip().lower() == "none":
         return None
-    allowed = "an integer >= 1, or none for no bound"
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: {allowed}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: {allowed}")
-    return value
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: an integer >= 1, or none for no bound"
+        ) from None
 
 
 def extension(text: str) -> str:
