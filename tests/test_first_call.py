@@ -69,12 +69,20 @@ ssl.SSLContext.load_verify_locations = spy
 from magic_hour import AsyncClient, ApiConnectionError
 
 async def main():
+    import anyio
+
     client = AsyncClient(token="t", base_url="http://127.0.0.1:9", max_retries=0)
     made = len(loads)
-    try:
-        await client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}])
-    except ApiConnectionError:
-        pass
+
+    async def call():
+        try:
+            await client.v1.files.upload_urls.create(items=[{"extension": "mp4", "type_": "video"}])
+        except ApiConnectionError:
+            pass
+
+    async with anyio.create_task_group() as tg:  # first calls at once (sys.argv[2] of them)
+        for _ in range(int(sys.argv[2])):
+            tg.start_soon(call)
     await client.aclose()
     return made
 
@@ -88,11 +96,16 @@ print(made, *loads)
 """
 
 
+@pytest.mark.parametrize("calls", [1, 8], ids=["one-call", "8-first-calls-at-once"])
 @pytest.mark.parametrize("mode", ["asyncio", "trio"])
-def test_async_client_makes_its_pool_off_the_event_loop(mode: str) -> None:
+def test_async_client_makes_its_pool_off_the_event_loop(mode: str, calls: int) -> None:
     # AsyncClient() does not make the pool (which loads the TLS trust store); its first call makes it in a
-    # worker thread.
+    # worker thread, once: first calls at once wait for that pool (each made its own before, 8 loads).
     out = subprocess.run(
-        [sys.executable, "-c", POOL_SCRIPT, mode], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", POOL_SCRIPT, mode, str(calls)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout.split()
     assert out == ["0", "False"], out

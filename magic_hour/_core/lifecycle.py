@@ -9,6 +9,7 @@ its admission slots (:mod:`.slots`), replaced with it.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Callable, Optional
 
@@ -92,6 +93,7 @@ class AsyncPoolHolder:
         self._loop: Optional[weakref.ref[object]] = None  # weak: an ended loop is not kept alive here
         self._max_in_flight = max_in_flight
         self._slots: Optional[AsyncSlots] = None  # made in the event loop on first use (like httpx's)
+        self._making = (pool.generation(), threading.Lock())  # held while the first pool is made
 
     def _new_client(self) -> httpx.AsyncClient:
         assert self._make is not None
@@ -112,9 +114,17 @@ class AsyncPoolHolder:
             return
         from .preload import in_thread
 
-        client = await in_thread(self._new_client)
-        if self._client is None:  # another first call may have made one meanwhile: keep that one
-            self._client = client
+        await in_thread(self._make_once)
+
+    def _make_once(self) -> None:
+        # In a worker thread. Concurrent first calls (asyncio.gather of 100 uploads) wait here for the
+        # one pool instead of each making its own (a TLS trust store each, tens of ms of CPU, then thrown
+        # away). A lock left taken by a parent's thread at fork() is not this process's: made anew.
+        if self._making[0] != pool.generation():
+            self._making = (pool.generation(), threading.Lock())
+        with self._making[1]:
+            if self._client is None and not self.closed:
+                self._client = self._new_client()
 
     def _current(self) -> httpx.AsyncClient:
         if self.closed or self.client.is_closed:
