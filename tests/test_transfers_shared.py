@@ -159,3 +159,50 @@ async def test_two_event_loops_at_once_each_keep_the_bound(tmp_path: pathlib.Pat
     assert counted.now == 0 and set(counted.now_in.values()) == {0}
     gc.collect()
     assert len(slots._loops) == 0, "the semaphores of ended loops are gone"
+
+
+def test_two_threads_of_a_forked_child_taking_their_first_slot_at_once_share_one_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sync slots (an async client's are per event loop, each used from its loop's thread only). In a
+    forked child (here: the process generation changes), two threads take their first slot at once: the
+    second one's look at the generation returns only after the first made the child's state and took
+    the only slot. The second must wait for it; before, it made the state anew too, which reset the
+    count and let it take a second slot of a bound of 1."""
+    slots = transfers.ThreadSlots(1)
+    child = slots._generation + 1  # pyright: ignore[reportPrivateUsage]
+    second_looks, first_took = threading.Event(), threading.Event()
+    second: List[int] = []
+
+    def generation() -> int:
+        if second and threading.get_ident() == second[0] and not second_looks.is_set():
+            second_looks.set()
+            assert first_took.wait(5)
+        return child
+
+    cancel = threading.Event()
+    got: List[object] = []
+
+    def take() -> None:
+        second.append(threading.get_ident())
+        try:
+            got.append(slots.acquire(cancel))
+        except transfers.Interrupted as exc:
+            got.append(exc)
+
+    monkeypatch.setattr(transfers.pool, "generation", generation)
+    thread = threading.Thread(target=take, daemon=True)
+    thread.start()
+    assert second_looks.wait(5)  # the second thread is looking at the generation
+    assert slots.acquire() is True  # the first takes the child's only slot
+    first_took.set()
+    thread.join(0.5)  # the second waits for that slot (polling its cancel event)
+    cancel.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert len(got) == 1 and isinstance(got[0], transfers.Interrupted), (
+        f"a second slot of a bound of 1: {got}"
+    )
+    assert slots.in_use == 1
+    slots.release()
+    assert slots.in_use == 0

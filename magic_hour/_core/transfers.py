@@ -75,9 +75,14 @@ class ThreadSlots:
 
     def _state(self) -> threading.Condition:
         if self._generation != pool.generation():
-            # A forked child: the threads that held slots in the parent do not exist here.
-            self._free, self._used = threading.Condition(threading.Lock()), 0
-            self._generation = pool.generation()
+            # A forked child: the threads that held slots in the parent do not exist here. One fresh
+            # state, under the module lock: two of the child's threads seeing it at once each made one
+            # before, and the second reset the count of a slot the first held (the bound exceeded), or
+            # left the first waiting on a condition nobody would notify again.
+            with _lock:
+                if self._generation != pool.generation():
+                    self._free, self._used = threading.Condition(threading.Lock()), 0
+                    self._generation = pool.generation()
         return self._free
 
     def acquire(self, cancel: Optional[threading.Event] = None) -> bool:
