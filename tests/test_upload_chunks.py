@@ -92,4 +92,5 @@ def test_the_chunk_sent_is_released_before_the_next_is_read(fake: FakeMagicHour,
         # At each read of a chunk after the first, nobody but the file object still holds the chunk
         # before. (Without the empty chunks: 4 each, the body's variable, httpx's loop variable, and
         # httpcore's chunk and h11 event.)
-        assert f.held == [0] * (chunks - 1), f.name
+        # (<= 0: newer Pythons may count one reference fewer, e.g. 3.14's borrowed argument.)
+        assert all(held <= 0 for held in f.held) and len(f.held) == chunks - 1, (f.name, f.held)
