@@ -6,7 +6,6 @@ file) is read in a worker thread, as before; the bytes the body gets are the sam
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import pathlib
@@ -64,6 +63,14 @@ def test_large_files_file_objects_and_missing_files_are_left_to_the_thread(tmp_p
     assert nowait.read_cached(_source(tmp_path / "gone.mp4", 3)) is None
 
 
+def test_without_nowait_reads_nothing_is_read_here(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A platform without ``preadv``/``RWF_NOWAIT`` (macOS, Windows, old kernels): the thread reads."""
+    monkeypatch.setattr(nowait, "_SUPPORTED", False)
+    assert nowait.read_cached(_source(_file(tmp_path, b"abc"), 3)) is None
+
+
 def _failing_preadv(code: int, calls: List[int]) -> Callable[..., int]:
     def preadv(fd: int, buffers: Any, offset: int, flags: int = 0) -> int:
         calls.append(flags)
@@ -104,7 +111,7 @@ def test_a_file_system_without_nowait_reads_is_not_opened_on_the_loop_again(
     path = _file(tmp_path, b"abc")
     assert nowait.read_cached(_source(path, 3)) is None
     assert nowait.read_cached(_source(path, 3)) is None
-    assert nowait.open_here(str(path)) is None  # a larger file's chunks on the loop: not opened either
+    assert nowait.open_here(str(path)) is None
     assert len(calls) == 1
     assert opened == [str(path)], "opened on the loop once: the read that found the file system out"
     assert nowait._unsupported_devices == {path.stat().st_dev}  # pyright: ignore[reportPrivateUsage]
@@ -153,29 +160,6 @@ async def test_the_reader_uses_the_loop_only_for_cached_files(
     assert opened_in == ([loop_thread] if SUPPORTED or not cached else [])
 
 
-def test_the_page_cache_is_asked_for_a_chunk_of_a_larger_file(tmp_path: pathlib.Path) -> None:
-    """The real kernel call (``cachestat``, Linux 6.5+): a file just written is cached; once written
-    back and dropped it is not. Where the kernel cannot tell, nothing is read on the loop."""
-    path = _file(tmp_path, os.urandom(3 * 4096 + 10))
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        available = nowait.prepare_page_cache()
-        assert nowait.page_cache_known()
-        page_cache: Any = nowait._page_cache  # pyright: ignore[reportPrivateUsage]
-        assert (page_cache is not None) is available
-        assert nowait.chunk_cached(fd, 4096, 2 * 4096 + 10) is available
-        if available:
-            os.fsync(fd)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            assert page_cache.cached(fd, 0, 4096) is False
-            assert nowait.chunk_cached(fd, 4096, 4096) is False
-            os.pread(fd, 4096, 4096)  # the second page only
-            assert nowait.chunk_cached(fd, 4096, 4096) is True
-            assert nowait.chunk_cached(fd, 4000, 200) is False  # spans the first, uncached page
-    finally:
-        os.close(fd)
-
-
 def test_a_path_swapped_for_a_fifo_is_not_opened_on_the_loop(tmp_path: pathlib.Path) -> None:
     """Opening a FIFO for reading waits for a writer: on the loop it would hang every task."""
     fifo = tmp_path / "a.mp4"
@@ -197,86 +181,5 @@ def test_a_path_swapped_for_a_fifo_is_not_opened_on_the_loop(tmp_path: pathlib.P
     assert fd is not None
     try:
         assert os.read(fd, 10) == b"abc"
-    finally:
-        os.close(fd)
-
-
-def test_the_page_cache_is_not_asked_on_a_machine_that_numbers_cachestat_otherwise(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """System call 451 is cachestat on x86, arm, powerpc, s390, riscv, loongarch; on MIPS it is not."""
-    import platform
-
-    monkeypatch.setattr(nowait, "_prepared", False)
-    monkeypatch.setattr(nowait, "_page_cache", None)
-    monkeypatch.setattr(platform, "machine", lambda: "mips64")
-    assert nowait.prepare_page_cache() is False
-    assert nowait.page_cache_known()
-    assert nowait.chunk_cached(0, 0, 10) is False
-
-
-def _answer(stat_p: int, cached_pages: int) -> int:
-    """What ``cachestat`` does: the cached page count written to the answer (its first field)."""
-    ctypes.c_uint64.from_address(stat_p).value = cached_pages
-    return 0
-
-
-def test_event_loops_in_two_threads_asking_at_once_each_get_their_own_answer() -> None:
-    """The system call releases the GIL: while one thread's question is in the kernel, another thread
-    (another event loop of the same client) asks about another file. Each reads its own answer (with one
-    shared answer buffer, the first read the second's: here "not cached" for a cached chunk, and in
-    the other order "cached" for a chunk on disk, read on the loop)."""
-    page_cache: Any = nowait._PageCache()  # pyright: ignore[reportPrivateUsage]
-    cached_fd, on_disk_fd = 1000, 1001
-    first_answered, second_answered = threading.Event(), threading.Event()
-
-    def syscall(number: int, fd: int, range_p: int, stat_p: int, flags: int) -> int:
-        if fd == cached_fd:
-            _answer(stat_p, 2)
-            first_answered.set()
-            assert second_answered.wait(5)  # still in the kernel while the other thread asks
-            return 0
-        _answer(stat_p, 0)
-        second_answered.set()
-        return 0
-
-    page_cache._syscall = syscall
-    got: List[Any] = []
-    first = threading.Thread(target=lambda: got.append(page_cache.cached(cached_fd, 0, 8192)))
-    first.start()
-    assert first_answered.wait(5)
-    assert page_cache.cached(on_disk_fd, 0, 8192) is False
-    first.join(5)
-    assert got == [True]
-
-
-def test_what_the_kernel_cannot_answer_is_remembered_only_as_widely_as_it_applies(
-    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """EPERM (a file the process neither owns nor may write: recent kernels keep its page cache
-    private) is this file's answer only; EOPNOTSUPP its device's; ENOSYS the process's."""
-    page_cache: Any = nowait._PageCache()  # pyright: ignore[reportPrivateUsage]
-    answers: List[int] = []
-    page_cache._syscall = lambda *args: -1 if answers else _answer(args[3], 1)
-    page_cache._get_errno = lambda: answers[0]
-    monkeypatch.setattr(nowait, "_page_cache", page_cache)
-    monkeypatch.setattr(nowait, "_prepared", True)
-    monkeypatch.setattr(nowait, "_unsupported_devices", set())
-    path = _file(tmp_path, b"x" * 100)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        assert nowait.chunk_cached(fd, 0, 100) is True
-        answers[:] = [errno.EPERM]
-        assert nowait.chunk_cached(fd, 0, 100) is False
-        assert nowait._unsupported_devices == set()  # pyright: ignore[reportPrivateUsage]
-        answers[:] = []
-        assert nowait.chunk_cached(fd, 0, 100) is True  # the next file is asked again
-        answers[:] = [errno.EOPNOTSUPP]
-        assert nowait.chunk_cached(fd, 0, 100) is False
-        assert nowait._unsupported_devices == {os.fstat(fd).st_dev}  # pyright: ignore[reportPrivateUsage]
-        assert nowait._page_cache is page_cache  # pyright: ignore[reportPrivateUsage]
-        answers[:] = [errno.ENOSYS]
-        assert nowait.chunk_cached(fd, 0, 100) is False
-        assert nowait._page_cache is None  # pyright: ignore[reportPrivateUsage]
     finally:
         os.close(fd)

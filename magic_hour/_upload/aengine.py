@@ -1,8 +1,8 @@
 """The async driver of the upload engine: anyio tasks over the client's pooled ``httpx.AsyncClient``.
 
 It runs the same pure :func:`~magic_hour._upload.flow.upload_flow` per file as the sync driver
-(``engine.py``); files are read in worker threads, or on the loop when the page cache holds them
-(``areading.py``, ``nowait.py``), so the event loop never waits for a disk.
+(``engine.py``); files are read in worker threads, or a small one on the loop when the page cache holds
+all of it (``areading.py``, ``nowait.py``), so the event loop never waits for a disk.
 """
 
 from __future__ import annotations

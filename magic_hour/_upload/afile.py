@@ -7,7 +7,6 @@ from typing import IO, Callable, List, Optional, TypeVar
 
 import anyio.to_thread
 
-from . import nowait
 from .flow import CHUNK_SIZE
 from .inputs import Source
 
@@ -33,14 +32,6 @@ class AttemptFile:
                 if source.start is not None:  # retries rewind from byte 0
                     source.fileobj.seek(source.start)
                 self.file = source.fileobj
-        return self.file
-
-    def open_here(self) -> Optional[IO[bytes]]:
-        """On the loop: the file opened without waiting (``nowait.open_here``), or ``None``."""
-        if self.file is None and self.source.path is not None:
-            fd = nowait.open_here(self.source.path, probe=True)
-            if fd is not None:
-                self.file = open(fd, "rb")  # noqa: SIM115 (closed by close())
         return self.file
 
     def close(self) -> None:

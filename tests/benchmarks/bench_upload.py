@@ -5,11 +5,10 @@
 
 Every case runs in a fresh child process (so its peak RSS is its own), against ``_storage_server.py``
 (threads and ``recv_into``: faster than any client here), after a warm-up upload (2 MiB: a larger file's
-path) that fills the pool and the lazy imports (the async SDK's once-per-process set-up of the page-cache
-check, ctypes and libc: about 5 ms in a worker thread). Rounds interleave the cases, so drift hits them
+path) that fills the pool and the lazy imports. Rounds interleave the cases, so drift hits them
 alike. Each child reports its wall time, its own CPU time (``time.process_time``: the server's is not
 counted, steadier on a busy machine), its peak RSS growth and its page faults per batch (minor faults:
-memory the C allocator gave back to the kernel and took again; ``magic_hour/_upload/heap.py``). A child
+memory the C allocator gave back to the kernel and took again: see the README on ``MALLOC_*``). A child
 times ``--batches`` batches one after the other (the same files uploaded again) and reports the median:
 one 0.1 s batch of 20 x 5 MiB in a fresh process swung 0.09-0.19 s for the same code, raw httpx's as much
 as ours, on this 2-core machine (where the client, the server's threads and the kernel share the cores),
