@@ -6,9 +6,8 @@ the process down. Bodies are read from the stream, never whole first:
 - at most :data:`ERROR_BODY_LIMIT` bytes of an error body are kept (the rest is not read: the
   connection is closed), and :data:`SUCCESS_BODY_LIMIT` of a successful one (beyond, the response is
   marked and parsing refuses it);
-- ``gzip``/``deflate``, and ``br``/``zstd`` where httpx would decode them, are inflated here, a bounded
-  amount per step (:mod:`.codings`), so a bomb (2 MB on the wire, 2 GiB inflated) costs at most the
-  limit;
+- ``gzip``/``deflate`` (the only codings asked for) are inflated here, a bounded amount per step
+  (:mod:`.codings`), so a bomb (2 MB on the wire, 2 GiB inflated) costs at most the limit;
 - text is decoded with the declared charset only when it is a text codec (``charset=hex`` is not);
 - JSON nested deeper than Python's recursion limit is text, not a ``RecursionError``.
 """

@@ -5,9 +5,9 @@ here, at most :data:`INFLATE_STEP` bytes per step (memory stays flat), and refus
 bomb once the file grows past :data:`MAX_INFLATE_RATIO` times the bytes received (after the first
 :data:`INFLATE_ALLOWANCE`): a gzip bomb of 2 MB would otherwise fill the disk with 2 GiB of zeros, and
 no media output compresses anywhere near that ratio. Writing the compressed bytes as served instead
-would leave a gzip stream under a ``.png`` name. Every coding httpx may decode (``gzip``, ``deflate``,
-``br``, ``zstd``) is bounded so (:mod:`.._core.codings`); one that cannot be (``br`` with a ``brotli``
-older than 1.2, which has no output limit) or that nothing here decodes is a :class:`DownloadError`.
+would leave a gzip stream under a ``.png`` name. ``gzip`` and ``deflate`` are decoded so
+(:mod:`.._core.codings`); any other coding (``br``, ``zstd``, ...) is a :class:`DownloadError`, never
+written as the file.
 """
 
 from __future__ import annotations
@@ -89,13 +89,11 @@ class BodyDecoder:
         if encoded:
             unknown = _undecodable(response)
             if unknown:
-                # httpx skips an encoding it has no decoder for (br without brotli installed): the
-                # compressed bytes would be written as the file, under its name, as if complete.
+                # httpx skips an encoding it has no decoder for: the compressed bytes would be
+                # written as the file, under its name, as if complete.
                 raise self._error(
-                    f"the server sent it compressed ({self._coding}) although asked not to, and this "
-                    f"Python cannot decode {unknown[:20]!r}"
-                    + (" within bounds (pip install 'brotli>=1.2')" if unknown == "br" else "")
-                    + (" (pip install 'zstandard>=0.19')" if unknown == "zstd" else "")
+                    f"the server sent it compressed ({self._coding}) although asked not to, and the SDK "
+                    f"does not decode {unknown[:20]!r} (only gzip and deflate, within bounds)"
                 )
         self._inflater: Optional[Inflater] = Inflater(response) if encoded else None
         self.received = 0
