@@ -44,6 +44,8 @@ class Api:
     operations: List[Operation]  # sorted by (resource, method)
     projects: Json  # metadata's "projects"
     params_types: Json = field(default_factory=dict)  # compat.json: request types without an operation
+    webhooks: Json = field(default_factory=dict)  # webhooks.json (the published webhook description)
+    webhook_meta: Json = field(default_factory=dict)  # metadata's "webhooks"
 
 
 def _read(path: Path) -> Json:
@@ -107,6 +109,8 @@ def load(spec_dir: Path = SPEC_DIR) -> Api:
         operations=operations,
         projects=metadata.get("projects", {}),
         params_types=compat.get("params_types", {}),
+        webhooks=_read(spec_dir / "webhooks.json") if (spec_dir / "webhooks.json").exists() else {},
+        webhook_meta=metadata.get("webhooks", {}),
     )
 
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-from . import cli_catalog, cli_docs, client, data, docs, jobs, models, params, resources
+from . import cli_catalog, cli_docs, client, data, docs, jobs, models, params, resources, webhooks
 from .load import ROOT, Api
 
 Renderer = Callable[[Api], Dict[str, str]]
@@ -22,6 +22,7 @@ OUTPUTS: List[Tuple[str, Renderer]] = [
     ("data", data.render),
     ("params", params.render),
     ("models", models.render),
+    ("webhooks", webhooks.render),
     ("jobs", jobs.render),
     ("resources", resources.render),
     ("client", client.render),
