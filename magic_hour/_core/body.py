@@ -19,11 +19,10 @@ today only the upload extension table of ``files.upload_urls.create``.
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
-from urllib.parse import quote
 
 from .._exceptions import InvalidParameterError
 from .compiled import FastBody, compile_body
-from .request import NOT_GIVEN, ApiRequest
+from .request import NOT_GIVEN, ApiRequest, path_segment
 
 __all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Obj", "Scalar", "to_wire"]
 
@@ -268,7 +267,7 @@ class Endpoint:
         open body, merged under the named arguments (a named argument wins, even when not given)."""
         url = self.path
         if path:
-            url = url.format_map({k: _path_param(k, v) for k, v in path.items()})
+            url = url.format_map({k: path_segment(k, v) for k, v in path.items()})
         params: Optional[Dict[str, Any]] = None
         if self.query is not None and query is not None:
             params = to_wire(self.query, query) or None
@@ -283,10 +282,3 @@ class Endpoint:
             if json_bytes is None:
                 json_body = to_wire(self.body, body or {})
         return ApiRequest(self.method, url, json=json_body, params=params, json_bytes=json_bytes)
-
-
-def _path_param(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidParameterError(name, value, "a non-empty string (the id the API returned)")
-    # Quoted whole: an id with "/" or "?" must not reach another endpoint.
-    return quote(value, safe="")

@@ -12,6 +12,7 @@ import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
+from urllib.parse import quote
 
 import httpx
 from typing_extensions import TypedDict
@@ -54,6 +55,7 @@ __all__ = [
     "build_request",
     "check_max_retries",
     "merge_headers",
+    "path_segment",
     "resolve_config",
     "resolve_options",
     "to_timeout",
@@ -145,6 +147,30 @@ def _encode_json(body: Any) -> bytes:
     except RecursionError:
         raise InvalidParameterError(
             "request body", "<not shown>", "JSON a server can parse", reason="it is nested too deeply"
+        ) from None
+
+
+def path_segment(name: str, value: object) -> str:
+    """``value`` (an id) as one segment of a request path, or :class:`InvalidParameterError` naming it.
+
+    Quoted whole, so ``/``, ``?``, ``#`` and ``%`` stay inside the segment. ``.`` and ``..`` cannot be
+    quoted into anything else (``%2E`` is the same segment to a server), and would make the request
+    reach the collection or ``/v1`` itself: ``delete(id=".")`` would be ``DELETE /v1/video-projects``.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameterError(name, value, "a non-empty string (the id the API returned)")
+    if value in (".", ".."):
+        raise InvalidParameterError(
+            name,
+            value,
+            "the id the API returned",
+            reason="'.' and '..' are not ids: they would address another path",
+        )
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from os.fsdecode of undecodable bytes
+        raise InvalidParameterError(
+            name, value, "text that can be sent as UTF-8", reason="it contains a lone surrogate"
         ) from None
 
 

@@ -13,9 +13,8 @@ import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, FrozenSet, Generator, List, Mapping, Optional, Sequence, Union, cast
-from urllib.parse import quote
 
-from .._core.request import ApiRequest
+from .._core.request import ApiRequest, path_segment
 from .._core.retry import Sleep
 from .._exceptions import InvalidParameterError, ProjectFailedError, ProjectTimeoutError
 from .events import ProjectStatus
@@ -75,15 +74,9 @@ KINDS: Mapping[str, ProjectKind] = {
 }
 
 
-def check_id(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidParameterError("id", value, "a project id string, as returned by create()")
-    return value
-
-
 def get_request(kind: ProjectKind, id: str) -> ApiRequest:
-    """The ``GET`` of one project (the id is quoted: it cannot reach another path)."""
-    return ApiRequest("GET", kind.get_path.format(id=quote(check_id(id), safe="")))
+    """The ``GET`` of one project (the id stays in its path segment: it cannot reach another path)."""
+    return ApiRequest("GET", kind.get_path.format(id=path_segment("id", id)))
 
 
 def interval_or_env(poll_interval: Optional[float]) -> Optional[float]:

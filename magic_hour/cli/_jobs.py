@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, cast
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from ._output import EXIT_FAILURE, EXIT_OK, one_line, print_json, say
 from ._raw import call_json
@@ -49,8 +49,10 @@ def _models() -> Any:
 
 
 def _path(template: str, params: Json) -> str:
+    from .._core.request import path_segment  # an id of "." or ".." would reach another path
+
     for name, value in params.items():
-        template = template.replace("{" + name + "}", quote(str(value), safe=""))
+        template = template.replace("{" + name + "}", path_segment(name, str(value)))
     return template
 
 
@@ -103,9 +105,10 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
     action, kind = command["action"], command.get("kind", "")
     method, template = command["operation"].split(" ", 1)
     body, query, params = request_parts(command, args)
+    path = _path(template, params)  # before any client exists
     with open_client(args) as client:
         if action not in ("create", "wait", "download"):
-            return _plain_call(client, args, command, method, _path(template, params), query)
+            return _plain_call(client, args, command, method, path, query)
         from .._client import http_of
         from .._jobs import sync_jobs
 
