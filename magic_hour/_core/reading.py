@@ -22,7 +22,7 @@ from typing import Any, AsyncGenerator, Generator, List, Optional
 
 import httpx
 
-from .codings import Stage, stage_for
+from .codings import Inflater
 
 ERROR_BODY_LIMIT = 1024 * 1024
 """Bytes of an error body (decoded) that are read and kept; the rest is dropped."""
@@ -35,55 +35,6 @@ TRUNCATED = "magic_hour.truncated"
 
 _RAW_CHUNK = 16 * 1024
 _STEP = 1024 * 1024  # bytes decoded at most per step: a large limit is not a large allocation
-
-
-class Inflater:
-    """Content-Encoding stages undone in order, each producing about ``budget`` bytes at most per step
-    (see :mod:`.codings`). A coding no stage exists for is skipped, as httpx does."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self._stages: List[Stage] = []
-        self._held: List[bytes] = []  # input taken for each stage, not yet given to it
-        if "content-encoding" not in response.headers:  # the common case: nothing to undo
-            return
-        codings = [
-            c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True)
-        ]
-        stages = (stage_for(c) for c in reversed(codings) if c and c != "identity")
-        self._stages = [s for s in stages if s is not None]
-        self._held = [b""] * len(self._stages)
-
-    @property
-    def identity(self) -> bool:
-        """Nothing to undo: every piece is the body as it came."""
-        return not self._stages
-
-    def feed(self, data: bytes, budget: int) -> bytes:
-        if not self._stages:
-            return data
-        self._held[0] += data
-        return self._pull(len(self._stages) - 1, max(budget, 1))
-
-    def _pull(self, i: int, budget: int) -> bytes:
-        # The last stage first: an earlier one runs only for a stage that has nothing left to work
-        # on, so no stage holds more than one step of its predecessor's output.
-        stage = self._stages[i]
-        if stage.busy():
-            return stage.decompress(b"", budget)
-        if i > 0 and not self._held[i]:
-            self._held[i] = self._pull(i - 1, budget)
-        data, self._held[i] = self._held[i], b""
-        return stage.decompress(data, budget)
-
-    def pending(self) -> bool:
-        return any(self._held) or any(stage.busy() for stage in self._stages)
-
-    def flush(self) -> bytes:
-        return b""  # every stage gives all it has once it is no longer busy
-
-    def complete(self) -> bool:
-        """Whether every stage reached the end of its stream (a body cut short did not)."""
-        return all(stage.complete() for stage in self._stages)
 
 
 def _limit_for(response: httpx.Response) -> int:

@@ -17,8 +17,7 @@ from typing import AsyncGenerator, Generator, Iterator, Optional
 
 import httpx
 
-from .._core.codings import DECODABLE
-from .._core.reading import Inflater
+from .._core.codings import DECODABLE, Inflater
 from .._exceptions import DownloadError
 from .files import CHUNK_SIZE, Target
 
@@ -96,6 +95,8 @@ class BodyDecoder:
                     f"does not decode {unknown[:20]!r} (only gzip and deflate, within bounds)"
                 )
         self._inflater: Optional[Inflater] = Inflater(response) if encoded else None
+        if self._inflater is not None and self._inflater.refused:
+            raise self._error(f"the body could not be decoded ({self._inflater.refused})")
         self.received = 0
         """Bytes of the body received (compressed, when it is)."""
         self.produced = 0
