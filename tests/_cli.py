@@ -104,6 +104,7 @@ def run_in_pty(
     columns: int = 120,
     rows: int = 40,
     timeout: float = 30,
+    cwd: Optional[Path] = None,
     signal_when: Optional[Callable[[str], bool]] = None,
     send: Callable[[int, subprocess.Popen[bytes]], None] = lambda master, proc: (
         os.write(master, b"\x03") and None
@@ -122,6 +123,7 @@ def run_in_pty(
         env={**env, "COLUMNS": str(columns), "LINES": str(rows)},
         close_fds=True,
         start_new_session=True,
+        cwd=cwd,
     )
     os.close(slave)
     out = b""

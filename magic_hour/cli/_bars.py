@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence
 
 from rich.cells import cell_len
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TimeRemainingColumn
 from rich.table import Column, Table
 from rich.text import Text
 
-from ._output import percent, plural
+from ._output import clean, percent, plural
 from ._progress import Reporter
 
 if TYPE_CHECKING:
@@ -246,7 +245,7 @@ class RichReporter(Reporter):
             for s in sources:
                 self._sizes[s.index] = s.size
                 self._tasks[s.index] = self._progress.add_task(
-                    "", total=s.size, visible=self._few, start=False, name=escape(s.name)
+                    "", total=s.size, visible=self._few, start=False, name=clean(s.name)
                 )
             if len(sources) > 1:
                 self._total = self._progress.add_task(

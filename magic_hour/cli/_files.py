@@ -18,6 +18,7 @@ from ._output import (
     plural,
     print_json,
     say,
+    write_fields,
 )
 from ._progress import Reporter, make_reporter, passed_note
 from ._session import open_client
@@ -121,7 +122,7 @@ def cmd_upload(args: argparse.Namespace, run: Run) -> int:
     else:
         for r in results:
             if r.file_path is not None:
-                sys.stdout.write(r.file_path + "\n")
+                write_fields(r.file_path)
         sys.stdout.flush()
     uploaded = [r for r in results if r.ok and r.index in sizes]
     sent = sum(sizes[r.index] for r in uploaded)
@@ -172,6 +173,6 @@ def cmd_upload_urls(args: argparse.Namespace, run: Run) -> int:
     # Printed as the API sent them (expires_at included: no re-formatting of its date-time).
     items = cast("Dict[str, Any]", document).get("items") if isinstance(document, dict) else None
     for item in cast("List[Dict[str, Any]]", items if isinstance(items, list) else []):
-        sys.stdout.write(f"{item.get('file_path')}\t{item.get('upload_url')}\t{item.get('expires_at')}\n")
+        write_fields(item.get("file_path"), item.get("upload_url"), item.get("expires_at"))
     sys.stdout.flush()
     return EXIT_OK

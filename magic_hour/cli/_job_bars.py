@@ -8,7 +8,6 @@ import threading
 from typing import Any, Dict, Optional, Tuple
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Task, TaskID
 from rich.text import Text
 
@@ -24,6 +23,7 @@ from ._bars import (
     RateColumn,
     SizeColumn,
 )
+from ._output import clean
 from ._progress import Reporter
 
 
@@ -84,15 +84,19 @@ class RichJobReporter(Reporter):
                 self._started = True
                 self._progress.start()
             if isinstance(event, UploadProgress):
-                self._transfer("up", event.index, event.name, event.bytes_sent, event.total)
+                self._transfer("up", event.index, clean(event.name), event.bytes_sent, event.total)
             elif isinstance(event, ProjectStatus):
-                self._show_status(f"{event.status}")
+                self._show_status(clean(event.status))
             elif isinstance(event, DownloadProgress):
                 self._transfer(
-                    "down", event.index, os.path.basename(event.path), event.bytes_received, event.total
+                    "down",
+                    event.index,
+                    clean(os.path.basename(event.path)),
+                    event.bytes_received,
+                    event.total,
                 )
             elif isinstance(event, JobDone):
-                self._show_status(("✓ " if event.status == "complete" else "✗ ") + event.status)
+                self._show_status(("✓ " if event.status == "complete" else "✗ ") + clean(event.status))
                 for key, task in self._tasks.items():
                     if key[0] == "down" and event.status == "complete":
                         self._progress.update(task, state="ok")
@@ -101,7 +105,7 @@ class RichJobReporter(Reporter):
         key = (direction, index)
         task = self._tasks.get(key)
         if task is None:
-            task = self._tasks[key] = self._progress.add_task("", total=total, name=escape(name))
+            task = self._tasks[key] = self._progress.add_task("", total=total, name=name)
         elif direction == "up" and done == 0 and self._sent.get(index, 0) > 0:
             retry = int(self._progress.tasks[task].fields.get("retry", 0)) + 1
             self._progress.reset(task, visible=True)

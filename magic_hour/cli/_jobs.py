@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, cast
 from urllib.parse import urlencode
 
-from ._output import EXIT_FAILURE, EXIT_OK, one_line, print_json, say
+from ._output import EXIT_FAILURE, EXIT_OK, one_line, print_json, say, write_fields
 from ._raw import call_json
 from ._request import request_parts
 from ._session import open_client
@@ -78,10 +78,10 @@ def _report(doc: Json, args: argparse.Namespace, waited: bool) -> int:
     if args.json:
         print_json(doc)
     elif not waited:
-        sys.stdout.write(f"{doc['id']}\t{doc['type']}\t{doc['status']}\n")
+        write_fields(doc["id"], doc["type"], doc["status"])
     else:
         for line in doc["downloaded"] or doc["outputs"]:
-            sys.stdout.write(f"{line}\n")
+            write_fields(line)
     sys.stdout.flush()
     if doc["ok"]:
         return EXIT_OK

@@ -20,6 +20,7 @@ from ._output import (
     EXIT_USAGE,
     PROG,
     TOKEN_ENV,
+    clean,
     error_json,
     one_line,
     print_json,
@@ -98,8 +99,8 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> int:
 
 
 def _usage(error: UsageError, argv: Sequence[str]) -> int:
-    sys.stderr.write(error.usage)
-    sys.stderr.write(f"{PROG}: error: {error.message}\n")
+    sys.stderr.write(clean(error.usage, lines=True))
+    sys.stderr.write(f"{PROG}: error: {clean(error.message)}\n")
     sys.stderr.flush()
     if "--json" in argv:
         usage_error_json(error.message)

@@ -5,6 +5,7 @@ Pure helpers (no SDK import), so that ``--help`` and ``--version`` stay cheap.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, Dict, Optional
 
@@ -26,15 +27,45 @@ BASE_URL_ENV = "MAGIC_HOUR_BASE_URL"
 INSTALL_HINT = "pip install 'magic-hour[cli]'"
 
 
+# What a terminal acts on instead of showing: C0 controls (ESC starts every escape sequence: a title,
+# a cursor move, a cleared line), DEL, C1 controls (U+009B is a one-character ESC [), and the bidirectional
+# controls that reorder what is shown (``invoice\u202egnp.exe`` reads ``invoiceexe.png``); the line and
+# paragraph separators, which some terminals and pagers break lines at.
+_OTHERS = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
+_UNSAFE_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHERS}]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(text: object, *, lines: bool = False) -> str:
+    """``text`` (from the server, or anything that may hold what a terminal acts on) safe to write to a
+    terminal: every control character written as a visible escape (``\\x1b``, ``\\u202e``). Tab and
+    newline too, unless ``lines`` (a log record's traceback keeps its lines)."""
+    return (_UNSAFE_BUT_LINES if lines else _UNSAFE).sub(_shown, str(text))
+
+
 def one_line(text: object) -> str:
     """A message on one line: its lines joined with ``; ``."""
     return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
 def say(message: str) -> None:
-    """One line on stderr, prefixed with the program name (stderr is looked up now: rich may proxy it)."""
-    sys.stderr.write(f"{PROG}: {message}\n")
+    """One line on stderr, prefixed with the program name (stderr is looked up now: rich may proxy it).
+
+    Control characters are shown, not obeyed: a message may quote the server (an API error, a project's
+    ``error.message``), which must not retitle the terminal or forge a line of ours."""
+    sys.stderr.write(f"{PROG}: {clean(message)}\n")
     sys.stderr.flush()
+
+
+def write_fields(*fields: object) -> None:
+    """One line on stdout: ``fields`` separated by tabs, each :func:`clean` (an id, a URL or a status
+    the API sent cannot hold a tab, a newline or an escape sequence of its own)."""
+    sys.stdout.write("\t".join(clean(f) for f in fields) + "\n")
 
 
 def human_size(n: int) -> str:

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Dict, Generator, Optional, Sequence
 
-from ._output import TOKEN_ENV, say
+from ._output import TOKEN_ENV, clean, say
 from ._parser import UNSET
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class _StderrHandler(logging.Handler):
             line = self.format(record)
             for secret in self._secrets:
                 line = line.replace(secret, "<token>")
-            sys.stderr.write(line + "\n")
+            sys.stderr.write(clean(line, lines=True) + "\n")
             sys.stderr.flush()
         except Exception:  # pragma: no cover - logging must never break the command
             self.handleError(record)

@@ -1,0 +1,141 @@
+"""What a hostile server or a hostile command line cannot do to ``magic-hour`` (issue 21, items 17-20):
+retitle the terminal or forge its lines, delete another process's download, make ``--json`` print
+something that is not JSON, or exhaust the memory or the stack."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+import pyte
+import pytest
+from _cli import PY, SAMPLE, TOKEN, TTY_ENV, env, no_traceback, run_in_pty
+
+from magic_hour.testing import FakeMagicHour, FakeServer
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2K\rmagic-hour: done \x9b31m invoice\u202egnp.exe\nforged line"
+SHOWN = ("\\x1b]0;pwned\\x07\\x1b[2K", "magic-hour: done \\x9b31m invoice\\u202egnp.exe")
+
+
+@pytest.fixture
+def fake() -> FakeMagicHour:
+    return FakeMagicHour(tokens=TOKEN)
+
+
+@pytest.fixture
+def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
+    with fake.serve() as running:
+        yield running
+
+
+def cli(server: FakeServer, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PY, "-m", "magic_hour", "--base-url", server.url, *args],
+        capture_output=True,
+        text=True,
+        env=env(TOKEN),
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def inert(text: str) -> None:
+    """Nothing a terminal would act on: no C0 control but newline, no C1, no bidirectional override."""
+    acted_on = [c for c in text if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F or c == "\u202e"]
+    assert acted_on == [], text
+
+
+FACE_SWAP = ("image", "face-swap", "--source", str(SAMPLE), "--target", str(SAMPLE))
+
+
+def test_an_api_error_message_is_shown_not_obeyed(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    fake.fail_next("face_swap_photo.create", 400, body={"message": HOSTILE})
+    proc = cli(server, *FACE_SWAP, cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    inert(proc.stderr)
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("magic-hour: error:")]
+    assert all(part in line for part in SHOWN)
+    assert not [x for x in proc.stderr.splitlines() if x.startswith("forged line")]
+    # --json stays faithful: the error object holds the API's message (its lines joined), escaped as JSON
+    fake.fail_next("face_swap_photo.create", 400, body={"message": HOSTILE})
+    proc = cli(server, "--json", *FACE_SWAP, cwd=tmp_path)
+    assert proc.returncode == 1
+    inert(proc.stdout)
+    assert "\x1b]0;pwned\x07\x1b[2K" in json.loads(proc.stdout)["error"]["message"]
+
+
+def test_a_projects_error_message_is_shown_not_obeyed(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    fake.end_next_projects("error", message=HOSTILE, times=2)
+    proc = cli(server, *FACE_SWAP, cwd=tmp_path)
+    assert proc.returncode == 1
+    inert(proc.stderr)
+    assert all(part in proc.stderr for part in SHOWN)
+    proc = cli(server, "--json", *FACE_SWAP, cwd=tmp_path)
+    assert proc.returncode == 1
+    inert(proc.stdout)
+    assert json.loads(proc.stdout)["error"]["message"] == HOSTILE
+
+
+def test_on_a_terminal_the_title_and_the_lines_stay_ours(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    fake.end_next_projects("error", message=HOSTILE)
+    code, out = run_in_pty(
+        [PY, "-m", "magic_hour", "--base-url", server.url, *FACE_SWAP, "--output-dir", str(tmp_path)],
+        env(TOKEN, **TTY_ENV),
+        columns=100,
+    )
+    assert code == 1, out
+    term = pyte.Screen(100, 40)
+    pyte.Stream(term).feed(out)
+    assert term.title == ""  # the server's OSC 0 would have set it to "pwned"
+    shown = [line.rstrip() for line in term.display if line.strip()]
+    assert not [line for line in shown if line.startswith(("forged line", "magic-hour: done"))], shown
+    (error,) = [line for line in shown if line.startswith("magic-hour: error: image project")]
+    assert "\\x1b]0;pwned\\x07" in error
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain text, tabs\tand all", "plain text, tabs\\x09and all"),
+        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+        ("\x9b2J \x85 \x7f", "\\x9b2J \\x85 \\x7f"),
+        ("a\u202eb\u2066c\u200fd\u061ce\u2028f", "a\\u202eb\\u2066c\\u200fd\\u061ce\\u2028f"),
+        ("café ✓ 日本", "café ✓ 日本"),
+    ],
+)
+def test_clean_shows_every_control_character(text: str, shown: str) -> None:
+    from magic_hour.cli._output import clean
+
+    assert clean(text) == shown
+    assert clean("line one\nline two\ttab\x1b", lines=True) == "line one\nline two\ttab\\x1b"
+
+
+def test_a_name_is_drawn_as_it_is(server: FakeServer, tmp_path: Path) -> None:
+    """Bar labels are plain text: a name with brackets is not shown with rich's markup escapes
+    (``photo\\[final].png``), and a name's control characters are shown, not obeyed."""
+    named = tmp_path / "photo[final].png"
+    named.write_bytes(SAMPLE.read_bytes())
+    odd = tmp_path / "a\x1b[2Jb.png"
+    odd.write_bytes(SAMPLE.read_bytes())
+    code, out = run_in_pty(
+        [PY, "-m", "magic_hour", "--base-url", server.url, "files", "upload", named.name, odd.name],
+        env(TOKEN, **TTY_ENV),
+        columns=120,
+        cwd=tmp_path,
+    )
+    assert code == 0, out
+    term = pyte.Screen(120, 40)
+    pyte.Stream(term).feed(out)
+    shown = "\n".join(term.display)
+    assert "✓ photo[final].png" in shown and "\\[" not in shown
+    assert "✓ a\\x1b[2Jb.png" in shown
