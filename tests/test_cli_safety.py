@@ -5,7 +5,10 @@ something that is not JSON, or exhaust the memory or the stack."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -139,3 +142,34 @@ def test_a_name_is_drawn_as_it_is(server: FakeServer, tmp_path: Path) -> None:
     shown = "\n".join(term.display)
     assert "✓ photo[final].png" in shown and "\\[" not in shown
     assert "✓ a\\x1b[2Jb.png" in shown
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_deletes_only_its_own_partial_files(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Another process downloading into the same folder keeps its temporary file (it appeared after
+    the command started, as the command's own does); the command's own is gone."""
+    fake.set_latency(5, "downloads")  # the output's GET hangs: the job is interrupted mid-download
+    proc = subprocess.Popen(
+        [PY, "-m", "magic_hour", "--base-url", server.url, *FACE_SWAP],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(TOKEN),
+        cwd=tmp_path,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not [n for n in os.listdir(tmp_path) if n.endswith(".part")] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (ours,) = [n for n in os.listdir(tmp_path) if n.endswith(".part")]
+    theirs = tmp_path / ".output.png.0123abcd.part"  # named as ours are, held open by "them"
+    with open(theirs, "wb") as other:
+        other.write(b"another download, half done")
+        other.flush()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == (130 if sig == signal.SIGINT else 143), err
+        assert sorted(os.listdir(tmp_path)) == [theirs.name]
+    assert theirs.read_bytes() == b"another download, half done"
+    assert ours != theirs.name

@@ -2,9 +2,10 @@
 
 The command runs in a worker thread; the main thread only waits for it, so a signal is handled at once
 even while the worker waits for a server (up to the timeout). On SIGINT or SIGTERM the progress display
-is stopped (rich shows the cursor again), files being written are removed (no partial file is left,
-under its final name or a temporary one), and the process ends with ``os._exit``: the worker and the
-upload pool's threads would otherwise be waited for at exit.
+is stopped (rich shows the cursor again), the files this process is writing are removed (no partial
+file is left, under its final name or a temporary one; another process's download into the same folder
+is left alone), and the process ends with ``os._exit``: the worker and the upload pool's threads would
+otherwise be waited for at exit.
 """
 
 from __future__ import annotations
@@ -33,11 +34,19 @@ class Run:
         self._watched: Dict[str, Set[str]] = {}
 
     def watch_dir(self, directory: str) -> None:
-        """Downloads go to ``directory``: temporary files (``.NAME.*.part``) that appear there are partial."""
+        """Downloads go to ``directory``: temporary files (``.NAME.*.part``) that appear there and that
+        this process holds open are its partial downloads."""
         self._watched.setdefault(directory, _parts(directory))
 
     def new_parts(self) -> Set[str]:
-        return {os.path.join(d, name) for d, before in self._watched.items() for name in _parts(d) - before}
+        """The temporary files of this process's downloads in progress: new in a watched folder and open
+        here (a download keeps its temporary file open from its creation to its rename). Another
+        process's download into the same folder is new too, but not open here."""
+        new = [os.path.join(d, name) for d, before in self._watched.items() for name in _parts(d) - before]
+        if not new:
+            return set()
+        opened = _open_files()
+        return {path for path in new if _identity(path) in opened}
 
 
 def _parts(directory: str) -> Set[str]:
@@ -45,6 +54,32 @@ def _parts(directory: str) -> Set[str]:
         return {n for n in os.listdir(directory) if n.startswith(".") and n.endswith(".part")}
     except OSError:
         return set()
+
+
+def _identity(path: str) -> Optional[Tuple[int, int]]:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _open_files() -> Set[Tuple[int, int]]:
+    """(device, inode) of every file this process has open, from its descriptors (``/dev/fd``, on Linux
+    ``/proc/self/fd``); empty where the system lists none (Windows, where an open file cannot be deleted
+    anyway), so that nothing is deleted that may be another process's."""
+    found: Set[Tuple[int, int]] = set()
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            with contextlib.suppress(OSError, ValueError):
+                st = os.fstat(int(name))
+                found.add((st.st_dev, st.st_ino))
+        break
+    return found
 
 
 class Terminated(BaseException):
