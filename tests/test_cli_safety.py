@@ -173,3 +173,30 @@ def test_an_interrupt_deletes_only_its_own_partial_files(
         assert sorted(os.listdir(tmp_path)) == [theirs.name]
     assert theirs.read_bytes() == b"another download, half done"
     assert ours != theirs.name
+
+
+def test_json_is_valid_json_when_the_api_sends_numbers_json_cannot_hold(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    """``1e999`` is decoded as infinity (and a server's bare ``NaN`` as NaN): ``--json`` prints ``null``
+    for them, as JavaScript's JSON.stringify does, never ``Infinity``, which jq and JSON parsers refuse."""
+    fake.fail_next(
+        "account.list", 200, body='{"credits": 1e999, "debt": -1e999, "ratio": NaN, "n": [1.5, 1e999]}'
+    )
+    proc = cli(server, "--json", "account", "get", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    strict = json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert strict == {"credits": None, "debt": None, "ratio": None, "n": [1.5, None]}
+    # a job's document: the project's answer as polled
+    fake.render_seconds = 0
+    proc = cli(server, "--json", *FACE_SWAP, "--no-wait", cwd=tmp_path)
+    project_id = json.loads(proc.stdout)["id"]
+    fake.fail_next(
+        "image_projects.get",
+        200,
+        body=f'{{"id": "{project_id}", "status": "complete", "credits_charged": 1e999, "downloads": []}}',
+    )
+    proc = cli(server, "--json", "image", "wait", project_id, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert doc["credits_charged"] is None and doc["project"]["credits_charged"] is None

@@ -5,9 +5,10 @@ Pure helpers (no SDK import), so that ``--help`` and ``--version`` stay cheap.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, cast
 
 PROG = "magic-hour"
 
@@ -106,11 +107,25 @@ def error_json(error: BaseException) -> Dict[str, Any]:
     }
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every infinite or NaN number replaced by ``None``, as JavaScript's
+    ``JSON.stringify`` does: JSON has no such numbers, and a server's ``1e999`` is decoded as infinity."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        items = cast("Dict[Any, Any]", value).items()  # type: ignore[redundant-cast]  # pyright needs it
+        return {k: finite(v) for k, v in items}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in cast("List[Any]", value)]
+    return value
+
+
 def print_json(document: Any) -> None:
-    """One JSON document on stdout."""
+    """One JSON document on stdout: always valid JSON (no ``Infinity`` or ``NaN``; every control and
+    non-ASCII character escaped, so the document is also safe on a terminal)."""
     import json
 
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    sys.stdout.write(json.dumps(finite(document), indent=2, ensure_ascii=True, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 
