@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, List
 
 import pyte
 import pytest
@@ -200,3 +200,51 @@ def test_json_is_valid_json_when_the_api_sends_numbers_json_cannot_hold(
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
     assert doc["credits_charged"] is None and doc["project"]["credits_charged"] is None
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--set", "x[999999999999]=1"], "", "[999999999999] is past the largest list index, 999"),
+        (["--set", "assets.face_mappings[1000].new_face=a.png"], "", "the largest list index, 999"),
+        (["--set", "a" + ".a" * 40 + "=1"], "", "more than 32 levels"),
+        (["--set", "x=" + "[" * 20_000 + "]" * 20_000], "", "the value is nested deeper than 31 levels"),
+        (["--set", "x=" + "[" * 40 + "]" * 40], "", "the value is nested deeper than 31 levels"),
+        (["--set", "x=1e999"], "", "the value is the number 1e999 is out of range"),
+        (["--body", "-"], DEEP, "--body -: nested deeper than 32 levels"),
+        (["--body", "-"], '{"a": -1e999}', "--body -: the number -1e999 is out of range"),
+        (["--body", "-"], '{"a": NaN}', "--body -: NaN is not a JSON number"),
+        (["--source", "-"], DEEP, "the JSON document on stdin is nested deeper than 32 levels"),
+        (["--strength", "1e999"], "", "invalid value '1e999': a finite number"),
+        (["--strength", "nan"], "", "invalid value 'nan': a finite number"),
+    ],
+    ids=lambda v: v[:40] if isinstance(v, str) else None,
+)
+def test_inputs_past_a_bound_are_usage_errors(
+    args: List[str], stdin: str, message: str, tmp_path: Path
+) -> None:
+    """Before: a MemoryError or RecursionError, exit 1 as an internal error; now exit 2, naming the bound,
+    before any request (no server: a request would fail to connect, exit 1)."""
+    command = ["image", "face-swap", "--target", str(SAMPLE)]
+    if "--source" not in args:
+        command += ["--source", str(SAMPLE)]
+    if "--strength" in args:  # a number option
+        command = ["image", "upscale", "--image", str(SAMPLE), "--scale-factor", args[1]]
+        args = []
+    proc = subprocess.run(
+        [PY, "-m", "magic_hour", "--json", "--base-url", "http://127.0.0.1:9", *command, *args],
+        capture_output=True,
+        text=True,
+        env=env(TOKEN),
+        input=stdin,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    no_traceback(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout)["error"]["type"] == "UsageError"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from typing import Any, Callable, Dict, Optional, Sequence, cast
 
@@ -33,18 +34,25 @@ def _number(kind: str) -> Callable[[str], Any]:
 
     def parse(text: str) -> Any:
         try:
-            return convert(text)
+            value = convert(text)
         except ValueError:
+            value = None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):  # float("1e999") is inf
             raise argparse.ArgumentTypeError(
-                f"invalid value {text!r}: {'an integer' if kind == 'integer' else 'a number'}"
-            ) from None
+                f"invalid value {text!r}: {'an integer' if kind == 'integer' else 'a finite number'}"
+            )
+        return value
 
     return parse
 
 
 def _json_value(text: str) -> Any:
+    from ._bounded import BoundError, load
+
     try:
-        return json.loads(text)
+        return load(text)
+    except BoundError as exc:
+        raise argparse.ArgumentTypeError(f"invalid JSON {text[:60]!r}: {exc}") from None
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid JSON {text!r}") from None
 

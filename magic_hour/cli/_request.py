@@ -4,11 +4,11 @@ path parameters; file inputs given as ``-`` taken from the previous command's ``
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from typing import Any, Dict, List, Optional, Tuple, cast
 
+from ._bounded import MAX_DEPTH, MAX_INDEX, BoundError, load
 from ._parser import UsageError
 
 Json = Dict[str, Any]
@@ -21,13 +21,26 @@ def _as_list(value: Any) -> Optional[List[Any]]:
     return cast("List[Any]", value) if isinstance(value, list) else None  # type: ignore[redundant-cast]  # pyright needs it
 
 
-def set_path(body: Json, path: str, value: Any) -> None:
-    """``assets.face_mappings[0].new_face`` = ``value`` in ``body`` (objects and lists made as needed)."""
+def path_steps(path: str) -> List[Any]:
+    """The steps of a field path (names and list indexes), within the bounds of :mod:`._bounded`."""
     steps: List[Any] = [
         m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _STEP.finditer(path)
     ]
     if not steps or "".join(str(s) for s in steps) == "":
         raise UsageError(f"invalid field path {path!r}")
+    if len(steps) > MAX_DEPTH:
+        raise UsageError(f"invalid field path {path[:60]!r}...: more than {MAX_DEPTH} levels")
+    too_big = [s for s in steps if isinstance(s, int) and s > MAX_INDEX]
+    if too_big:
+        raise UsageError(
+            f"invalid field path {path!r}: [{too_big[0]}] is past the largest list index, {MAX_INDEX}"
+        )
+    return steps
+
+
+def set_path(body: Json, path: str, value: Any) -> None:
+    """``assets.face_mappings[0].new_face`` = ``value`` in ``body`` (objects and lists made as needed)."""
+    steps = path_steps(path)
     node: Any = body
     for step, nxt in zip(steps, [*steps[1:], None]):
         fresh: Any = [] if isinstance(nxt, int) else {}
@@ -71,7 +84,9 @@ class Stdin:
         if self._doc is None:
             text = sys.stdin.read()
             try:
-                doc = json.loads(text)
+                doc = load(text)
+            except BoundError as exc:
+                raise UsageError(f"an input is '-' but the JSON document on stdin is {exc}") from None
             except ValueError:
                 raise UsageError(
                     "an input is '-' but stdin is not a JSON document of magic-hour --json"
@@ -108,8 +123,11 @@ def _set_value(text: str) -> Tuple[str, Any]:
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
         raise UsageError(f"invalid --set {text!r}: PATH=VALUE, e.g. assets.face_swap_mode=individual-faces")
+    levels = len(path_steps(path.strip()))
     try:
-        return path.strip(), json.loads(raw)
+        return path.strip(), load(raw, MAX_DEPTH - levels)
+    except BoundError as exc:
+        raise UsageError(f"invalid --set {path.strip()}=...: the value is {exc}") from None
     except ValueError:
         return path.strip(), raw
 
@@ -123,7 +141,9 @@ def request_parts(
     if getattr(args, "body", None):
         text = sys.stdin.read() if args.body == "-" else _read(args.body)
         try:
-            loaded = json.loads(text)
+            loaded = load(text)
+        except BoundError as exc:
+            raise UsageError(f"--body {args.body}: {exc}") from None
         except ValueError as exc:
             raise UsageError(f"--body {args.body}: not JSON ({exc})") from None
         if not isinstance(loaded, dict):
