@@ -1,7 +1,7 @@
-"""Regression tests of the hostile review, download part: a download server that ignores
+"""Regression tests of the hostile reviews, download part: a download server that ignores
 ``Accept-Encoding: identity`` and compresses anyway (bombs among it), in the codings the SDK decodes
-within bounds (gzip, deflate), or in one it does not (br, zstd, unknown). Real sockets on 127.0.0.1;
-sync, asyncio and trio."""
+within bounds (gzip, deflate), or in one it does not (br, zstd, unknown); names and messages made of
+what a server sends. Real sockets on 127.0.0.1; sync, asyncio and trio."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import pathlib
 import random
 import tracemalloc
+import unicodedata
 from typing import List, Optional
 
 import _modes
@@ -201,3 +202,25 @@ def test_only_gzip_and_deflate_are_asked_for_and_decoded() -> None:
     assert codings.ACCEPT_ENCODING == "gzip, deflate"
     assert sorted(codings.DECODABLE) == ["deflate", "gzip", "x-gzip"]
     assert codings.stage_for("br") is None and codings.stage_for("zstd") is None
+
+
+async def test_names_and_messages_never_carry_controls_or_bidirectional_overrides(
+    sdk: Flavor, tmp_path: pathlib.Path
+) -> None:
+    # invoice\u202egnp.exe showed as invoiceexe.png, and C1 controls (U+009B: an escape sequence in some
+    # terminals, U+0085) were kept in the file name and in the DownloadError's message.
+    with RawServer([Respond(200, [], b"exe"), Respond(200, [], b"c1"), Respond(404)]) as server:
+        client = sdk.client(max_retries=0)
+        paths = await sdk.call(
+            client.v1.files.download,
+            [f"{server.url}/p/invoice%E2%80%AEgnp.exe", f"{server.url}/p/a%C2%9B2J%C2%85.png"],
+            directory=tmp_path,
+            max_concurrency=1,
+        )
+        with pytest.raises(DownloadError) as info:
+            await sdk.call(client.v1.files.download, f"{server.url}/p/\u009b2J\u202e.png", directory=tmp_path)
+    assert [pathlib.Path(p).name for p in paths] == ["invoice_gnp.exe", "a_2J_.png"]
+    assert [pathlib.Path(p).read_bytes() for p in paths] == [b"exe", b"c1"]
+    message = str(info.value)
+    assert "%C2%9B2J%E2%80%AE.png" in message and info.value.url.endswith("/p/%C2%9B2J%E2%80%AE.png")
+    assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in message + info.value.path), message

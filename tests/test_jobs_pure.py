@@ -215,6 +215,13 @@ def test_a_short_body_is_not_accepted() -> None:
         ("https://h/a/nul%00.png", "nul_.png"),
         ("https://h/a/CON.png", "output-3-CON.png"),
         ("https://h/a/a%3Cb%3E.png", "a_b_.png"),
+        # C1 controls, bidirectional overrides and isolates, zero-width and line separators
+        ("https://h/a/a%C2%9B2Jb%C2%85c.png", "a_2Jb_c.png"),
+        ("https://h/a/invoice%E2%80%AEgnp.exe", "invoice_gnp.exe"),
+        ("https://h/a/x%E2%81%A6y%E2%80%8Bz%EF%BB%BF%E2%80%A8.png", "x_y_z__.png"),
+        ("https://h/a/%E2%80%AE", "output-3"),
+        ("https://h/a/COM%C2%B9.png", "output-3-COM\u00b9.png"),
+        ("https://h/a/conin$", "output-3-conin$"),
     ],
 )
 def test_safe_name(url: str, name: str) -> None:

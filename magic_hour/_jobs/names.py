@@ -6,7 +6,7 @@ import os
 import re
 import unicodedata
 from typing import List, Optional, Sequence, Set, cast
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .._core.hosts import url_host_problem
 from .._exceptions import InvalidParameterError
@@ -15,20 +15,42 @@ MAX_NAME_BYTES = 200
 """Room below the usual 255-byte limit for the temporary file's prefix and suffix."""
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_WINDOWS_RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com\d|lpt\d)(\.|$)")
+_WINDOWS_RESERVED = re.compile(
+    r"(?i)^(con|prn|aux|nul|com[\d\u00b9\u00b2\u00b3]|lpt[\d\u00b9\u00b2\u00b3]|conin\$|conout\$)(\.|$)"
+)
+
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+"""Unicode categories that a terminal or a file manager acts on or hides rather than shows: C0 and C1
+controls (U+009B starts an escape sequence in some terminals), format characters (the bidirectional
+overrides and isolates that make ``invoice\\u202egnp.exe`` show as ``invoiceexe.png``, zero-width
+characters, U+FEFF), lone surrogates, and the line and paragraph separators."""
+
+
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char) in _INVISIBLE
+
+
+def visible(text: str) -> str:
+    """``text`` with every character of :data:`_INVISIBLE` percent-encoded (as httpx sends them), for
+    messages and logs: a URL from a server never moves the cursor or reorders what is shown."""
+    if text.isascii() and text.isprintable():  # the common case
+        return text
+    return "".join(quote(c, safe="", errors="replace") if _invisible(c) else c for c in text)
 
 
 def redact(url: str) -> str:
-    """The URL without query, fragment or ``user:password@`` (a download URL's signature is a credential)."""
-    return re.sub(r"(?<=//)[^/@]*@", "", url.split("?", 1)[0].split("#", 1)[0])
+    """The URL without query, fragment or ``user:password@`` (a download URL's signature is a credential),
+    its invisible characters made visible (:func:`visible`)."""
+    return visible(re.sub(r"(?<=//)[^/@]*@", "", url.split("?", 1)[0].split("#", 1)[0]))
 
 
 def safe_name(url: str, index: int) -> str:
     """A file name for ``url``: the last segment of its path, decoded and made safe.
 
-    No directory parts (``..``, ``/``, ``\\``, drive letters), no control or reserved characters, no
-    leading dots (hidden files) or trailing dots and spaces, not empty, at most :data:`MAX_NAME_BYTES`
-    bytes (keeping the extension). A URL without a usable name gives ``output-<index>``.
+    No directory parts (``..``, ``/``, ``\\``, drive letters), no control, format (bidirectional
+    overrides, zero-width) or reserved characters, no leading dots (hidden files) or trailing dots and
+    spaces, not empty, at most :data:`MAX_NAME_BYTES` bytes (keeping the extension). A URL without a
+    usable name gives ``output-<index>``.
     """
     try:
         path = urlsplit(url).path
@@ -36,6 +58,7 @@ def safe_name(url: str, index: int) -> str:
         path = ""
     name = unquote(path).replace("\\", "/").rsplit("/", 1)[-1]
     name = unicodedata.normalize("NFC", name)
+    name = "".join("_" if _invisible(c) else c for c in name)
     name = _UNSAFE.sub("_", name).strip().strip(".").strip()
     if not name.strip("_") or _WINDOWS_RESERVED.match(name):
         name = f"output-{index}" + (f"-{name}" if name.strip("_") else "")
