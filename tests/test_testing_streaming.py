@@ -113,14 +113,20 @@ def test_python_m_serves_until_interrupted(tmp_path: Path) -> None:
 
 def test_python_m_stops_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "magic_hour.testing"],
+        [sys.executable, "-m", "magic_hour.testing", "--mock-server"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("FakeMagicHour serving at ")
+        first = proc.stdout.readline()
+        assert first.startswith("FakeMagicHour serving at ")
+        with httpx.Client() as http:  # --mock-server: any token, any project id
+            res = http.get(
+                first.split()[3] + "/v1/image-projects/cuid-example", headers={"Authorization": "Bearer x"}
+            )
+            assert (res.status_code, res.json()["id"]) == (200, "cuid-example")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
         assert proc.returncode == 0, err

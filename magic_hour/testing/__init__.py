@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._exchange import Exchange, Reply
     from ._fake import FakeMagicHour
     from ._knobs import Route
+    from ._project_store import ProjectChange
     from ._projects import Project
     from ._records import IssuedUrl, RecordedRequest, StoredFile
     from ._server import FakeServer
@@ -46,6 +47,7 @@ _LAZY = {
     "FakeTransport": "._transport",
     "IssuedUrl": "._records",
     "Project": "._projects",
+    "ProjectChange": "._project_store",
     "RecordedRequest": "._records",
     "Reply": "._exchange",
     "Route": "._knobs",
@@ -75,6 +77,7 @@ __all__ = [
     "FakeTransport",
     "IssuedUrl",
     "Project",
+    "ProjectChange",
     "RecordedRequest",
     "Reply",
     "Route",

@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--render-seconds", type=float, default=0.0, help="seconds a project renders (default 0: at once)"
     )
+    parser.add_argument(
+        "--mock-server",
+        action="store_true",
+        help="behave as the official SDK's hosted mock server: any token, any project id answered",
+    )
     return parser
 
 
@@ -50,6 +55,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         spool_dir=args.spool_dir,
         url_ttl=args.url_ttl,
         render_seconds=args.render_seconds,
+        mock_server=args.mock_server,
         **kwargs,
     )
     stop = threading.Event()

@@ -29,7 +29,11 @@ class FakeMagicHour(FakeState):
     (``queued`` -> ``rendering`` -> ``complete`` on the fake's clock, see ``queue_seconds`` and
     ``render_seconds``; default: complete at once) whose outputs are real PNG/MP4/MP3 files at signed
     download URLs; ``GET``/``DELETE`` on its project path work (404 for other ids); lists with a
-    ``cursor`` page through :meth:`seed`-ed items. ``POST /v1/files/upload-urls`` hands out one signed
+    ``cursor`` page through :meth:`seed`-ed items. Projects made before the test are added with
+    :meth:`seed_project` (any id, kind, status, outputs, error) and moved with
+    :meth:`set_project_status`; :meth:`on_project_change` tells of every status change.
+    ``mock_server=True`` behaves as the official SDK's hosted mock server (``Environment.MOCK_SERVER``):
+    any token, and any project id answers (see :attr:`mock_server`). ``POST /v1/files/upload-urls`` hands out one signed
     upload URL per item, in order, and storage keeps the bytes PUT to them like S3 does
     (``Content-Length`` required, no chunked bodies, no ``Authorization`` header, signature and
     expiry checked, S3-style XML errors).
@@ -55,6 +59,7 @@ class FakeMagicHour(FakeState):
         max_items: answer 422 when a request asks for more URLs than this (default: no limit).
         render_seconds, queue_seconds: how long a new project renders, and waits before that
             (default 0: complete at once); on the fake's clock (:meth:`advance_clock`).
+        mock_server: behave as the hosted mock server of the official SDK (also an attribute).
 
     ``keep_content``, ``max_upload_size``, ``url_ttl``, ``max_items``, ``render_seconds``,
     ``queue_seconds``, ``output_size`` (bytes of each new output; default tiny) and ``ranges``

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
 from ._media import media
 from ._schema import Schema
@@ -63,6 +63,8 @@ class Project:
         outputs: the storage paths of its output files (downloads, or faces for face detection).
         error: ``{"code": ..., "message": ...}`` when the outcome is ``"error"``.
         deleted: a ``DELETE`` removed it (it now answers 404).
+        pinned: the status it shows whatever the clock says, once :meth:`FakeMagicHour.seed_project`
+            or :meth:`FakeMagicHour.set_project_status` set one (``None``: the clock decides).
     """
 
     id: str
@@ -77,9 +79,12 @@ class Project:
     outputs: List[str] = field(default_factory=lambda: [])
     error: Optional[Dict[str, str]] = None
     deleted: bool = False
+    pinned: Optional[str] = None
 
     def status(self, now: float) -> str:
-        """``queued``, ``rendering``, then the outcome, by the fake's clock."""
+        """``queued``, ``rendering``, then the outcome, by the fake's clock (or the pinned status)."""
+        if self.pinned is not None:
+            return self.pinned
         elapsed = now - self.created_at
         if elapsed < self.queue_seconds:
             return "queued"
@@ -99,22 +104,29 @@ class Project:
         return 1
 
     def make_outputs(
-        self, size: Optional[int] = None, source: Optional[Tuple[bytes, str, str]] = None
+        self,
+        size: Optional[int] = None,
+        source: Optional[Tuple[bytes, str, str]] = None,
+        count: Optional[int] = None,
     ) -> Dict[str, Tuple[bytes, str]]:
         """The output files of this project, ``{storage path: (bytes, content type)}`` (all of them
         the same bytes object: ``size`` costs memory once). ``source``: ``(bytes, extension, content
-        type)`` to output instead (an uploaded input, with ``echo_inputs``)."""
+        type)`` to output instead (an uploaded input, with ``echo_inputs``). ``count``: how many
+        (default: the create body's ``image_count``, else 1)."""
         kind = "image" if self.kind == "face_detection" else self.kind
         content, ext, content_type = source if source is not None else media(kind, size)
+        count = self.output_count() if count is None else count
         if self.kind == "face_detection":
-            names = [f"0-{i}.{ext}" for i in range(self.output_count())]
-            paths = [f"api-assets/{self.id}/{name}" for name in names]
+            names = [f"0-{i}.{ext}" for i in range(count)]
         else:
-            count = self.output_count()
             names = ["output." + ext] if count == 1 else [f"output-{i}.{ext}" for i in range(count)]
-            paths = [f"api-outputs/{self.id}/{name}" for name in names]
-        self.outputs = paths
-        return {path: (content, content_type) for path in paths}
+        return self.place_outputs([(name, content, content_type) for name in names])
+
+    def place_outputs(self, files: Sequence[Tuple[str, bytes, str]]) -> Dict[str, Tuple[bytes, str]]:
+        """Make ``(name, bytes, content type)`` the output files: ``{storage path: (bytes, type)}``."""
+        folder = "api-assets" if self.kind == "face_detection" else "api-outputs"
+        self.outputs = [f"{folder}/{self.id}/{name}" for name, _, _ in files]
+        return {path: (content, ctype) for path, (_, content, ctype) in zip(self.outputs, files)}
 
     def __repr__(self) -> str:
         return f"Project({self.id!r}, kind={self.kind!r}, route={self.route!r}, outcome={self.outcome!r})"

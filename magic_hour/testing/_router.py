@@ -44,10 +44,14 @@ class Router:
         url: str,
         headers: Union[httpx.Headers, Iterable[Tuple[str, str]]],
         storage_base: str,
+        api_base: str = "",
     ) -> Exchange:
         method = method.upper()
         parsed = httpx.URL(url)
         path = parsed.path
+        prefix = httpx.URL(api_base).path.rstrip("/") if api_base else ""
+        if prefix and url.startswith(api_base.rstrip("/") + "/"):
+            path = path[len(prefix) :]  # the API under a base URL with a path: the hosted mock server's
         query = dict(parse_qsl(parsed.query.decode("ascii", "replace"), keep_blank_values=True))
         storage_prefix = storage_base.rstrip("/") + "/"
         bare_url = url.split("?", 1)[0]

@@ -18,7 +18,8 @@ from ._api import Api
 from ._exchange import Exchange
 from ._faults import Faults
 from ._knobs import FIXED_ROUTES, FaultKnobs, Route
-from ._projects import Project
+from ._project_controls import ProjectControls
+from ._project_store import ProjectStore
 from ._records import IssuedUrl, RecordedRequest, StoredFile
 from ._router import Router
 from ._seed import seed_items
@@ -45,7 +46,7 @@ def _check_positive(name: str, value: object, allowed: str, *, integer: bool = F
         raise InvalidParameterError(name, value, allowed)
 
 
-class FakeState(FaultKnobs):
+class FakeState(ProjectControls, FaultKnobs):
     """The fake's state, inspection and request routing (see :class:`FakeMagicHour` for the docs)."""
 
     def __init__(
@@ -59,6 +60,7 @@ class FakeState(FaultKnobs):
         max_items: Optional[int] = None,
         render_seconds: float = 0.0,
         queue_seconds: float = 0.0,
+        mock_server: bool = False,
     ) -> None:
         token_list = [tokens] if isinstance(tokens, str) else list(tokens)
         if not token_list or not all(isinstance(t, str) and t for t in token_list):
@@ -89,8 +91,16 @@ class FakeState(FaultKnobs):
         )
         self._upload_urls = UploadUrls(self._storage, self._lock, lambda: self._faults, max_items)
         spec = load_spec()
+        self._projects = ProjectStore(spec, self._storage, self._lock)
+        self._projects.mock_server = bool(mock_server)
         self._api = Api(
-            spec, self._tokens, self._storage, self._upload_urls, self._lock, lambda: self._faults
+            spec,
+            self._tokens,
+            self._storage,
+            self._upload_urls,
+            self._lock,
+            lambda: self._faults,
+            self._projects,
         )
         self._api.render_seconds, self._api.queue_seconds = float(render_seconds), float(queue_seconds)
         self._routes = tuple(sorted({*FIXED_ROUTES, *spec.routes}))
@@ -161,13 +171,13 @@ class FakeState(FaultKnobs):
     @property
     def output_size(self) -> Optional[int]:
         """Bytes of each output file of new projects (``None``: tiny; valid PNG/MP4/MP3 either way)."""
-        return self._api.output_size
+        return self._projects.output_size
 
     @output_size.setter
     def output_size(self, value: Optional[int]) -> None:
         if value is not None:
             _check_positive("output_size", value, "an integer > 0 (bytes), or None (tiny)", integer=True)
-        self._api.output_size = value
+        self._projects.output_size = value
 
     @property
     def echo_inputs(self) -> bool:
@@ -214,20 +224,6 @@ class FakeState(FaultKnobs):
                 return [r for r in self._requests if r.operation is not None]
             return [r for r in self._requests if r.route == route]
 
-    @property
-    def projects(self) -> List[Project]:
-        """Every project (and face detection) created, oldest first (deleted ones too)."""
-        with self._lock:
-            return list(self._api.projects.values())
-
-    def project(self, project_id: str) -> Project:
-        """The project with this id; raises :class:`KeyError`."""
-        with self._lock:
-            try:
-                return self._api.projects[project_id]
-            except KeyError:
-                raise KeyError(f"no project {project_id!r}") from None
-
     def seed(
         self, route: Route, items: Optional[Sequence[Any]] = None, *, count: Optional[int] = None
     ) -> List[Any]:
@@ -265,6 +261,12 @@ class FakeState(FaultKnobs):
         """The fake's clock (``time.time()`` moved by :meth:`advance_clock`)."""
         return time.time() + self._clock_offset
 
+    def advance_clock(self, seconds: float) -> None:
+        """Move the fake's clock forward: URLs issued earlier expire, and projects move on, as if that
+        time had passed."""
+        super().advance_clock(seconds)
+        self._projects.flush()
+
     def reset(self) -> None:
         """Forget requests, issued URLs, stored files, projects and seeded items; disarm every knob."""
         with self._lock:
@@ -273,7 +275,7 @@ class FakeState(FaultKnobs):
             self._storage.files.clear()
             self._storage.issued.clear()
             self._storage.outputs.clear()
-            self._api.projects.clear()
+            self._projects.clear()
             self._api.seeded.clear()
             self._clock_offset = 0.0
 
@@ -286,10 +288,13 @@ class FakeState(FaultKnobs):
         headers: Union[httpx.Headers, Iterable[Tuple[str, str]]],
         *,
         storage_base: str,
+        api_base: str = "",
     ) -> Exchange:
         """Start handling a request (for front-ends; tests don't need this).
 
         ``url`` is the absolute URL as the client sent it, ``storage_base`` the URL prefix under which
-        this front-end serves storage (upload URLs are issued under it).
+        this front-end serves storage (upload URLs are issued under it), ``api_base`` the URL under
+        which it serves the API when that has a path (the hosted mock server's URL).
         """
-        return self._router.begin(method, url, headers, storage_base)
+        self._projects.flush()  # changes the clock made since the last request, told before this one
+        return self._router.begin(method, url, headers, storage_base, api_base)

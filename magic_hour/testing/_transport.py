@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterator, Optional, Union
 import anyio
 import httpx
 
+from ..environment import Environment
 from ._wire import TRANSPORT_BASE_URL, TRANSPORT_STORAGE_URL
 
 if TYPE_CHECKING:
@@ -73,6 +74,10 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Routes requests for ``https://api.magichour.test`` and ``https://storage.magichour.test`` to
     the fake, with no sockets. Works with both :class:`httpx.Client` and :class:`httpx.AsyncClient`.
 
+    In mock-server mode (``fake.mock_server``) it also answers for ``Environment.MOCK_SERVER``'s URL,
+    the official SDK's hosted mock server, so ``Client(environment=Environment.MOCK_SERVER,
+    httpx_client=fake.httpx_client())`` runs offline.
+
     Other hosts raise :class:`httpx.ConnectError` (as if they did not resolve), so a client that is
     not pointed at the fake fails loudly instead of reaching the internet.
     """
@@ -81,9 +86,19 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.fake = fake
         self.api_origin = httpx.URL(TRANSPORT_BASE_URL)
         self.storage_origin = httpx.URL(TRANSPORT_STORAGE_URL)
+        self.mock_origin = httpx.URL(Environment.MOCK_SERVER.value)
 
     def _begin(self, request: httpx.Request) -> Exchange:
         url = request.url
+        mock = self.mock_origin
+        if self.fake.mock_server and (url.scheme, url.host, url.port) == (mock.scheme, mock.host, mock.port):
+            return self.fake.begin_request(
+                request.method,
+                str(url),
+                request.headers,
+                storage_base=TRANSPORT_STORAGE_URL,
+                api_base=Environment.MOCK_SERVER.value,
+            )
         if (url.scheme, url.host, url.port) not in {
             (o.scheme, o.host, o.port) for o in (self.api_origin, self.storage_origin)
         }:
