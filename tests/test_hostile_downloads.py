@@ -11,13 +11,13 @@ import pathlib
 import random
 import tracemalloc
 import unicodedata
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import _modes
 import httpx
 import pytest
 from _codings import CODINGS, bomb, compress
-from _servers import RawServer, Respond, Unframed
+from _servers import RawServer, Received, Respond, Unframed
 from conftest import Flavor
 
 from magic_hour import DownloadError, DownloadWriteError
@@ -224,3 +224,37 @@ async def test_names_and_messages_never_carry_controls_or_bidirectional_override
     message = str(info.value)
     assert "%C2%9B2J%E2%80%AE.png" in message and info.value.url.endswith("/p/%C2%9B2J%E2%80%AE.png")
     assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in message + info.value.path), message
+
+
+def ranged(content: bytes, *, part: int) -> Any:
+    """A server that answers every GET with a 206 of at most ``part`` bytes from where it was asked
+    (from byte 0 without a Range header), as a CDN that caps its ranges does."""
+
+    def answer(request: Received) -> Respond:
+        asked = request.header("range")
+        first = int(asked[len("bytes=") : -1]) if asked else 0
+        body = content[first : first + part]
+        headers = [("Content-Range", f"bytes {first}-{first + len(body) - 1}/{len(content)}")]
+        return Respond(206, headers, body)
+
+    return answer
+
+
+async def test_a_206_answering_a_plain_get_is_not_saved_as_the_whole_file(
+    sdk: Flavor, tmp_path: pathlib.Path
+) -> None:
+    # 206 with Content-Range: bytes 0-99/1024 to a GET without Range was saved as the file (100 bytes).
+    content = bytes(range(256)) * 4
+    with RawServer(ranged(content, part=100)) as server:
+        client = sdk.client(max_retries=0)
+        [path] = await sdk.call(client.v1.files.download, f"{server.url}/a.png", directory=tmp_path)
+        asked = [r.header("range") for r in server.requests]
+    assert pathlib.Path(path).read_bytes() == content
+    assert asked == [None] + [f"bytes={n}-" for n in range(100, 1024, 100)]
+    # A 206 that says nothing of where its bytes go is refused, and nothing is left.
+    with (
+        RawServer(then=Respond(206, [], b"x" * 100)) as server,
+        pytest.raises(DownloadError, match="206 without a usable Content-Range"),
+    ):
+        await sdk.call(client.v1.files.download, f"{server.url}/b.png", directory=tmp_path)
+    assert files_in(tmp_path) == ["a.png"]

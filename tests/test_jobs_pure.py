@@ -199,6 +199,93 @@ def test_a_short_body_is_not_accepted() -> None:
         flow.send(Written(90))
 
 
+def run_download(answers: List[Any], max_retries: int = 2) -> Any:
+    """Drive a download flow: each answer is a response (with the bytes its body brings as
+    ``Written``) or a transport error; returns (the size, the offsets asked for, the sleeps)."""
+    flow = download_flow("https://h/a.mp4", "a.mp4", max_retries=max_retries)
+    offsets: List[int] = []
+    sleeps = 0
+    action = next(flow)
+    it = iter(answers)
+    try:
+        while True:
+            if isinstance(action, Sleep):
+                sleeps += 1
+                action = flow.send(None)
+            elif isinstance(action, Open):
+                offsets.append(action.offset)
+                answer = next(it)
+                action = flow.send(answer[0] if isinstance(answer, tuple) else answer)
+                if isinstance(action, Write):
+                    assert isinstance(answer, tuple)
+                    action = flow.send(answer[1])
+            else:
+                assert isinstance(action, Discard)
+                action = flow.send(None)
+    except StopIteration as stop:
+        return stop.value, offsets, sleeps
+
+
+def part(first: int, last: int, total: str, length: Optional[int] = None) -> httpx.Response:
+    size = last - first + 1 if length is None else length
+    return response(206, {"content-range": f"bytes {first}-{last}/{total}", "content-length": str(size)})
+
+
+def test_a_206_to_a_plain_get_is_the_start_of_the_file_not_the_file() -> None:
+    # bytes 0-99/1024 answering a GET without Range was saved as the whole file (100 bytes).
+    size, offsets, sleeps = run_download(
+        [(part(0, 99, "1024"), Written(100)), (part(100, 1023, "1024"), Written(924))]
+    )
+    assert (size, offsets, sleeps) == (1024, [0, 100], 0)
+    # A length the server does not know ("*"): parts until a 416 says where the file ends.
+    unsatisfied = response(416, {"content-range": "bytes */300"})
+    answers = [(part(0, 99, "*"), Written(100)), (part(100, 299, "*"), Written(200)), unsatisfied]
+    assert run_download(answers) == (300, [0, 100, 300], 0)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"content-range": "bytes 0-2000/1024"},
+        {"content-range": "bytes 50-10/1024"},
+        {"content-range": "x"},
+    ],
+)
+def test_a_206_without_a_usable_content_range_is_refused(headers: Any) -> None:
+    with pytest.raises(DownloadError, match="HTTP 206 without a usable Content-Range") as info:
+        run_download([response(206, headers)])
+    assert info.value.status_code == 206
+
+
+def test_a_part_longer_than_announced_or_from_another_version_restarts() -> None:
+    # A body longer than its range: its bytes cannot be placed; the file restarts from byte 0.
+    answers = [(part(0, 99, "200"), Written(150)), (response(200, {"content-length": "200"}), Written(200))]
+    assert run_download(answers)[:2] == (200, [0, 0])
+    # The file's length changed between two parts: the first part belongs to another version.
+    answers = [
+        (part(0, 99, "1000"), Written(100)),
+        part(100, 1199, "1200"),
+        (response(200, {"content-length": "1200"}), Written(1200)),
+    ]
+    assert run_download(answers)[:2] == (1200, [0, 100, 0])
+
+
+def test_a_server_that_answers_the_same_part_to_every_range_gives_up() -> None:
+    # 206 bytes 0-99/1024 to every request, Range or not: no progress after the first part.
+    with pytest.raises(DownloadError, match=r"in parts, without an end|another range"):
+        run_download(
+            [(part(0, 99, "1024"), Written(100))]
+            + [part(0, 99, "1024"), (part(0, 99, "1024"), Written(100))] * 5
+        )
+
+
+def test_a_416_is_the_end_only_where_the_length_is_known() -> None:
+    answers = [(part(0, 99, "*"), Written(100)), response(416)]
+    with pytest.raises(DownloadError, match="HTTP 416"):
+        run_download(answers)
+
+
 # ------------------------------------------------------------------------------------------------ names
 
 

@@ -6,8 +6,10 @@ into the temporary file from ``offset``; the driver sends back a :class:`Written
 (close a response whose body is not wanted) or a :class:`~magic_hour._core.retry.Sleep`.
 
 A connection dropped mid-body resumes where it stopped with ``Range: bytes=<n>-``; a server that answers
-``200`` instead of ``206`` restarts the file from byte 0. Failures that made no progress (no byte past
-the furthest one received so far) count against ``max_retries``; the file is only accepted when its length matches what the server announced.
+``200`` instead of ``206`` restarts the file from byte 0. A ``206`` is a part wherever it comes (also as
+the answer to a plain GET): it must start where asked, and the rest of the file is asked for after it.
+Failures that made no progress (no byte past the furthest one received so far) count against
+``max_retries``; the file is only accepted when its length matches what the server announced.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Generator, Optional, Tuple, Union
+from typing import Any, Generator, Optional, Union
 
 import httpx
 
@@ -65,15 +67,29 @@ DownloadAction = Union[Open, Write, Discard, Sleep]
 DownloadFlow = Generator[DownloadAction, Any, int]
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_UNSATISFIED = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
 
 
-def content_range(headers: httpx.Headers) -> Tuple[Optional[int], Optional[int]]:
-    """(first byte, total size) of a ``206``'s ``Content-Range``; ``None`` where it does not say."""
+@dataclass(frozen=True)
+class Part:
+    """A ``206``'s ``Content-Range``: bytes ``first`` to ``end`` (excluded) of a file of ``total``
+    bytes (``None``: the server does not say)."""
+
+    first: int
+    end: int
+    total: Optional[int]
+
+
+def content_range(headers: httpx.Headers) -> Optional[Part]:
+    """The part a ``206`` holds, ``None`` when its ``Content-Range`` is missing or impossible."""
     match = _CONTENT_RANGE.match(headers.get("content-range", ""))
     if match is None:
-        return None, None
-    total = match.group(3)
-    return int(match.group(1)), (int(total) if total != "*" else None)
+        return None
+    first, last = int(match.group(1)), int(match.group(2))
+    total = int(match.group(3)) if match.group(3) != "*" else None
+    if last < first or (total is not None and last >= total):
+        return None
+    return Part(first, last + 1, total)
 
 
 def body_length(response: httpx.Response) -> Optional[int]:
@@ -82,6 +98,12 @@ def body_length(response: httpx.Response) -> Optional[int]:
         return None
     raw = response.headers.get("content-length")
     return int(raw) if raw is not None and raw.isdigit() else None
+
+
+def _unsatisfied_total(response: httpx.Response) -> Optional[int]:
+    """The file's length a ``416`` states (``Content-Range: bytes */<length>``)."""
+    match = _UNSATISFIED.match(response.headers.get("content-range", ""))
+    return int(match.group(1)) if match is not None else None
 
 
 def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
@@ -106,24 +128,41 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
         if isinstance(outcome, httpx.Response):
             response = outcome
             status = response.status_code
-            if status == 206 and offset > 0:
-                first, size = content_range(response.headers)
-                if first != offset:
-                    logger.info("%s: the server answered another range; restarting", shown)
+            end: Optional[int]  # where this body should end in the file (None: where it ends)
+            if status == 206:
+                # A part, asked for or not: a 206 may answer a plain GET (bytes 0-99/1024), and is then
+                # the start of the file, not the file.
+                part = content_range(response.headers)
+                if part is None or part.first != offset:
                     yield Discard(response)
+                    if offset == 0:
+                        raise fail("the server answered HTTP 206 without a usable Content-Range", status)
+                    logger.info("%s: the server answered another range; restarting", shown)
                     ranges, received = False, 0
                     continue
-                total = size if size is not None else total
+                if part.total is not None and total is not None and part.total != total:
+                    yield Discard(response)  # another version of the file: its bytes do not mix
+                    logger.info(
+                        "%s: the file's length changed (%d, now %d); restarting", shown, total, part.total
+                    )
+                    received, total = 0, None
+                    continue
+                total = part.total if part.total is not None else total
+                end = part.end
             elif response.is_success:
                 if offset > 0:
                     logger.info("%s: the server ignores Range; restarting from the first byte", shown)
                     ranges = False
                 offset, received = 0, 0
-                total = body_length(response)
+                total = end = body_length(response)
                 if total is None:
                     ranges = False  # a resumed body could not be checked against anything
-            elif status == 416 and offset > 0 and total is not None and offset == total:
-                yield Discard(response)
+            elif (
+                status == 416
+                and offset > 0
+                and offset == (total if total is not None else _unsatisfied_total(response))
+            ):
+                yield Discard(response)  # nothing after offset: the file was complete
                 return received
             else:
                 yield Discard(response)
@@ -134,13 +173,23 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
                 continue
             written: Written = yield Write(response, offset, total)
             received = offset + written.count
-            if written.error is None and (total is None or received == total):
-                return received
-            if written.error is None:
-                assert total is not None
-                problem = f"the body ended after {received} of {total} bytes"
-                if received > total:
-                    ranges, received = False, 0
+            if written.error is None and end is not None and received > end:
+                problem = f"the body brought {received - offset} bytes where {end - offset} were announced"
+                ranges, received = False, 0
+            elif written.error is None and (end is None or received == end):
+                if (status != 206 and total is None) or received == total:
+                    return received
+                # A part ended as announced; the rest of the file follows in the next request.
+                ranges = True
+                if received > furthest:
+                    furthest, failures = received, 0
+                    resumes += 1
+                    if resumes <= MAX_RESUMES:
+                        continue
+                problem = f"the server sent {received} bytes in parts, without an end"
+            elif written.error is None:
+                assert end is not None
+                problem = f"the body ended after {received} of {total if total is not None else end} bytes"
             else:
                 problem = str(written.error) or type(written.error).__name__
             if received > furthest:  # new bytes: not the same ones again after a restart from byte 0
