@@ -105,6 +105,8 @@ class Method:
             parts.append(f"body={schema_expr(o.body, checks, core)}")
         if o.query is not None:
             parts.append(f"query={schema_expr(o.query, checks, core)}")
+        if o.op.creates:  # starts a project and spends credits: retried only when nothing started
+            parts.append(f'creates="{o.op.creates}"')
         return f"{self.const} = Endpoint({', '.join(parts)})\n"
 
     def doc(self) -> str:
@@ -115,15 +117,22 @@ class Method:
         lines.append("Args:")
         for f in self.args:
             lines.append(f"    {f.py}: {first_paragraph(f.node.description) or f.py}")
-        lines.append(
-            "    request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``."
-        )
+        options = "``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``"
+        if o.op.creates:
+            options += ", ``retry_may_duplicate``"
+        lines.append(f"    request_options: {options}.")
         lines += [
             "",
             "Raises:",
             "    InvalidParameterError: an argument can never be accepted (before any request).",
         ]
         lines += ["    ApiError: the API answered with an error (a subclass per status code)."]
+        if o.op.creates:
+            lines += [
+                "    ProjectMayExistError: it was sent and the answer does not prove that nothing started "
+                "(a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. "
+                "See docs/reliability.md."
+            ]
         return "\n".join(lines)
 
     def signature(self, is_async: bool, name: str, ret: str, skip: str = "") -> List[str]:

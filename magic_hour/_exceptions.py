@@ -19,9 +19,15 @@ The tree::
     │   ├── UnprocessableEntityError     422
     │   ├── RateLimitError               429
     │   ├── InternalServerError          5xx
+    │   │   └── ProjectMayExistServerError   ...to a create (also a ProjectMayExistError)
     │   └── ApiResponseValidationError   a 2xx whose body is not JSON or does not fit the model
+    │       └── ProjectMayExistResponseError ...to a create (also a ProjectMayExistError)
     ├── ApiConnectionError (also an httpx.TransportError)  no response: DNS, refused, reset...
-    │   └── ApiTimeoutError (also an httpx.TimeoutException) ...or the timeout ran out
+    │   ├── ApiTimeoutError (also an httpx.TimeoutException) ...or the timeout ran out
+    │   │   └── ProjectMayExistTimeoutError  ...waiting for a create's answer (also the one below)
+    │   └── ProjectMayExistConnectionError   ...after a create was sent (also a ProjectMayExistError)
+    ├── ProjectMayExistError                 a create was sent and may have started a project (and
+    │                                        spent credits): not retried; .operation .kind
     ├── StorageError (also an httpx.HTTPStatusError)  the storage refused an upload PUT; .status_code
     │                                              .response .request
     ├── UploadUrlsMismatchError (also a ValueError)  upload-urls answered with unusable URLs (count, scheme)
@@ -34,13 +40,19 @@ The tree::
 Other status codes (405, 418, ...) raise a plain :class:`ApiError`. Messages never include the token
 or the signed query of an upload URL.
 
+A create (a call that starts a project and spends credits) is retried only when the answer proves
+that nothing started; any other failure raises a :class:`ProjectMayExistError`, as one of the four
+classes drawn under the error the same failure raises elsewhere, so that ``except ProjectMayExistError``
+catches every such case and ``except InternalServerError`` (or ``ApiError``, ``httpx.HTTPError``...)
+still catches each.
+
 The second base classes are what the official ``magic-hour`` package raises in the same situation, so
 that an ``except FileNotFoundError`` / ``ValueError`` / ``httpx.HTTPStatusError`` / ``httpx.HTTPError``
 written for it still catches ours (``docs/migrating.md`` has the table).
 
 The classes live in ``magic_hour/_errors/`` (``base``: the root and bad input; ``api``: the API's
-answers and connection failures; ``files``: uploads; ``jobs``: projects and downloads); this module is
-their public home: import them from here (or from :mod:`magic_hour`).
+answers and connection failures; ``files``: uploads; ``jobs``: projects and downloads; ``creates``:
+a create whose outcome is unknown); this module is their public home: import them from here (or from :mod:`magic_hour`).
 """
 
 from __future__ import annotations
@@ -73,6 +85,13 @@ from ._errors.base import (
     MagicHourError,
     MissingFileError,
     MissingTokenError,
+)
+from ._errors.creates import (
+    ProjectMayExistConnectionError,
+    ProjectMayExistError,
+    ProjectMayExistResponseError,
+    ProjectMayExistServerError,
+    ProjectMayExistTimeoutError,
 )
 from ._errors.files import (
     StorageError,
@@ -108,6 +127,11 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "ProjectFailedError",
+    "ProjectMayExistConnectionError",
+    "ProjectMayExistError",
+    "ProjectMayExistResponseError",
+    "ProjectMayExistServerError",
+    "ProjectMayExistTimeoutError",
     "ProjectTimeoutError",
     "RateLimitError",
     "StorageError",

@@ -232,17 +232,26 @@ class Endpoint:
     """One operation, declared by a generated resource: HTTP method, path template, compact schemas.
 
     Its body schema is compiled at first use into a fast path (:mod:`.compiled`) that accepts and encodes
-    a valid body in one pass; whatever it does not accept is decided by :func:`to_wire`."""
+    a valid body in one pass; whatever it does not accept is decided by :func:`to_wire`. ``creates``:
+    the kind of project the operation starts (and bills), which the core retries only when nothing
+    started (``spec/metadata.json``)."""
 
-    __slots__ = ("_fast", "body", "method", "path", "query")
+    __slots__ = ("_fast", "body", "creates", "method", "path", "query")
 
     def __init__(
-        self, method: str, path: str, body: Optional[Obj] = None, query: Optional[Obj] = None
+        self,
+        method: str,
+        path: str,
+        body: Optional[Obj] = None,
+        query: Optional[Obj] = None,
+        *,
+        creates: Optional[str] = None,
     ) -> None:
         self.method = method
         self.path = path
         self.body = body
         self.query = query
+        self.creates = creates
         self._fast: Optional[FastBody] = _UNCOMPILED
 
     def _encode(self, schema: Obj, body: Mapping[str, Any]) -> Optional[bytes]:
@@ -281,4 +290,6 @@ class Endpoint:
             json_bytes = self._encode(self.body, body or {})
             if json_bytes is None:
                 json_body = to_wire(self.body, body or {})
-        return ApiRequest(self.method, url, json=json_body, params=params, json_bytes=json_bytes)
+        return ApiRequest(
+            self.method, url, json=json_body, params=params, json_bytes=json_bytes, creates=self.creates
+        )

@@ -75,9 +75,20 @@ class RequestOptions(TypedDict, total=False):
     """How many times to retry this request (0 disables retries)."""
     total_timeout: Optional[float]
     """Seconds for the whole call: every attempt and the waits between them (``None``: no limit)."""
+    retry_may_duplicate: bool
+    """For a call that starts a project: retry it after any retryable failure, as other calls are, even
+    when the project may have started (a 5xx, a timeout, a dropped connection), so a retry may start and
+    bill a second one. Default ``False``: retried only when the answer proves nothing started."""
 
 
-_OPTION_KEYS = ("timeout", "additional_headers", "additional_params", "max_retries", "total_timeout")
+_OPTION_KEYS = (
+    "timeout",
+    "additional_headers",
+    "additional_params",
+    "max_retries",
+    "total_timeout",
+    "retry_may_duplicate",
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,8 @@ class ApiRequest:
     """The JSON body already encoded; wins over ``json``."""
     params: Optional[Mapping[str, QueryValue]] = None
     """Query parameters of the operation (wire names); ``request_options`` ``additional_params`` win."""
+    creates: Optional[str] = None
+    """The kind of project this call starts (and bills): then retried only when nothing started."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,7 @@ class ResolvedOptions:
     headers: Mapping[str, str]
     params: Mapping[str, QueryValue]
     total_timeout: Optional[float] = None
+    retry_may_duplicate: bool = False
 
 
 def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> ResolvedOptions:
@@ -129,7 +143,10 @@ def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> 
         if "total_timeout" in options
         else None
     )
-    return ResolvedOptions(timeout, max_retries, headers, params, total)
+    duplicate = options.get("retry_may_duplicate", False)
+    if not isinstance(duplicate, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise InvalidParameterError("request_options.retry_may_duplicate", duplicate, "True or False")
+    return ResolvedOptions(timeout, max_retries, headers, params, total, duplicate)
 
 
 def _encode_json(body: Any) -> bytes:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Type, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, TypeVar, cast
 
 import httpx
 
-from .._exceptions import ApiError, ApiResponseValidationError, error_class_for_status
+from .._exceptions import (
+    ApiError,
+    ApiResponseValidationError,
+    ProjectMayExistResponseError,
+    ProjectMayExistServerError,
+    error_class_for_status,
+)
 from .._redact import bearer_token, redact
 from .reading import SUCCESS_BODY_LIMIT, TRUNCATED, body_text, parse_json
 
@@ -50,39 +56,53 @@ def _redact_token(message: str, response: httpx.Response) -> str:
     return redact(message, [bearer_token(request)])
 
 
-def status_error(response: httpx.Response) -> ApiError:
-    """The typed :class:`ApiError` for a non-2xx response."""
+def _operation(response: httpx.Response) -> str:
+    request = response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+    return f"{request.method} {request.url.path}" if request is not None else "the create"
+
+
+def status_error(response: httpx.Response, creates: Optional[str] = None) -> ApiError:
+    """The typed :class:`ApiError` for a non-2xx response; for a 5xx to a call that starts a project of
+    kind ``creates``, a :class:`ProjectMayExistServerError` (the project may have started)."""
     body = decode_body(response)
+    message = _redact_token(error_message(response, body), response)
+    if creates is not None and response.status_code >= 500:
+        operation = _operation(response)
+        return ProjectMayExistServerError(
+            message, operation=operation, kind=creates, response=response, body=body
+        )
     cls = error_class_for_status(response.status_code)
-    return cls(_redact_token(error_message(response, body), response), response=response, body=body)
+    return cls(message, response=response, body=body)
 
 
-def parse_response(response: httpx.Response, cast_to: Type[M]) -> M:
-    """Return the parsed model for a 2xx response, or raise the matching :class:`ApiError`."""
+def _invalid(response: httpx.Response, message: str, body: Any, creates: Optional[str]) -> ApiError:
+    # A 2xx to a create: the project started, and its id may be lost with the answer.
+    if creates is not None:
+        operation = _operation(response)
+        return ProjectMayExistResponseError(
+            message, operation=operation, kind=creates, response=response, body=body
+        )
+    return ApiResponseValidationError(message, response=response, body=body)
+
+
+def parse_response(response: httpx.Response, cast_to: Type[M], creates: Optional[str] = None) -> M:
+    """Return the parsed model for a 2xx response, or raise the matching :class:`ApiError`. ``creates``:
+    the kind of project the call starts (see :func:`status_error`)."""
     if not response.is_success:
-        raise status_error(response)
+        raise status_error(response, creates)
     from pydantic import ValidationError
 
     if response.extensions.get(TRUNCATED):
-        raise ApiResponseValidationError(
-            f"the response body is larger than {SUCCESS_BODY_LIMIT // (1024 * 1024)} MiB; refused",
-            response=response,
-            body=None,
-        )
+        limit = SUCCESS_BODY_LIMIT // (1024 * 1024)
+        raise _invalid(response, f"the response body is larger than {limit} MiB; refused", None, creates)
     try:
         return cast_to.model_validate_json(response.content)
     except (ValidationError, RecursionError) as exc:
         if isinstance(exc, RecursionError):
-            raise ApiResponseValidationError(
-                f"the response does not match {cast_to.__name__}: JSON nested too deeply",
-                response=response,
-                body=decode_body(response),
-            ) from None
+            message = f"the response does not match {cast_to.__name__}: JSON nested too deeply"
+            raise _invalid(response, message, decode_body(response), creates) from None
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['msg']}" for err in exc.errors()[:5]
         )
-        raise ApiResponseValidationError(
-            f"the response does not match {cast_to.__name__}: {problems}",
-            response=response,
-            body=decode_body(response),
-        ) from None
+        message = f"the response does not match {cast_to.__name__}: {problems}"
+        raise _invalid(response, message, decode_body(response), creates) from None

@@ -4,6 +4,10 @@ The loop (:func:`retry_flow`) yields what to do next, :data:`SEND` or a :class:`
 back the outcome of each attempt. The sync and async drivers in ``transport.py`` only carry out those
 steps, so the policy (what is retried, how long to wait, how many attempts) exists once, like the
 auth flows of httpx.
+
+A create (a call that starts a project and spends credits; the API has no idempotency key) is retried
+only after an outcome that proves the API did not act on it (:func:`nothing_started`); after any other
+failure it raises a :class:`~magic_hour._exceptions.ProjectMayExistError` instead of paying twice.
 """
 
 from __future__ import annotations
@@ -17,7 +21,12 @@ from typing import Callable, Generator, Mapping, Optional, TypeVar, Union
 
 import httpx
 
-from .._exceptions import ApiConnectionError, ApiTimeoutError
+from .._exceptions import (
+    ApiConnectionError,
+    ApiTimeoutError,
+    ProjectMayExistConnectionError,
+    ProjectMayExistTimeoutError,
+)
 
 logger = logging.getLogger("magic_hour")
 
@@ -25,6 +34,20 @@ INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUS = frozenset({408, 409, 429})
+NOT_STARTED_STATUS = frozenset({408, 409, 429})
+"""Answers that say the request was not acted on (RFC 9110 15.5.9, 15.5.10; RFC 6585 4): the server did
+not receive it whole (408), refused it for a conflict (409), or was rate limited before handling it (429)."""
+NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
+"""Failures before any byte of the request left: no connection (refused, DNS, TLS, timed out), no free
+connection in the pool, a proxy that refused the tunnel, a URL that cannot be sent. A failure while
+writing is not among them: asyncio keeps sending what it buffered after a failed write, and the last
+write of a request may fail after every byte of its body went out."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +126,34 @@ def retry_delay(
     return base * (1.0 - 0.25 * rand())
 
 
-def connection_error(exc: Exception, what: object) -> ApiConnectionError:
-    """Our typed error for a transport failure (the cause is kept as ``__cause__``)."""
+def nothing_started(outcome: Outcome) -> bool:
+    """Whether a failed attempt proves that the API did not act on the request (so a create may be sent
+    again without paying twice): see :data:`NOT_STARTED_STATUS` and :data:`NOT_SENT`. A 5xx, a timeout
+    waiting for the answer, or a connection closed after the request went out prove nothing."""
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code in NOT_STARTED_STATUS
+    return isinstance(outcome, NOT_SENT)
+
+
+def connection_error(
+    exc: Exception, what: object, creates: Optional[str] = None, *, total_timeout: bool = False
+) -> ApiConnectionError:
+    """Our typed error for a transport failure (the cause is kept as ``__cause__``). ``creates``: the kind
+    of project the request starts; a :class:`ProjectMayExistError` when the failure does not prove that
+    nothing started. ``total_timeout``: the call's deadline ended the retries after this failure."""
     request = getattr(exc, "_request", None)
-    if isinstance(exc, httpx.TimeoutException):
-        return ApiTimeoutError(f"{what} timed out ({type(exc).__name__})", request=request)
-    detail = str(exc) or type(exc).__name__
-    return ApiConnectionError(f"{what} failed: {detail}", request=request)
+    if total_timeout:
+        message = f"{what} did not complete within its total_timeout ({type(exc).__name__})"
+    elif isinstance(exc, httpx.TimeoutException):
+        message = f"{what} timed out ({type(exc).__name__})"
+    else:
+        message = f"{what} failed: {str(exc) or type(exc).__name__}"
+    timed_out = total_timeout or isinstance(exc, httpx.TimeoutException)
+    if creates is not None and not nothing_started(exc):
+        cls = ProjectMayExistTimeoutError if timed_out else ProjectMayExistConnectionError
+        operation = f"{request.method} {request.url.path}" if request is not None else str(what)
+        return cls(message, operation=operation, kind=creates, request=request)
+    return (ApiTimeoutError if timed_out else ApiConnectionError)(message, request=request)
 
 
 def _past(deadline: Optional[float], delay: float) -> bool:
@@ -124,6 +168,8 @@ def retry_flow(
     is_retryable: Callable[[httpx.Response], bool] = lambda r: is_retryable_status(r.status_code),
     send: A = SEND,  # type: ignore[assignment]
     deadline: Optional[float] = None,
+    creates: Optional[str] = None,
+    retry_may_duplicate: bool = False,
 ) -> Generator[Union[A, Sleep], Optional[Outcome], httpx.Response]:
     """The retry loop. Returns the final response (success or not); raises
     :class:`ApiConnectionError`/:class:`ApiTimeoutError` when the last attempt got no response.
@@ -132,12 +178,20 @@ def retry_flow(
     contain secrets, and is only computed when a line is written. ``send`` is the action yielded for
     each attempt (the upload engine yields its own, which says what to PUT). ``deadline`` (a
     ``time.monotonic()`` value) ends the retries: no wait goes past it.
+
+    ``creates`` (the kind of project the request starts) retries it only after an outcome that proves
+    nothing started (:func:`nothing_started`), unless ``retry_may_duplicate``; after another failure, the
+    final response is returned (the caller raises a ``ProjectMayExistServerError`` for its 5xx) or a
+    ``ProjectMayExistError`` raised.
     """
     retries_taken = 0
     while True:
         outcome = yield send
+        unproven = creates is not None and outcome is not None and not nothing_started(outcome)
         if isinstance(outcome, httpx.Response):
             if outcome.is_success or not is_retryable(outcome) or retries_taken >= max_retries:
+                return outcome
+            if unproven and not retry_may_duplicate:
                 return outcome
             delay = retry_delay(retries_taken, outcome.headers)
             if _past(deadline, delay):
@@ -145,15 +199,14 @@ def retry_flow(
             reason = f"HTTP {outcome.status_code}"
         else:
             assert outcome is not None
-            if retries_taken >= max_retries:
-                raise connection_error(outcome, what) from outcome
+            if retries_taken >= max_retries or (unproven and not retry_may_duplicate):
+                raise connection_error(outcome, what, creates) from outcome
             delay = retry_delay(retries_taken)
             if _past(deadline, delay):
-                raise ApiTimeoutError(
-                    f"{what} did not complete within its total_timeout ({type(outcome).__name__})",
-                    request=getattr(outcome, "_request", None),
-                ) from outcome
+                raise connection_error(outcome, what, creates, total_timeout=True) from outcome
             reason = type(outcome).__name__
         retries_taken += 1
+        if unproven:  # asked for with retry_may_duplicate
+            reason += ", a project may have been started: retrying as asked"
         logger.info("%s: %s, retry %d of %d in %.2fs", what, reason, retries_taken, max_retries, delay)
         yield Sleep(delay)

@@ -107,11 +107,17 @@ class SyncHTTP(SyncPoolHolder):
         start = time.perf_counter()
         deadline = call_deadline(resolved.total_timeout)
         response = run_flow(
-            retry_flow(max_retries=resolved.max_retries, what=what, deadline=deadline),
+            retry_flow(
+                max_retries=resolved.max_retries,
+                what=what,
+                deadline=deadline,
+                creates=api_request.creates,
+                retry_may_duplicate=resolved.retry_may_duplicate,
+            ),
             lambda _: self.send(request, budget_for(request, deadline)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
-        return parse_response(response, cast_to)
+        return parse_response(response, cast_to, api_request.creates)
 
 
 class AsyncHTTP(AsyncPoolHolder):
@@ -199,8 +205,14 @@ class AsyncHTTP(AsyncPoolHolder):
         start = time.perf_counter()
         deadline = call_deadline(resolved.total_timeout)
         response = await arun_flow(
-            retry_flow(max_retries=resolved.max_retries, what=what, deadline=deadline),
+            retry_flow(
+                max_retries=resolved.max_retries,
+                what=what,
+                deadline=deadline,
+                creates=api_request.creates,
+                retry_may_duplicate=resolved.retry_may_duplicate,
+            ),
             lambda _: self.send(request, budget_for(request, deadline)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
-        return parse_response(response, cast_to)
+        return parse_response(response, cast_to, api_request.creates)

@@ -122,7 +122,9 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
                 project = jobs.generate(
                     kind,
                     project_model,
-                    create=lambda b: project_model.model_validate(call_json(client, "POST", template, b)),
+                    create=lambda b: project_model.model_validate(
+                        call_json(client, "POST", template, b, creates=kind)
+                    ),
                     body=body,
                     files=cast(Dict[str, str], command.get("files", {})),
                     wait_for_completion=not args.no_wait,

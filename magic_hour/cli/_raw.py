@@ -31,12 +31,16 @@ def _raw_model() -> Any:
     return _model_cache
 
 
-def call_json(client: Client, method: str, path: str, body: Optional[Any] = None) -> Any:
-    """``method path`` with a JSON ``body``; the decoded JSON answer (an ``ApiError`` for a non-2xx)."""
+def call_json(
+    client: Client, method: str, path: str, body: Optional[Any] = None, *, creates: Optional[str] = None
+) -> Any:
+    """``method path`` with a JSON ``body``; the decoded JSON answer (an ``ApiError`` for a non-2xx).
+    ``creates``: the kind of project the call starts (retried only when nothing started)."""
     from .._client import http_of
     from .._core.request import ApiRequest
 
-    answer = http_of(client).request(ApiRequest(method, path, json=body), _raw_model(), None)
+    request = ApiRequest(method, path, json=body, creates=creates)
+    answer = http_of(client).request(request, _raw_model(), None)
     return answer.root
 
 

@@ -44,6 +44,7 @@ _CREATE = Endpoint(
             "name": ("name", False, STR),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.garment_file_path": "image", "assets.person_file_path": "image"}
 
@@ -71,11 +72,12 @@ class AiClothesChangerClient:
         Args:
             assets: Provide the assets for clothes changer
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_clothes_changer_create_response import V1AiClothesChangerCreateResponse
 
@@ -162,11 +164,12 @@ class AsyncAiClothesChangerClient:
         Args:
             assets: Provide the assets for clothes changer
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_clothes_changer_create_response")
         from ....types.models.v1_ai_clothes_changer_create_response import V1AiClothesChangerCreateResponse

@@ -37,6 +37,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {}
 
@@ -66,11 +67,12 @@ class AiGifGeneratorClient:
             style: style
             name: Give your gif a custom name for easy identification.
             output_format: The output file format for the generated animation.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_gif_generator_create_response import V1AiGifGeneratorCreateResponse
 
@@ -160,11 +162,12 @@ class AsyncAiGifGeneratorClient:
             style: style
             name: Give your gif a custom name for easy identification.
             output_format: The output file format for the generated animation.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_gif_generator_create_response")
         from ....types.models.v1_ai_gif_generator_create_response import V1AiGifGeneratorCreateResponse

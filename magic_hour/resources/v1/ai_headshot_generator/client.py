@@ -50,6 +50,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image"}
 
@@ -79,11 +80,12 @@ class AiHeadshotGeneratorClient:
             assets: Provide the assets for headshot photo
             name: Give your image a custom name for easy identification.
             style: style
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_headshot_generator_create_response import (
             V1AiHeadshotGeneratorCreateResponse,
@@ -175,11 +177,12 @@ class AsyncAiHeadshotGeneratorClient:
             assets: Provide the assets for headshot photo
             name: Give your image a custom name for easy identification.
             style: style
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_headshot_generator_create_response")
         from ....types.models.v1_ai_headshot_generator_create_response import (

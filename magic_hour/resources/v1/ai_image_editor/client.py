@@ -50,6 +50,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.image_file_paths[]": "image"}
 
@@ -106,11 +107,12 @@ class AiImageEditorClient:
             model: The AI model to use for image editing. Each model has different capabilities and costs.
             name: Give your image a custom name for easy identification.
             resolution: Maximum resolution (longest edge) for the output image.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_image_editor_create_response import V1AiImageEditorCreateResponse
 
@@ -268,11 +270,12 @@ class AsyncAiImageEditorClient:
             model: The AI model to use for image editing. Each model has different capabilities and costs.
             name: Give your image a custom name for easy identification.
             resolution: Maximum resolution (longest edge) for the output image.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_image_editor_create_response")
         from ....types.models.v1_ai_image_editor_create_response import V1AiImageEditorCreateResponse

@@ -44,6 +44,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {}
 
@@ -99,11 +100,12 @@ class AiImageGeneratorClient:
             name: Give your image a custom name for easy identification.
             orientation: DEPRECATED: Use `aspect_ratio` instead. The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
             resolution: Maximum resolution (longest edge) for the output image.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_image_generator_create_response import V1AiImageGeneratorCreateResponse
 
@@ -259,11 +261,12 @@ class AsyncAiImageGeneratorClient:
             name: Give your image a custom name for easy identification.
             orientation: DEPRECATED: Use `aspect_ratio` instead. The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
             resolution: Maximum resolution (longest edge) for the output image.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_image_generator_create_response")
         from ....types.models.v1_ai_image_generator_create_response import V1AiImageGeneratorCreateResponse

@@ -41,6 +41,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {}
 
@@ -68,11 +69,12 @@ class AiMemeGeneratorClient:
         Args:
             style: style
             name: The name of the meme.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_meme_generator_create_response import V1AiMemeGeneratorCreateResponse
 
@@ -157,11 +159,12 @@ class AsyncAiMemeGeneratorClient:
         Args:
             style: style
             name: The name of the meme.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_meme_generator_create_response")
         from ....types.models.v1_ai_meme_generator_create_response import V1AiMemeGeneratorCreateResponse

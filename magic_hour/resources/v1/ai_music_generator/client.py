@@ -44,6 +44,7 @@ _CREATE = Endpoint(
         },
         open=True,
     ),
+    creates="audio",
 )
 _GENERATE_FILES: dict[str, str] = {}
 
@@ -75,11 +76,12 @@ class AiMusicGeneratorClient:
             style: style
             additional_properties: Extra body fields, sent as given (this operation accepts fields beyond the documented ones).
             name: Give your audio a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse
 
@@ -174,11 +176,12 @@ class AsyncAiMusicGeneratorClient:
             style: style
             additional_properties: Extra body fields, sent as given (this operation accepts fields beyond the documented ones).
             name: Give your audio a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_music_generator_create_response")
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse

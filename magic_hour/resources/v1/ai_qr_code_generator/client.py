@@ -35,6 +35,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {}
 
@@ -64,11 +65,12 @@ class AiQrCodeGeneratorClient:
             content: The content of the QR code.
             style: style
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_qr_code_generator_create_response import V1AiQrCodeGeneratorCreateResponse
 
@@ -158,11 +160,12 @@ class AsyncAiQrCodeGeneratorClient:
             content: The content of the QR code.
             style: style
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_qr_code_generator_create_response")
         from ....types.models.v1_ai_qr_code_generator_create_response import V1AiQrCodeGeneratorCreateResponse

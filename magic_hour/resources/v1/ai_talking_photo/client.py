@@ -56,6 +56,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.audio_file_path": "audio", "assets.image_file_path": "image"}
 
@@ -93,11 +94,12 @@ class AiTalkingPhotoClient:
             name: Give your image a custom name for easy identification.
             resolution: Output preset. Overrides `max_resolution`. Defaults to 480p in prompted mode; realistic mode uses the mapped plan maximum.
             style: Attributes used to dictate the style of the output
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_talking_photo_create_response import V1AiTalkingPhotoCreateResponse
 
@@ -217,11 +219,12 @@ class AsyncAiTalkingPhotoClient:
             name: Give your image a custom name for easy identification.
             resolution: Output preset. Overrides `max_resolution`. Defaults to 480p in prompted mode; realistic mode uses the mapped plan maximum.
             style: Attributes used to dictate the style of the output
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_talking_photo_create_response")
         from ....types.models.v1_ai_talking_photo_create_response import V1AiTalkingPhotoCreateResponse

@@ -45,6 +45,7 @@ _CREATE = Endpoint(
         },
         open=True,
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image"}
 
@@ -80,11 +81,12 @@ class AiUgcAdClient:
             additional_properties: Extra body fields, sent as given (this operation accepts fields beyond the documented ones).
             model: Defaults to kling-3.0 on paid plans and ltx-2.5 on free plans.
             resolution: Defaults to 720p on paid plans and 480p on free plans. Unsupported model/resolution combinations and resolutions unavailable for your plan are rejected.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_ugc_ad_create_response import V1AiUgcAdCreateResponse
 
@@ -198,11 +200,12 @@ class AsyncAiUgcAdClient:
             additional_properties: Extra body fields, sent as given (this operation accepts fields beyond the documented ones).
             model: Defaults to kling-3.0 on paid plans and ltx-2.5 on free plans.
             resolution: Defaults to 720p on paid plans and 480p on free plans. Unsupported model/resolution combinations and resolutions unavailable for your plan are rejected.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_ugc_ad_create_response")
         from ....types.models.v1_ai_ugc_ad_create_response import V1AiUgcAdCreateResponse

@@ -47,6 +47,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.video_file_path": "video"}
 
@@ -105,11 +106,12 @@ class AiVideoEditorClient:
             name: Give your video a custom name for easy identification.
             resolution: Output resolution. Defaults to `480p` for free tier and `720p` for paid. Google Omni supports 720p only; LTX-2.3 supports 480p, 720p, and 1080p.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_video_editor_create_response import V1AiVideoEditorCreateResponse
 
@@ -250,11 +252,12 @@ class AsyncAiVideoEditorClient:
             name: Give your video a custom name for easy identification.
             resolution: Output resolution. Defaults to `480p` for free tier and `720p` for paid. Google Omni supports 720p only; LTX-2.3 supports 480p, 720p, and 1080p.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_video_editor_create_response")
         from ....types.models.v1_ai_video_editor_create_response import V1AiVideoEditorCreateResponse

@@ -45,6 +45,7 @@ _CREATE = Endpoint(
             "target_language": ("target_language", True, STR),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.video_file_path": "video"}
 
@@ -155,11 +156,12 @@ class AiVideoTranslatorClient:
             name: Give your video a custom name for easy identification.
             resolution: Output video resolution. Defaults to 480p. 720p and 1080p require a paid plan.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_video_translator_create_response import V1AiVideoTranslatorCreateResponse
 
@@ -403,11 +405,12 @@ class AsyncAiVideoTranslatorClient:
             name: Give your video a custom name for easy identification.
             resolution: Output video resolution. Defaults to 480p. 720p and 1080p require a paid plan.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_video_translator_create_response")
         from ....types.models.v1_ai_video_translator_create_response import V1AiVideoTranslatorCreateResponse

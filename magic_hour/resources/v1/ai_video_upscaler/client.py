@@ -40,6 +40,7 @@ _CREATE = Endpoint(
             "start_seconds": ("start_seconds", False, NUM),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.video_file_path": "video"}
 
@@ -94,11 +95,12 @@ class AiVideoUpscalerClient:
             resolution: Output resolution. `720p` and `1080p` set the output's short side, `2k` and `4k` its long side; the aspect ratio is kept. Requires a paid plan.
             name: Give your video a custom name for easy identification.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_video_upscaler_create_response import V1AiVideoUpscalerCreateResponse
 
@@ -229,11 +231,12 @@ class AsyncAiVideoUpscalerClient:
             resolution: Output resolution. `720p` and `1080p` set the output's short side, `2k` and `4k` its long side; the aspect ratio is kept. Requires a paid plan.
             name: Give your video a custom name for easy identification.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_video_upscaler_create_response")
         from ....types.models.v1_ai_video_upscaler_create_response import V1AiVideoUpscalerCreateResponse

@@ -41,6 +41,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="audio",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.audio_file_path": "audio"}
 
@@ -72,11 +73,12 @@ class AiVoiceClonerClient:
             assets: Provide the assets for voice cloning.
             style: style
             name: Give your audio a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_ai_voice_cloner_create_response import V1AiVoiceClonerCreateResponse
 
@@ -168,11 +170,12 @@ class AsyncAiVoiceClonerClient:
             assets: Provide the assets for voice cloning.
             style: style
             name: Give your audio a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_ai_voice_cloner_create_response")
         from ....types.models.v1_ai_voice_cloner_create_response import V1AiVoiceClonerCreateResponse

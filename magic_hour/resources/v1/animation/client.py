@@ -63,6 +63,7 @@ _CREATE = Endpoint(
             "width": ("width", True, INT),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.audio_file_path": "audio", "assets.image_file_path": "image"}
 
@@ -100,11 +101,12 @@ class AnimationClient:
             style: Defines the style of the output video
             width: The width of the final output video. The maximum width depends on your subscription. Please refer to our [pricing page](https://magichour.ai/pricing) for more details
             name: Give your video a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_animation_create_response import V1AnimationCreateResponse
 
@@ -224,11 +226,12 @@ class AsyncAnimationClient:
             style: Defines the style of the output video
             width: The width of the final output video. The maximum width depends on your subscription. Please refer to our [pricing page](https://magichour.ai/pricing) for more details
             name: Give your video a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_animation_create_response")
         from ....types.models.v1_animation_create_response import V1AnimationCreateResponse

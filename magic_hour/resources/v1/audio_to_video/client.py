@@ -52,6 +52,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.audio_file_path": "audio", "assets.image_file_path": "image"}
 
@@ -108,11 +109,12 @@ class AudioToVideoClient:
             resolution: Output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
             style: Attributes used to dictate the style of the output
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_audio_to_video_create_response import V1AudioToVideoCreateResponse
 
@@ -248,11 +250,12 @@ class AsyncAudioToVideoClient:
             resolution: Output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
             style: Attributes used to dictate the style of the output
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_audio_to_video_create_response")
         from ....types.models.v1_audio_to_video_create_response import V1AudioToVideoCreateResponse

@@ -77,6 +77,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.video_file_path": "video"}
 
@@ -110,11 +111,12 @@ class AutoSubtitleGeneratorClient:
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
             style: Style of the subtitle. At least one of `.style.template` or `.style.custom_config` must be provided. * If only `.style.template` is provided, default values for the template will be used. * If both are provided, the fields in `.style.custom_config` will be used to overwrite the fields in `.style.template`. * If only `.style.custom_config` is provided, then all fields in `.style.custom_config` will be used.
             name: Give your video a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_auto_subtitle_generator_create_response import (
             V1AutoSubtitleGeneratorCreateResponse,
@@ -226,11 +228,12 @@ class AsyncAutoSubtitleGeneratorClient:
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
             style: Style of the subtitle. At least one of `.style.template` or `.style.custom_config` must be provided. * If only `.style.template` is provided, default values for the template will be used. * If both are provided, the fields in `.style.custom_config` will be used to overwrite the fields in `.style.template`. * If only `.style.custom_config` is provided, then all fields in `.style.custom_config` will be used.
             name: Give your video a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_auto_subtitle_generator_create_response")
         from ....types.models.v1_auto_subtitle_generator_create_response import (

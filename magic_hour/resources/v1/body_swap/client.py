@@ -44,6 +44,7 @@ _CREATE = Endpoint(
             "resolution": ("resolution", True, STR),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.person_file_path": "image", "assets.scene_file_path": "image"}
 
@@ -73,11 +74,12 @@ class BodySwapClient:
             assets: Person image and scene image for body swap
             resolution: Output resolution. Determines credits charged for the run.
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_body_swap_create_response import V1BodySwapCreateResponse
 
@@ -167,11 +169,12 @@ class AsyncBodySwapClient:
             assets: Person image and scene image for body swap
             resolution: Output resolution. Determines credits charged for the run.
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_body_swap_create_response")
         from ....types.models.v1_body_swap_create_response import V1BodySwapCreateResponse

@@ -75,6 +75,7 @@ _CREATE = Endpoint(
             ),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image", "assets.video_file_path": "video"}
 
@@ -133,11 +134,12 @@ class CharacterReplaceClient:
             resolution: Output video resolution. Defaults to 480p, the lowest resolution available on your plan.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
             style: Optional style controls for replace vs animate mode and subject selection.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_character_replace_create_response import V1CharacterReplaceCreateResponse
 
@@ -278,11 +280,12 @@ class AsyncCharacterReplaceClient:
             resolution: Output video resolution. Defaults to 480p, the lowest resolution available on your plan.
             start_seconds: Start time of your clip (seconds). Must be ≥ 0.
             style: Optional style controls for replace vs animate mode and subject selection.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_character_replace_create_response")
         from ....types.models.v1_character_replace_create_response import V1CharacterReplaceCreateResponse

@@ -36,6 +36,7 @@ _CREATE = Endpoint(
             "confidence_score": ("confidence_score", False, NUM),
         },
     ),
+    creates="face_detection",
 )
 _GET = Endpoint("GET", "/v1/face-detection/{id}")
 _GENERATE_FILES: dict[str, str] = {"assets.target_file_path": "['image', 'video']"}
@@ -68,11 +69,12 @@ class FaceDetectionClient:
         Args:
             assets: Provide the assets for face detection
             confidence_score: Confidence threshold for filtering detected faces. * Higher values (e.g., 0.9) include only faces detected with high certainty, reducing false positives. * Lower values (e.g., 0.3) include more faces, but may increase the chance of incorrect detections.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_face_detection_create_response import V1FaceDetectionCreateResponse
 
@@ -265,11 +267,12 @@ class AsyncFaceDetectionClient:
         Args:
             assets: Provide the assets for face detection
             confidence_score: Confidence threshold for filtering detected faces. * Higher values (e.g., 0.9) include only faces detected with high certainty, reducing false positives. * Lower values (e.g., 0.3) include more faces, but may increase the chance of incorrect detections.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_face_detection_create_response")
         from ....types.models.v1_face_detection_create_response import V1FaceDetectionCreateResponse

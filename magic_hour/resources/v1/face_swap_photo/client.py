@@ -55,6 +55,7 @@ _CREATE = Endpoint(
             "name": ("name", False, STR),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {
     "assets.face_mappings[].new_face": "image",
@@ -86,11 +87,12 @@ class FaceSwapPhotoClient:
         Args:
             assets: Provide the assets for face swap photo
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_face_swap_photo_create_response import V1FaceSwapPhotoCreateResponse
 
@@ -175,11 +177,12 @@ class AsyncFaceSwapPhotoClient:
         Args:
             assets: Provide the assets for face swap photo
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_face_swap_photo_create_response")
         from ....types.models.v1_face_swap_photo_create_response import V1FaceSwapPhotoCreateResponse

@@ -42,6 +42,7 @@ _CREATE = Endpoint(
             "name": ("name", False, STR),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.body_file_path": "image", "assets.head_file_path": "image"}
 
@@ -71,11 +72,12 @@ class HeadSwapClient:
             assets: Provide the body and head images for head swap
             max_resolution: Constrains the larger dimension (height or width) of the output. Omit to use the maximum allowed for your plan (capped at 2048px). Values above your plan maximum are clamped down to your plan's maximum.
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_head_swap_create_response import V1HeadSwapCreateResponse
 
@@ -165,11 +167,12 @@ class AsyncHeadSwapClient:
             assets: Provide the body and head images for head swap
             max_resolution: Constrains the larger dimension (height or width) of the output. Omit to use the maximum allowed for your plan (capped at 2048px). Values above your plan maximum are clamped down to your plan's maximum.
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_head_swap_create_response")
         from ....types.models.v1_head_swap_create_response import V1HeadSwapCreateResponse

@@ -47,6 +47,7 @@ _CREATE = Endpoint(
             "name": ("name", False, STR),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {
     "assets.background_image_file_path": "image",
@@ -77,11 +78,12 @@ class ImageBackgroundRemoverClient:
         Args:
             assets: Provide the assets for background removal
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_image_background_remover_create_response import (
             V1ImageBackgroundRemoverCreateResponse,
@@ -170,11 +172,12 @@ class AsyncImageBackgroundRemoverClient:
         Args:
             assets: Provide the assets for background removal
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_image_background_remover_create_response")
         from ....types.models.v1_image_background_remover_create_response import (

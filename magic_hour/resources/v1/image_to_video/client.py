@@ -55,6 +55,7 @@ _CREATE = Endpoint(
             "width": ("width", False, Scalar("int", True)),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.end_image_file_path": "image", "assets.image_file_path": "image"}
 
@@ -142,11 +143,12 @@ class ImageToVideoClient:
             resolution: Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
             style: Attributed used to dictate the style of the output
             width: `width` is deprecated and no longer influences the output video's resolution.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_image_to_video_create_response import V1ImageToVideoCreateResponse
 
@@ -347,11 +349,12 @@ class AsyncImageToVideoClient:
             resolution: Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
             style: Attributed used to dictate the style of the output
             width: `width` is deprecated and no longer influences the output video's resolution.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_image_to_video_create_response")
         from ....types.models.v1_image_to_video_create_response import V1ImageToVideoCreateResponse

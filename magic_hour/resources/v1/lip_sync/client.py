@@ -54,6 +54,7 @@ _CREATE = Endpoint(
             "width": ("width", False, Scalar("int", True)),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.audio_file_path": "audio", "assets.video_file_path": "video"}
 
@@ -114,11 +115,12 @@ class LipSyncClient:
             name: Give your video a custom name for easy identification.
             style: Attributes used to dictate the style of the output
             width: `width` is deprecated and no longer influences the output video's resolution.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_lip_sync_create_response import V1LipSyncCreateResponse
 
@@ -264,11 +266,12 @@ class AsyncLipSyncClient:
             name: Give your video a custom name for easy identification.
             style: Attributes used to dictate the style of the output
             width: `width` is deprecated and no longer influences the output video's resolution.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_lip_sync_create_response")
         from ....types.models.v1_lip_sync_create_response import V1LipSyncCreateResponse

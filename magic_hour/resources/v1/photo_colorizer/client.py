@@ -35,6 +35,7 @@ _CREATE = Endpoint(
             "name": ("name", False, STR),
         },
     ),
+    creates="image",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image"}
 
@@ -62,11 +63,12 @@ class PhotoColorizerClient:
         Args:
             assets: Provide the assets for photo colorization
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_photo_colorizer_create_response import V1PhotoColorizerCreateResponse
 
@@ -151,11 +153,12 @@ class AsyncPhotoColorizerClient:
         Args:
             assets: Provide the assets for photo colorization
             name: Give your image a custom name for easy identification.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_photo_colorizer_create_response")
         from ....types.models.v1_photo_colorizer_create_response import V1PhotoColorizerCreateResponse

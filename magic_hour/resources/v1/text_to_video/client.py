@@ -51,6 +51,7 @@ _CREATE = Endpoint(
             "style": ("style", True, Obj("V1TextToVideoCreateBodyStyle", {"prompt": ("prompt", True, STR)})),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {}
 
@@ -138,11 +139,12 @@ class TextToVideoClient:
             orientation: Deprecated. Use `aspect_ratio` instead.
             references: Reference media for video generation. Name references without @ and refer to them as @name in style.prompt. Maximum 10 references total.
             resolution: Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse
 
@@ -343,11 +345,12 @@ class AsyncTextToVideoClient:
             orientation: Deprecated. Use `aspect_ratio` instead.
             references: Reference media for video generation. Name references without @ and refer to them as @name in style.prompt. Maximum 10 references total.
             resolution: Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_text_to_video_create_response")
         from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse

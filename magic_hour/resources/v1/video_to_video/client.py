@@ -64,6 +64,7 @@ _CREATE = Endpoint(
             "width": ("width", False, Scalar("int", True)),
         },
     ),
+    creates="video",
 )
 _GENERATE_FILES: dict[str, str] = {"assets.video_file_path": "video"}
 
@@ -124,11 +125,12 @@ class VideoToVideoClient:
             height: `height` is deprecated and no longer influences the output video's resolution.
             name: Give your video a custom name for easy identification.
             width: `width` is deprecated and no longer influences the output video's resolution.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         from ....types.models.v1_video_to_video_create_response import V1VideoToVideoCreateResponse
 
@@ -274,11 +276,12 @@ class AsyncVideoToVideoClient:
             height: `height` is deprecated and no longer influences the output video's resolution.
             name: Give your video a custom name for easy identification.
             width: `width` is deprecated and no longer influences the output video's resolution.
-            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``.
+            request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
         Raises:
             InvalidParameterError: an argument can never be accepted (before any request).
             ApiError: the API answered with an error (a subclass per status code).
+            ProjectMayExistError: it was sent and the answer does not prove that nothing started (a 5xx, a timeout, a dropped connection): not retried, so as not to pay twice. See docs/reliability.md.
         """
         await aload("types.models.v1_video_to_video_create_response")
         from ....types.models.v1_video_to_video_create_response import V1VideoToVideoCreateResponse

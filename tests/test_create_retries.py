@@ -1,0 +1,339 @@
+"""A create (a call that starts a project and spends credits) is never sent twice unless the answer
+proves that nothing started: real servers on 127.0.0.1, ``Client`` and ``AsyncClient`` on asyncio and
+trio. What is retried, and why, is the table of ``docs/reliability.md``."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any, List, Type
+
+import _modes
+import httpx
+import pytest
+from _servers import Close, Forward, Hang, RawServer, Reset, Respond, closed_port
+from conftest import TOKEN, Flavor, Sleeps
+
+from magic_hour import (
+    ApiConnectionError,
+    ApiError,
+    ApiResponseValidationError,
+    ApiTimeoutError,
+    ConflictError,
+    InternalServerError,
+    InvalidParameterError,
+    ProjectMayExistConnectionError,
+    ProjectMayExistError,
+    ProjectMayExistResponseError,
+    ProjectMayExistServerError,
+    ProjectMayExistTimeoutError,
+    RateLimitError,
+)
+from magic_hour._core.retry import nothing_started
+from magic_hour.testing import FakeMagicHour
+from magic_hour.testing._schema import example
+
+pytestmark = pytest.mark.anyio
+mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
+
+CREATE_PATH = "/v1/face-swap-photo"
+ASSETS = {"source_file_path": "api-assets/a.png", "target_file_path": "api-assets/b.png"}
+CREATED = Respond(200, [("Content-Type", "application/json")], b'{"id": "p1", "credits_charged": 10}')
+SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "assets" / "sample.png"
+API = Path(__file__).resolve().parent.parent / "magic_hour" / "_data" / "api.json"
+
+
+async def create(sdk: Flavor, server: RawServer, **kwargs: Any) -> Any:
+    client = sdk.client(base_url=server.url, timeout=kwargs.pop("timeout", 5.0))
+    return await sdk.call(client.v1.face_swap_photo.create, assets=ASSETS, **kwargs)
+
+
+def posts(server: RawServer) -> List[str]:
+    return [r.target for r in server.requests if r.method == "POST"]
+
+
+# ------------------------------------------------------------------------ not proof: sent exactly once
+
+UNPROVEN = [
+    (Respond(500, body=b'{"message": "boom"}'), ProjectMayExistServerError, InternalServerError),
+    (Respond(502), ProjectMayExistServerError, InternalServerError),
+    (Respond(503, [("Retry-After", "0")]), ProjectMayExistServerError, InternalServerError),
+    (Respond(504), ProjectMayExistServerError, InternalServerError),
+    (Close(), ProjectMayExistConnectionError, ApiConnectionError),  # dropped after the whole request
+    (Reset(), ProjectMayExistConnectionError, ApiConnectionError),
+    (Hang(10), ProjectMayExistTimeoutError, ApiTimeoutError),  # no answer within the read timeout
+    (Respond(200, body=b'{"id": "p1", "credits'), ProjectMayExistResponseError, ApiResponseValidationError),
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "cls", "official"),
+    UNPROVEN,
+    ids=["500", "502", "503", "504", "fin", "rst", "read-timeout", "cut"],
+)
+async def test_a_create_is_sent_once_when_the_answer_proves_nothing(
+    sdk: Flavor, sleeps: Sleeps, action: Any, cls: Type[ProjectMayExistError], official: Type[Exception]
+) -> None:
+    with RawServer([action], then=CREATED) as server, pytest.raises(ProjectMayExistError) as info:
+        await create(sdk, server, timeout=0.3)
+    assert posts(server) == [CREATE_PATH]  # the default max_retries=2 would have sent it 3 times
+    assert sleeps == []
+    err = info.value
+    assert type(err) is cls and isinstance(err, official)
+    assert (err.operation, err.kind) == (f"POST {CREATE_PATH}", "image")
+    message = str(err)
+    assert "may have started an image project" in message or "started an image project" in message
+    assert "magichour.ai" in message and "'image.started' webhook event" in message
+    assert TOKEN not in message
+
+
+async def test_a_5xx_to_a_create_keeps_what_an_official_except_reads(sdk: Flavor) -> None:
+    with (
+        RawServer([Respond(502, [("x-request-id", "req_9")], b'{"message": "Bad gateway"}')]) as server,
+        pytest.raises(ApiError) as info,
+    ):  # the official package's class
+        await create(sdk, server)
+    err = info.value
+    assert isinstance(err, ProjectMayExistServerError)
+    assert (err.status_code, err.body, err.request_id) == (502, {"message": "Bad gateway"}, "req_9")
+    assert str(err).startswith("502: Bad gateway. POST /v1/face-swap-photo may have started")
+
+
+async def test_after_proven_failures_an_unproven_one_still_stops(sdk: Flavor) -> None:
+    """429 is retried (nothing started); the 502 that follows is not."""
+    with (
+        RawServer([Respond(429, [("Retry-After", "0")]), Respond(502)], then=CREATED) as server,
+        pytest.raises(ProjectMayExistServerError),
+    ):
+        await create(sdk, server)
+    assert posts(server) == [CREATE_PATH] * 2
+
+
+async def test_a_timeout_on_a_lent_client_is_not_proof(sdk: Flavor) -> None:
+    with RawServer([Hang(10)], then=CREATED) as server:
+        http = sdk.httpx_client(timeout=0.3)
+        client = sdk.client(base_url=server.url, httpx_client=http)
+        with pytest.raises(ProjectMayExistTimeoutError):
+            await sdk.call(client.v1.face_swap_photo.create, assets=ASSETS)
+    assert posts(server) == [CREATE_PATH]
+
+
+async def test_the_total_timeout_cutting_a_create_is_not_proof(sdk: Flavor) -> None:
+    with RawServer([Hang(10)], then=CREATED) as server, pytest.raises(ProjectMayExistTimeoutError):
+        await create(sdk, server, request_options={"total_timeout": 0.3})
+    assert posts(server) == [CREATE_PATH]
+
+
+# ------------------------------------------------------------------------------ proof: retried
+
+
+@pytest.mark.parametrize(
+    "first",
+    [Respond(429, [("Retry-After", "0")]), Respond(408), Respond(409)],
+    ids=["429", "408", "409"],
+)
+async def test_a_create_is_retried_when_the_answer_proves_nothing_started(
+    sdk: Flavor, sleeps: Sleeps, first: Respond
+) -> None:
+    with RawServer([first], then=CREATED) as server:
+        created = await create(sdk, server)
+    assert created.id == "p1"
+    assert posts(server) == [CREATE_PATH] * 2
+
+
+async def test_proven_failures_end_in_their_usual_error(sdk: Flavor, sleeps: Sleeps) -> None:
+    with (
+        RawServer([], then=Respond(429, [("Retry-After", "0")])) as server,
+        pytest.raises(RateLimitError) as info,
+    ):
+        await create(sdk, server)
+    assert not isinstance(info.value, ProjectMayExistError)
+    assert posts(server) == [CREATE_PATH] * 3
+    with RawServer([], then=Respond(409)) as server, pytest.raises(ConflictError) as conflict:
+        await create(sdk, server)
+    assert not isinstance(conflict.value, ProjectMayExistError)
+
+
+async def test_a_create_that_cannot_connect_is_retried(sdk: Flavor, sleeps: Sleeps) -> None:
+    client = sdk.client(base_url=f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(ApiConnectionError) as info:
+        await sdk.call(client.v1.face_swap_photo.create, assets=ASSETS)
+    assert not isinstance(info.value, ProjectMayExistError)
+    assert len(sleeps) == 2  # three attempts, as for any call
+
+
+async def test_retry_may_duplicate_retries_as_any_call(sdk: Flavor, sleeps: Sleeps) -> None:
+    with RawServer([Respond(502), Close()], then=CREATED) as server:
+        created = await create(sdk, server, request_options={"retry_may_duplicate": True})
+    assert created.id == "p1"
+    assert posts(server) == [CREATE_PATH] * 3
+    with (
+        RawServer([], then=Respond(502)) as server,
+        pytest.raises(ProjectMayExistServerError),
+    ):  # the last answer still proves nothing
+        await create(sdk, server, request_options={"retry_may_duplicate": True})
+    assert posts(server) == [CREATE_PATH] * 3
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+async def test_retry_may_duplicate_takes_a_bool(sdk: Flavor, value: object) -> None:
+    with (
+        RawServer([], then=CREATED) as server,
+        pytest.raises(InvalidParameterError, match="retry_may_duplicate"),
+    ):
+        await create(sdk, server, request_options={"retry_may_duplicate": value})
+    assert server.requests == []
+
+
+# ------------------------------------------------------------------- other calls keep their retries
+
+
+def _project() -> bytes:
+    api = json.loads(API.read_text())
+    schema = api["paths"]["/v1/image-projects/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    return json.dumps(example(schema["schema"])).encode()
+
+
+GOT = Respond(200, [("Content-Type", "application/json")], _project())
+
+
+@pytest.mark.parametrize("first", [Respond(502), Close(), Hang(10)], ids=["502", "fin", "read-timeout"])
+async def test_reads_and_the_presign_call_are_still_retried(sdk: Flavor, sleeps: Sleeps, first: Any) -> None:
+    with RawServer([first], then=GOT) as server:
+        client = sdk.client(base_url=server.url, timeout=0.3)
+        await sdk.call(client.v1.image_projects.get, id="p1")
+    assert [r.method for r in server.requests] == ["GET", "GET"]
+    presigned = Respond(
+        200,
+        [("Content-Type", "application/json")],
+        b'{"items": [{"upload_url": "https://s.example/u", "expires_at": "2030-01-01T00:00:00Z",'
+        b' "file_path": "api-assets/u.mp4"}]}',
+    )
+    with RawServer([first], then=presigned) as server:
+        client = sdk.client(base_url=server.url, timeout=0.3)
+        await sdk.call(client.v1.files.upload_urls.create, items=[{"extension": "mp4", "type_": "video"}])
+    assert posts(server) == ["/v1/files/upload-urls"] * 2
+
+
+async def test_an_upload_put_is_still_retried(sdk: Flavor, sleeps: Sleeps) -> None:
+    fake = FakeMagicHour(tokens=TOKEN)
+    with fake.serve() as served:
+        fake.fail_next("storage", 503)
+        client = sdk.client(base_url=served.url)
+        await sdk.call(client.v1.files.upload_file, str(SAMPLE))
+    assert [r.status for r in fake.requests_to("storage")] == [503, 200]
+
+
+# ------------------------------------------------------------------------- generate() and the CLI
+
+
+async def test_generate_creates_once(sdk: Flavor, sleeps: Sleeps, tmp_path: Path) -> None:
+    fake = FakeMagicHour(tokens=TOKEN)
+    with fake.serve() as served:
+        fake.fail_next("face_swap_photo.create", 502)
+        client = sdk.client(base_url=served.url)
+        with pytest.raises(ProjectMayExistServerError):
+            await sdk.call(
+                client.v1.face_swap_photo.generate,
+                assets={"source_file_path": str(SAMPLE), "target_file_path": str(SAMPLE)},
+                download_directory=str(tmp_path),
+            )
+        assert len(fake.requests_to("face_swap_photo.create")) == 1
+        assert len(fake.requests_to("storage")) == 1  # the inputs were uploaded once
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_generate_creates_once_when_the_answer_is_lost(sdk: Flavor, tmp_path: Path) -> None:
+    fake = FakeMagicHour(tokens=TOKEN)
+    with fake.serve() as served:
+        drop = lambda r: Close() if r.target == CREATE_PATH else Forward(served.url)  # noqa: E731
+        with RawServer(drop) as proxy:
+            client = sdk.client(base_url=proxy.url)
+            with pytest.raises(ProjectMayExistConnectionError):
+                await sdk.call(
+                    client.v1.face_swap_photo.generate,
+                    assets={"source_file_path": str(SAMPLE), "target_file_path": str(SAMPLE)},
+                    download_directory=str(tmp_path),
+                )
+        assert posts(proxy).count(CREATE_PATH) == 1
+
+
+def test_the_cli_creates_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps
+) -> None:
+    from magic_hour.cli import main
+
+    fake = FakeMagicHour(tokens=TOKEN)
+    monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", TOKEN)
+    monkeypatch.chdir(tmp_path)
+    with fake.serve() as served:
+        fake.fail_next("face_swap_photo.create", 504)
+        argv = [
+            "--base-url",
+            served.url,
+            "image",
+            "face-swap",
+            "--source",
+            str(SAMPLE),
+            "--target",
+            str(SAMPLE),
+        ]
+        assert main(argv) == 1
+        assert len(fake.requests_to("face_swap_photo.create")) == 1
+    assert "may have started an image project" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ the decision
+
+
+def _request() -> httpx.Request:
+    return httpx.Request("POST", "https://api.magichour.ai/v1/face-swap")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "proof"),
+    [
+        (httpx.ConnectError("refused"), True),
+        (httpx.ConnectTimeout("slow handshake"), True),
+        (httpx.PoolTimeout("no free connection"), True),
+        (httpx.ProxyError("tunnel refused"), True),
+        (httpx.UnsupportedProtocol("ftp"), True),
+        (httpx.ReadTimeout("no answer"), False),
+        (httpx.ReadError("reset"), False),
+        (httpx.WriteError("broken pipe"), False),  # asyncio may still send what it buffered
+        (httpx.WriteTimeout("slow"), False),
+        (httpx.RemoteProtocolError("Server disconnected without sending a response."), False),
+        (httpx.Response(429), True),
+        (httpx.Response(408), True),
+        (httpx.Response(409), True),
+        (httpx.Response(500), False),
+        (httpx.Response(502), False),
+        (httpx.Response(503, headers={"Retry-After": "1"}), False),
+        (httpx.Response(504), False),
+    ],
+    ids=repr,
+)
+def test_what_proves_that_nothing_started(outcome: Any, proof: bool) -> None:
+    assert nothing_started(outcome) is proof
+
+
+def test_every_post_is_a_create_or_known_to_be_safe_to_repeat() -> None:
+    """A new POST must be classified: a create (``creates`` in spec/metadata.json) is retried only on
+    proof; the presign call may be repeated (it only mints other URLs)."""
+    safe_to_repeat = {"POST /v1/files/upload-urls"}
+    api = json.loads(
+        (Path(importlib.import_module("magic_hour").__file__).parent / "_data" / "api.json").read_text()
+    )
+    creates = 0
+    for path, methods in api["paths"].items():
+        for method, op in methods.items():
+            meta = op["x-magic-hour"]
+            key = f"{method.upper()} {path}"
+            module = importlib.import_module(f"magic_hour.resources.v1.{meta['resource']}.client")
+            endpoint = getattr(module, "_" + meta["method"].upper())
+            assert endpoint.creates == meta.get("creates"), key
+            if method == "post":
+                assert (meta.get("creates") is not None) != (key in safe_to_repeat), key
+                creates += meta.get("creates") is not None
+    assert creates == 32
