@@ -35,6 +35,7 @@ if _TYPE_CHECKING:
         MagicHourError,
         MissingFileError,
         MissingTokenError,
+        MissingWebhookSecretError,
         NotFoundError,
         PaymentRequiredError,
         PermissionDeniedError,
@@ -50,6 +51,12 @@ if _TYPE_CHECKING:
         UnprocessableEntityError,
         UploadError,
         UploadUrlsMismatchError,
+        WebhookInvalidHeaderError,
+        WebhookMissingHeaderError,
+        WebhookPayloadError,
+        WebhookSignatureError,
+        WebhookTimestampError,
+        WebhookVerificationError,
     )
     from ._jobs.events import DownloadProgress, JobDone, JobEvent, ProjectStatus
     from ._upload.flow import UploadProgress
@@ -87,6 +94,7 @@ _LAZY = {
     "MagicHourError": "magic_hour._exceptions",
     "MissingFileError": "magic_hour._exceptions",
     "MissingTokenError": "magic_hour._exceptions",
+    "MissingWebhookSecretError": "magic_hour._exceptions",
     "NOT_GIVEN": "magic_hour._core.request",
     "NotFoundError": "magic_hour._exceptions",
     "NotGiven": "magic_hour._core.request",
@@ -108,6 +116,12 @@ _LAZY = {
     "UploadProgress": "magic_hour._upload.flow",
     "UploadResult": "magic_hour._upload.results",
     "UploadUrlsMismatchError": "magic_hour._exceptions",
+    "WebhookInvalidHeaderError": "magic_hour._exceptions",
+    "WebhookMissingHeaderError": "magic_hour._exceptions",
+    "WebhookPayloadError": "magic_hour._exceptions",
+    "WebhookSignatureError": "magic_hour._exceptions",
+    "WebhookTimestampError": "magic_hour._exceptions",
+    "WebhookVerificationError": "magic_hour._exceptions",
 }
 
 
@@ -152,6 +166,7 @@ __all__ = [
     "MagicHourError",
     "MissingFileError",
     "MissingTokenError",
+    "MissingWebhookSecretError",
     "NotFoundError",
     "NotGiven",
     "PaymentRequiredError",
@@ -172,5 +187,11 @@ __all__ = [
     "UploadProgress",
     "UploadResult",
     "UploadUrlsMismatchError",
+    "WebhookInvalidHeaderError",
+    "WebhookMissingHeaderError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
+    "WebhookVerificationError",
     "__version__",
 ]

@@ -22,6 +22,8 @@ from ._core.transport import AsyncHTTP, SyncHTTP
 from ._exceptions import InvalidParameterError
 from .environment import Environment
 from .resources.v1 import V1, AsyncV1
+from .webhooks import Webhooks
+from .webhooks._verify import Secret
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -82,6 +84,8 @@ class Client:
         max_concurrent_transfers: file transfers (upload PUTs and output downloads) in flight at once
             across all the calls on this client, whatever each call's ``max_concurrency`` (default 8;
             ``None``: no client-wide bound). Memory stays flat however many calls run at once.
+        webhook_secret: the secret ``client.webhooks.unwrap()`` verifies requests to your webhook endpoint
+            with (a list while rotating); defaults to ``$MAGIC_HOUR_WEBHOOK_SECRET``. Never shown.
 
     Example::
 
@@ -101,6 +105,7 @@ class Client:
         default_headers: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
         max_concurrent_transfers: Optional[int] = DEFAULT_MAX_TRANSFERS,
+        webhook_secret: Optional[Secret] = None,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidParameterError(
@@ -128,6 +133,7 @@ class Client:
         )
         _DRIVERS[self] = self._http
         self.v1 = V1(self._http)
+        self.webhooks = Webhooks(webhook_secret)
 
     @property
     def base_url(self) -> str:
@@ -178,6 +184,8 @@ class AsyncClient:
         max_concurrent_transfers: file transfers (upload PUTs and output downloads) in flight at once
             across all the calls on this client, whatever each call's ``max_concurrency`` (default 8;
             ``None``: no client-wide bound). Memory stays flat however many calls run at once.
+        webhook_secret: the secret ``client.webhooks.unwrap()`` verifies requests to your webhook endpoint
+            with (a list while rotating); defaults to ``$MAGIC_HOUR_WEBHOOK_SECRET``. Never shown.
 
     Example::
 
@@ -197,6 +205,7 @@ class AsyncClient:
         default_headers: Optional[Mapping[str, str]] = None,
         allow_insecure_http: bool = False,
         max_concurrent_transfers: Optional[int] = DEFAULT_MAX_TRANSFERS,
+        webhook_secret: Optional[Secret] = None,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.AsyncClient):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise InvalidParameterError(
@@ -224,6 +233,7 @@ class AsyncClient:
         )
         _DRIVERS[self] = self._http
         self.v1 = AsyncV1(self._http)
+        self.webhooks = Webhooks(webhook_secret)
 
     @property
     def base_url(self) -> str:

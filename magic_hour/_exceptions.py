@@ -9,6 +9,13 @@ The tree::
     ├── MissingTokenError                          no token given and $MAGIC_HOUR_API_TOKEN is unset
     ├── InsecureTransportError                     refusing to send the token over plain http
     ├── ClientClosedError (also a RuntimeError)    the client was used after close()/aclose()
+    ├── MissingWebhookSecretError                  no webhook secret given and $MAGIC_HOUR_WEBHOOK_SECRET is unset
+    ├── WebhookVerificationError (also a ValueError)  a request to your webhook endpoint failed a check; .reason
+    │   ├── WebhookMissingHeaderError              a signing header is absent; .header
+    │   ├── WebhookInvalidHeaderError              ...or malformed (not 64 hex digits, not Unix seconds)
+    │   ├── WebhookSignatureError                  no secret gives its signature (wrong secret, altered body)
+    │   ├── WebhookTimestampError                  signed further than the tolerance from now (replay, clock)
+    │   └── WebhookPayloadError                    authentic, but not JSON or not an event
     ├── ApiError                                   the API answered; .status_code .body .response .request_id
     │   ├── BadRequestError              400
     │   ├── AuthenticationError          401
@@ -52,7 +59,8 @@ written for it still catches ours (``docs/migrating.md`` has the table).
 
 The classes live in ``magic_hour/_errors/`` (``base``: the root and bad input; ``api``: the API's
 answers and connection failures; ``files``: uploads; ``jobs``: projects and downloads; ``creates``:
-a create whose outcome is unknown); this module is their public home: import them from here (or from :mod:`magic_hour`).
+a create whose outcome is unknown; ``webhooks``: webhook verification); this module is their public
+home: import them from here (or from :mod:`magic_hour`).
 """
 
 from __future__ import annotations
@@ -104,6 +112,15 @@ from ._errors.jobs import (
     ProjectFailedError,
     ProjectTimeoutError,
 )
+from ._errors.webhooks import (
+    MissingWebhookSecretError,
+    WebhookInvalidHeaderError,
+    WebhookMissingHeaderError,
+    WebhookPayloadError,
+    WebhookSignatureError,
+    WebhookTimestampError,
+    WebhookVerificationError,
+)
 
 __all__ = [
     "ApiConnectionError",
@@ -123,6 +140,7 @@ __all__ = [
     "MagicHourError",
     "MissingFileError",
     "MissingTokenError",
+    "MissingWebhookSecretError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -138,6 +156,12 @@ __all__ = [
     "UnprocessableEntityError",
     "UploadError",
     "UploadUrlsMismatchError",
+    "WebhookInvalidHeaderError",
+    "WebhookMissingHeaderError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
+    "WebhookTimestampError",
+    "WebhookVerificationError",
 ]
 
 # Pickles name the rebuild functions here, as before the split (old pickles load, new ones are the same).

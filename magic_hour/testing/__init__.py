@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._records import IssuedUrl, RecordedRequest, StoredFile
     from ._server import FakeServer
     from ._transport import FakeTransport
+    from ._webhooks import sign_webhook, webhook_body
     from ._wire import DEFAULT_TOKEN, EXPIRED_MESSAGE
 
 # Imported on first use, so that the pytest plugin (loaded in every pytest run of every project that
@@ -52,6 +53,8 @@ _LAZY = {
     "Reply": "._exchange",
     "Route": "._knobs",
     "StoredFile": "._records",
+    "sign_webhook": "._webhooks",
+    "webhook_body": "._webhooks",
 }
 
 
@@ -82,4 +85,6 @@ __all__ = [
     "Reply",
     "Route",
     "StoredFile",
+    "sign_webhook",
+    "webhook_body",
 ]

@@ -1,0 +1,135 @@
+"""``unwrap`` and ``verify_signature``, as module functions and as ``client.webhooks``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn, Optional
+
+from ._verify import (
+    DEFAULT_TOLERANCE,
+    Body,
+    Headers,
+    Keys,
+    Secret,
+    Tolerance,
+    body_bytes,
+    keys_from,
+    tolerance_seconds,
+    verify,
+)
+
+if TYPE_CHECKING:
+    from ..types.webhook_events import WebhookEvent
+
+
+def _checked(body: Body, headers: Headers, keys: Keys, tolerance: Tolerance, now: Optional[float]) -> bytes:
+    raw = body_bytes(body)
+    verify(raw, headers, keys, tolerance=tolerance_seconds(tolerance), now=now)
+    return raw
+
+
+def verify_signature(
+    body: Body,
+    headers: Headers,
+    *,
+    secret: Optional[Secret] = None,
+    tolerance: Tolerance = DEFAULT_TOLERANCE,
+    now: Optional[float] = None,
+) -> None:
+    """Check that a request to your webhook endpoint comes from Magic Hour, without parsing it.
+
+    Args:
+        body: the request body exactly as received (bytes, or str decoded from UTF-8).
+        headers: the request's headers: any mapping (names in any case) or (name, value) pairs.
+        secret: the webhook's secret, or a list of secrets while rotating (any one verifies);
+            defaults to ``$MAGIC_HOUR_WEBHOOK_SECRET``.
+        tolerance: seconds (or a ``timedelta``) the signed timestamp may be from ``now``, either way.
+        now: the current time in Unix seconds (for tests); defaults to ``time.time()``.
+
+    Raises:
+        WebhookVerificationError: a subclass per failed check (missing or malformed header, signature
+            mismatch, timestamp outside the tolerance); ``.reason`` names it.
+        MissingWebhookSecretError: no secret given and ``$MAGIC_HOUR_WEBHOOK_SECRET`` unset.
+    """
+    keys = keys_from(secret)
+    del secret  # only ``keys`` (which shows nothing) in this frame's locals, which a traceback may log
+    _checked(body, headers, keys, tolerance, now)
+
+
+def unwrap(
+    body: Body,
+    headers: Headers,
+    *,
+    secret: Optional[Secret] = None,
+    tolerance: Tolerance = DEFAULT_TOLERANCE,
+    now: Optional[float] = None,
+) -> WebhookEvent:
+    """Verify a request to your webhook endpoint and return its typed event.
+
+    Example::
+
+        event = magic_hour.webhooks.unwrap(request_body, request_headers)
+        if isinstance(event, magic_hour.webhooks.VideoCompletedWebhookEvent):
+            print(event.payload.id, event.payload.downloads[0].url)
+
+    Takes the arguments of :func:`verify_signature`; returns one of the ``*WebhookEvent`` models (an
+    event type this version does not know yet: :class:`UnknownWebhookEvent`).
+
+    Raises:
+        WebhookVerificationError: as :func:`verify_signature`; also :class:`WebhookPayloadError` for
+            an authentic body that is not JSON or not an event.
+        MissingWebhookSecretError: no secret given and ``$MAGIC_HOUR_WEBHOOK_SECRET`` unset.
+    """
+    keys = keys_from(secret)
+    del secret  # see verify_signature
+    from ._events import parse_event
+
+    return parse_event(_checked(body, headers, keys, tolerance, now))
+
+
+class Webhooks:
+    """``client.webhooks``: :func:`unwrap` and :func:`verify_signature` with the client's secret
+    (``Client(webhook_secret=...)``) as the default. No network: the same methods on ``AsyncClient``
+    are plain (not ``async``) calls."""
+
+    def __init__(self, secret: Optional[Secret] = None) -> None:
+        self._keys = Keys(secret) if secret is not None else None
+
+    def verify_signature(
+        self,
+        body: Body,
+        headers: Headers,
+        *,
+        secret: Optional[Secret] = None,
+        tolerance: Tolerance = DEFAULT_TOLERANCE,
+        now: Optional[float] = None,
+    ) -> None:
+        """:func:`magic_hour.webhooks.verify_signature`; ``secret`` defaults to the client's, then to
+        ``$MAGIC_HOUR_WEBHOOK_SECRET``."""
+        keys = keys_from(secret, self._keys)
+        del secret
+        _checked(body, headers, keys, tolerance, now)
+
+    def unwrap(
+        self,
+        body: Body,
+        headers: Headers,
+        *,
+        secret: Optional[Secret] = None,
+        tolerance: Tolerance = DEFAULT_TOLERANCE,
+        now: Optional[float] = None,
+    ) -> WebhookEvent:
+        """:func:`magic_hour.webhooks.unwrap`; ``secret`` defaults to the client's, then to
+        ``$MAGIC_HOUR_WEBHOOK_SECRET``."""
+        keys = keys_from(secret, self._keys)
+        del secret
+        from ._events import parse_event
+
+        return parse_event(_checked(body, headers, keys, tolerance, now))
+
+    def __repr__(self) -> str:
+        return (
+            f"Webhooks(secret={'<set>' if self._keys is not None else '<from $MAGIC_HOUR_WEBHOOK_SECRET>'})"
+        )
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("client.webhooks holds webhook secrets; it is not pickled")
