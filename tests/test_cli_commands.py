@@ -443,7 +443,17 @@ def test_an_api_error(key: Key, api_error: Batch) -> None:
 def test_ctrl_c(key: Key, interrupted: Batch) -> None:
     result = interrupted.results[key]
     assert result.code == 130, result
-    assert result.err.splitlines()[-1] == "magic-hour: interrupted"
+    lines = result.err.splitlines()
+    notes = lines[lines.index("magic-hour: interrupted") + 1 :]
+    group, kind = key[0], kind_of(key)
+    resume = "download" if kind != "face_detection" else "wait"
+    (project_id,) = {w for w in result.err.split() if re.fullmatch(r"cm[0-9a-f]{24}", w)}
+    command = f"magic-hour --base-url {interrupted.server.url} {group} {resume} {project_id}"
     if COMMANDS[key]["action"] == "create":  # interrupted mid-download: the temporary file was removed
         assert "project" in result.err and ": complete (" in result.err, result
+        assert f"magic-hour: started {kind.replace('_', ' ')}" in result.err, result
+        assert notes[-1].endswith(f"is complete; to get its outputs: {command}"), result
+    else:  # while the project renders: it keeps running, and the command to resume it is given
+        assert "keeps running on Magic Hour and costs its credits" in notes[0], result
+        assert notes[-1] == f"magic-hour: to wait for it and get its outputs: {command}", result
     inputs_only(result.cwd, key)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, List
 
 import pytest
 from _cli import PY, SAMPLE, TOKEN, env, no_traceback
@@ -160,8 +161,90 @@ def test_ctrl_c_while_waiting_exits_130(fake: FakeMagicHour, server: FakeServer,
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130, err
-    assert err.splitlines()[-1] == "magic-hour: interrupted"
+    (project,) = fake.projects
+    assert err.splitlines()[-3:] == [
+        "magic-hour: interrupted",
+        f"magic-hour: image project {project.id} keeps running on Magic Hour and costs its credits "
+        "(stopping this command does not cancel it)",
+        f"magic-hour: to wait for it and get its outputs: magic-hour --base-url {server.url} image download "
+        f"{project.id}",
+    ]
     assert os.listdir(tmp_path) == []
+
+
+def _interrupt_when(
+    server: FakeServer, argv: List[str], cwd: Path, ready: Callable[[], bool]
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(
+        [PY, "-m", "magic_hour", "--base-url", server.url, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env(TOKEN),
+        cwd=cwd,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_ctrl_c_json_document_and_the_resume_command_works(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    """--json gets a document on Ctrl-C too: the project, its last status, the command that resumes it;
+    that command, run as given, waits for the same project and downloads its output."""
+    fake.render_seconds = 2
+    proc = _interrupt_when(
+        server,
+        ["--json", *FACE_SWAP, "--output-dir", "out dir"],
+        tmp_path,
+        lambda: bool(fake.requests_to("image_projects.get")),
+    )
+    assert proc.returncode == 130, proc.stderr
+    (project,) = fake.projects
+    doc = json.loads(proc.stdout)
+    resume = f"magic-hour --base-url {server.url} image download {project.id} --output-dir 'out dir'"
+    assert doc == {
+        "ok": False,
+        "id": project.id,
+        "type": "image",
+        "status": doc["status"],
+        "started": True,
+        "resume": resume,
+        "error": {"type": "Interrupted", "message": "interrupted", "status_code": None},
+    }
+    assert doc["status"] in ("queued", "rendering")
+    again = subprocess.run(
+        [PY, "-m", "magic_hour", *shlex.split(resume)[1:]],
+        capture_output=True,
+        text=True,
+        env=env(TOKEN),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    (path,) = again.stdout.splitlines()
+    assert Path(path).parent == tmp_path / "out dir" and Path(path).read_bytes()[:4] == b"\x89PNG"
+    assert len(fake.requests_to("face_swap_photo.create")) == 1  # resumed, not started again
+
+
+def test_ctrl_c_before_the_project_exists_says_nothing_was_started(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    fake.set_latency(5, "storage")  # the upload hangs
+    proc = _interrupt_when(server, ["--json", *FACE_SWAP], tmp_path, lambda: bool(fake.issued))
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.splitlines()[-2:] == [
+        "magic-hour: interrupted",
+        "magic-hour: no project was started: nothing was charged",
+    ]
+    doc = json.loads(proc.stdout)
+    assert doc["id"] is None and doc["started"] is False and doc["resume"] is None
+    assert fake.projects == []
 
 
 def test_nothing_is_printed_after_an_interrupt(capsys: pytest.CaptureFixture[str]) -> None:

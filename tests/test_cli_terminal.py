@@ -204,3 +204,45 @@ def test_a_job_on_a_terminal_shows_uploads_status_and_downloads(
     assert download.startswith("✓ output.png") and "100%" in download
     assert "rendering" in plain(out)  # the status was shown while the project rendered
     assert plain(out).splitlines()[-1] == str(tmp_path / "output.png")  # stdout
+
+
+def test_ctrl_c_while_rendering_shows_the_project_and_how_to_resume(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    """The project's id is shown above the bars as soon as it exists; Ctrl-C says the project keeps
+    running (and costs credits) and gives the exact command that picks it up."""
+    fake.render_seconds = 30
+    code, out = run_in_pty(
+        [
+            PY,
+            "-m",
+            "magic_hour",
+            "--base-url",
+            server.url,
+            "image",
+            "face-swap",
+            "--source",
+            str(SAMPLE),
+            "--target",
+            str(SAMPLE),
+            "--output-dir",
+            str(tmp_path),
+        ],
+        env(TOKEN, **TTY_ENV),
+        columns=100,
+        signal_when=lambda out: "rendering" in plain(out),
+    )
+    assert code == 130, out
+    (project,) = fake.projects
+    shown = screen(out, 240)  # wide enough for the resume command on one line
+    assert f"magic-hour: started image project {project.id}" in shown
+    (status,) = [line for line in shown if line.startswith("project ")]
+    assert "rendering" in status
+    assert shown[-3:] == [
+        "magic-hour: interrupted",
+        f"magic-hour: image project {project.id} keeps running on Magic Hour and costs its credits "
+        "(stopping this command does not cancel it)",
+        f"magic-hour: to wait for it and get its outputs: magic-hour --base-url {server.url} image download "
+        f"{project.id} --output-dir {tmp_path}",
+    ]
+    assert "\x1b[?25h" in out.rsplit("\x1b[?25l", 1)[-1]  # the cursor is shown again

@@ -23,7 +23,7 @@ from ._bars import (
     RateColumn,
     SizeColumn,
 )
-from ._output import clean
+from ._output import PROG, clean
 from ._progress import Reporter
 
 
@@ -100,6 +100,16 @@ class RichJobReporter(Reporter):
                 for key, task in self._tasks.items():
                     if key[0] == "down" and event.status == "complete":
                         self._progress.update(task, state="ok")
+
+    def project_started(self, noun: str, project_id: str) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            if not self._started:
+                self._started = True
+                self._progress.start()
+            # Above the bars, where it stays: the id is what an interrupted job is resumed with.
+            self._progress.console.print(Text(f"{PROG}: started {noun} {clean(project_id)}"))
 
     def _transfer(self, direction: str, index: int, name: str, done: int, total: Optional[int]) -> None:
         key = (direction, index)

@@ -38,6 +38,11 @@ class JobReporter(Reporter):
             elif isinstance(event, JobDone):
                 say(f"project {event.id}: {event.status} in {event.elapsed:.1f} s")
 
+    def project_started(self, noun: str, project_id: str) -> None:
+        if not self._quiet:
+            with self._lock:
+                say(f"started {noun} {project_id}")
+
     def interrupt(self) -> None:
         """Ctrl-C or SIGTERM: nothing is printed after this returns (a line being printed ends first), so
         ``interrupted`` is the last line whatever the runner's threads report meanwhile."""

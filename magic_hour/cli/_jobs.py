@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, cast
 from urllib.parse import urlencode
 
 from ._output import EXIT_FAILURE, EXIT_OK, one_line, print_json, say, write_fields
 from ._raw import call_json
 from ._request import request_parts
+from ._resume import JobState, job_state, noun
 from ._session import open_client
 from ._signals import Run
 
@@ -98,6 +99,18 @@ def _watch(run: Run, directory: Optional[str]) -> str:
     return folder
 
 
+def _following(job: JobState, reporter: Callable[[Any], object]) -> Callable[[Any], None]:
+    """The job's progress callback: ``reporter``, and the project's last status noted for an interrupt."""
+
+    def on_progress(event: Any) -> None:
+        status = getattr(event, "status", None)  # ProjectStatus, JobDone
+        if isinstance(status, str):
+            job.status = status
+        reporter(event)
+
+    return on_progress
+
+
 def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
     from ._job_progress import make_job_reporter
 
@@ -116,22 +129,30 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
         project_model = _models()
         reporter: Any = make_job_reporter(args.quiet)
         run.reporter = reporter
+        job = run.job = job_state(args, command, params.get("id"))
+        on_progress = _following(job, reporter)
         folder = None if args.no_download else _watch(run, args.output_dir)
+
+        def create(body: Json) -> Any:
+            job.phase = "creating"
+            project = project_model.model_validate(call_json(client, "POST", template, body, creates=kind))
+            job.created(project.id)
+            reporter.project_started(noun(kind), project.id)
+            return project
+
         try:
             if action == "create":
                 project = jobs.generate(
                     kind,
                     project_model,
-                    create=lambda b: project_model.model_validate(
-                        call_json(client, "POST", template, b, creates=kind)
-                    ),
+                    create=create,
                     body=body,
                     files=cast(Dict[str, str], command.get("files", {})),
                     wait_for_completion=not args.no_wait,
                     download_outputs=not args.no_download,
                     download_directory=folder,
                     timeout=args.wait_timeout,
-                    on_progress=reporter,
+                    on_progress=on_progress,
                 )
                 downloaded = project.downloaded_paths
             else:
@@ -141,13 +162,13 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
                     project_model,
                     timeout=args.wait_timeout,
                     raise_on_failure=False,
-                    on_progress=reporter,
+                    on_progress=on_progress,
                 )
                 downloaded = None
                 items: List[Any] = project.downloads or project.faces or []
                 outputs = [str(item.url) for item in items]
                 if action == "download" and not args.no_download and project.status not in FAILED and outputs:
-                    downloaded = jobs.download(outputs, folder, on_progress=reporter)
+                    downloaded = jobs.download(outputs, folder, on_progress=on_progress)
         finally:
             reporter.stop()
     waited = action != "create" or not args.no_wait

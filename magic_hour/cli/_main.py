@@ -133,7 +133,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         configure_logging(args)
         command = _commands()[args.command_id]
-        run = Run()
+        run = Run(json=args.json)
         try:
             return run_guarded(lambda: command(args, run), run)
         except BrokenPipeError:

@@ -34,6 +34,9 @@ class Reporter:
     def stop(self) -> None:
         """Stop drawing (idempotent)."""
 
+    def project_started(self, noun: str, project_id: str) -> None:
+        """A job's project was created: its id is shown at once (what an interrupted job resumes with)."""
+
     def interrupt(self) -> None:
         """Stop drawing at once, from another thread, on Ctrl-C or SIGTERM (idempotent)."""
         self.stop()

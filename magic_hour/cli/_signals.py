@@ -18,19 +18,28 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple
 
-from ._output import EXIT_INTERRUPTED, EXIT_TERMINATED, say
+from ._output import EXIT_INTERRUPTED, EXIT_TERMINATED, print_json, say
 
 if TYPE_CHECKING:
     from ._progress import Reporter
+    from ._resume import JobState
 
 
 class Run:
     """What the signal handling needs to clean up: the progress display, and the files being written
     (removed if the command is interrupted)."""
 
-    def __init__(self, reporter: Optional[Reporter] = None, partial_files: Optional[Set[str]] = None) -> None:
+    def __init__(
+        self,
+        reporter: Optional[Reporter] = None,
+        partial_files: Optional[Set[str]] = None,
+        json: bool = False,
+    ) -> None:
         self.reporter = reporter
         self.partial_files: Set[str] = set() if partial_files is None else partial_files
+        self.json = json
+        self.job: Optional[JobState] = None
+        """The job being run, if any: an interrupt says what became of it and how to resume it."""
         self._watched: Dict[str, Set[str]] = {}
 
     def watch_dir(self, directory: str) -> None:
@@ -104,7 +113,17 @@ def cleanup(run: Run) -> None:
 
 def _stop(run: Run, code: int, what: str) -> NoReturn:
     cleanup(run)
-    say(what)
+    with contextlib.suppress(Exception):  # best effort: the exit must happen whatever this prints
+        say(what)
+        job = run.job
+        for line in job.lines() if job is not None else []:
+            say(line)
+        if run.json:
+            document: Dict[str, Any] = {"ok": False}
+            if job is not None:
+                document.update(job.document())
+            document["error"] = {"type": what.capitalize(), "message": what, "status_code": None}
+            print_json(document)
     os._exit(code)
 
 
