@@ -121,14 +121,18 @@ def flags(api: Api, op: Operation, reserved: Set[str]) -> List[Json]:
         )
     names: Dict[str, int] = {}
     proposed: List[str] = []
-    for path, _, _, _, _, file_type in candidates:
+    for path, _, schema, _, _, file_type in candidates:
         flag = _file_flag(path, file_type, reserved) if file_type else "--" + _dashed(path.rsplit(".", 1)[-1])
         proposed.append(flag)
-        names[flag] = names.get(flag, 0) + 1
+        if not schema.get("deprecated"):
+            names[flag] = names.get(flag, 0) + 1
     flags: List[Json] = []
     used: Set[str] = set()
     for (path, where, schema, required, description, file_type), flag in zip(candidates, proposed):
-        if names[flag] > 1 or flag in reserved:
+        # A deprecated field never takes a name from a current one (the editor's deprecated
+        # assets.image_file_path leaves --image to image_file_paths): it gets its full path.
+        taken = names.get(flag, 0) > (0 if schema.get("deprecated") else 1)
+        if taken or flag in reserved:
             flag = "--" + _dashed(path.replace(".", "-"))
         if flag in used or flag in reserved:
             flag = "--field-" + _dashed(path.replace(".", "-"))

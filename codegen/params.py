@@ -66,7 +66,7 @@ def render(api: Api) -> Dict[str, str]:
                 files[f"{DIR}/{obj.module}.py"] = render_type(obj, generate)
                 names[obj.type_name] = obj.module
     for name, extra in sorted(api.params_types.items()):
-        obj = ir.node(extra["schema"], list(extra["parts"]), f"compat.json {name}")
+        obj = ir.node(extra["schema"], list(extra["parts"]), f"official.json {name}")
         ir.mark_files(obj, extra.get("files", {}), "")
         files[f"{DIR}/{obj.module}.py"] = render_type(obj, True)
         names[obj.type_name] = obj.module

@@ -356,8 +356,10 @@ async def test_additional_properties_must_be_a_dict(sdk: Flavor, api: respx.Mock
     assert not api.calls
 
 
-async def test_official_only_fields_from_compat_json_are_accepted(sdk: Flavor, api: respx.MockRouter) -> None:
-    # spec/compat.json: the official 0.90.0 package still sends the deprecated height/width
+async def test_official_only_fields_from_official_json_are_accepted(
+    sdk: Flavor, api: respx.MockRouter
+) -> None:
+    # spec/official.json: the official 0.90.0 package still sends the deprecated height/width
     api.post("/v1/face-swap").respond(200, json={"id": "x", "credits_charged": 1, "estimated_frame_cost": 1})
     assets = {
         "video_source": "file",

@@ -83,25 +83,6 @@ def lacking(call: Dict[str, Any]) -> List[str]:
     return unknown_keys(call["kwargs"], body.get("schema", {}))
 
 
-DEPRECATED = {
-    "v1.ai_image_editor.create": ["assets.image_file_path", "style.model"],
-    "v1.ai_image_generator.create": ["style.quality_mode"],
-    "v1.ai_image_upscaler.create": ["style.enhancement"],
-    "v1.ai_talking_photo.create": ["style.intensity"],
-    "v1.image_to_video.create": ["style.high_quality", "style.quality_mode"],
-    "v1.text_to_video.create": ["style.quality_mode"],
-}
-"""The deprecated keys the official calls send that our description may still lack (issue 20: they are
-being added to spec/); a call is expected to fail only while the description lacks one of these."""
-
-
-def marks(call: Dict[str, Any]) -> Any:
-    missing = lacking(call)
-    if missing and set(missing) <= set(DEPRECATED.get(call["call"], [])):
-        return pytest.param(call, marks=pytest.mark.xfail(strict=True, reason=f"spec/ lacks {missing}"))
-    return call
-
-
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeMagicHour]:
     with FakeMagicHour(mock_server=True) as fake:
@@ -117,12 +98,13 @@ def test_the_calls_are_the_official_suite() -> None:
     assert DATA["license"][0] == "MIT License" and "Magic Hour AI" in DATA["license"][2]
 
 
-def test_only_the_deprecated_keys_may_be_lacking() -> None:
+def test_our_description_has_every_key_the_official_calls_send() -> None:
+    # the deprecated ones (assets.image_file_path, style.enhancement, ...) come from spec/official.json
     lacked = {c["call"]: lacking(c) for c in CALLS if lacking(c)}
-    assert all(set(keys) <= set(DEPRECATED[name]) for name, keys in lacked.items()), lacked
+    assert not lacked, lacked
 
 
-@pytest.mark.parametrize("call", [marks(c) for c in CALLS], ids=[c["test"] for c in CALLS])
+@pytest.mark.parametrize("call", CALLS, ids=[c["test"] for c in CALLS])
 async def test_the_official_generated_test_passes(fake: FakeMagicHour, call: Dict[str, Any]) -> None:
     flavor = Flavor(call["mode"] == "async")
     before = len(fake.requests)

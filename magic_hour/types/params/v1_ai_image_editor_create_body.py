@@ -38,6 +38,10 @@ class V1AiImageEditorCreateBody(TypedDict):
             "seedream-v5-pro",
             "nano-banana",
             "nano-banana-pro",
+            "gpt-image-2.5-flare",
+            "krea-2",
+            "nano-banana-2.1",
+            "qwen-image-2.1",
         ]
     ]
     """

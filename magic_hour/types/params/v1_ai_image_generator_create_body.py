@@ -33,6 +33,10 @@ class V1AiImageGeneratorCreateBody(TypedDict):
             "nano-banana-pro",
             "flux-schnell",
             "seedream",
+            "gpt-image-2.5-flare",
+            "krea-2",
+            "nano-banana-2.1",
+            "qwen-image-2.1",
         ]
     ]
     """
@@ -92,7 +96,9 @@ class V1AiImageGeneratorCreateBody(TypedDict):
 
     orientation: NotRequired[Literal["landscape", "portrait", "square"]]
     """
-    DEPRECATED: Use `aspect_ratio` instead. The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
+    DEPRECATED: Use `aspect_ratio` instead.
+
+    The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
     """
 
     resolution: NotRequired[Literal["auto", "640px", "1k", "2k", "4k"]]

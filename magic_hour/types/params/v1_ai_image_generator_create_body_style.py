@@ -12,6 +12,17 @@ class V1AiImageGeneratorCreateBodyStyle(TypedDict):
     The prompt used for the image(s).
     """
 
+    quality_mode: NotRequired[Literal["pro", "standard"]]
+    """
+    DEPRECATED: Use `model` field instead for explicit model selection.
+
+    Legacy quality mode mapping:
+    - `standard` → `z-image-turbo` model
+    - `pro` → `seedream-v4` model
+
+    If model is specified, it will take precedence over the legacy quality_mode field.
+    """
+
     tool: NotRequired[
         Literal[
             "ai-anime-generator",

@@ -7,6 +7,11 @@ class V1AiImageUpscalerCreateBodyStyle(TypedDict):
     Style settings for the upscale. Use `mode` (`"preserve"`, `"balanced"`, or `"creative"`). Defaults to `"balanced"`.
     """
 
+    enhancement: NotRequired[Literal["Balanced", "Creative", "Resemblance"]]
+    """
+    Deprecated: use `mode` instead. `"Resemblance"` maps to `"preserve"`. `"Balanced"` and `"Creative"` map to the same-named modes.
+    """
+
     mode: NotRequired[Literal["pro", "preserve", "balanced", "creative"]]
     """
     The upscaling mode. `"preserve"` uses the fast pro pipeline (1× credit multiplier). `"balanced"` and `"creative"` use the creative pipeline (2× credit multiplier). `"pro"` is deprecated and maps to `"preserve"`. Defaults to `"balanced"`.

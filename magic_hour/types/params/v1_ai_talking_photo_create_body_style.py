@@ -20,6 +20,13 @@ class V1AiTalkingPhotoCreateBodyStyle(TypedDict):
     * `expressive` - Deprecated: use `prompted`
     """
 
+    intensity: NotRequired[float]
+    """
+    Note: this value is only applicable when generation_mode is `expressive`. The value can include up to 2 decimal places.
+    * Lower values yield more stability but can suppress mouth movement.
+    * Higher values increase motion and expressiveness, with a higher risk of distortion.
+    """
+
     prompt: NotRequired[str]
     """
     A text prompt to guide the generation. Only applicable when generation_mode is `prompted`.

@@ -20,7 +20,7 @@ class V1AiVideoEditorCreateBody(TypedDict):
     End time of your clip in seconds. Must be greater than `start_seconds`. Minimum duration depends on model: `gemini-omni`: 3s, `ltx-2.3`: 0.5s. Maximum duration depends on model: `gemini-omni`: 10s, `ltx-2.3`: 45s.
     """
 
-    model: NotRequired[Literal["gemini-omni", "ltx-2.3"]]
+    model: NotRequired[Literal["gemini-omni", "ltx-2.3", "gemini-omni-1.1", "ltx-2.5"]]
     """
     Editing model. Defaults to `ltx-2.3` for free tier and `gemini-omni` for paid. Use `ltx-2.3` for LTX video edit.
     """

@@ -23,6 +23,9 @@ class V1CharacterReplaceCreateBody(TypedDict):
     model: NotRequired[Literal["kling-3.0", "wan-animate"]]
     """
     Model to use. Defaults to `wan-animate`.
+
+    * **`wan-animate`**: 480p, 720p. Supports `points` subject selection.
+    * **`kling-3.0`**: 720p, 1080p. Clips of 3–10 seconds in `replace` mode or 3–30 seconds in `animate` mode. Picks the main person automatically, so `points` are rejected.
     """
 
     name: NotRequired[str]
@@ -30,7 +33,7 @@ class V1CharacterReplaceCreateBody(TypedDict):
     Give your video a custom name for easy identification.
     """
 
-    resolution: NotRequired[Literal["480p", "720p"]]
+    resolution: NotRequired[Literal["480p", "720p", "1080p"]]
     """
     Output video resolution. Defaults to 480p, the lowest resolution available on your plan.
     """

@@ -82,6 +82,10 @@ class V1ImageToVideoCreateBody(TypedDict):
             "seedance",
             "kling-2.5-audio",
             "veo3.1-audio",
+            "gemini-omni-1.1",
+            "ltx-2.5",
+            "seedance-2.0-fast",
+            "wan-3.0",
         ]
     ]
     """
@@ -109,7 +113,7 @@ class V1ImageToVideoCreateBody(TypedDict):
     Give your video a custom name for easy identification.
     """
 
-    resolution: NotRequired[Literal["480p", "720p", "1080p", "4k"]]
+    resolution: NotRequired[Literal["480p", "720p", "1080p", "4k", "360p"]]
     """
     Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
 

@@ -88,6 +88,10 @@ class V1TextToVideoCreateBody(TypedDict):
             "seedance",
             "kling-2.5-audio",
             "veo3.1-audio",
+            "gemini-omni-1.1",
+            "ltx-2.5",
+            "seedance-2.0-fast",
+            "wan-3.0",
         ]
     ]
     """
@@ -123,9 +127,20 @@ class V1TextToVideoCreateBody(TypedDict):
     references: NotRequired[List[V1TextToVideoCreateBodyReferencesItem]]
     """
     Reference media for video generation. Name references without @ and refer to them as @name in style.prompt. Maximum 10 references total.
+
+    Supported models and reference media:
+    * **`gemini-omni-1.1`**: Supports images, videos. Up to 10 references.
+    * **`kling-3.0`**: Supports images, videos.
+    * **`minimax-h3`**: Supports images, videos, audio.
+    * **`seedance-2.0`**: Supports images, videos, audio.
+    * **`seedance-2.0-fast`**: Supports images, videos, audio.
+    * **`seedance-2.0-mini`**: Supports images, videos, audio.
+    * **`seedance-2.5`**: Supports images, videos, audio.
+    * **`veo3.1`**: Supports images. Up to 3 references. Requires `end_seconds` of 8.
+    * **`wan-3.0`**: Supports images, videos, audio.
     """
 
-    resolution: NotRequired[Literal["480p", "720p", "1080p", "4k"]]
+    resolution: NotRequired[Literal["480p", "720p", "1080p", "4k", "360p"]]
     """
     Controls the output video resolution. Defaults to `720p` on paid tiers and `480p` on free tiers.
 

@@ -36,7 +36,10 @@ _CREATE = Endpoint(
                 True,
                 Obj(
                     "V1AiImageEditorCreateBodyAssets",
-                    {"image_file_paths": ("image_file_paths", False, Arr(STR))},
+                    {
+                        "image_file_path": ("image_file_path", False, STR),
+                        "image_file_paths": ("image_file_paths", False, Arr(STR)),
+                    },
                 ),
             ),
             "image_count": ("image_count", False, NUM),
@@ -46,13 +49,16 @@ _CREATE = Endpoint(
             "style": (
                 "style",
                 True,
-                Obj("V1AiImageEditorCreateBodyStyle", {"prompt": ("prompt", True, STR)}),
+                Obj(
+                    "V1AiImageEditorCreateBodyStyle",
+                    {"model": ("model", False, STR), "prompt": ("prompt", True, STR)},
+                ),
             ),
         },
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.image_file_paths[]": "image"}
+_GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image", "assets.image_file_paths[]": "image"}
 
 
 class AiImageEditorClient:
@@ -86,6 +92,10 @@ class AiImageEditorClient:
                     "seedream-v5-pro",
                     "nano-banana",
                     "nano-banana-pro",
+                    "gpt-image-2.5-flare",
+                    "krea-2",
+                    "nano-banana-2.1",
+                    "qwen-image-2.1",
                 ]
             ],
             NotGiven,
@@ -155,6 +165,10 @@ class AiImageEditorClient:
                     "seedream-v5-pro",
                     "nano-banana",
                     "nano-banana-pro",
+                    "gpt-image-2.5-flare",
+                    "krea-2",
+                    "nano-banana-2.1",
+                    "qwen-image-2.1",
                 ]
             ],
             NotGiven,
@@ -249,6 +263,10 @@ class AsyncAiImageEditorClient:
                     "seedream-v5-pro",
                     "nano-banana",
                     "nano-banana-pro",
+                    "gpt-image-2.5-flare",
+                    "krea-2",
+                    "nano-banana-2.1",
+                    "qwen-image-2.1",
                 ]
             ],
             NotGiven,
@@ -319,6 +337,10 @@ class AsyncAiImageEditorClient:
                     "seedream-v5-pro",
                     "nano-banana",
                     "nano-banana-pro",
+                    "gpt-image-2.5-flare",
+                    "krea-2",
+                    "nano-banana-2.1",
+                    "qwen-image-2.1",
                 ]
             ],
             NotGiven,

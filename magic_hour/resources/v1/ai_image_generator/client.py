@@ -39,7 +39,11 @@ _CREATE = Endpoint(
                 True,
                 Obj(
                     "V1AiImageGeneratorCreateBodyStyle",
-                    {"prompt": ("prompt", True, STR), "tool": ("tool", False, STR)},
+                    {
+                        "prompt": ("prompt", True, STR),
+                        "quality_mode": ("quality_mode", False, STR),
+                        "tool": ("tool", False, STR),
+                    },
                 ),
             ),
         },
@@ -78,6 +82,10 @@ class AiImageGeneratorClient:
                     "nano-banana-pro",
                     "flux-schnell",
                     "seedream",
+                    "gpt-image-2.5-flare",
+                    "krea-2",
+                    "nano-banana-2.1",
+                    "qwen-image-2.1",
                 ]
             ],
             NotGiven,
@@ -98,7 +106,7 @@ class AiImageGeneratorClient:
             aspect_ratio: The aspect ratio of the output image(s). If not specified, defaults to `1:1` (square).
             model: The AI model to use for image generation. Each model has different capabilities and costs.
             name: Give your image a custom name for easy identification.
-            orientation: DEPRECATED: Use `aspect_ratio` instead. The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
+            orientation: DEPRECATED: Use `aspect_ratio` instead.
             resolution: Maximum resolution (longest edge) for the output image.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
@@ -146,6 +154,10 @@ class AiImageGeneratorClient:
                     "nano-banana-pro",
                     "flux-schnell",
                     "seedream",
+                    "gpt-image-2.5-flare",
+                    "krea-2",
+                    "nano-banana-2.1",
+                    "qwen-image-2.1",
                 ]
             ],
             NotGiven,
@@ -239,6 +251,10 @@ class AsyncAiImageGeneratorClient:
                     "nano-banana-pro",
                     "flux-schnell",
                     "seedream",
+                    "gpt-image-2.5-flare",
+                    "krea-2",
+                    "nano-banana-2.1",
+                    "qwen-image-2.1",
                 ]
             ],
             NotGiven,
@@ -259,7 +275,7 @@ class AsyncAiImageGeneratorClient:
             aspect_ratio: The aspect ratio of the output image(s). If not specified, defaults to `1:1` (square).
             model: The AI model to use for image generation. Each model has different capabilities and costs.
             name: Give your image a custom name for easy identification.
-            orientation: DEPRECATED: Use `aspect_ratio` instead. The orientation of the output image(s). `aspect_ratio` takes precedence when `orientation` if both are provided.
+            orientation: DEPRECATED: Use `aspect_ratio` instead.
             resolution: Maximum resolution (longest edge) for the output image.
             request_options: ``timeout``, ``additional_headers``, ``additional_params``, ``max_retries``, ``retry_may_duplicate``.
 
@@ -308,6 +324,10 @@ class AsyncAiImageGeneratorClient:
                     "nano-banana-pro",
                     "flux-schnell",
                     "seedream",
+                    "gpt-image-2.5-flare",
+                    "krea-2",
+                    "nano-banana-2.1",
+                    "qwen-image-2.1",
                 ]
             ],
             NotGiven,

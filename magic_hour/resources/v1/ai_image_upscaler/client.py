@@ -40,7 +40,11 @@ _CREATE = Endpoint(
                 False,
                 Obj(
                     "V1AiImageUpscalerCreateBodyStyle",
-                    {"mode": ("mode", False, STR), "prompt": ("prompt", False, STR)},
+                    {
+                        "enhancement": ("enhancement", False, STR),
+                        "mode": ("mode", False, STR),
+                        "prompt": ("prompt", False, STR),
+                    },
                 ),
             ),
         },

@@ -51,7 +51,11 @@ _CREATE = Endpoint(
                 False,
                 Obj(
                     "V1AiTalkingPhotoCreateBodyStyle",
-                    {"generation_mode": ("generation_mode", False, STR), "prompt": ("prompt", False, STR)},
+                    {
+                        "generation_mode": ("generation_mode", False, STR),
+                        "intensity": ("intensity", False, NUM),
+                        "prompt": ("prompt", False, STR),
+                    },
                 ),
             ),
         },

@@ -66,7 +66,9 @@ class AiVideoEditorClient:
         assets: V1AiVideoEditorCreateBodyAssets,
         end_seconds: float,
         style: V1AiVideoEditorCreateBodyStyle,
-        model: Union[Optional[Literal["gemini-omni", "ltx-2.3"]], NotGiven] = NOT_GIVEN,
+        model: Union[
+            Optional[Literal["gemini-omni", "ltx-2.3", "gemini-omni-1.1", "ltx-2.5"]], NotGiven
+        ] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p", "1080p"]], NotGiven] = NOT_GIVEN,
         start_seconds: Union[Optional[float], NotGiven] = NOT_GIVEN,
@@ -137,7 +139,9 @@ class AiVideoEditorClient:
         assets: V1AiVideoEditorGenerateBodyAssets,
         end_seconds: float,
         style: V1AiVideoEditorCreateBodyStyle,
-        model: Union[Optional[Literal["gemini-omni", "ltx-2.3"]], NotGiven] = NOT_GIVEN,
+        model: Union[
+            Optional[Literal["gemini-omni", "ltx-2.3", "gemini-omni-1.1", "ltx-2.5"]], NotGiven
+        ] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p", "1080p"]], NotGiven] = NOT_GIVEN,
         start_seconds: Union[Optional[float], NotGiven] = NOT_GIVEN,
@@ -212,7 +216,9 @@ class AsyncAiVideoEditorClient:
         assets: V1AiVideoEditorCreateBodyAssets,
         end_seconds: float,
         style: V1AiVideoEditorCreateBodyStyle,
-        model: Union[Optional[Literal["gemini-omni", "ltx-2.3"]], NotGiven] = NOT_GIVEN,
+        model: Union[
+            Optional[Literal["gemini-omni", "ltx-2.3", "gemini-omni-1.1", "ltx-2.5"]], NotGiven
+        ] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p", "1080p"]], NotGiven] = NOT_GIVEN,
         start_seconds: Union[Optional[float], NotGiven] = NOT_GIVEN,
@@ -284,7 +290,9 @@ class AsyncAiVideoEditorClient:
         assets: V1AiVideoEditorGenerateBodyAssets,
         end_seconds: float,
         style: V1AiVideoEditorCreateBodyStyle,
-        model: Union[Optional[Literal["gemini-omni", "ltx-2.3"]], NotGiven] = NOT_GIVEN,
+        model: Union[
+            Optional[Literal["gemini-omni", "ltx-2.3", "gemini-omni-1.1", "ltx-2.5"]], NotGiven
+        ] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         resolution: Union[Optional[Literal["480p", "720p", "1080p"]], NotGiven] = NOT_GIVEN,
         start_seconds: Union[Optional[float], NotGiven] = NOT_GIVEN,

@@ -48,7 +48,14 @@ _CREATE = Endpoint(
                 ),
             ),
             "resolution": ("resolution", False, STR),
-            "style": ("style", True, Obj("V1TextToVideoCreateBodyStyle", {"prompt": ("prompt", True, STR)})),
+            "style": (
+                "style",
+                True,
+                Obj(
+                    "V1TextToVideoCreateBodyStyle",
+                    {"prompt": ("prompt", True, STR), "quality_mode": ("quality_mode", False, STR)},
+                ),
+            ),
         },
     ),
     creates="video",
@@ -93,6 +100,10 @@ class TextToVideoClient:
                     "seedance",
                     "kling-2.5-audio",
                     "veo3.1-audio",
+                    "gemini-omni-1.1",
+                    "ltx-2.5",
+                    "seedance-2.0-fast",
+                    "wan-3.0",
                 ]
             ],
             NotGiven,
@@ -100,7 +111,7 @@ class TextToVideoClient:
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
         references: Union[Optional[List[V1TextToVideoCreateBodyReferencesItem]], NotGiven] = NOT_GIVEN,
-        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k", "360p"]], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1TextToVideoCreateResponse:
         """
@@ -195,6 +206,10 @@ class TextToVideoClient:
                     "seedance",
                     "kling-2.5-audio",
                     "veo3.1-audio",
+                    "gemini-omni-1.1",
+                    "ltx-2.5",
+                    "seedance-2.0-fast",
+                    "wan-3.0",
                 ]
             ],
             NotGiven,
@@ -202,7 +217,7 @@ class TextToVideoClient:
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
         references: Union[Optional[List[V1TextToVideoCreateBodyReferencesItem]], NotGiven] = NOT_GIVEN,
-        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k", "360p"]], NotGiven] = NOT_GIVEN,
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
@@ -299,6 +314,10 @@ class AsyncTextToVideoClient:
                     "seedance",
                     "kling-2.5-audio",
                     "veo3.1-audio",
+                    "gemini-omni-1.1",
+                    "ltx-2.5",
+                    "seedance-2.0-fast",
+                    "wan-3.0",
                 ]
             ],
             NotGiven,
@@ -306,7 +325,7 @@ class AsyncTextToVideoClient:
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
         references: Union[Optional[List[V1TextToVideoCreateBodyReferencesItem]], NotGiven] = NOT_GIVEN,
-        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k", "360p"]], NotGiven] = NOT_GIVEN,
         request_options: Optional[RequestOptions] = None,
     ) -> V1TextToVideoCreateResponse:
         """
@@ -402,6 +421,10 @@ class AsyncTextToVideoClient:
                     "seedance",
                     "kling-2.5-audio",
                     "veo3.1-audio",
+                    "gemini-omni-1.1",
+                    "ltx-2.5",
+                    "seedance-2.0-fast",
+                    "wan-3.0",
                 ]
             ],
             NotGiven,
@@ -409,7 +432,7 @@ class AsyncTextToVideoClient:
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         orientation: Union[Optional[Literal["landscape", "portrait", "square"]], NotGiven] = NOT_GIVEN,
         references: Union[Optional[List[V1TextToVideoCreateBodyReferencesItem]], NotGiven] = NOT_GIVEN,
-        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k"]], NotGiven] = NOT_GIVEN,
+        resolution: Union[Optional[Literal["480p", "720p", "1080p", "4k", "360p"]], NotGiven] = NOT_GIVEN,
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
