@@ -2,9 +2,11 @@
 
 Code written for the official SDK must run unchanged on ours, so every namespace under ``client.v1``
 (sync and async), method, parameter (name, kind, required, literal default), type name in
-``magic_hour.types.params`` / ``.models``, module path (``magic_hour/resources/v1/<name>/client.py`` with
+``magic_hour.types.params`` / ``.models``, TypedDict key and model field (and whether a key may be left
+out), literal value a key or field takes, module path (``magic_hour/resources/v1/<name>/client.py`` with
 ``<Name>Client`` / ``Async<Name>Client``), ``Environment`` member and top-level name of the official
-package must exist on ours (extras are fine). ``tests/compat/surface.py`` introspects a package; the
+package must exist on ours (extras are fine). The keys, fields and values come from spec/official.json
+(``python -m codegen.official``); this test checks the generated code, by introspection, not that file. ``tests/compat/surface.py`` introspects a package; the
 official package's surface is committed in ``tests/compat/official_surface.json``, so the comparison runs
 without the official venv; with it (``.ci/official_sdk.sh``), a second test re-dumps the official
 package in a subprocess and checks the fixture is current.
@@ -83,6 +85,8 @@ def test_the_allowlist_names_official_things() -> None:
         "namespaces": {"sync": {}, "async": {}},
         "modules": {m: [] for m in theirs["modules"]},
         "types": {"params": [], "models": []},
+        # types without keys: every official key and field shows up as missing by its own id
+        "fields": {kind: {name: {} for name in names} for kind, names in theirs["fields"].items()},
     }
     # Against namespaces without methods, every official method shows up as missing by its own id.
     for kind in ("sync", "async"):
@@ -104,6 +108,19 @@ def test_the_fixture_covers_the_official_surface() -> None:
         assert methods == 42 + 32 + 3 + 1  # operations + generate + check_result + files.upload_file
     assert "V1FaceSwapCreateBodyAssetsFaceMappingsItem" in theirs["types"]["params"]
     assert "V1VideoProjectsGetResponse" in theirs["types"]["models"]
+    fields = theirs["fields"]
+    assert set(fields["params"]) == set(theirs["types"]["params"])
+    assert set(fields["models"]) == set(theirs["types"]["models"])
+    values = {
+        kind: sum(len(k.get("literals", [])) for t in fields[kind].values() for k in t.values())
+        for kind in fields
+    }
+    assert values == {"params": 1873, "models": 38}  # the 1,911 literal values
+    assert fields["params"]["V1AiImageUpscalerCreateBodyStyle"]["enhancement"] == {
+        "required": False,
+        "literals": ["Balanced", "Creative", "Resemblance"],
+    }
+    assert fields["models"]["V1AiImageEditorCreateResponse"]["frame_cost"] == {"required": True}
 
 
 @pytest.mark.skipif(
@@ -123,8 +140,8 @@ def test_the_fixture_is_the_official_packages_surface(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     dumped = json.loads(proc.stdout)
     assert dumped == official(), (
-        "tests/compat/official_surface.json is stale; regenerate it with\n"
-        f"  {PYTHON} -I tests/compat/surface.py > tests/compat/official_surface.json"
+        "tests/compat/official_surface.json is stale; regenerate it (and spec/official.json) with\n"
+        "  python -m codegen.official && python -m codegen"
     )
 
 
@@ -160,7 +177,22 @@ BASE: Dict[str, Any] = {
     },
     "modules": {"magic_hour.resources.v1.face_swap.client": ["FaceSwapClient"]},
     "types": {"params": ["V1FaceSwapCreateBody"], "models": ["V1FaceSwapCreateResponse"]},
+    "fields": {
+        "params": {
+            "V1FaceSwapCreateBody": {
+                "assets": {"required": True},
+                "name": {"required": False, "any": True},
+                "model": {"required": False, "literals": ["a", "b"]},
+            }
+        },
+        "models": {"V1FaceSwapCreateResponse": {"id": {"required": True, "any": True}}},
+    },
 }
+
+
+def _keys(s: Dict[str, Any]) -> Dict[str, Any]:
+    keys: Dict[str, Any] = s["fields"]["params"]["V1FaceSwapCreateBody"]
+    return keys
 
 
 def _create(s: Dict[str, Any]) -> Dict[str, Any]:
@@ -176,6 +208,12 @@ def test_compare_identical_and_extra_is_fine() -> None:
     _create(ours)["params"].append(_param("extra_optional"))
     _create(ours)["params"][0]["kind"] = "POSITIONAL_OR_KEYWORD"  # still callable by keyword
     _create(ours)["params"][0]["required"] = False  # optional where official requires it: still fine
+    _keys(ours)["extra"] = {"required": False}
+    _keys(ours)["assets"]["required"] = False
+    _keys(ours)["model"]["literals"].append("c")
+    ours["fields"]["models"]["V1FaceSwapCreateResponse"]["id"]["required"] = False  # Optional: still fine
+    assert surface.compare(BASE, ours) == []
+    _keys(ours)["model"] = {"required": False, "any": True}  # ours takes any string: every value
     assert surface.compare(BASE, ours) == []
 
 
@@ -220,6 +258,23 @@ def test_compare_identical_and_extra_is_fine() -> None:
             "module magic_hour.resources.v1.face_swap.client.FaceSwapClient: missing name",
         ),
         (lambda s: s["types"]["models"].clear(), "types.models V1FaceSwapCreateResponse: missing type"),
+        (lambda s: _keys(s).pop("name"), "fields.params V1FaceSwapCreateBody.name: missing key"),
+        (
+            lambda s: _keys(s)["name"].update({"required": True}),
+            "fields.params V1FaceSwapCreateBody.name: optional in official, required in ours",
+        ),
+        (
+            lambda s: _keys(s)["model"]["literals"].remove("b"),
+            "fields.params V1FaceSwapCreateBody.model literals: 1 value(s) missing: 'b'",
+        ),
+        (
+            lambda s: _keys(s)["model"].pop("literals"),
+            "fields.params V1FaceSwapCreateBody.model literals: 2 value(s) missing: 'a', 'b'",
+        ),
+        (
+            lambda s: s["fields"]["models"]["V1FaceSwapCreateResponse"].clear(),
+            "fields.models V1FaceSwapCreateResponse.id: missing field",
+        ),
     ],
 )
 def test_compare_reports_what_is_missing(change: Any, expected: str) -> None:

@@ -15,7 +15,10 @@ What a surface holds (everything an official user's code can name):
 - ``modules``: the public names of the modules users import from (``magic_hour``, ``magic_hour.client``,
   ``magic_hour.environment``, ``magic_hour.resources.v1``, each ``magic_hour.resources.v1.<name>`` and its
   ``client`` module: the classes defined there);
-- ``types``: the public names of ``magic_hour.types.params`` and ``magic_hour.types.models``.
+- ``types``: the public names of ``magic_hour.types.params`` and ``magic_hour.types.models``;
+- ``fields``: per type of those two modules, each TypedDict key / model field (Python name): whether it is
+  required, and the literal values its annotation allows (``"any": true`` when it takes any string, as
+  ours does for enum fields of response models and for fields of the generate() variants).
 """
 
 from __future__ import annotations
@@ -29,6 +32,58 @@ from typing import Any, Dict, List, Optional, Set
 Surface = Dict[str, Any]
 
 _LITERALS = (type(None), bool, int, float, str)
+
+
+def _hints(cls: Any) -> Dict[str, Any]:
+    """Resolved annotations without Required / NotRequired / Annotated (typing_extensions when present:
+    it knows its own TypedDict's markers on every Python)."""
+    try:
+        from typing_extensions import get_type_hints
+    except ImportError:  # pragma: no cover - both packages depend on typing_extensions
+        from typing import get_type_hints
+    return dict(get_type_hints(cls))
+
+
+def _allowed(annotation: Any) -> Dict[str, Any]:
+    """``{"literals": [...]}`` of an annotation (through Optional, List, Union), ``"any": True`` when a
+    plain ``str`` is among what it takes."""
+    import typing
+
+    literals: List[Any] = []
+    anything = False
+    todo = [annotation]
+    while todo:
+        current = todo.pop()
+        origin = typing.get_origin(current)
+        if current is str:
+            anything = True
+        elif origin is typing.Literal:
+            literals += [v for v in typing.get_args(current) if v not in literals]
+        elif origin is not None:
+            todo += list(typing.get_args(current))
+    out: Dict[str, Any] = {}
+    if literals:
+        out["literals"] = sorted(literals, key=lambda v: (type(v).__name__, str(v)))
+    if anything:
+        out["any"] = True
+    return out
+
+
+def _fields(kind: str, names: List[str]) -> Dict[str, Dict[str, Any]]:
+    module = importlib.import_module(f"magic_hour.types.{kind}")
+    out: Dict[str, Dict[str, Any]] = {}
+    for name in names:
+        cls = getattr(module, name)
+        keys: Dict[str, Any] = {}
+        if kind == "params":
+            required = set(getattr(cls, "__required_keys__", ()))
+            for key, annotation in sorted(_hints(cls).items()):
+                keys[key] = {"required": key in required, **_allowed(annotation)}
+        else:
+            for key, info in sorted(cls.model_fields.items()):
+                keys[key] = {"required": info.is_required(), **_allowed(info.annotation)}
+        out[name] = keys
+    return out
 
 
 def _params(func: Any) -> List[Dict[str, Any]]:
@@ -120,6 +175,7 @@ def dump(reference: Optional[Surface] = None) -> Surface:
         for info in kind_map.values():
             client_module = info["class"].rsplit(".", 1)[0]
             wanted |= {client_module, client_module.rsplit(".", 1)[0]}
+    types = {kind: _public(f"magic_hour.types.{kind}") for kind in ("params", "models")}
     names_of = _defined if reference is None else _public
     modules: Dict[str, List[str]] = {}
     for name in sorted(wanted | set((reference or {}).get("modules", {}))):
@@ -134,7 +190,8 @@ def dump(reference: Optional[Surface] = None) -> Surface:
         "constructors": {c.__name__: _params(c.__init__) for c in (Client, AsyncClient)},
         "namespaces": namespaces,
         "modules": modules,
-        "types": {kind: _public(f"magic_hour.types.{kind}") for kind in ("params", "models")},
+        "types": types,
+        "fields": {kind: _fields(kind, types[kind]) for kind in ("params", "models")},
     }
 
 
@@ -234,7 +291,34 @@ def compare(official: Surface, ours: Surface) -> List[str]:
         problems += [
             f"types.{kind} {n}: missing type" for n in official["types"][kind] if n not in have_types
         ]
+    for kind in ("params", "models"):
+        mine_fields = ours.get("fields", {}).get(kind, {})
+        for name, keys in official.get("fields", {}).get(kind, {}).items():
+            if name not in mine_fields:
+                continue  # reported above as a missing type
+            problems += _field_problems(f"fields.{kind} {name}", keys, mine_fields[name], kind)
     return sorted(problems)
+
+
+def _field_problems(where: str, theirs: Dict[str, Any], ours: Dict[str, Any], kind: str) -> List[str]:
+    """What code written for the official type would break on with ours: a key it may set (params) or
+    read (models) that ours lacks, a key it may leave out that ours requires, a literal value ours does
+    not take."""
+    problems = []
+    for key, spec in theirs.items():
+        mine = ours.get(key)
+        if mine is None:
+            problems.append(f"{where}.{key}: missing {'key' if kind == 'params' else 'field'}")
+            continue
+        if kind == "params" and not spec["required"] and mine["required"]:
+            problems.append(f"{where}.{key}: optional in official, required in ours")
+        if mine.get("any"):
+            continue
+        missing = [v for v in spec.get("literals", []) if v not in mine.get("literals", [])]
+        if missing:
+            shown = ", ".join(repr(v) for v in missing[:5]) + (", ..." if len(missing) > 5 else "")
+            problems.append(f"{where}.{key} literals: {len(missing)} value(s) missing: {shown}")
+    return problems
 
 
 def problem_id(line: str) -> str:
