@@ -17,13 +17,14 @@ import _modes
 import httpx
 import pytest
 from _codings import CODINGS, bomb, compress
-from _servers import RawServer, Received, Respond, Unframed
+from _servers import Forward, RawServer, Received, Respond, Unframed
 from conftest import Flavor
 
-from magic_hour import DownloadError, DownloadWriteError
+from magic_hour import DownloadError, DownloadWriteError, InvalidParameterError
 from magic_hour._core import codings
 from magic_hour._jobs.decoding import INFLATE_ALLOWANCE, INFLATE_STEP, MAX_INFLATE_RATIO, BodyDecoder
 from magic_hour._jobs.files import Target
+from magic_hour.testing import FakeMagicHour
 
 pytestmark = pytest.mark.anyio
 
@@ -258,3 +259,37 @@ async def test_a_206_answering_a_plain_get_is_not_saved_as_the_whole_file(
     ):
         await sdk.call(client.v1.files.download, f"{server.url}/b.png", directory=tmp_path)
     assert files_in(tmp_path) == ["a.png"]
+
+
+@pytest.mark.parametrize(
+    "bad", [b"ftp://", b"http://[::1", b"not a url "], ids=["ftp", "unparsable", "relative"]
+)
+async def test_a_download_url_from_the_api_that_cannot_be_used_is_a_download_error(
+    sdk: Flavor, tmp_path: pathlib.Path, bad: bytes
+) -> None:
+    # The API's own URL raised InvalidParameterError("urls[0]"), the error of a caller's bad argument,
+    # after the project had been fetched. It is the server's fault: a DownloadError, before any GET.
+    fake = FakeMagicHour()
+    project = fake.seed_project("image", outputs=1)
+    with fake.serve() as upstream:
+        rewrite = ((f'"url":"{upstream.url}/'.encode(), b'"url":"' + bad),)
+        with RawServer(then=Forward(upstream.url, rewrite=rewrite)) as proxy:
+            client = sdk.client(base_url=proxy.url, max_retries=0, token=fake.token)
+            with pytest.raises(DownloadError) as info:
+                await sdk.call(
+                    client.v1.image_projects.check_result,
+                    id=project.id,
+                    wait_for_completion=True,
+                    download_outputs=True,
+                    download_directory=str(tmp_path / "out"),
+                )
+            fetched = await sdk.call(client.v1.image_projects.get, id=project.id)
+            with pytest.raises(DownloadError):  # the project given to download(): the API's URLs too
+                await sdk.call(client.v1.image_projects.download, fetched, directory=str(tmp_path / "out"))
+    assert not isinstance(info.value, InvalidParameterError)
+    assert "the API gave a download URL the SDK cannot use" in str(info.value)
+    assert info.value.path.startswith(str(tmp_path / "out"))
+    assert [r.method for r in proxy.requests] == ["GET", "GET"], "no download was attempted"
+    assert files_in(tmp_path) == []
+    with pytest.raises(InvalidParameterError, match=r"urls\[0\]"):  # a URL the caller gives: the caller's
+        await sdk.call(client.v1.files.download, bad.decode() + "x/a.png", directory=tmp_path)

@@ -9,7 +9,7 @@ from typing import List, Optional, Sequence, Set, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from .._core.hosts import url_host_problem
-from .._exceptions import InvalidParameterError
+from .._exceptions import DownloadError, InvalidParameterError
 
 MAX_NAME_BYTES = 200
 """Room below the usual 255-byte limit for the temporary file's prefix and suffix."""
@@ -92,8 +92,12 @@ def unique_names(urls: Sequence[str]) -> List[str]:
     return names
 
 
-def check_urls(urls: object) -> List[str]:
-    """A list of absolute http(s) URLs (a single string is accepted as a list of one)."""
+def check_urls(urls: object, directory: Optional[str] = None) -> List[str]:
+    """A list of absolute http(s) URLs (a single string is accepted as a list of one).
+
+    A URL the caller gave that cannot be used is an :class:`InvalidParameterError`; one the API gave (an
+    item's ``.url``: a project's ``downloads``, a face detection's ``faces``) is the server's fault, a
+    :class:`DownloadError` naming where it was to be written (``directory``)."""
     for attribute in ("downloads", "faces"):  # a project (or face detection) itself
         if not isinstance(urls, (str, list, tuple)) and isinstance(getattr(urls, attribute, None), list):
             urls = getattr(urls, attribute)
@@ -110,13 +114,24 @@ def check_urls(urls: object) -> List[str]:
         url = item if isinstance(item, str) else getattr(item, "url", None)
         # url_host_problem: a URL httpx cannot parse ("http://[::1") raised a bare httpx.InvalidURL
         if (
-            not isinstance(url, str)
-            or not url.lower().startswith(("http://", "https://"))
-            or url_host_problem(url) is not None
+            isinstance(url, str)
+            and url.lower().startswith(("http://", "https://"))
+            and url_host_problem(url) is None
         ):
-            shown = redact(url) if isinstance(url, str) else item
-            raise InvalidParameterError(f"urls[{i}]", shown, "an absolute http(s) URL, or an item with .url")
-        out.append(url)
+            out.append(url)
+            continue
+        shown = redact(url) if isinstance(url, str) else item
+        if not isinstance(item, str) and hasattr(item, "url"):
+            shown = redact(url) if isinstance(url, str) else repr(url)
+            name = safe_name(url if isinstance(url, str) else "", i)
+            path = name if directory is None else os.path.join(directory, name)
+            raise DownloadError(
+                f"downloading output {i} to {path} failed: the API gave a download URL the SDK cannot "
+                f"use ({shown[:200]!r}: not an absolute http(s) URL with a valid host); nothing was sent",
+                url=shown,
+                path=path,
+            )
+        raise InvalidParameterError(f"urls[{i}]", shown, "an absolute http(s) URL, or an item with .url")
     return out
 
 

@@ -126,7 +126,8 @@ class SyncJobs:
             emit=call.emit,
         )
         urls = outputs_to_download(call, project, download_outputs)
-        paths = self.download(urls, call.directory, emit=call.emit) if urls else None
+        # The project itself: its URLs are the API's (one it gave that cannot be used is a DownloadError).
+        paths = self.download(project, call.directory, emit=call.emit) if urls else None
         return finish(call, project, id, paths)
 
     def generate(
@@ -252,7 +253,8 @@ class AsyncJobs:
             emit=call.emit,
         )
         urls = outputs_to_download(call, project, download_outputs)
-        paths = await self.download(urls, call.directory, emit=call.emit) if urls else None
+        # The project itself: its URLs are the API's (one it gave that cannot be used is a DownloadError).
+        paths = await self.download(project, call.directory, emit=call.emit) if urls else None
         return finish(call, project, id, paths)
 
     async def generate(

@@ -79,9 +79,8 @@ def check_download(
 ) -> DownloadCall:
     check_callback(on_progress)
     emit = emit or Emitter(on_progress)
-    return DownloadCall(
-        check_urls(urls), check_directory(directory), check_concurrency(max_concurrency), emit
-    )
+    folder = check_directory(directory)
+    return DownloadCall(check_urls(urls, folder), folder, check_concurrency(max_concurrency), emit)
 
 
 @dataclass(frozen=True)

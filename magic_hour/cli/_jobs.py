@@ -168,7 +168,8 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
                 items: List[Any] = project.downloads or project.faces or []
                 outputs = [str(item.url) for item in items]
                 if action == "download" and not args.no_download and project.status not in FAILED and outputs:
-                    downloaded = jobs.download(outputs, folder, on_progress=on_progress)
+                    # The items, not their URLs: a URL the API gave that cannot be used is a DownloadError.
+                    downloaded = jobs.download(items, folder, on_progress=on_progress)
         finally:
             reporter.stop()
     waited = action != "create" or not args.no_wait
