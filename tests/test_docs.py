@@ -257,6 +257,7 @@ def test_doc_block_runs(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", TOKEN)
     monkeypatch.setenv("API_TOKEN", TOKEN)
+    monkeypatch.setenv("MAGIC_HOUR_WEBHOOK_SECRET", "whsec_docs-example")  # docs/webhooks.md's handlers
     for name, value in docs_backend.items():
         monkeypatch.setenv(name, value)
     create_samples(block.source, tmp_path)
