@@ -10,6 +10,10 @@ Write the test as ``async def`` (the module needs ``pytestmark = pytest.mark.any
 ``sdk.call`` runs the sync client's method directly and awaits the async client's, so the same lines
 exercise both. ``api`` is a respx router for https://api.magichour.ai (nothing reaches the internet);
 ``sleeps`` fakes the retry loop's clock and records the delays it asked for.
+
+Two tiers (CONTRIBUTING.md): ``python -m pytest`` runs the fast tier; a test marked ``full`` (a module:
+``pytestmark = pytest.mark.full``; load, fork, fault matrix, CLI subprocesses, hostile servers, real
+sleeps) runs with ``--full``, or when its file or node id is named on the command line.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import datetime
 import inspect
 import json
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Set
 
 import httpx
 import pytest
@@ -72,6 +77,40 @@ def presign_response(request: httpx.Request) -> httpx.Response:
             }
         )
     return httpx.Response(200, json={"items": out})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="also run the full tier: tests marked `full` (load, fork, fault matrix, CLI subprocesses, hostile servers)",
+    )
+
+
+def _named_files(config: pytest.Config) -> Set[Path]:
+    """The test files named on the command line (as files or node ids; not as directories)."""
+    named: Set[Path] = set()
+    for arg in config.option.file_or_dir or ():
+        path = Path(str(arg).split("::", 1)[0])
+        if path.is_file():
+            named.add(path.resolve())
+    return named
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Without ``--full``, the tests marked ``full`` are deselected, except in files named explicitly."""
+    if config.getoption("--full"):
+        return
+    named = _named_files(config)
+    keep: List[pytest.Item] = []
+    drop: List[pytest.Item] = []
+    for item in items:
+        slow = item.get_closest_marker("full") is not None
+        (drop if slow and item.path.resolve() not in named else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 # The async tests run on asyncio; the core's trio support is covered by a dedicated test. A module can

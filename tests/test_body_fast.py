@@ -153,6 +153,7 @@ _CASES = st.one_of(
 _FUZZ = int(os.environ.get("MAGIC_HOUR_FUZZ", "0"))
 
 
+@pytest.mark.full
 @settings(max_examples=_FUZZ or 600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_CASES)
 @example(

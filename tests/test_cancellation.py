@@ -24,7 +24,7 @@ from _servers import cache_tls_contexts
 from magic_hour import AsyncClient, Client, UploadProgress
 from magic_hour.testing import FakeMagicHour, FakeServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 MB = 1024 * 1024
 

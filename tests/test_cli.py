@@ -29,6 +29,8 @@ import magic_hour
 from magic_hour.cli import main
 from magic_hour.testing import FakeMagicHour, FakeServer
 
+pytestmark = pytest.mark.full
+
 
 @pytest.fixture
 def fake() -> FakeMagicHour:

@@ -39,6 +39,8 @@ from magic_hour.cli import main
 from magic_hour.cli._catalog import load_catalog
 from magic_hour.testing import FakeMagicHour, FakeServer
 
+pytestmark = pytest.mark.full
+
 Json = Dict[str, Any]
 Key = Tuple[str, str]
 

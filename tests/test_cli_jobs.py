@@ -19,6 +19,8 @@ from _cli import PY, SAMPLE, TOKEN, env, no_traceback
 from magic_hour.cli import main
 from magic_hour.testing import FakeMagicHour, FakeServer
 
+pytestmark = pytest.mark.full
+
 
 @pytest.fixture
 def fake() -> FakeMagicHour:

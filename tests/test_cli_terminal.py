@@ -17,6 +17,8 @@ from rich.cells import cell_len
 
 from magic_hour.testing import FakeMagicHour, FakeServer
 
+pytestmark = pytest.mark.full
+
 COLUMNS = [50, 120]
 
 

@@ -31,6 +31,8 @@ from magic_hour.cli._parser import global_options
 from magic_hour.testing import FakeMagicHour
 from magic_hour.testing._exchange import Exchange
 
+pytestmark = pytest.mark.full
+
 LATENCY = 0.3
 """Seconds the fake waits before answering each transfer: the transfers allowed to overlap do."""
 

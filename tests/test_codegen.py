@@ -14,6 +14,8 @@ from typing import List
 
 import pytest
 
+pytestmark = pytest.mark.full
+
 ROOT = Path(__file__).resolve().parent.parent
 TREES = (
     "spec",

@@ -60,7 +60,7 @@ from magic_hour import (
 from magic_hour._core.retry import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER
 from magic_hour.testing import FakeMagicHour, FakeServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 MAX_RETRIES = 2  # the default: 3 attempts
 TIMEOUT = 10.0  # the client timeout of the rows, but for the "slow" ones:

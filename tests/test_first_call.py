@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.full
+
 SCRIPT = r"""
 import sys, threading
 import httpx

@@ -36,7 +36,7 @@ from magic_hour import (
     UploadUrlsMismatchError,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 # Client, and AsyncClient on asyncio and on trio (see tests/_modes.py).
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk

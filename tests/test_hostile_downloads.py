@@ -26,7 +26,7 @@ from magic_hour._jobs.decoding import INFLATE_ALLOWANCE, INFLATE_STEP, MAX_INFLA
 from magic_hour._jobs.files import Target
 from magic_hour.testing import FakeMagicHour
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 # Client, and AsyncClient on asyncio and on trio (see tests/_modes.py).
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk

@@ -20,6 +20,8 @@ from conftest import SEED_ITEMS, TOKEN
 
 from magic_hour import AsyncClient, Client, ClientClosedError, MagicHourError
 
+pytestmark = pytest.mark.full
+
 OK = Respond(200, [("Content-Type", "application/json")], b'{"items": []}')
 
 

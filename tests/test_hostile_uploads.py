@@ -29,7 +29,7 @@ from magic_hour import (
 )
 from magic_hour.testing import FakeMagicHour
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 # Client, and AsyncClient on asyncio and on trio (see tests/_modes.py).
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk

@@ -108,6 +108,7 @@ async def test_generate_uploads_once_creates_waits_and_downloads(
     assert last.bytes_received == last.total == len(server.state.outputs[0][1])
 
 
+@pytest.mark.full
 async def test_inputs_already_uploaded_by_the_client_are_not_uploaded_again(
     sdk: Any, server: JobsServer, photos: List[pathlib.Path], tmp_path: pathlib.Path
 ) -> None:
@@ -146,6 +147,7 @@ async def test_a_missing_input_is_refused_naming_the_field_before_any_request(
     assert server.requests() == []
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("outcome", ["error", "canceled"])
 async def test_a_failed_project_is_returned_by_default_and_raised_when_asked(
     sdk: Any, server: JobsServer, tmp_path: pathlib.Path, outcome: str
@@ -169,6 +171,7 @@ async def test_a_failed_project_is_returned_by_default_and_raised_when_asked(
         await sdk.call(runner(client).wait, "image", created.id, ImageProject, timeout=10, poll_interval=0.05)
 
 
+@pytest.mark.full
 async def test_wait_stops_at_its_timeout_with_the_last_status(sdk: Any, server: JobsServer) -> None:
     client = _client(sdk, server)
     server.state.render_time = 30
@@ -184,6 +187,7 @@ async def test_wait_stops_at_its_timeout_with_the_last_status(sdk: Any, server: 
     assert 2 <= len(polls) <= 6, "adaptive polling starts fast (every 0.25 s), then stops at the deadline"
 
 
+@pytest.mark.full
 async def test_adaptive_polling_notices_completion_quickly(sdk: Any, server: JobsServer) -> None:
     client = _client(sdk, server)
     server.state.render_time = 1.0
@@ -204,6 +208,7 @@ async def test_adaptive_polling_notices_completion_quickly(sdk: Any, server: Job
     assert events[-1].elapsed >= 0.9 and all(e.id == created.id for e in events)
 
 
+@pytest.mark.full
 async def test_check_result_official_behaviour(
     sdk: Any, server: JobsServer, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, sleeps: List[float]
 ) -> None:
@@ -304,6 +309,7 @@ async def test_bad_generate_arguments_are_refused_before_any_request(sdk: Any, s
     assert server.requests() == []
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("front", ["transport", "server"])
 async def test_the_runner_against_magic_hour_testing(sdk: Any, tmp_path: pathlib.Path, front: str) -> None:
     """The same job on ``magic_hour.testing``'s fake: its schema checks, project lifecycle and storage."""
@@ -355,6 +361,7 @@ class CallbackFailed(Exception):
     pass
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("phase", ["UploadProgress", "ProjectStatus", "DownloadProgress", "JobDone"])
 async def test_a_raising_progress_callback_stops_the_job_and_surfaces_as_is(
     sdk: Any, server: JobsServer, photos: List[pathlib.Path], tmp_path: pathlib.Path, phase: str

@@ -19,7 +19,7 @@ from conftest import TOKEN
 from magic_hour import AsyncClient, Client, UploadProgress
 from magic_hour._jobs.events import DownloadProgress, ProjectStatus
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 MB = 1024 * 1024
 PHASES = ["upload", "wait", "download"]

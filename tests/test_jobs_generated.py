@@ -87,6 +87,7 @@ def server() -> Iterator[JobsServer]:
         yield srv
 
 
+@pytest.mark.full
 async def test_generated_generate_wait_check_result_download(
     sdk: Any, server: JobsServer, tmp_path: pathlib.Path
 ) -> None:

@@ -31,7 +31,7 @@ from conftest import Flavor
 from magic_hour import ApiTimeoutError, AsyncClient, Client
 from magic_hour.testing import FakeMagicHour, FakeServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 ITEMS = [{"extension": "mp4", "type_": "video"}]
 CREATES = 1000

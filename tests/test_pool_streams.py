@@ -19,7 +19,7 @@ import pytest
 
 from magic_hour._core.deadline import _AsyncStream
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 
 class _Inner(httpcore.AsyncNetworkStream):

@@ -547,6 +547,7 @@ def real_server() -> Iterator[FakeServer]:
         yield server
 
 
+@pytest.mark.full
 @settings(PROPERTY, max_examples=_FUZZ or 25)
 @given(timeout=REAL_TIMEOUTS, where=st.sampled_from(["client", "request"]))
 async def test_random_timeouts_on_a_real_socket(

@@ -185,6 +185,7 @@ async def test_an_echoed_token_never_reaches_messages_or_reprs(
     assert_no_secret(repr(client), str(client))
 
 
+@pytest.mark.full
 async def test_signed_queries_never_reach_messages_reprs_or_progress(
     sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: pathlib.Path, sleeps: Sleeps
 ) -> None:

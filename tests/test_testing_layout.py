@@ -16,6 +16,8 @@ import pytest
 
 import magic_hour.testing
 
+pytestmark = pytest.mark.full
+
 PACKAGE = "magic_hour.testing"
 ROOT = Path(magic_hour.testing.__file__).parent
 MODULES = sorted(p.stem for p in ROOT.glob("*.py"))

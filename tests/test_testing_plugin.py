@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.full
+
 pytest_plugins = ["pytester"]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "testing.md"

@@ -15,6 +15,8 @@ import pytest
 
 from magic_hour.testing import FakeMagicHour, FakeServer
 
+pytestmark = pytest.mark.full
+
 
 def _raw(server: FakeServer, request: bytes) -> Tuple[int, bytes]:
     """Send ``request`` on a fresh connection; the status and body of the answer."""

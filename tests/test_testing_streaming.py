@@ -17,7 +17,7 @@ from conftest import Flavor
 
 from magic_hour.testing import FakeMagicHour
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 SIZE = 64 * 1024 * 1024
 CHUNK = b"\x5a" * (1024 * 1024)

@@ -23,7 +23,7 @@ from magic_hour import AsyncClient, Client, InvalidParameterError, UploadProgres
 from magic_hour._core.transfers import task_slots, thread_slots
 from magic_hour.testing import FakeMagicHour
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
 
 MB = 1024 * 1024

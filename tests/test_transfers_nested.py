@@ -14,7 +14,7 @@ from test_transfers import _all_at_once, _generate, _setup, _slots
 
 from magic_hour import UploadProgress
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
 
 

@@ -23,7 +23,7 @@ from magic_hour import AsyncClient
 from magic_hour._core import transfers
 from magic_hour.testing import FakeMagicHour
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
 
 
