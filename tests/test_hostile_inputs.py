@@ -4,7 +4,7 @@ test goes through the public API and asserts what reached the wire (or that noth
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Tuple
 
 import _modes
 import pytest
@@ -98,4 +98,146 @@ def test_the_command_refuses_such_an_id_as_a_usage_error(
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert err.strip().splitlines()[-1].startswith(f"magic-hour: error: invalid id: {value!r}")
+    assert fake.requests == []
+
+
+# ------------------------------------------------------------------ 13: only what JSON can carry is sent
+
+_IMAGE = {"image_file_path": "api-assets/id/photo.png"}
+
+_NUMBERS: Dict[str, Any] = {
+    "nan": float("nan"),
+    "inf": float("inf"),
+    "-inf": float("-inf"),
+    "int of 5,000 digits": 10**5000,
+}
+
+_FIELDS: Dict[str, Tuple[str, Callable[[Any, Any], Any]]] = {
+    # (the path named, the call): a top-level number (a body compiled to the fast path), a nested one,
+    # a free value under an open object, additional_properties, an integer field
+    "top": ("scale_factor", lambda c, v: c.v1.ai_image_upscaler.create(assets=_IMAGE, scale_factor=v)),
+    "nested": (
+        "style.eye_gaze_vertical",
+        lambda c, v: c.v1.ai_face_editor.create(assets=_IMAGE, style={"eye_gaze_vertical": v}),
+    ),
+    "open": (
+        "style.tempo[1]",
+        lambda c, v: c.v1.ai_music_generator.create(duration=10, style={"prompt": "p", "tempo": [1, v]}),
+    ),
+    "extra": (
+        "mix.gain",
+        lambda c, v: c.v1.ai_music_generator.create(
+            duration=10, style={"prompt": "p"}, additional_properties={"mix": {"gain": v}}
+        ),
+    ),
+    "integer": ("duration", lambda c, v: c.v1.ai_music_generator.create(duration=v, style={"prompt": "p"})),
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "number"),
+    # A float that is not integral in an integer field is the wrong JSON type (refused already).
+    [(f, n) for f in _FIELDS for n in _NUMBERS if f != "integer" or not isinstance(_NUMBERS[n], float)],
+)
+async def test_a_number_json_cannot_carry_is_refused_naming_its_field(
+    sdk: Flavor, fake: FakeMagicHour, field: str, number: str
+) -> None:
+    # Before: NaN and Infinity were sent (not JSON: the API answered 422 or 400), an integer of 5,000
+    # digits raised a bare ValueError, or was sent whole by the fast path.
+    value = _NUMBERS[number]
+    param, call = _FIELDS[field]
+    client = _client(sdk, fake)
+    with pytest.raises(InvalidParameterError) as caught:
+        await sdk.call(call, client, value)
+    assert caught.value.param == param
+    assert caught.value.value is value
+    assert ("finite number" if isinstance(value, float) else "digits") in caught.value.allowed
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("param", "call"),
+    [
+        ("name", lambda c: c.v1.ai_image_upscaler.create(assets=_IMAGE, scale_factor=2, name="a\ud800")),
+        (
+            "style.mood",
+            lambda c: c.v1.ai_music_generator.create(duration=9, style={"prompt": "p", "mood": "\udfff"}),
+        ),
+        (
+            "style key",
+            lambda c: c.v1.ai_music_generator.create(duration=9, style={"prompt": "p", "\ud800": 1}),
+        ),
+        (
+            "style.when",
+            lambda c: c.v1.ai_music_generator.create(duration=9, style={"prompt": "p", "when": object()}),
+        ),
+        (
+            "style.raw",
+            lambda c: c.v1.ai_music_generator.create(duration=9, style={"prompt": "p", "raw": b"x"}),
+        ),
+        (
+            "x.y key",
+            lambda c: c.v1.ai_music_generator.create(
+                duration=9, style={"prompt": "p"}, additional_properties={"x": {"y": {(1,): 2}}}
+            ),
+        ),
+        ("cursor", lambda c: c.v1.saved_items.list(cursor="\ud800")),
+    ],
+)
+async def test_other_values_json_cannot_carry_are_refused_naming_their_field(
+    sdk: Flavor, fake: FakeMagicHour, param: str, call: Callable[[Any], Any]
+) -> None:
+    # Before: a lone surrogate was refused as "request body" without its field (a bare
+    # UnicodeEncodeError in a query), and an object() or bytes under a free value was a bare TypeError.
+    client = _client(sdk, fake)
+    with pytest.raises(InvalidParameterError) as caught:
+        await sdk.call(call, client)
+    assert caught.value.param == param
+    assert fake.requests == []
+
+
+async def test_generate_never_creates_with_a_value_json_cannot_carry(
+    sdk: Flavor, fake: FakeMagicHour, tmp_path: Any
+) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    client = _client(sdk, fake)
+    with pytest.raises(InvalidParameterError) as caught:
+        await sdk.call(
+            client.v1.ai_image_upscaler.generate,
+            assets={"image_file_path": str(photo)},
+            scale_factor=float("nan"),
+            wait_for_completion=False,
+        )
+    assert caught.value.param == "scale_factor"
+    assert [r.route for r in fake.requests if r.route not in ("upload_urls", "storage")] == []
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_the_command_refuses_a_number_json_cannot_carry(
+    fake: FakeMagicHour, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    from magic_hour.cli import main
+
+    image = "https://images.example/photo.png"  # a URL: nothing to upload
+    with fake.serve() as server:
+        code = main(
+            ["--base-url", server.url, "--token", fake.token, "image", "upscale", "--image", image,
+             "--scale-factor", "2", "--set", f"style.strength={value}", "--no-wait"]
+        )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert "style.strength" in err and value in err  # refused where the command parses it
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("value", [10**5000, [1, -(10**5000)]], ids=["int", "list"])
+async def test_an_extra_query_parameter_too_long_to_write_is_refused(
+    sdk: Flavor, fake: FakeMagicHour, value: Any
+) -> None:
+    # Before: a bare ValueError from int -> str, deep in httpx.
+    client = _client(sdk, fake)
+    with pytest.raises(InvalidParameterError) as caught:
+        await sdk.call(client.v1.saved_items.list, request_options={"additional_params": {"page": value}})
+    assert caught.value.param == "request_options.additional_params['page']"
     assert fake.requests == []

@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from .._exceptions import InvalidParameterError
 from .compiled import FastBody, compile_body
+from .jsonbody import dumps, unsendable
 from .request import NOT_GIVEN, ApiRequest, path_segment
 
 __all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Obj", "Scalar", "to_wire"]
@@ -280,7 +281,10 @@ class Endpoint:
         params: Optional[Dict[str, Any]] = None
         if self.query is not None and query is not None:
             params = to_wire(self.query, query) or None
-        json_body: Any = None
+            if params:
+                bad = unsendable(query, any_mapping=True)  # a lone surrogate, an int too long to write
+                if bad is not None:
+                    raise bad
         json_bytes: Optional[bytes] = None
         if self.body is not None:
             if extra is not None and extra is not NOT_GIVEN:
@@ -289,7 +293,5 @@ class Endpoint:
                 body = {**extra, **(body or {})}  # pyright: ignore[reportUnknownArgumentType]
             json_bytes = self._encode(self.body, body or {})
             if json_bytes is None:
-                json_body = to_wire(self.body, body or {})
-        return ApiRequest(
-            self.method, url, json=json_body, params=params, json_bytes=json_bytes, creates=self.creates
-        )
+                json_bytes = dumps(to_wire(self.body, body or {}), source=body)
+        return ApiRequest(self.method, url, params=params, json_bytes=json_bytes, creates=self.creates)

@@ -11,7 +11,10 @@ schema with mutated bodies. What it leaves to the checker:
 - anything that is not the exact JSON type (``tuple`` for a list, a ``Mapping`` that is not a dict,
   ``None`` for an optional field, an integral float for an integer, a field under its wire name);
 - every ``float``: Python and Rust print some of them differently (``1e+16`` / ``1e16``), and the wire
-  bytes stay what ``json.dumps`` writes;
+  bytes stay what ``json.dumps`` writes (``NaN`` and ``inf`` are refused there); so does every integer
+  beyond 64 bits (pydantic-core writes one of any length, ``json.dumps`` refuses those longer than
+  ``sys.get_int_max_str_digits()``);
+- text that cannot be UTF-8 (a lone surrogate): the serializer fails, and the checker names the field;
 - open objects (``additionalProperties``), free JSON values (``any``) and hooks without a fast
   predicate: such bodies are not compiled at all;
 - whatever a hook would change: a hook names a predicate that says "unchanged" (``_HOOK_UNCHANGED``).
@@ -41,6 +44,10 @@ def _hook_unchanged(name: str) -> Optional[Callable[[Any], bool]]:
     return None
 
 
+# Integers beyond these take the checker's path (see the module doc).
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
 class _NotCompiled(Exception):
     """This schema keeps the generic checker only."""
 
@@ -54,8 +61,8 @@ def _core_schema(cs: Any, schema: Schema) -> Any:
             inner = cs.str_schema(strict=True)
         elif kind == "bool":
             inner = cs.bool_schema(strict=True)
-        elif kind in ("int", "num"):  # floats: the checker (see the module doc)
-            inner = cs.int_schema(strict=True)
+        elif kind in ("int", "num"):  # floats and integers beyond 64 bits: the checker (module doc)
+            inner = cs.int_schema(strict=True, ge=_INT_MIN, le=_INT_MAX)
         else:  # "any" (a free JSON value): the checker; a union schema for it is refused by current
             raise _NotCompiled(kind)  # pydantic-core (strict unions), so it would never have compiled
     elif type(schema) is Arr:

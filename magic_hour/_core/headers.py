@@ -4,6 +4,7 @@ deep inside httpx that quotes a secret."""
 
 from __future__ import annotations
 
+import sys
 from typing import Dict, Mapping, Sequence, Tuple, Union, cast
 
 from .._exceptions import InvalidParameterError
@@ -64,6 +65,14 @@ def _encodable(text: str) -> bool:
     return True
 
 
+def _printable(number: int) -> bool:
+    try:
+        int.__repr__(number)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        return False
+    return True
+
+
 def check_params(params: object, param: str) -> Mapping[str, QueryValue]:
     """Query parameters: string names; str/int/float/bool/None values, or lists of them (repeated)."""
     if not isinstance(params, Mapping):
@@ -80,5 +89,12 @@ def check_params(params: object, param: str) -> Mapping[str, QueryValue]:
         if not all(_encodable(x) for x in values if isinstance(x, str)):
             raise InvalidParameterError(
                 f"{param}[{k!r}]", v, "text that can be sent as UTF-8", reason="it contains a lone surrogate"
+            )
+        if not all(_printable(x) for x in values if isinstance(x, int)):
+            raise InvalidParameterError(
+                f"{param}[{k!r}]",
+                v,
+                f"integers of at most {sys.get_int_max_str_digits()} digits",
+                reason="too long to write",
             )
     return items  # type: ignore[return-value]  # checked above

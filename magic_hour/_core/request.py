@@ -9,7 +9,6 @@ are re-exported, since the generated code and the tests import them from this mo
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 from urllib.parse import quote
@@ -36,6 +35,7 @@ from .config import (
 )
 from .headers import QueryValue, check_headers, check_params, merge_headers
 from .hosts import is_loopback
+from .jsonbody import dumps
 
 __all__ = [
     "BASE_URL_ENV",
@@ -149,24 +149,6 @@ def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> 
     return ResolvedOptions(timeout, max_retries, headers, params, total, duplicate)
 
 
-def _encode_json(body: Any) -> bytes:
-    # A lone surrogate (os.fsdecode of undecodable bytes) cannot be UTF-8; a structure nested deeper
-    # than the interpreter recurses cannot be serialised: both are bad input, not a crash.
-    try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise InvalidParameterError(
-            "request body",
-            "<not shown>",
-            "text that can be sent as UTF-8",
-            reason="it contains a lone surrogate",
-        ) from None
-    except RecursionError:
-        raise InvalidParameterError(
-            "request body", "<not shown>", "JSON a server can parse", reason="it is nested too deeply"
-        ) from None
-
-
 def path_segment(name: str, value: object) -> str:
     """``value`` (an id) as one segment of a request path, or :class:`InvalidParameterError` naming it.
 
@@ -215,7 +197,7 @@ def build_request(
         content = api_request.json_bytes
     elif api_request.json is not None:
         headers["Content-Type"] = "application/json"
-        content = _encode_json(api_request.json)
+        content = dumps(api_request.json)
     url = _url(config.base_url, api_request.path)
     if api_request.params:
         url = url.copy_merge_params(api_request.params)  # pyright: ignore[reportArgumentType]
