@@ -9,6 +9,7 @@ from typing import Any, Dict, Tuple
 
 from . import ir, names
 from .load import ROOT
+from .methods import EXTRA
 from .pyfmt import docstring
 
 Projects = Dict[str, Dict[str, str]]
@@ -87,6 +88,9 @@ def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> st
     lines[at:at] = _GENERATE_ARGS
     runner, aw = _runner(is_async)
     body = ", ".join(f'"{f.py}": {f.py}' for f in (op.body.fields if op.body else []))
+    # An open body's extra fields go to the create as its own argument (as the official generate does).
+    extra_arg = f", {EXTRA}={EXTRA}" if m.extra else ""
+    extra_check = f", extra={EXTRA}" if m.extra else ""
     doc = (
         f"{op.summary or 'Create'}, then wait and download: ``generate``.\n\n"
         "Uploads the local files among the inputs (one presign call, concurrent uploads; files this client "
@@ -112,10 +116,13 @@ def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> st
         f"        return {aw}{runner}(self._http).generate(",
         f'            "{op.op.creates}",',
         f"            {model},",
-        "            create=lambda body: self.create(**body, request_options=request_options),",
+        f"            create=lambda body: self.create(**body{extra_arg}, request_options=request_options),",
+        # The create's own checks, run on the body before anything is uploaded (local inputs in place).
+        f"            check=lambda body: {m.const}.request(body{extra_check}),",
         f"            body={{{body}}},",
         "            files=_GENERATE_FILES,",
         *[f"            {a}={a}," for a in RUNNER_ARGS],
+        "            request_options=request_options,",
         "        )",
     ]
     return "\n".join(lines) + "\n"

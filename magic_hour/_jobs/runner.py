@@ -14,9 +14,10 @@ from .._core.flows import arun_flow, run_flow
 from .._core.request import RequestOptions
 from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, ProjectStatus
-from .inputs import UploadCache, plan_body, resolve, substitute
+from .inputs import UploadCache, UploadPlan, plan_body, resolve, substitute
 from .polling import get_request
 from .steps import (
+    check_create,
     check_download,
     finish,
     outputs_to_download,
@@ -37,6 +38,8 @@ DEFAULT_DOWNLOAD_CONCURRENCY = 4
 Create = Callable[[Dict[str, Any]], Any]
 """The resource's ``create``, taking the body with uploaded file paths and returning ``{"id": ...}``."""
 AsyncCreate = Callable[[Dict[str, Any]], Awaitable[Any]]
+Check = Callable[[Dict[str, Any]], object]
+"""The create's own checks of a body (pure: raises ``InvalidParameterError``), run before any upload."""
 
 
 class SyncJobs:
@@ -50,7 +53,11 @@ class SyncJobs:
         self, body: Mapping[str, Any], files: Mapping[str, str], emit: Optional[Emitter] = None
     ) -> Dict[str, Any]:
         """A copy of ``body`` whose local inputs (along ``files``) are uploaded ``file_path`` values."""
-        plan = plan_body(body, files, self.cache)
+        return self._upload(body, plan_body(body, files, self.cache), emit)
+
+    def _upload(
+        self, body: Mapping[str, Any], plan: Optional[UploadPlan], emit: Optional[Emitter]
+    ) -> Dict[str, Any]:
         if plan is None:
             return dict(body)
         paths: List[str] = []
@@ -113,7 +120,16 @@ class SyncJobs:
     ) -> M:
         """The official ``check_result``: fetch, optionally wait and download; a failed project is returned
         (or raised with ``raise_on_failure``)."""
-        call = start_check_result(kind, on_progress, started, download_directory)
+        call = start_check_result(
+            kind,
+            on_progress,
+            started,
+            download_directory,
+            timeout,
+            poll_interval,
+            waits=wait_for_completion,
+            downloads=download_outputs,
+        )
         if not wait_for_completion:
             return self._http.request(get_request(call.spec, id), model, None)
         project = self.wait(
@@ -138,6 +154,7 @@ class SyncJobs:
         create: Create,
         body: Mapping[str, Any],
         files: Mapping[str, str],
+        check: Optional[Check] = None,
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
@@ -145,10 +162,24 @@ class SyncJobs:
         poll_interval: Optional[float] = None,
         raise_on_failure: bool = False,
         on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
     ) -> M:
-        """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`."""
-        start, emit = start_generate(on_progress, download_directory, timeout)
-        created = create(self.upload_inputs(body, files, emit))
+        """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`.
+
+        Every argument is checked before the first request (``check``: the create's checks of the body;
+        ``request_options``: the create's), so nothing is uploaded, nor any credit spent, for a call that
+        cannot complete."""
+        start, emit = start_generate(
+            on_progress,
+            download_directory,
+            timeout,
+            poll_interval,
+            waits=wait_for_completion,
+            downloads=download_outputs,
+        )
+        plan = plan_body(body, files, self.cache)
+        check_create(check, body, plan, self._http.config, request_options)
+        created = create(self._upload(body, plan, emit))
         return self.check_result(
             kind,
             created.id,
@@ -175,7 +206,11 @@ class AsyncJobs:
         self, body: Mapping[str, Any], files: Mapping[str, str], emit: Optional[Emitter] = None
     ) -> Dict[str, Any]:
         """A copy of ``body`` whose local inputs (along ``files``) are uploaded ``file_path`` values."""
-        plan = plan_body(body, files, self.cache)
+        return await self._upload(body, plan_body(body, files, self.cache), emit)
+
+    async def _upload(
+        self, body: Mapping[str, Any], plan: Optional[UploadPlan], emit: Optional[Emitter]
+    ) -> Dict[str, Any]:
         if plan is None:
             return dict(body)
         paths: List[str] = []
@@ -240,7 +275,16 @@ class AsyncJobs:
     ) -> M:
         """The official ``check_result``: fetch, optionally wait and download; a failed project is returned
         (or raised with ``raise_on_failure``)."""
-        call = start_check_result(kind, on_progress, started, download_directory)
+        call = start_check_result(
+            kind,
+            on_progress,
+            started,
+            download_directory,
+            timeout,
+            poll_interval,
+            waits=wait_for_completion,
+            downloads=download_outputs,
+        )
         if not wait_for_completion:
             return await self._http.request(get_request(call.spec, id), model, None)
         project = await self.wait(
@@ -265,6 +309,7 @@ class AsyncJobs:
         create: AsyncCreate,
         body: Mapping[str, Any],
         files: Mapping[str, str],
+        check: Optional[Check] = None,
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
@@ -272,10 +317,24 @@ class AsyncJobs:
         poll_interval: Optional[float] = None,
         raise_on_failure: bool = False,
         on_progress: Optional[JobProgressCallback] = None,
+        request_options: Optional[RequestOptions] = None,
     ) -> M:
-        """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`."""
-        start, emit = start_generate(on_progress, download_directory, timeout)
-        created = await create(await self.upload_inputs(body, files, emit))
+        """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`.
+
+        Every argument is checked before the first request (``check``: the create's checks of the body;
+        ``request_options``: the create's), so nothing is uploaded, nor any credit spent, for a call that
+        cannot complete."""
+        start, emit = start_generate(
+            on_progress,
+            download_directory,
+            timeout,
+            poll_interval,
+            waits=wait_for_completion,
+            downloads=download_outputs,
+        )
+        plan = plan_body(body, files, self.cache)
+        check_create(check, body, plan, self._http.config, request_options)
+        created = await create(await self._upload(body, plan, emit))
         return await self.check_result(
             kind,
             created.id,

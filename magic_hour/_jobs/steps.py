@@ -4,13 +4,26 @@ given, setting up the wait, and finishing with the ``JobDone`` event. :mod:`.run
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
+from .._core.request import ClientConfig, RequestOptions, resolve_options
+from .._exceptions import InvalidParameterError
 from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
+from .inputs import UploadPlan, substitute
 from .names import check_concurrency, check_directory, check_urls
-from .polling import ProjectKind, WaitFlow, check_timeout, get_request, interval_or_env, kind_of, wait_flow
+from .polling import (
+    ProjectKind,
+    WaitFlow,
+    check_interval,
+    check_timeout,
+    get_request,
+    interval_or_env,
+    kind_of,
+    wait_flow,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -26,15 +39,66 @@ def upload_progress(emit: Optional[Emitter]) -> Optional[Emitter]:
     return emit if emit is not None and emit.active else None
 
 
+PLACEHOLDER_PATH = "api-assets/not-uploaded-yet"
+"""What a local input is checked as, before its upload: any uploaded ``file_path``."""
+
+
+def check_job(
+    on_progress: Optional[JobProgressCallback],
+    download_directory: object,
+    timeout: object,
+    poll_interval: object,
+    *,
+    waits: bool,
+    downloads: bool,
+) -> None:
+    """The checks of ``generate`` and ``check_result``, before their first request: every argument,
+    used or not, and ``$MAGIC_HOUR_POLL_INTERVAL`` when the call waits (where it is read)."""
+    check_callback(on_progress)
+    directory = check_directory(download_directory)
+    check_timeout(timeout)
+    interval = check_interval(poll_interval)
+    if waits:
+        interval_or_env(interval)
+    # A file there is found only once the outputs are ready, credits spent: refused now.
+    if waits and downloads and directory is not None and os.path.isfile(directory):
+        raise InvalidParameterError(
+            "download_directory", directory, "a directory, or a path where one can be made", reason="a file"
+        )
+
+
 def start_generate(
-    on_progress: Optional[JobProgressCallback], download_directory: object, timeout: object
+    on_progress: Optional[JobProgressCallback],
+    download_directory: object,
+    timeout: object,
+    poll_interval: object = None,
+    *,
+    waits: bool = True,
+    downloads: bool = True,
 ) -> Tuple[float, Emitter]:
     """``generate``'s checks, before any request; its start time and emitter."""
     start, emit = time.monotonic(), Emitter(on_progress)
-    check_callback(on_progress)
-    check_directory(download_directory)
-    check_timeout(timeout)
+    check_job(on_progress, download_directory, timeout, poll_interval, waits=waits, downloads=downloads)
     return start, emit
+
+
+def check_create(
+    check: Optional[Callable[[Dict[str, Any]], object]],
+    body: Mapping[str, Any],
+    plan: Optional[UploadPlan],
+    config: ClientConfig,
+    request_options: Optional[RequestOptions],
+) -> None:
+    """The create's own checks of ``body`` (each local input in place as an uploaded path) and of its
+    ``request_options``, so that what the create would refuse is refused before anything is uploaded."""
+    resolve_options(config, request_options)
+    if check is None:
+        return
+    if plan is None:
+        check(dict(body))
+        return
+    uploaded = {location: PLACEHOLDER_PATH for locations in plan.slots for location in locations}
+    check(substitute(body, {**uploaded, **plan.cached}))
 
 
 def setup_wait(
@@ -98,8 +162,13 @@ def start_check_result(
     on_progress: Optional[JobProgressCallback],
     started: Optional[float],
     download_directory: object,
+    timeout: object = None,
+    poll_interval: object = None,
+    *,
+    waits: bool = True,
+    downloads: bool = True,
 ) -> ResultCall:
-    check_callback(on_progress)
+    check_job(on_progress, download_directory, timeout, poll_interval, waits=waits, downloads=downloads)
     spec, emit = kind_of(kind), Emitter(on_progress)
     start = time.monotonic() if started is None else started
     return ResultCall(spec, emit, start, check_directory(download_directory))

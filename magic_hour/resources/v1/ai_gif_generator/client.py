@@ -125,6 +125,7 @@ class AiGifGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"name": name, "output_format": output_format, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -134,6 +135,7 @@ class AiGifGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -221,6 +223,7 @@ class AsyncAiGifGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"name": name, "output_format": output_format, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -230,4 +233,5 @@ class AsyncAiGifGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

@@ -140,6 +140,7 @@ class AiHeadshotGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -149,6 +150,7 @@ class AiHeadshotGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -238,6 +240,7 @@ class AsyncAiHeadshotGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -247,4 +250,5 @@ class AsyncAiHeadshotGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

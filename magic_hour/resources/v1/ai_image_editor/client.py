@@ -212,6 +212,7 @@ class AiImageEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "assets": assets,
@@ -229,6 +230,7 @@ class AiImageEditorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -384,6 +386,7 @@ class AsyncAiImageEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "assets": assets,
@@ -401,4 +404,5 @@ class AsyncAiImageEditorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

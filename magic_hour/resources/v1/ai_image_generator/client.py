@@ -202,6 +202,7 @@ class AiImageGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "image_count": image_count,
@@ -219,6 +220,7 @@ class AiImageGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -372,6 +374,7 @@ class AsyncAiImageGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "image_count": image_count,
@@ -389,4 +392,5 @@ class AsyncAiImageGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

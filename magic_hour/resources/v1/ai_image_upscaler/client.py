@@ -140,6 +140,7 @@ class AiImageUpscalerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "name": name, "scale_factor": scale_factor, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -149,6 +150,7 @@ class AiImageUpscalerClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -239,6 +241,7 @@ class AsyncAiImageUpscalerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "name": name, "scale_factor": scale_factor, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -248,4 +251,5 @@ class AsyncAiImageUpscalerClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

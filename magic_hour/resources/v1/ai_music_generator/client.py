@@ -136,7 +136,10 @@ class AiMusicGeneratorClient:
         return sync_jobs(self._http).generate(
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
-            create=lambda body: self.create(**body, request_options=request_options),
+            create=lambda body: self.create(
+                **body, additional_properties=additional_properties, request_options=request_options
+            ),
+            check=lambda body: _CREATE.request(body, extra=additional_properties),
             body={"duration": duration, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -146,6 +149,7 @@ class AiMusicGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -237,7 +241,10 @@ class AsyncAiMusicGeneratorClient:
         return await async_jobs(self._http).generate(
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
-            create=lambda body: self.create(**body, request_options=request_options),
+            create=lambda body: self.create(
+                **body, additional_properties=additional_properties, request_options=request_options
+            ),
+            check=lambda body: _CREATE.request(body, extra=additional_properties),
             body={"duration": duration, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -247,4 +254,5 @@ class AsyncAiMusicGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

@@ -150,7 +150,10 @@ class AiUgcAdClient:
         return sync_jobs(self._http).generate(
             "video",
             V1VideoProjectsGetResponseWithDownloads,
-            create=lambda body: self.create(**body, request_options=request_options),
+            create=lambda body: self.create(
+                **body, additional_properties=additional_properties, request_options=request_options
+            ),
+            check=lambda body: _CREATE.request(body, extra=additional_properties),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -166,6 +169,7 @@ class AiUgcAdClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -270,7 +274,10 @@ class AsyncAiUgcAdClient:
         return await async_jobs(self._http).generate(
             "video",
             V1VideoProjectsGetResponseWithDownloads,
-            create=lambda body: self.create(**body, request_options=request_options),
+            create=lambda body: self.create(
+                **body, additional_properties=additional_properties, request_options=request_options
+            ),
+            check=lambda body: _CREATE.request(body, extra=additional_properties),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -286,4 +293,5 @@ class AsyncAiUgcAdClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

@@ -182,6 +182,7 @@ class AiVideoEditorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -199,6 +200,7 @@ class AiVideoEditorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -333,6 +335,7 @@ class AsyncAiVideoEditorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -350,4 +353,5 @@ class AsyncAiVideoEditorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

@@ -120,6 +120,7 @@ class AiVoiceGeneratorClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -129,6 +130,7 @@ class AiVoiceGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -211,6 +213,7 @@ class AsyncAiVoiceGeneratorClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -220,4 +223,5 @@ class AsyncAiVoiceGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

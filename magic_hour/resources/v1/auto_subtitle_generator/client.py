@@ -181,6 +181,7 @@ class AutoSubtitleGeneratorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -196,6 +197,7 @@ class AutoSubtitleGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -299,6 +301,7 @@ class AsyncAutoSubtitleGeneratorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -314,4 +317,5 @@ class AsyncAutoSubtitleGeneratorClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

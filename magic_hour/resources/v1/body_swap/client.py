@@ -132,6 +132,7 @@ class BodySwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "name": name, "resolution": resolution},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -141,6 +142,7 @@ class BodySwapClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -228,6 +230,7 @@ class AsyncBodySwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "name": name, "resolution": resolution},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -237,4 +240,5 @@ class AsyncBodySwapClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

@@ -206,6 +206,7 @@ class CharacterReplaceClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -223,6 +224,7 @@ class CharacterReplaceClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -353,6 +355,7 @@ class AsyncCharacterReplaceClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -370,4 +373,5 @@ class AsyncCharacterReplaceClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

@@ -151,6 +151,7 @@ class FaceDetectionClient:
             "face_detection",
             V1FaceDetectionGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "confidence_score": confidence_score},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -160,6 +161,7 @@ class FaceDetectionClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
     def check_result(
@@ -353,6 +355,7 @@ class AsyncFaceDetectionClient:
             "face_detection",
             V1FaceDetectionGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "confidence_score": confidence_score},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -362,6 +365,7 @@ class AsyncFaceDetectionClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
     async def check_result(

@@ -130,6 +130,7 @@ class HeadSwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "max_resolution": max_resolution, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -139,6 +140,7 @@ class HeadSwapClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -226,6 +228,7 @@ class AsyncHeadSwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={"assets": assets, "max_resolution": max_resolution, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -235,4 +238,5 @@ class AsyncHeadSwapClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

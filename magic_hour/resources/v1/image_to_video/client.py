@@ -259,6 +259,7 @@ class ImageToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "audio": audio,
@@ -278,6 +279,7 @@ class ImageToVideoClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -474,6 +476,7 @@ class AsyncImageToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "audio": audio,
@@ -493,4 +496,5 @@ class AsyncImageToVideoClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

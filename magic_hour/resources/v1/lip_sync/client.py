@@ -189,6 +189,7 @@ class LipSyncClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -207,6 +208,7 @@ class LipSyncClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -341,6 +343,7 @@ class AsyncLipSyncClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -359,4 +362,5 @@ class AsyncLipSyncClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

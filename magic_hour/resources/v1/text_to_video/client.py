@@ -255,6 +255,7 @@ class TextToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "audio": audio,
@@ -274,6 +275,7 @@ class TextToVideoClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -470,6 +472,7 @@ class AsyncTextToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "audio": audio,
@@ -489,4 +492,5 @@ class AsyncTextToVideoClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

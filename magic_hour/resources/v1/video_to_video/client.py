@@ -199,6 +199,7 @@ class VideoToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -217,6 +218,7 @@ class VideoToVideoClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )
 
 
@@ -351,6 +353,7 @@ class AsyncVideoToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
+            check=lambda body: _CREATE.request(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -369,4 +372,5 @@ class AsyncVideoToVideoClient:
             timeout=timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
+            request_options=request_options,
         )

@@ -1,0 +1,171 @@
+"""Every argument of a job call is checked before its first request (issue 21, item 2): a ``generate``
+that cannot complete uploads nothing and spends no credit; ``check_result`` sends nothing. Against the
+fake's real server on 127.0.0.1, with ``Client`` and ``AsyncClient`` on asyncio and trio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import _modes
+import pytest
+from conftest import TOKEN, Flavor
+
+from magic_hour import InvalidParameterError
+from magic_hour.testing import FakeMagicHour, FakeServer
+
+pytestmark = pytest.mark.anyio
+mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
+
+SAMPLE = str(Path(__file__).resolve().parent.parent / "docs" / "assets" / "sample.png")
+ASSETS = {"source_file_path": SAMPLE, "target_file_path": SAMPLE}
+
+
+@pytest.fixture
+def fake() -> FakeMagicHour:
+    return FakeMagicHour(tokens=TOKEN)
+
+
+@pytest.fixture
+def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
+    with fake.serve() as running:
+        yield running
+
+
+BAD_GENERATE: Dict[str, Dict[str, Any]] = {
+    "poll_interval=-1": {"poll_interval": -1},
+    "poll_interval='5'": {"poll_interval": "5"},
+    "poll_interval=nan": {"poll_interval": float("nan")},
+    "name=123": {"name": 123},
+    "unknown asset key": {"assets": {**ASSETS, "bogus": 1}},
+    "request_options typo": {"request_options": {"timeot": 5}},
+    "request_options.max_retries=-1": {"request_options": {"max_retries": -1}},
+    "on_progress=1": {"on_progress": 1},
+    "timeout=-1": {"timeout": -1},
+}
+
+
+@pytest.mark.parametrize("kwargs", BAD_GENERATE.values(), ids=BAD_GENERATE.keys())
+async def test_generate_checks_every_argument_before_uploading(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: Path, kwargs: Dict[str, Any]
+) -> None:
+    client = sdk.client(base_url=server.url)
+    kwargs = {"assets": ASSETS, "download_directory": str(tmp_path), **kwargs}
+    with pytest.raises(InvalidParameterError):
+        await sdk.call(client.v1.face_swap_photo.generate, **kwargs)
+    assert fake.requests == []  # nothing presigned, uploaded nor created
+
+
+async def test_a_bad_poll_interval_in_the_environment_is_refused_first(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "abc")
+    client = sdk.client(base_url=server.url)
+    with pytest.raises(InvalidParameterError, match="MAGIC_HOUR_POLL_INTERVAL"):
+        await sdk.call(client.v1.face_swap_photo.generate, assets=ASSETS, download_directory=str(tmp_path))
+    assert fake.requests == []
+    # Not read by a call that does not wait (as the official package, which reads it while waiting).
+    job = await sdk.call(client.v1.face_swap_photo.generate, assets=ASSETS, wait_for_completion=False)
+    assert job.id and len(fake.requests_to("face_swap_photo.create")) == 1
+
+
+async def test_a_download_directory_that_is_a_file_is_refused_first(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "out"
+    a_file.write_text("not a directory")
+    client = sdk.client(base_url=server.url)
+    with pytest.raises(InvalidParameterError, match="download_directory"):
+        await sdk.call(client.v1.face_swap_photo.generate, assets=ASSETS, download_directory=str(a_file))
+    assert fake.requests == []
+    # A directory that does not exist yet is made when the outputs come.
+    result = await sdk.call(
+        client.v1.face_swap_photo.generate, assets=ASSETS, download_directory=str(tmp_path / "new" / "dir")
+    )
+    assert result.downloaded_paths and all(
+        Path(p).parent == tmp_path / "new" / "dir" for p in result.downloaded_paths
+    )
+
+
+async def test_generate_sends_additional_properties_and_checks_them_first(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    """generate() took additional_properties= and dropped it; the official generate sends it."""
+    client = sdk.client(base_url=server.url)
+    music = client.v1.ai_music_generator
+    with pytest.raises(InvalidParameterError, match="additional_properties"):
+        await sdk.call(music.generate, duration=10, style={"prompt": "jazz"}, additional_properties=[1])
+    assert fake.requests == []
+    await sdk.call(
+        music.generate,
+        duration=10,
+        style={"prompt": "jazz"},
+        additional_properties={"seed": 7},
+        wait_for_completion=False,
+    )
+    (created,) = fake.requests_to("ai_music_generator.create")
+    assert json.loads(created.body or b"")["seed"] == 7
+
+
+BAD_CHECK_RESULT: Dict[str, Dict[str, Any]] = {
+    "download_directory=5": {
+        "wait_for_completion": False,
+        "download_outputs": False,
+        "download_directory": 5,
+    },
+    "download_directory: a file": {
+        "wait_for_completion": True,
+        "download_outputs": True,
+        "download_directory": "f",
+    },
+    "$MAGIC_HOUR_POLL_INTERVAL=abc": {"wait_for_completion": True, "download_outputs": False},
+}
+
+
+@pytest.mark.parametrize("kwargs", BAD_CHECK_RESULT.values(), ids=BAD_CHECK_RESULT.keys())
+async def test_check_result_checks_every_argument_before_its_first_request(
+    sdk: Flavor,
+    fake: FakeMagicHour,
+    server: FakeServer,
+    kwargs: Dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "MAGIC_HOUR_POLL_INTERVAL", "abc" if kwargs.get("download_directory") is None else "0.1"
+    )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("a file")
+    client = sdk.client(base_url=server.url)
+    with pytest.raises(InvalidParameterError):
+        await sdk.call(client.v1.image_projects.check_result, id="cm_1", **kwargs)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("poll_interval", [-1, "5", 0])
+async def test_wait_checks_its_arguments_before_polling(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, poll_interval: object
+) -> None:
+    client = sdk.client(base_url=server.url)
+    with pytest.raises(InvalidParameterError, match="poll_interval"):
+        await sdk.call(client.v1.image_projects.wait, "cm_1", poll_interval=poll_interval)
+    assert fake.requests == []
+
+
+def test_the_cli_refuses_a_bad_poll_interval_before_sending_anything(
+    fake: FakeMagicHour,
+    server: FakeServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from magic_hour.cli import main
+
+    monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", TOKEN)
+    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "abc")
+    monkeypatch.chdir(tmp_path)
+    argv = ["--base-url", server.url, "image", "face-swap", "--source", SAMPLE, "--target", SAMPLE]
+    assert main(argv) == 2
+    assert "MAGIC_HOUR_POLL_INTERVAL" in capsys.readouterr().err
+    assert fake.requests == []
