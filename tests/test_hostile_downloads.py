@@ -293,3 +293,69 @@ async def test_a_download_url_from_the_api_that_cannot_be_used_is_a_download_err
     assert files_in(tmp_path) == []
     with pytest.raises(InvalidParameterError, match=r"urls\[0\]"):  # a URL the caller gives: the caller's
         await sdk.call(client.v1.files.download, bad.decode() + "x/a.png", directory=tmp_path)
+
+
+def redirecting(hops: int, body: bytes, headers: Any = ()) -> Any:
+    """A server whose ``/r<n>`` redirects to ``/r<n+1>`` (with ``body``) up to ``/r<hops>``, the file."""
+
+    def answer(request: Received) -> Respond:
+        n = int(request.target.split("?")[0].rsplit("/r", 1)[1])
+        if n >= hops:
+            return Respond(200, [("Content-Type", "image/png")], b"the file")
+        return Respond(302, [("Location", f"/r{n + 1}?sig=SECRET"), *headers], body)
+
+    return answer
+
+
+async def test_redirect_bodies_are_never_read(sdk: Flavor, tmp_path: pathlib.Path) -> None:
+    # httpx reads and inflates a redirect's body whole when it follows redirects: a 64 KB gzip body on
+    # each 302 cost 64 MiB (300 KB: ~630 MB), and the download still succeeded. Now each redirect is
+    # closed unread, and the file still comes.
+    body = bomb("gzip", 64 * MB)
+    with RawServer(redirecting(3, body, [("Content-Encoding", "gzip")])) as server:
+        client = sdk.client(max_retries=0)
+        tracemalloc.start()
+        try:
+            [path] = await sdk.call(client.v1.files.download, f"{server.url}/r0", directory=tmp_path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        seen = server.requests
+    assert pathlib.Path(path).read_bytes() == b"the file" and pathlib.Path(path).name == "r0"
+    assert peak < 8 * MB, f"{peak / MB:.0f} MiB in memory at once"
+    assert [r.target.split("?")[0] for r in seen] == ["/r0", "/r1", "/r2", "/r3"]
+    assert all(r.header("accept-encoding") == "identity" and r.header("authorization") is None for r in seen)
+
+
+async def test_redirects_are_bounded(sdk: Flavor, tmp_path: pathlib.Path) -> None:
+    # A redirect loop (or a chain of 20) ends after 10 redirects with a DownloadError, nothing left.
+    with RawServer(redirecting(1000, b"")) as server:
+        client = sdk.client(max_retries=2)
+        with pytest.raises(DownloadError, match="more than 10 redirects") as info:
+            await sdk.call(client.v1.files.download, f"{server.url}/r0", directory=tmp_path)
+        seen = len(server.requests)
+    assert seen == 11, "the first request and 10 redirects, not retried"
+    assert info.value.status_code == 302 and "SECRET" not in str(info.value)
+    assert files_in(tmp_path) == []
+
+
+async def test_a_resume_after_a_redirect_asks_the_same_range(sdk: Flavor, tmp_path: pathlib.Path) -> None:
+    # The redirect's request keeps the Range of the one it answers.
+    content = bytes(range(256)) * 4
+    with RawServer(
+        lambda r: (
+            Respond(302, [("Location", f"/b{r.target}")])
+            if not r.target.startswith("/b/")
+            else ranged(content, part=600)(r)
+        )
+    ) as server:
+        client = sdk.client(max_retries=0)
+        [path] = await sdk.call(client.v1.files.download, f"{server.url}/a.png", directory=tmp_path)
+        asked = [(r.target, r.header("range")) for r in server.requests]
+    assert pathlib.Path(path).read_bytes() == content
+    assert asked == [
+        ("/a.png", None),
+        ("/b/a.png", None),
+        ("/a.png", "bytes=600-"),
+        ("/b/a.png", "bytes=600-"),
+    ]

@@ -1,7 +1,8 @@
 """The download of one output, written once as a generator (no I/O), run by the sync and async drivers.
 
-It yields :class:`Open` (send the GET, from ``offset`` with a ``Range`` header when resuming; the driver
-sends back the response with its body unread, or the transport error), :class:`Write` (stream that body
+It yields :class:`Open` (send the GET, from ``offset`` with a ``Range`` header when resuming, or the
+``request`` a redirect asks for; the driver sends back the response with its body unread, or the
+transport error), :class:`Write` (stream that body
 into the temporary file from ``offset``; the driver sends back a :class:`Written`), :class:`Discard`
 (close a response whose body is not wanted) or a :class:`~magic_hour._core.retry.Sleep`.
 
@@ -30,12 +31,18 @@ logger = logging.getLogger("magic_hour")
 MAX_RESUMES = 100
 """Resumes after a drop that made progress (each one does, so this only stops a pathological server)."""
 
+MAX_REDIRECTS = 10
+"""Redirects followed per request (a storage link takes one or two; httpx allows 20, browsers 20)."""
+
 
 @dataclass(frozen=True)
 class Open:
-    """Send the GET; ``offset > 0`` asks for the rest with ``Range: bytes=<offset>-``."""
+    """Send the GET; ``offset > 0`` asks for the rest with ``Range: bytes=<offset>-``. ``request``: the
+    redirect's (httpx's ``response.next_request``: same headers, none that would leak to another
+    origin), sent as is instead."""
 
     offset: int
+    request: Optional[httpx.Request] = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,15 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
     while True:
         offset = received if ranges else 0
         outcome = yield Open(offset)
+        # Redirects are followed here, each response closed with its body unread: httpx reads (and
+        # inflates) a redirect's body whole when it follows them itself.
+        redirects = 0
+        while isinstance(outcome, httpx.Response) and outcome.next_request is not None:
+            yield Discard(outcome)
+            if redirects == MAX_REDIRECTS:
+                raise fail(f"more than {MAX_REDIRECTS} redirects", outcome.status_code)
+            redirects += 1
+            outcome = yield Open(offset, outcome.next_request)
         problem: str
         if isinstance(outcome, httpx.Response):
             response = outcome

@@ -113,9 +113,11 @@ class SyncDownloader:
             def perform(action: object) -> Any:
                 if isinstance(action, Open):  # an attempt holds a slot from its GET to its body's end
                     attempt.start()
-                    request = get_request(target, action.offset, self._http.config.timeout)
+                    request = action.request
+                    if request is None:
+                        request = get_request(target, action.offset, self._http.config.timeout)
                     with downloading(), attempt.ended_by_errors():
-                        return self._http.send(request, stream=True, auth=None, follow_redirects=True)
+                        return self._http.send(request, stream=True, auth=None, follow_redirects=False)
                 with attempt.ended_after():
                     if isinstance(action, Write):
                         return self._write(target, f, action, emit, cancel)
@@ -214,9 +216,11 @@ class AsyncDownloader:
             async def perform(action: object) -> Any:
                 if isinstance(action, Open):  # an attempt holds a slot from its GET to its body's end
                     await attempt.start()
-                    request = get_request(target, action.offset, self._http.config.timeout)
+                    request = action.request
+                    if request is None:
+                        request = get_request(target, action.offset, self._http.config.timeout)
                     with downloading(), attempt.ended_by_errors():
-                        return await self._http.send(request, stream=True, auth=None, follow_redirects=True)
+                        return await self._http.send(request, stream=True, auth=None, follow_redirects=False)
                 with attempt.ended_after():
                     if isinstance(action, Write):
                         return await self._write(target, f, action, emit)
