@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, cast
 from urllib.parse import urlencode
 
+from ._checks import check_input_kinds, check_values
 from ._output import EXIT_FAILURE, EXIT_OK, one_line, print_json, say, write_fields
 from ._raw import call_json
 from ._request import request_parts
@@ -118,6 +119,8 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
     action, kind = command["action"], command.get("kind", "")
     method, template = command["operation"].split(" ", 1)
     body, query, params = request_parts(command, args)
+    check_values(command, body, query)  # before any upload: a mistake found now costs nothing
+    check_input_kinds(command, body)
     path = _path(template, params)  # before any client exists
     with open_client(args) as client:
         if action not in ("create", "wait", "download"):
