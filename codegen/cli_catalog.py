@@ -110,6 +110,32 @@ RESERVED = {
 }
 
 
+def fills(key: str, flags: List[Json], facts: Json) -> None:
+    """The values the command sends for required fields a person leaves out (``spec/cli.json``): each
+    flag concerned gets ``fill``: ``{"infer": [{"when", "flag", "value"}], "default": ...}``."""
+    by_path = {f["path"]: f for f in flags}
+    for path, entry in facts.items():
+        flag = by_path.get(path)
+        if flag is None:
+            raise SystemExit(f"spec/cli.json: {key} has no field {path!r} a flag sets")
+        fill: Json = {}
+        rules = []
+        for rule in entry.get("infer", []):
+            source = by_path.get(rule["when"])
+            if source is None:
+                raise SystemExit(f"spec/cli.json: {key} {path}: no field {rule['when']!r} to infer from")
+            rules.append({"when": rule["when"], "flag": source["flag"], "value": rule["value"]})
+        if rules:
+            fill["infer"] = rules
+        if "default" in entry:
+            fill["default"] = entry["default"]
+        for value in [r["value"] for r in rules] + ([fill["default"]] if "default" in fill else []):
+            if flag.get("choices") and str(value) not in flag["choices"]:
+                raise SystemExit(f"spec/cli.json: {key} {path}: {value!r} is not one of {flag['choices']}")
+        if fill:
+            flag["fill"] = fill
+
+
 def _command(api: Api, op: Operation, group: str, name: str, action: str, kind: Optional[str]) -> Json:
     raw = op.raw
     command: Json = {
@@ -125,6 +151,8 @@ def _command(api: Api, op: Operation, group: str, name: str, action: str, kind: 
     args = [p for p in raw.get("parameters", []) if p.get("in") == "path"]
     command["args"] = [{"name": p["name"], "help": shorten(p.get("description")) or p["name"]} for p in args]
     command["flags"] = flags(api, op, RESERVED) if action in ("create", "call") else []
+    if action == "create":
+        fills(op.key, command["flags"], api.cli.get("operations", {}).get(op.key, {}))
     command["body"] = bool(raw.get("requestBody")) and action == "create"
     if action == "create":
         command["files"] = op.files

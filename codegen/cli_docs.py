@@ -86,8 +86,10 @@ def _metavar(flag: Json) -> str:
 def _value(flag: Json) -> str:
     """The value column: what the option takes."""
     parts: List[str] = []
-    if flag.get("required"):
+    if flag.get("required") and not flag.get("fill"):
         parts.append("**required**")
+    elif flag.get("fill"):
+        parts.append(_fill_text(flag))
     kind = flag["type"]
     item = flag.get("items", kind)
     if flag.get("file"):
@@ -115,11 +117,21 @@ def _value(flag: Json) -> str:
     return "; ".join(parts)
 
 
+def _fill_text(flag: Json) -> str:
+    """``when not given: `file` if `--video` is given, else `none```: what the command sends instead."""
+    rule = flag["fill"]
+    parts = [f"`{r['value']}` if `{r['flag']}` is given" for r in rule.get("infer", [])]
+    if "default" in rule:
+        parts.append(("else " if parts else "") + f"`{rule['default']}`")
+    required = "" if "default" in rule else "; **required** otherwise"
+    return f"when not given: {', '.join(parts)}{required}"
+
+
 def _usage(command: Json) -> str:
     words = ["magic-hour", command["group"], command["name"]]
     words += [a["name"].upper() for a in command["args"]]
     for flag in command["flags"]:
-        if flag.get("required"):
+        if flag.get("required") and not flag.get("fill"):
             metavar = _metavar(flag)
             words.append(f"{flag['flag']} {metavar}" if metavar else flag["flag"])
     if command["flags"] or command["action"] in ("create", "wait", "download"):
@@ -160,14 +172,24 @@ def _sample(flag: Json, value: Any, index: int) -> str:
 
 def example_argv(command: Json, request: Optional[Any]) -> List[str]:
     """The example's words: the path arguments (the spec's example id), the required options and the file
-    inputs of the spec's example, with its values (local file names for files)."""
+    inputs of the spec's example, with its values (local file names for files). A required option the
+    command fills in (``spec/cli.json``) is left out when it would be: it has a default, or an option it
+    is inferred from is in the example."""
     words = ["magic-hour", command["group"], command["name"]]
     words += ["cuid-example" for _ in command["args"]]
     body: Json = (request.json or {}) if request is not None else {}
     query: Json = request.query if request is not None else {}
+    shown = {
+        f["path"]
+        for f in command["flags"]
+        if f.get("file") and f["in"] == "body" and _at(body, f["path"]) is not None
+    }
     for flag in command["flags"]:
         value = _at(body, flag["path"]) if flag["in"] == "body" else query.get(flag["path"])
-        if flag["type"] == "json" or not (flag.get("required") or (flag.get("file") and value is not None)):
+        fill = flag.get("fill") or {}
+        filled = "default" in fill or any(r["when"] in shown for r in fill.get("infer", []))
+        needed = flag.get("required") and not filled
+        if flag["type"] == "json" or not (needed or (flag.get("file") and value is not None)):
             continue
         if value is None:
             raise SystemExit(f"codegen: no example value for {command['operation']} {flag['path']}")

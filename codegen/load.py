@@ -48,6 +48,7 @@ class Api:
     params_types: Json = field(default_factory=dict)  # official.json: request types without an operation
     webhooks: Json = field(default_factory=dict)  # webhooks.json (the published webhook description)
     webhook_meta: Json = field(default_factory=dict)  # metadata's "webhooks"
+    cli: Json = field(default_factory=dict)  # cli.json: the magic-hour command's own metadata
 
 
 def _read(path: Path) -> Json:
@@ -115,6 +116,7 @@ def load(spec_dir: Path = SPEC_DIR, *, official: bool = True) -> Api:
         params_types=_params_types(facts.get("params_types", {}), metadata.get("params_types", {})),
         webhooks=_read(spec_dir / "webhooks.json") if (spec_dir / "webhooks.json").exists() else {},
         webhook_meta=metadata.get("webhooks", {}),
+        cli=_read(spec_dir / "cli.json") if (spec_dir / "cli.json").exists() else {},
     )
 
 

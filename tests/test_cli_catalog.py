@@ -442,3 +442,21 @@ def test_a_required_object_without_required_fields_is_sent_empty() -> None:
     args = parse(["image", "edit-face", "--image", "me.png", "--head-yaw", "5"], fixture)
     body, _, _ = request_parts(command, args, Stdin())
     assert body["style"] == {"head_yaw": 5}
+
+
+def test_the_command_fills_only_what_spec_cli_json_says() -> None:
+    """Every fill of the catalog comes from spec/cli.json, whose every entry names a field of its
+    operation, says why (x-why), and infers from fields of the same body."""
+    facts = json.loads((REPO / "spec" / "cli.json").read_text(encoding="utf-8"))["operations"]
+    catalog = load_catalog() or {}
+    seen = 0
+    for command in catalog["commands"]:
+        for flag in command["flags"]:
+            entry = facts.get(command["operation"], {}).get(flag["path"])
+            assert bool(flag.get("fill")) == bool(entry and ("default" in entry or "infer" in entry)), flag
+            if entry:
+                seen += 1
+                assert entry["x-why"] and flag["required"], (command["operation"], flag["path"])
+                paths = {f["path"] for f in command["flags"]}
+                assert all(rule["when"] in paths for rule in entry.get("infer", []))
+    assert seen == sum(len(v) for v in facts.values())

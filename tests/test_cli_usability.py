@@ -145,3 +145,74 @@ def test_an_unknown_value_is_warned_about_with_the_closest_and_still_sent(
     assert created(fake, "auto_subtitle_generator.create")["style"]["template"] == "karaokee"
     # the warning came before the upload: it is the first line
     assert proc.stderr.splitlines()[0] == warning
+
+
+# ------------------------------------------------------------------------- 2: required values the command fills
+
+
+def test_face_swap_infers_the_video_source_and_starts_at_zero(
+    fake: FakeMagicHour, server: FakeServer, media: Path
+) -> None:
+    proc = cli(
+        server,
+        "video",
+        "face-swap",
+        "--video",
+        "clip.mp4",
+        "--image",
+        "photo.png",
+        "--end-seconds",
+        "5",
+        cwd=media,
+    )
+    assert proc.returncode == 0, proc.stderr
+    body = created(fake, "face_swap.create")
+    assert body["assets"]["video_source"] == "file" and body["start_seconds"] == 0
+    assert Path(proc.stdout.splitlines()[-1]).exists()
+
+
+def test_given_values_win_over_the_filled_ones(fake: FakeMagicHour, server: FakeServer, media: Path) -> None:
+    proc = cli(
+        server,
+        "video",
+        "lip-sync",
+        "--youtube-url",
+        "https://www.youtube.com/watch?v=x",
+        "--audio",
+        "song.mp3",
+        "--start-seconds",
+        "3",
+        "--end-seconds",
+        "5",
+        "--no-download",
+        cwd=media,
+    )
+    assert proc.returncode == 0, proc.stderr
+    body = created(fake, "lip_sync.create")
+    assert body["assets"]["video_source"] == "youtube" and body["start_seconds"] == 3
+
+
+def test_image_generate_makes_one_image_unless_told(
+    fake: FakeMagicHour, server: FakeServer, media: Path
+) -> None:
+    assert cli(server, "image", "generate", "--prompt", "a lighthouse", cwd=media).returncode == 0
+    assert created(fake, "ai_image_generator.create")["image_count"] == 1
+
+
+def test_nothing_to_infer_from_names_what_would_do(server: FakeServer, media: Path) -> None:
+    proc = cli(server, "video", "face-swap", "--image", "photo.png", "--end-seconds", "5", cwd=media)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (
+        "magic-hour: error: the following arguments are required: "
+        "--video-source (or --video or --youtube-url, which it follows from)"
+    )
+
+
+def test_help_says_what_is_sent_when_left_out(server: FakeServer, media: Path) -> None:
+    text = " ".join(cli(server, "video", "face-swap", "--help", cwd=media).stdout.split())
+    assert "--start-seconds START_SECONDS Start time of your clip (seconds)." in text
+    assert "(when not given: 0)" in text
+    assert (
+        "(when not given: file if --video is given, youtube if --youtube-url is given; required otherwise)"
+        in text
+    )

@@ -65,9 +65,22 @@ def _help(flag: Json) -> str:
         text += f"; one of: {', '.join(flag['choices'])}"
     if "default" in flag:
         text += f" (API default: {flag['default']})"
-    if flag.get("required"):
+    text += fill_note(flag)
+    if flag.get("required") and not flag.get("fill"):
         text += " [required]"
     return text.replace("%", "%%")
+
+
+def fill_note(flag: Json) -> str:
+    """`` (when not given: file if --video is given, youtube if --youtube-url is given, else none)``."""
+    rule = flag.get("fill")
+    if not rule:
+        return ""
+    parts = [f"{r['value']} if {r['flag']} is given" for r in rule.get("infer", [])]
+    if "default" in rule:
+        parts.append(("else " if parts else "") + str(rule["default"]))
+    required = "" if "default" in rule else "; required otherwise"
+    return f" (when not given: {', '.join(parts)}{required})"
 
 
 def _add_flag(parser: argparse.ArgumentParser, flag: Json) -> None:

@@ -167,8 +167,9 @@ def request_parts(
     for path in objects:  # required, with no required field: {} when nothing set one of its fields
         if not _has(body, path):
             set_path(body, path, {})
+    fill(command, body)
     missing = [
-        f["flag"]
+        _needed(f)
         for f in command["flags"]
         if f["required"] and not _has(body if f["in"] == "body" else query, f["path"])
     ]
@@ -176,6 +177,28 @@ def request_parts(
         raise UsageError(f"the following arguments are required: {', '.join(missing)}")
     params = {a["name"]: getattr(args, a["name"]) for a in command["args"]}
     return body, query, params
+
+
+def fill(command: Json, body: Json) -> None:
+    """The values the command sends for required fields left out (the catalog's ``fill``, from
+    ``spec/cli.json``): the first inference whose field was given, else the default."""
+    for flag in command["flags"]:
+        rule: Optional[Json] = flag.get("fill")
+        if rule is None or flag["in"] != "body" or _has(body, flag["path"]):
+            continue
+        inferred = [r["value"] for r in rule.get("infer", []) if _has(body, r["when"])]
+        if inferred:
+            set_path(body, flag["path"], inferred[0])
+        elif "default" in rule:
+            set_path(body, flag["path"], rule["default"])
+
+
+def _needed(flag: Json) -> str:
+    """A missing required flag, with the flags it would be inferred from."""
+    fills: Json = flag.get("fill") or {}
+    rules: List[Json] = fills.get("infer", [])
+    sources = [str(r["flag"]) for r in rules]
+    return f"{flag['flag']} (or {' or '.join(sources)}, which it follows from)" if sources else flag["flag"]
 
 
 def _read(path: str) -> str:
