@@ -25,13 +25,20 @@ SENSITIVE_HEADERS = frozenset(
 _MIN_PREFIX = 4  # a cut that leaves fewer characters of a secret than this reveals nothing useful
 
 
+def _pieces(secrets: Iterable[Optional[str]]) -> List[str]:
+    """The secrets of 8 characters or more, and each word of 8 or more of one that has spaces (a token
+    sent as ``"Bearer sk-..."`` or ``"my key sk-..."``: a server may echo only a part), longest first."""
+    found = {p for s in secrets if s for p in (s, *s.split()) if len(p) >= 8}
+    return sorted(found, key=len, reverse=True)
+
+
 def redact(text: str, secrets: Iterable[Optional[str]], limit: int = MESSAGE_LIMIT) -> str:
     """``text`` with every secret replaced by ``<redacted>``, then cut to ``limit`` characters.
 
     Redacting first matters: a cut made first may split a secret so that ``replace`` no longer finds
     it. After the cut, a tail that is the beginning of a secret (``... token sk-12ab``) is redacted too.
     """
-    live = [s for s in secrets if s and len(s) >= 8]
+    live = _pieces(secrets)
     for secret in live:
         text = text.replace(secret, REDACTED)
     if len(text) <= limit:
@@ -132,8 +139,7 @@ def sanitized_state(state: dict[str, Any]) -> dict[str, Any]:
     for value in state.values():
         request = value._request if isinstance(value, httpx.Response) else value  # pyright: ignore[reportPrivateUsage]
         token = bearer_token(request) if isinstance(request, httpx.Request) else None
-        if token and len(token) >= 8:
-            secrets.append(token)
+        secrets.extend(_pieces([token]))
     out: dict[str, Any] = {}
     for key, value in state.items():
         if isinstance(value, httpx.Response):

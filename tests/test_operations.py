@@ -292,9 +292,15 @@ def wire_path(d: DocOp, path: str) -> str:
 
 
 def _wrong_value(schema: Json) -> Any:
-    return {"string": 12345, "integer": "12", "number": "1.5", "boolean": "yes", "array": "x", "object": "x"}[
-        schema.get("type", "object")
-    ]
+    # Values the official SDK's serializer refuses too ("12" would be converted to 12 by both)
+    return {
+        "string": 12345,
+        "integer": "twelve",
+        "number": [1.5],
+        "boolean": "maybe",
+        "array": "x",
+        "object": "x",
+    }[schema.get("type", "object")]
 
 
 @pytest.mark.parametrize("d", OPS, ids=IDS)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import pathlib
+import pickle
 import socket
 from typing import Any, Iterator, List
 
@@ -183,6 +184,26 @@ async def test_an_echoed_token_never_reaches_messages_or_reprs(
                 assert TOKEN in json.dumps(e.body), "the body is kept as received"
             assert_no_secret(*texts)
     assert_no_secret(repr(client), str(client))
+
+
+@pytest.mark.parametrize("sent", [f"Bearer {TOKEN}", f"my key {TOKEN}"], ids=["bearer-prefix", "spaces"])
+async def test_a_part_of_a_token_with_spaces_is_redacted_too(sdk: Flavor, sent: str) -> None:
+    """A token with spaces is sent as given (the API answers 401); a server that echoes only its last
+    word must not put that word in our messages, reprs or pickles either."""
+
+    def echo_last_word(request: Received) -> Respond:
+        word = (request.header("authorization") or "").split()[-1]
+        body = json.dumps({"message": f"unknown key {word}", "key": word}).encode()
+        return Respond(401, [("Content-Type", "application/json")], body)
+
+    with RawServer(echo_last_word) as api:
+        client = sdk.client(base_url=api.url, token=sent, max_retries=0)
+        with pytest.raises(AuthenticationError) as info:
+            await sdk.create(client)
+        assert api.requests[0].header("authorization") == f"Bearer {sent}"
+    err = info.value
+    copy = pickle.loads(pickle.dumps(err))
+    assert_no_secret(str(err), repr(err), str(copy), json.dumps(copy.body))
 
 
 @pytest.mark.full

@@ -10,6 +10,10 @@ A valid body takes a fast path: the schema compiled once, at first use, into pyd
 and serializer (:mod:`.compiled`), which only accepts; anything it does not accept is decided here, so
 every refusal and its message comes from this module.
 
+A value of another Python type is converted as the official SDK's pydantic serializer converts it (its
+"lax" mode: ``"5"`` or ``True`` for a number, ``"true"`` or ``1`` for a boolean, a set for a list), so
+code written for it keeps working; only what it refuses too is refused.
+
 Enum values and numeric bounds are *not* checked here: they are typed (``Literal``) for static checkers
 and left to the API at run time, which adds options faster than SDKs are released. The one deliberate
 exception is a field *hook* named in ``spec/metadata.json`` (``checks``), run before the generic check:
@@ -18,7 +22,9 @@ today only the upload extension table of ``files.upload_urls.create``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+import math
+from collections.abc import Iterable
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union, cast
 
 from .._exceptions import InvalidParameterError
 from .compiled import FastBody, compile_body
@@ -140,7 +146,11 @@ def _check(schema: Schema, value: Any, prefix: str, key: Union[str, int]) -> Any
     path = _path(prefix, key)
     if type(schema) is Arr:
         if not isinstance(value, (list, tuple)):
-            raise _wrong(path, value, schema)
+            # Any other iterable but a string or a mapping (a set, a generator), as pydantic's list does
+            given: object = value
+            if isinstance(given, (str, bytes, bytearray, Mapping)) or not isinstance(given, Iterable):
+                raise _wrong(path, value, schema)
+            value = list(cast(Any, given))
         item = schema.item
         if type(item) is Scalar:
             exact = item.exact
@@ -163,16 +173,34 @@ def _scalar(schema: Scalar, value: Any, path: str) -> Any:
         (kind == "str" and isinstance(value, str))
         or (kind == "bool" and isinstance(value, bool))
         or (kind == "num" and isinstance(value, (int, float)) and not isinstance(value, bool))
-        or (
-            kind == "int"
-            and not isinstance(value, bool)
-            and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
-        )
+        or (kind == "int" and not isinstance(value, bool) and isinstance(value, int))
         or kind == "any"
     )
     if not ok:
-        raise _wrong(path, value, schema)
+        return _lax(schema, value, path)  # an integral float becomes an int there, as the official sends it
     return value
+
+
+_LAX: Dict[str, Any] = {}
+
+
+def _lax(schema: Scalar, value: Any, path: str) -> Any:
+    """``value`` converted as the official SDK's serializer (pydantic, lax mode) converts it for a field
+    of this kind (``"5"`` -> 5.0, ``True`` -> 1, ``"yes"`` -> True, ``b"x"`` -> ``"x"``), or the error
+    it would refuse it with too. A number must stay finite: JSON has no NaN or infinity."""
+    adapter = _LAX.get(schema.kind)
+    if adapter is None:
+        from pydantic import TypeAdapter  # only for values of another type: no cost to a valid body
+
+        python_type = {"str": str, "int": int, "num": float, "bool": bool}[schema.kind]
+        adapter = _LAX[schema.kind] = TypeAdapter(python_type)
+    try:
+        converted = adapter.validate_python(value)
+    except Exception:  # pydantic's ValidationError, or whatever a strange value raises
+        raise _wrong(path, value, schema) from None
+    if isinstance(converted, float) and not math.isfinite(converted):
+        raise InvalidParameterError(path, value, schema.describe(), reason="JSON has no NaN or infinity")
+    return converted
 
 
 def _object(schema: Obj, value: Mapping[Any, Any], prefix: str) -> Dict[str, Any]:

@@ -218,19 +218,18 @@ def check_base_url(base_url: object, param: str = "base_url") -> str:
 
 
 def _check_token(token: object, param: str) -> str:
-    # The token goes into a header: a stray newline or non-ASCII character would otherwise fail deep in
-    # the HTTP stack with an error that quotes the header, token included. The value is never shown.
+    # Refused here only what an HTTP header can never carry: a line break would inject a header, and
+    # a control or non-ASCII character fails deep in the HTTP stack with an error that quotes the
+    # header, token included. Anything else is sent as given (a wrong token, "my api key", a
+    # "Bearer ..." prefix: the API answers 401, as it does to the official SDK). Never shown.
     if not isinstance(token, str):
         raise InvalidParameterError(param, "<not shown>", "a string", reason=f"got {type(token).__name__}")
     token = token.strip()  # a trailing newline from a file or a .env is a copy-paste accident
-    if not all("!" <= c <= "~" for c in token):
-        bearer = token[:7].lower() == "bearer "
+    if not all(" " <= c <= "~" or c == "\t" for c in token):
         raise InvalidParameterError(
             param,
             "<not shown>",
-            "printable ASCII characters without spaces, as issued by Magic Hour",
-            reason="pass the token without the 'Bearer ' prefix"
-            if bearer
-            else "it contains a space, a control or a non-ASCII character",
+            "ASCII characters an HTTP header can carry",
+            reason="it contains a line break, a control or a non-ASCII character",
         )
     return token

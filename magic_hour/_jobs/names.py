@@ -136,12 +136,17 @@ def check_urls(urls: object, directory: Optional[str] = None) -> List[str]:
 
 
 def check_directory(directory: object) -> Optional[str]:
-    if directory is None:
-        return None
+    """A download directory: ``None`` and ``""`` are the current one (as in the official SDK)."""
     if isinstance(directory, os.PathLike):
         directory = os.fspath(cast("os.PathLike[str]", directory))
-    if not isinstance(directory, str) or not directory or "\x00" in directory:
-        raise InvalidParameterError("download_directory", directory, "a directory path (str or os.PathLike)")
+    if directory is None or directory == "":
+        return None
+    if not isinstance(directory, str) or "\x00" in directory:
+        raise InvalidParameterError(
+            "download_directory",
+            directory,
+            "a directory path (str or os.PathLike), or None or '' (the current one)",
+        )
     return directory
 
 

@@ -1,0 +1,194 @@
+"""What the official ``magic-hour`` 0.90.0 accepts, we accept (issue 20 item 5), sync and async:
+
+- arguments of another Python type than the field's (``"5"`` or ``True`` for a number, ``"yes"`` or ``1``
+  for a boolean, ``"512"`` for an integer, a tuple or a set for a list) are converted as the official
+  SDK's pydantic serializer converts them, and what it refuses we refuse: the same wire, compared with
+  the official SDK itself where its venv exists (``tests/compat/official_arguments.json``);
+- ``download_directory=""`` is the current directory (``generate``, ``check_result``, ``download``);
+- a token is refused at construction only when a header cannot carry it (see ``test_client.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+from conftest import Flavor
+
+from magic_hour import InvalidParameterError
+from magic_hour._core.body import BOOL, INT, NUM, STR, Arr, Obj, to_wire
+from magic_hour.testing import FakeMagicHour
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES_FILE = ROOT / "tests" / "compat" / "official_arguments.json"
+CASES: List[Dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
+SCRIPT = ROOT / "tests" / "compat" / "official_arguments_script.py"
+VENV = Path(os.environ.get("MAGIC_HOUR_OFFICIAL_VENV", ROOT / ".ci" / ".venv-official"))
+PYTHON = VENV / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeMagicHour]:
+    with FakeMagicHour(mock_server=True) as fake:
+        yield fake
+
+
+def wired(sdk: Flavor, fake: FakeMagicHour) -> Any:
+    return sdk.client(
+        token=fake.token, base_url=fake.base_url, httpx_client=sdk.httpx_client(transport=fake.transport())
+    )
+
+
+# ------------------------------------------------------------------------ conversions, as the official's
+
+
+BODY = Obj(
+    "Body",
+    {
+        "n": ("n", False, NUM),
+        "i": ("i", False, INT),
+        "b": ("b", False, BOOL),
+        "s": ("s", False, STR),
+        "xs": ("xs", False, Arr(STR)),
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "wire"),
+    [
+        ({"n": "5"}, {"n": 5.0}),
+        ({"n": " 1.5 "}, {"n": 1.5}),
+        ({"n": "1e3"}, {"n": 1000.0}),
+        ({"n": True}, {"n": 1.0}),
+        ({"i": "512"}, {"i": 512}),
+        ({"i": "512.0"}, {"i": 512}),
+        ({"i": 512.0}, {"i": 512}),
+        ({"i": False}, {"i": 0}),
+        ({"b": "yes"}, {"b": True}),
+        ({"b": "off"}, {"b": False}),
+        ({"b": 1}, {"b": True}),
+        ({"s": b"bytes"}, {"s": "bytes"}),
+        ({"xs": ("a", "b")}, {"xs": ["a", "b"]}),
+        ({"xs": (x for x in "ab")}, {"xs": ["a", "b"]}),
+        ({"xs": frozenset("a")}, {"xs": ["a"]}),
+    ],
+)
+def test_another_type_is_converted_as_the_official_serializer_does(given: Any, wire: Any) -> None:
+    out = to_wire(BODY, given)
+    assert out == wire
+    assert [type(v) for v in out.values()] == [type(v) for v in wire.values()]
+
+
+@pytest.mark.parametrize(
+    ("given", "param"),
+    [
+        ({"n": "five"}, "n"),
+        ({"n": "nan"}, "n"),  # JSON has no NaN
+        ({"n": "inf"}, "n"),
+        ({"n": [1]}, "n"),
+        ({"i": 512.5}, "i"),
+        ({"i": "5e2"}, "i"),
+        ({"b": "maybe"}, "b"),
+        ({"b": 2}, "b"),
+        ({"s": 5}, "s"),
+        ({"xs": "ab"}, "xs"),
+        ({"xs": {"a": 1}}, "xs"),
+    ],
+)
+def test_what_the_official_serializer_refuses_we_refuse(given: Any, param: str) -> None:
+    with pytest.raises(InvalidParameterError) as info:
+        to_wire(BODY, given)
+    assert info.value.param == param
+
+
+async def test_converted_arguments_reach_the_wire(sdk: Flavor, fake: FakeMagicHour) -> None:
+    client = wired(sdk, fake)
+    await sdk.call(client.v1.text_to_video.create, end_seconds="5.5", style={"prompt": "a cat"}, audio="yes")
+    await sdk.call(client.v1.saved_items.list, limit="20")
+    created, listed = fake.requests
+    assert created.json == {"end_seconds": 5.5, "style": {"prompt": "a cat"}, "audio": True}
+    assert listed.query == {"limit": "20"}
+
+
+@pytest.fixture(scope="module")
+def official_wire() -> Dict[str, Any]:
+    if not PYTHON.exists():
+        pytest.skip(f"no official SDK venv at {VENV} (run: bash .ci/official_sdk.sh)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    proc = subprocess.run(
+        [str(PYTHON), "-I", str(SCRIPT), str(CASES_FILE)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    wire: Dict[str, Any] = json.loads(proc.stdout)
+    return wire
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+async def test_the_same_wire_as_the_official_sdk(
+    sdk: Flavor, fake: FakeMagicHour, official_wire: Dict[str, Any], case: Dict[str, Any]
+) -> None:
+    expected = official_wire[case["name"]]
+    method = functools.reduce(getattr, case["call"].split("."), wired(sdk, fake))
+    if expected == "refused":
+        with pytest.raises(InvalidParameterError):
+            await sdk.call(method, **case["kwargs"])
+        assert fake.requests == []
+        return
+    await sdk.call(method, **case["kwargs"])
+    (sent,) = fake.requests
+    assert (sent.method, sent.path, sent.query, sent.json) == (
+        expected["method"],
+        expected["path"],
+        expected["query"],
+        expected["json"],
+    )
+
+
+# ------------------------------------------------------------------------ download_directory=""
+
+
+async def test_an_empty_download_directory_is_the_current_one(
+    sdk: Flavor, fake: FakeMagicHour, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    client = wired(sdk, fake)
+    fake.seed_project("image", id="img", outputs=[("checked.png", b"1")])
+    fake.seed_project("video", id="vid", outputs=[("fetched.mp4", b"2")])
+    generated = await sdk.call(
+        client.v1.face_swap_photo.generate,
+        assets={"source_file_path": "api-assets/id/a.png", "target_file_path": "api-assets/id/b.png"},
+        download_directory="",
+    )
+    checked = await sdk.call(client.v1.image_projects.check_result, "img", True, True, "")
+    project = await sdk.call(client.v1.video_projects.get, id="vid")
+    fetched = await sdk.call(client.v1.video_projects.download, project, directory="")
+    assert generated.downloaded_paths == ["output.png"]  # a bare name, as the official returns
+    assert checked.downloaded_paths == ["checked.png"]
+    assert fetched == ["fetched.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checked.png", "fetched.mp4", "output.png"]
+
+
+async def test_a_download_directory_that_is_not_a_path_is_still_refused(
+    sdk: Flavor, fake: FakeMagicHour
+) -> None:
+    client = wired(sdk, fake)
+    fake.seed_project("image", id="img")
+    for bad in (3, "a\x00b", b"bytes"):
+        with pytest.raises(InvalidParameterError) as info:
+            await sdk.call(client.v1.image_projects.check_result, "img", True, True, bad)
+        assert info.value.param == "download_directory"
+    assert fake.requests == []
