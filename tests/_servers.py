@@ -30,6 +30,7 @@ __all__ = [
     "Received",
     "Reset",
     "Respond",
+    "Stall",
     "closed_port",
 ]
 
@@ -129,6 +130,16 @@ class Drip:
 
 
 @dataclass(frozen=True)
+class Stall:
+    """Send ``reply``'s head and its first ``sent`` body bytes, then nothing until ``seconds`` passed (or
+    the server stops), then close: a server that stops in the middle of a body."""
+
+    reply: Respond
+    sent: int = 0
+    seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Unframed:
     """Answer with ``reply`` without ``Content-Length`` (nor chunking), then close: the body ends with the
     connection, as an HTTP/1.0-style server sends it."""
@@ -136,7 +147,7 @@ class Unframed:
     reply: Respond
 
 
-Action = Union[Respond, Close, Reset, Hang, Forward, Drip, Unframed]
+Action = Union[Respond, Close, Reset, Hang, Forward, Drip, Unframed, Stall]
 Script = Union[Sequence[Action], Callable[[Received], Action]]
 
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -267,6 +278,11 @@ class RawServer:
                     head = head.replace(b"Content-Length: 0\r\n", b"Connection: close\r\n")
                     conn.sendall(head)
                     conn.sendall(action.reply.body)
+                    return
+                if isinstance(action, Stall):
+                    data = _encode(action.reply)
+                    conn.sendall(data[: len(data) - len(action.reply.body) + action.sent])
+                    self._stop.wait(action.seconds)
                     return
                 if isinstance(action, Drip):
                     data = _encode(action.reply)

@@ -21,7 +21,7 @@ from conftest import Flavor
 from magic_hour import ApiConnectionError, DownloadError
 from magic_hour._core import codings
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
 

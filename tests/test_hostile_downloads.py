@@ -5,20 +5,26 @@ what a server sends. Real sockets on 127.0.0.1; sync, asyncio and trio."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import pathlib
 import random
+import threading
+import time
 import tracemalloc
 import unicodedata
 from typing import Any, List, Optional
 
 import _modes
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
 from _codings import CODINGS, bomb, compress
-from _servers import Forward, RawServer, Received, Respond, Unframed
+from _servers import Forward, Hang, RawServer, Received, Respond, Stall, Unframed
 from conftest import Flavor
+from test_jobs_cancel import CtrlC
 
 from magic_hour import DownloadError, DownloadWriteError, InvalidParameterError
 from magic_hour._core import codings
@@ -359,3 +365,51 @@ async def test_a_resume_after_a_redirect_asks_the_same_range(sdk: Flavor, tmp_pa
         ("/a.png", "bytes=600-"),
         ("/b/a.png", "bytes=600-"),
     ]
+
+
+def _download_threads() -> List[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("magic-hour-download")]
+
+
+@pytest.mark.parametrize("outputs", [2, 3])
+async def test_interrupting_stalled_downloads_stops_them_at_once(
+    sdk: Flavor, mode: str, tmp_path: pathlib.Path, outputs: int
+) -> None:
+    # Ctrl-C during a sync download of 2+ outputs (worker threads) reached the caller only when the read
+    # timeout expired (60 s by default): a worker blocked in a read never looked at the interruption.
+    # Here one output waits for its answer, the others for the rest of their body.
+    script = [Hang(30)] + [Stall(Respond(200, [], bytes(MB)), sent=1000)] * (outputs - 1)
+    with RawServer(script) as server:
+        client = sdk.client(max_retries=3, timeout=20)
+        urls = [f"{server.url}/{i}.png" for i in range(outputs)]
+
+        def arrived() -> bool:
+            deadline = time.monotonic() + 10
+            while len(server.requests) < outputs and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)  # the workers are now blocked in their reads
+            return len(server.requests) == outputs
+
+        started = time.monotonic()
+        if mode == "sync":
+            with CtrlC() as ctrl_c:
+                pressing = threading.Thread(target=lambda: arrived() and ctrl_c.press())
+                pressing.start()
+                try:
+                    with pytest.raises(KeyboardInterrupt):
+                        client.v1.files.download(urls, directory=tmp_path)  # cannot complete
+                finally:
+                    pressing.join()
+            assert ctrl_c.sent.is_set()
+        else:
+            with anyio.move_on_after(15):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(functools.partial(client.v1.files.download, urls, directory=tmp_path))
+                    assert await anyio.to_thread.run_sync(arrived)
+                    tg.cancel_scope.cancel()
+        elapsed = time.monotonic() - started
+        seen = len(server.requests)
+    assert elapsed < 3, f"the interruption took {elapsed:.1f}s to stop the downloads"
+    assert seen == outputs, "nothing was retried after the interruption"
+    assert _download_threads() == [], "worker threads survived the interrupt"
+    assert files_in(tmp_path) == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import threading
 import time
 from typing import IO, TYPE_CHECKING, Any, AsyncGenerator, Callable, List, Optional, Sequence
 
@@ -18,8 +17,11 @@ import anyio
 import anyio.to_thread
 import httpx
 
+from .._core.deadline import Budget, budget_for
 from .._core.flows import arun_flow, run_flow
 from .._core.transfers import TaskAttempt, ThreadAttempt, task_slots, thread_slots
+from .._upload.bodies import Cancelled
+from .._upload.threads import Interrupt
 from .decoding import BodyDecoder, abody_pieces, body_pieces
 from .download_flow import Discard, Open, Write, Written, download_flow
 from .events import Emitter
@@ -45,10 +47,6 @@ if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
 
 logger = logging.getLogger("magic_hour")
-
-
-class _Cancelled(Exception):
-    """Raised inside a worker thread when the batch was interrupted."""
 
 
 def _checked(operation: Callable[..., object], target: Target, *args: Any) -> None:
@@ -89,7 +87,9 @@ class SyncDownloader:
         if not planned:
             return []
         make_directory(planned[0])
-        cancel = threading.Event()
+        # Ctrl-C in the calling thread sets it: workers stop at their next piece, and one blocked in a read
+        # (a server that stalls) has its socket shut down, instead of waiting for the read timeout.
+        cancel = Interrupt()
         if len(planned) == 1 or max_concurrency == 1:
             for target in planned:
                 self._one(target, emit, cancel)
@@ -98,14 +98,12 @@ class SyncDownloader:
             run_threads(jobs, min(max_concurrency, len(planned)), cancel)
         return [t.path for t in planned]
 
-    def _one(self, target: Target, emit: Emitter, cancel: threading.Event) -> None:
-        with thread_slots(self._http).attempt(cancel) as attempt:  # the client-wide bound on transfers
+    def _one(self, target: Target, emit: Emitter, cancel: Interrupt) -> None:
+        with thread_slots(self._http).attempt(cancel.event) as attempt:  # the client-wide bound on transfers
             attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
             self._download(target, emit, cancel, attempt)
 
-    def _download(
-        self, target: Target, emit: Emitter, cancel: threading.Event, attempt: ThreadAttempt
-    ) -> None:
+    def _download(self, target: Target, emit: Emitter, cancel: Interrupt, attempt: ThreadAttempt) -> None:
         start = time.perf_counter()
         f, tmp = open_temporary(target)
         try:
@@ -116,8 +114,11 @@ class SyncDownloader:
                     request = action.request
                     if request is None:
                         request = get_request(target, action.offset, self._http.config.timeout)
-                    with downloading(), attempt.ended_by_errors():
-                        return self._http.send(request, stream=True, auth=None, follow_redirects=False)
+                    budget = budget_for(request)
+                    with downloading(), attempt.ended_by_errors(), cancel.tracking(budget):
+                        return self._http.send(
+                            request, budget, stream=True, auth=None, follow_redirects=False
+                        )
                 with attempt.ended_after():
                     if isinstance(action, Write):
                         return self._write(target, f, action, emit, cancel)
@@ -126,7 +127,7 @@ class SyncDownloader:
                     return None
 
             flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
-            size = run_flow(flow, perform)
+            size = run_flow(flow, perform, wait=cancel.sleep)
             finish(target, f, tmp)
         except BaseException:
             discard(f, tmp)
@@ -134,31 +135,31 @@ class SyncDownloader:
         _log_done(target, size, start)
 
     @staticmethod
-    def _write(
-        target: Target, f: IO[bytes], action: Write, emit: Emitter, cancel: threading.Event
-    ) -> Written:
+    def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter, cancel: Interrupt) -> Written:
         response, buffer = action.response, WriteBuffer(target, action)
         pieces = body_pieces(response)
+        # The connection the body comes through (httpcore's public network_stream), for Interrupt.
+        reading = Budget(None, stream=response.extensions.get("network_stream"))
+        error: Optional[Exception] = None
         try:
-            _checked(rewind, target, f, action.offset)
-            emit(buffer.event())
-            decoder = BodyDecoder(response, target)
-            try:
-                for raw in pieces:
-                    for chunk in decoder.feed(raw):
-                        if cancel.is_set():
-                            raise _Cancelled()
-                        if buffer.add(chunk):
-                            _checked(write_parts, target, f, buffer.take())
-                            emit(buffer.event())
-                buffer.add(decoder.flush())
-            except httpx.TransportError as exc:
-                error: Optional[Exception] = type(exc)(scrub(str(exc)))
-            else:
-                error = None
-            if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
-                _checked(write_parts, target, f, buffer.take())
+            with cancel.tracking(reading):
+                _checked(rewind, target, f, action.offset)
                 emit(buffer.event())
+                decoder = BodyDecoder(response, target)
+                try:
+                    for raw in pieces:
+                        for chunk in decoder.feed(raw):
+                            if cancel.is_set():
+                                raise Cancelled()
+                            if buffer.add(chunk):
+                                _checked(write_parts, target, f, buffer.take())
+                                emit(buffer.event())
+                    buffer.add(decoder.flush())
+                except httpx.TransportError as exc:
+                    error = type(exc)(scrub(str(exc)))
+                if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
+                    _checked(write_parts, target, f, buffer.take())
+                    emit(buffer.event())
         finally:
             pieces.close()
             response.close()

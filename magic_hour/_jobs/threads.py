@@ -7,11 +7,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable, List, Sequence
 
+from .._upload.threads import Interrupt
 
-def run_threads(jobs: Sequence[Callable[[], None]], workers: int, cancel: threading.Event) -> None:
+
+def run_threads(jobs: Sequence[Callable[[], None]], workers: int, cancel: Interrupt) -> None:
     """Run ``jobs`` in a thread pool driven from a coordinator thread, so that Ctrl-C in the calling
     thread never lands half-way through starting a worker; on an interruption or a failure the others
-    stop at their next chunk and the exception is raised once every worker has stopped."""
+    stop at once (``cancel`` cuts the reads they are blocked in) and the exception is raised once every
+    worker has stopped."""
     failure: List[BaseException] = []
     done = threading.Event()
     # Each job runs in a copy of the caller's context (as anyio tasks do): downloads started from a
