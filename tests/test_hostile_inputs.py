@@ -10,7 +10,7 @@ import _modes
 import pytest
 from conftest import Flavor
 
-from magic_hour import InvalidParameterError, NotFoundError
+from magic_hour import InvalidFileError, InvalidParameterError, NotFoundError
 from magic_hour.testing import FakeMagicHour
 
 pytestmark = pytest.mark.anyio
@@ -241,3 +241,179 @@ async def test_an_extra_query_parameter_too_long_to_write_is_refused(
         await sdk.call(client.v1.saved_items.list, request_options={"additional_params": {"page": value}})
     assert caught.value.param == "request_options.additional_params['page']"
     assert fake.requests == []
+
+
+# ------------------------------------------------------------------ 15: file objects that cannot give bytes
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
+
+
+class Handmade:
+    """A seekable file-like object written by hand; subclasses break one thing."""
+
+    name = "photo.png"
+
+    def __init__(self, data: bytes = PNG) -> None:
+        self._data = data
+        self._pos = 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = offset if whence == 0 else len(self._data) + offset if whence == 2 else self._pos + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> Any:
+        end = len(self._data) if n < 0 else self._pos + n
+        out, self._pos = self._data[self._pos : end], min(end, len(self._data))
+        return out
+
+
+class ReadsText(Handmade):
+    def read(self, n: int = -1) -> Any:
+        return super().read(n).decode("latin-1")
+
+
+class ReadsNone(Handmade):
+    def read(self, n: int = -1) -> Any:
+        return None
+
+
+class ReadTakesNoSize(Handmade):
+    def read(self) -> Any:  # type: ignore[override]
+        return super().read()
+
+
+class ReadRaises(Handmade):
+    def read(self, n: int = -1) -> Any:
+        raise RuntimeError("the device went away")
+
+
+class ReadIgnoresSize(Handmade):
+    def read(self, n: int = -1) -> Any:
+        return super().read(-1)
+
+
+class ReadNotCallable(Handmade):
+    read = b"not a method"  # type: ignore[assignment]
+
+
+class SeekRaises(Handmade):
+    def seek(self, offset: int, whence: int = 0) -> int:
+        raise RuntimeError("no seeking here")
+
+
+class ReadableRaises(Handmade):
+    def readable(self) -> bool:
+        raise RuntimeError("no idea")
+
+
+def _text_files(path: Any) -> Dict[str, Callable[[], Any]]:
+    import codecs
+
+    return {
+        "codecs.open utf-8": lambda: codecs.open(str(path), "r", "utf-8"),
+        "codecs.open latin-1": lambda: codecs.open(str(path), "r", "latin-1"),
+        "open(path)": lambda: open(path),
+        "open(path, 'r+')": lambda: open(path, "r+"),
+        "reads str": ReadsText,
+    }
+
+
+_ODD_OBJECTS: Dict[str, Callable[[], Any]] = {
+    "reads None": ReadsNone,
+    "read() takes no size": ReadTakesNoSize,
+    "read raises": ReadRaises,
+    "read ignores its size": ReadIgnoresSize,
+    "read not callable": ReadNotCallable,
+    "seek raises": SeekRaises,
+    "readable raises": ReadableRaises,
+}
+
+
+@pytest.mark.parametrize("how", ["upload_file", "upload_files", "generate"])
+@pytest.mark.parametrize("kind", [*_text_files("x"), *_ODD_OBJECTS])
+async def test_a_file_object_that_cannot_give_bytes_is_refused_before_any_request(
+    sdk: Flavor, fake: FakeMagicHour, tmp_path: Any, kind: str, how: str
+) -> None:
+    # Before: codecs.open(path, "r", "utf-8") passed the checks (its mode says "rb"), and the upload
+    # failed after the presign call, with a raw TypeError or an ApiConnectionError retried 3 times;
+    # the hand-made objects failed the same ways, or with their own exception.
+    path = tmp_path / "photo.png"
+    path.write_bytes(PNG)
+    f = {**_text_files(path), **_ODD_OBJECTS}[kind]()
+    client = _client(sdk, fake)
+    calls: Dict[str, Callable[[], Any]] = {
+        "upload_file": lambda: client.v1.files.upload_file(f),
+        "upload_files": lambda: client.v1.files.upload_files([str(path), f]),
+        "generate": lambda: client.v1.ai_image_upscaler.generate(
+            assets={"image_file_path": f}, scale_factor=2, download_directory=str(tmp_path)
+        ),
+    }
+    try:
+        with pytest.raises(InvalidFileError) as caught:
+            await sdk.call(calls[how])
+    finally:
+        if hasattr(f, "close"):
+            f.close()
+    assert caught.value.value in (str(path), "photo.png")
+    if kind in _text_files("x"):
+        assert "binary mode ('rb')" in caught.value.allowed  # the fix, named
+    assert fake.requests == []
+
+
+class ReadGoesWrong(Handmade):
+    """Reads well when checked (``read(0)``), then ``read(n)`` goes wrong as ``how`` says."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__(PNG)
+        self.how = how
+
+    def read(self, n: int = -1) -> Any:
+        if n == 0:
+            return b""
+        if self.how == "str":
+            return super().read(n).decode("latin-1")
+        if self.how == "None":
+            return None
+        if self.how == "too much":
+            return super().read(n) + b"!"
+        if self.how == "UnicodeDecodeError":
+            return b"\xff".decode("utf-8")
+        raise RuntimeError("the device went away")
+
+
+@pytest.mark.parametrize("how", ["str", "None", "too much", "UnicodeDecodeError", "RuntimeError"])
+async def test_a_read_that_goes_wrong_mid_upload_fails_the_file_not_the_connection(
+    sdk: Flavor, fake: FakeMagicHour, how: str
+) -> None:
+    # Before: a raw TypeError from inside httpx, or an ApiConnectionError ("invalid host name" for a
+    # UnicodeDecodeError) retried as if the network had failed.
+    client = _client(sdk, fake)
+    with pytest.raises(InvalidFileError) as caught:
+        await sdk.call(client.v1.files.upload_file, ReadGoesWrong(how))
+    assert caught.value.value == "photo.png"
+    assert len(fake.requests_to("storage")) == 1  # the file's fault: not retried
+    assert fake.files == {}
+
+
+@pytest.mark.parametrize("wrap", [bytearray, memoryview])
+async def test_a_file_object_reading_other_bytes_like_objects_still_uploads(
+    sdk: Flavor, fake: FakeMagicHour, wrap: Callable[[bytes], Any]
+) -> None:
+    class Reads(Handmade):
+        def read(self, n: int = -1) -> Any:
+            return wrap(super().read(n))
+
+    client = _client(sdk, fake)
+    file_path = await sdk.call(client.v1.files.upload_file, Reads())
+    assert fake.file(file_path).content == PNG
+
+
+def test_a_refused_file_object_keeps_its_position(fake: FakeMagicHour) -> None:
+    f = ReadIgnoresSize()
+    f.seek(7)
+    with fake.client() as client, pytest.raises(InvalidFileError, match=r"read\(0\) returned 201 bytes"):
+        client.v1.files.upload_file(f)
+    assert f.tell() == 7 and fake.requests == []

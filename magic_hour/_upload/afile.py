@@ -7,6 +7,7 @@ from typing import IO, Callable, List, Optional, TypeVar
 
 import anyio.to_thread
 
+from .bodies import read_chunk
 from .flow import CHUNK_SIZE
 from .inputs import Source
 
@@ -46,16 +47,16 @@ class AttemptFile:
         size = self.source.size
         if self.sent >= size:  # an empty file: only the probe
             self.done = True
-            out = [f.read(1)]
+            out = [read_chunk(self.source, f, 1)]
         else:
-            chunk = f.read(min(CHUNK_SIZE, size - self.sent))
+            chunk = read_chunk(self.source, f, min(CHUNK_SIZE, size - self.sent))
             self.sent += len(chunk)
             if not chunk:  # the file shrank: the body reports it
                 self.done = True
                 out = [chunk]
             elif self.sent == size:
                 self.done = True
-                out = [chunk, f.read(1)]
+                out = [chunk, read_chunk(self.source, f, 1)]
             else:
                 out = [chunk]
         if self.done:

@@ -155,17 +155,57 @@ def sync_chunks(
         while sent < source.size:
             if cancel.is_set():
                 raise Cancelled()
-            chunk = f.read(min(CHUNK_SIZE, source.size - sent))
+            chunk = read_chunk(source, f, min(CHUNK_SIZE, source.size - sent))
             if not chunk:
                 raise short_read(source, sent)
             sent += len(chunk)
             if sent == source.size:
-                check_end(source, f.read(1))  # before the last chunk goes out
+                check_end(source, read_chunk(source, f, 1))  # before the last chunk goes out
             yield chunk
             del chunk
             progress.emit(source, sent)
             if sent < source.size:  # not after the last chunk: a one-chunk file costs no extra step
                 yield b""
+
+
+def read_chunk(source: Source, f: IO[bytes], n: int) -> bytes:
+    """``f.read(n)``: ``bytes``, at most ``n`` of them, or the :class:`InvalidFileError` saying what the
+    file object did instead. A caller's object was probed when checked (``inputs._probe``), but its
+    ``read`` may still return ``str``, ``None`` or too much later, or raise anything: left alone, httpx
+    would fail with a ``TypeError`` mid-request, or the transport would take the exception for a
+    connection failure and retry it. An ``OSError`` stays one (the engine reports it for the file)."""
+    if source.path is not None:  # our own open(..., "rb")
+        return f.read(n)
+    try:
+        data: object = f.read(n)
+    except OSError:
+        raise
+    except Exception as exc:
+        raise InvalidFileError(
+            "file",
+            source.name,
+            "a binary file object whose read(size) returns bytes",
+            reason=f"read({n}) raised {type(exc).__name__}: {exc}",
+        ) from exc
+    if type(data) is bytes and len(data) <= n:
+        return data
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data)  # h11 would copy it anyway
+        if len(data) <= n:
+            return data
+        reason = f"read({n}) returned {len(data)} bytes"
+    elif isinstance(data, str):
+        reason = "it is in text mode: its read() returns str"
+    else:
+        reason = f"read({n}) returned {type(data).__name__}" + (
+            " (a non-blocking stream with nothing to read?)" if data is None else ""
+        )
+    allowed = (
+        "a file opened in binary mode ('rb')"
+        if isinstance(data, str)
+        else "a binary file object whose read(size) returns at most size bytes"
+    )
+    raise InvalidFileError("file", source.name, allowed, reason=reason)
 
 
 def check_end(source: Source, extra: bytes) -> None:

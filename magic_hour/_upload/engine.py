@@ -33,6 +33,7 @@ from .bodies import (
     check_end,
     check_progress,
     put_request,
+    read_chunk,
     sync_chunks,
 )
 from .bodies import (
@@ -153,7 +154,7 @@ class SyncUploader:
         progress.emit(source, 0)
         if source.size == 0:  # a 0-byte body is complete at once: probe before sending
             with self._open(source) as f:
-                check_end(source, f.read(1))
+                check_end(source, read_chunk(source, f, 1))
         body = sync_chunks(lambda: self._open(source), source, progress, cancel.event)
         request = put_request(put, self._http.config.timeout, body)
         budget = budget_for(request)

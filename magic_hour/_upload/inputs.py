@@ -178,8 +178,18 @@ def _inspect_fileobj(
         raise InvalidFileError(
             "file", name, "a file opened in binary mode ('rb')", reason="it is in text mode"
         )
-    readable = getattr(f, "readable", None)
-    if callable(readable) and not readable():
+    if not callable(getattr(f, "read", None)):
+        raise InvalidFileError(
+            "file", name, "a binary file object with a read(size) method", reason="read is not callable"
+        )
+    try:
+        readable = getattr(f, "readable", None)
+        unreadable = callable(readable) and not readable()
+    except Exception as exc:  # the caller's object: anything may come out of it
+        raise InvalidFileError(
+            "file", name, "a readable binary file object", reason=_raised("readable()", exc)
+        ) from None
+    if unreadable:
         raise InvalidFileError("file", name, "a readable binary file object", reason="not open for reading")
     if extension is None and not isinstance(raw_name, str):
         raise InvalidFileError(
@@ -199,6 +209,11 @@ def _inspect_fileobj(
                 if not isinstance(end, int) or isinstance(end, bool):
                     raise ValueError(f"tell() returned {end!r}, not a position")
             f.seek(origin)
+            try:
+                _probe(f, name)  # once the size is known: a probe of an odd object must not change it
+            except InvalidFileError:
+                f.seek(origin)  # the caller's position, as after an upload
+                raise
             return Source(
                 index=index,
                 name=name,
@@ -209,8 +224,14 @@ def _inspect_fileobj(
                 start=start,
                 origin=origin,
             )
+    except InvalidFileError:
+        raise
     except (OSError, ValueError) as exc:
         raise InvalidFileError("file", name, "a readable binary file object", reason=str(exc)) from None
+    except Exception as exc:  # the caller's seek(), tell() or seekable() raised anything else
+        raise InvalidFileError(
+            "file", name, "a readable binary file object", reason=_raised("seek() or tell()", exc)
+        ) from None
     if not from_current_position:
         # Uploading from wherever a stream happens to be could store a truncated file without a word (the
         # bug this SDK had): a stream that cannot be rewound is only taken when the caller vouches for it.
@@ -221,6 +242,7 @@ def _inspect_fileobj(
             "at the start of what should be uploaded",
             reason="it is not seekable, so it cannot be rewound to its first byte",
         )
+    _probe(f, name)
     size = _known_length(f)
     if size is None:
         raise InvalidFileError(
@@ -230,6 +252,48 @@ def _inspect_fileobj(
             reason="pre-signed uploads need the size up front and this stream is not seekable",
         )
     return Source(index=index, name=name, size=size, type_=asset_type, extension=ext, fileobj=f)
+
+
+def _raised(what: str, exc: BaseException) -> str:
+    return f"{what} raised {type(exc).__name__}: {exc}" if str(exc) else f"{what} raised {type(exc).__name__}"
+
+
+def _probe(f: Any, name: str) -> None:
+    """Refuse, before any request, a file object whose ``read`` cannot give the upload bytes: one in text
+    mode that the mode checks missed (``codecs.open(path, "r", "utf-8")`` says ``mode="rb"``), or a
+    hand-written one whose ``read`` returns something else. ``read(0)`` reads nothing from a stream
+    that honours its size argument."""
+    try:
+        data: object = f.read(0)
+    except Exception as exc:
+        raise InvalidFileError(
+            "file",
+            name,
+            "a binary file object whose read(size) returns bytes",
+            reason=_raised("read(0)", exc),
+        ) from None
+    if isinstance(data, str):
+        raise InvalidFileError(
+            "file",
+            name,
+            "a file opened in binary mode ('rb')",
+            reason="it is in text mode: its read() returns str",
+        )
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidFileError(
+            "file",
+            name,
+            "a binary file object whose read(size) returns bytes",
+            reason=f"read(0) returned {type(data).__name__}",
+        )
+    size = data.nbytes if isinstance(data, memoryview) else len(data)  # pyright: ignore[reportUnknownMemberType]
+    if size:
+        raise InvalidFileError(
+            "file",
+            name,
+            "a binary file object whose read(size) returns at most size bytes",
+            reason=f"read(0) returned {size} bytes",
+        )
 
 
 def _position(f: Any) -> Optional[int]:
@@ -261,6 +325,6 @@ def restore_position(source: Source) -> None:
 def _known_length(f: Any) -> Optional[int]:
     try:
         length = len(f)
-    except TypeError:
+    except Exception:  # TypeError: no len(); anything else from the caller's __len__
         return None
     return length if isinstance(length, int) and length >= 0 else None
