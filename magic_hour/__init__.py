@@ -14,6 +14,11 @@ from typing import List as _List
 from ._version import __version__
 
 if _TYPE_CHECKING:
+    from . import client as client
+    from . import environment as environment
+    from . import helpers as helpers
+    from . import resources as resources
+    from . import types as types
     from ._binary_response import BinaryResponse
     from ._client import AsyncClient, Client
     from ._core.request import NOT_GIVEN, NotGiven, RequestOptions
@@ -125,19 +130,26 @@ _LAZY = {
 }
 
 
+# The submodules the official package has loaded after `import magic_hour` (`magic_hour.types.models`
+# without its own import), loaded here on first access instead.
+_SUBMODULES = ("client", "environment", "helpers", "resources", "types")
+
+
 def __getattr__(name: str) -> _Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"magic_hour.{name}")  # the import sets the attribute too
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'magic_hour' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> _List[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
 
 
 __all__ = [

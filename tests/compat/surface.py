@@ -16,6 +16,8 @@ What a surface holds (everything an official user's code can name):
   ``magic_hour.environment``, ``magic_hour.resources.v1``, each ``magic_hour.resources.v1.<name>`` and its
   ``client`` module: the classes defined there);
 - ``types``: the public names of ``magic_hour.types.params`` and ``magic_hour.types.models``;
+- ``functions``: the public functions of ``magic_hour.helpers`` (coroutine or not, parameters);
+- ``attributes``: the submodules reachable as attributes after ``import magic_hour`` (``magic_hour.types``);
 - ``fields``: per type of those two modules, each TypedDict key / model field (Python name): whether it is
   required, and the literal values its annotation allows (``"any": true`` when it takes any string, as
   ours does for enum fields of response models and for fields of the generate() variants).
@@ -170,7 +172,13 @@ def dump(reference: Optional[Surface] = None) -> Surface:
             close = getattr(client, "close", None)
             if kind == "sync" and callable(close):
                 close()
-    wanted = {"magic_hour", "magic_hour.client", "magic_hour.environment", "magic_hour.resources.v1"}
+    wanted = {
+        "magic_hour",
+        "magic_hour.client",
+        "magic_hour.environment",
+        "magic_hour.resources.v1",
+        *_HELPERS,
+    }
     for kind_map in namespaces.values():
         for info in kind_map.values():
             client_module = info["class"].rsplit(".", 1)[0]
@@ -192,7 +200,31 @@ def dump(reference: Optional[Surface] = None) -> Surface:
         "modules": modules,
         "types": types,
         "fields": {kind: _fields(kind, types[kind]) for kind in ("params", "models")},
+        "functions": _functions(),
+        "attributes": sorted(n for n in _SUBMODULES if inspect.ismodule(getattr(magic_hour, n, None))),
     }
+
+
+_HELPERS = ("magic_hour.helpers", "magic_hour.helpers.download", "magic_hour.helpers.logger")
+_SUBMODULES = ("client", "environment", "helpers", "resources", "types")
+
+
+def _functions() -> Dict[str, Any]:
+    """The public functions of the helper modules: ``{"magic_hour.helpers.download_files_sync": ...}``."""
+    out: Dict[str, Any] = {}
+    for module_name in _HELPERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for name in getattr(module, "__all__", []):
+            func = getattr(module, name, None)
+            if inspect.isfunction(func):
+                out[f"{module_name}.{name}"] = {
+                    "async": inspect.iscoroutinefunction(func),
+                    "params": _params(func),
+                }
+    return out
 
 
 def _dist_version() -> str:
@@ -291,6 +323,22 @@ def compare(official: Surface, ours: Surface) -> List[str]:
         problems += [
             f"types.{kind} {n}: missing type" for n in official["types"][kind] if n not in have_types
         ]
+    mine_functions = ours.get("functions", {})
+    for name, spec in official.get("functions", {}).items():
+        have = mine_functions.get(name)
+        if have is None:
+            problems.append(f"function {name}: missing function")
+            continue
+        if have["async"] != spec["async"]:
+            problems.append(
+                f"function {name}: async={spec['async']} in official, async={have['async']} in ours"
+            )
+        problems += _param_problems(f"function {name}", spec["params"], have["params"])
+    problems += [
+        f"attribute magic_hour.{n}: not reachable after import magic_hour"
+        for n in official.get("attributes", [])
+        if n not in ours.get("attributes", [])
+    ]
     for kind in ("params", "models"):
         mine_fields = ours.get("fields", {}).get(kind, {})
         for name, keys in official.get("fields", {}).get(kind, {}).items():
