@@ -417,3 +417,49 @@ def test_a_refused_file_object_keeps_its_position(fake: FakeMagicHour) -> None:
     with fake.client() as client, pytest.raises(InvalidFileError, match=r"read\(0\) returned 201 bytes"):
         client.v1.files.upload_file(f)
     assert f.tell() == 7 and fake.requests == []
+
+
+# ------------------------------------------------------------------ 16: upload URLs the API gave that cannot be used
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("xn--zz.com", "not valid IDNA"),
+        ("xn--a.com", "not valid IDNA"),
+        ("xn--.com", "not valid IDNA"),
+        ("exa mple.com", "characters no host name has"),
+        ("%zz.com", "characters no host name has"),
+    ],
+)
+@pytest.mark.parametrize("how", ["upload_file", "generate"])
+async def test_an_upload_url_with_a_broken_host_is_an_upload_error(
+    sdk: Flavor, tmp_path: Any, host: str, problem: str, how: str
+) -> None:
+    # Before: xn--zz.com raised a bare idna.IDNAError while the answer was checked; a space or a "%"
+    # went to the name lookup, after the upload had begun (ApiConnectionError, retried).
+    import respx
+
+    from magic_hour import UploadUrlsMismatchError
+
+    path = tmp_path / "photo.png"
+    path.write_bytes(PNG)
+    item = {
+        "file_path": "api-assets/id/photo.png",
+        "upload_url": f"https://{host}/photo.png?sig=secret",
+        "expires_at": "2099-01-01T00:00:00Z",
+    }
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        router.post("https://api.magichour.ai/v1/files/upload-urls").respond(200, json={"items": [item]})
+        client = sdk.client(max_retries=0)
+        calls: Dict[str, Callable[[], Any]] = {
+            "upload_file": lambda: client.v1.files.upload_file(str(path)),
+            "generate": lambda: client.v1.ai_image_upscaler.generate(
+                assets={"image_file_path": str(path)}, scale_factor=2, download_directory=str(tmp_path)
+            ),
+        }
+        with pytest.raises(UploadUrlsMismatchError) as caught:
+            await sdk.call(calls[how])
+        assert [c.request.url.path for c in router.calls] == ["/v1/files/upload-urls"]  # no PUT, no create
+    assert not isinstance(caught.value, InvalidParameterError)  # the server's fault, not the caller's
+    assert problem in str(caught.value) and "secret" not in str(caught.value)

@@ -174,10 +174,20 @@ def parse_upload_url(url: str) -> Optional[httpx.URL]:
         return None
 
 
+# What a host name (in its ASCII form: IDNA labels as xn--) or an IP literal is made of; httpx takes a
+# space or a "%" and leaves the failure to the name lookup, after the upload has begun.
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:[]")
+
+
 def _url_problem(parsed: Optional[httpx.URL]) -> Optional[str]:
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+    # raw_host, never .host: .host decodes xn-- labels and raises a bare idna error for a broken one.
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.raw_host:
         return "not an absolute http(s) URL"
-    return host_problem(parsed.raw_host.decode("ascii"))
+    host = parsed.raw_host.decode("ascii")
+    problem = host_problem(host)
+    if problem is None and not _HOST_CHARS.issuperset(host):
+        return "the host name has characters no host name has"
+    return problem
 
 
 def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
