@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import httpx
 import pytest
+from _webhook_servers import serve_asgi, serve_wsgi
 
 from magic_hour.testing import sign_webhook, webhook_body
 
@@ -46,40 +45,6 @@ def secret() -> Iterator[None]:
         patch.setenv("MAGIC_HOUR_WEBHOOK_SECRET", SECRET)
         patch.setenv("MAGIC_HOUR_API_TOKEN", "unused")
         yield
-
-
-def serve_asgi(app: Any) -> Iterator[str]:
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    # log_config=None: uvicorn leaves the process's logging alone
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            thread.join(0.01)
-            assert thread.is_alive()
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
-def serve_wsgi(app: Any) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
 
 
 FRAMEWORKS: Dict[str, Tuple[str, Callable[[Any], Iterator[str]]]] = {

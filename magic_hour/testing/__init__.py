@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._records import IssuedUrl, RecordedRequest, StoredFile
     from ._server import FakeServer
     from ._transport import FakeTransport
+    from ._webhook_delivery import WebhookAttempt, WebhookDelivery, WebhookEndpoint
     from ._webhooks import sign_webhook, webhook_body
     from ._wire import DEFAULT_TOKEN, EXPIRED_MESSAGE
 
@@ -53,6 +54,9 @@ _LAZY = {
     "Reply": "._exchange",
     "Route": "._knobs",
     "StoredFile": "._records",
+    "WebhookAttempt": "._webhook_delivery",
+    "WebhookDelivery": "._webhook_delivery",
+    "WebhookEndpoint": "._webhook_delivery",
     "sign_webhook": "._webhooks",
     "webhook_body": "._webhooks",
 }
@@ -85,6 +89,9 @@ __all__ = [
     "Reply",
     "Route",
     "StoredFile",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "sign_webhook",
     "webhook_body",
 ]

@@ -11,6 +11,7 @@ from typing_extensions import Self
 from ._server import FakeServer
 from ._state import FakeState
 from ._transport import FakeTransport
+from ._webhook_controls import WebhookControls
 from ._wire import TRANSPORT_BASE_URL
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["FakeMagicHour"]
 
 
-class FakeMagicHour(FakeState):
+class FakeMagicHour(FakeState, WebhookControls):
     """An in-memory Magic Hour API and object storage, for tests. Nothing leaves the process.
 
     It answers every operation of the API description shipped in the package
@@ -31,7 +32,9 @@ class FakeMagicHour(FakeState):
     download URLs; ``GET``/``DELETE`` on its project path work (404 for other ids); lists with a
     ``cursor`` page through :meth:`seed`-ed items. Projects made before the test are added with
     :meth:`seed_project` (any id, kind, status, outputs, error) and moved with
-    :meth:`set_project_status`; :meth:`on_project_change` tells of every status change.
+    :meth:`set_project_status`; :meth:`on_project_change` tells of every status change. Webhooks:
+    :meth:`add_webhook_endpoint` (a URL or your ASGI/WSGI app) gets signed events as projects start,
+    complete or fail (none on cancel), retried with backoff; :attr:`webhook_deliveries` records them.
     ``mock_server=True`` behaves as the official SDK's hosted mock server (``Environment.MOCK_SERVER``):
     any token, and any project id answers (see :attr:`mock_server`). ``POST /v1/files/upload-urls`` hands out one signed
     upload URL per item, in order, and storage keeps the bytes PUT to them like S3 does

@@ -6,6 +6,8 @@
   (``.url``, ``.client()``, ``.async_client()``), stopped after the test.
 * ``magic_hour_env``: sets ``MAGIC_HOUR_API_TOKEN`` and ``MAGIC_HOUR_BASE_URL`` to the server, so code
   that builds its own ``Client()`` talks to the fake unchanged; yields the server.
+* ``magic_hour_webhooks``: ``magic_hour_fake`` with ``MAGIC_HOUR_WEBHOOK_SECRET`` set to a test secret,
+  so the endpoints you add get events your handler (verifying with that variable) accepts.
 
 Importing this module costs nothing: the fake is imported when a fixture is first used. Disable the
 plugin with ``-p no:magic_hour``.
@@ -20,7 +22,9 @@ import pytest
 if TYPE_CHECKING:
     from magic_hour.testing import FakeMagicHour, FakeServer
 
-__all__ = ["magic_hour_env", "magic_hour_fake", "magic_hour_server"]
+__all__ = ["magic_hour_env", "magic_hour_fake", "magic_hour_server", "magic_hour_webhooks"]
+
+WEBHOOK_TEST_SECRET = "whsec_magic-hour-pytest"
 
 
 @pytest.fixture
@@ -45,3 +49,12 @@ def magic_hour_env(magic_hour_server: FakeServer, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", magic_hour_server.token)
     monkeypatch.setenv("MAGIC_HOUR_BASE_URL", magic_hour_server.url)
     return magic_hour_server
+
+
+@pytest.fixture
+def magic_hour_webhooks(magic_hour_fake: FakeMagicHour, monkeypatch: pytest.MonkeyPatch) -> FakeMagicHour:
+    """``magic_hour_fake``, with ``MAGIC_HOUR_WEBHOOK_SECRET`` set to a test secret: endpoints added with
+    ``add_webhook_endpoint(app_or_url)`` get events signed with it, and a handler that verifies with
+    the environment's secret (``client.webhooks.unwrap(body, headers)``) accepts them."""
+    monkeypatch.setenv("MAGIC_HOUR_WEBHOOK_SECRET", WEBHOOK_TEST_SECRET)
+    return magic_hour_fake
