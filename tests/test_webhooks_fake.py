@@ -29,7 +29,7 @@ from flask import Flask, request
 import magic_hour.webhooks as webhooks
 from magic_hour import InvalidParameterError
 from magic_hour.testing import FakeMagicHour, WebhookDelivery
-from magic_hour.testing._webhook_delivery import DEFAULT_RETRY_DELAYS
+from magic_hour.testing._webhook_records import DEFAULT_RETRY_DELAYS
 
 pytest_plugins = ["pytester"]
 

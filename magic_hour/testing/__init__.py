@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ._records import IssuedUrl, RecordedRequest, StoredFile
     from ._server import FakeServer
     from ._transport import FakeTransport
-    from ._webhook_delivery import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+    from ._webhook_records import WebhookAttempt, WebhookDelivery, WebhookEndpoint
     from ._webhooks import sign_webhook, webhook_body
     from ._wire import DEFAULT_TOKEN, EXPIRED_MESSAGE
 
@@ -54,9 +54,9 @@ _LAZY = {
     "Reply": "._exchange",
     "Route": "._knobs",
     "StoredFile": "._records",
-    "WebhookAttempt": "._webhook_delivery",
-    "WebhookDelivery": "._webhook_delivery",
-    "WebhookEndpoint": "._webhook_delivery",
+    "WebhookAttempt": "._webhook_records",
+    "WebhookDelivery": "._webhook_records",
+    "WebhookEndpoint": "._webhook_records",
     "sign_webhook": "._webhooks",
     "webhook_body": "._webhooks",
 }

@@ -22,7 +22,8 @@ from ._projects import Project, project_body
 from ._records import RecordedRequest
 from ._schema import example
 from ._storage import Storage
-from ._webhook_delivery import DEFAULT_RETRY_DELAYS, Deliverer, WebhookDelivery, WebhookEndpoint, is_asgi
+from ._webhook_delivery import Deliverer, is_asgi
+from ._webhook_records import DEFAULT_RETRY_DELAYS, WebhookDelivery, WebhookEndpoint
 from ._wire import TRANSPORT_STORAGE_URL, rfc3339
 
 __all__ = ["WebhookControls"]
