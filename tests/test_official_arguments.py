@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -192,3 +193,37 @@ async def test_a_download_directory_that_is_not_a_path_is_still_refused(
             await sdk.call(client.v1.image_projects.check_result, "img", True, True, bad)
         assert info.value.param == "download_directory"
     assert fake.requests == []
+
+
+# ------------------------------------------------------------------------ $MAGIC_HOUR_POLL_INTERVAL
+
+
+async def test_a_poll_interval_of_zero_polls_without_a_pause(
+    sdk: Flavor, fake: FakeMagicHour, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The official SDK sleeps 0 s between polls with it (a test suite against a mock sets it); -1 fails
+    # there at the first sleep, and is refused here before any request.
+    client = wired(sdk, fake)
+    fake.seed_project("video", id="vid", status="rendering")
+    done = threading.Event()
+
+    def finish_after_three_polls() -> None:
+        while len(fake.requests_to("video_projects.get")) < 3 and not done.is_set():
+            done.wait(0.001)
+        fake.set_project_status("vid", "complete")
+
+    worker = threading.Thread(target=finish_after_three_polls)
+    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "0")
+    worker.start()
+    try:
+        result = await sdk.call(client.v1.video_projects.check_result, "vid", True, False)
+    finally:
+        done.set()
+        worker.join()
+    assert result.status == "complete" and len(fake.requests_to("video_projects.get")) >= 4
+
+    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "-1")
+    before = len(fake.requests)
+    with pytest.raises(InvalidParameterError, match="MAGIC_HOUR_POLL_INTERVAL"):
+        await sdk.call(client.v1.video_projects.check_result, "vid", True, False)
+    assert len(fake.requests) == before

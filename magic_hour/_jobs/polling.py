@@ -119,14 +119,16 @@ def check_interval(value: object, param: str = "poll_interval") -> Optional[floa
 
 
 def env_interval(env: Mapping[str, str] = os.environ) -> Optional[float]:
-    """``$MAGIC_HOUR_POLL_INTERVAL`` (the official SDK's knob), when set to a positive number."""
+    """``$MAGIC_HOUR_POLL_INTERVAL`` (the official SDK's knob), when set to a number of seconds >= 0."""
     raw = env.get(POLL_INTERVAL_ENV)
     if not raw:
         return None
     try:
-        return check_interval(float(raw), POLL_INTERVAL_ENV)
+        value = float(raw)
+        # 0 polls without a pause, as the official SDK does with it (tests against a mock set it)
+        return 0.0 if value == 0 else check_interval(value, POLL_INTERVAL_ENV)
     except ValueError:
-        raise InvalidParameterError(POLL_INTERVAL_ENV, raw, "a positive number of seconds") from None
+        raise InvalidParameterError(POLL_INTERVAL_ENV, raw, "a number of seconds >= 0") from None
 
 
 def next_delay(elapsed: float, fixed: Optional[float]) -> float:
