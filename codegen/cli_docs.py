@@ -23,6 +23,7 @@ PATH = "docs/cli/reference.md"
 GUIDE = "../cli.md"
 WIDTH = 96  # examples are wrapped with `\` past this width
 MAX_INLINE_CHOICES = 8  # longer lists of values go below the options table
+MAX_LISTED_CHOICES = 40  # and longer ones still are folded there (<details>)
 
 # The ``files`` commands are written by hand (no catalog entry for ``files upload``, which is not one
 # operation): (command, usage, calls, help, guide section, example).
@@ -86,10 +87,14 @@ def _metavar(flag: Json) -> str:
 def _value(flag: Json) -> str:
     """The value column: what the option takes."""
     parts: List[str] = []
+    when = flag.get("required_when")
     if flag.get("required") and not flag.get("fill"):
         parts.append("**required**")
     elif flag.get("fill"):
         parts.append(_fill_text(flag))
+    elif when:
+        default = " (the default)" if when["default"] else ""
+        parts.append(f"**required** with `{when['flag']} {when['value']}`{default}")
     kind = flag["type"]
     item = flag.get("items", kind)
     if flag.get("file"):
@@ -244,8 +249,20 @@ def _section(command: Json, request: Optional[Any]) -> List[str]:
         out.append("")
         for flag in command["flags"]:
             choices = flag.get("choices") or []
-            if len(choices) > MAX_INLINE_CHOICES:
-                out += [f"`{flag['flag']}`: " + ", ".join(f"`{c}`" for c in choices) + ".", ""]
+            listed = ", ".join(f"`{c}`" for c in choices) + "."
+            if len(choices) > MAX_LISTED_CHOICES:  # folded: the page stays readable, the values searchable
+                command_line = f"magic-hour values {group} {name} {flag['flag']}"
+                out += [
+                    f"<details><summary><code>{flag['flag']}</code>: {len(choices)} values "
+                    f"(<code>{command_line}</code> lists them)</summary>",
+                    "",
+                    listed,
+                    "",
+                    "</details>",
+                    "",
+                ]
+            elif len(choices) > MAX_INLINE_CHOICES:
+                out += [f"`{flag['flag']}`: {listed}", ""]
     out += ["```sh", _wrapped(example_argv(command, request)), "```", ""]
     return out
 

@@ -1,13 +1,13 @@
 """A command's arguments in ``magic_hour/cli/_catalog.json``, from its operation's schemas (``cli_catalog.py``
 assembles the commands): one option per field a flag can set, with its type, choices, default and help;
-the required objects a body needs even when no option sets one of their fields; help text shortened
-from the spec's descriptions.
+the required objects a body needs even when no option sets one of their fields; help text from the
+spec's descriptions, whole (a sentence is never cut) and plain.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from .load import Api, Json, Operation
 
@@ -22,20 +22,79 @@ def _resolve(api: Api, schema: Json) -> Json:
     return schema
 
 
-def shorten(text: Optional[str], limit: int = 110) -> str:
-    """The first sentence of a spec description, as plain text: links and markup dropped."""
+_TITLE = re.compile(r"\s*(#+ .*|\*\*[^*]+\*\*:?)\s*")
+# What every file field of the spec says about where a file may come from: the command says it its own way.
+_FILE_SOURCES = re.compile(
+    r"(This|The) value is either\s*\n\s*- a direct URL[^\n]*\n\s*- [^\n]*(\s*See the \[file upload guide\][^\n]*)?",
+    re.I,
+)
+_MARKER = re.compile(r"^\s*(\+-|[-*+]|\d+\.)\s+")
+
+
+def _article(match: re.Match[str]) -> str:
+    return ("An " if match.group(1) == "A" else "an ") + match.group(2)
+
+
+def plain(text: Optional[str]) -> str:
+    """A spec description as plain text, whole: never cut, so no rule or constraint is lost. Links,
+    markup and title lines are dropped; list items become clauses (``a; b; c``); the spec's sentence on
+    where a file may come from goes (the command has its own); ``a Animation`` reads ``an Animation``."""
     if not text:
         return ""
-    # a line that is only a title ("**What this API does**", "# Usage") is not the first sentence
-    text = "\n".join(
-        line for line in text.splitlines() if not re.fullmatch(r"\s*(#+ .*|\*\*[^*]+\*\*:?)\s*", line)
+    text = _FILE_SOURCES.sub("", text)
+    out = ""
+    for raw in text.splitlines():
+        if _TITLE.fullmatch(raw):
+            continue
+        listed = bool(_MARKER.match(raw))
+        line = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", _MARKER.sub("", raw))
+        item = " ".join(re.sub(r"[*`]+", "", line).split())
+        if out and out[-1] in ".!?":
+            item = item.lstrip(".,; ")
+        if not item:
+            continue
+        if not out:
+            out = item
+        elif out[-1] in ".:!?;" or not listed:
+            out += " " + item
+        else:
+            out += "; " + item
+    out = re.sub(r"\s+([.,;])", r"\1", out).strip(" ;")
+    return re.sub(r"\b(a|A) ([AEIOaeio]\w)", _article, out)
+
+
+def without_values(text: str, choices: Sequence[str]) -> str:
+    """``text`` without a run of the field's own values (``Available voices: Elon Musk, Mark Zuckerberg,
+    ...``): the command shows how many there are and how to list them. Prose about values (a model and
+    what it supports) is kept: only a run of 8 or more values separated by commas goes."""
+    if len(choices) <= 8:
+        return text
+    one = "|".join(re.escape(c) for c in sorted(choices, key=len, reverse=True))
+    # the run, with what introduces it (``Available voices:``)
+    run = re.compile(
+        rf"(?:\b[A-Z][^.!?:]*:\s*)?(?:{one})(?:(?:, (?:and |or )?| (?:and|or) )(?:{one})){{7,}}\.?"
     )
-    plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    plain = re.sub(r"[*`]+", "", plain)
-    plain = " ".join(plain.split())
-    match = re.match(r"(.+?[.!?])(\s|$)", plain)
-    first = match.group(1) if match else plain
-    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+    return " ".join(run.sub("", text).split())
+
+
+def first_paragraph(text: Optional[str]) -> str:
+    """:func:`plain` of the first paragraph that is not a title (a command's description: the spec's
+    longer ones go on with how to call the API, which the command does for the person)."""
+    if not text:
+        return ""
+    for block in re.split(r"\n\s*\n", text):
+        found = plain(block)
+        if found:
+            return found
+    return ""
+
+
+def first_sentence(text: Optional[str]) -> str:
+    """The first sentence of :func:`plain`, whole however long (a one-line summary never ends
+    mid-sentence)."""
+    whole = plain(text)
+    match = re.match(r"(.+?[.!?])(\s|$)", whole)
+    return match.group(1) if match else whole
 
 
 def _type(api: Api, schema: Json) -> Json:
@@ -142,6 +201,6 @@ def flags(api: Api, op: Operation, reserved: Set[str]) -> List[Json]:
             entry["file"] = file_type
         if "default" in schema and not isinstance(schema["default"], (dict, list)):
             entry["default"] = schema["default"]
-        entry["help"] = shorten(description) or path
+        entry["help"] = without_values(plain(description), entry.get("choices", [])) or path
         flags.append(entry)
     return flags

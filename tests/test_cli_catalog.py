@@ -225,9 +225,9 @@ def test_enum_choices_are_shown_not_enforced(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         parse(["image", "face-swap", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "one of: all-faces, individual-faces (API default: all-faces)" in out
+    assert "how to swap. One of: all-faces, individual-faces. (API default: all-faces)" in out
     assert (
-        "the face (a local path, a URL, an api-assets/... path, or - for the previous command's output) [required]"
+        "the face. A local path, a URL, an api-assets/... path, or - for the previous command's output. [required]"
         in out
     )
 
@@ -421,7 +421,19 @@ def test_a_list_of_objects_takes_json() -> None:
     catalog = load_catalog()
     assert catalog is not None
     mappings = '[{"original_face": "0-0.png", "new_face": "me.png"}]'
-    args = parse(["image", "face-swap", "--target", "t.png", "--face-mappings", mappings], catalog)
+    args = parse(
+        [
+            "image",
+            "face-swap",
+            "--target",
+            "t.png",
+            "--face-swap-mode",
+            "individual-faces",
+            "--face-mappings",
+            mappings,
+        ],
+        catalog,
+    )
     body, _, _ = request_parts(args.catalog_command, args, Stdin())
     assert body["assets"]["face_mappings"] == [{"original_face": "0-0.png", "new_face": "me.png"}]
     with pytest.raises(UsageError, match="invalid JSON"):
@@ -445,18 +457,21 @@ def test_a_required_object_without_required_fields_is_sent_empty() -> None:
 
 
 def test_the_command_fills_only_what_spec_cli_json_says() -> None:
-    """Every fill of the catalog comes from spec/cli.json, whose every entry names a field of its
-    operation, says why (x-why), and infers from fields of the same body."""
+    """Every fill and required_when of the catalog comes from spec/cli.json, whose every entry names a
+    field of its operation, says why (x-why), and refers to fields of the same body."""
     facts = json.loads((REPO / "spec" / "cli.json").read_text(encoding="utf-8"))["operations"]
     catalog = load_catalog() or {}
     seen = 0
     for command in catalog["commands"]:
+        paths = {f["path"] for f in command["flags"]}
         for flag in command["flags"]:
-            entry = facts.get(command["operation"], {}).get(flag["path"])
-            assert bool(flag.get("fill")) == bool(entry and ("default" in entry or "infer" in entry)), flag
+            entry = facts.get(command["operation"], {}).get(flag["path"]) or {}
+            assert bool(flag.get("fill")) == ("default" in entry or "infer" in entry), flag
+            assert bool(flag.get("required_when")) == ("required_when" in entry), flag
             if entry:
                 seen += 1
-                assert entry["x-why"] and flag["required"], (command["operation"], flag["path"])
-                paths = {f["path"] for f in command["flags"]}
+                assert entry["x-why"], (command["operation"], flag["path"])
+                assert flag["required"] or not flag.get("fill")  # only what the API requires is filled
                 assert all(rule["when"] in paths for rule in entry.get("infer", []))
+                assert entry.get("required_when", {}).get("field", flag["path"]) in paths
     assert seen == sum(len(v) for v in facts.values())

@@ -149,12 +149,39 @@ def test_every_example_runs(
         assert [len(line.split("\t")) for line in lines] == [3, 3]
 
 
-def test_help_texts_are_the_first_sentence_without_titles_or_markup() -> None:
-    from codegen.cli_catalog import shorten
+def test_help_texts_are_plain_and_whole() -> None:
+    """Help is the spec's text without titles, links or markup, and never cut: a rule that comes after
+    the first sentence ("4x upscale is only available on Creator, Pro, or Business tier") is kept."""
+    from codegen.cli_flags import first_paragraph, first_sentence, plain, without_values
 
     spec = "**What this API does**\n\nCreate a [face swap](https://x.test/a) in `seconds`. More text."
-    assert shorten(spec) == "Create a face swap in seconds."
-    assert shorten("# Usage\nUpscale it! Then more.") == "Upscale it!"
-    assert shorten("a " * 80).endswith("…") and len(shorten("a " * 80)) == 110
+    assert first_sentence(spec) == "Create a face swap in seconds."
+    assert plain(spec) == "Create a face swap in seconds. More text."
+    assert first_sentence("# Usage\nUpscale it! Then more.") == "Upscale it!"
+    assert first_sentence("a " * 80) == ("a " * 80).strip()  # long, and whole
+    assert plain("Choose:\n- `a` - one\n- `b` - two") == "Choose: a - one; b - two"
+    assert plain("Create a Animation video.") == "Create an Animation video."
+    assert (
+        plain(
+            "The image.\n\nThis value is either\n- a direct URL to the video file\n- `file_path` "
+            "field\n\nSee the [file upload guide](https://x) for details.\n. Max 4096px."
+        )
+        == "The image. Max 4096px."
+    )
+    assert first_paragraph("**Title**\n\nFirst one. Two.\n\nSecond paragraph.") == "First one. Two."
+    names = [f"Name {i}" for i in range(10)]
+    assert without_values("The voice. Available voices: " + ", ".join(names) + ".", names) == "The voice."
+    assert (
+        without_values("Models: Name 1 is fast. Name 2 is slow.", names)
+        == "Models: Name 1 is fast. Name 2 is slow."
+    )
     descriptions = [c["description"] for c in CATALOG["commands"]]
     assert not [d for d in descriptions if not d or d.startswith(("What this API does", "#", "*"))]
+    helps = [f["help"] for c in CATALOG["commands"] for f in c["flags"]] + descriptions
+    assert not [h for h in helps if h.endswith("…") or "](" in h or "`" in h or "See the file upload" in h]
+    upscale = next(c for c in CATALOG["commands"] if (c["group"], c["name"]) == ("image", "upscale"))
+    (scale,) = [f for f in upscale["flags"] if f["flag"] == "--scale-factor"]
+    assert (
+        "Must be either 2 or 4" in scale["help"]
+        and "only available on Creator, Pro, or Business" in scale["help"]
+    )

@@ -4,6 +4,8 @@ against the fake's server (a pseudo-terminal where the display matters), with ex
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any, Dict, Iterator
@@ -216,3 +218,88 @@ def test_help_says_what_is_sent_when_left_out(server: FakeServer, media: Path) -
         "(when not given: file if --video is given, youtube if --youtube-url is given; required otherwise)"
         in text
     )
+
+
+# ------------------------------------------------------------------------- 3: help that keeps the rule
+
+
+def help_of(*command: str, columns: int = 80) -> str:
+    proc = subprocess.run(
+        [PY, "-m", "magic_hour", *command, "--help"],
+        capture_output=True,
+        text=True,
+        env=env(COLUMNS=str(columns)),
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_long_list_of_values_is_counted_with_the_command_that_lists_it() -> None:
+    text = help_of("audio", "speech")
+    assert len(text.splitlines()) < 60  # was 190 lines of voice names
+    flat = " ".join(text.split())
+    assert re.search(r"One of \d{3,} values: magic-hour values audio speech --voice-name lists them\.", flat)
+    assert "Morgan Freeman" not in text
+
+
+def test_help_keeps_every_sentence_and_marks_what_is_required() -> None:
+    flat = " ".join(help_of("image", "upscale").split())
+    assert (
+        "Must be either 2 or 4. Note: 4x upscale is only available on Creator, Pro, or Business tier." in flat
+    )
+    flat = " ".join(help_of("image", "face-swap").split())
+    assert "[required (with --face-swap-mode all-faces, the default)]" in flat
+    assert "…" not in flat
+
+
+@pytest.mark.parametrize("command", [("image", "generate"), ("video", "restyle"), ("video", "generate")])
+def test_help_never_breaks_a_word_at_its_hyphen(command: tuple) -> None:
+    for columns in (80, 100):
+        lines = help_of(*command, columns=columns).splitlines()
+        assert not [line for line in lines if re.search(r"\w-$", line)], columns
+
+
+def test_values_lists_one_per_line_and_as_json(tmp_path: Path) -> None:
+    def values(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PY, "-m", "magic_hour", "values", *args],
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=60,
+            check=False,
+        )
+
+    text = values("audio", "speech", "--voice-name")
+    assert text.returncode == 0 and "Morgan Freeman" in text.stdout.splitlines()
+    doc = json.loads(values("audio", "speech", "--voice-name", "--json").stdout)
+    assert doc["option"] == "--voice-name" and doc["count"] == len(doc["values"]) > 700
+    options = values("image", "generate").stdout.splitlines()
+    assert "--tool\t35 values" in options
+    wrong = values("audio", "speech", "--voice")
+    assert wrong.returncode == 2 and "did you mean '--voice-name'?" in wrong.stderr
+
+
+def test_completion_quotes_a_value_with_spaces(tmp_path: Path) -> None:
+    import shutil
+    import sys
+
+    bash = shutil.which("bash")
+    assert bash is not None
+    shim = tmp_path / "magic-hour"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m magic_hour "$@"\n')
+    shim.chmod(0o755)
+    script = subprocess.run(
+        [sys.executable, "-m", "magic_hour", "completion", "bash"], capture_output=True, text=True, check=True
+    ).stdout
+    probe = script + (
+        "COMP_WORDS=(magic-hour audio speech --voice-name 'Morgan\\ F'); COMP_CWORD=4; _magic_hour\n"
+        "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+        "COMP_WORDS=(magic-hour values audio speech --vo); COMP_CWORD=4; _magic_hour\n"
+        "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    environ = {**env(), "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run([bash, "-c", probe], capture_output=True, text=True, env=environ, check=True).stdout
+    assert out.splitlines() == ["Morgan\\ Freeman", "--voice-name"]

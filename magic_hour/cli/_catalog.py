@@ -11,9 +11,11 @@ import argparse
 import json
 import math
 import os
-from typing import Any, Callable, Dict, Optional, Sequence, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, cast
 
+from ._output import PROG
 from ._parser import Parser, positive_seconds
+from ._request import required_when_note
 
 Json = Dict[str, Any]
 CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_catalog.json")
@@ -57,17 +59,40 @@ def _json_value(text: str) -> Any:
         raise argparse.ArgumentTypeError(f"invalid JSON {text!r}") from None
 
 
-def _help(flag: Json) -> str:
+MAX_SHOWN_VALUES = 12
+"""A longer list of values is counted in ``--help``, and listed by ``magic-hour values``."""
+
+
+def values_text(choices: List[str]) -> str:
+    """``a, b, "c, d"``: the values, quoted where one holds a comma or a quote (``Tyler, the Creator``)."""
+    return ", ".join(f'"{c}"' if ("," in c or '"' in c or c != c.strip()) else c for c in choices)
+
+
+def _help(flag: Json, command: Json) -> str:
     text = str(flag.get("help", ""))
+    if text and text[-1] not in ".!?)":
+        text += "."
     if flag.get("file"):
-        text += " (a local path, a URL, an api-assets/... path, or - for the previous command's output)"
-    if flag.get("choices"):
-        text += f"; one of: {', '.join(flag['choices'])}"
+        text += " A local path, a URL, an api-assets/... path, or - for the previous command's output."
+    if flag["type"] == "json":
+        text += " Given as JSON."
+    elif flag["type"] == "array":
+        text += " Repeat the option for several."
+    choices: List[str] = flag.get("choices") or []
+    if len(choices) > MAX_SHOWN_VALUES:
+        text += (
+            f" One of {len(choices)} values: "
+            f"{PROG} values {command['group']} {command['name']} {flag['flag']} lists them."
+        )
+    elif choices:
+        text += f" One of: {values_text(choices)}."
     if "default" in flag:
         text += f" (API default: {flag['default']})"
     text += fill_note(flag)
     if flag.get("required") and not flag.get("fill"):
         text += " [required]"
+    elif flag.get("required_when"):
+        text += f" [required{required_when_note(flag)}]"
     return text.replace("%", "%%")
 
 
@@ -83,9 +108,9 @@ def fill_note(flag: Json) -> str:
     return f" (when not given: {', '.join(parts)}{required})"
 
 
-def _add_flag(parser: argparse.ArgumentParser, flag: Json) -> None:
+def _add_flag(parser: argparse.ArgumentParser, flag: Json, command: Json) -> None:
     kind, dest = flag["type"], "field:" + flag["path"]
-    help_text = _help(flag)
+    help_text = _help(flag, command)
     if kind == "boolean":
         parser.add_argument(
             flag["flag"], dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
@@ -101,7 +126,7 @@ def _add_flag(parser: argparse.ArgumentParser, flag: Json) -> None:
     if flag.get("file"):
         metavar = "FILE"
     elif kind == "json":
-        metavar, help_text = "JSON", help_text + " (as JSON)"
+        metavar = "JSON"
     if kind == "array":
         parser.add_argument(
             flag["flag"],
@@ -109,7 +134,7 @@ def _add_flag(parser: argparse.ArgumentParser, flag: Json) -> None:
             action="append",
             type=convert,
             metavar=metavar,
-            help=help_text + " (repeat for several)",
+            help=help_text,
         )
     else:
         parser.add_argument(flag["flag"], dest=dest, type=convert, metavar=metavar, help=help_text)
@@ -185,5 +210,5 @@ def add_catalog_commands(
         for arg in command["args"]:
             sub.add_argument(arg["name"], metavar=arg["name"].upper(), help=arg["help"])
         for flag in command["flags"]:
-            _add_flag(sub, flag)
+            _add_flag(sub, flag, command)
         _add_runner_options(sub, command)

@@ -7,6 +7,7 @@ Candidates: groups, then commands, then the command's flags; after a flag with a
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, Dict, List, Sequence, Set
 
@@ -45,14 +46,18 @@ TAKES_VALUE = {
     "--item",
 }
 
+# The candidates come filtered (the command unquotes the word being typed); each is quoted for the
+# shell (printf %q), so a value with spaces (Morgan Freeman) completes as one word.
 BASH = """# magic-hour completion for bash: eval "$(magic-hour completion bash)"
 _magic_hour() {
   local IFS=$'\\n' cur="${COMP_WORDS[COMP_CWORD]}" out
   out=$(magic-hour __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
   if [ "$out" = "__files__" ]; then
     COMPREPLY=($(compgen -f -- "$cur"))
+  elif [ -n "$out" ]; then
+    COMPREPLY=($(printf '%q\\n' $out))
   else
-    COMPREPLY=($(compgen -W "$out" -- "$cur"))
+    COMPREPLY=()
   fi
 }
 complete -o default -F _magic_hour magic-hour
@@ -77,7 +82,7 @@ SCRIPTS = {"bash": BASH, "zsh": ZSH, "fish": FISH}
 def candidates(words: Sequence[str]) -> List[str]:
     """What may come as the last of ``words`` (the words after ``magic-hour``, the last one partial)."""
     catalog = load_catalog() or {"groups": [], "commands": []}
-    done, current = list(words[:-1]), words[-1] if words else ""
+    done, current = list(words[:-1]), unquote(words[-1]) if words else ""
     switches = _switches(catalog)
     positional = [w for i, w in enumerate(done) if not w.startswith("-") and not _is_value(done, i, switches)]
     previous = done[-1] if done else ""
@@ -85,11 +90,15 @@ def candidates(words: Sequence[str]) -> List[str]:
     if not positional:
         if previous in TAKES_VALUE:
             return []
-        groups = ["files", "completion"] + [g["name"] for g in catalog["groups"] if g["name"] != "files"]
+        groups = ["files", "completion", "values"] + [
+            g["name"] for g in catalog["groups"] if g["name"] != "files"
+        ]
         return _match(groups + GLOBAL + ["--version"] if current.startswith("-") else groups, current)
     group = positional[0]
     if group == "completion":
         return _match(list(SCRIPTS), current) if len(positional) == 1 else []
+    if group == "values":
+        return _values(commands, positional[1:], current)
     if len(positional) == 1:
         names = (
             list(FILES_COMMANDS) if group == "files" else [c["name"] for c in commands if c["group"] == group]
@@ -114,6 +123,25 @@ def candidates(words: Sequence[str]) -> List[str]:
     if command["action"] in ("create", "wait", "download"):
         options += JOB if command["action"] == "create" else JOB[1:5]
     return _match(options + GLOBAL, current)
+
+
+def _values(commands: List[Dict[str, Any]], words: Sequence[str], current: str) -> List[str]:
+    """``values GROUP COMMAND OPTION``: the groups, commands and options that have a list of values."""
+    if not words:
+        return _match(sorted({c["group"] for c in commands}), current)
+    if len(words) == 1:
+        return _match([c["name"] for c in commands if c["group"] == words[0]], current)
+    command = next((c for c in commands if (c["group"], c["name"]) == (words[0], words[1])), None)
+    if command is None or len(words) > 2:
+        return []
+    return _match([f["flag"] for f in command["flags"] if f.get("choices")], current)
+
+
+def unquote(word: str) -> str:
+    """The word being typed as the shell will read it: ``Morgan\\ F`` and ``"Morgan F`` are ``Morgan F``."""
+    if word[:1] in ("'", '"'):
+        return word[1:].rstrip(word[0])
+    return re.sub(r"\\(.)", r"\1", word)
 
 
 def _switches(catalog: Dict[str, Any]) -> Set[str]:

@@ -38,12 +38,14 @@ Command = Callable[[argparse.Namespace, "Run"], int]
 def _commands() -> Dict[str, Command]:
     from ._files import cmd_upload, cmd_upload_urls
     from ._jobs import cmd_catalog
+    from ._values import cmd_values
 
     return {
         "files.upload": cmd_upload,
         "files.upload-urls": cmd_upload_urls,
         "catalog": cmd_catalog,
         "completion": _cmd_completion,
+        "values": cmd_values,
     }
 
 

@@ -6,7 +6,8 @@ Imports nothing of the SDK beyond the extension table, so that ``--help`` and ``
 from __future__ import annotations
 
 import argparse
-from typing import Any, Dict, NoReturn, Optional, Sequence
+import textwrap
+from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
 from .._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
 from .._version import __version__
@@ -27,8 +28,37 @@ class UsageError(Exception):
         self.usage = usage
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Help wrapped at spaces only: a value such as ``ai-anime-generator`` or a flag is never split at
+    its hyphens (which broke copy and paste)."""
+
+    def _split_lines(self, text: str, width: int) -> List[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(
+            " ".join(text.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+
+
+class RawDescription(HelpFormatter):
+    """A description and epilog printed as written (examples), options wrapped as :class:`HelpFormatter`."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "".join(indent + line for line in text.splitlines(keepends=True))
+
+
 class Parser(argparse.ArgumentParser):
     """Raises :class:`UsageError` instead of exiting, so ``main`` decides what to print (``--json``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message, self.format_usage())
@@ -214,7 +244,7 @@ def add_files_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         description="Upload local files (streamed, concurrent, retried) and print the file_path of each, "
         "to pass to other API calls.",
         epilog=UPLOAD_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescription,
     )
     upload.add_argument("paths", nargs="+", metavar="PATH", help="files to upload")
     upload.add_argument(
@@ -244,7 +274,7 @@ def add_files_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help="get pre-signed upload URLs",
         description="Ask the API for pre-signed upload URLs (POST /v1/files/upload-urls).",
         epilog=URLS_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescription,
     )
     urls.add_argument(
         "--item",
@@ -282,6 +312,15 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     )
     completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     completion.set_defaults(command_id="completion")
+    values = commands.add_parser(
+        "values",
+        help="list the values an option takes (voices, templates, styles...)",
+        description=f"List the values an option of a command takes, one per line (--json: a document). "
+        f"{PROG} values audio speech --voice-name lists the voices; without the option, the options "
+        "of the command that have a list of values, with their counts.",
+    )
+    values.add_argument("words", nargs=argparse.REMAINDER, metavar="GROUP COMMAND [OPTION]")
+    values.set_defaults(command_id="values")
     from ._catalog import add_catalog_commands, load_catalog
 
     catalog = load_catalog()

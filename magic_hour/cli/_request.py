@@ -171,7 +171,8 @@ def request_parts(
     missing = [
         _needed(f)
         for f in command["flags"]
-        if f["required"] and not _has(body if f["in"] == "body" else query, f["path"])
+        if (f["required"] or _required_now(f, body))
+        and not _has(body if f["in"] == "body" else query, f["path"])
     ]
     if missing:
         raise UsageError(f"the following arguments are required: {', '.join(missing)}")
@@ -193,12 +194,40 @@ def fill(command: Json, body: Json) -> None:
             set_path(body, flag["path"], rule["default"])
 
 
+def _required_now(flag: Json, body: Json) -> bool:
+    """Whether ``flag`` is required by the value of another field (``required_when``)."""
+    when: Optional[Json] = flag.get("required_when")
+    if when is None:
+        return False
+    value = _get(body, when["path"])
+    return bool(value == when["value"] or (value is None and when["default"]))
+
+
+def _get(node: Json, path: str) -> Any:
+    current: Any = node
+    for part in path.split("."):
+        if not isinstance(current, dict):
+            return None
+        current = cast(Json, current).get(part)
+    return current
+
+
 def _needed(flag: Json) -> str:
     """A missing required flag, with the flags it would be inferred from."""
     fills: Json = flag.get("fill") or {}
     rules: List[Json] = fills.get("infer", [])
     sources = [str(r["flag"]) for r in rules]
-    return f"{flag['flag']} (or {' or '.join(sources)}, which it follows from)" if sources else flag["flag"]
+    if sources:
+        return f"{flag['flag']} (or {' or '.join(sources)}, which it follows from)"
+    return str(flag["flag"]) + required_when_note(flag)
+
+
+def required_when_note(flag: Json) -> str:
+    """`` (with --face-swap-mode all-faces, the default)``, for a flag required by another's value."""
+    when: Optional[Json] = flag.get("required_when")
+    if when is None:
+        return ""
+    return f" (with {when['flag']} {when['value']}{', the default' if when['default'] else ''})"
 
 
 def _read(path: str) -> str:
