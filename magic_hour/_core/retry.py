@@ -27,6 +27,7 @@ from .._exceptions import (
     ProjectMayExistConnectionError,
     ProjectMayExistTimeoutError,
 )
+from .response import status_error
 
 logger = logging.getLogger("magic_hour")
 
@@ -161,6 +162,17 @@ def _past(deadline: Optional[float], delay: float) -> bool:
     return deadline is not None and time.monotonic() + delay >= deadline
 
 
+class DeadlineExceeded(ApiTimeoutError):
+    """The caller's own deadline ended the call (an attempt cut at it, or a retry that would end after
+    it); raised only for a flow given ``strict_deadline`` (a wait's poll), whose caller turns it into its
+    own error. ``__cause__`` is the last failure."""
+
+
+def _out_of_time(outcome: Outcome, what: object) -> DeadlineExceeded:
+    request = outcome.request if isinstance(outcome, httpx.Response) else getattr(outcome, "_request", None)
+    return DeadlineExceeded(f"{what} did not complete before the deadline", request=request)
+
+
 def retry_flow(
     *,
     max_retries: int,
@@ -170,6 +182,7 @@ def retry_flow(
     deadline: Optional[float] = None,
     creates: Optional[str] = None,
     retry_may_duplicate: bool = False,
+    strict_deadline: bool = False,
 ) -> Generator[Union[A, Sleep], Optional[Outcome], httpx.Response]:
     """The retry loop. Returns the final response (success or not); raises
     :class:`ApiConnectionError`/:class:`ApiTimeoutError` when the last attempt got no response.
@@ -177,7 +190,9 @@ def retry_flow(
     ``str(what)`` names the request in logs and messages ("POST /v1/files/upload-urls"); it must not
     contain secrets, and is only computed when a line is written. ``send`` is the action yielded for
     each attempt (the upload engine yields its own, which says what to PUT). ``deadline`` (a
-    ``time.monotonic()`` value) ends the retries: no wait goes past it.
+    ``time.monotonic()`` value) ends the retries: no wait goes past it. With ``strict_deadline``, a call
+    the deadline ended raises :class:`DeadlineExceeded` (from the last failure), also when that failure
+    was an error status that another attempt might have mended.
 
     ``creates`` (the kind of project the request starts) retries it only after an outcome that proves
     nothing started (:func:`nothing_started`), unless ``retry_may_duplicate``; after another failure, the
@@ -187,22 +202,31 @@ def retry_flow(
     retries_taken = 0
     while True:
         outcome = yield send
-        unproven = creates is not None and outcome is not None and not nothing_started(outcome)
+        assert outcome is not None
+        if isinstance(outcome, httpx.Response) and outcome.is_success:
+            return outcome
+        unproven = creates is not None and not nothing_started(outcome)
         if isinstance(outcome, httpx.Response):
-            if outcome.is_success or not is_retryable(outcome) or retries_taken >= max_retries:
+            if not is_retryable(outcome) or retries_taken >= max_retries:
                 return outcome
             if unproven and not retry_may_duplicate:
                 return outcome
             delay = retry_delay(retries_taken, outcome.headers)
             if _past(deadline, delay):
+                if strict_deadline:
+                    raise _out_of_time(outcome, what) from status_error(outcome, creates)
                 return outcome
             reason = f"HTTP {outcome.status_code}"
         else:
-            assert outcome is not None
-            if retries_taken >= max_retries or (unproven and not retry_may_duplicate):
+            if unproven and not retry_may_duplicate:
+                raise connection_error(outcome, what, creates) from outcome
+            passed = deadline is not None and time.monotonic() >= deadline  # the attempt was cut at it
+            if retries_taken >= max_retries and not passed:
                 raise connection_error(outcome, what, creates) from outcome
             delay = retry_delay(retries_taken)
-            if _past(deadline, delay):
+            if passed or _past(deadline, delay):
+                if strict_deadline:
+                    raise _out_of_time(outcome, what) from outcome
                 raise connection_error(outcome, what, creates, total_timeout=True) from outcome
             reason = type(outcome).__name__
         retries_taken += 1

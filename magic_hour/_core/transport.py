@@ -97,7 +97,16 @@ class SyncHTTP(SyncPoolHolder):
             if slots is not None:
                 slots.release()
 
-    def request(self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]) -> M:
+    def request(
+        self,
+        api_request: ApiRequest,
+        cast_to: Type[M],
+        options: Optional[RequestOptions],
+        *,
+        deadline: Optional[float] = None,
+    ) -> M:
+        """Send ``api_request`` with retries; the parsed model. ``deadline`` (``time.monotonic()``): the
+        call must end by then, or raise :class:`~magic_hour._core.retry.DeadlineExceeded` (a wait's poll)."""
         resolved = resolve_options(self.config, options)
         client = self._current()
         request = build_request(self.config, api_request, resolved, client.headers)
@@ -105,16 +114,20 @@ class SyncHTTP(SyncPoolHolder):
             check_cleartext(client, request)
         what = _Describe(request)
         start = time.perf_counter()
-        deadline = call_deadline(resolved.total_timeout)
+        total = call_deadline(resolved.total_timeout)
+        strict = deadline is not None and (total is None or deadline <= total)
+        if strict:
+            total = deadline
         response = run_flow(
             retry_flow(
                 max_retries=resolved.max_retries,
                 what=what,
-                deadline=deadline,
+                deadline=total,
                 creates=api_request.creates,
                 retry_may_duplicate=resolved.retry_may_duplicate,
+                strict_deadline=strict,
             ),
-            lambda _: self.send(request, budget_for(request, deadline)),
+            lambda _: self.send(request, budget_for(request, total)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to, api_request.creates)
@@ -193,8 +206,15 @@ class AsyncHTTP(AsyncPoolHolder):
         return response
 
     async def request(
-        self, api_request: ApiRequest, cast_to: Type[M], options: Optional[RequestOptions]
+        self,
+        api_request: ApiRequest,
+        cast_to: Type[M],
+        options: Optional[RequestOptions],
+        *,
+        deadline: Optional[float] = None,
     ) -> M:
+        """Send ``api_request`` with retries; the parsed model. ``deadline`` (``time.monotonic()``): the
+        call must end by then, or raise :class:`~magic_hour._core.retry.DeadlineExceeded` (a wait's poll)."""
         resolved = resolve_options(self.config, options)
         await self._made()
         client = self._current()
@@ -203,16 +223,20 @@ class AsyncHTTP(AsyncPoolHolder):
             check_cleartext(client, request)
         what = _Describe(request)
         start = time.perf_counter()
-        deadline = call_deadline(resolved.total_timeout)
+        total = call_deadline(resolved.total_timeout)
+        strict = deadline is not None and (total is None or deadline <= total)
+        if strict:
+            total = deadline
         response = await arun_flow(
             retry_flow(
                 max_retries=resolved.max_retries,
                 what=what,
-                deadline=deadline,
+                deadline=total,
                 creates=api_request.creates,
                 retry_may_duplicate=resolved.retry_may_duplicate,
+                strict_deadline=strict,
             ),
-            lambda _: self.send(request, budget_for(request, deadline)),
+            lambda _: self.send(request, budget_for(request, total)),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to, api_request.creates)

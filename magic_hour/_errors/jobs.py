@@ -42,21 +42,23 @@ class ProjectTimeoutError(MagicHourError, TimeoutError):
     """``wait()`` gave up after ``timeout`` seconds; the project may still finish later.
 
     Attributes:
-        project: the project as last fetched.
+        project: the project as last fetched (``None`` when no poll answered in time).
         id: the project's id.
-        status: its last status seen (``"queued"``, ``"rendering"``...).
+        status: its last status seen (``"queued"``, ``"rendering"``...; ``""`` when none was).
         timeout: the seconds waited.
     """
 
-    def __init__(self, project: Any, timeout: float) -> None:
+    def __init__(self, project: Any, timeout: float, *, id: str = "", reason: Optional[str] = None) -> None:
         self.project = project
-        self.id = str(getattr(project, "id", ""))
+        self.id = str(getattr(project, "id", "") or id)
         self.status = str(getattr(project, "status", ""))
         self.timeout = timeout
-        super().__init__(
-            f"project {self.id} is still {self.status!r} after {timeout:g} s; "
-            "wait again, or pass a larger timeout="
-        )
+        if project is not None:
+            seen = f"project {self.id} is still {self.status!r} after {timeout:g} s"
+        else:
+            seen = f"no status of project {self.id} could be read within {timeout:g} s"
+        why = f" (the last poll: {redact(reason, [])})" if reason else ""
+        super().__init__(f"{seen}{why}; wait again, or pass a larger timeout=")
 
 
 class DownloadError(MagicHourError):

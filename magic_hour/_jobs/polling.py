@@ -16,7 +16,7 @@ from typing import Any, Callable, FrozenSet, Generator, List, Mapping, Optional,
 
 from .._core.request import ApiRequest, path_segment
 from .._core.retry import Sleep
-from .._exceptions import InvalidParameterError, ProjectFailedError, ProjectTimeoutError
+from .._exceptions import ApiError, InvalidParameterError, ProjectFailedError, ProjectTimeoutError
 from .events import ProjectStatus
 
 POLL_INTERVAL_ENV = "MAGIC_HOUR_POLL_INTERVAL"
@@ -97,7 +97,25 @@ class _Poll:
 
 
 POLL = _Poll()
-"""Fetch the project once and send the parsed model back into the flow."""
+"""Fetch the project once and send the parsed model back into the flow (or :class:`TimedOut`)."""
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    """Sent back for a poll that the wait's deadline ended (or that had no time left to start)."""
+
+    cause: Optional[BaseException] = None
+
+
+LAST_POLL_ROOM = 1.0
+"""Seconds (at most a tenth of the timeout) left before the deadline for the last poll, which must end
+by it: a wait never runs past its timeout, its polls included."""
+
+
+def wait_deadline(timeout: Optional[float], clock: Callable[[], float] = time.monotonic) -> Optional[float]:
+    """When a wait of ``timeout`` seconds starting now must end (``None``: never)."""
+    return None if timeout is None else clock() + timeout
+
 
 WaitFlow = Generator[Union[_Poll, Sleep], Any, Any]
 
@@ -147,17 +165,25 @@ def wait_flow(
     emit: Callable[[ProjectStatus], None],
     first: Any = None,
     clock: Callable[[], float] = time.monotonic,
+    id: str = "",
 ) -> WaitFlow:
     """Poll until the project reaches a terminal status and return it.
 
     ``first`` is a project already fetched (no poll needed for it). Raises :class:`ProjectTimeoutError`
-    once ``timeout`` seconds passed (the last poll lands on the deadline), and
+    at the end of ``timeout`` seconds: the last poll starts :data:`LAST_POLL_ROOM` (at most a tenth of
+    the timeout) before it, so that it ends by it; a poll the deadline cuts (or whose retry would end
+    after it) is sent back as :class:`TimedOut` and ends the wait at once. Raises
     :class:`ProjectFailedError` for a failed status when ``raise_on_failure``.
     """
     start = clock()
     project = first if first is not None else (yield POLL)
     previous: Optional[str] = None
+    last: Any = None
     while True:
+        if isinstance(project, TimedOut):
+            answer = getattr(project.cause, "__cause__", None)  # an error status the deadline left unretried
+            reason = str(answer) if isinstance(answer, ApiError) else None
+            raise ProjectTimeoutError(last, timeout or 0.0, id=id, reason=reason) from project.cause
         if isinstance(project, BaseException):
             # The drivers send back raw httpx errors as outcomes (ours they re-raise); a poll goes
             # through the core, which maps them, so this only guards against a raw one slipping by.
@@ -165,16 +191,18 @@ def wait_flow(
         status = str(getattr(project, "status", ""))
         elapsed = clock() - start
         emit(ProjectStatus(str(getattr(project, "id", "")), status, elapsed, status != previous))
-        previous = status
+        previous, last = status, project
         if status in kind.terminal:
             if raise_on_failure and status in kind.failed:
                 raise ProjectFailedError(project)
             return project
         delay = next_delay(elapsed, poll_interval)
         if timeout is not None:
-            left = timeout - elapsed
-            if left <= 0:
-                raise ProjectTimeoutError(project, timeout)
-            delay = min(delay, left)
+            room = timeout - elapsed - min(LAST_POLL_ROOM, timeout / 10)
+            if room <= 0:  # no time left for a poll that ends by the deadline: give up at the deadline
+                if timeout > elapsed:
+                    yield Sleep(timeout - elapsed)
+                raise ProjectTimeoutError(project, timeout, id=id)
+            delay = min(delay, room)
         yield Sleep(delay)
         project = yield POLL

@@ -8,14 +8,16 @@ the wait's setup, the final event) are in :mod:`.steps`. One runner per client (
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type, TypeVar
 
 from .._core.flows import arun_flow, run_flow
 from .._core.request import RequestOptions
+from .._core.retry import DeadlineExceeded
 from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, ProjectStatus
 from .inputs import UploadCache, UploadPlan, plan_body, resolve, substitute
-from .polling import get_request
+from .polling import TimedOut, get_request
 from .steps import (
     check_create,
     check_download,
@@ -83,8 +85,17 @@ class SyncJobs:
     ) -> M:
         """Poll the project until it ends (see :func:`~magic_hour._jobs.polling.wait_flow`); ``on_progress``
         gets a ``ProjectStatus`` at every poll."""
-        flow, request = setup_wait(kind, id, timeout, poll_interval, raise_on_failure, on_progress, emit)
-        project: M = run_flow(flow, lambda _: self._http.request(request, model, request_options))
+        call = setup_wait(kind, id, timeout, poll_interval, raise_on_failure, on_progress, emit)
+
+        def poll(_: object) -> Any:
+            if call.deadline is not None and time.monotonic() >= call.deadline:
+                return TimedOut()
+            try:
+                return self._http.request(call.request, model, request_options, deadline=call.deadline)
+            except DeadlineExceeded as exc:  # the wait's deadline cut the poll: the flow says so
+                return TimedOut(exc)
+
+        project: M = run_flow(call.flow, poll)
         return project
 
     def download(
@@ -238,8 +249,17 @@ class AsyncJobs:
     ) -> M:
         """Poll the project until it ends (see :func:`~magic_hour._jobs.polling.wait_flow`); ``on_progress``
         gets a ``ProjectStatus`` at every poll."""
-        flow, request = setup_wait(kind, id, timeout, poll_interval, raise_on_failure, on_progress, emit)
-        project: M = await arun_flow(flow, lambda _: self._http.request(request, model, request_options))
+        call = setup_wait(kind, id, timeout, poll_interval, raise_on_failure, on_progress, emit)
+
+        async def poll(_: object) -> Any:
+            if call.deadline is not None and time.monotonic() >= call.deadline:
+                return TimedOut()
+            try:
+                return await self._http.request(call.request, model, request_options, deadline=call.deadline)
+            except DeadlineExceeded as exc:  # the wait's deadline cut the poll: the flow says so
+                return TimedOut(exc)
+
+        project: M = await arun_flow(call.flow, poll)
         return project
 
     async def download(

@@ -22,6 +22,7 @@ from .polling import (
     get_request,
     interval_or_env,
     kind_of,
+    wait_deadline,
     wait_flow,
 )
 
@@ -101,6 +102,15 @@ def check_create(
     check(substitute(body, {**uploaded, **plan.cached}))
 
 
+@dataclass(frozen=True)
+class WaitCall:
+    """A checked wait: its flow, the ``GET`` it polls with, and when it must end."""
+
+    flow: WaitFlow
+    request: ApiRequest
+    deadline: Optional[float]
+
+
 def setup_wait(
     kind: str,
     id: str,
@@ -109,19 +119,24 @@ def setup_wait(
     raise_on_failure: bool,
     on_progress: Optional[Callable[[ProjectStatus], object]],
     emit: Optional[Emitter],
-) -> Tuple[WaitFlow, ApiRequest]:
-    """The wait's flow (see :func:`~magic_hour._jobs.polling.wait_flow`) and the ``GET`` it polls with."""
+) -> WaitCall:
+    """The wait's flow (see :func:`~magic_hour._jobs.polling.wait_flow`), the ``GET`` it polls with and
+    its deadline, which bounds the polls too (their attempts, retries and ``Retry-After`` waits)."""
     check_callback(on_progress)
     spec = kind_of(kind)
     request = get_request(spec, id)
+    seconds = check_timeout(timeout)
+    interval = interval_or_env(poll_interval)
+    deadline = wait_deadline(seconds)
     flow = wait_flow(
         spec,
-        timeout=check_timeout(timeout),
-        poll_interval=interval_or_env(poll_interval),
+        timeout=seconds,
+        poll_interval=interval,
         raise_on_failure=raise_on_failure,
         emit=emit or Emitter(on_progress),
+        id=id,
     )
-    return flow, request
+    return WaitCall(flow, request, deadline)
 
 
 @dataclass(frozen=True)
