@@ -74,7 +74,8 @@ class Client:
 
     Args:
         token: API token; defaults to ``$MAGIC_HOUR_API_TOKEN``. Never logged or shown in reprs.
-        base_url: overrides ``environment``; defaults to ``$MAGIC_HOUR_BASE_URL``.
+        base_url: overrides ``environment``; defaults to ``$MAGIC_HOUR_BASE_URL`` unless ``environment``
+            is given as another member than ``Environment.ENVIRONMENT``.
         environment: a pre-defined base URL (``Environment.ENVIRONMENT``, the production API).
         timeout: seconds or an :class:`httpx.Timeout` (default 60 s, 10 s to connect); ``None`` waits forever.
         max_retries: retries of failed requests (connection errors, timeouts, 408/409/429/5xx); default 2.
@@ -174,7 +175,8 @@ class AsyncClient:
 
     Args:
         token: API token; defaults to ``$MAGIC_HOUR_API_TOKEN``. Never logged or shown in reprs.
-        base_url: overrides ``environment``; defaults to ``$MAGIC_HOUR_BASE_URL``.
+        base_url: overrides ``environment``; defaults to ``$MAGIC_HOUR_BASE_URL`` unless ``environment``
+            is given as another member than ``Environment.ENVIRONMENT``.
         environment: a pre-defined base URL (``Environment.ENVIRONMENT``, the production API).
         timeout: seconds or an :class:`httpx.Timeout` (default 60 s, 10 s to connect); ``None`` waits forever.
         max_retries: retries of failed requests (connection errors, timeouts, 408/409/429/5xx); default 2.

@@ -147,6 +147,22 @@ async def test_an_explicit_base_url_beats_the_environment(
     assert route.call_count == 1
 
 
+async def test_an_explicit_environment_beats_the_environment_variable(
+    sdk: Flavor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The official package never reads $MAGIC_HOUR_BASE_URL: its Environment.MOCK_SERVER code must reach the mock.
+    monkeypatch.setenv("MAGIC_HOUR_BASE_URL", "https://staging.example.com")
+    mock = Environment.MOCK_SERVER.value
+    with respx.mock(assert_all_mocked=True) as router:
+        route = router.post(f"{mock}/v1/files/upload-urls").mock(side_effect=presign_response)
+        client = sdk.client(environment=Environment.MOCK_SERVER)
+        await sdk.create(client)
+    assert client.base_url == mock
+    assert route.call_count == 1
+    # The default environment still yields to the variable.
+    assert sdk.client(environment=Environment.ENVIRONMENT).base_url == "https://staging.example.com"
+
+
 async def test_empty_environment_variables_count_as_unset(
     sdk: Flavor, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:

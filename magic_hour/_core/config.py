@@ -15,6 +15,7 @@ import httpx
 
 from .._exceptions import InvalidParameterError
 from .._version import __version__
+from ..environment import Environment
 from .codings import ACCEPT_ENCODING
 from .headers import check_headers, merge_headers
 from .hosts import host_problem
@@ -126,7 +127,10 @@ def resolve_config(
     if token is not None:
         token = _check_token(token, token_param)
     base_url_param = "base_url"
-    if base_url is None:
+    # Any environment but the default was chosen in code, so it outranks $MAGIC_HOUR_BASE_URL (the official
+    # package never reads that variable: Environment.MOCK_SERVER must reach the mock server there and here).
+    chosen = getattr(environment, "value", environment) != Environment.ENVIRONMENT.value
+    if base_url is None and not chosen:
         base_url = env.get(BASE_URL_ENV) or None
         base_url_param = BASE_URL_ENV
     if base_url is None:
