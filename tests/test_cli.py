@@ -260,8 +260,8 @@ def test_api_errors_exit_1_and_retry_options_apply(fake: FakeMagicHour, server: 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "the following arguments are required: COMMAND"),
-        (["files"], "the following arguments are required: COMMAND"),
+        ([], "magic-hour: which command? (listed above)"),
+        (["files"], "magic-hour files: which command? (listed above)"),
         (["files", "upload"], "the following arguments are required: PATH"),
         (["files", "upload", "a.png", "--concurrency", "0"], "invalid value '0': an integer >= 1"),
         (["files", "upload", "a.png", "--type", "pdf"], "invalid choice: 'pdf'"),

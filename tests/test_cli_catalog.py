@@ -256,7 +256,7 @@ def test_dash_inputs_take_the_previous_commands_outputs() -> None:
 def test_dash_input_with_nothing_usable_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("not json"))
     args = parse(["image", "face-swap", "--source", "-"])
-    with pytest.raises(UsageError, match="stdin is not a JSON document"):
+    with pytest.raises(UsageError, match="is not a JSON document on stdin; add --json to the first command"):
         request_parts(args.catalog_command, args, Stdin())
 
 

@@ -303,3 +303,72 @@ def test_completion_quotes_a_value_with_spaces(tmp_path: Path) -> None:
     environ = {**env(), "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
     out = subprocess.run([bash, "-c", probe], capture_output=True, text=True, env=environ, check=True).stdout
     assert out.splitlines() == ["Morgan\\ Freeman", "--voice-name"]
+
+
+# ------------------------------------------------------------------------- 8: errors that lead somewhere
+
+
+def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [PY, "-m", "magic_hour", *args],
+        capture_output=True,
+        text=True,
+        env=env(TOKEN, COLUMNS="100"),
+        input=stdin,
+        timeout=60,
+        check=False,
+    )
+    no_traceback(proc)
+    return proc
+
+
+def test_an_unknown_option_shows_its_commands_usage_and_the_closest() -> None:
+    proc = run_cli("image", "face-swap", "--sorce", "me.png")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("usage: magic-hour image face-swap ")
+    assert proc.stderr.splitlines()[-1] == (
+        "magic-hour: error: unrecognized arguments: --sorce me.png; did you mean --source or --set or --mock? "
+        "(see magic-hour image face-swap --help)"
+    )
+
+
+def test_a_group_alone_lists_its_commands() -> None:
+    proc = run_cli("image")
+    assert proc.returncode == 2
+    assert (
+        "face-swap" in proc.stderr and "remove-background" in proc.stderr and "Face Swap Photo" in proc.stderr
+    )
+    assert (
+        proc.stderr.splitlines()[-1] == "magic-hour: error: magic-hour image: which command? (listed above)"
+    )
+    assert "required: COMMAND" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["imag"], "unknown command 'imag' for magic-hour; did you mean image?"),
+        (["image", "fase-swap"], "unknown command 'fase-swap' for magic-hour image; did you mean face-swap"),
+        (["vidoe", "generate"], "did you mean video?"),
+    ],
+)
+def test_a_mistyped_command_gets_a_did_you_mean(args: list, message: str) -> None:
+    proc = run_cli("--json", *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr.splitlines()[-1]
+    assert message in json.loads(proc.stdout)["error"]["message"]
+
+
+def test_piping_without_json_says_to_add_it(fake: FakeMagicHour, server: FakeServer, media: Path) -> None:
+    first = cli(server, "image", "generate", "--prompt", "a lighthouse", "--no-download", cwd=media)
+    assert first.returncode == 0, first.stderr
+    second = cli(
+        server, "video", "from-image", "--image", "-", "--end-seconds", "5", cwd=media, stdin=first.stdout
+    )
+    assert second.returncode == 2
+    assert second.stderr.splitlines()[-1] == (
+        "magic-hour: error: an input is '-' but what came is not a JSON document on stdin; add --json to the "
+        "first command, e.g. magic-hour --json image generate --prompt ... | magic-hour video from-image "
+        "--image - ..."
+    )
+    assert fake.requests_to("image_to_video.create") == []

@@ -207,6 +207,7 @@ def add_catalog_commands(
         sub.set_defaults(command_id="catalog", catalog_command=command)
         if not run:
             continue
+        sub.leaf = True
         for arg in command["args"]:
             sub.add_argument(arg["name"], metavar=arg["name"].upper(), help=arg["help"])
         for flag in command["flags"]:

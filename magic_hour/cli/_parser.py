@@ -6,6 +6,8 @@ Imports nothing of the SDK beyond the extension table, so that ``--help`` and ``
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import textwrap
 from typing import Any, Dict, List, NoReturn, Optional, Sequence
 
@@ -54,13 +56,49 @@ class RawDescription(HelpFormatter):
 
 
 class Parser(argparse.ArgumentParser):
-    """Raises :class:`UsageError` instead of exiting, so ``main`` decides what to print (``--json``)."""
+    """Raises :class:`UsageError` instead of exiting, so ``main`` decides what to print (``--json``), and
+    makes each error lead somewhere: an unknown option is reported with its command's usage (not the
+    program's) and the closest options; a mistyped command gets the closest commands; a group named
+    without a command lists its commands."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+        self.leaf = False
+        """A command's own parser: what is left over after it is unknown to the command."""
+        self.command_names: List[str] = []
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        action = super().add_subparsers(**kwargs)
+        self.command_names = action.choices  # filled as the commands are added
+        return action
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and self.leaf:
+            self.error(self._unknown(extras))
+        return namespace, extras
+
+    def _unknown(self, extras: List[str]) -> str:
+        message = f"unrecognized arguments: {' '.join(extras)}"
+        option = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), None)
+        if option is not None:
+            known = [s for action in self._actions for s in action.option_strings if s.startswith("--")]
+            near = difflib.get_close_matches(option, known, n=3, cutoff=0.6)
+            if near:
+                message += f"; did you mean {' or '.join(near)}?"
+        return message + f" (see {self.prog} --help)"
 
     def error(self, message: str) -> NoReturn:
+        names = list(self.command_names)
+        if names and message.startswith("the following arguments are required: COMMAND"):
+            raise UsageError(f"{self.prog}: which command? (listed above)", self.format_help())
+        choice = re.search(r"invalid choice: '([^']*)'", message)
+        if names and choice is not None:
+            wrong = choice.group(1)
+            near = difflib.get_close_matches(wrong, names, n=3, cutoff=0.5)
+            hint = f"did you mean {' or '.join(near)}?" if near else f"the commands: {', '.join(names)}"
+            message = f"unknown command {wrong!r} for {self.prog}; {hint}"
         raise UsageError(message, self.format_usage())
 
 
@@ -267,6 +305,7 @@ def add_files_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         help=f"how many files upload at once (default {DEFAULT_CONCURRENCY})",
     )
     upload.set_defaults(command_id="files.upload")
+    upload.leaf = True
 
     urls = files_commands.add_parser(
         "upload-urls",
@@ -287,6 +326,7 @@ def add_files_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "the extension's)",
     )
     urls.set_defaults(command_id="files.upload-urls")
+    urls.leaf = True
 
 
 def build_parser(argv: Sequence[str] = ()) -> Parser:
@@ -312,6 +352,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     )
     completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     completion.set_defaults(command_id="completion")
+    completion.leaf = True
     values = commands.add_parser(
         "values",
         help="list the values an option takes (voices, templates, styles...)",

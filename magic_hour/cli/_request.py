@@ -74,6 +74,12 @@ def set_path(body: Json, path: str, value: Any) -> None:
             node = fields[step]
 
 
+PIPE_HINT = (
+    "add --json to the first command, e.g. magic-hour --json image generate --prompt ... "
+    "| magic-hour video from-image --image - ..."
+)
+
+
 class Stdin:
     """The previous command's ``--json`` document, read from stdin once, for inputs given as ``-``."""
 
@@ -82,15 +88,16 @@ class Stdin:
 
     def document(self) -> Json:
         if self._doc is None:
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError(f"an input is '-' but nothing is piped in; {PIPE_HINT}")
             text = sys.stdin.read()
             try:
                 doc = load(text)
             except BoundError as exc:
                 raise UsageError(f"an input is '-' but the JSON document on stdin is {exc}") from None
             except ValueError:
-                raise UsageError(
-                    "an input is '-' but stdin is not a JSON document of magic-hour --json"
-                ) from None
+                what = "nothing came" if not text.strip() else "what came is not a JSON document"
+                raise UsageError(f"an input is '-' but {what} on stdin; {PIPE_HINT}") from None
             if not isinstance(doc, dict):
                 raise UsageError("an input is '-' but stdin is not a JSON object of magic-hour --json")
             self._doc = cast(Json, doc)
