@@ -4,7 +4,12 @@ test goes through the public API and asserts what reached the wire (or that noth
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Tuple
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+from typing import Any, Callable, Dict, List, Tuple
 
 import _modes
 import pytest
@@ -463,3 +468,115 @@ async def test_an_upload_url_with_a_broken_host_is_an_upload_error(
         assert [c.request.url.path for c in router.calls] == ["/v1/files/upload-urls"]  # no PUT, no create
     assert not isinstance(caught.value, InvalidParameterError)  # the server's fault, not the caller's
     assert problem in str(caught.value) and "secret" not in str(caught.value)
+
+
+# ------------------------------------------------------------------ 11: a file replaced with its times kept
+
+
+def _replace_keeping_times(how: str, target: pathlib.Path, data: bytes) -> None:
+    """Put ``data`` at ``target`` the way ``how`` says, with the same size and modification time."""
+    st = target.stat()
+    times = (st.st_atime_ns, st.st_mtime_ns)
+    other = target.with_name("other" + target.suffix)
+    other.write_bytes(data)
+    os.utime(other, ns=times)
+    if how == "cp -p":
+        subprocess.run(["cp", "-p", str(other), str(target)], check=True)
+    elif how == "shutil.copy2":
+        shutil.copy2(other, target)
+    elif how == "rewritten in place, times restored":
+        with open(target, "r+b") as f:
+            f.write(data)
+        os.utime(target, ns=times)
+    else:
+        assert how == "renamed over"
+        os.replace(other, target)
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+
+def _created_paths(fake: FakeMagicHour) -> List[str]:
+    return [r.json["assets"]["image_file_path"] for r in fake.requests_to("ai_image_upscaler.create")]
+
+
+@pytest.mark.parametrize("settled", [True, False], ids=["settled", "just-written"])
+@pytest.mark.parametrize(
+    "how", ["cp -p", "shutil.copy2", "rewritten in place, times restored", "renamed over"]
+)
+async def test_a_file_replaced_with_its_times_kept_is_uploaded_again(
+    sdk: Flavor, fake: FakeMagicHour, tmp_path: pathlib.Path, how: str, settled: bool
+) -> None:
+    # Before: the cache knew a file by (path, size, mtime), which all four keep: the second job ran on
+    # the first file's upload.
+    first, second = b"\x89PNG first " + bytes(100), b"\x89PNG other " + bytes(100)
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(first)
+    if settled:
+        time.sleep(0.05)  # long after its last change: the first upload is remembered
+    client = _client(sdk, fake)
+
+    async def job() -> None:
+        await sdk.call(
+            client.v1.ai_image_upscaler.generate,
+            assets={"image_file_path": str(photo)},
+            scale_factor=2,
+            wait_for_completion=False,
+        )
+
+    await job()
+    _replace_keeping_times(how, photo, second)
+    await job()
+    one, two = _created_paths(fake)
+    assert (fake.file(one).content, fake.file(two).content) == (first, second)
+    assert len(fake.requests_to("storage")) == 2
+
+
+async def test_an_unchanged_file_is_uploaded_once_per_client(
+    sdk: Flavor, fake: FakeMagicHour, tmp_path: pathlib.Path
+) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(PNG)
+    time.sleep(0.05)
+    client = _client(sdk, fake)
+    for _ in range(3):
+        await sdk.call(
+            client.v1.ai_image_upscaler.generate,
+            assets={"image_file_path": str(photo)},
+            scale_factor=2,
+            wait_for_completion=False,
+        )
+    assert len(set(_created_paths(fake))) == 1 and len(fake.requests_to("storage")) == 1
+
+
+async def test_a_file_written_moments_ago_is_uploaded_but_not_remembered(
+    sdk: Flavor, fake: FakeMagicHour, tmp_path: pathlib.Path
+) -> None:
+    # Its change time may still be shared by a write to come (file systems stamp times in steps): it is
+    # uploaded once per call until it has settled, and still once for two fields of one call.
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(PNG)
+    client = _client(sdk, fake)
+    body = {"source_file_path": str(photo), "target_file_path": str(photo)}
+    await sdk.call(client.v1.face_swap_photo.generate, assets=body, wait_for_completion=False)
+    assert len(fake.requests_to("storage")) == 1
+    time.sleep(0.05)
+    await sdk.call(client.v1.face_swap_photo.generate, assets=body, wait_for_completion=False)
+    await sdk.call(client.v1.face_swap_photo.generate, assets=body, wait_for_completion=False)
+    assert len(fake.requests_to("storage")) == 2
+
+
+@pytest.mark.parametrize(
+    ("ctime_ns", "wait_ns"),
+    [
+        (1_733_500_000_123_456_789, 20_000_000),  # a kernel tick's timestamp: two ticks at HZ=100
+        (1_733_500_000_120_000_000, 20_000_000),  # 10 ms steps (exFAT)
+        (1_733_500_000_100_000_000, 200_000_000),
+        (1_733_500_000_000_000_000, 2_000_000_000),  # whole seconds (ext3, HFS+, small-inode ext4)
+        (1_733_500_002_000_000_000, 2_000_000_000),  # two-second steps (FAT): one step is enough
+    ],
+)
+def test_a_key_waits_twice_the_step_its_change_time_may_have_been_rounded_to(
+    ctime_ns: int, wait_ns: int
+) -> None:
+    from magic_hour._jobs.cache import settle_ns
+
+    assert settle_ns(ctime_ns) == wait_ns

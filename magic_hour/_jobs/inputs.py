@@ -9,14 +9,14 @@ the caller's dicts and lists are never modified.
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from .._core.request import NotGiven
 from .._exceptions import InvalidFileError, MissingFileError
 from .._upload.inputs import Passthrough, inspect_input, is_uploaded, is_url
+from .cache import FileKey, file_key
+from .cache import UploadCache as UploadCache  # where the runners and tests import it from
 
 Location = Tuple[Union[str, int], ...]
 """Where a value sits in a body: keys and list indexes (``("assets", "face_mappings", 0, "new_face")``)."""
@@ -26,14 +26,14 @@ Location = Tuple[Union[str, int], ...]
 class LocalInput:
     """One local input found in a body.
 
-    ``key`` identifies the same file across fields and calls (resolved path, size, mtime) so it is
-    uploaded once; it is ``None`` for file objects, which are uploaded every time they are given.
+    ``key`` identifies the same file across fields and calls (see :mod:`.cache`) so it is uploaded
+    once; it is ``None`` for file objects, which are uploaded every time they are given.
     """
 
     location: Location
     value: Any
     asset_type: str
-    key: Optional[Tuple[str, int, int]]
+    key: Optional[FileKey]
 
 
 def field_name(location: Location) -> str:
@@ -70,14 +70,6 @@ def _walk(node: Any, parts: Sequence[str], at: Location) -> Iterator[Tuple[Locat
             yield from _walk(mapping[head], rest, (*at, head))
 
 
-def _file_key(path: str) -> Optional[Tuple[str, int, int]]:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None  # the upload engine's own check explains the problem
-    return (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-
-
 def collect(body: Mapping[str, Any], files: Mapping[str, str]) -> List[LocalInput]:
     """The local inputs of ``body`` along the file-field paths ``files`` (path -> asset type).
 
@@ -100,7 +92,7 @@ def collect(body: Mapping[str, Any], files: Mapping[str, str]) -> List[LocalInpu
                 raise InvalidFileError(name, exc.value, exc.allowed, reason=exc.reason) from None
             if isinstance(checked, Passthrough):  # pragma: no cover - strings were sorted above
                 continue
-            key = _file_key(checked.path) if checked.path is not None else None
+            key = file_key(checked.path) if checked.path is not None else None
             found.append(LocalInput(location, value, asset_type, key))
     return found
 
@@ -127,30 +119,6 @@ def substitute(body: Mapping[str, Any], file_paths: Mapping[Location, str]) -> D
     return out
 
 
-class UploadCache:
-    """``file_path`` of files a client already uploaded, by (resolved path, size, mtime): a file is not
-    uploaded twice unless it changed. Thread-safe; one per client."""
-
-    def __init__(self, max_entries: int = 1024) -> None:
-        self._paths: Dict[Tuple[str, int, int], str] = {}
-        self._lock = threading.Lock()
-        self._max = max_entries
-
-    def get(self, key: Optional[Tuple[str, int, int]]) -> Optional[str]:
-        if key is None:
-            return None
-        with self._lock:
-            return self._paths.get(key)
-
-    def put(self, key: Optional[Tuple[str, int, int]], file_path: str) -> None:
-        if key is None:
-            return
-        with self._lock:
-            if len(self._paths) >= self._max:
-                self._paths.pop(next(iter(self._paths)))
-            self._paths[key] = file_path
-
-
 @dataclass(frozen=True)
 class UploadPlan:
     """What to upload (each distinct file once) and how the results map back to body locations."""
@@ -159,7 +127,7 @@ class UploadPlan:
     """The values to hand to ``upload_files``, in order."""
     slots: List[List[Location]]
     """For each upload, the body locations that take its ``file_path``."""
-    keys: List[Optional[Tuple[str, int, int]]]
+    keys: List[Optional[FileKey]]
     cached: Dict[Location, str]
     """Locations already uploaded by this client."""
 
@@ -168,9 +136,9 @@ def plan_uploads(inputs: Sequence[LocalInput], cache: UploadCache) -> UploadPlan
     """Group inputs: cached files need no upload, the same file in two fields is uploaded once."""
     uploads: List[Any] = []
     slots: List[List[Location]] = []
-    keys: List[Optional[Tuple[str, int, int]]] = []
+    keys: List[Optional[FileKey]] = []
     cached: Dict[Location, str] = {}
-    by_key: Dict[Tuple[str, int, int], int] = {}
+    by_key: Dict[FileKey, int] = {}
     for item in inputs:
         hit = cache.get(item.key)
         if hit is not None:
