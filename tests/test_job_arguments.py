@@ -169,3 +169,62 @@ def test_the_cli_refuses_a_bad_poll_interval_before_sending_anything(
     assert main(argv) == 2
     assert "MAGIC_HOUR_POLL_INTERVAL" in capsys.readouterr().err
     assert fake.requests == []
+
+
+# ------------------------------------------------------------------ poll_interval and timeout bounds
+
+
+@pytest.mark.parametrize("poll_interval", [1e10, 86400.5, float("inf"), 1e-300, 0.001, -0.0, float("nan")])
+async def test_a_poll_interval_out_of_bounds_is_refused_naming_them(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: Path, poll_interval: float
+) -> None:
+    """1e10 raised a bare OverflowError; 1e-300 polled ~1,100 times a second."""
+    client = sdk.client(base_url=server.url)
+    for call in (
+        lambda: sdk.call(client.v1.image_projects.wait, "cm_1", poll_interval=poll_interval),
+        lambda: sdk.call(
+            client.v1.face_swap_photo.generate,
+            assets=ASSETS,
+            download_directory=str(tmp_path),
+            poll_interval=poll_interval,
+        ),
+    ):
+        with pytest.raises(InvalidParameterError) as info:
+            await call()
+        assert info.value.param == "poll_interval"
+        assert "from 0.01 to 86400 (a day)" in str(info.value)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("raw", ["1e10", "1e-300", "inf", "-1"])
+async def test_the_environment_poll_interval_has_the_same_bounds(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", raw)
+    client = sdk.client(base_url=server.url)
+    with pytest.raises(InvalidParameterError, match=r"0, or a number of seconds from 0\.01 to 86400"):
+        await sdk.call(client.v1.image_projects.wait, "cm_1")
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("poll_interval", [0.01, 86400])
+async def test_the_bounds_themselves_are_accepted(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, poll_interval: float
+) -> None:
+    client = sdk.client(base_url=server.url)
+    job = await sdk.call(client.v1.face_swap_photo.create, assets={"target_file_path": "api-assets/a.png"})
+    fake.set_project_status(job.id, "complete")
+    done = await sdk.call(client.v1.image_projects.wait, job.id, poll_interval=poll_interval)
+    assert done.status == "complete"
+
+
+@pytest.mark.parametrize("timeout", [1e10, 1e300, float("inf")])
+async def test_a_huge_wait_timeout_means_no_limit(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, timeout: float
+) -> None:
+    """The wait's deadline reaches the polls' sockets: one past what the OS can represent would overflow
+    (with the client's own timeout off); from 31 years up it means no limit, as for request timeouts."""
+    client = sdk.client(base_url=server.url, timeout=None)
+    job = await sdk.call(client.v1.face_swap_photo.create, assets={"target_file_path": "api-assets/a.png"})
+    done = await sdk.call(client.v1.image_projects.wait, job.id, timeout=timeout, poll_interval=0.01)
+    assert done.status == "complete"

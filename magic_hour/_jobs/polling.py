@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, FrozenSet, Generator, List, Mapping, Optional, Sequence, Union, cast
 
+from .._core.config import FOREVER
 from .._core.request import ApiRequest, path_segment
 from .._core.retry import Sleep
 from .._exceptions import ApiError, InvalidParameterError, ProjectFailedError, ProjectTimeoutError
@@ -26,6 +27,12 @@ BACKOFF_FRACTION = 0.08
 """The interval grows to this fraction of the time waited (under 10%, leaving room for the poll itself)."""
 MAX_POLL_INTERVAL = 15.0
 """The interval never exceeds this (a 10-minute render is noticed within 15 s of completing)."""
+MIN_FIXED_INTERVAL = 0.01
+"""The shortest fixed ``poll_interval``: 100 polls a second, a local fake's pace (against the API,
+anything under the adaptive first 0.25 s only spends requests)."""
+MAX_FIXED_INTERVAL = 86400.0
+"""The longest fixed ``poll_interval``: a day (a wait's ``timeout`` cuts any interval short anyway)."""
+INTERVAL_ALLOWED = f"a number of seconds from {MIN_FIXED_INTERVAL:g} to {MAX_FIXED_INTERVAL:g} (a day)"
 DEFAULT_WAIT_TIMEOUT = 3600.0
 """Seconds ``wait()`` waits at most unless told (its ``timeout`` default): the generator writes this value
 into every generated ``wait`` signature and reference page (``python -m codegen`` after a change)."""
@@ -121,32 +128,47 @@ WaitFlow = Generator[Union[_Poll, Sleep], Any, Any]
 
 
 def check_timeout(value: object, param: str = "timeout") -> Optional[float]:
+    """A wait's timeout; ``None``, ``inf`` and anything from ``FOREVER`` (31 years) up mean no limit
+    (the deadline bounds the polls' sockets, and the OS cannot represent much more)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
         raise InvalidParameterError(param, value, "a number of seconds >= 0, or None to wait without limit")
-    return float(value)
+    return None if value >= FOREVER else float(value)
+
+
+def _interval(value: object) -> Optional[float]:
+    """``value`` as a fixed interval, if it is one within the bounds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if MIN_FIXED_INTERVAL <= value <= MAX_FIXED_INTERVAL else None
 
 
 def check_interval(value: object, param: str = "poll_interval") -> Optional[float]:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < float("inf")):
-        raise InvalidParameterError(param, value, "a positive number of seconds, or None (adaptive)")
-    return float(value)
+    seconds = _interval(value)
+    if seconds is None:
+        raise InvalidParameterError(param, value, INTERVAL_ALLOWED + ", or None (adaptive)")
+    return seconds
 
 
 def env_interval(env: Mapping[str, str] = os.environ) -> Optional[float]:
-    """``$MAGIC_HOUR_POLL_INTERVAL`` (the official SDK's knob), when set to a number of seconds >= 0."""
+    """``$MAGIC_HOUR_POLL_INTERVAL`` (the official SDK's knob), when set: within the bounds of
+    ``poll_interval``, or 0."""
     raw = env.get(POLL_INTERVAL_ENV)
     if not raw:
         return None
     try:
         value = float(raw)
-        # 0 polls without a pause, as the official SDK does with it (tests against a mock set it)
-        return 0.0 if value == 0 else check_interval(value, POLL_INTERVAL_ENV)
     except ValueError:
-        raise InvalidParameterError(POLL_INTERVAL_ENV, raw, "a number of seconds >= 0") from None
+        value = float("nan")
+    if value == 0:  # polls without a pause, as the official SDK does with it (tests against a mock set it)
+        return 0.0
+    seconds = _interval(value)
+    if seconds is None:
+        raise InvalidParameterError(POLL_INTERVAL_ENV, raw, "0, or " + INTERVAL_ALLOWED)
+    return seconds
 
 
 def next_delay(elapsed: float, fixed: Optional[float]) -> float:
