@@ -9,7 +9,7 @@ import argparse
 import difflib
 import re
 import textwrap
-from typing import Any, Dict, List, NoReturn, Optional, Sequence
+from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 from .._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
 from .._version import __version__
@@ -66,18 +66,20 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.leaf = False
         """A command's own parser: what is left over after it is unknown to the command."""
-        self.command_names: List[str] = []
+        self.command_names: Dict[str, Any] = {}
 
     def add_subparsers(self, **kwargs: Any) -> Any:
         action = super().add_subparsers(**kwargs)
         self.command_names = action.choices  # filled as the commands are added
         return action
 
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-        namespace, extras = super().parse_known_args(args, namespace)
+    def parse_known_args(  # type: ignore[override]  # typeshed's overloads, one signature here
+        self, args: Optional[Sequence[str]] = None, namespace: Any = None
+    ) -> Tuple[Any, List[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
         if extras and self.leaf:
             self.error(self._unknown(extras))
-        return namespace, extras
+        return parsed, extras
 
     def _unknown(self, extras: List[str]) -> str:
         message = f"unrecognized arguments: {' '.join(extras)}"
