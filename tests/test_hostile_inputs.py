@@ -580,3 +580,28 @@ def test_a_key_waits_twice_the_step_its_change_time_may_have_been_rounded_to(
     from magic_hour._jobs.cache import settle_ns
 
     assert settle_ns(ctime_ns) == wait_ns
+
+
+@pytest.mark.parametrize("bad", [".", "..", ""])
+@pytest.mark.parametrize("how", ["create", "generate"])
+async def test_a_created_project_id_that_would_leave_its_segment_is_the_apis_fault(
+    sdk: Flavor, how: str, bad: str
+) -> None:
+    # Before: generate() raised InvalidParameterError("id") after the project had started (the
+    # caller's fault, said of the server's answer), and create() returned an id no later call takes.
+    import respx
+
+    from magic_hour import ProjectMayExistResponseError
+
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        router.post("https://api.magichour.ai/v1/ai-image-upscaler").respond(
+            200, json={"id": bad, "credits_charged": 50, "frame_cost": 50}
+        )
+        client = sdk.client(max_retries=0)
+        call = getattr(client.v1.ai_image_upscaler, how)
+        with pytest.raises(ProjectMayExistResponseError) as caught:
+            await sdk.call(call, assets={"image_file_path": "https://images.example/a.png"}, scale_factor=2)
+        assert [c.request.method for c in router.calls] == ["POST"]  # no GET of another path
+    assert not isinstance(caught.value, InvalidParameterError)
+    assert caught.value.body == {"id": bad, "credits_charged": 50, "frame_cost": 50}
+    assert "started an image project" in str(caught.value)

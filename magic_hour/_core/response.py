@@ -9,12 +9,14 @@ import httpx
 from .._exceptions import (
     ApiError,
     ApiResponseValidationError,
+    InvalidParameterError,
     ProjectMayExistResponseError,
     ProjectMayExistServerError,
     error_class_for_status,
 )
 from .._redact import bearer_token, redact
 from .reading import SUCCESS_BODY_LIMIT, TRUNCATED, body_text, parse_json
+from .request import path_segment
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -96,7 +98,7 @@ def parse_response(response: httpx.Response, cast_to: Type[M], creates: Optional
         limit = SUCCESS_BODY_LIMIT // (1024 * 1024)
         raise _invalid(response, f"the response body is larger than {limit} MiB; refused", None, creates)
     try:
-        return cast_to.model_validate_json(response.content)
+        model = cast_to.model_validate_json(response.content)
     except (ValidationError, RecursionError) as exc:
         if isinstance(exc, RecursionError):
             message = f"the response does not match {cast_to.__name__}: JSON nested too deeply"
@@ -106,3 +108,16 @@ def parse_response(response: httpx.Response, cast_to: Type[M], creates: Optional
         )
         message = f"the response does not match {cast_to.__name__}: {problems}"
         raise _invalid(response, message, decode_body(response), creates) from None
+    if creates is not None:
+        # The id goes into the path of every later GET: one that would leave its segment (".", "..",
+        # "") is the API's fault, not the caller's, and the project it names has started.
+        root = getattr(model, "root", None)  # the command's raw answers: a RootModel of the JSON
+        created = root.get("id") if isinstance(root, dict) else getattr(model, "id", None)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        try:
+            if isinstance(created, str):
+                path_segment("id", created)
+        except InvalidParameterError as exc:
+            detail = f" ({exc.reason})" if exc.reason else ""
+            message = f"the response's id {created!r} cannot be used to look the project up{detail}"
+            raise _invalid(response, message, decode_body(response), creates) from None
+    return model
