@@ -605,3 +605,60 @@ async def test_a_created_project_id_that_would_leave_its_segment_is_the_apis_fau
     assert not isinstance(caught.value, InvalidParameterError)
     assert caught.value.body == {"id": bad, "credits_charged": 50, "frame_cost": 50}
     assert "started an image project" in str(caught.value)
+
+
+class PropertiesRaise(Handmade):
+    @property
+    def closed(self) -> bool:
+        raise RuntimeError("closed? who knows")
+
+    @property
+    def mode(self) -> str:
+        raise RuntimeError("no mode")
+
+
+class ReadPropertyRaises:
+    @property
+    def read(self) -> Any:
+        raise RuntimeError("no read today")
+
+
+async def test_a_zip_member_that_says_mode_r_uploads_its_bytes(
+    sdk: Flavor, fake: FakeMagicHour, tmp_path: pathlib.Path
+) -> None:
+    # Before: refused as text mode (its mode attribute is "r"); it reads bytes.
+    import zipfile
+
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("photo.png", PNG)
+    client = _client(sdk, fake)
+    with zipfile.ZipFile(archive) as z, z.open("photo.png") as member:
+        assert member.mode == "r"
+        file_path = await sdk.call(client.v1.files.upload_file, member)
+    assert fake.file(file_path).content == PNG
+
+
+@pytest.mark.parametrize("make", [PropertiesRaise, ReadPropertyRaises], ids=["closed-and-mode", "read"])
+async def test_an_object_whose_properties_raise_is_judged_by_what_it_reads(
+    sdk: Flavor, fake: FakeMagicHour, make: Callable[[], Any]
+) -> None:
+    client = _client(sdk, fake)
+    f = make()
+    if make is PropertiesRaise:  # it reads bytes: uploaded
+        file_path = await sdk.call(client.v1.files.upload_file, f)
+        assert fake.file(file_path).content == PNG
+    else:  # before: a bare RuntimeError from hasattr()
+        with pytest.raises(InvalidFileError):
+            await sdk.call(client.v1.files.upload_file, f, extension="png")
+        assert fake.requests == []
+
+
+async def test_a_spooled_text_file_is_refused_as_text(sdk: Flavor, fake: FakeMagicHour) -> None:
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(mode="w+") as f:
+        f.write("not bytes")
+        with pytest.raises(InvalidFileError, match="binary mode"):
+            await sdk.call(_client(sdk, fake).v1.files.upload_file, f, extension="png")
+    assert fake.requests == []

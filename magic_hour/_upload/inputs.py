@@ -133,7 +133,7 @@ def inspect_input(
             f"<{type(cast(object, file)).__name__}>",
             "a path or a binary file object (wrap bytes in io.BytesIO)",
         )
-    if hasattr(file, "read"):
+    if _attribute(file, "read") is not None:
         return _inspect_fileobj(file, index, type_, extension, from_current_position)
     raise InvalidFileError(
         "file", file, "a path string, os.PathLike, or a binary file object (opened with 'rb')"
@@ -167,18 +167,17 @@ def _inspect_path(path: str, index: int, type_: Optional[str], extension: Option
 def _inspect_fileobj(
     f: Any, index: int, type_: Optional[str], extension: Optional[str], from_current_position: bool
 ) -> Source:
-    raw_name = getattr(f, "name", None)
+    raw_name = _attribute(f, "name")
     name = raw_name if isinstance(raw_name, str) else f"<{type(f).__name__} #{index}>"
-    if getattr(f, "closed", False):
+    if _attribute(f, "closed"):
         raise InvalidFileError("file", name, "an open binary file object", reason="the file is closed")
-    mode = getattr(f, "mode", None)
-    if isinstance(f, io.TextIOBase) or (
-        isinstance(mode, str) and "b" not in mode and ("r" in mode or "+" in mode)
-    ):
+    # Text mode is known from the class when it is io's; any other object's read(0) tells (_probe). A
+    # mode string is no proof: zipfile's members say mode="r" and read bytes.
+    if isinstance(f, io.TextIOBase):
         raise InvalidFileError(
             "file", name, "a file opened in binary mode ('rb')", reason="it is in text mode"
         )
-    if not callable(getattr(f, "read", None)):
+    if not callable(_attribute(f, "read")):
         raise InvalidFileError(
             "file", name, "a binary file object with a read(size) method", reason="read is not callable"
         )
@@ -252,6 +251,15 @@ def _inspect_fileobj(
             reason="pre-signed uploads need the size up front and this stream is not seekable",
         )
     return Source(index=index, name=name, size=size, type_=asset_type, extension=ext, fileobj=f)
+
+
+def _attribute(f: Any, name: str) -> Any:
+    """``f.<name>``, or ``None`` when the object has none or its property raises (an odd object is then
+    judged by what its ``read(0)`` does)."""
+    try:
+        return getattr(f, name, None)
+    except Exception:
+        return None
 
 
 def _raised(what: str, exc: BaseException) -> str:
