@@ -37,6 +37,8 @@ if _TYPE_CHECKING:
         InternalServerError,
         InvalidFileError,
         InvalidParameterError,
+        JournalError,
+        JournalInUseError,
         MagicHourError,
         MissingFileError,
         MissingTokenError,
@@ -66,6 +68,7 @@ if _TYPE_CHECKING:
     from ._jobs.events import DownloadProgress, JobDone, JobEvent, ProjectStatus
     from ._upload.flow import UploadProgress
     from ._upload.results import UploadResult
+    from .batches import BatchItem, BatchJob, BatchSummary, BatchUpdate
     from .environment import Environment
 
 _logging.getLogger("magic_hour").addHandler(_logging.NullHandler())
@@ -82,6 +85,10 @@ _LAZY = {
     "AsyncClient": "magic_hour._client",
     "AuthenticationError": "magic_hour._exceptions",
     "BadRequestError": "magic_hour._exceptions",
+    "BatchItem": "magic_hour.batches",
+    "BatchJob": "magic_hour.batches",
+    "BatchSummary": "magic_hour.batches",
+    "BatchUpdate": "magic_hour.batches",
     "BinaryResponse": "magic_hour._binary_response",
     "Client": "magic_hour._client",
     "ClientClosedError": "magic_hour._exceptions",
@@ -96,6 +103,8 @@ _LAZY = {
     "InvalidParameterError": "magic_hour._exceptions",
     "JobDone": "magic_hour._jobs.events",
     "JobEvent": "magic_hour._jobs.events",
+    "JournalError": "magic_hour._exceptions",
+    "JournalInUseError": "magic_hour._exceptions",
     "MagicHourError": "magic_hour._exceptions",
     "MissingFileError": "magic_hour._exceptions",
     "MissingTokenError": "magic_hour._exceptions",
@@ -161,6 +170,10 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
+    "BatchJob",
+    "BatchSummary",
+    "BatchUpdate",
     "BinaryResponse",
     "Client",
     "ClientClosedError",
@@ -175,6 +188,8 @@ __all__ = [
     "InvalidParameterError",
     "JobDone",
     "JobEvent",
+    "JournalError",
+    "JournalInUseError",
     "MagicHourError",
     "MissingFileError",
     "MissingTokenError",

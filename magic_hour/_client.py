@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import weakref
+from functools import cached_property
 from types import TracebackType
-from typing import Any, Mapping, Optional, Type, Union, overload
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, Union, overload
 
 import httpx
 from typing_extensions import Self
@@ -24,6 +25,9 @@ from .environment import Environment
 from .resources.v1 import V1, AsyncV1
 from .webhooks import Webhooks
 from .webhooks._verify import Secret
+
+if TYPE_CHECKING:
+    from .batches import AsyncBatches, Batches
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -136,6 +140,13 @@ class Client:
         self.v1 = V1(self._http)
         self.webhooks = Webhooks(webhook_secret)
 
+    @cached_property
+    def batches(self) -> Batches:
+        """Many jobs, one journal, resumable and never paid twice (``docs/batches.md``)."""
+        from .batches import Batches
+
+        return Batches(self)
+
     @property
     def base_url(self) -> str:
         """The API's base URL in use."""
@@ -236,6 +247,13 @@ class AsyncClient:
         _DRIVERS[self] = self._http
         self.v1 = AsyncV1(self._http)
         self.webhooks = Webhooks(webhook_secret)
+
+    @cached_property
+    def batches(self) -> AsyncBatches:
+        """Many jobs, one journal, resumable and never paid twice (``docs/batches.md``)."""
+        from .batches import AsyncBatches
+
+        return AsyncBatches(self)
 
     @property
     def base_url(self) -> str:

@@ -41,8 +41,10 @@ The tree::
     ├── UploadError                                some uploads of a batch failed; .results per file
     ├── ProjectFailedError                         a project ended in error or canceled; .project .code
     ├── ProjectTimeoutError (also a TimeoutError)  wait() gave up; .project holds the last status seen
-    └── DownloadError                              an output could not be downloaded; .url (no query)
-        └── DownloadWriteError (also an OSError)   ...or not written: disk full, directory not writable
+    ├── DownloadError                              an output could not be downloaded; .url (no query)
+    │   └── DownloadWriteError (also an OSError)   ...or not written: disk full, directory not writable
+    └── JournalError                               a batch journal cannot be used; .path
+        └── JournalInUseError                      ...another run holds it; .owner
 
 Other status codes (405, 418, ...) raise a plain :class:`ApiError`. Messages never include the token
 or the signed query of an upload URL.
@@ -59,7 +61,7 @@ written for it still catches ours (``docs/migrating.md`` has the table).
 
 The classes live in ``magic_hour/_errors/`` (``base``: the root and bad input; ``api``: the API's
 answers and connection failures; ``files``: uploads; ``jobs``: projects and downloads; ``creates``:
-a create whose outcome is unknown; ``webhooks``: webhook verification); this module is their public
+a create whose outcome is unknown; ``webhooks``: webhook verification; ``batches``: batch journals); this module is their public
 home: import them from here (or from :mod:`magic_hour`).
 """
 
@@ -94,6 +96,7 @@ from ._errors.base import (
     MissingFileError,
     MissingTokenError,
 )
+from ._errors.batches import JournalError, JournalInUseError
 from ._errors.creates import (
     ProjectMayExistConnectionError,
     ProjectMayExistError,
@@ -137,6 +140,8 @@ __all__ = [
     "InternalServerError",
     "InvalidFileError",
     "InvalidParameterError",
+    "JournalError",
+    "JournalInUseError",
     "MagicHourError",
     "MissingFileError",
     "MissingTokenError",

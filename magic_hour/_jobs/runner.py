@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from .._core.transport import AsyncHTTP, SyncHTTP
     from .events import JobProgressCallback
+    from .steps import WaitCall
 
 M = TypeVar("M", bound="BaseModel")
 DEFAULT_DOWNLOAD_CONCURRENCY = 4
@@ -42,6 +43,46 @@ Create = Callable[[Dict[str, Any]], Any]
 AsyncCreate = Callable[[Dict[str, Any]], Awaitable[Any]]
 Check = Callable[[Dict[str, Any]], object]
 """The create's own checks of a body (pure: raises ``InvalidParameterError``), run before any upload."""
+
+
+def sync_wait(
+    http: SyncHTTP,
+    call: WaitCall,
+    model: Type[M],
+    request_options: Optional[RequestOptions],
+    sleep: Optional[Callable[[float], None]] = None,
+) -> M:
+    """Run a checked wait (:func:`~magic_hour._jobs.steps.setup_wait`): poll until the project ends or
+    its deadline. ``sleep`` replaces the pause between polls (a batch's stops when it is interrupted)."""
+
+    def poll(_: object) -> Any:
+        if call.deadline is not None and time.monotonic() >= call.deadline:
+            return TimedOut()
+        try:
+            return http.request(call.request, model, request_options, deadline=call.deadline)
+        except DeadlineExceeded as exc:  # the wait's deadline cut the poll: the flow says so
+            return TimedOut(exc)
+
+    project: M = run_flow(call.flow, poll, wait=sleep)
+    return project
+
+
+async def async_wait(
+    http: AsyncHTTP, call: WaitCall, model: Type[M], request_options: Optional[RequestOptions]
+) -> M:
+    """Run a checked wait (:func:`~magic_hour._jobs.steps.setup_wait`): poll until the project ends or
+    its deadline (a cancellation stops it at once)."""
+
+    async def poll(_: object) -> Any:
+        if call.deadline is not None and time.monotonic() >= call.deadline:
+            return TimedOut()
+        try:
+            return await http.request(call.request, model, request_options, deadline=call.deadline)
+        except DeadlineExceeded as exc:  # the wait's deadline cut the poll: the flow says so
+            return TimedOut(exc)
+
+    project: M = await arun_flow(call.flow, poll)
+    return project
 
 
 class SyncJobs:
@@ -86,17 +127,7 @@ class SyncJobs:
         """Poll the project until it ends (see :func:`~magic_hour._jobs.polling.wait_flow`); ``on_progress``
         gets a ``ProjectStatus`` at every poll."""
         call = setup_wait(kind, id, timeout, poll_interval, raise_on_failure, on_progress, emit)
-
-        def poll(_: object) -> Any:
-            if call.deadline is not None and time.monotonic() >= call.deadline:
-                return TimedOut()
-            try:
-                return self._http.request(call.request, model, request_options, deadline=call.deadline)
-            except DeadlineExceeded as exc:  # the wait's deadline cut the poll: the flow says so
-                return TimedOut(exc)
-
-        project: M = run_flow(call.flow, poll)
-        return project
+        return sync_wait(self._http, call, model, request_options)
 
     def download(
         self,
@@ -250,17 +281,7 @@ class AsyncJobs:
         """Poll the project until it ends (see :func:`~magic_hour._jobs.polling.wait_flow`); ``on_progress``
         gets a ``ProjectStatus`` at every poll."""
         call = setup_wait(kind, id, timeout, poll_interval, raise_on_failure, on_progress, emit)
-
-        async def poll(_: object) -> Any:
-            if call.deadline is not None and time.monotonic() >= call.deadline:
-                return TimedOut()
-            try:
-                return await self._http.request(call.request, model, request_options, deadline=call.deadline)
-            except DeadlineExceeded as exc:  # the wait's deadline cut the poll: the flow says so
-                return TimedOut(exc)
-
-        project: M = await arun_flow(call.flow, poll)
-        return project
+        return await async_wait(self._http, call, model, request_options)
 
     async def download(
         self,

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
 from ._exchange import Exchange, Reply
 from ._faults import Faults, failure_reply
 from ._media import MEDIA
+from ._plan_rules import PlanRules
 from ._project_store import ProjectStore
 from ._projects import ERROR_CODE, ERROR_MESSAGE, Project, new_id, project_body, values_at
 from ._records import RecordedRequest
@@ -73,6 +74,7 @@ class Api:
         self.queue_seconds = 0.0
         self.render_seconds = 0.0
         self.echo_inputs = False
+        self.plan = PlanRules()
 
     def begin(self, exchange: Exchange, op: Operation, params: Dict[str, str], storage_prefix: str) -> None:
         record = exchange.record
@@ -166,8 +168,16 @@ class Api:
         payload: Dict[str, Any] = dict(cast("Dict[str, Any]", base)) if isinstance(base, dict) else {}
         credits = payload.get("credits_charged", 0)
         with self._lock:
+            refused = self.plan.refusal(self.projects)
+            if refused is not None:  # a plan's limit of concurrent jobs: nothing starts
+                record.fault = "concurrency"
+                status, message, headers = refused
+                answer = json_reply(status, message, record.request_id)
+                return Reply(answer.status, answer.headers + list(headers.items()), answer.body)
             faults = self._faults()
-            outcome, error = faults.endings.pop(0) if faults.endings else ("complete", None)
+            outcome, error = (
+                faults.endings.pop(0) if faults.endings else (self.plan.outcome() or "complete", None)
+            )
             project = Project(
                 id=new_id(),
                 kind=cast(str, op.creates),

@@ -7,6 +7,7 @@ from typing import Mapping, Optional, Tuple
 
 from .._exceptions import InvalidParameterError
 from ._faults import BodyType, Counter, Failure, Faults, FileDrops
+from ._plan_knobs import PlanKnobs
 
 __all__ = ["FIXED_ROUTES", "OUTCOMES", "FaultKnobs", "Route", "check_times"]
 
@@ -24,8 +25,8 @@ def check_times(times: object) -> int:
     return times
 
 
-class FaultKnobs:
-    """Knobs that arm the next matching requests, then disarm by themselves."""
+class FaultKnobs(PlanKnobs):
+    """Knobs that arm the next matching requests, then disarm by themselves (and the plan's, which stay)."""
 
     _lock: threading.Lock
     _faults: Faults

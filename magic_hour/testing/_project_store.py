@@ -96,6 +96,12 @@ class ProjectStore:
         else:
             self._moving.discard(project.id)
 
+    def active(self) -> int:
+        """Projects ``queued`` or ``rendering`` now, as the clock moves them (lock held): a plan's limit
+        of concurrent jobs counts them."""
+        now = self._storage.now()
+        return sum(1 for i in self._moving if self.projects[i].status(now) in ("queued", "rendering"))
+
     def lookup(self, kind: str, project_id: str, op: Operation) -> Tuple[Optional[Project], bool]:
         """The live project of ``kind`` a ``GET``/``DELETE`` acts on, and whether a ``DELETE`` without
         one succeeds anyway (lock held). In mock-server mode, which is stateless as the hosted mock

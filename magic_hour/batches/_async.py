@@ -1,0 +1,229 @@
+"""The async driver: anyio tasks run item flows (:mod:`._flow`), reusing the client's job steps.
+
+The same shape as the sync driver (``2 x max_concurrent_jobs`` workers fed a page at a time from the
+journal) with tasks instead of threads. Journal writes run in a worker thread (a commit may wait for
+the disk) and are shielded from cancellation, as is a create in flight: cancelling the run (or Ctrl-C
+under ``asyncio.run``) stops it with every answer recorded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Optional
+
+import anyio
+import anyio.to_thread
+
+from .._client import http_of
+from .._core.retry import Sleep
+from .._exceptions import MagicHourError
+from .._jobs import async_jobs
+from .._jobs.events import Emitter
+from .._jobs.polling import get_request, kind_of
+from .._jobs.runner import async_wait
+from .._jobs.steps import setup_wait
+from ._flow import (
+    NETWORK,
+    Acquire,
+    Create,
+    Created,
+    Download,
+    Fetch,
+    Hold,
+    MayStart,
+    Name,
+    NotCreated,
+    Record,
+    Release,
+    Stop,
+    Throttle,
+    Upload,
+    Wait,
+    item_flow,
+)
+from ._journal import Row
+from ._run import Run, Stopped
+
+if TYPE_CHECKING:
+    from anyio.abc import ObjectReceiveStream
+
+    from .. import AsyncClient
+    from ._types import BatchSummary
+
+_CREATE_OPTIONS: Any = {"max_retries": 0}  # the flow decides what is sent again
+
+
+class TaskRunner:
+    def __init__(self, client: AsyncClient, run: Run) -> None:
+        self._client = client
+        self._http = http_of(client)
+        self._jobs = async_jobs(self._http)
+        self._run = run
+        self._changed = anyio.Event()  # set (and replaced) whenever the scheduler's state changes
+        self._failure: List[BaseException] = []
+        self._scope: Optional[anyio.CancelScope] = None
+
+    async def run(self) -> BatchSummary:
+        run = self._run
+        send, receive = anyio.create_memory_object_stream[Optional[Row]](run.workers)
+        try:
+            async with anyio.create_task_group() as tg:
+                self._scope = tg.cancel_scope
+                for _ in range(run.workers):
+                    tg.start_soon(self._worker, receive.clone())
+                receive.close()
+                async with send:
+                    rows = run.rows()
+                    while True:
+                        row = await anyio.to_thread.run_sync(next, rows, None)
+                        if row is None or self._failure:
+                            break
+                        await send.send(row)
+        except BaseException:
+            self._stop()
+            raise
+        if self._failure:
+            raise self._failure[0]
+        return run.summary()
+
+    def _stop(self) -> None:
+        run = self._run
+        run.interrupted.set()
+        with run.cond:
+            run.scheduler.stop("interrupted")
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def _worker(self, receive: ObjectReceiveStream[Optional[Row]]) -> None:
+        async with receive:
+            async for row in receive:
+                if row is None:
+                    return
+                try:
+                    await self._item(row)
+                except Stopped:
+                    continue
+                except Exception as exc:  # a bug, or the callback's own error: stop the batch with it
+                    self._failure.append(exc)
+                    self._stop()
+                    if self._scope is not None:  # the others stop now (creates and records are shielded)
+                        self._scope.cancel()
+                    return
+
+    # ------------------------------------------------------------------ one item
+
+    async def _item(self, row: Row) -> None:
+        run = self._run
+        tool = run.tool(row)
+        flow = item_flow(row, tool, run.options.flow)
+        holding = False
+        try:
+            action: Any = next(flow)
+            while True:
+                if isinstance(action, (Acquire, Hold)):
+                    holding = await self._acquire(action)
+                    result: Any = holding
+                elif isinstance(action, (Release, NotCreated, Throttle)):
+                    holding = False
+                    self._schedule(action)
+                    result = None
+                elif isinstance(action, NETWORK):
+                    try:
+                        result = await self._perform(row, action)
+                    except MagicHourError as exc:  # the flow decides (other errors stop the batch)
+                        action = flow.throw(exc)
+                        continue
+                else:
+                    result = await self._perform(row, action)
+                action = flow.send(result)
+        except StopIteration:
+            pass
+        finally:
+            flow.close()
+            if holding:  # stopped while its project renders: the place at the API is not free
+                self._schedule(Release(ended=False))
+
+    async def _acquire(self, action: Any) -> bool:
+        run = self._run
+        while True:
+            with run.cond:
+                if isinstance(action, Hold):
+                    run.scheduler.hold()
+                    return True
+                wait = run.scheduler.admit(action.tool)
+            if wait is None:
+                return False
+            if wait == 0:
+                return True
+            changed = self._changed
+            with anyio.move_on_after(wait):
+                await changed.wait()
+
+    def _schedule(self, action: Any) -> None:
+        run = self._run
+        with run.cond:
+            scheduler = run.scheduler
+            if isinstance(action, Release):
+                scheduler.release(action.ended)
+            elif isinstance(action, NotCreated):
+                scheduler.not_created(action.tool)
+            elif isinstance(action, Throttle):
+                scheduler.throttled(action.tool, action.retry_after)
+            elif isinstance(action, Created):
+                scheduler.created(action.tool, action.credits)
+            elif isinstance(action, Stop):
+                scheduler.stop(action.reason)
+        self._notify()
+
+    async def _perform(self, row: Row, action: Any) -> Any:
+        run = self._run
+        if isinstance(action, Record):
+            update = None
+            with anyio.CancelScope(shield=True):  # a step that happened is always recorded
+                update = await anyio.to_thread.run_sync(run.record, row, action)
+            return run.emit(update)
+        if isinstance(action, (Created, Stop)):
+            return self._schedule(action)
+        if isinstance(action, MayStart):
+            with run.cond:
+                return run.scheduler.may_start() and not run.interrupted.is_set()
+        if isinstance(action, Sleep):
+            await anyio.sleep(action.seconds)
+            return None
+        if isinstance(action, Create):  # never stopped once its "creating" is recorded: it is sent
+            resource = getattr(self._client.v1, action.tool)
+            with anyio.CancelScope(shield=True):  # its answer is recorded, whatever happens meanwhile
+                return await resource.create(**action.body, request_options=_CREATE_OPTIONS)
+        run.check_interrupted()
+        if isinstance(action, Upload):
+            return await self._jobs.upload_inputs(
+                action.params, action.files, Emitter(run.progress_stopper())
+            )
+        if isinstance(action, Wait):
+            options = run.options
+            call = setup_wait(
+                action.kind, action.id, options.wait_timeout, options.poll_interval, False, None, None
+            )
+            return await async_wait(self._http, call, run.tool(row).model(), None)
+        if isinstance(action, Fetch):
+            model = run.tool(row).model()
+            return await self._http.request(get_request(kind_of(action.kind), action.id), model, None)
+        if isinstance(action, Name):
+            return await anyio.to_thread.run_sync(run.name, row, action)
+        if isinstance(action, Download):
+            staged = await self._jobs.download(
+                action.project, run.staging(row), on_progress=run.progress_stopper()
+            )
+            await anyio.to_thread.run_sync(run.place, staged, action.names)
+            return None
+        raise AssertionError(f"unknown action {action!r}")
+
+
+async def run_async(client: AsyncClient, run: Run) -> BatchSummary:
+    try:
+        return await TaskRunner(client, run).run()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(run.close)

@@ -1,0 +1,251 @@
+"""The sync driver: worker threads run item flows (:mod:`._flow`), reusing the client's job steps.
+
+``2 x max_concurrent_jobs`` workers take items from a small queue the calling thread fills a page at a
+time from the journal: memory holds the items in hand, not the batch. Upload, wait and download are
+the steps ``generate()`` is made of (``magic_hour._jobs``); the create is the resource's own, sent once.
+
+Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops the batch: no create starts, creates in
+flight get their answer recorded, uploads, waits and downloads stop at their next chunk or poll; the
+journal is released and the ``KeyboardInterrupt`` re-raised. The batch resumes with the same call.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import TYPE_CHECKING, Any, List, Optional
+
+from .._client import http_of
+from .._core.retry import Sleep
+from .._exceptions import MagicHourError
+from .._jobs import sync_jobs
+from .._jobs.polling import get_request, kind_of
+from .._jobs.runner import sync_wait
+from .._jobs.steps import setup_wait
+from ._flow import (
+    NETWORK,
+    Acquire,
+    Create,
+    Created,
+    Download,
+    Fetch,
+    Hold,
+    MayStart,
+    Name,
+    NotCreated,
+    Record,
+    Release,
+    Stop,
+    Throttle,
+    Upload,
+    Wait,
+    item_flow,
+)
+from ._journal import Row
+from ._run import Run, Stopped
+
+if TYPE_CHECKING:
+    from .. import Client
+    from ._types import BatchSummary
+
+_CREATE_OPTIONS: Any = {"max_retries": 0}  # the flow decides what is sent again
+
+
+class ThreadRunner:
+    def __init__(self, client: Client, run: Run) -> None:
+        self._client = client
+        self._http = http_of(client)
+        self._jobs = sync_jobs(self._http)
+        self._run = run
+        self._failure: List[BaseException] = []
+
+    # ------------------------------------------------------------------ the batch
+
+    def run(self) -> BatchSummary:
+        run = self._run
+        work: queue.Queue[Optional[Row]] = queue.Queue(maxsize=run.workers)
+        threads = [
+            threading.Thread(target=self._worker, args=(work,), name=f"magic-hour-batch-{i}", daemon=True)
+            for i in range(run.workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for row in run.rows():
+                while not self._put(work, row):
+                    if self._failure:
+                        break
+                if self._failure:
+                    break
+            for _ in threads:
+                while not self._put(work, None):
+                    pass
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.1)
+        except KeyboardInterrupt:
+            self._interrupt(work, threads)
+            raise
+        if self._failure:
+            raise self._failure[0]
+        return run.summary()
+
+    @staticmethod
+    def _put(work: queue.Queue[Optional[Row]], row: Optional[Row]) -> bool:
+        try:
+            work.put(row, timeout=0.1)  # a timed wait: Ctrl-C reaches the calling thread
+        except queue.Full:
+            return False
+        return True
+
+    def _interrupt(self, work: queue.Queue[Optional[Row]], threads: List[threading.Thread]) -> None:
+        run = self._run
+        run.interrupted.set()
+        with run.cond:
+            run.scheduler.stop("interrupted")
+            run.cond.notify_all()
+        while True:  # the workers see the stop at their next step; creates in flight are recorded
+            try:
+                work.get_nowait()
+            except queue.Empty:
+                break
+        for _ in threads:
+            try:
+                work.put_nowait(None)
+            except queue.Full:
+                break
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.1)
+
+    def _worker(self, work: queue.Queue[Optional[Row]]) -> None:
+        while True:
+            row = work.get()
+            if row is None:
+                return
+            try:
+                self._item(row)
+            except Stopped:
+                continue
+            except BaseException as exc:  # a bug, or the callback's own error: stop the batch with it
+                self._failure.append(exc)
+                run = self._run
+                run.interrupted.set()
+                with run.cond:
+                    run.scheduler.stop("interrupted")
+                    run.cond.notify_all()
+                return
+
+    # ------------------------------------------------------------------ one item
+
+    def _item(self, row: Row) -> None:
+        run = self._run
+        tool = run.tool(row)
+        flow = item_flow(row, tool, run.options.flow)
+        holding = False
+        try:
+            action: Any = next(flow)
+            while True:
+                if isinstance(action, (Acquire, Hold)):
+                    holding = self._acquire(action)
+                    result: Any = holding
+                elif isinstance(action, (Release, NotCreated, Throttle)):
+                    holding = False
+                    self._schedule(action)
+                    result = None
+                elif isinstance(action, NETWORK):
+                    try:
+                        result = self._perform(row, action)
+                    except MagicHourError as exc:  # the flow decides (other errors stop the batch)
+                        action = flow.throw(exc)
+                        continue
+                else:
+                    result = self._perform(row, action)
+                action = flow.send(result)
+        except StopIteration:
+            pass
+        finally:
+            flow.close()
+            if holding:  # stopped while its project renders: the place at the API is not free
+                self._schedule(Release(ended=False))
+
+    def _acquire(self, action: Any) -> bool:
+        run = self._run
+        with run.cond:
+            if isinstance(action, Hold):
+                run.scheduler.hold()
+                return True
+            while True:
+                wait = run.scheduler.admit(action.tool)
+                if wait is None:
+                    return False
+                if wait == 0:
+                    return True
+                run.cond.wait(wait)
+
+    def _schedule(self, action: Any) -> None:
+        run = self._run
+        with run.cond:
+            scheduler = run.scheduler
+            if isinstance(action, Release):
+                scheduler.release(action.ended)
+            elif isinstance(action, NotCreated):
+                scheduler.not_created(action.tool)
+            elif isinstance(action, Throttle):
+                scheduler.throttled(action.tool, action.retry_after)
+            elif isinstance(action, Created):
+                scheduler.created(action.tool, action.credits)
+            elif isinstance(action, Stop):
+                scheduler.stop(action.reason)
+            run.cond.notify_all()
+
+    def _sleep(self, seconds: float) -> None:
+        if self._run.interrupted.wait(seconds):
+            raise Stopped()
+
+    def _perform(self, row: Row, action: Any) -> Any:
+        run = self._run
+        if isinstance(action, Record):
+            return run.emit(run.record(row, action))
+        if isinstance(action, (Created, Stop)):
+            return self._schedule(action)
+        if isinstance(action, MayStart):
+            with run.cond:
+                return run.scheduler.may_start() and not run.interrupted.is_set()
+        if isinstance(action, Sleep):
+            return self._sleep(action.seconds)
+        if isinstance(action, Create):  # never stopped once its "creating" is recorded: it is sent
+            resource = getattr(self._client.v1, action.tool)
+            return resource.create(**action.body, request_options=_CREATE_OPTIONS)
+        run.check_interrupted()
+        if isinstance(action, Upload):
+            return self._jobs.upload_inputs(action.params, action.files, _emitter(run))
+        if isinstance(action, Wait):
+            options = run.options
+            call = setup_wait(
+                action.kind, action.id, options.wait_timeout, options.poll_interval, False, None, None
+            )
+            return sync_wait(self._http, call, run.tool(row).model(), None, self._sleep)
+        if isinstance(action, Fetch):
+            model = run.tool(row).model()
+            return self._http.request(get_request(kind_of(action.kind), action.id), model, None)
+        if isinstance(action, Name):
+            return run.name(row, action)
+        if isinstance(action, Download):
+            staged = self._jobs.download(action.project, run.staging(row), on_progress=run.progress_stopper())
+            run.place(staged, action.names)
+            return None
+        raise AssertionError(f"unknown action {action!r}")
+
+
+def _emitter(run: Run) -> Any:
+    from .._jobs.events import Emitter
+
+    return Emitter(run.progress_stopper())
+
+
+def run_sync(client: Client, run: Run) -> BatchSummary:
+    try:
+        return ThreadRunner(client, run).run()
+    finally:
+        run.close()

@@ -1,0 +1,409 @@
+"""Batches (client.batches.run) against the fake served on 127.0.0.1, with Client and AsyncClient: a folder
+of inputs, reruns that never create twice (after a crash at every step too), the budget, the 429 back-off,
+the unclosable window, failed items, and two runs on one journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+from _batch_helpers import CREATE_ROUTE, TOOL, client_for, creates, photos, run, served, states
+from conftest import Flavor
+
+from magic_hour import (
+    BatchJob,
+    BatchUpdate,
+    InvalidParameterError,
+    JournalInUseError,
+    MissingFileError,
+    batches,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_folder_runs_once_per_file_with_outputs_named_after_the_inputs(
+    sdk: Flavor, tmp_path: Path
+) -> None:
+    names = photos(tmp_path / "photos", 4, sub=1)
+    seen: List[BatchUpdate] = []
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        summary = await run(
+            sdk,
+            client,
+            batches.each_file(TOOL, tmp_path / "photos"),
+            output_dir=tmp_path / "out",
+            on_progress=seen.append,
+        )
+    assert summary.complete and summary.total == 5 and summary.stopped is None
+    assert summary.credits_charged == 5 * 5  # the documented example charges 5 per image
+    out = tmp_path / "out"
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
+        "p0.png",
+        "p1.png",
+        "p2.png",
+        "p3.png",
+        "sub/p4.png",
+    ]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in out.rglob("*.png"))
+    assert fake.create_counts("input") == {digest: 1 for digest in fake.create_counts("input")}
+    assert len(fake.create_counts("input")) == 5
+    assert fake.create_counts() == dict.fromkeys(names, 1)  # each project is named after its input
+    journal = out / "magic-hour-batch.sqlite"
+    assert states(journal) == dict.fromkeys(names, "downloaded")
+    one = [(u.previous, u.item.state) for u in seen if u.item.key == "p0.png"]
+    assert one == [
+        ("planned", "uploaded"),
+        ("uploaded", "creating"),
+        ("creating", "created"),
+        ("created", "finished"),
+        ("finished", "downloaded"),
+    ]
+    item = next(batches.items(journal, state="downloaded"))
+    assert (
+        item.project_id in {p.id for p in fake.projects} and item.creates == 1 and item.credits_charged == 5
+    )
+    assert not (out / ".magic-hour-batch").exists()  # the staging folder is gone
+
+
+async def test_a_rerun_sends_nothing_new(sdk: Flavor, tmp_path: Path) -> None:
+    photos(tmp_path / "photos", 3)
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        jobs = lambda: batches.each_file(TOOL, tmp_path / "photos")  # noqa: E731
+        await run(sdk, client, jobs(), output_dir=tmp_path / "out")
+        before = len(fake.requests)
+        again = await run(sdk, client, jobs(), output_dir=tmp_path / "out")
+        resumed = await run(sdk, client, output_dir=tmp_path / "out")  # no jobs: the journal's
+    assert again.complete and resumed.complete and len(fake.requests) == before
+
+
+class Crash(Exception):
+    """Stands for the process dying right after a step was recorded."""
+
+
+@pytest.mark.parametrize("step", ["uploaded", "creating", "created", "finished", "downloaded"])
+async def test_a_rerun_after_a_crash_at_every_step_never_creates_twice(
+    sdk: Flavor, tmp_path: Path, step: str
+) -> None:
+    names = photos(tmp_path / "photos", 3)
+    out = tmp_path / "out"
+    victim = "p1.png"
+
+    def crash(update: BatchUpdate) -> None:
+        if update.item.key == victim and update.item.state == step:
+            raise Crash(step)
+
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        with pytest.raises(Crash):
+            await run(
+                sdk,
+                client,
+                batches.each_file(TOOL, tmp_path / "photos"),
+                output_dir=out,
+                on_progress=crash,
+                max_concurrent_jobs=1,
+            )
+        assert states(out / "magic-hour-batch.sqlite")[victim] == step
+        summary = await run(sdk, client, batches.each_file(TOOL, tmp_path / "photos"), output_dir=out)
+        if step == "creating":
+            # The create was never sent (the crash came first), but nothing can tell a rerun so: the
+            # item is unknown, never sent again until someone says its project does not exist.
+            assert summary.unknown == 1 and summary.resumed_creating == 1
+            assert victim not in fake.create_counts()
+            assert (await run(sdk, client, output_dir=out)).unknown == 1
+            batches.resolve(out / "magic-hour-batch.sqlite", victim, project_id=None)
+            summary = await run(sdk, client, output_dir=out)
+        counts = fake.create_counts()
+    assert summary.complete
+    assert counts == dict.fromkeys(names, 1)
+    assert sorted(p.name for p in out.glob("*.png")) == ["p0.png", "p1.png", "p2.png"]
+
+
+async def test_an_existing_file_is_never_overwritten(sdk: Flavor, tmp_path: Path) -> None:
+    photos(tmp_path / "photos", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p0.png").write_bytes(b"mine")
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        await run(sdk, client, batches.each_file(TOOL, tmp_path / "photos"), output_dir=out)
+    item = next(i for i in batches.items(out / "magic-hour-batch.sqlite") if i.key == "p0.png")
+    assert item.outputs == (f"p0-{item.project_id}.png",)
+    assert (out / "p0.png").read_bytes() == b"mine"
+    assert (out / item.outputs[0]).read_bytes().startswith(b"\x89PNG")
+
+
+async def test_the_budget_stops_new_jobs_and_the_summary_says_what_is_left(
+    sdk: Flavor, tmp_path: Path
+) -> None:
+    photos(tmp_path / "photos", 6)
+    out = tmp_path / "out"
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        summary = await run(
+            sdk,
+            client,
+            batches.each_file(TOOL, tmp_path / "photos"),
+            output_dir=out,
+            max_credits=12,
+            max_concurrent_jobs=1,
+        )
+        # 0 and 5 are under 12: a third job starts, and brings the total to 15; then none.
+        assert summary.stopped == "budget" and summary.credits_charged == 15
+        assert summary.done == 3 and summary.not_started == 3 and creates(fake) == 3
+        rest = await run(sdk, client, output_dir=out)  # the budget is the run's: none now
+        counts = fake.create_counts()
+    assert (
+        rest.complete
+        and rest.credits_charged == 30
+        and all(n == 1 for n in counts.values())
+        and len(counts) == 6
+    )
+
+
+async def test_the_budget_counts_creates_in_flight(sdk: Flavor, tmp_path: Path) -> None:
+    photos(tmp_path / "photos", 8)
+    with served(render_seconds=0.2) as (fake, server):
+        client = client_for(sdk, fake, server)
+        summary = await run(
+            sdk,
+            client,
+            batches.each_file(TOOL, tmp_path / "photos"),
+            output_dir=tmp_path / "out",
+            max_credits=20,
+            max_concurrent_jobs=4,
+        )
+    # Once one create told the price (5), no more start than the budget can pay for.
+    assert summary.stopped == "budget" and 20 <= summary.credits_charged <= 20 + 5 * 3
+
+
+async def test_429_lowers_the_bound_and_every_item_still_runs_once(sdk: Flavor, tmp_path: Path) -> None:
+    names = photos(tmp_path / "photos", 10)
+    bounds: List[int] = []
+    with served(render_seconds=0.3) as (fake, server):
+        fake.limit_concurrent_jobs(2)
+        client = client_for(sdk, fake, server)
+        summary = await run(
+            sdk,
+            client,
+            batches.each_file(TOOL, tmp_path / "photos"),
+            output_dir=tmp_path / "out",
+            max_concurrent_jobs=6,
+            on_progress=lambda u: bounds.append(u.concurrency),
+        )
+        refused, counts = fake.refused_creates, fake.create_counts()
+    assert summary.complete and counts == dict.fromkeys(names, 1)
+    assert refused >= 1 and creates(fake) == 10 + refused
+    assert min(bounds) <= 3  # halved at least once from 6
+    items = list(batches.items(tmp_path / "out" / "magic-hour-batch.sqlite"))
+    assert all(i.creates == 1 for i in items)  # a 429 proves nothing started: not counted
+
+
+async def test_a_create_that_may_have_started_is_unknown_and_never_sent_again(
+    sdk: Flavor, tmp_path: Path
+) -> None:
+    photos(tmp_path / "photos", 3)
+    out = tmp_path / "out"
+    journal = out / "magic-hour-batch.sqlite"
+    with served() as (fake, server):
+        fake.fail_next(CREATE_ROUTE, 503)
+        client = client_for(sdk, fake, server)
+        summary = await run(
+            sdk, client, batches.each_file(TOOL, tmp_path / "photos"), output_dir=out, max_concurrent_jobs=1
+        )
+        assert summary.unknown == 1 and summary.done == 2 and creates(fake) == 3
+        unknown = next(batches.items(journal, state="unknown"))
+        assert unknown.failure is not None and unknown.failure.type == "ProjectMayExistServerError"
+        assert unknown.failure.status_code == 503 and unknown.creating_since is not None
+        again = await run(sdk, client, output_dir=out)
+        assert again.unknown == 1 and creates(fake) == 3  # never sent again by itself
+        # Someone found its project (here: one the API has): the next run waits for it and downloads it.
+        project = fake.seed_project("image", status="complete", outputs=1)
+        batches.resolve(journal, unknown.key, project_id=project.id)
+        final = await run(sdk, client, output_dir=out)
+        assert final.complete and creates(fake) == 3
+    assert (out / unknown.outputs[0] if unknown.outputs else out / "p0.png").exists()
+
+
+async def test_failed_items_are_retried_only_when_asked(sdk: Flavor, tmp_path: Path) -> None:
+    photos(tmp_path / "photos", 4)
+    out = tmp_path / "out"
+    with served() as (fake, server):
+        fake.end_next_projects("error", times=2, code="bad_input", message="no face found")
+        client = client_for(sdk, fake, server)
+        first = await run(
+            sdk, client, batches.each_file(TOOL, tmp_path / "photos"), output_dir=out, max_concurrent_jobs=1
+        )
+        assert (
+            first.failed == 2 and first.done == 2 and first.credits_charged == 10
+        )  # failed renders refunded
+        failed = list(batches.items(out / "magic-hour-batch.sqlite", state="failed"))
+        assert [f.failure.code for f in failed if f.failure] == ["bad_input", "bad_input"]
+        assert [f.failure.message for f in failed if f.failure] == ["no face found", "no face found"]
+        assert (await run(sdk, client, output_dir=out)).failed == 2 and creates(fake) == 4
+        retried = await run(sdk, client, output_dir=out, retry_failed=True)
+        assert retried.complete and creates(fake) == 6
+    again = {i.key: i for i in batches.items(out / "magic-hour-batch.sqlite")}
+    assert [len(again[f.key].previous_projects) for f in failed] == [1, 1]
+    assert [again[f.key].previous_projects[0] for f in failed] == [f.project_id for f in failed]
+
+
+async def test_a_create_the_api_refuses_fails_the_item_without_charging(sdk: Flavor, tmp_path: Path) -> None:
+    photos(tmp_path / "photos", 2)
+    with served() as (fake, server):
+        fake.fail_next(CREATE_ROUTE, 422, body={"message": "Unable to create image"})
+        client = client_for(sdk, fake, server)
+        summary = await run(
+            sdk,
+            client,
+            batches.each_file(TOOL, tmp_path / "photos"),
+            output_dir=tmp_path / "out",
+            max_concurrent_jobs=1,
+        )
+    assert summary.failed == 1 and summary.done == 1 and summary.credits_charged == 5
+    failed = next(batches.items(tmp_path / "out" / "magic-hour-batch.sqlite", state="failed"))
+    assert failed.failure is not None
+    assert (failed.failure.step, failed.failure.type, failed.failure.status_code) == (
+        "create",
+        "UnprocessableEntityError",
+        422,
+    )
+
+
+async def test_402_stops_the_batch_with_items_left_to_start(sdk: Flavor, tmp_path: Path) -> None:
+    photos(tmp_path / "photos", 4)
+    with served() as (fake, server):
+        fake.fail_next(CREATE_ROUTE, 402, body={"message": "Payment required"})
+        client = client_for(sdk, fake, server)
+        summary = await run(
+            sdk,
+            client,
+            batches.each_file(TOOL, tmp_path / "photos"),
+            output_dir=tmp_path / "out",
+            max_concurrent_jobs=1,
+        )
+        assert summary.stopped == "payment_required" and summary.not_started == 4 and creates(fake) == 1
+        rest = await run(sdk, client, output_dir=tmp_path / "out")
+    assert rest.complete
+
+
+async def test_two_runs_on_one_journal_refuse_each_other(sdk: Flavor, tmp_path: Path) -> None:
+    import threading
+
+    photos(tmp_path / "photos", 2)
+    out = tmp_path / "out"
+    with served() as (fake, server):
+        holding, release = threading.Event(), threading.Event()
+
+        def hold(update: BatchUpdate) -> None:
+            holding.set()
+            release.wait(10)
+
+        first_client = sdk.client_cls(base_url=server.url, token=fake.token) if not sdk.is_async else None
+        from magic_hour import Client
+
+        first = Client(base_url=server.url, token=fake.token)
+        thread = threading.Thread(
+            target=first.batches.run,
+            args=(batches.each_file(TOOL, tmp_path / "photos"),),
+            kwargs={"output_dir": out, "on_progress": hold},
+        )
+        thread.start()
+        try:
+            assert holding.wait(10)
+            client = client_for(sdk, fake, server)
+            with pytest.raises(JournalInUseError) as caught:
+                await run(sdk, client, batches.each_file(TOOL, tmp_path / "photos"), output_dir=out)
+        finally:
+            release.set()
+            thread.join(10)
+            first.close()
+        del first_client
+    error = caught.value
+    assert error.path == str(out / "magic-hour-batch.sqlite")
+    assert error.owner is not None and f"pid {__import__('os').getpid()}" in error.owner
+    assert "in use by another run" in str(error)
+    assert states(out / "magic-hour-batch.sqlite") == {"p0.png": "downloaded", "p1.png": "downloaded"}
+
+
+@pytest.mark.parametrize(
+    ("jobs", "param"),
+    [
+        ([BatchJob("no_such_tool", {})], "jobs[0].tool"),
+        ([BatchJob(TOOL, {"assets": {}})], "jobs[0].params.assets.image_file_path"),
+        ([BatchJob(TOOL, {"assets": {"image_file_path": "x.png"}, "colour": 1})], "jobs[0].params.colour"),
+        ([{"tool": TOOL, "params": {}, "keys": "x"}], "jobs[0].keys"),
+        (
+            [
+                BatchJob(TOOL, {"assets": {"image_file_path": "https://x.test/a.png"}}, key="k"),
+                BatchJob(TOOL, {"assets": {"image_file_path": "https://x.test/b.png"}}, key="k"),
+            ],
+            "jobs[1].key",
+        ),
+        ("photos", "jobs"),
+    ],
+)
+async def test_a_bad_job_is_refused_before_anything_is_sent(
+    sdk: Flavor, tmp_path: Path, jobs: Any, param: str
+) -> None:
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        with pytest.raises(InvalidParameterError) as caught:
+            await run(sdk, client, jobs, output_dir=tmp_path / "out")
+        assert fake.requests == []
+    assert caught.value.param == param
+    journal = tmp_path / "out" / "magic-hour-batch.sqlite"
+    if journal.exists():
+        assert states(journal) == {}  # one transaction: nothing of the batch recorded
+
+
+async def test_a_missing_input_file_is_refused_before_anything_is_sent(sdk: Flavor, tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"\x89PNG")
+    jobs = [
+        BatchJob(TOOL, {"assets": {"image_file_path": str(tmp_path / name)}})
+        for name in ("a.png", "gone.png")
+    ]
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        with pytest.raises(MissingFileError) as caught:
+            await run(sdk, client, jobs, output_dir=tmp_path / "out")
+        assert fake.requests == []
+    assert caught.value.param == "jobs[1].params.assets.image_file_path"
+
+
+async def test_a_manifest_of_several_tools(sdk: Flavor, tmp_path: Path) -> None:
+    photos(tmp_path, 1)
+    jobs: List[Dict[str, Any]] = [
+        {
+            "tool": "ai_image_generator",
+            "params": {"image_count": 2, "aspect_ratio": "1:1", "style": {"prompt": "a lighthouse"}},
+            "output": "lighthouse",
+        },
+        {
+            "tool": "ai_image_generator",
+            "params": {"image_count": 1, "aspect_ratio": "1:1", "style": {"prompt": "a lighthouse"}},
+        },
+        {
+            "tool": "ai_image_generator",
+            "params": {"image_count": 1, "aspect_ratio": "1:1", "style": {"prompt": "a lighthouse"}},
+        },
+        {
+            "tool": "photo_colorizer",
+            "params": {"assets": {"image_file_path": str(tmp_path / "p0.png")}},
+            "key": "old",
+        },
+    ]
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        summary = await run(sdk, client, jobs, output_dir=tmp_path / "out")
+        again = await run(sdk, client, jobs, output_dir=tmp_path / "out")
+        projects = len(fake.projects)
+    assert summary.complete and again.complete and projects == 4
+    items = list(batches.items(tmp_path / "out" / "magic-hour-batch.sqlite"))
+    assert items[0].outputs == ("lighthouse-1.png", "lighthouse-2.png")
+    assert items[2].key == items[1].key + "#2"  # the same job twice is two items
+    assert items[3].key == "old" and items[3].outputs == ("old.png",)

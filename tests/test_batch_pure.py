@@ -1,0 +1,183 @@
+"""The pure parts of batches: the scheduler (concurrency bound with AIMD, budget, stops), output names,
+the jobs' keys and checks, and the journal's states and refusals (no network)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from magic_hour import InvalidParameterError, JournalError, JournalInUseError
+from magic_hour.batches import BatchJob, each_file
+from magic_hour.batches._flow import choose_names
+from magic_hour.batches._journal import Journal
+from magic_hour.batches._plan import plan_jobs
+from magic_hour.batches._scheduler import Scheduler
+
+URL = "https://cdn.test/api-outputs/cm1/output.png?sig=1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_bound_halves_once_per_burst_of_429s_and_climbs_back_one_per_round() -> None:
+    clock = Clock()
+    s = Scheduler(8, None, 0, clock)
+    for _ in range(8):
+        assert s.admit("t") == 0
+    assert s.admit("t") is not None and s.running == 8
+    s.throttled("t", None)
+    s.throttled("t", None)  # the same burst: halved once
+    assert s.concurrency == 4 and s.running == 6
+    assert s.admit("t") == pytest.approx(2.0)  # paused: back-off 1 s, then 2 s with the second 429
+    s.release()  # a project of ours ended: a place at the API is free, the pause ends
+    assert s.admit("t") is not None and s.running == 5  # but 5 run, above the bound of 4
+    for _ in range(3):
+        s.release()
+    assert s.admit("t") == 0
+    increases: List[float] = []
+    for _ in range(4 + 5 + 6 + 7):
+        s.created("t", 5)
+        increases.append(s.limit)
+    # One more per round of `limit` creates: 4 creates to reach 5, then 5 to reach 6...
+    assert [int(x) for x in increases[2:5]] == [4, 5, 5] and increases[-2] < 8 and s.concurrency == 8
+
+
+def test_retry_after_sets_the_pause_and_a_release_does_not_end_it() -> None:
+    clock = Clock()
+    s = Scheduler(3, None, 0, clock)
+    assert s.admit("t") == 0
+    s.throttled("t", 7.0)
+    s.release()
+    assert s.admit("t") == pytest.approx(7.0)
+    clock.now += 7
+    assert s.admit("t") == 0
+
+
+def test_the_budget_counts_what_was_charged_and_what_creates_in_flight_may_cost() -> None:
+    s = Scheduler(5, 12, 0, Clock())
+    assert s.admit("t") == 0 and s.admit("t") == 0  # no price known yet: both start
+    s.created("t", 5)
+    s.created("t", 5)
+    s.charge(10)
+    assert s.admit("t") == 0  # 10 < 12
+    assert s.admit("t") is not None and s.stopped is None  # 10 + 5 in flight >= 12: it waits
+    s.created("t", 5)
+    s.charge(5)
+    assert s.admit("t") is None and s.stopped == "budget" and not s.may_start()
+
+
+def test_a_stop_is_final_and_the_first_reason_stays() -> None:
+    s = Scheduler(3, None, 0, Clock())
+    s.stop("payment_required")
+    s.stop("interrupted")
+    assert s.admit("t") is None and s.stopped == "payment_required" and not s.may_start()
+    s.hold()
+    assert s.running == 1  # a project of an earlier run still counts
+
+
+def test_output_names() -> None:
+    free = lambda name: False  # noqa: E731
+    assert choose_names("a", [URL], "cm1", free) == ["a.png"]
+    assert choose_names("sub/a", [URL, URL.replace("output.png", "o.jpg")], "cm1", free) == [
+        "sub/a-1.png",
+        "sub/a-2.jpg",
+    ]
+    taken = {"a.png", "a-cm1.png"}
+    assert choose_names("a", [URL], "cm1", taken.__contains__) == ["a-cm1-2.png"]
+    assert choose_names("a", ["https://cdn.test/x/"], "cm1", free) == ["a"]  # no extension to keep
+
+
+def test_keys_labels_and_output_stems(tmp_path: Path) -> None:
+    (tmp_path / "photos" / "sub").mkdir(parents=True)
+    for name in ("a.png", "b.jpg", "notes.txt", ".hidden.png", "sub/a.png"):
+        (tmp_path / "photos" / name).write_bytes(b"x")
+    jobs = list(each_file("image_background_remover", tmp_path / "photos"))
+    assert [j.key for j in jobs] == ["a.png", "b.jpg", "sub/a.png"]  # not the .txt, not the hidden one
+    assert [j.output for j in jobs] == ["a", "b", "sub/a"]
+    globbed = list(each_file("image_background_remover", str(tmp_path / "photos" / "**" / "*.png")))
+    assert [j.key for j in globbed] == ["a.png", "sub/a.png"]
+    listed = list(each_file("photo_colorizer", [tmp_path / "photos" / "b.jpg"], params={"name": "old"}))
+    assert listed[0].params == {
+        "name": "old",
+        "assets": {"image_file_path": str(tmp_path / "photos" / "b.jpg")},
+    }
+    planned = list(
+        plan_jobs(
+            [
+                BatchJob(
+                    "ai_image_generator", {"image_count": 1, "aspect_ratio": "1:1", "style": {"prompt": "p"}}
+                )
+            ]
+            * 2
+        )
+    )
+    assert planned[1].key == planned[0].key + "#2" and planned[0].key.startswith("ai_image_generator-")
+    assert planned[1].stem == planned[0].stem + "-2"
+
+
+def test_each_file_needs_a_field_when_the_tool_has_several(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterError) as caught:
+        each_file("body_swap", tmp_path)  # person or scene? (checked at once)
+    assert caught.value.param == "field" and "assets.scene_file_path" in caught.value.allowed
+    jobs = list(
+        each_file(
+            "face_swap_photo",
+            [tmp_path / "t.png"],
+            field="assets.target_file_path",
+            params={"assets": {"source_file_path": "me.png", "face_swap_mode": "all-faces"}},
+        )
+    )
+    assert jobs[0].params["assets"] == {
+        "source_file_path": "me.png",
+        "face_swap_mode": "all-faces",
+        "target_file_path": str(tmp_path / "t.png"),
+    }
+    with pytest.raises(InvalidParameterError):
+        each_file("ai_image_generator", tmp_path)  # it takes no file
+    assert [j.key for j in each_file("face_swap_photo", [tmp_path / "t.png"])] == [
+        "t.png"
+    ]  # the required one
+
+
+def test_a_journal_refuses_a_second_run_and_a_foreign_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "j.sqlite")
+    first = Journal.for_run(path)
+    try:
+        with pytest.raises(JournalInUseError) as caught:
+            Journal.for_run(path)
+        reader = Journal.for_reading(path)  # reading while a run holds it is fine
+        reader.close()
+    finally:
+        first.close()
+    assert caught.value.owner is not None and caught.value.owner.startswith("pid ")
+    Journal.for_run(path).close()  # released with the run
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.close()
+    with pytest.raises(JournalError, match="not a batch journal"):
+        Journal.for_run(str(other))
+    (tmp_path / "text").write_text("hello " * 100)
+    with pytest.raises(JournalError):
+        Journal.for_run(str(tmp_path / "text"))
+    with pytest.raises(JournalError, match="no batch journal"):
+        Journal.for_reading(str(tmp_path / "missing.sqlite"))
+
+
+def test_a_journal_of_a_newer_format_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "j.sqlite")
+    Journal.for_run(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '99' WHERE name = 'format'")
+    db.commit()
+    db.close()
+    with pytest.raises(JournalError, match="format 99"):
+        Journal.for_run(path)
