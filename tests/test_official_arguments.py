@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import os
@@ -109,6 +110,37 @@ def test_what_the_official_serializer_refuses_we_refuse(given: Any, param: str) 
     with pytest.raises(InvalidParameterError) as info:
         to_wire(BODY, given)
     assert info.value.param == param
+
+
+def odd(value: object) -> Any:
+    """A member of a plain (not int or str) Enum whose value is ``value``."""
+    return enum.Enum("Odd", {"A": value}).A
+
+
+@pytest.mark.parametrize("value", ["x", 3.5, None, [1], {"a": 1}, True])
+def test_an_enum_whose_value_is_another_type_is_refused(value: object) -> None:
+    # pydantic's int hands such a member's value back unchecked: it would put "x", 3.5, null, a list,
+    # a dict or true on the wire for an integer (the official SDK sends them, and the API refuses).
+    for field in ("i", "n", "b"):
+        with pytest.raises(InvalidParameterError) as info:
+            to_wire(BODY, {field: odd(value)})
+        assert info.value.param == field
+    assert to_wire(BODY, {"i": odd(3)}) == {"i": 3}  # a plain Enum of an integer is one, as there
+
+
+async def test_an_enum_of_another_type_never_reaches_the_wire(sdk: Flavor, fake: FakeMagicHour) -> None:
+    client = wired(sdk, fake)
+    with pytest.raises(InvalidParameterError) as info:
+        await sdk.call(client.v1.ai_image_generator.create, image_count=odd("x"), style={"prompt": "a fox"})
+    assert info.value.param == "image_count"
+    with pytest.raises(InvalidParameterError) as info:
+        await sdk.call(
+            client.v1.text_to_video.create, end_seconds=5, style={"prompt": "a fox"}, audio=odd(None)
+        )
+    assert info.value.param == "audio"
+    assert fake.requests == []
+    await sdk.call(client.v1.ai_image_generator.create, image_count=odd(2), style={"prompt": "a fox"})
+    assert fake.requests[0].json["image_count"] == 2
 
 
 async def test_converted_arguments_reach_the_wire(sdk: Flavor, fake: FakeMagicHour) -> None:

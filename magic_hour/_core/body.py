@@ -198,6 +198,10 @@ def _lax(schema: Scalar, value: Any, path: str) -> Any:
         converted = adapter.validate_python(value)
     except Exception:  # pydantic's ValidationError, or whatever a strange value raises
         raise _wrong(path, value, schema) from None
+    # pydantic's int hands back a plain Enum member's value unchecked (a str, 3.5, None, a dict):
+    # sending that would put another JSON type on the wire, which is refused here as any wrong type.
+    if type(converted) not in schema.exact:
+        raise _wrong(path, value, schema)
     if isinstance(converted, float) and not math.isfinite(converted):
         raise InvalidParameterError(path, value, schema.describe(), reason="JSON has no NaN or infinity")
     return converted
