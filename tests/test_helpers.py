@@ -140,8 +140,14 @@ def test_the_official_submodules_are_attributes_of_the_package() -> None:
     assert isinstance(magic_hour.helpers, types.ModuleType)
 
 
+@pytest.mark.parametrize("directory", ["outputs", ".", "./outputs/"])
 async def test_the_official_helpers_download_the_same(
-    sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sdk: Flavor,
+    fake: FakeMagicHour,
+    server: FakeServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    directory: str,
 ) -> None:
     if not PYTHON.exists():
         pytest.skip(f"no official SDK venv at {VENV} (run: bash .ci/official_sdk.sh)")
@@ -154,10 +160,12 @@ async def test_the_official_helpers_download_the_same(
         "print(json.dumps(download_files_sync(items, sys.argv[2])))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    (tmp_path / "official").mkdir()
+    official, mine = tmp_path / "official", tmp_path / "ours"
+    (official / directory).mkdir(parents=True, exist_ok=True)  # the official one needs it to exist
+    mine.mkdir()
     proc = subprocess.run(
-        [str(PYTHON), "-I", "-c", script, json.dumps(urls), "official"],
-        cwd=tmp_path,
+        [str(PYTHON), "-I", "-c", script, json.dumps(urls), directory],
+        cwd=official,
         env=env,
         capture_output=True,
         text=True,
@@ -166,7 +174,7 @@ async def test_the_official_helpers_download_the_same(
     )
     assert proc.returncode == 0, proc.stderr
     theirs = json.loads(proc.stdout)
-    monkeypatch.chdir(tmp_path)
-    ours = await helper(sdk, downloads, "ours")
-    assert [p.replace("ours", "official", 1) for p in ours] == theirs
-    assert [(tmp_path / p).read_bytes() for p in ours] == [(tmp_path / p).read_bytes() for p in theirs]
+    monkeypatch.chdir(mine)
+    ours = await helper(sdk, downloads, directory)
+    assert ours == theirs  # "." gives "./first.png" there (os.path.join), and here
+    assert [(mine / p).read_bytes() for p in ours] == [(official / p).read_bytes() for p in theirs]

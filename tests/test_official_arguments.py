@@ -215,6 +215,30 @@ async def test_an_empty_download_directory_is_the_current_one(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checked.png", "fetched.mp4", "output.png"]
 
 
+async def test_a_dot_download_directory_gives_dotted_paths_as_the_official_does(
+    sdk: Flavor, fake: FakeMagicHour, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The official joins the directory it was given (os.path.join(".", name)): "./output.png", which
+    # code may split again (os.path.dirname gives ".", not ""). Only None and "" give bare names.
+    monkeypatch.chdir(tmp_path)
+    client = wired(sdk, fake)
+    fake.seed_project("image", id="img", outputs=[("checked.png", b"1")])
+    fake.seed_project("video", id="vid", outputs=[("fetched.mp4", b"2")])
+    generated = await sdk.call(
+        client.v1.face_swap_photo.generate,
+        assets={"source_file_path": "api-assets/id/a.png", "target_file_path": "api-assets/id/b.png"},
+        download_directory=".",
+    )
+    checked = await sdk.call(client.v1.image_projects.check_result, "img", True, True, "./out/")
+    project = await sdk.call(client.v1.video_projects.get, id="vid")
+    fetched = await sdk.call(client.v1.files.download, project, directory=Path("."))
+    assert generated.downloaded_paths == [os.path.join(".", "output.png")]
+    assert checked.downloaded_paths == [os.path.join("./out/", "checked.png")]
+    assert fetched == [os.path.join(".", "fetched.mp4")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fetched.mp4", "out", "output.png"]
+    assert (tmp_path / "out" / "checked.png").read_bytes() == b"1"
+
+
 async def test_a_download_directory_that_is_not_a_path_is_still_refused(
     sdk: Flavor, fake: FakeMagicHour
 ) -> None:

@@ -45,10 +45,13 @@ class Target:
     url: str
     directory: str
     name: str
+    bare: bool = False
+    """No directory was given: ``path`` is the bare name (a given ``"."`` gives ``./name``, as the official
+    SDK's ``os.path.join`` does)."""
 
     @property
     def path(self) -> str:
-        return self.name if self.directory == os.curdir else os.path.join(self.directory, self.name)
+        return self.name if self.bare else os.path.join(self.directory, self.name)
 
     @property
     def shown(self) -> str:
@@ -57,7 +60,8 @@ class Target:
 
 def targets(urls: Sequence[str], directory: Optional[str]) -> List[Target]:
     folder = directory if directory is not None else os.curdir
-    return [Target(i, url, folder, name) for i, (url, name) in enumerate(zip(urls, unique_names(urls)))]
+    bare = directory is None
+    return [Target(i, url, folder, name, bare) for i, (url, name) in enumerate(zip(urls, unique_names(urls)))]
 
 
 _QUERY = re.compile(r"\?\S*")
