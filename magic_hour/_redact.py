@@ -27,8 +27,10 @@ _MIN_PREFIX = 4  # a cut that leaves fewer characters of a secret than this reve
 
 def _pieces(secrets: Iterable[Optional[str]]) -> List[str]:
     """The secrets of 8 characters or more, and each word of 8 or more of one that has spaces (a token
-    sent as ``"Bearer sk-..."`` or ``"my key sk-..."``: a server may echo only a part), longest first."""
-    found = {p for s in secrets if s for p in (s, *s.split()) if len(p) >= 8}
+    sent as ``"Bearer sk-..."`` or ``"my key sk-..."``: a server may echo only a part), and its words
+    joined by single spaces (a text answer's message is read so: ``"a  b\tc"`` shows as ``"a b c"``),
+    longest first."""
+    found = {p for s in secrets if s for p in (s, " ".join(s.split()), *s.split()) if len(p) >= 8}
     return sorted(found, key=len, reverse=True)
 
 

@@ -206,6 +206,27 @@ async def test_a_part_of_a_token_with_spaces_is_redacted_too(sdk: Flavor, sent: 
     assert_no_secret(str(err), repr(err), str(copy), json.dumps(copy.body))
 
 
+@pytest.mark.parametrize("sent", ["my  api  key  42", "team\tkey\tb7"], ids=["double-spaces", "tabs"])
+async def test_a_token_of_short_words_echoed_as_text_is_redacted(sdk: Flavor, sent: str) -> None:
+    """A text answer's message is read with its whitespace runs made single spaces, so an echo of a
+    token with double spaces or tabs (each word too short to redact alone) reached the message."""
+
+    def echo_as_text(request: Received) -> Respond:
+        auth = request.header("authorization") or ""
+        return Respond(401, [("Content-Type", "text/plain")], f"unknown key {auth[7:]} here".encode())
+
+    with RawServer(echo_as_text) as api:
+        client = sdk.client(base_url=api.url, token=sent, max_retries=0)
+        with pytest.raises(AuthenticationError) as info:
+            await sdk.create(client)
+        assert api.requests[0].header("authorization") == f"Bearer {sent}"
+    err, collapsed = info.value, " ".join(sent.split())
+    copy = pickle.loads(pickle.dumps(err))
+    assert "unknown key <redacted> here" in str(err)
+    for text in (str(err), repr(err), str(copy), repr(copy)):
+        assert sent not in text and collapsed not in text, text
+
+
 @pytest.mark.full
 async def test_signed_queries_never_reach_messages_reprs_or_progress(
     sdk: Flavor, fake: FakeMagicHour, server: FakeServer, tmp_path: pathlib.Path, sleeps: Sleeps
