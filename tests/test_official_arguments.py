@@ -254,8 +254,9 @@ async def test_a_download_directory_that_is_not_a_path_is_still_refused(
 # ------------------------------------------------------------------------ $MAGIC_HOUR_POLL_INTERVAL
 
 
+@pytest.mark.parametrize("raw", ["0", "0.001", "1e-300"])
 async def test_a_poll_interval_of_zero_polls_without_a_pause(
-    sdk: Flavor, fake: FakeMagicHour, monkeypatch: pytest.MonkeyPatch
+    sdk: Flavor, fake: FakeMagicHour, monkeypatch: pytest.MonkeyPatch, raw: str
 ) -> None:
     # The official SDK sleeps 0 s between polls with it (a test suite against a mock sets it); -1 fails
     # there at the first sleep, and is refused here before any request.
@@ -269,7 +270,7 @@ async def test_a_poll_interval_of_zero_polls_without_a_pause(
         fake.set_project_status("vid", "complete")
 
     worker = threading.Thread(target=finish_after_three_polls)
-    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "0")
+    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", raw)  # under poll_interval='s 0.01 s: as there
     worker.start()
     try:
         result = await sdk.call(client.v1.video_projects.check_result, "vid", True, False)

@@ -33,6 +33,7 @@ anything under the adaptive first 0.25 s only spends requests)."""
 MAX_FIXED_INTERVAL = 86400.0
 """The longest fixed ``poll_interval``: a day (a wait's ``timeout`` cuts any interval short anyway)."""
 INTERVAL_ALLOWED = f"a number of seconds from {MIN_FIXED_INTERVAL:g} to {MAX_FIXED_INTERVAL:g} (a day)"
+ENV_INTERVAL_ALLOWED = f"a number of seconds from 0 to {MAX_FIXED_INTERVAL:g} (a day)"
 DEFAULT_WAIT_TIMEOUT = 3600.0
 """Seconds ``wait()`` waits at most unless told (its ``timeout`` default): the generator writes this value
 into every generated ``wait`` signature and reference page (``python -m codegen`` after a change)."""
@@ -163,11 +164,13 @@ def env_interval(env: Mapping[str, str] = os.environ) -> Optional[float]:
         value = float(raw)
     except ValueError:
         value = float("nan")
-    if value == 0:  # polls without a pause, as the official SDK does with it (tests against a mock set it)
-        return 0.0
+    # The official SDK's knob keeps its meaning below the bound of poll_interval=: 0 polls without a
+    # pause and 0.001 pauses a millisecond, as there (a test suite against a mock sets such values).
+    if 0 <= value < MIN_FIXED_INTERVAL:
+        return value + 0.0  # -0.0 is 0
     seconds = _interval(value)
     if seconds is None:
-        raise InvalidParameterError(POLL_INTERVAL_ENV, raw, "0, or " + INTERVAL_ALLOWED)
+        raise InvalidParameterError(POLL_INTERVAL_ENV, raw, ENV_INTERVAL_ALLOWED)
     return seconds
 
 
