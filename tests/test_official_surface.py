@@ -120,7 +120,11 @@ def test_the_fixture_covers_the_official_surface() -> None:
         "required": False,
         "literals": ["Balanced", "Creative", "Resemblance"],
     }
-    assert fields["models"]["V1AiImageEditorCreateResponse"]["frame_cost"] == {"required": True}
+    assert fields["models"]["V1AiImageEditorCreateResponse"]["frame_cost"] == {
+        "required": True,
+        "numbers": "int",
+    }
+    assert fields["params"]["V1FaceSwapCreateBody"]["end_seconds"] == {"required": True, "numbers": "float"}
 
 
 @pytest.mark.skipif(
@@ -183,6 +187,8 @@ BASE: Dict[str, Any] = {
                 "assets": {"required": True},
                 "name": {"required": False, "any": True},
                 "model": {"required": False, "literals": ["a", "b"]},
+                "end_seconds": {"required": True, "numbers": "float"},
+                "width": {"required": False, "numbers": "int"},
             }
         },
         "models": {"V1FaceSwapCreateResponse": {"id": {"required": True, "any": True}}},
@@ -211,6 +217,7 @@ def test_compare_identical_and_extra_is_fine() -> None:
     _keys(ours)["extra"] = {"required": False}
     _keys(ours)["assets"]["required"] = False
     _keys(ours)["model"]["literals"].append("c")
+    _keys(ours)["width"]["numbers"] = "float"  # ours takes 512.5 where official takes integers: fine
     ours["fields"]["models"]["V1FaceSwapCreateResponse"]["id"]["required"] = False  # Optional: still fine
     assert surface.compare(BASE, ours) == []
     _keys(ours)["model"] = {"required": False, "any": True}  # ours takes any string: every value
@@ -270,6 +277,10 @@ def test_compare_identical_and_extra_is_fine() -> None:
         (
             lambda s: _keys(s)["model"].pop("literals"),
             "fields.params V1FaceSwapCreateBody.model literals: 2 value(s) missing: 'a', 'b'",
+        ),
+        (
+            lambda s: _keys(s)["end_seconds"].update({"numbers": "int"}),
+            "fields.params V1FaceSwapCreateBody.end_seconds: a number in official (512.5), only an integer",
         ),
         (
             lambda s: s["fields"]["models"]["V1FaceSwapCreateResponse"].clear(),

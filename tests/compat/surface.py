@@ -19,8 +19,10 @@ What a surface holds (everything an official user's code can name):
 - ``functions``: the public functions of ``magic_hour.helpers`` (coroutine or not, parameters);
 - ``attributes``: the submodules reachable as attributes after ``import magic_hour`` (``magic_hour.types``);
 - ``fields``: per type of those two modules, each TypedDict key / model field (Python name): whether it is
-  required, and the literal values its annotation allows (``"any": true`` when it takes any string, as
-  ours does for enum fields of response models and for fields of the generate() variants).
+  required, the literal values its annotation allows (``"any": true`` when it takes any string, as
+  ours does for enum fields of response models and for fields of the generate() variants), and
+  ``"numbers"``: ``"float"`` or ``"int"`` for a number (a key the official types ``float`` must not be
+  an ``int`` in ours: the official sends 512.5 there, ours would refuse it).
 """
 
 from __future__ import annotations
@@ -48,17 +50,21 @@ def _hints(cls: Any) -> Dict[str, Any]:
 
 def _allowed(annotation: Any) -> Dict[str, Any]:
     """``{"literals": [...]}`` of an annotation (through Optional, List, Union), ``"any": True`` when a
-    plain ``str`` is among what it takes."""
+    plain ``str`` is among what it takes, ``"numbers"``: ``"float"`` or ``"int"`` when it takes one (a
+    float field of the official's takes 512.5, an int field of ours refuses it)."""
     import typing
 
     literals: List[Any] = []
     anything = False
+    numbers: Set[str] = set()
     todo = [annotation]
     while todo:
         current = todo.pop()
         origin = typing.get_origin(current)
         if current is str:
             anything = True
+        elif current in (int, float):
+            numbers.add(current.__name__)
         elif origin is typing.Literal:
             literals += [v for v in typing.get_args(current) if v not in literals]
         elif origin is not None:
@@ -68,6 +74,8 @@ def _allowed(annotation: Any) -> Dict[str, Any]:
         out["literals"] = sorted(literals, key=lambda v: (type(v).__name__, str(v)))
     if anything:
         out["any"] = True
+    if numbers:
+        out["numbers"] = "float" if "float" in numbers else "int"
     return out
 
 
@@ -360,6 +368,8 @@ def _field_problems(where: str, theirs: Dict[str, Any], ours: Dict[str, Any], ki
             continue
         if kind == "params" and not spec["required"] and mine["required"]:
             problems.append(f"{where}.{key}: optional in official, required in ours")
+        if kind == "params" and spec.get("numbers") == "float" and mine.get("numbers") == "int":
+            problems.append(f"{where}.{key}: a number in official (512.5), only an integer in ours")
         if mine.get("any"):
             continue
         missing = [v for v in spec.get("literals", []) if v not in mine.get("literals", [])]
