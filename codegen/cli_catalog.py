@@ -86,6 +86,8 @@ NOUNS = {
     "audio": "an audio project",
     "face_detection": "a face detection",
 }
+SUMMARIES = {"GET /v1/account": "account"}
+"""Calls whose answer the command shows as a line for people (``summary``; ``--json``: the answer)."""
 BUILTIN = {"POST /v1/files/upload-urls"}
 """Operations whose commands are written by hand (``files``): listed for the docs, not parsed from here."""
 
@@ -161,6 +163,8 @@ def _command(api: Api, op: Operation, group: str, name: str, action: str, kind: 
     }
     if kind:
         command["kind"] = kind
+    if op.key in SUMMARIES and action == "call":
+        command["summary"] = SUMMARIES[op.key]
     args = [p for p in raw.get("parameters", []) if p.get("in") == "path"]
     command["args"] = [{"name": p["name"], "help": plain(p.get("description")) or p["name"]} for p in args]
     command["flags"] = flags(api, op, RESERVED) if action in ("create", "call") else []

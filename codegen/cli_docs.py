@@ -49,7 +49,8 @@ FILES_COMMANDS: List[Tuple[str, str, str, str, str, str]] = [
 ACTIONS = {
     "create": (
         f"A [job]({GUIDE}#options-of-a-job): uploads the local inputs, starts the project, waits for it, "
-        "downloads its outputs and prints their paths."
+        "downloads its outputs and prints their paths; the last line says what it cost. `--dry-run` "
+        "prints what it would send instead."
     ),
     "get": "Prints the API's answer as JSON, as it was sent.",
     "wait": (
@@ -237,7 +238,14 @@ def _section(command: Json, request: Optional[Any]) -> List[str]:
     polled = " (polled)" if command["action"] in ("wait", "download") else ""
     out = [f"### {group} {name}", "", command["description"] or command["help"], ""]
     out += ["```text", _wrapped(_usage(command).split(" ")), "```", ""]
-    out += [f"Calls `{method} {path}`{polled}. {ACTIONS[command['action']]}", ""]
+    does = ACTIONS[command["action"]]
+    if command.get("summary") == "account":
+        does = (
+            "Prints a line for people: the credits left, the plan and its state, the email "
+            "(`12,500 credits left; plan Pro (active, renews 2026-10-01); user@example.com`); "
+            "`--json` prints the API's answer as it was sent."
+        )
+    out += [f"Calls `{method} {path}`{polled}. {does}", ""]
     if command["args"] or command["flags"]:
         out += ["| Argument or option | Takes | Meaning |", "|---|---|---|"]
         for arg in command["args"]:

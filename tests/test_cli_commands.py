@@ -67,6 +67,12 @@ OUTPUT = {
 }
 OUTPUT["audio"] = ("mp3", 0, b"\xff\xfb")
 API_ERROR = "refused on purpose by the test"
+NOUN = {
+    "image": "image project",
+    "video": "video project",
+    "audio": "audio project",
+    "face_detection": "face detection",
+}
 PROJECT_ERROR = "the render failed on purpose"
 
 
@@ -332,7 +338,11 @@ def test_text(key: Key, text: Batch) -> None:
     if action in ("create", "download"):
         check_outputs(lines, key, result.cwd)
     if action == "create":
-        assert ": complete in " in result.err
+        # the last line: what it came to and what it cost
+        last = result.err.splitlines()[-1]
+        assert re.fullmatch(
+            rf"magic-hour: {NOUN[kind_of(key)]} cm\w+ complete in [\d.]+ s; [\d,]+ credits? charged", last
+        )
         # the batch's create of this operation (the projects made before the batch came first)
         body = json.loads(text.fake.requests_to(ROUTES[COMMANDS[key]["operation"]])[-1].body or b"")
         for path in COMMANDS[key]["files"]:
@@ -343,6 +353,8 @@ def test_text(key: Key, text: Batch) -> None:
                 assert one is None or str(one).startswith("api-assets/"), (key, path, one)
     elif action == "wait":
         assert lines and all(line.startswith(text.server.storage_url) for line in lines), result
+    elif COMMANDS[key].get("summary") == "account":  # a line for people (--json: the answer)
+        assert re.fullmatch(r"[\d,]+ credits left; plan \w+ \(.*\); .+@.+\n", result.out), result
     elif action in ("get", "call"):
         answer = json.loads(result.out)
         if action == "get":
@@ -411,7 +423,7 @@ def test_a_failed_project(key: Key, failed: Batch) -> None:
     assert result.code == 1, result
     doc = json.loads(result.out)
     assert doc["ok"] is False and doc["status"] == "error" and doc["downloaded"] == []
-    last = result.err.splitlines()[-1]
+    last = re.sub(r" \(\d+ credits? charged\)$", "", result.err.splitlines()[-1])
     if kind_of(key) == "face_detection":  # its answer has no error field: the status says it all
         assert last.endswith(" ended error") and doc["error"] is None
     else:
@@ -426,7 +438,8 @@ def test_a_canceled_project(key: Key, canceled: Batch) -> None:
     # a face detection has no "canceled" status: the fake shows "error"
     status = "error" if kind_of(key) == "face_detection" else "canceled"
     last = result.err.splitlines()[-1]
-    assert re.fullmatch(rf"magic-hour: error: {kind_of(key)} project \w+ ended {status}", last), result
+    pattern = rf"magic-hour: error: {NOUN[kind_of(key)]} \w+ ended {status}( \(\d+ credits? charged\))?"
+    assert re.fullmatch(pattern, last), result
     assert result.out == ""  # text mode: no path, no URL
     inputs_only(result.cwd, key)
 

@@ -310,7 +310,12 @@ def test_account_and_saved_items(
 ) -> None:
     monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", TOKEN)
     assert main(["--base-url", server.url, "account", "get"]) == 0
-    assert isinstance(json.loads(capsys.readouterr().out), dict)
+    assert (
+        capsys.readouterr().out
+        == "12,500 credits left; plan Pro (active, renews 2026-10-01); user@example.com\n"
+    )
+    assert main(["--base-url", server.url, "--json", "account", "get"]) == 0
+    assert json.loads(capsys.readouterr().out)["credits"] == 12500
     fake.seed("saved_items.list", count=3)
     assert main(["--base-url", server.url, "saved-items", "list", "--limit", "2"]) == 0
     page = json.loads(capsys.readouterr().out)

@@ -6,6 +6,7 @@ What a user sees is checked on a terminal emulator (pyte) fed with everything th
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -205,7 +206,10 @@ def test_a_job_on_a_terminal_shows_uploads_status_and_downloads(
     assert status.startswith("project ✓ complete") and status.endswith(" s")
     assert download.startswith("✓ output.png") and "100%" in download
     assert "rendering" in plain(out)  # the status was shown while the project rendered
-    assert plain(out).splitlines()[-1] == str(tmp_path / "output.png")  # stdout
+    assert plain(out).splitlines()[-2] == str(tmp_path / "output.png")  # stdout
+    # the last line: what it came to and what it cost
+    last = re.sub(r"\s+", " ", " ".join(shown[-2:]) if columns < 80 else shown[-1])  # wrapped at 50
+    assert re.search(r"magic-hour: image project cm\w+ ?\w* complete in [\d.]+ s; 10 credits charged$", last)
 
 
 def test_ctrl_c_while_rendering_shows_the_project_and_how_to_resume(

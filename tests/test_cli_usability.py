@@ -372,3 +372,71 @@ def test_piping_without_json_says_to_add_it(fake: FakeMagicHour, server: FakeSer
         "--image - ..."
     )
     assert fake.requests_to("image_to_video.create") == []
+
+
+# ------------------------------------------------------------------------- 9: cost and account, for people
+
+
+def test_a_jobs_last_line_says_what_it_cost(fake: FakeMagicHour, server: FakeServer, media: Path) -> None:
+    proc = cli(server, "image", "upscale", "--image", "photo.png", cwd=media)
+    assert proc.returncode == 0, proc.stderr
+    (project,) = fake.projects
+    assert re.fullmatch(
+        rf"magic-hour: image project {project.id} complete in [\d.]+ s; [\d,]+ credits charged",
+        proc.stderr.splitlines()[-1],
+    )
+
+
+def test_dry_run_sends_nothing_and_prints_what_body_takes(
+    fake: FakeMagicHour, server: FakeServer, media: Path
+) -> None:
+    dry = subprocess.run(  # no token, no server: nothing is needed to send nothing
+        [
+            PY,
+            "-m",
+            "magic_hour",
+            "image",
+            "face-swap",
+            "--source",
+            "photo.png",
+            "--target",
+            "photo.png",
+            "--name",
+            "dry",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=media,
+        timeout=60,
+        check=False,
+    )
+    assert dry.returncode == 0, dry.stderr
+    body = json.loads(dry.stdout)
+    assert body == {
+        "name": "dry",
+        "assets": {"source_file_path": "photo.png", "target_file_path": "photo.png"},
+    }
+    assert dry.stderr.splitlines() == [
+        "magic-hour: dry run: nothing was sent",
+        "magic-hour: would upload 1 file (313 B):",
+        "magic-hour:   photo.png (image, 313 B) -> assets.source_file_path, assets.target_file_path",
+        "magic-hour: would send POST /v1/face-swap-photo with this body (local files replaced by their "
+        "uploaded path):",
+    ]
+    doc = json.loads(
+        cli(server, "--json", "image", "upscale", "--image", "photo.png", "--dry-run", cwd=media).stdout
+    )
+    assert doc["dry_run"] is True and doc["operation"] == "POST /v1/ai-image-upscaler"
+    assert doc["uploads"] == [
+        {"path": "photo.png", "type": "image", "size": 313, "fields": ["assets.image_file_path"]}
+    ]
+    assert doc["body"]["scale_factor"] == 2  # what the command fills in is shown too
+    assert fake.requests == []
+    # what it printed is what --body takes: the same job, run for real
+    (media / "body.json").write_text(dry.stdout)
+    real = cli(server, "image", "face-swap", "--body", "body.json", cwd=media)
+    assert real.returncode == 0, real.stderr
+    sent = created(fake, "face_swap_photo.create")
+    assert sent["name"] == "dry" and sent["assets"]["source_file_path"].startswith("api-assets/")

@@ -145,6 +145,11 @@ def _add_runner_options(parser: argparse.ArgumentParser, command: Json) -> None:
     if command["action"] == "create":
         group.add_argument("--no-wait", action="store_true", help="print the project's id and type, and exit")
         group.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="send nothing: print the request body (what --body takes) and the files that would be uploaded",
+        )
+        group.add_argument(
             "--body",
             metavar="FILE",
             help="the request body as JSON, from a file or - (stdin); flags and --set override it",

@@ -25,7 +25,16 @@ GLOBAL = [
     "--mock",
     "--help",
 ]
-JOB = ["--no-wait", "--no-download", "--output-dir", "--wait-timeout", "--quiet", "--set", "--body"]
+JOB = [
+    "--no-wait",
+    "--no-download",
+    "--output-dir",
+    "--wait-timeout",
+    "--quiet",
+    "--set",
+    "--body",
+    "--dry-run",
+]
 FILES_COMMANDS = {
     "upload": ["--type", "--extension", "--concurrency"],
     "upload-urls": ["--item"],
@@ -146,7 +155,18 @@ def unquote(word: str) -> str:
 
 def _switches(catalog: Dict[str, Any]) -> Set[str]:
     """Options that take no value: the command's own, and the API's booleans."""
-    found = {"--json", "--verbose", "-v", "--mock", "--help", "--no-wait", "--no-download", "--quiet", "-q"}
+    found = {
+        "--json",
+        "--verbose",
+        "-v",
+        "--mock",
+        "--help",
+        "--no-wait",
+        "--no-download",
+        "--quiet",
+        "-q",
+        "--dry-run",
+    }
     found |= {f["flag"] for c in catalog["commands"] for f in c["flags"] if f["type"] == "boolean"}
     return found
 

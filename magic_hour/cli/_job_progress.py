@@ -22,7 +22,7 @@ class JobReporter(Reporter):
     def __call__(self, event: Any) -> None:
         if self._quiet:
             return
-        from .._jobs.events import DownloadProgress, JobDone, ProjectStatus
+        from .._jobs.events import DownloadProgress, ProjectStatus
         from .._upload.flow import UploadProgress
 
         with self._lock:
@@ -35,8 +35,6 @@ class JobReporter(Reporter):
                     say(f"project {event.id}: {event.status} ({event.elapsed:.1f} s)")
             elif isinstance(event, DownloadProgress):
                 self._download(event)
-            elif isinstance(event, JobDone):
-                say(f"project {event.id}: {event.status} in {event.elapsed:.1f} s")
 
     def project_started(self, noun: str, project_id: str) -> None:
         if not self._quiet:

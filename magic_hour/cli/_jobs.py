@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, cast
 from urllib.parse import urlencode
 
 from ._checks import check_input_kinds, check_values
-from ._output import EXIT_FAILURE, EXIT_OK, one_line, print_json, say, write_fields
+from ._lines import account_line, job_line
+from ._output import EXIT_FAILURE, EXIT_OK, print_json, say, write_fields
 from ._raw import call_json
 from ._request import request_parts
 from ._resume import JobState, job_state, noun
@@ -76,7 +77,7 @@ def _document(kind: str, project: BaseModel, downloaded: Optional[List[str]]) ->
     }
 
 
-def _report(doc: Json, args: argparse.Namespace, waited: bool) -> int:
+def _report(doc: Json, args: argparse.Namespace, waited: bool, elapsed: Optional[float]) -> int:
     if args.json:
         print_json(doc)
     elif not waited:
@@ -85,13 +86,10 @@ def _report(doc: Json, args: argparse.Namespace, waited: bool) -> int:
         for line in doc["downloaded"] or doc["outputs"]:
             write_fields(line)
     sys.stdout.flush()
-    if doc["ok"]:
-        return EXIT_OK
-    error: Any = doc.get("error")
-    message: Any = cast(Json, error).get("message", error) if isinstance(error, dict) else error
-    reason = one_line(message or "")
-    say(f"error: {doc['type']} project {doc['id']} ended {doc['status']}" + (f": {reason}" if reason else ""))
-    return EXIT_FAILURE
+    # The last line: what the job came to and what it cost (a failure is said even with -q).
+    if waited and (not doc["ok"] or not args.quiet):
+        say(job_line(doc, elapsed))
+    return EXIT_OK if doc["ok"] else EXIT_FAILURE
 
 
 def _watch(run: Run, directory: Optional[str]) -> str:
@@ -107,6 +105,7 @@ def _following(job: JobState, reporter: Callable[[Any], object]) -> Callable[[An
         status = getattr(event, "status", None)  # ProjectStatus, JobDone
         if isinstance(status, str):
             job.status = status
+            job.elapsed = getattr(event, "elapsed", job.elapsed)
         reporter(event)
 
     return on_progress
@@ -121,6 +120,10 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
     body, query, params = request_parts(command, args)
     check_values(command, body, query)  # before any upload: a mistake found now costs nothing
     check_input_kinds(command, body)
+    if getattr(args, "dry_run", False):
+        from ._dryrun import dry_run
+
+        return dry_run(command, args, body)
     path = _path(template, params)  # before any client exists
     with open_client(args) as client:
         if action not in ("create", "wait", "download"):
@@ -176,7 +179,7 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
         finally:
             reporter.stop()
     waited = action != "create" or not args.no_wait
-    return _report(_document(kind, project, downloaded), args, waited)
+    return _report(_document(kind, project, downloaded), args, waited, job.elapsed)
 
 
 def _plain_call(
@@ -190,6 +193,9 @@ def _plain_call(
         if not args.json:
             say(f"deleted {command.get('kind')} project {doc['id']}")
             return EXIT_OK
+    elif command.get("summary") == "account" and not args.json:
+        write_fields(account_line(answer))
+        return EXIT_OK
     else:
         doc = answer
     print_json(doc)

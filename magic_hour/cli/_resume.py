@@ -33,6 +33,7 @@ class JobState:
     id: Optional[str] = None
     status: str = ""
     phase: str = "uploading"
+    elapsed: Optional[float] = None
 
     def created(self, project_id: str) -> None:
         self.id, self.phase = project_id, "started"
