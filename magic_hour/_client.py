@@ -11,6 +11,7 @@ import httpx
 from typing_extensions import Self
 
 from ._core.config import DEFAULT_MAX_TRANSFERS
+from ._core.owned import OwnAsyncClient, OwnClient
 from ._core.request import (
     DEFAULT_MAX_RETRIES,
     NOT_GIVEN,
@@ -134,7 +135,7 @@ class Client:
             httpx_client,
             _LIMITS.max_connections if self._owns_client else None,
             # Our own pool; made again in a forked child.
-            (lambda: httpx.Client(timeout=timeout, limits=_LIMITS)) if self._owns_client else None,
+            (lambda: OwnClient(timeout, _LIMITS)) if self._owns_client else None,
         )
         _DRIVERS[self] = self._http
         self.v1 = V1(self._http)
@@ -242,7 +243,7 @@ class AsyncClient:
             httpx_client,
             _LIMITS.max_connections if self._owns_client else None,
             # Our own pool; made again in a forked child or another event loop.
-            (lambda: httpx.AsyncClient(timeout=timeout, limits=_LIMITS)) if self._owns_client else None,
+            (lambda: OwnAsyncClient(timeout, _LIMITS)) if self._owns_client else None,
         )
         _DRIVERS[self] = self._http
         self.v1 = AsyncV1(self._http)

@@ -140,6 +140,7 @@ def _shared_default_ssl_context() -> Iterator[None]:
 
     patch = pytest.MonkeyPatch()
     patch.setattr(default_transport, "create_ssl_context", create_ssl_context)
+    patch.setattr(httpx, "create_ssl_context", create_ssl_context)  # the SDK's own transport's
     try:
         yield
     finally:

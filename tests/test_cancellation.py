@@ -75,7 +75,7 @@ def sockets_to(server: FakeServer) -> List[Any]:
 
 def busy_connections(client: Any) -> List[Any]:
     """Connections of the client's pool that are neither idle nor closed (a request still on them)."""
-    pool = client._client._transport._pool
+    pool = client._client.own_transport.pool
     return [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
 
 

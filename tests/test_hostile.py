@@ -143,8 +143,14 @@ async def test_gzip_bomb_in_an_error_body_is_cut(sdk: Flavor, one_server: Any, l
     server = one_server(Respond(500, [JSON, ("Content-Encoding", encoding)], bomb))
     with pytest.raises(InternalServerError) as info:
         await sdk.create(sdk.client(base_url=server.url, max_retries=0))
-    assert len(info.value.response.content) <= 1024 * 1024
+    response = info.value.response
+    assert len(response.content) <= 1024 * 1024
     assert isinstance(info.value.body, str)
+    # The body was decoded by the SDK, within bounds: the response says so (httpx would decode it again,
+    # unbounded, if it kept the wire's Content-Encoding), and keeps the rest.
+    assert "content-encoding" not in response.headers
+    assert response.headers["content-type"] == "application/json"
+    assert response.status_code == 500 and response.request.url.path == "/v1/files/upload-urls"
 
 
 @pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS], ids=["zlib", "raw"])
@@ -212,6 +218,32 @@ async def test_a_dripping_answer_times_out_per_attempt(sdk: Flavor, one_server: 
     assert time.monotonic() - start < 2.5
 
 
+@pytest.mark.parametrize("route", ["direct", "env-proxy"])
+async def test_dripping_headers_time_out_per_attempt_on_the_clients_own_pool(
+    sdk: Flavor, one_server: Any, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    """The response deadline covers the status line and headers too, which only the network layer of
+    the SDK's own pool can see (httpx has no public way to give its transport a network backend: the
+    SDK builds its own over httpcore's pools, proxies of the environment included). A lent client's
+    headers are bounded per socket read only (docs/client.md)."""
+    reply = _json(200, b'{"items": []}', ("X-Pad", "p" * 400))  # ~4.5 s of headers at this drip
+    server = one_server(Respond(200, [JSON], b'{"items": []}'), then=Drip(reply, every=0.02, size=2))
+    kwargs: Any = {"base_url": server.url}
+    if route == "env-proxy":
+        monkeypatch.setenv("HTTP_PROXY", server.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        kwargs = {"base_url": "http://api.example", "allow_insecure_http": True}
+    client = sdk.client(max_retries=0, timeout=0.5, **kwargs)
+    assert (await sdk.create(client)).items == []
+    if route == "env-proxy":  # the absolute form a proxy is sent
+        assert server.requests[0].target == "http://api.example/v1/files/upload-urls"
+    start = time.monotonic()
+    with pytest.raises(ApiTimeoutError):
+        await sdk.create(client)
+    assert time.monotonic() - start < 2.5
+
+
 async def test_total_timeout_bounds_the_call_across_retries(sdk: Flavor, one_server: Any) -> None:
     server = one_server(then=_json(503, b'{"message": "busy"}', ("Retry-After", "0.4")))
     client = sdk.client(base_url=server.url, max_retries=50)
@@ -248,6 +280,9 @@ async def test_plain_http_through_a_remote_proxy_is_refused(
     with pytest.raises(InsecureTransportError, match=r"proxy\.example") as info:
         await sdk.create(sdk.client(base_url=server.url))
     assert_no_secret(str(info.value))
+    # A lent client that trusts the environment (httpx's default) goes through the same proxy.
+    with pytest.raises(InsecureTransportError, match=r"proxy\.example"):
+        await sdk.create(sdk.client(base_url=server.url, httpx_client=sdk.httpx_client()))
     # trust_env=False on a lent client: no proxy, so loopback is fine.
     lent = sdk.httpx_client(trust_env=False)
     assert (await sdk.create(sdk.client(base_url=server.url, httpx_client=lent))).items == []

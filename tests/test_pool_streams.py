@@ -1,62 +1,104 @@
-"""The network streams of the pools the SDK owns (``_core/deadline.py``): the socket is looked up once.
+"""The network streams of the pools the SDK owns (``_core/asyncio_net.py`` under asyncio).
 
-httpcore asks every pooled connection whether its socket is readable at every request (to drop the
-connections the server closed), and anyio's answer is dear; the async stream wrapper keeps the socket
-and polls it itself. The behaviour it serves
-must not change: a keep-alive connection the server closed while idle is noticed and replaced, sync and
-async, on a real socket.
+Under asyncio the SDK's own pool connects through asyncio's public transport API rather than anyio's
+streams: it keeps reading while a body is written (a storage's early answer is kept), stops writing
+once the server has answered, and tells httpcore's pool from its own state whether an idle connection
+was closed by the server. The behaviour it serves: a keep-alive connection the server closed while idle
+is noticed and replaced, sync and async, on a real socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import httpcore
 import pytest
 
-from magic_hour._core.deadline import _AsyncStream
+from magic_hour._core.asyncio_net import AioBackend
 
-pytestmark = [pytest.mark.anyio, pytest.mark.full]
-
-
-class _Inner(httpcore.AsyncNetworkStream):
-    def __init__(self, answers: Dict[str, Any]) -> None:
-        self.answers = answers
-        self.asked: List[str] = []
-
-    def get_extra_info(self, info: str) -> Any:
-        self.asked.append(info)
-        return self.answers.get(info)
+pytestmark = pytest.mark.anyio
 
 
-def test_the_socket_is_looked_up_once_and_polled_for_readability() -> None:
-    near, far = socket.socketpair()
-    with near, far:
-        inner = _Inner({"socket": near, "client_addr": ("127.0.0.1", 5)})
-        stream = _AsyncStream(inner)
+@pytest.fixture
+def peer() -> Iterator[socket.socket]:
+    """A listening socket on 127.0.0.1: the test accepts the stream's connection and plays the server."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    with listener:
+        yield listener
+
+
+async def _accept(listener: socket.socket) -> socket.socket:
+    conn, _ = await asyncio.get_running_loop().run_in_executor(None, listener.accept)
+    return conn
+
+
+async def _write(stream: Any, times: int, size: int, *, timeout: float) -> None:
+    for _ in range(times):
+        await stream.write(b"x" * size, timeout=timeout)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_readability_is_the_streams_own_state_and_the_socket(peer: socket.socket) -> None:
+    stream = await AioBackend().connect_tcp("127.0.0.1", peer.getsockname()[1], timeout=5)
+    conn = await _accept(peer)
+    try:
         assert stream.get_extra_info("is_readable") is False
-        assert stream.get_extra_info("socket") is near
-        far.sendall(b"x")
+        assert stream.get_extra_info("server_addr") == peer.getsockname()
+        conn.sendall(b"x")
+        assert stream.get_extra_info("is_readable") is True  # in the kernel, or taken in already
+        assert await stream.read(10, timeout=5) == b"x"
+        conn.close()  # the server hung up: readable (the next read returns b"")
+        await asyncio.sleep(0.05)
         assert stream.get_extra_info("is_readable") is True
-        assert (
-            stream.get_extra_info("client_addr") == stream.get_extra_info("client_addr") == ("127.0.0.1", 5)
-        )
-        assert inner.asked == ["socket", "client_addr", "client_addr"]
-        near.recv(1)
-        far.close()  # the server hung up: readable (the next read returns b"")
-        assert stream.get_extra_info("is_readable") is True
-    assert stream.get_extra_info("is_readable") is True  # closed here too: no descriptor, readable
+        assert await stream.read(10, timeout=5) == b""
+    finally:
+        await stream.aclose()
 
 
-def test_a_stream_without_a_socket_answers_for_itself() -> None:
-    inner = _Inner({"is_readable": "its own answer"})
-    stream = _AsyncStream(inner)
-    assert stream.get_extra_info("socket") is None
-    assert stream.get_extra_info("is_readable") == "its own answer"
-    assert inner.asked == ["socket", "socket", "is_readable"]
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_an_early_answer_stops_the_writes_and_is_read(peer: socket.socket) -> None:
+    """A storage that answers (and closes) before the body is sent: the next write raises WriteError
+    (httpcore then reads the response) and the answer is there, even after the server closed."""
+    stream = await AioBackend().connect_tcp("127.0.0.1", peer.getsockname()[1], timeout=5)
+    conn = await _accept(peer)
+    answer = b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    try:
+        await stream.write(b"PUT / HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n", timeout=5)
+        conn.sendall(answer)
+        conn.close()  # with the body unread: the kernel answers our next writes with a reset
+        await asyncio.sleep(0.05)
+        with pytest.raises(httpcore.WriteError):
+            await _write(stream, 100, 65536, timeout=5)
+        assert await stream.read(65536, timeout=5) == answer
+    finally:
+        await stream.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_reads_and_writes_time_out(peer: socket.socket) -> None:
+    stream = await AioBackend().connect_tcp("127.0.0.1", peer.getsockname()[1], timeout=5)
+    conn = await _accept(peer)
+    try:
+        with pytest.raises(httpcore.ReadTimeout):
+            await stream.read(10, timeout=0.05)
+        with pytest.raises(httpcore.WriteTimeout):  # the peer reads nothing: the buffers fill up
+            await _write(stream, 10_000, 1024 * 1024, timeout=0.1)
+    finally:
+        await stream.aclose()
+        conn.close()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    with pytest.raises(httpcore.ConnectError):
+        await AioBackend().connect_tcp("127.0.0.1", port, timeout=5)
 
 
 BODY = b'{"items":[{"upload_url":"https://storage.test/a?sig=1","expires_at":"2030-01-01T00:00:00Z","file_path":"api-assets/a.png"}]}'
@@ -109,6 +151,7 @@ def closing_server() -> Iterator[Dict[str, Any]]:
         listener.close()
 
 
+@pytest.mark.full  # real sleeps
 async def test_a_connection_the_server_closed_while_idle_is_replaced(
     sdk: Any, closing_server: Dict[str, Any]
 ) -> None:

@@ -2,22 +2,21 @@
 
 A server that drips its answer one byte per second never trips a 1 s read timeout. So the SDK sets, for
 the request being sent, a :class:`Budget` in a context variable (per thread, per task), and the network
-streams of the pools it owns (wrapped by :func:`install`) give each read, write and connect at most what
-is left of it:
+backend of the pools it owns (:class:`Backend`, :class:`AsyncBackend`, given to httpcore's pools by
+``owned.py``) gives each read, write and connect at most what is left of it:
 
 - the **response** of an attempt (status line, headers and body) must arrive within the ``read``
   timeout, counted from its first byte read;
 - the **call** (every attempt and the waits between them) ends at ``total_timeout``, if one is given.
 
-A lent ``httpx_client`` is not modified: there, the body read checks the deadline between pieces and the
-total deadline shortens each operation's timeout (see ``transport.py``).
+A lent ``httpx_client`` is the caller's, used as it is: there, the body read checks the deadline between
+pieces and the total deadline shortens each operation's timeout (see ``transport.py``); the headers of
+an answer are bounded by the ``read`` timeout of each socket read only (docs/client.md).
 """
 
 from __future__ import annotations
 
 import contextvars
-import select
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
@@ -140,7 +139,9 @@ class _Stream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class _Backend(httpcore.NetworkBackend):
+class Backend(httpcore.NetworkBackend):
+    """A network backend whose connections keep the deadlines of the request being sent."""
+
     def __init__(self, inner: httpcore.NetworkBackend) -> None:
         self._inner = inner
 
@@ -165,35 +166,14 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def _keep_reading(stream: object) -> None:
-    """Let asyncio take in what the server sends while we write (a storage that refuses an upload
-    answers early, "403 expired" or "413", then closes).
-
-    anyio pauses an asyncio transport's reading between receives. Written into while paused, the early
-    answer waits in the kernel; the next write fails (the server has closed), asyncio then closes the
-    socket, and the answer is lost: a connection error instead of the storage's reason. Reading kept
-    on, the answer is queued by the time the write fails, and httpcore (which reads the response after
-    a failed write) finds it. Trio, and sync sockets, keep unread data anyway.
-    """
-    inner: Any = getattr(stream, "_stream", None)  # httpcore's AnyIOStream -> an anyio stream
-    while inner is not None and hasattr(inner, "transport_stream"):  # TLS over TCP
-        inner = inner.transport_stream
-    transport: Any = getattr(inner, "_transport", None)
-    resume = getattr(transport, "resume_reading", None)
-    if resume is not None and not transport.is_closing():
-        resume()
-
-
 class _AsyncStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
-        self._socket: Any = None
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         return await self._inner.read(max_bytes, _cap(self._inner, timeout, reading=True))
 
     async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
-        _keep_reading(self._inner)
         await self._inner.write(buffer, _cap(self._inner, timeout, reading=False))
 
     async def aclose(self) -> None:
@@ -205,36 +185,12 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, _connect_cap(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
-        # httpcore asks every pooled connection whether its socket is readable (closed by the server) at
-        # every request and response, and anyio answers by building its whole attribute table,
-        # getpeername() included: ~40 us a time, O(connections) per request, a third of the client's CPU
-        # with 20 jobs at once (tests/benchmarks/bench_jobs.py). The socket object is the same for the
-        # stream's whole life: look it up once, and poll it as httpcore does.
-        if info not in ("socket", "is_readable"):
-            return self._inner.get_extra_info(info)
-        if self._socket is None:
-            self._socket = self._inner.get_extra_info("socket")
-        if info == "socket":
-            return self._socket
-        if not callable(getattr(self._socket, "fileno", None)):
-            return self._inner.get_extra_info(info)
-        return _readable(self._socket)
+        return self._inner.get_extra_info(info)
 
 
-def _readable(sock: Any) -> bool:
-    """httpcore's ``is_socket_readable`` for a socket (asyncio's ``TransportSocket``, trio's, the stdlib's):
-    data (or the end) waiting; a closed socket counts as readable."""
-    fd = sock.fileno()
-    if fd < 0:
-        return True
-    if sys.platform == "win32" or getattr(select, "poll", None) is None:
-        return bool(select.select([fd], [], [], 0)[0])
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
+class AsyncBackend(httpcore.AsyncNetworkBackend):
+    """A network backend whose connections keep the deadlines of the request being sent."""
 
-
-class _AsyncBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
         self._inner = inner
 
@@ -259,23 +215,3 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
-
-
-def install(client: Any) -> bool:
-    """Wrap the network backends of every pool of ``client`` (one the SDK created, before its first
-    request). Returns False when this httpx version keeps them elsewhere (then only the body read and
-    the total deadline are enforced, as for a lent client)."""
-    transports = [getattr(client, "_transport", None)]
-    transports += list(getattr(client, "_mounts", {}).values())
-    done = False
-    for transport in transports:
-        pool: Any = getattr(transport, "_pool", None)
-        backend: Any = getattr(pool, "_network_backend", None)
-        if backend is None or isinstance(backend, (_Backend, _AsyncBackend)):
-            continue
-        wrapper: Any = (
-            _AsyncBackend(backend) if isinstance(backend, httpcore.AsyncNetworkBackend) else _Backend(backend)
-        )
-        pool._network_backend = wrapper
-        done = True
-    return done

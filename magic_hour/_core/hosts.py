@@ -1,13 +1,13 @@
 """Host names: which ones are well-formed, which are this machine, and where a request really goes.
 
-Pure checks, plus one look at an httpx client's proxy settings (without any I/O).
+Pure checks (which proxy a request goes through is ``owned.proxy_host``'s).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from typing import Any, Optional
+from typing import Optional
 
 import httpx
 
@@ -68,38 +68,13 @@ def url_host_problem(url: str) -> Optional[str]:
     return host_problem(parsed.raw_host.decode("ascii"))
 
 
-def proxy_for(client: httpx.Client | httpx.AsyncClient, url: httpx.URL) -> Optional[str]:
-    """The host of the proxy ``client`` sends ``url`` through (from ``proxy=``, ``mounts=`` or, with
-    ``trust_env``, ``HTTP_PROXY``/``ALL_PROXY``), or ``None`` when it connects directly."""
-    pick = getattr(client, "_transport_for_url", None)
-    if pick is None:  # another httpx version: read the environment as httpx would
-        return _env_proxy(url) if getattr(client, "trust_env", True) else None
-    transport: Any = pick(url)
-    pool: Any = getattr(transport, "_pool", None)
-    proxy_url: Any = getattr(pool, "_proxy_url", None)
-    if proxy_url is None:
-        return None
-    host = getattr(proxy_url, "host", b"")
-    return host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
-
-
-def _env_proxy(url: httpx.URL) -> Optional[str]:
-    import urllib.request
-
-    if urllib.request.proxy_bypass_environment(url.host):  # type: ignore[attr-defined]
-        return None
-    proxies = urllib.request.getproxies_environment()
-    found = proxies.get(url.scheme) or proxies.get("all")
-    return httpx.URL(found).host if found else None
-
-
-def check_cleartext(client: httpx.Client | httpx.AsyncClient, request: httpx.Request) -> None:
-    """Refuse to send a plain-http request carrying the token through a proxy on another machine.
+def check_cleartext(proxy: Optional[str], request: httpx.Request) -> None:
+    """Refuse to send a plain-http request carrying the token through a proxy (``proxy``: its host, or
+    ``None``) on another machine.
 
     The base URL may be this machine, but with ``HTTP_PROXY`` set (httpx honours it by default) the
     request, token included, goes in clear text to the proxy first.
     """
-    proxy = proxy_for(client, request.url)
     if proxy is not None and not is_loopback(proxy):
         source = "HTTP_PROXY/ALL_PROXY" if any(k.lower().endswith("_proxy") for k in os.environ) else "proxy="
         raise InsecureTransportError(

@@ -17,7 +17,6 @@ import httpx
 
 from .._exceptions import ClientClosedError
 from . import pool
-from .deadline import install as install_deadlines
 from .slots import AsyncSlots, SyncSlots
 
 __all__ = ["AsyncPoolHolder", "SyncPoolHolder"]
@@ -38,7 +37,6 @@ class SyncPoolHolder:
         self._make = make_client
         if make_client is not None:
             client = make_client()
-            install_deadlines(client)
         assert client is not None
         self.client = client
         self._generation = pool.generation()
@@ -66,7 +64,6 @@ class SyncPoolHolder:
             # A forked child: the parent's connections must not be used here. Closing them in the
             # child closes only the child's copies of the sockets.
             old, self.client = self.client, self._make()
-            install_deadlines(self.client)
             self._generation = pool.generation()
             old.close()
         return self.client
@@ -97,9 +94,7 @@ class AsyncPoolHolder:
 
     def _new_client(self) -> httpx.AsyncClient:
         assert self._make is not None
-        client = self._make()
-        install_deadlines(client)
-        return client
+        return self._make()
 
     @property
     def client(self) -> httpx.AsyncClient:

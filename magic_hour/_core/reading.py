@@ -41,17 +41,54 @@ def _limit_for(response: httpx.Response) -> int:
     return SUCCESS_BODY_LIMIT if response.is_success else ERROR_BODY_LIMIT
 
 
-def _already_read(response: httpx.Response) -> bool:
+def _already_read(response: httpx.Response) -> Optional[httpx.Response]:
     """A transport that is not a network (a mock, the fake's) may hand back a body already in memory:
-    only the limit is applied to it."""
-    content: Optional[bytes] = getattr(response, "_content", None)  # httpx sets it once the body is read
-    if content is None:
-        return False
+    only the limit is applied to it. ``None`` when the body is still to be read."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return None
     limit = _limit_for(response)
     if len(content) > limit:
-        response._content = content[:limit]  # pyright: ignore[reportPrivateUsage]
         response.extensions[TRUNCATED] = True
-    return True
+        return _with_body(response, content[:limit], decoded=False)
+    return response
+
+
+def _fits(response: httpx.Response) -> bool:
+    """Nothing to decode and a ``Content-Length`` within the limit: httpx's own read is bounded by it
+    (the connection delivers no byte past the announced length)."""
+    headers = response.headers
+    if "content-encoding" in headers:
+        return False
+    length = headers.get("content-length", "")
+    return length.isdigit() and int(length) <= _limit_for(response)
+
+
+def _with_body(response: httpx.Response, content: bytes, *, decoded: bool) -> httpx.Response:
+    """``response`` with ``content`` as its body: httpx's public way to give a response a body it did
+    not read itself is a new response. A body read here through its ``Content-Encoding`` loses the
+    headers that described the wire's bytes (``Content-Encoding``, ``Content-Length``), or httpx would
+    decode it again, without a bound."""
+    headers = response.headers
+    if decoded:
+        headers = httpx.Headers(
+            [
+                (k, v)
+                for k, v in headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length")
+            ]
+        )
+    out = httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=response.request,
+        extensions=response.extensions,
+    )
+    if response.is_closed:
+        out.elapsed = response.elapsed
+    return out
 
 
 class _Collector:
@@ -98,34 +135,49 @@ class _Collector:
         self.size += len(data)
         return True
 
-    def finish(self) -> None:
+    def finish(self) -> bytes:
         if not self.response.extensions.get(TRUNCATED):
             tail = self.inflater.flush()
             self._take(tail)
-        # What httpx's own read() stores; `response.content` then works as usual.
-        self.response._content = b"".join(self.parts)  # pyright: ignore[reportPrivateUsage]
+        return b"".join(self.parts)
 
 
-def read_body(response: httpx.Response, deadline: Optional[float] = None) -> None:
-    """Read a streamed response's body within its limit, then close it."""
-    if _already_read(response):
-        return
+def read_body(response: httpx.Response, deadline: Optional[float] = None) -> httpx.Response:
+    """Read a streamed response's body within its limit (and ``deadline``, checked between pieces, for
+    a connection that does not keep it itself), then close it; returns the response to use."""
+    done = _already_read(response)
+    if done is not None:
+        return done
+    if deadline is None and _fits(response):  # the common case: httpx reads and keeps it
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
     collector = _Collector(response, deadline)
     raw: Generator[bytes, None, None] = response.iter_raw()  # type: ignore[assignment]
     try:
         for piece in raw:
             if not collector.add(piece):
                 break
-        collector.finish()
+        content = collector.finish()
     finally:
         raw.close()
         response.close()
+    return _with_body(response, content, decoded="content-encoding" in response.headers)
 
 
-async def aread_body(response: httpx.Response, deadline: Optional[float] = None) -> None:
+async def aread_body(response: httpx.Response, deadline: Optional[float] = None) -> httpx.Response:
     """:func:`read_body` for an async response."""
-    if _already_read(response):
-        return
+    done = _already_read(response)
+    if done is not None:
+        return done
+    if deadline is None and _fits(response):
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
     collector = _Collector(response, deadline)
     raw: AsyncGenerator[bytes, None] = response.aiter_raw()  # type: ignore[assignment]
     try:
@@ -141,9 +193,10 @@ async def aread_body(response: httpx.Response, deadline: Optional[float] = None)
                 except Exception:
                     pass
                 break
-        collector.finish()
+        content = collector.finish()
     finally:
         await response.aclose()
+    return _with_body(response, content, decoded="content-encoding" in response.headers)
 
 
 def body_text(response: httpx.Response, content: bytes) -> str:

@@ -19,6 +19,7 @@ from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts
 from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
 from .lifecycle import AsyncPoolHolder, SyncPoolHolder
+from .owned import proxy_host
 from .reading import aread_body, read_body
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
@@ -90,7 +91,8 @@ class SyncHTTP(SyncPoolHolder):
             except UnicodeError as exc:  # a host name the socket layer cannot encode
                 raise httpx.ConnectError(f"invalid host name: {exc}", request=request) from None
             if not streamed:
-                read_body(response, lent_deadline or budget.deadline())
+                # Our own pool's connections keep the deadlines; a lent one's are checked between pieces.
+                response = read_body(response, lent_deadline)
             return response
         finally:
             CURRENT.reset(token)
@@ -111,7 +113,7 @@ class SyncHTTP(SyncPoolHolder):
         client = self._current()
         request = build_request(self.config, api_request, resolved, client.headers)
         if request.url.scheme == "http" and api_request.auth and not self.config.allow_insecure_http:
-            check_cleartext(client, request)
+            check_cleartext(proxy_host(client, request.url), request)
         what = _Describe(request)
         start = time.perf_counter()
         total = call_deadline(resolved.total_timeout)
@@ -167,7 +169,7 @@ class AsyncHTTP(AsyncPoolHolder):
             if self.closed or client.is_closed:  # closed while this call waited for a slot
                 raise ClientClosedError()
             if self.owned:
-                return await self._send(client, request, budget.deadline, streamed, **kwargs)
+                return await self._send(client, request, None, streamed, **kwargs)
             lent_deadline = lent_timeouts(request, budget)
             import anyio
 
@@ -177,7 +179,7 @@ class AsyncHTTP(AsyncPoolHolder):
                     if budget.call_deadline is None
                     else max(0.0, budget.call_deadline - time.monotonic())
                 ):
-                    return await self._send(client, request, lambda: lent_deadline, streamed, **kwargs)
+                    return await self._send(client, request, lent_deadline, streamed, **kwargs)
             except TimeoutError:
                 raise httpx.ReadTimeout(
                     "the call took longer than its total_timeout", request=request
@@ -191,7 +193,7 @@ class AsyncHTTP(AsyncPoolHolder):
         self,
         client: httpx.AsyncClient,
         request: httpx.Request,
-        deadline: Callable[[], Optional[float]],
+        deadline: Optional[float],
         streamed: bool,
         **kwargs: Any,
     ) -> httpx.Response:
@@ -202,7 +204,9 @@ class AsyncHTTP(AsyncPoolHolder):
         except UnicodeError as exc:  # a host name the socket layer cannot encode
             raise httpx.ConnectError(f"invalid host name: {exc}", request=request) from None
         if not streamed:
-            await aread_body(response, deadline())
+            # Our own pool's connections keep the deadlines (``deadline`` is None); a lent one's body
+            # is checked between pieces.
+            response = await aread_body(response, deadline)
         return response
 
     async def request(
@@ -220,7 +224,7 @@ class AsyncHTTP(AsyncPoolHolder):
         client = self._current()
         request = build_request(self.config, api_request, resolved, client.headers)
         if request.url.scheme == "http" and api_request.auth and not self.config.allow_insecure_http:
-            check_cleartext(client, request)
+            check_cleartext(proxy_host(client, request.url), request)
         what = _Describe(request)
         start = time.perf_counter()
         total = call_deadline(resolved.total_timeout)

@@ -40,7 +40,8 @@ async def _timed(fn: Callable[[], Awaitable[Any]], calls: int) -> Sample:
 
 
 def _connections(client: httpx.AsyncClient) -> int:
-    pool: Any = getattr(getattr(client, "_transport", None), "_pool", None)
+    transport: Any = getattr(client, "_transport", None)  # raw httpx's (private) or the SDK's own (.pool)
+    pool: Any = getattr(transport, "pool", None) or getattr(transport, "_pool", None)
     return len(getattr(pool, "connections", []))
 
 

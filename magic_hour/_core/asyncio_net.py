@@ -1,0 +1,272 @@
+"""The network backend of the SDK's own async pools under asyncio: sockets through asyncio's public
+transport and protocol API (``loop.create_connection``, ``loop.start_tls``), behind httpcore's public
+``AsyncNetworkBackend`` interface.
+
+Why not httpcore's default (anyio's streams): anyio stops reading a socket between two receives. A
+storage that refuses an upload answers early ("403 expired", "413") and closes while the body is still
+being written. Written into while reading is stopped, the answer waits in the kernel, the next write
+fails, asyncio closes the socket, and the answer is lost: a connection error (and a retry of what will
+fail again) instead of the storage's reason. This protocol keeps reading while writing (up to a bound),
+and stops writing once the server has answered (RFC 9112 9.5: a client that sees an early answer stops
+sending the body), so httpcore, which reads the response after a failed write, finds it. Under trio the
+SDK uses httpcore's trio backend: a trio socket keeps unread data in the kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import select
+import socket
+import ssl
+import sys
+from collections import deque
+from typing import Any, Deque, Iterable, Optional
+
+import httpcore
+
+_HIGH = 256 * 1024
+"""Bytes read ahead of httpcore at most; reading pauses above it (a download's back-pressure)."""
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: Any = None
+        self.chunks: Deque[bytes] = deque()
+        self.size = 0
+        self.eof = False
+        self.lost = False
+        self.error: Optional[BaseException] = None
+        self.paused = False  # reading paused: more than _HIGH bytes unread
+        self.reader: Optional[asyncio.Future[None]] = None  # a read waiting for data
+        self.writer: Optional[asyncio.Future[None]] = None  # a write waiting for the buffer to drain
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(bytes(data))
+        self.size += len(data)
+        if self.size > _HIGH and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+        self._wake_reader()
+
+    def eof_received(self) -> Optional[bool]:
+        self.eof = True
+        self._wake_reader()
+        return None  # the transport closes itself: nothing more is written once the server is done
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self.lost = True
+        self.error = exc
+        self._wake_reader()
+        self._wake_writer()
+
+    def pause_writing(self) -> None:
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        self._wake_writer()
+
+    def _wake_reader(self) -> None:
+        fut, self.reader = self.reader, None
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def _wake_writer(self) -> None:
+        fut, self.writer = self.writer, None
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def take(self, max_bytes: int) -> bytes:
+        chunk = self.chunks.popleft()
+        if len(chunk) > max_bytes:
+            self.chunks.appendleft(chunk[max_bytes:])
+            chunk = chunk[:max_bytes]
+        self.size -= len(chunk)
+        if self.paused and self.size <= _HIGH // 2 and not self.lost:
+            self.paused = False
+            self.transport.resume_reading()
+        return chunk
+
+
+def _expire(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError())
+
+
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # distinct classes before Python 3.11
+
+
+async def _wait(fut: asyncio.Future[None], timeout: Optional[float]) -> None:
+    """Waits for ``fut`` at most ``timeout`` seconds (``TimeoutError``), with one timer and no task."""
+    if timeout is None:
+        await fut
+        return
+    if timeout <= 0:
+        raise TimeoutError()
+    handle = asyncio.get_running_loop().call_later(timeout, _expire, fut)
+    try:
+        await fut
+    finally:
+        handle.cancel()
+
+
+async def _within(coro: Any, timeout: Optional[float]) -> Any:
+    if timeout is not None and timeout <= 0:
+        coro.close()
+        raise TimeoutError()
+    if timeout is None:
+        return await coro
+    return await asyncio.wait_for(coro, timeout)
+
+
+def _readable(sock: Any) -> bool:
+    """httpcore's readability check of an idle pooled socket (data or the end waiting; closed counts)."""
+    fd = sock.fileno()
+    if fd < 0:
+        return True
+    if sys.platform == "win32" or getattr(select, "poll", None) is None:
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class AioStream(httpcore.AsyncNetworkStream):
+    """One connection: reads from what the protocol has taken in, writes through the transport."""
+
+    def __init__(self, transport: Any, protocol: _Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        protocol = self._protocol
+        while not protocol.chunks:
+            if protocol.eof or protocol.lost:
+                if protocol.error is not None and not protocol.eof:
+                    raise httpcore.ReadError(str(protocol.error) or type(protocol.error).__name__)
+                return b""
+            fut = protocol.reader = asyncio.get_running_loop().create_future()
+            try:
+                await _wait(fut, timeout)
+            except _TIMEOUTS:
+                raise httpcore.ReadTimeout("timed out reading the response") from None
+        return protocol.take(max_bytes)
+
+    async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+        if not buffer:
+            return
+        protocol = self._protocol
+        if protocol.chunks or protocol.eof:
+            # The server answered (or closed) before the request was sent: stop sending; httpcore
+            # reads the answer next.
+            raise httpcore.WriteError("the server answered before the request was sent")
+        if protocol.lost or self._transport.is_closing():
+            raise httpcore.WriteError(str(protocol.error or "the connection is closed"))
+        self._transport.write(buffer)
+        fut = protocol.writer  # set while the kernel has not taken all of it
+        if fut is not None and not protocol.lost:
+            try:
+                await _wait(fut, timeout)
+            except _TIMEOUTS:
+                raise httpcore.WriteTimeout("timed out sending the request") from None
+        if protocol.lost and protocol.error is not None:
+            raise httpcore.WriteError(str(protocol.error))
+
+    async def aclose(self) -> None:
+        # As httpcore's other backends: no graceful TLS shutdown, nothing unsent kept (a cancelled
+        # upload's rest); asyncio closes the socket in the loop's next step, which this waits for.
+        self._transport.abort()
+        await asyncio.sleep(0)
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            transport = await _within(
+                loop.start_tls(self._transport, self._protocol, ssl_context, server_hostname=server_hostname),
+                timeout,
+            )
+        except _TIMEOUTS:
+            self._transport.abort()
+            raise httpcore.ConnectTimeout("timed out during the TLS handshake") from None
+        except (OSError, ssl.SSLError, ConnectionError) as exc:
+            self._transport.abort()
+            raise httpcore.ConnectError(str(exc)) from exc
+        if transport is None:  # the connection was lost during the handshake
+            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        self._protocol.transport = transport
+        transport.set_write_buffer_limits(0)
+        return AioStream(transport, self._protocol)
+
+    def get_extra_info(self, info: str) -> Any:
+        transport = self._transport
+        if info == "ssl_object":
+            return transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return transport.get_extra_info("peername")
+        if info == "socket":
+            return transport.get_extra_info("socket")
+        if info == "is_readable":
+            protocol = self._protocol
+            if protocol.chunks or protocol.eof or protocol.lost:
+                return True
+            sock = transport.get_extra_info("socket")
+            return sock is None or _readable(sock)
+        return None
+
+
+class AioBackend(httpcore.AsyncNetworkBackend):
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: Optional[float] = None,
+        local_address: Optional[str] = None,
+        socket_options: Optional[Iterable[Any]] = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        local = None if local_address is None else (local_address, 0)
+        try:
+            transport, protocol = await _within(
+                loop.create_connection(_Protocol, host, port, local_addr=local), timeout
+            )
+        except _TIMEOUTS:
+            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+        except (OSError, UnicodeError) as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return _ready(transport, protocol, socket_options)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: Optional[float] = None, socket_options: Optional[Iterable[Any]] = None
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            transport, protocol = await _within(loop.create_unix_connection(_Protocol, path), timeout)
+        except _TIMEOUTS:
+            raise httpcore.ConnectTimeout(f"timed out connecting to {path}") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return _ready(transport, protocol, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _ready(transport: Any, protocol: _Protocol, socket_options: Optional[Iterable[Any]]) -> AioStream:
+    sock: Optional[socket.socket] = transport.get_extra_info("socket")
+    for option in socket_options or ():
+        if sock is not None:
+            sock.setsockopt(*option)
+    # Like anyio's streams: a write returns once the kernel has taken all of it (back-pressure, and no
+    # second copy of a large chunk held in asyncio's buffer).
+    transport.set_write_buffer_limits(0)
+    return AioStream(transport, protocol)
