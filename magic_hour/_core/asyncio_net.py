@@ -203,6 +203,7 @@ class AioStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
         self._protocol.transport = transport
         transport.set_write_buffer_limits(0)
+        await _handed_over(transport)
         return AioStream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
@@ -243,6 +244,7 @@ class AioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(str(exc)) from exc
+        await _handed_over(transport)
         return _ready(transport, protocol, socket_options)
 
     async def connect_unix_socket(
@@ -255,10 +257,23 @@ class AioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"timed out connecting to {path}") from None
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from exc
+        await _handed_over(transport)
         return _ready(transport, protocol, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _handed_over(transport: Any) -> None:
+    """A checkpoint before httpcore takes a new connection: a cancellation that arrived while it was being
+    made is raised here, inside httpcore's connect, which then counts the connection failed. Raised later
+    (at httpcore's first await after the connect), it would leave a connection that never carries a
+    request and is never closed in the pool (anyio's streams have such a checkpoint of their own)."""
+    try:
+        await asyncio.sleep(0)
+    except BaseException:
+        transport.abort()
+        raise
 
 
 def _ready(transport: Any, protocol: _Protocol, socket_options: Optional[Iterable[Any]]) -> AioStream:
