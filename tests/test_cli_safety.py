@@ -18,6 +18,8 @@ from _cli import PY, SAMPLE, TOKEN, TTY_ENV, env, no_traceback, run_in_pty
 
 from magic_hour.testing import FakeMagicHour, FakeServer
 
+pytestmark = pytest.mark.full  # CLI subprocesses
+
 HOSTILE = "\x1b]0;pwned\x07\x1b[2K\rmagic-hour: done \x9b31m invoice\u202egnp.exe\nforged line"
 SHOWN = ("\\x1b]0;pwned\\x07\\x1b[2K", "magic-hour: done \\x9b31m invoice\\u202egnp.exe")
 

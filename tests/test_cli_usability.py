@@ -15,6 +15,8 @@ from _cli import PY, SAMPLE, TOKEN, env, no_traceback
 
 from magic_hour.testing import FakeMagicHour, FakeServer
 
+pytestmark = pytest.mark.full  # CLI subprocesses
+
 
 @pytest.fixture
 def fake() -> FakeMagicHour:

@@ -140,6 +140,7 @@ def test_the_official_submodules_are_attributes_of_the_package() -> None:
     assert isinstance(magic_hour.helpers, types.ModuleType)
 
 
+@pytest.mark.full  # the official SDK in a subprocess
 @pytest.mark.parametrize("directory", ["outputs", ".", "./outputs/"])
 async def test_the_official_helpers_download_the_same(
     sdk: Flavor,

@@ -29,7 +29,7 @@ from magic_hour import ApiTimeoutError, InvalidParameterError, MagicHourError, M
 from magic_hour._extensions import ASSET_TYPES, EXTENSIONS, normalize_extension, type_for_extension
 from magic_hour.testing import FakeMagicHour, FakeServer
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 # CI runs the same 60 examples per property every time (reproducible, fast). To hunt for more, run e.g.
 # MAGIC_HOUR_FUZZ=2000 pytest tests/test_properties.py (random examples, that many per property).
@@ -547,7 +547,6 @@ def real_server() -> Iterator[FakeServer]:
         yield server
 
 
-@pytest.mark.full
 @settings(PROPERTY, max_examples=_FUZZ or 25)
 @given(timeout=REAL_TIMEOUTS, where=st.sampled_from(["client", "request"]))
 async def test_random_timeouts_on_a_real_socket(

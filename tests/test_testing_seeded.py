@@ -256,6 +256,7 @@ async def test_mock_server_is_stateless_for_ids_without_a_live_project(sdk: Any)
     assert page.items == [] and page.next_cursor is None
 
 
+@pytest.mark.full  # 2.6 s
 async def test_without_mock_server_the_fake_is_strict(sdk: Any, fake: FakeMagicHour) -> None:
     client = sdk.client(
         token=fake.token, base_url=fake.base_url, httpx_client=sdk.httpx_client(transport=fake.transport())
