@@ -100,6 +100,8 @@ RESERVED = {
     "--no-wait",
     "--no-download",
     "--output-dir",
+    "--output",
+    "--overwrite",
     "--timeout",
     "--token",
     "--base-url",

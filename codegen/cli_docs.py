@@ -60,7 +60,7 @@ ACTIONS = {
     ),
     "download": (
         "Polls until the project ends, then downloads its outputs and prints their paths. Takes "
-        "`--output-dir`, `--no-download`, `--wait-timeout` and `-q`."
+        "`--output-dir` or `-o FILE`, `--overwrite`, `--no-download`, `--wait-timeout` and `-q`."
     ),
     "delete": 'Deletes the project; prints nothing on stdout (`--json`: `{"ok": true, ...}`).',
     "call": "Prints the API's answer as JSON, as it was sent.",

@@ -32,14 +32,16 @@ def project_section(d: Any) -> List[str]:
         "",
         f"Next to `get`, `client.v1.{resource}` has the job methods (see [Jobs]({up}jobs.md)):",
         "",
-        f"- `check_result(id, wait_for_completion, download_outputs, download_directory=None)`: the official "
-        f"method; returns a `{model}WithDownloads` (with `downloaded_paths`), a failed project included.",
+        "- `check_result(id, wait_for_completion, download_outputs, download_directory=None, *, "
+        f"overwrite=False)`: the official method; returns a `{model}WithDownloads` (with `downloaded_paths`), "
+        "a failed project included.",
         f"- `wait(id, *, timeout={runtime_constant('DEFAULT_WAIT_TIMEOUT'):g}, poll_interval=None, on_progress=None, "
         "request_options=None)`: polls "
         f"adaptively until it ends; returns the `{model}`, raises `ProjectFailedError` or "
         "`ProjectTimeoutError`.",
-        "- `download(project, *, directory=None, max_concurrency=4, on_progress=None)`: saves its outputs "
-        "(streamed, concurrent, resumed, renamed into place when complete); returns the paths.",
+        "- `download(project, *, directory=None, max_concurrency=4, on_progress=None, overwrite=False)`: "
+        "saves its outputs (streamed, concurrent, resumed, moved into place when complete, never over an "
+        "existing file unless `overwrite`); returns the paths.",
         "",
     ]
 
@@ -67,7 +69,10 @@ def generate_section(d: Any) -> List[str]:
         "| *(the parameters of `create`)* | | |",
         "| `wait_for_completion` | `True` | Wait for the project to end. |",
         "| `download_outputs` | `True` | Download the outputs once it is complete. |",
-        "| `download_directory` | `None` | Where to save them (default: the current directory). |",
+        "| `download_directory` | `None` | Where to save them (default: the current directory), named after "
+        "the project: `<id>.png`, `<id>-1.png`... |",
+        "| `overwrite` | `False` | Replace an existing file of an output's name (else the output is saved "
+        "as `<name>-1.png`). |",
         "| `raise_on_failure` | `False` | Raise `ProjectFailedError` if it ends in `error` or `canceled`. |",
         "| `timeout` | `None` | Seconds to wait at most (`ProjectTimeoutError`); `None`: no limit. |",
         "| `poll_interval` | `None` | A fixed interval between polls (default: adaptive). |",

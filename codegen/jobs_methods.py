@@ -31,6 +31,7 @@ RUNNER_ARGS = (
     "wait_for_completion",
     "download_outputs",
     "download_directory",
+    "overwrite",
     "raise_on_failure",
     "timeout",
     "poll_interval",
@@ -40,6 +41,7 @@ _GENERATE_ARGS = [
     "        wait_for_completion: bool = True,",
     "        download_outputs: bool = True,",
     "        download_directory: Optional[str] = None,",
+    "        overwrite: bool = False,",
     "        raise_on_failure: bool = False,",
     "        timeout: Optional[float] = None,",
     "        poll_interval: Optional[float] = None,",
@@ -100,7 +102,9 @@ def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> st
         "    (as for ``create``; file fields also take local paths and binary file objects)\n"
         "    wait_for_completion: wait for the project to end (default true).\n"
         "    download_outputs: download the outputs once it is complete (default true).\n"
-        "    download_directory: where to save them (default: the current directory).\n"
+        "    download_directory: where to save them (default: the current directory), named after the project.\n"
+        "    overwrite: replace an existing file of an output's name (by default it is kept, and the output\n"
+        "        saved as ``<name>-1<ext>``).\n"
         "    raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.\n"
         "    timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.\n"
         "    poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).\n"
@@ -146,7 +150,9 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
     check_doc = docstring(
         f"Get the {what}, optionally wait for it to end and download its outputs (the official method).\n\n"
         "A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time "
-        "limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md."
+        "limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named "
+        "after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See "
+        "docs/jobs.md."
         f"\n\nReturns:\n    {model}: the {what}, with ``downloaded_paths`` when outputs were downloaded.",
         "        ",
     ).rstrip("\n")
@@ -161,8 +167,9 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
     ).rstrip("\n")
     download_doc = docstring(
         f"Download the outputs of a {what} (the {what} itself, or its list of outputs) into ``directory``; "
-        "return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into "
-        "place when complete. See docs/jobs.md.",
+        "return the paths written, in order. Streamed, concurrent, resumed after a drop, moved into "
+        "place when complete: named after the project when given the project itself, and never over an "
+        "existing file unless ``overwrite`` (else ``<name>-1<ext>``). See docs/jobs.md.",
         "        ",
     ).rstrip("\n")
     check = [
@@ -172,6 +179,8 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "        wait_for_completion: bool,",
         "        download_outputs: bool,",
         "        download_directory: Optional[str] = None,",
+        "        *,",
+        "        overwrite: bool = False,",
         f"    ) -> {model}:",
         check_doc,
         imp,
@@ -184,6 +193,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "            wait_for_completion=wait_for_completion,",
         "            download_outputs=download_outputs,",
         "            download_directory=download_directory,",
+        "            overwrite=overwrite,",
         "        )",
     ]
     wait = [
@@ -218,12 +228,17 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "        directory: Optional[str] = None,",
         "        max_concurrency: int = 4,",
         "        on_progress: Optional[DownloadProgressCallback] = None,",
+        "        overwrite: bool = False,",
         "    ) -> List[str]:",
         download_doc,
         imp,
         "",
         f"        return {aw}{runner}(self._http).download(",
-        "            project, directory, max_concurrency=max_concurrency, on_progress=on_progress",
+        "            project,",
+        "            directory,",
+        "            max_concurrency=max_concurrency,",
+        "            on_progress=on_progress,",
+        "            overwrite=overwrite,",
         "        )",
     ]
     return "\n".join("\n".join(x) + "\n" for x in (check, wait, download))

@@ -375,3 +375,40 @@ def test_the_mock_commands_of_the_docs_run(tmp_path: Path) -> None:
         no_traceback(proc)
         assert proc.returncode == 0, (line, proc.stderr)
         assert proc.stdout.strip(), line
+
+
+def test_results_never_replace_each_other_and_o_names_the_file(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path
+) -> None:
+    # Every job saved output.png (its URL's last segment): a second face swap into the same folder
+    # replaced the first, a paid render lost without a word (issue 25 item 1).
+    runs = [cli(server, *FACE_SWAP, cwd=tmp_path) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
+    paths = [Path(r.stdout.strip()) for r in runs]
+    assert sorted(p.name for p in paths) == sorted(f"{p.id}.png" for p in fake.projects)
+    assert all(p.parent == tmp_path and p.is_file() for p in paths)
+    # -o FILE: that name; an existing FILE stops the command before anything is uploaded or started.
+    named = cli(server, *FACE_SWAP, "-o", "swap.png", cwd=tmp_path)
+    assert named.returncode == 0, named.stderr
+    assert Path(named.stdout.strip()) == tmp_path / "swap.png"
+    started, stored = len(fake.projects), len(fake.requests_to("storage"))
+    refused = cli(server, *FACE_SWAP, "-o", "swap.png", cwd=tmp_path)
+    no_traceback(refused)
+    assert refused.returncode == 2 and "--overwrite" in refused.stderr, refused.stderr
+    assert (len(fake.projects), len(fake.requests_to("storage"))) == (started, stored), "nothing was sent"
+    (tmp_path / "swap.png").write_bytes(b"mine")
+    forced = cli(server, *FACE_SWAP, "-o", "swap.png", "--overwrite", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert (tmp_path / "swap.png").read_bytes()[:4] == b"\x89PNG"
+    # download ID -o FILE, and the project's name again: kept, the new copy beside it.
+    project_id = fake.projects[0].id
+    again = cli(server, "image", "download", project_id, "-o", "sub/again.png", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert Path(again.stdout.strip()) == tmp_path / "sub" / "again.png"
+    copy = cli(server, "image", "download", project_id, cwd=tmp_path)
+    assert Path(copy.stdout.strip()) == tmp_path / f"{project_id}-1.png"
+    both = cli(server, "image", "download", project_id, "-o", "x.png", "--output-dir", "d", cwd=tmp_path)
+    assert both.returncode == 2 and "not both" in both.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [*(p.name for p in paths), "swap.png", "sub", f"{project_id}-1.png"]
+    )

@@ -204,9 +204,11 @@ def test_a_job_on_a_terminal_shows_uploads_status_and_downloads(
     upload, status, download = (line for line in shown if "━" in line)
     assert upload.startswith("✓ ") and "sample.png" in upload and "100% 313/313 B" in upload
     assert status.startswith("project ✓ complete") and status.endswith(" s")
-    assert download.startswith("✓ output.png") and "100%" in download
+    (project,) = fake.projects
+    shown_name = download.split()[1].lstrip("…")  # a long name keeps its end on a narrow terminal
+    assert f"{project.id}.png".endswith(shown_name) and len(shown_name) > 8 and "100%" in download
     assert "rendering" in plain(out)  # the status was shown while the project rendered
-    assert plain(out).splitlines()[-2] == str(tmp_path / "output.png")  # stdout
+    assert plain(out).splitlines()[-2] == str(tmp_path / f"{project.id}.png")  # stdout
     # the last line: what it came to and what it cost
     last = re.sub(r"\s+", " ", " ".join(shown[-2:]) if columns < 80 else shown[-1])  # wrapped at 50
     assert re.search(r"magic-hour: image project cm\w+ ?\w* complete in [\d.]+ s; 10 credits charged$", last)

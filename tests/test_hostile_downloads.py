@@ -122,7 +122,7 @@ async def test_a_compressed_file_is_written_as_the_file(
             client = sdk.client(max_retries=0)
             [path] = await sdk.call(client.v1.files.download, [f"{server.url}/a.png"], directory=tmp_path)
         assert pathlib.Path(path).read_bytes() == content
-    assert files_in(tmp_path) == ["a.png"]  # the second replaced the first
+    assert files_in(tmp_path) == ["a-1.png", "a.png"]  # the second kept the first
 
 
 NOT_DECODABLE = {

@@ -91,8 +91,8 @@ async def test_generate_uploads_once_creates_waits_and_downloads(
     assert server.state.stored[src] == me.read_bytes()
 
     assert isinstance(res, ImageProjectWithDownloads) and res.status == "complete"
-    assert res.downloaded_paths == [str(out / "out.png")]
-    assert (out / "out.png").read_bytes() == server.state.outputs[0][1]
+    assert res.downloaded_paths == [str(out / f"{res.id}.png")]  # named after the project: never shared
+    assert (out / f"{res.id}.png").read_bytes() == server.state.outputs[0][1]
     assert leftovers(tmp_path) == []
 
     kinds = [type(e).__name__ for e in events]
@@ -103,7 +103,7 @@ async def test_generate_uploads_once_creates_waits_and_downloads(
     assert statuses[-1] == "complete" and "rendering" in statuses
     assert all(isinstance(e, UploadProgress) for e in events[: first["ProjectStatus"]])
     done = events[-1]
-    assert isinstance(done, JobDone) and done.downloaded_paths == (str(out / "out.png"),)
+    assert isinstance(done, JobDone) and done.downloaded_paths == (str(out / f"{res.id}.png"),)
     last = [e for e in events if isinstance(e, DownloadProgress)][-1]
     assert last.bytes_received == last.total == len(server.state.outputs[0][1])
 
@@ -241,8 +241,9 @@ async def test_check_result_official_behaviour(
         wait_for_completion=True,
         download_outputs=True,
     )
-    assert res.status == "complete" and res.downloaded_paths == ["out.png"]  # relative, as the official
-    assert (tmp_path / "out.png").is_file()
+    # Relative, as the official's; named after the project (the official: the URL's name, out.png).
+    assert res.status == "complete" and res.downloaded_paths == [f"{created.id}.png"]
+    assert (tmp_path / f"{created.id}.png").is_file()
     assert sleeps and set(sleeps) == {0.02}, "MAGIC_HOUR_POLL_INTERVAL is honoured"
 
     monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "soon")
@@ -274,8 +275,8 @@ async def test_face_detection_downloads_its_faces(
         poll_interval=0.05,
     )
     assert res.status == "complete" and len(res.faces) == 2
-    assert res.downloaded_paths == [str(tmp_path / "0.png"), str(tmp_path / "1.png")]
-    assert (tmp_path / "1.png").read_bytes() == PNG + b"1"
+    assert res.downloaded_paths == [str(tmp_path / f"{res.id}-1.png"), str(tmp_path / f"{res.id}-2.png")]
+    assert (tmp_path / f"{res.id}-2.png").read_bytes() == PNG + b"1"
 
 
 @pytest.mark.parametrize(
@@ -383,7 +384,7 @@ async def test_a_raising_progress_callback_stops_the_job_and_surfaces_as_is(
     if phase in ("UploadProgress", "ProjectStatus"):
         assert server.requests("GET", "/files/") == [], "the job went on after the callback raised"
     # Every download reports its first event before writing a byte; JobDone comes after all of them.
-    assert written == (["a.png", "b.png"] if phase == "JobDone" else [])
+    assert len(written) == (2 if phase == "JobDone" else 0)
 
 
 async def test_a_refused_presign_raises_the_api_error_and_storage_failures_an_upload_error(

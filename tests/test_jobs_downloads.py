@@ -67,11 +67,18 @@ async def test_several_outputs_concurrently_each_renamed_into_place(
     assert all("authorization" not in g.headers for g in gets), "the API token went to the download host"
 
 
-async def test_an_existing_file_is_replaced(sdk: Any, server: JobsServer, tmp_path: pathlib.Path) -> None:
+async def test_an_existing_file_is_kept_unless_overwrite(
+    sdk: Any, server: JobsServer, tmp_path: pathlib.Path
+) -> None:
+    # An existing file was replaced without a word (issue 25): now the new one takes the next free name,
+    # and replaces it only when asked.
     client = sdk.client(base_url=server.url)
     (tmp_path / "out.png").write_bytes(b"old")
-    await download(sdk, client, [serve(server, "out.png", b"new bytes")], tmp_path)
-    assert (tmp_path / "out.png").read_bytes() == b"new bytes"
+    (path,) = await download(sdk, client, [serve(server, "out.png", b"new bytes")], tmp_path)
+    assert path == str(tmp_path / "out-1.png") and (tmp_path / "out.png").read_bytes() == b"old"
+    assert (tmp_path / "out-1.png").read_bytes() == b"new bytes"
+    (path,) = await download(sdk, client, [serve(server, "out.png", b"newer")], tmp_path, overwrite=True)
+    assert path == str(tmp_path / "out.png") and (tmp_path / "out.png").read_bytes() == b"newer"
     assert leftovers(tmp_path) == []
 
 

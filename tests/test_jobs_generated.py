@@ -31,6 +31,7 @@ RUNNER_ARGS = [
     "wait_for_completion",
     "download_outputs",
     "download_directory",
+    "overwrite",
     "raise_on_failure",
     "timeout",
     "poll_interval",
@@ -73,7 +74,11 @@ def test_project_resources_have_the_job_methods_and_official_names(kind: str) ->
             "wait_for_completion",
             "download_outputs",
             "download_directory",
+            "overwrite",  # ours, keyword-only: the official's positional ones are unchanged
         ]
+        assert (
+            inspect.signature(cls.check_result).parameters["overwrite"].kind is inspect.Parameter.KEYWORD_ONLY
+        )
     module = importlib.import_module(f"magic_hour.resources.v1.{resource}.client")
     base = "V1" + "".join(p.title() for p in resource.split("_")) + "GetResponse"
     with_downloads = getattr(module, base + "WithDownloads")
@@ -103,7 +108,7 @@ async def test_generated_generate_wait_check_result_download(
         poll_interval=0.05,
     )
     assert type(res).__name__ == "V1ImageProjectsGetResponseWithDownloads" and res.status == "complete"
-    assert res.downloaded_paths == [str(tmp_path / "out" / "out.png")]
+    assert res.downloaded_paths == [str(tmp_path / "out" / f"{res.id}.png")]
     assert len(server.state.presigns) == 1 and len(server.requests("PUT")) == 1  # the same file once
     assert assets["source_file_path"] == str(me), "the caller's dict was modified"
 

@@ -28,6 +28,7 @@ from .events import Emitter
 from .files import (
     Target,
     WriteBuffer,
+    claim,
     discard,
     downloading,
     finish,
@@ -40,6 +41,7 @@ from .files import (
     write_error,
     write_parts,
 )
+from .names import Plan
 from .threads import run_threads
 from .writebehind import WriteBehind
 
@@ -57,10 +59,16 @@ def _checked(operation: Callable[..., object], target: Target, *args: Any) -> No
         raise write_error(target, exc, "write") from None
 
 
-def _log_done(target: Target, size: int, start: float) -> None:
+def _log_done(target: Target, path: str, size: int, start: float) -> None:
     logger.info(
-        "%s: downloaded %d bytes in %.2fs to %s", target.shown, size, time.perf_counter() - start, target.path
+        "%s: downloaded %d bytes in %.2fs to %s", target.shown, size, time.perf_counter() - start, path
     )
+
+
+def _prepare(planned: List[Target]) -> List[Target]:
+    """The directory made, and the targets under free names (:func:`~.files.claim`)."""
+    make_directory(planned[0])
+    return claim(planned)
 
 
 async def _aclose(response: httpx.Response, pieces: AsyncGenerator[bytes, None]) -> None:
@@ -80,30 +88,33 @@ class SyncDownloader:
     def __init__(self, http: SyncHTTP) -> None:
         self._http = http
 
-    def download(
-        self, urls: Sequence[str], directory: Optional[str], *, max_concurrency: int, emit: Emitter
-    ) -> List[str]:
-        planned = targets(urls, directory)
+    def download(self, urls: Sequence[str], plan: Plan, emit: Emitter) -> List[str]:
+        planned = targets(urls, plan.directory, plan.names, exact=plan.exact, overwrite=plan.overwrite)
         if not planned:
             return []
-        make_directory(planned[0])
+        planned = _prepare(planned)
+        paths = [t.path for t in planned]
         # Ctrl-C in the calling thread sets it: workers stop at their next piece, and one blocked in a read
         # (a server that stalls) has its socket shut down, instead of waiting for the read timeout.
         cancel = Interrupt()
-        if len(planned) == 1 or max_concurrency == 1:
-            for target in planned:
-                self._one(target, emit, cancel)
-        else:
-            jobs = [functools.partial(self._one, t, emit, cancel) for t in planned]
-            run_threads(jobs, min(max_concurrency, len(planned)), cancel)
-        return [t.path for t in planned]
 
-    def _one(self, target: Target, emit: Emitter, cancel: Interrupt) -> None:
+        def one(target: Target) -> None:
+            paths[target.index] = self._one(target, emit, cancel)
+
+        if len(planned) == 1 or plan.max_concurrency == 1:
+            for target in planned:
+                one(target)
+        else:
+            jobs = [functools.partial(one, t) for t in planned]
+            run_threads(jobs, min(plan.max_concurrency, len(planned)), cancel)
+        return paths
+
+    def _one(self, target: Target, emit: Emitter, cancel: Interrupt) -> str:
         with thread_slots(self._http).attempt(cancel.event) as attempt:  # the client-wide bound on transfers
             attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
-            self._download(target, emit, cancel, attempt)
+            return self._download(target, emit, cancel, attempt)
 
-    def _download(self, target: Target, emit: Emitter, cancel: Interrupt, attempt: ThreadAttempt) -> None:
+    def _download(self, target: Target, emit: Emitter, cancel: Interrupt, attempt: ThreadAttempt) -> str:
         start = time.perf_counter()
         f, tmp = open_temporary(target)
         try:
@@ -128,11 +139,12 @@ class SyncDownloader:
 
             flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
             size = run_flow(flow, perform, wait=cancel.sleep)
-            finish(target, f, tmp)
+            path = finish(target, f, tmp)
         except BaseException:
             discard(f, tmp)
             raise
-        _log_done(target, size, start)
+        _log_done(target, path, size, start)
+        return path
 
     @staticmethod
     def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter, cancel: Interrupt) -> Written:
@@ -175,24 +187,23 @@ class AsyncDownloader:
     def __init__(self, http: AsyncHTTP) -> None:
         self._http = http
 
-    async def download(
-        self, urls: Sequence[str], directory: Optional[str], *, max_concurrency: int, emit: Emitter
-    ) -> List[str]:
-        planned = targets(urls, directory)
+    async def download(self, urls: Sequence[str], plan: Plan, emit: Emitter) -> List[str]:
+        planned = targets(urls, plan.directory, plan.names, exact=plan.exact, overwrite=plan.overwrite)
         if not planned:
             return []
-        await anyio.to_thread.run_sync(make_directory, planned[0])
-        if len(planned) == 1 or max_concurrency == 1:
+        planned = await anyio.to_thread.run_sync(_prepare, planned)
+        paths = [t.path for t in planned]
+        if len(planned) == 1 or plan.max_concurrency == 1:
             for target in planned:
-                await self._one(target, emit)
-            return [t.path for t in planned]
-        limiter = anyio.CapacityLimiter(max_concurrency)
+                paths[target.index] = await self._one(target, emit)
+            return paths
+        limiter = anyio.CapacityLimiter(plan.max_concurrency)
         failure: List[BaseException] = []
 
         async def work(target: Target, scope: anyio.CancelScope) -> None:
             async with limiter:
                 try:
-                    await self._one(target, emit)
+                    paths[target.index] = await self._one(target, emit)
                 except Exception as exc:  # stop the others; raised as itself, not as an ExceptionGroup
                     failure.append(exc)
                     scope.cancel()
@@ -202,14 +213,14 @@ class AsyncDownloader:
                 tg.start_soon(work, target, tg.cancel_scope)
         if failure:
             raise failure[0]
-        return [t.path for t in planned]
+        return paths
 
-    async def _one(self, target: Target, emit: Emitter) -> None:
+    async def _one(self, target: Target, emit: Emitter) -> str:
         async with task_slots(self._http).attempt() as attempt:  # the client-wide bound on transfers
             await attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
-            await self._download(target, emit, attempt)
+            return await self._download(target, emit, attempt)
 
-    async def _download(self, target: Target, emit: Emitter, attempt: TaskAttempt) -> None:
+    async def _download(self, target: Target, emit: Emitter, attempt: TaskAttempt) -> str:
         start = time.perf_counter()
         f, tmp = await anyio.to_thread.run_sync(open_temporary, target)
         try:
@@ -232,12 +243,13 @@ class AsyncDownloader:
 
             flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
             size = await arun_flow(flow, perform)
-            await anyio.to_thread.run_sync(finish, target, f, tmp)
+            path = await anyio.to_thread.run_sync(finish, target, f, tmp)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(discard, f, tmp)
             raise
-        _log_done(target, size, start)
+        _log_done(target, path, size, start)
+        return path
 
     @staticmethod
     async def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter) -> Written:

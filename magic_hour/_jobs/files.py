@@ -1,8 +1,12 @@
 """The file-system and HTTP pieces the download drivers share: temporary files, requests, the log filter.
 
 An output is written to a temporary file in its target directory (``.<name>.<random>.part``), flushed
-and synced, then renamed over its final name: a reader never sees a partial file under that name, and
-an existing file is replaced atomically. Any failure or cancellation removes the temporary file.
+and synced, then moved to its final name: a reader never sees a partial file under that name. An existing
+file is never replaced unless the caller asked (``overwrite``): a name the SDK chose moves on to
+``<name>-1<ext>``, ``-2``... (chosen free before the download, and again at the end should another
+process have taken it meanwhile, without a moment where both could win: a hard link, which fails on an
+existing name); a name the caller chose is an error. Any failure or cancellation removes the temporary
+file.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import logging
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any, Generator, List, Optional, Sequence, Tuple
 
 import httpx
@@ -24,7 +28,7 @@ from .._exceptions import DownloadWriteError
 from .._upload.logs import install_log_filter, sending_put
 from .download_flow import Write
 from .events import DownloadProgress
-from .names import redact, unique_names
+from .names import redact
 
 CHUNK_SIZE = 1024 * 1024
 """The unit of a download's memory: a decoding step inflates at most this much (``decoding.py``)."""
@@ -39,7 +43,11 @@ _DOWNLOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("magic_hour_
 
 @dataclass(frozen=True)
 class Target:
-    """One output: where it comes from and where it goes (``path`` is what the caller gets back)."""
+    """One output: where it comes from and where it goes (``path`` is what the caller gets back, unless
+    its name was taken meanwhile: see :func:`finish`).
+
+    ``exact``: the caller chose the name (an existing file there is an error, not a reason to pick
+    another); ``overwrite``: an existing file of that name is replaced."""
 
     index: int
     url: str
@@ -48,6 +56,8 @@ class Target:
     bare: bool = False
     """No directory was given: ``path`` is the bare name (a given ``"."`` gives ``./name``, as the official
     SDK's ``os.path.join`` does)."""
+    exact: bool = False
+    overwrite: bool = False
 
     @property
     def path(self) -> str:
@@ -57,11 +67,53 @@ class Target:
     def shown(self) -> str:
         return redact(self.url)
 
+    def numbered(self, n: int) -> Target:
+        """The same output under ``<name>-<n><ext>``."""
+        stem, ext = os.path.splitext(self.name)
+        return replace(self, name=f"{stem}-{n}{ext}")
 
-def targets(urls: Sequence[str], directory: Optional[str]) -> List[Target]:
+
+def targets(
+    urls: Sequence[str], directory: Optional[str], names: Sequence[str], *, exact: bool, overwrite: bool
+) -> List[Target]:
     folder = directory if directory is not None else os.curdir
     bare = directory is None
-    return [Target(i, url, folder, name, bare) for i, (url, name) in enumerate(zip(urls, unique_names(urls)))]
+    return [
+        Target(i, url, folder, name, bare, exact, overwrite) for i, (url, name) in enumerate(zip(urls, names))
+    ]
+
+
+def _exists(target: Target) -> DownloadWriteError:
+    return DownloadWriteError(
+        f"{target.path} exists and was not replaced (pass overwrite=True, or --overwrite, to replace it)",
+        url=target.shown,
+        path=target.path,
+        errno=errno_codes.EEXIST,
+    )
+
+
+def claim(planned: Sequence[Target]) -> List[Target]:
+    """The targets under names no existing file has (none is replaced unless ``overwrite``): a name the
+    SDK chose moves on to ``-1``, ``-2``...; one the caller chose raises :class:`DownloadWriteError`
+    (``EEXIST``), before anything is downloaded."""
+    taken = {t.name.casefold() for t in planned}
+    claimed: List[Target] = []
+    for target in planned:
+        if target.overwrite:
+            claimed.append(target)
+            continue
+        if target.exact:
+            if os.path.lexists(target.path):
+                raise _exists(target)
+            claimed.append(target)
+            continue
+        free, n = target, 0
+        while os.path.lexists(free.path) or (n and free.name.casefold() in taken):
+            n += 1
+            free = target.numbered(n)
+        taken.add(free.name.casefold())
+        claimed.append(free)
+    return claimed
 
 
 _QUERY = re.compile(r"\?\S*")
@@ -181,15 +233,56 @@ def rewind(f: IO[bytes], offset: int) -> None:
     f.truncate()
 
 
-def finish(target: Target, f: IO[bytes], tmp: str) -> None:
-    """Flush, sync and close the temporary file, then rename it over the final name."""
+def finish(target: Target, f: IO[bytes], tmp: str) -> str:
+    """Flush, sync and close the temporary file, then move it to its final name; return that path
+    (``<name>-<n><ext>`` when another process took the name meanwhile and the SDK chose it)."""
     try:
         f.flush()
         os.fsync(f.fileno())
         f.close()
-        os.replace(tmp, target.path)
+        if target.overwrite:
+            os.replace(tmp, target.path)
+            return target.path
     except OSError as exc:
         raise write_error(target, exc, "write") from None
+    placed, n = target, 0
+    while True:
+        try:
+            _move_new(tmp, placed.path)
+            return placed.path
+        except FileExistsError:
+            if target.exact:
+                raise _exists(target) from None
+        except OSError as exc:
+            raise write_error(placed, exc, "write") from None
+        n += 1
+        placed = target.numbered(n)
+
+
+_NO_LINKS = {
+    getattr(errno_codes, name)
+    for name in ("EPERM", "EACCES", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "EMLINK", "ENOSYS")
+    if hasattr(errno_codes, name)
+}
+
+
+def _move_new(tmp: str, path: str) -> None:
+    """Move ``tmp`` to ``path`` only if nothing is there (``FileExistsError`` otherwise), atomically: a
+    hard link fails on an existing name, where a rename would replace it. A file system without hard
+    links gets a rename after a check instead (Windows' rename never replaces)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except (OSError, NotImplementedError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in _NO_LINKS:
+            raise
+        if os.name != "nt" and os.path.lexists(path):
+            raise FileExistsError(errno_codes.EEXIST, "exists", path) from None
+        os.rename(tmp, path)
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
 def discard(f: IO[bytes], tmp: str) -> None:

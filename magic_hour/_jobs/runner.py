@@ -17,6 +17,7 @@ from .._core.retry import DeadlineExceeded
 from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, ProjectStatus
 from .inputs import UploadCache, UploadPlan, plan_body, resolve, substitute
+from .names import check_save, plan_for
 from .polling import TimedOut, get_request
 from .steps import (
     check_create,
@@ -137,13 +138,17 @@ class SyncJobs:
         max_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY,
         on_progress: Optional[Callable[[DownloadProgress], object]] = None,
         emit: Optional[Emitter] = None,
+        overwrite: bool = False,
+        output: Optional[str] = None,
     ) -> List[str]:
         """Download ``urls`` (URL strings, items with ``.url``, or a project) into ``directory`` (the current
-        one by default); return the paths written, in order. ``on_progress`` gets ``DownloadProgress``."""
+        one by default), or as ``output``; return the paths written, in order (see ``names.plan_for``: no
+        existing file is replaced unless ``overwrite``). ``on_progress`` gets ``DownloadProgress``."""
         call = check_download(urls, directory, max_concurrency, on_progress, emit)
-        return SyncDownloader(self._http).download(
-            call.urls, call.directory, max_concurrency=call.max_concurrency, emit=call.emit
+        plan = plan_for(
+            urls, call.urls, call.directory, call.max_concurrency, overwrite=overwrite, output=output
         )
+        return SyncDownloader(self._http).download(call.urls, plan, call.emit)
 
     def check_result(
         self,
@@ -159,9 +164,12 @@ class SyncJobs:
         raise_on_failure: bool = False,
         on_progress: Optional[JobProgressCallback] = None,
         started: Optional[float] = None,
+        overwrite: bool = False,
+        output: Optional[str] = None,
     ) -> M:
         """The official ``check_result``: fetch, optionally wait and download; a failed project is returned
         (or raised with ``raise_on_failure``)."""
+        check_save(overwrite, output)
         call = start_check_result(
             kind,
             on_progress,
@@ -185,7 +193,11 @@ class SyncJobs:
         )
         urls = outputs_to_download(call, project, download_outputs)
         # The project itself: its URLs are the API's (one it gave that cannot be used is a DownloadError).
-        paths = self.download(project, call.directory, emit=call.emit) if urls else None
+        paths = (
+            self.download(project, call.directory, emit=call.emit, overwrite=overwrite, output=output)
+            if urls
+            else None
+        )
         return finish(call, project, id, paths)
 
     def generate(
@@ -205,6 +217,8 @@ class SyncJobs:
         raise_on_failure: bool = False,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
+        overwrite: bool = False,
+        output: Optional[str] = None,
     ) -> M:
         """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`.
 
@@ -219,6 +233,7 @@ class SyncJobs:
             waits=wait_for_completion,
             downloads=download_outputs,
         )
+        check_save(overwrite, output)
         plan = plan_body(body, files, self.cache)
         check_create(check, body, plan, self._http.config, request_options)
         created = create(self._upload(body, plan, emit))
@@ -234,6 +249,8 @@ class SyncJobs:
             raise_on_failure=raise_on_failure,
             on_progress=on_progress,
             started=start,
+            overwrite=overwrite,
+            output=output,
         )
 
 
@@ -291,13 +308,17 @@ class AsyncJobs:
         max_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY,
         on_progress: Optional[Callable[[DownloadProgress], object]] = None,
         emit: Optional[Emitter] = None,
+        overwrite: bool = False,
+        output: Optional[str] = None,
     ) -> List[str]:
         """Download ``urls`` (URL strings, items with ``.url``, or a project) into ``directory`` (the current
-        one by default); return the paths written, in order. ``on_progress`` gets ``DownloadProgress``."""
+        one by default), or as ``output``; return the paths written, in order (see ``names.plan_for``: no
+        existing file is replaced unless ``overwrite``). ``on_progress`` gets ``DownloadProgress``."""
         call = check_download(urls, directory, max_concurrency, on_progress, emit)
-        return await AsyncDownloader(self._http).download(
-            call.urls, call.directory, max_concurrency=call.max_concurrency, emit=call.emit
+        plan = plan_for(
+            urls, call.urls, call.directory, call.max_concurrency, overwrite=overwrite, output=output
         )
+        return await AsyncDownloader(self._http).download(call.urls, plan, call.emit)
 
     async def check_result(
         self,
@@ -313,9 +334,12 @@ class AsyncJobs:
         raise_on_failure: bool = False,
         on_progress: Optional[JobProgressCallback] = None,
         started: Optional[float] = None,
+        overwrite: bool = False,
+        output: Optional[str] = None,
     ) -> M:
         """The official ``check_result``: fetch, optionally wait and download; a failed project is returned
         (or raised with ``raise_on_failure``)."""
+        check_save(overwrite, output)
         call = start_check_result(
             kind,
             on_progress,
@@ -339,7 +363,11 @@ class AsyncJobs:
         )
         urls = outputs_to_download(call, project, download_outputs)
         # The project itself: its URLs are the API's (one it gave that cannot be used is a DownloadError).
-        paths = await self.download(project, call.directory, emit=call.emit) if urls else None
+        paths = (
+            await self.download(project, call.directory, emit=call.emit, overwrite=overwrite, output=output)
+            if urls
+            else None
+        )
         return finish(call, project, id, paths)
 
     async def generate(
@@ -359,6 +387,8 @@ class AsyncJobs:
         raise_on_failure: bool = False,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
+        overwrite: bool = False,
+        output: Optional[str] = None,
     ) -> M:
         """Upload the local inputs of ``body`` in one batch, ``create(body)``, then :meth:`check_result`.
 
@@ -373,6 +403,7 @@ class AsyncJobs:
             waits=wait_for_completion,
             downloads=download_outputs,
         )
+        check_save(overwrite, output)
         plan = plan_body(body, files, self.cache)
         check_create(check, body, plan, self._http.config, request_options)
         created = await create(await self._upload(body, plan, emit))
@@ -388,4 +419,6 @@ class AsyncJobs:
             raise_on_failure=raise_on_failure,
             on_progress=on_progress,
             started=start,
+            overwrite=overwrite,
+            output=output,
         )

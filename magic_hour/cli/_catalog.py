@@ -172,8 +172,21 @@ def _add_runner_options(parser: argparse.ArgumentParser, command: Json) -> None:
             "--output-dir",
             default=None,
             metavar="DIR",
-            help="where outputs are downloaded (default: the current directory)",
+            help="where outputs are downloaded (default: the current directory), named after the project: ID.png",
         )
+        if command["action"] != "wait":
+            group.add_argument(
+                "-o",
+                "--output",
+                default=None,
+                metavar="FILE",
+                help="save the output as FILE (several outputs: FILE's name with -1, -2...); an existing FILE is an error unless --overwrite",
+            )
+            group.add_argument(
+                "--overwrite",
+                action="store_true",
+                help="replace existing files of the outputs' names (by default they are kept, and the output is saved as NAME-1.png)",
+            )
         group.add_argument(
             "--wait-timeout",
             type=positive_seconds,

@@ -46,6 +46,8 @@ TAKES_VALUE = {
     "--max-retries",
     "--max-concurrent-transfers",
     "--output-dir",
+    "--output",
+    "-o",
     "--wait-timeout",
     "--set",
     "--body",
@@ -127,10 +129,12 @@ def candidates(words: Sequence[str]) -> List[str]:
             return [FILES]
         return _match(list(flag.get("choices", [])), current)
     if previous in TAKES_VALUE:
-        return [FILES] if previous in ("--output-dir", "--body") else []
+        return [FILES] if previous in ("--output-dir", "--output", "-o", "--body") else []
     options = [f["flag"] for f in command["flags"]]
     if command["action"] in ("create", "wait", "download"):
         options += JOB if command["action"] == "create" else JOB[1:5]
+        if command["action"] != "wait":
+            options += ["--output", "--overwrite"]
     return _match(options + GLOBAL, current)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, cast
 from urllib.parse import urlencode
 
 from ._checks import check_input_kinds, check_values
@@ -92,6 +92,20 @@ def _report(doc: Json, args: argparse.Namespace, waited: bool, elapsed: Optional
     return EXIT_OK if doc["ok"] else EXIT_FAILURE
 
 
+def _output(args: argparse.Namespace) -> Tuple[Optional[str], bool]:
+    """``-o FILE`` and ``--overwrite``, checked before any request (an existing FILE is refused now,
+    not after the render was paid for)."""
+    from .._exceptions import InvalidParameterError
+    from .._jobs.names import check_save
+
+    output: Optional[str] = getattr(args, "output", None)
+    overwrite = bool(getattr(args, "overwrite", False))
+    if output is not None and getattr(args, "output_dir", None) is not None:
+        raise InvalidParameterError("--output", output, "either -o FILE or --output-dir DIR, not both")
+    check_save(overwrite, output)
+    return (os.path.abspath(output) if output is not None else None), overwrite
+
+
 def _watch(run: Run, directory: Optional[str]) -> str:
     folder = os.path.abspath(directory or ".")
     run.watch_dir(folder)
@@ -120,6 +134,7 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
     body, query, params = request_parts(command, args)
     check_values(command, body, query)  # before any upload: a mistake found now costs nothing
     check_input_kinds(command, body)
+    output, overwrite = _output(args)
     if getattr(args, "dry_run", False):
         from ._dryrun import dry_run
 
@@ -137,7 +152,9 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
         run.reporter = reporter
         job = run.job = job_state(args, command, params.get("id"))
         on_progress = _following(job, reporter)
-        folder = None if args.no_download else _watch(run, args.output_dir)
+        folder = (
+            None if args.no_download else _watch(run, os.path.dirname(output) if output else args.output_dir)
+        )
 
         def create(body: Json) -> Any:
             job.phase = "creating"
@@ -159,6 +176,8 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
                     download_directory=folder,
                     timeout=args.wait_timeout,
                     on_progress=on_progress,
+                    overwrite=overwrite,
+                    output=output,
                 )
                 downloaded = project.downloaded_paths
             else:
@@ -174,8 +193,11 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
                 items: List[Any] = project.downloads or project.faces or []
                 outputs = [str(item.url) for item in items]
                 if action == "download" and not args.no_download and project.status not in FAILED and outputs:
-                    # The items, not their URLs: a URL the API gave that cannot be used is a DownloadError.
-                    downloaded = jobs.download(items, folder, on_progress=on_progress)
+                    # The project itself: its id names the outputs, and a URL the API gave that cannot
+                    # be used is a DownloadError.
+                    downloaded = jobs.download(
+                        project, folder, on_progress=on_progress, overwrite=overwrite, output=output
+                    )
         finally:
             reporter.stop()
     waited = action != "create" or not args.no_wait

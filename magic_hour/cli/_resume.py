@@ -88,6 +88,10 @@ def job_state(args: argparse.Namespace, command: Dict[str, Any], project_id: Opt
     argv += [command["group"], "download" if wanted_download else "wait", None]
     if wanted_download and getattr(args, "output_dir", None):
         argv += ["--output-dir", args.output_dir]
+    if wanted_download and getattr(args, "output", None):
+        argv += ["-o", args.output]
+    if wanted_download and getattr(args, "overwrite", False):
+        argv.append("--overwrite")
     state = JobState(command["group"], kind, argv)
     if project_id is not None:
         state.created(project_id)

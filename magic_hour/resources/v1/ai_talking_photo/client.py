@@ -136,6 +136,7 @@ class AiTalkingPhotoClient:
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
+        overwrite: bool = False,
         raise_on_failure: bool = False,
         timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
@@ -151,7 +152,9 @@ class AiTalkingPhotoClient:
             (as for ``create``; file fields also take local paths and binary file objects)
             wait_for_completion: wait for the project to end (default true).
             download_outputs: download the outputs once it is complete (default true).
-            download_directory: where to save them (default: the current directory).
+            download_directory: where to save them (default: the current directory), named after the project.
+            overwrite: replace an existing file of an output's name (by default it is kept, and the output
+                saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
             timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
@@ -184,6 +187,7 @@ class AiTalkingPhotoClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
             raise_on_failure=raise_on_failure,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -264,6 +268,7 @@ class AsyncAiTalkingPhotoClient:
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
+        overwrite: bool = False,
         raise_on_failure: bool = False,
         timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
@@ -279,7 +284,9 @@ class AsyncAiTalkingPhotoClient:
             (as for ``create``; file fields also take local paths and binary file objects)
             wait_for_completion: wait for the project to end (default true).
             download_outputs: download the outputs once it is complete (default true).
-            download_directory: where to save them (default: the current directory).
+            download_directory: where to save them (default: the current directory), named after the project.
+            overwrite: replace an existing file of an output's name (by default it is kept, and the output
+                saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
             timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
@@ -312,6 +319,7 @@ class AsyncAiTalkingPhotoClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
             raise_on_failure=raise_on_failure,
             timeout=timeout,
             poll_interval=poll_interval,

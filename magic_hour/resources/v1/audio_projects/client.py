@@ -91,11 +91,13 @@ class AudioProjectsClient:
         wait_for_completion: bool,
         download_outputs: bool,
         download_directory: Optional[str] = None,
+        *,
+        overwrite: bool = False,
     ) -> V1AudioProjectsGetResponseWithDownloads:
         """
         Get the audio project, optionally wait for it to end and download its outputs (the official method).
 
-        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md.
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
 
         Returns:
             V1AudioProjectsGetResponseWithDownloads: the audio project, with ``downloaded_paths`` when outputs were downloaded.
@@ -112,6 +114,7 @@ class AudioProjectsClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
         )
 
     def wait(
@@ -152,14 +155,19 @@ class AudioProjectsClient:
         directory: Optional[str] = None,
         max_concurrency: int = 4,
         on_progress: Optional[DownloadProgressCallback] = None,
+        overwrite: bool = False,
     ) -> List[str]:
         """
-        Download the outputs of a audio project (the audio project itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into place when complete. See docs/jobs.md.
+        Download the outputs of a audio project (the audio project itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, moved into place when complete: named after the project when given the project itself, and never over an existing file unless ``overwrite`` (else ``<name>-1<ext>``). See docs/jobs.md.
         """
         from ...._jobs import sync_jobs
 
         return sync_jobs(self._http).download(
-            project, directory, max_concurrency=max_concurrency, on_progress=on_progress
+            project,
+            directory,
+            max_concurrency=max_concurrency,
+            on_progress=on_progress,
+            overwrite=overwrite,
         )
 
 
@@ -235,11 +243,13 @@ class AsyncAudioProjectsClient:
         wait_for_completion: bool,
         download_outputs: bool,
         download_directory: Optional[str] = None,
+        *,
+        overwrite: bool = False,
     ) -> V1AudioProjectsGetResponseWithDownloads:
         """
         Get the audio project, optionally wait for it to end and download its outputs (the official method).
 
-        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md.
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
 
         Returns:
             V1AudioProjectsGetResponseWithDownloads: the audio project, with ``downloaded_paths`` when outputs were downloaded.
@@ -256,6 +266,7 @@ class AsyncAudioProjectsClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
         )
 
     async def wait(
@@ -296,14 +307,19 @@ class AsyncAudioProjectsClient:
         directory: Optional[str] = None,
         max_concurrency: int = 4,
         on_progress: Optional[DownloadProgressCallback] = None,
+        overwrite: bool = False,
     ) -> List[str]:
         """
-        Download the outputs of a audio project (the audio project itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into place when complete. See docs/jobs.md.
+        Download the outputs of a audio project (the audio project itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, moved into place when complete: named after the project when given the project itself, and never over an existing file unless ``overwrite`` (else ``<name>-1<ext>``). See docs/jobs.md.
         """
         from ...._jobs import async_jobs
 
         return await async_jobs(self._http).download(
-            project, directory, max_concurrency=max_concurrency, on_progress=on_progress
+            project,
+            directory,
+            max_concurrency=max_concurrency,
+            on_progress=on_progress,
+            overwrite=overwrite,
         )
 
 

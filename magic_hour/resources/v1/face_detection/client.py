@@ -117,6 +117,7 @@ class FaceDetectionClient:
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
+        overwrite: bool = False,
         raise_on_failure: bool = False,
         timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
@@ -132,7 +133,9 @@ class FaceDetectionClient:
             (as for ``create``; file fields also take local paths and binary file objects)
             wait_for_completion: wait for the project to end (default true).
             download_outputs: download the outputs once it is complete (default true).
-            download_directory: where to save them (default: the current directory).
+            download_directory: where to save them (default: the current directory), named after the project.
+            overwrite: replace an existing file of an output's name (by default it is kept, and the output
+                saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
             timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
@@ -157,6 +160,7 @@ class FaceDetectionClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
             raise_on_failure=raise_on_failure,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -170,11 +174,13 @@ class FaceDetectionClient:
         wait_for_completion: bool,
         download_outputs: bool,
         download_directory: Optional[str] = None,
+        *,
+        overwrite: bool = False,
     ) -> V1FaceDetectionGetResponseWithDownloads:
         """
         Get the face detection, optionally wait for it to end and download its outputs (the official method).
 
-        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md.
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
 
         Returns:
             V1FaceDetectionGetResponseWithDownloads: the face detection, with ``downloaded_paths`` when outputs were downloaded.
@@ -191,6 +197,7 @@ class FaceDetectionClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
         )
 
     def wait(
@@ -231,14 +238,19 @@ class FaceDetectionClient:
         directory: Optional[str] = None,
         max_concurrency: int = 4,
         on_progress: Optional[DownloadProgressCallback] = None,
+        overwrite: bool = False,
     ) -> List[str]:
         """
-        Download the outputs of a face detection (the face detection itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into place when complete. See docs/jobs.md.
+        Download the outputs of a face detection (the face detection itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, moved into place when complete: named after the project when given the project itself, and never over an existing file unless ``overwrite`` (else ``<name>-1<ext>``). See docs/jobs.md.
         """
         from ...._jobs import sync_jobs
 
         return sync_jobs(self._http).download(
-            project, directory, max_concurrency=max_concurrency, on_progress=on_progress
+            project,
+            directory,
+            max_concurrency=max_concurrency,
+            on_progress=on_progress,
+            overwrite=overwrite,
         )
 
 
@@ -321,6 +333,7 @@ class AsyncFaceDetectionClient:
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
+        overwrite: bool = False,
         raise_on_failure: bool = False,
         timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
@@ -336,7 +349,9 @@ class AsyncFaceDetectionClient:
             (as for ``create``; file fields also take local paths and binary file objects)
             wait_for_completion: wait for the project to end (default true).
             download_outputs: download the outputs once it is complete (default true).
-            download_directory: where to save them (default: the current directory).
+            download_directory: where to save them (default: the current directory), named after the project.
+            overwrite: replace an existing file of an output's name (by default it is kept, and the output
+                saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
             timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
@@ -361,6 +376,7 @@ class AsyncFaceDetectionClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
             raise_on_failure=raise_on_failure,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -374,11 +390,13 @@ class AsyncFaceDetectionClient:
         wait_for_completion: bool,
         download_outputs: bool,
         download_directory: Optional[str] = None,
+        *,
+        overwrite: bool = False,
     ) -> V1FaceDetectionGetResponseWithDownloads:
         """
         Get the face detection, optionally wait for it to end and download its outputs (the official method).
 
-        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. See docs/jobs.md.
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
 
         Returns:
             V1FaceDetectionGetResponseWithDownloads: the face detection, with ``downloaded_paths`` when outputs were downloaded.
@@ -395,6 +413,7 @@ class AsyncFaceDetectionClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
         )
 
     async def wait(
@@ -435,14 +454,19 @@ class AsyncFaceDetectionClient:
         directory: Optional[str] = None,
         max_concurrency: int = 4,
         on_progress: Optional[DownloadProgressCallback] = None,
+        overwrite: bool = False,
     ) -> List[str]:
         """
-        Download the outputs of a face detection (the face detection itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, renamed into place when complete. See docs/jobs.md.
+        Download the outputs of a face detection (the face detection itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, moved into place when complete: named after the project when given the project itself, and never over an existing file unless ``overwrite`` (else ``<name>-1<ext>``). See docs/jobs.md.
         """
         from ...._jobs import async_jobs
 
         return await async_jobs(self._http).download(
-            project, directory, max_concurrency=max_concurrency, on_progress=on_progress
+            project,
+            directory,
+            max_concurrency=max_concurrency,
+            on_progress=on_progress,
+            overwrite=overwrite,
         )
 
 

@@ -126,14 +126,17 @@ class FilesClient:
         directory: Union[str, os.PathLike[str], None] = None,
         max_concurrency: int = 4,
         on_progress: Optional[Callable[[DownloadProgress], object]] = None,
+        overwrite: bool = False,
     ) -> List[str]:
         """Download files (a project's outputs) into ``directory``; return the paths written, in order.
 
         ``urls`` is a URL, a list of URLs, a list of items with a ``.url`` (a project's ``downloads``, a
         face detection's ``faces``) or the project itself. Each file is streamed to a temporary file in
-        ``directory`` (created if missing; the current directory by default) and renamed into place once
+        ``directory`` (created if missing; the current directory by default) and moved into place once
         complete and its length checked; a dropped connection resumes with ``Range``. Names come from the
-        URL's path, sanitised (``name-1.png`` when two are alike). ``on_progress`` receives
+        URL's path, sanitised (``name-1.png`` when two are alike), or from the project's id when given the
+        project (``<id>.png``). An existing file is never replaced unless ``overwrite``: the output is saved
+        as ``<name>-1.png`` (``-2``...) instead. ``on_progress`` receives
         :class:`~magic_hour.DownloadProgress` events. See docs/jobs.md.
 
         Raises:
@@ -147,7 +150,7 @@ class FilesClient:
         from ...._jobs import sync_jobs
 
         return sync_jobs(self._http).download(
-            urls, directory, max_concurrency=max_concurrency, on_progress=on_progress
+            urls, directory, max_concurrency=max_concurrency, on_progress=on_progress, overwrite=overwrite
         )
 
 
@@ -253,14 +256,17 @@ class AsyncFilesClient:
         directory: Union[str, os.PathLike[str], None] = None,
         max_concurrency: int = 4,
         on_progress: Optional[Callable[[DownloadProgress], object]] = None,
+        overwrite: bool = False,
     ) -> List[str]:
         """Download files (a project's outputs) into ``directory``; return the paths written, in order.
 
         ``urls`` is a URL, a list of URLs, a list of items with a ``.url`` (a project's ``downloads``, a
         face detection's ``faces``) or the project itself. Each file is streamed to a temporary file in
-        ``directory`` (created if missing; the current directory by default) and renamed into place once
+        ``directory`` (created if missing; the current directory by default) and moved into place once
         complete and its length checked; a dropped connection resumes with ``Range``. Names come from the
-        URL's path, sanitised (``name-1.png`` when two are alike). ``on_progress`` receives
+        URL's path, sanitised (``name-1.png`` when two are alike), or from the project's id when given the
+        project (``<id>.png``). An existing file is never replaced unless ``overwrite``: the output is saved
+        as ``<name>-1.png`` (``-2``...) instead. ``on_progress`` receives
         :class:`~magic_hour.DownloadProgress` events. See docs/jobs.md.
 
         Raises:
@@ -274,7 +280,7 @@ class AsyncFilesClient:
         from ...._jobs import async_jobs
 
         return await async_jobs(self._http).download(
-            urls, directory, max_concurrency=max_concurrency, on_progress=on_progress
+            urls, directory, max_concurrency=max_concurrency, on_progress=on_progress, overwrite=overwrite
         )
 
 

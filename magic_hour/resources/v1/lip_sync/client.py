@@ -155,6 +155,7 @@ class LipSyncClient:
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
+        overwrite: bool = False,
         raise_on_failure: bool = False,
         timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
@@ -170,7 +171,9 @@ class LipSyncClient:
             (as for ``create``; file fields also take local paths and binary file objects)
             wait_for_completion: wait for the project to end (default true).
             download_outputs: download the outputs once it is complete (default true).
-            download_directory: where to save them (default: the current directory).
+            download_directory: where to save them (default: the current directory), named after the project.
+            overwrite: replace an existing file of an output's name (by default it is kept, and the output
+                saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
             timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
@@ -204,6 +207,7 @@ class LipSyncClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
             raise_on_failure=raise_on_failure,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -309,6 +313,7 @@ class AsyncLipSyncClient:
         wait_for_completion: bool = True,
         download_outputs: bool = True,
         download_directory: Optional[str] = None,
+        overwrite: bool = False,
         raise_on_failure: bool = False,
         timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
@@ -324,7 +329,9 @@ class AsyncLipSyncClient:
             (as for ``create``; file fields also take local paths and binary file objects)
             wait_for_completion: wait for the project to end (default true).
             download_outputs: download the outputs once it is complete (default true).
-            download_directory: where to save them (default: the current directory).
+            download_directory: where to save them (default: the current directory), named after the project.
+            overwrite: replace an existing file of an output's name (by default it is kept, and the output
+                saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
             timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
@@ -358,6 +365,7 @@ class AsyncLipSyncClient:
             wait_for_completion=wait_for_completion,
             download_outputs=download_outputs,
             download_directory=download_directory,
+            overwrite=overwrite,
             raise_on_failure=raise_on_failure,
             timeout=timeout,
             poll_interval=poll_interval,
