@@ -209,10 +209,11 @@ async def test_an_empty_download_directory_is_the_current_one(
     checked = await sdk.call(client.v1.image_projects.check_result, "img", True, True, "")
     project = await sdk.call(client.v1.video_projects.get, id="vid")
     fetched = await sdk.call(client.v1.video_projects.download, project, directory="")
-    assert generated.downloaded_paths == ["output.png"]  # a bare name, as the official returns
-    assert checked.downloaded_paths == ["checked.png"]
-    assert fetched == ["fetched.mp4"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checked.png", "fetched.mp4", "output.png"]
+    # Bare names, as the official returns (named after the project: docs/jobs.md, Names).
+    assert generated.downloaded_paths == [f"{generated.id}.png"]
+    assert checked.downloaded_paths == ["img.png"]
+    assert fetched == ["vid.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"{generated.id}.png", "img.png", "vid.mp4"])
 
 
 async def test_a_dot_download_directory_gives_dotted_paths_as_the_official_does(
@@ -232,11 +233,11 @@ async def test_a_dot_download_directory_gives_dotted_paths_as_the_official_does(
     checked = await sdk.call(client.v1.image_projects.check_result, "img", True, True, "./out/")
     project = await sdk.call(client.v1.video_projects.get, id="vid")
     fetched = await sdk.call(client.v1.files.download, project, directory=Path("."))
-    assert generated.downloaded_paths == [os.path.join(".", "output.png")]
-    assert checked.downloaded_paths == [os.path.join("./out/", "checked.png")]
-    assert fetched == [os.path.join(".", "fetched.mp4")]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fetched.mp4", "out", "output.png"]
-    assert (tmp_path / "out" / "checked.png").read_bytes() == b"1"
+    assert generated.downloaded_paths == [os.path.join(".", f"{generated.id}.png")]
+    assert checked.downloaded_paths == [os.path.join("./out/", "img.png")]
+    assert fetched == [os.path.join(".", "vid.mp4")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"{generated.id}.png", "out", "vid.mp4"])
+    assert (tmp_path / "out" / "img.png").read_bytes() == b"1"
 
 
 async def test_a_download_directory_that_is_not_a_path_is_still_refused(
