@@ -39,6 +39,7 @@ def _commands() -> Dict[str, Command]:
     from ._files import cmd_upload, cmd_upload_urls
     from ._jobs import cmd_catalog
     from ._values import cmd_values
+    from ._webhooks import COMMANDS as webhooks_commands
 
     return {
         "files.upload": cmd_upload,
@@ -46,6 +47,7 @@ def _commands() -> Dict[str, Command]:
         "catalog": cmd_catalog,
         "completion": _cmd_completion,
         "values": cmd_values,
+        **webhooks_commands,
     }
 
 

@@ -346,6 +346,9 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
         title="commands", dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )
     add_files_commands(commands, common)
+    from ._webhooks import add_webhooks_commands
+
+    add_webhooks_commands(commands, common)
     completion = commands.add_parser(
         "completion",
         help="print a shell completion script",
