@@ -27,6 +27,7 @@ The tree::
     │   ├── RateLimitError               429
     │   ├── InternalServerError          5xx
     │   │   └── ProjectMayExistServerError   ...to a create (also a ProjectMayExistError)
+    │   ├── ProjectMayExistStatusError   408 or 303 to a create (also a ProjectMayExistError)
     │   └── ApiResponseValidationError   a 2xx whose body is not JSON or does not fit the model
     │       └── ProjectMayExistResponseError ...to a create (also a ProjectMayExistError)
     ├── ApiConnectionError (also an httpx.TransportError)  no response: DNS, refused, reset...
@@ -50,7 +51,7 @@ Other status codes (405, 418, ...) raise a plain :class:`ApiError`. Messages nev
 or the signed query of an upload URL.
 
 A create (a call that starts a project and spends credits) is retried only when the answer proves
-that nothing started; any other failure raises a :class:`ProjectMayExistError`, as one of the four
+that nothing started; any other failure raises a :class:`ProjectMayExistError`, as one of the five
 classes drawn under the error the same failure raises elsewhere, so that ``except ProjectMayExistError``
 catches every such case and ``except InternalServerError`` (or ``ApiError``, ``httpx.HTTPError``...)
 still catches each.
@@ -102,6 +103,7 @@ from ._errors.creates import (
     ProjectMayExistError,
     ProjectMayExistResponseError,
     ProjectMayExistServerError,
+    ProjectMayExistStatusError,
     ProjectMayExistTimeoutError,
 )
 from ._errors.files import (
@@ -154,6 +156,7 @@ __all__ = [
     "ProjectMayExistError",
     "ProjectMayExistResponseError",
     "ProjectMayExistServerError",
+    "ProjectMayExistStatusError",
     "ProjectMayExistTimeoutError",
     "ProjectTimeoutError",
     "RateLimitError",

@@ -12,7 +12,7 @@ from typing import Any, List, Type
 import _modes
 import httpx
 import pytest
-from _servers import Close, Forward, Hang, RawServer, Reset, Respond, closed_port
+from _servers import Close, Forward, Hang, RawServer, Received, Reset, Respond, closed_port
 from conftest import TOKEN, Flavor, Sleeps
 
 from magic_hour import (
@@ -27,10 +27,11 @@ from magic_hour import (
     ProjectMayExistError,
     ProjectMayExistResponseError,
     ProjectMayExistServerError,
+    ProjectMayExistStatusError,
     ProjectMayExistTimeoutError,
     RateLimitError,
 )
-from magic_hour._core.retry import nothing_started
+from magic_hour._core.retry import nothing_started, worth_retrying
 from magic_hour.testing import FakeMagicHour
 from magic_hour.testing._schema import example
 
@@ -60,6 +61,9 @@ UNPROVEN = [
     (Respond(502), ProjectMayExistServerError, InternalServerError),
     (Respond(503, [("Retry-After", "0")]), ProjectMayExistServerError, InternalServerError),
     (Respond(504), ProjectMayExistServerError, InternalServerError),
+    # Envoy's stream idle timeout, after it passed the whole request on (was retried: a second project)
+    (Respond(408, body=b"stream timeout"), ProjectMayExistStatusError, ApiError),
+    (Respond(303, [("Location", "/v1/image-projects/p1")]), ProjectMayExistStatusError, ApiError),
     (Close(), ProjectMayExistConnectionError, ApiConnectionError),  # dropped after the whole request
     (Reset(), ProjectMayExistConnectionError, ApiConnectionError),
     (Hang(10), ProjectMayExistTimeoutError, ApiTimeoutError),  # no answer within the read timeout
@@ -70,7 +74,7 @@ UNPROVEN = [
 @pytest.mark.parametrize(
     ("action", "cls", "official"),
     UNPROVEN,
-    ids=["500", "502", "503", "504", "fin", "rst", "read-timeout", "cut"],
+    ids=["500", "502", "503", "504", "408", "303", "fin", "rst", "read-timeout", "cut"],
 )
 async def test_a_create_is_sent_once_when_the_answer_proves_nothing(
     sdk: Flavor, sleeps: Sleeps, action: Any, cls: Type[ProjectMayExistError], official: Type[Exception]
@@ -128,15 +132,8 @@ async def test_the_total_timeout_cutting_a_create_is_not_proof(sdk: Flavor) -> N
 # ------------------------------------------------------------------------------ proof: retried
 
 
-@pytest.mark.parametrize(
-    "first",
-    [Respond(429, [("Retry-After", "0")]), Respond(408), Respond(409)],
-    ids=["429", "408", "409"],
-)
-async def test_a_create_is_retried_when_the_answer_proves_nothing_started(
-    sdk: Flavor, sleeps: Sleeps, first: Respond
-) -> None:
-    with RawServer([first], then=CREATED) as server:
+async def test_a_create_is_retried_after_a_429(sdk: Flavor, sleeps: Sleeps) -> None:
+    with RawServer([Respond(429, [("Retry-After", "0")])], then=CREATED) as server:
         created = await create(sdk, server)
     assert created.id == "p1"
     assert posts(server) == [CREATE_PATH] * 2
@@ -150,9 +147,48 @@ async def test_proven_failures_end_in_their_usual_error(sdk: Flavor, sleeps: Sle
         await create(sdk, server)
     assert not isinstance(info.value, ProjectMayExistError)
     assert posts(server) == [CREATE_PATH] * 3
-    with RawServer([], then=Respond(409)) as server, pytest.raises(ConflictError) as conflict:
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(409, ConflictError), (307, ApiError), (400, ApiError)],
+    ids=["409", "307", "400"],
+)
+async def test_a_refused_create_is_not_sent_again(sdk: Flavor, sleeps: Sleeps, status: int, cls: Any) -> None:
+    """Refused, so nothing started, but not worth a retry: RFC 9110 has the user resolve a 409's conflict
+    and resubmit (it was retried 3 times before), and the API documents no 409 for a create."""
+    with (
+        RawServer([], then=Respond(status, [("Location", "/v1/elsewhere")])) as server,
+        pytest.raises(cls) as info,
+    ):
         await create(sdk, server)
-    assert not isinstance(conflict.value, ProjectMayExistError)
+    assert not isinstance(info.value, ProjectMayExistError) and info.value.status_code == status
+    assert posts(server) == [CREATE_PATH]
+    assert sleeps == []
+
+
+async def test_a_gateway_timeout_after_the_create_started_bills_one_project(
+    sdk: Flavor, sleeps: Sleeps
+) -> None:
+    """Envoy answers 408 when its stream idle timeout fires after it passed the request on: the project
+    started behind it. Before, the 408 was taken for proof and the create sent twice more (3 projects)."""
+    fake = FakeMagicHour(tokens=TOKEN)
+    with fake.serve() as served:
+
+        def envoy(request: Received) -> Any:
+            if request.method == "POST" and request.target == CREATE_PATH:
+                headers = [(k, v) for k, v in request.headers if k.lower() not in ("host", "content-length")]
+                httpx.post(served.url + request.target, headers=headers, content=request.body)
+                return Respond(408, [("Content-Type", "text/plain")], b"stream timeout")
+            return Forward(served.url)
+
+        with RawServer(envoy) as proxy:
+            client = sdk.client(base_url=proxy.url)
+            with pytest.raises(ProjectMayExistStatusError) as info:
+                await sdk.call(client.v1.face_swap_photo.create, assets=ASSETS, name="poster")
+        assert len(fake.requests_to("face_swap_photo.create")) == 1
+        assert len(fake.projects) == 1
+    assert info.value.status_code == 408 and isinstance(info.value, ApiError)
 
 
 async def test_a_create_that_cannot_connect_is_retried(sdk: Flavor, sleeps: Sleeps) -> None:
@@ -167,6 +203,9 @@ async def test_retry_may_duplicate_retries_as_any_call(sdk: Flavor, sleeps: Slee
     with RawServer([Respond(502), Close()], then=CREATED) as server:
         created = await create(sdk, server, request_options={"retry_may_duplicate": True})
     assert created.id == "p1"
+    assert posts(server) == [CREATE_PATH] * 3
+    with RawServer([Respond(408), Respond(409)], then=CREATED) as server:
+        created = await create(sdk, server, request_options={"retry_may_duplicate": True})
     assert posts(server) == [CREATE_PATH] * 3
     with (
         RawServer([], then=Respond(502)) as server,
@@ -305,8 +344,12 @@ def _request() -> httpx.Request:
         (httpx.WriteTimeout("slow"), False),
         (httpx.RemoteProtocolError("Server disconnected without sending a response."), False),
         (httpx.Response(429), True),
-        (httpx.Response(408), True),
+        (httpx.Response(408), False),  # Envoy's stream idle timeout, after passing the request on
         (httpx.Response(409), True),
+        (httpx.Response(400), True),
+        (httpx.Response(422), True),
+        (httpx.Response(303), False),  # a processed POST's answer, to be fetched elsewhere
+        (httpx.Response(307), True),
         (httpx.Response(500), False),
         (httpx.Response(502), False),
         (httpx.Response(503, headers={"Retry-After": "1"}), False),
@@ -316,6 +359,35 @@ def _request() -> httpx.Request:
 )
 def test_what_proves_that_nothing_started(outcome: Any, proof: bool) -> None:
     assert nothing_started(outcome) is proof
+
+
+# What each kind of call does after each failure: a call that is not a create, a create, and a create
+# with retry_may_duplicate. A create is retried only after proof that nothing started, which may pass.
+DECISIONS = [
+    (httpx.ConnectError("refused"), True, True, True),
+    (httpx.ConnectTimeout("slow handshake"), True, True, True),
+    (httpx.PoolTimeout("no free connection"), True, True, True),
+    (httpx.ReadTimeout("no answer"), True, False, True),
+    (httpx.RemoteProtocolError("Server disconnected without sending a response."), True, False, True),
+    (httpx.WriteError("broken pipe"), True, False, True),
+    (httpx.Response(429), True, True, True),
+    (httpx.Response(408), True, False, True),
+    (httpx.Response(409), True, False, True),
+    (httpx.Response(500), True, False, True),
+    (httpx.Response(503, headers={"Retry-After": "0"}), True, False, True),
+    (httpx.Response(303), False, False, False),
+    (httpx.Response(400), False, False, False),
+    (httpx.Response(422), False, False, False),
+]
+
+
+@pytest.mark.parametrize(("outcome", "call", "create", "duplicate"), DECISIONS, ids=repr)
+def test_the_retry_decision(outcome: Any, call: bool, create: bool, duplicate: bool) -> None:
+    assert worth_retrying(outcome) is call
+    assert worth_retrying(outcome, creates=True) is create
+    assert worth_retrying(outcome, creates=True, retry_may_duplicate=True) is duplicate
+    if create:  # a create is retried only on proof
+        assert nothing_started(outcome)
 
 
 def test_every_post_is_a_create_or_known_to_be_safe_to_repeat() -> None:

@@ -12,6 +12,7 @@ from .._exceptions import (
     InvalidParameterError,
     ProjectMayExistResponseError,
     ProjectMayExistServerError,
+    ProjectMayExistStatusError,
     error_class_for_status,
 )
 from .._redact import bearer_token, redact
@@ -63,14 +64,29 @@ def _operation(response: httpx.Response) -> str:
     return f"{request.method} {request.url.path}" if request is not None else "the create"
 
 
+def refused(status_code: int) -> bool:
+    """Whether an error status proves that the request was not acted on: a ``4xx`` or a redirect refuses
+    it, except ``408`` (Envoy, in front of many APIs, answers ``408`` when its stream idle timeout fires
+    after it passed the whole request on and before the answer's headers came back) and ``303`` (what a
+    processed POST answers, its result elsewhere). A ``5xx`` proves nothing: the API, or a gateway after
+    passing the request on, may have acted on it before failing."""
+    return 300 <= status_code < 500 and status_code not in (303, 408)
+
+
 def status_error(response: httpx.Response, creates: Optional[str] = None) -> ApiError:
-    """The typed :class:`ApiError` for a non-2xx response; for a 5xx to a call that starts a project of
-    kind ``creates``, a :class:`ProjectMayExistServerError` (the project may have started)."""
+    """The typed :class:`ApiError` for a non-2xx response; to a call that starts a project of kind
+    ``creates``, an answer that does not prove that nothing started (a 5xx, 408, 303: not
+    :func:`refused`) is a :class:`ProjectMayExistServerError` or, below 500,
+    :class:`ProjectMayExistStatusError` (the project may have started)."""
     body = decode_body(response)
     message = _redact_token(error_message(response, body), response)
-    if creates is not None and response.status_code >= 500:
+    if creates is not None and not refused(response.status_code):
         operation = _operation(response)
-        return ProjectMayExistServerError(
+        if response.status_code >= 500:
+            return ProjectMayExistServerError(
+                message, operation=operation, kind=creates, response=response, body=body
+            )
+        return ProjectMayExistStatusError(
             message, operation=operation, kind=creates, response=response, body=body
         )
     cls = error_class_for_status(response.status_code)

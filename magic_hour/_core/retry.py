@@ -6,8 +6,9 @@ steps, so the policy (what is retried, how long to wait, how many attempts) exis
 auth flows of httpx.
 
 A create (a call that starts a project and spends credits; the API has no idempotency key) is retried
-only after an outcome that proves the API did not act on it (:func:`nothing_started`); after any other
-failure it raises a :class:`~magic_hour._exceptions.ProjectMayExistError` instead of paying twice.
+only after an outcome that proves the API did not act on it and may pass (:func:`worth_retrying`); after
+one that does not prove it (:func:`nothing_started`) it raises a
+:class:`~magic_hour._exceptions.ProjectMayExistError` instead of paying twice.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .._exceptions import (
     ProjectMayExistConnectionError,
     ProjectMayExistTimeoutError,
 )
-from .response import status_error
+from .response import refused, status_error
 
 logger = logging.getLogger("magic_hour")
 
@@ -35,9 +36,10 @@ INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUS = frozenset({408, 409, 429})
-NOT_STARTED_STATUS = frozenset({408, 409, 429})
-"""Answers that say the request was not acted on (RFC 9110 15.5.9, 15.5.10; RFC 6585 4): the server did
-not receive it whole (408), refused it for a conflict (409), or was rate limited before handling it (429)."""
+CREATE_RETRY_STATUS = frozenset({429})
+"""The only answer after which a create is sent again: a rate limiter refused it before it was handled
+(RFC 6585, section 4). Other refusals (``409``: RFC 9110 has the user resolve the conflict and resubmit;
+``400``...) would be refused again, and a ``408`` proves nothing (see :func:`nothing_started`)."""
 NOT_SENT = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
@@ -72,7 +74,7 @@ A = TypeVar("A")
 
 
 def is_retryable_status(status_code: int) -> bool:
-    """408, 409, 429 and every 5xx are worth another attempt."""
+    """408, 409, 429 and every 5xx are worth another attempt (of a call that is not a create)."""
     return status_code in RETRYABLE_STATUS or status_code >= 500
 
 
@@ -129,11 +131,32 @@ def retry_delay(
 
 def nothing_started(outcome: Outcome) -> bool:
     """Whether a failed attempt proves that the API did not act on the request (so a create may be sent
-    again without paying twice): see :data:`NOT_STARTED_STATUS` and :data:`NOT_SENT`. A 5xx, a timeout
-    waiting for the answer, or a connection closed after the request went out prove nothing."""
+    again without paying twice): an answer that refuses it (:func:`~.response.refused`: a ``4xx`` or a
+    redirect, but not ``408`` nor ``303``), or a failure before any byte of the request left
+    (:data:`NOT_SENT`). A ``5xx``, a timeout waiting for the answer or a connection closed after the
+    request went out prove nothing."""
     if isinstance(outcome, httpx.Response):
-        return outcome.status_code in NOT_STARTED_STATUS
+        return refused(outcome.status_code)
     return isinstance(outcome, NOT_SENT)
+
+
+def worth_retrying(
+    outcome: Outcome,
+    *,
+    creates: bool = False,
+    retry_may_duplicate: bool = False,
+    is_retryable: Callable[[httpx.Response], bool] = lambda r: is_retryable_status(r.status_code),
+) -> bool:
+    """The retry decision for one failed attempt, retries left and deadlines aside (a pure function:
+    ``tests/test_create_retries.py`` has its table). Any call: a failure to get an answer, and the
+    answers ``is_retryable`` accepts (408, 409, 429, 5xx). A create (``creates``): only what proves that
+    nothing started and may pass (:data:`NOT_SENT`, :data:`CREATE_RETRY_STATUS`), unless the caller
+    accepts a second project (``retry_may_duplicate``)."""
+    if creates and not retry_may_duplicate:
+        if isinstance(outcome, httpx.Response):
+            return outcome.status_code in CREATE_RETRY_STATUS
+        return nothing_started(outcome)
+    return is_retryable(outcome) if isinstance(outcome, httpx.Response) else True
 
 
 def connection_error(
@@ -194,10 +217,9 @@ def retry_flow(
     the deadline ended raises :class:`DeadlineExceeded` (from the last failure), also when that failure
     was an error status that another attempt might have mended.
 
-    ``creates`` (the kind of project the request starts) retries it only after an outcome that proves
-    nothing started (:func:`nothing_started`), unless ``retry_may_duplicate``; after another failure, the
-    final response is returned (the caller raises a ``ProjectMayExistServerError`` for its 5xx) or a
-    ``ProjectMayExistError`` raised.
+    ``creates`` (the kind of project the request starts) retries it only as :func:`worth_retrying` says;
+    after another failure, the final response is returned (the caller raises a ``ProjectMayExistError``
+    for an answer that does not prove that nothing started) or a ``ProjectMayExistError`` raised.
     """
     retries_taken = 0
     while True:
@@ -205,11 +227,15 @@ def retry_flow(
         assert outcome is not None
         if isinstance(outcome, httpx.Response) and outcome.is_success:
             return outcome
+        retry = worth_retrying(
+            outcome,
+            creates=creates is not None,
+            retry_may_duplicate=retry_may_duplicate,
+            is_retryable=is_retryable,
+        )
         unproven = creates is not None and not nothing_started(outcome)
         if isinstance(outcome, httpx.Response):
-            if not is_retryable(outcome) or retries_taken >= max_retries:
-                return outcome
-            if unproven and not retry_may_duplicate:
+            if not retry or retries_taken >= max_retries:
                 return outcome
             delay = retry_delay(retries_taken, outcome.headers)
             if _past(deadline, delay):
@@ -218,7 +244,7 @@ def retry_flow(
                 return outcome
             reason = f"HTTP {outcome.status_code}"
         else:
-            if unproven and not retry_may_duplicate:
+            if not retry:
                 raise connection_error(outcome, what, creates) from outcome
             passed = deadline is not None and time.monotonic() >= deadline  # the attempt was cut at it
             if retries_taken >= max_retries and not passed:

@@ -2,11 +2,12 @@
 what came back does not prove that nothing started.
 
 The API takes no idempotency key, so such a call is not retried: a retry could start, and bill, a second
-project. :class:`ProjectMayExistError` is the one class to catch; the error raised is one of its four
+project. :class:`ProjectMayExistError` is the one class to catch; the error raised is one of its five
 subclasses, each also the class the same failure raises for any other call (a 5xx:
-:class:`InternalServerError`; no answer: :class:`ApiConnectionError` or :class:`ApiTimeoutError`; a 2xx
-that cannot be read: :class:`ApiResponseValidationError`), so that ``except`` clauses written without it
-(the official package's ``except ApiError``, ``except httpx.HTTPError``) still catch it.
+:class:`InternalServerError`; a 408 or 303: :class:`ApiError`; no answer: :class:`ApiConnectionError`
+or :class:`ApiTimeoutError`; a 2xx that cannot be read: :class:`ApiResponseValidationError`), so that
+``except`` clauses written without it (the official package's ``except ApiError``, ``except
+httpx.HTTPError``) still catch it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from typing import Any, Optional
 
 import httpx
 
-from .api import ApiConnectionError, ApiResponseValidationError, ApiTimeoutError, InternalServerError
+from .api import (
+    ApiConnectionError,
+    ApiError,
+    ApiResponseValidationError,
+    ApiTimeoutError,
+    InternalServerError,
+)
 from .base import MagicHourError
 
 _WEBHOOK_KINDS = ("video", "image", "audio")  # face detections send no webhook event
@@ -40,8 +47,8 @@ def _advice(operation: str, kind: Optional[str], started: bool) -> str:
 
 class ProjectMayExistError(MagicHourError):
     """A create (a call that starts a project and spends credits) was sent, and what came back does not
-    prove that nothing started: a 5xx, no answer in time, a connection closed before the answer, a 2xx
-    that cannot be read. The project may exist, and be billed, with an id we never received.
+    prove that nothing started: a 5xx, a 408 or 303, no answer in time, a connection closed before the
+    answer, a 2xx that cannot be read. The project may exist, and be billed, with an id we never received.
 
     Not retried (``docs/reliability.md`` has the table): find out before trying again. Raised as one of
     its subclasses, each also the error the same failure raises for other calls.
@@ -58,6 +65,18 @@ class ProjectMayExistError(MagicHourError):
 class ProjectMayExistServerError(ProjectMayExistError, InternalServerError):
     """A create was answered with a 5xx: the API, or a gateway in front of it, may have started the
     project before failing. Also an :class:`InternalServerError` (``.status_code``, ``.body``...)."""
+
+    def __init__(
+        self, message: str, *, operation: str, kind: Optional[str], response: httpx.Response, body: Any
+    ) -> None:
+        self.operation, self.kind = operation, kind
+        super().__init__(f"{message}. {_advice(operation, kind, False)}", response=response, body=body)
+
+
+class ProjectMayExistStatusError(ProjectMayExistError, ApiError):
+    """A create was answered with a status below 500 that does not prove that nothing started: a ``408``
+    (a gateway such as Envoy answers it when its idle timeout fires after it passed the request on) or a
+    ``303`` (what a processed POST answers). Also an :class:`ApiError` (``.status_code``, ``.body``...)."""
 
     def __init__(
         self, message: str, *, operation: str, kind: Optional[str], response: httpx.Response, body: Any

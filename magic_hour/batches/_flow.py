@@ -10,9 +10,9 @@ The flow yields what to do next and is sent back the outcome (or has the error t
 Each step is recorded before the next one starts, so a rerun resumes an item where the journal says it
 was: ``created`` items are waited for and downloaded, never created again. A create is sent once:
 with the client's retries off, so that the flow decides. A 429 (nothing started) gives the slot back,
-lowers the bound and tries again later; a connection that failed before anything was sent, a 408 or a
-409 (nothing started either) are tried again a few times; any answer that does not prove that nothing
-started (:class:`ProjectMayExistError`) makes the item ``unknown``, never sent again by a rerun.
+lowers the bound and tries again later; a connection that failed before anything was sent (nothing
+started either) is tried again a few times; any answer that does not prove that nothing started
+(:class:`ProjectMayExistError`) makes the item ``unknown``, never sent again by a rerun.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Union
 
-from .._core.retry import Sleep, parse_retry_after, retry_delay
+from .._core.retry import CREATE_RETRY_STATUS, Sleep, parse_retry_after, retry_delay
 from .._exceptions import (
     ApiConnectionError,
     ApiError,
@@ -220,20 +220,21 @@ def choose_names(stem: str, urls: List[str], project_id: str, taken: Callable[[s
 
 
 def _nothing_started(exc: BaseException) -> bool:
-    """An error that proves the create started nothing: no connection made, 408, 409."""
+    """An error that proves the create started nothing and may pass: no connection made (the core's
+    decision, ``retry.worth_retrying``, which raises a ``ProjectMayExistError`` for any other failure)."""
     if isinstance(exc, ProjectMayExistError):
         return False
     if isinstance(exc, ApiConnectionError):
         return True
-    return isinstance(exc, ApiError) and exc.status_code in (408, 409)
+    return isinstance(exc, ApiError) and exc.status_code in CREATE_RETRY_STATUS
 
 
 @dataclass(frozen=True)
 class FlowOptions:
     download: bool = True
     create_retries: int = 2
-    """Tries again after a failure that proves nothing started (no connection, 408, 409); 429s wait
-    without limit."""
+    """Tries again after a failure that proves nothing started (no connection made); 429s wait without
+    limit."""
 
 
 # ------------------------------------------------------------------------------------------------ the flow
