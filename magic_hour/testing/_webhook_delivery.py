@@ -47,7 +47,6 @@ class Deliverer:
         self._thread: Optional[threading.Thread] = None
         self._stopped = False
         self.records: List[WebhookDelivery] = []
-        self._clients: Dict[int, httpx.Client] = {}
 
     def submit(
         self, endpoint: WebhookEndpoint, event_type: str, project_id: Optional[str], body: bytes
@@ -83,15 +82,20 @@ class Deliverer:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(10)
-        for client in list(self._clients.values()):
-            client.close()
-        self._clients.clear()
 
     def snapshot(self) -> List[WebhookDelivery]:
         with self._cond:
             return list(self.records)
 
     def _run(self) -> None:
+        clients: Dict[WebhookEndpoint, httpx.Client] = {}  # this thread's, closed when it ends
+        try:
+            self._loop(clients)
+        finally:
+            for client in clients.values():
+                client.close()
+
+    def _loop(self, clients: Dict[WebhookEndpoint, httpx.Client]) -> None:
         while True:
             with self._cond:
                 while not self._stopped:
@@ -109,7 +113,7 @@ class Deliverer:
                 self._busy += 1
             attempt: Optional[WebhookAttempt] = None
             try:
-                attempt = self._attempt(delivery)
+                attempt = self._attempt(delivery, clients)
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -136,7 +140,9 @@ class Deliverer:
             delivery.state = "failed"
         delivery.attempts.append(attempt)
 
-    def _attempt(self, delivery: WebhookDelivery) -> WebhookAttempt:
+    def _attempt(
+        self, delivery: WebhookDelivery, clients: Dict[WebhookEndpoint, httpx.Client]
+    ) -> WebhookAttempt:
         endpoint, number = delivery.endpoint, len(delivery.attempts) + 1
         timestamp = int(time.time())
         headers = {
@@ -150,19 +156,20 @@ class Deliverer:
                 post = _post_async(endpoint, delivery.body, headers)
                 status, response = asyncio.run(asyncio.wait_for(post, endpoint.timeout))
             else:
-                status, response = _post(self._client(endpoint), endpoint, delivery.body, headers)
+                status, response = _post(_client(clients, endpoint), endpoint, delivery.body, headers)
         except Exception as exc:  # refused, reset, timed out, or the app raised: all mean "try again"
             return WebhookAttempt(number, timestamp, None, b"", f"{type(exc).__name__}: {exc}"[:300])
         return WebhookAttempt(number, timestamp, status, response, None)
 
-    def _client(self, endpoint: WebhookEndpoint) -> httpx.Client:
-        client = self._clients.get(id(endpoint))
-        if client is None:
-            transport = httpx.WSGITransport(app=endpoint.app) if endpoint.app is not None else None
-            # trust_env=False: Magic Hour does not reach your endpoint through your proxy either
-            client = httpx.Client(transport=transport, timeout=endpoint.timeout, trust_env=False)
-            self._clients[id(endpoint)] = client
-        return client
+
+def _client(clients: Dict[WebhookEndpoint, httpx.Client], endpoint: WebhookEndpoint) -> httpx.Client:
+    client = clients.get(endpoint)
+    if client is None:
+        transport = httpx.WSGITransport(app=endpoint.app) if endpoint.app is not None else None
+        # trust_env=False: Magic Hour does not reach your endpoint through your proxy either
+        client = httpx.Client(transport=transport, timeout=endpoint.timeout, trust_env=False)
+        clients[endpoint] = client
+    return client
 
 
 def _post(
