@@ -184,7 +184,7 @@ async def test_the_budget_counts_creates_in_flight(sdk: Flavor, tmp_path: Path) 
 async def test_429_lowers_the_bound_and_every_item_still_runs_once(sdk: Flavor, tmp_path: Path) -> None:
     names = photos(tmp_path / "photos", 10)
     bounds: List[int] = []
-    with served(render_seconds=0.3) as (fake, server):
+    with served(render_seconds=0.05) as (fake, server):
         fake.limit_concurrent_jobs(2)
         client = client_for(sdk, fake, server)
         summary = await run(
@@ -193,6 +193,7 @@ async def test_429_lowers_the_bound_and_every_item_still_runs_once(sdk: Flavor, 
             batches.each_file(TOOL, tmp_path / "photos"),
             output_dir=tmp_path / "out",
             max_concurrent_jobs=6,
+            poll_interval=0.02,
             on_progress=lambda u: bounds.append(u.concurrency),
         )
         refused, counts = fake.refused_creates, fake.create_counts()

@@ -86,10 +86,7 @@ class TaskRunner:
         return run.summary()
 
     def _stop(self) -> None:
-        run = self._run
-        run.interrupted.set()
-        with run.cond:
-            run.scheduler.stop("interrupted")
+        self._run.interrupt()
         self._notify()
 
     def _notify(self) -> None:
@@ -213,9 +210,8 @@ class TaskRunner:
         if isinstance(action, Name):
             return await anyio.to_thread.run_sync(run.name, row, action)
         if isinstance(action, Download):
-            staged = await self._jobs.download(
-                action.project, run.staging(row), on_progress=run.progress_stopper()
-            )
+            folder = await anyio.to_thread.run_sync(run.staging, row)
+            staged = await self._jobs.download(action.project, folder, on_progress=run.progress_stopper())
             await anyio.to_thread.run_sync(run.place, staged, action.names)
             return None
         raise AssertionError(f"unknown action {action!r}")

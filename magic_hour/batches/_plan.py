@@ -228,12 +228,14 @@ def _set(params: Dict[str, Any], path: str, value: str) -> Dict[str, Any]:
     return out
 
 
-def _accepts(asset_type: str, path: str) -> bool:
+def accepts(asset_type: str, path: str) -> bool:
+    """Whether a file field of ``asset_type`` (``"image"``, ``"['image', 'video']"``...) takes ``path``'s
+    extension."""
     ext = normalize_extension(os.path.splitext(path)[1])
     return any(ext in extensions for kind, extensions in EXTENSIONS.items() if kind in asset_type)
 
 
-def _walk(root: str) -> Iterator[str]:
+def walk_files(root: str) -> Iterator[str]:
     """Every file under ``root``, in a stable order (sorted per folder; hidden ones skipped)."""
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -242,7 +244,7 @@ def _walk(root: str) -> Iterator[str]:
                 yield os.path.join(folder, name)
 
 
-def _glob_root(pattern: str) -> str:
+def glob_root(pattern: str) -> str:
     parts = pattern.replace("\\", "/").split("/")
     fixed: List[str] = []
     for part in parts:
@@ -286,9 +288,9 @@ def _each(
     if isinstance(files, (str, os.PathLike)):
         given = os.fspath(files)
         if os.path.isdir(given):
-            listed = ((p, os.path.relpath(p, given)) for p in _walk(given) if _accepts(asset_type, p))
+            listed = ((p, os.path.relpath(p, given)) for p in walk_files(given) if accepts(asset_type, p))
         elif globbing.has_magic(given):
-            root = _glob_root(given)
+            root = glob_root(given)
             listed = (
                 (p, os.path.relpath(p, root))
                 for p in sorted(globbing.iglob(given, recursive=True))

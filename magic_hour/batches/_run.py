@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -238,7 +239,11 @@ class Run:
         return self.journal.claim_outputs(row.item.seq, choose)
 
     def staging(self, row: Row) -> str:
-        return os.path.join(self.output_dir, STAGING, str(row.item.seq))
+        """The item's own staging folder, emptied: a run killed while downloading leaves its partial file
+        there, which nothing else would remove."""
+        folder = os.path.join(self.output_dir, STAGING, str(row.item.seq))
+        shutil.rmtree(folder, ignore_errors=True)
+        return folder
 
     def place(self, staged: List[str], names: List[str]) -> None:
         """Move downloaded files from the staging folder to their names (replacing only this item's)."""
@@ -255,8 +260,15 @@ class Run:
                     errno=exc.errno,
                 ) from None
         if staged:
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.dirname(staged[0]))
+            shutil.rmtree(os.path.dirname(staged[0]), ignore_errors=True)
+
+    def interrupt(self) -> None:
+        """Stop the run from any thread, as Ctrl-C does: no create starts, the others end at their next
+        step (the command's graceful stop; the drivers call it on ``KeyboardInterrupt``)."""
+        self.interrupted.set()
+        with self.cond:
+            self.scheduler.stop("interrupted")
+            self.cond.notify_all()
 
     def check_interrupted(self) -> None:
         if self.interrupted.is_set():

@@ -100,10 +100,7 @@ class ThreadRunner:
 
     def _interrupt(self, work: queue.Queue[Optional[Row]], threads: List[threading.Thread]) -> None:
         run = self._run
-        run.interrupted.set()
-        with run.cond:
-            run.scheduler.stop("interrupted")
-            run.cond.notify_all()
+        run.interrupt()
         while True:  # the workers see the stop at their next step; creates in flight are recorded
             try:
                 work.get_nowait()
@@ -129,11 +126,7 @@ class ThreadRunner:
                 continue
             except BaseException as exc:  # a bug, or the callback's own error: stop the batch with it
                 self._failure.append(exc)
-                run = self._run
-                run.interrupted.set()
-                with run.cond:
-                    run.scheduler.stop("interrupted")
-                    run.cond.notify_all()
+                self._run.interrupt()
                 return
 
     # ------------------------------------------------------------------ one item

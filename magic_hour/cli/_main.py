@@ -36,6 +36,7 @@ Command = Callable[[argparse.Namespace, "Run"], int]
 
 
 def _commands() -> Dict[str, Command]:
+    from ._batch import cmd_batch
     from ._files import cmd_upload, cmd_upload_urls
     from ._jobs import cmd_catalog
     from ._values import cmd_values
@@ -44,6 +45,7 @@ def _commands() -> Dict[str, Command]:
     return {
         "files.upload": cmd_upload,
         "files.upload-urls": cmd_upload_urls,
+        "batch": cmd_batch,
         "catalog": cmd_catalog,
         "completion": _cmd_completion,
         "values": cmd_values,
@@ -136,7 +138,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from ._signals import Run, run_guarded
 
         configure_logging(args)
-        command = _commands()[args.command_id]
+        command = _commands()["batch" if args.command == "batch" else args.command_id]
         run = Run(json=args.json)
         try:
             return run_guarded(lambda: command(args, run), run)

@@ -372,4 +372,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     catalog = load_catalog()
     if catalog is not None:
         add_catalog_commands(commands, common, catalog, argv)
+    from ._batch import add_batch_command  # its own module: magic-hour batch
+
+    add_batch_command(commands, catalog, argv)
     return parser

@@ -40,6 +40,9 @@ class Run:
         self.json = json
         self.job: Optional[JobState] = None
         """The job being run, if any: an interrupt says what became of it and how to resume it."""
+        self.graceful: Optional[Callable[[], None]] = None
+        """Set by a command that stops cleanly (a batch): the first Ctrl-C or SIGTERM calls it and the
+        command ends by itself; a second one exits at once."""
         self._watched: Dict[str, Set[str]] = {}
 
     def watch_dir(self, directory: str) -> None:
@@ -131,11 +134,15 @@ def run_guarded(fn: Callable[[], int], run: Run) -> int:
     """Run ``fn`` in a worker thread; on Ctrl-C exit 130, on SIGTERM exit 143, after :func:`cleanup`."""
     outcome: List[Tuple[Optional[int], Optional[BaseException]]] = []
 
+    ended = threading.Event()
+
     def target() -> None:
         try:
             outcome.append((fn(), None))
         except BaseException as exc:
             outcome.append((None, exc))
+        finally:
+            ended.set()
 
     previous: Any = None
     in_main = threading.current_thread() is threading.main_thread()
@@ -145,8 +152,20 @@ def run_guarded(fn: Callable[[], int], run: Run) -> int:
         worker = threading.Thread(target=target, name="magic-hour-cli", daemon=True)
         worker.start()
         try:
-            while worker.is_alive():
-                worker.join(0.1)
+            # An event, not worker.is_alive(): a join cut by KeyboardInterrupt can leave is_alive() false
+            # while the worker still runs (CPython before 3.13), and a graceful stop waits on after it.
+            while True:
+                try:
+                    if ended.wait(0.1):
+                        break
+                except (KeyboardInterrupt, Terminated):
+                    graceful, run.graceful = run.graceful, None
+                    if graceful is None:
+                        raise
+                    say(
+                        "stopping: no new job starts; creates in flight are recorded (Ctrl-C again to quit now)"
+                    )
+                    graceful()
         except KeyboardInterrupt:
             _stop(run, EXIT_INTERRUPTED, "interrupted")
         except Terminated:
