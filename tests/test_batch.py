@@ -65,7 +65,7 @@ async def test_a_folder_runs_once_per_file_with_outputs_named_after_the_inputs(
     assert (
         item.project_id in {p.id for p in fake.projects} and item.creates == 1 and item.credits_charged == 5
     )
-    assert not (out / ".magic-hour-batch").exists()  # the staging folder is gone
+    assert not list(out.rglob("*.part"))
 
 
 async def test_a_rerun_sends_nothing_new(sdk: Flavor, tmp_path: Path) -> None:

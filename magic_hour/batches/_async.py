@@ -210,9 +210,12 @@ class TaskRunner:
         if isinstance(action, Name):
             return await anyio.to_thread.run_sync(run.name, row, action)
         if isinstance(action, Download):
-            folder = await anyio.to_thread.run_sync(run.staging, row)
-            staged = await self._jobs.download(action.project, folder, on_progress=run.progress_stopper())
-            await anyio.to_thread.run_sync(run.place, staged, action.names)
+            targets = await anyio.to_thread.run_sync(run.download_targets, action.project, action.names)
+            for item, path in targets:
+                # Names the journal reserved for this item: a file under one is this item's own.
+                await self._jobs.download(
+                    [item], output=path, overwrite=True, on_progress=run.progress_stopper()
+                )
             return None
         raise AssertionError(f"unknown action {action!r}")
 

@@ -17,7 +17,8 @@ started either) is tried again a few times; any answer that does not prove that 
 
 from __future__ import annotations
 
-import os
+import itertools
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Union
 
@@ -32,7 +33,7 @@ from .._exceptions import (
     ProjectMayExistError,
     RateLimitError,
 )
-from .._jobs.names import safe_name
+from .._jobs.names import output_names
 from .._jobs.polling import KINDS
 from ._journal import KEEP, Row
 from ._tools import Tool
@@ -203,20 +204,18 @@ def project_failure(project: Any, status: str) -> ItemFailure:
 
 
 def choose_names(stem: str, urls: List[str], project_id: str, taken: Callable[[str], bool]) -> List[str]:
-    """Output names for ``urls`` (relative to the output folder): ``stem`` and the extension of each URL's
-    file (``photos/a`` + ``output.png`` -> ``photos/a.png``; several outputs: ``a-1.png``, ``a-2.png``).
-    A name ``taken`` (by another item, or a file that is not this item's) gets the project's id
-    (``a-<id>.png``): nothing is ever overwritten."""
-    names: List[str] = []
-    for i, url in enumerate(urls):
-        ext = os.path.splitext(safe_name(url, i))[1]
-        base = stem if len(urls) == 1 else f"{stem}-{i + 1}"
-        name, n = base + ext, 1
-        while taken(name) or name in names:
-            n += 1
-            name = f"{base}-{project_id}{ext}" if n == 2 else f"{base}-{project_id}-{n - 1}{ext}"
-        names.append(name)
-    return names
+    """Output names for ``urls``, relative to the output folder: the downloads' own naming
+    (:func:`~magic_hour._jobs.names.output_names`) with the item's ``stem`` as base (``photos/a`` +
+    ``output.png`` -> ``photos/a.png``; several outputs: ``a-1.png``, ``a-2.png``). When a name is
+    ``taken`` (by another item, or a file that is not this item's), the base gets the project's id
+    (``a-<id>.png``), then a number: nothing is ever overwritten."""
+    folder, base = posixpath.split(stem)
+    numbered = (f"{base}-{project_id}-{n}" for n in itertools.count(2))
+    for candidate in itertools.chain([base, f"{base}-{project_id}"], numbered):
+        names = [posixpath.join(folder, name) for name in output_names(urls, stem=candidate)]
+        if len(set(names)) == len(names) and not any(taken(name) for name in names):
+            return names
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _nothing_started(exc: BaseException) -> bool:

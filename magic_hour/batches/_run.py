@@ -4,13 +4,12 @@ driver runs in a worker thread)."""
 
 from __future__ import annotations
 
-import contextlib
+import glob
 import os
-import shutil
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Union, cast
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, cast
 
 from .._exceptions import DownloadWriteError, InvalidParameterError
 from .._jobs.events import check_callback
@@ -34,8 +33,6 @@ from ._types import (
 DEFAULT_MAX_JOBS = 3
 """Jobs rendering at once by default: the smallest paid plan's limit of concurrent generations."""
 JOURNAL_NAME = "magic-hour-batch.sqlite"
-STAGING = ".magic-hour-batch"
-"""The folder (in the output folder) where outputs download before they are renamed to their names."""
 
 Jobs = Iterable[Union[BatchJob, Mapping[str, Any]]]
 BatchProgressCallback = Callable[[BatchUpdate], object]
@@ -166,8 +163,6 @@ class Run:
 
     def close(self) -> None:
         self.journal.close()
-        with contextlib.suppress(OSError):
-            os.rmdir(os.path.join(self.output_dir, STAGING))
 
     # ------------------------------------------------------------------ items
 
@@ -238,29 +233,27 @@ class Run:
 
         return self.journal.claim_outputs(row.item.seq, choose)
 
-    def staging(self, row: Row) -> str:
-        """The item's own staging folder, emptied: a run killed while downloading leaves its partial file
-        there, which nothing else would remove."""
-        folder = os.path.join(self.output_dir, STAGING, str(row.item.seq))
-        shutil.rmtree(folder, ignore_errors=True)
-        return folder
-
-    def place(self, staged: List[str], names: List[str]) -> None:
-        """Move downloaded files from the staging folder to their names (replacing only this item's)."""
-        for source, name in zip(staged, names):
-            target = os.path.join(self.output_dir, name)
+    def download_targets(self, project: Any, names: List[str]) -> List[Tuple[Any, str]]:
+        """``(output item, path)`` per output of ``project``, each path made ready: its folder made, and
+        the temporary files a killed run left for this name (``.<name>.*.part``, this item's by its
+        reserved name) removed."""
+        items: Any = getattr(project, "downloads", None) or getattr(project, "faces", None) or []
+        targets: List[Tuple[Any, str]] = []
+        for item, name in zip(cast("List[Any]", items), names):
+            path = os.path.join(self.output_dir, name)
+            folder = os.path.dirname(path) or "."
             try:
-                os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-                os.replace(source, target)
+                os.makedirs(folder, exist_ok=True)
+                for stale in glob.glob(
+                    os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(path)[:100])}.*.part")
+                ):
+                    os.unlink(stale)
             except OSError as exc:
                 raise DownloadWriteError(
-                    f"cannot move {source} to {target}: {exc.strerror or exc}",
-                    url="",
-                    path=target,
-                    errno=exc.errno,
+                    f"cannot prepare {path}: {exc.strerror or exc}", url="", path=path, errno=exc.errno
                 ) from None
-        if staged:
-            shutil.rmtree(os.path.dirname(staged[0]), ignore_errors=True)
+            targets.append((item, path))
+        return targets
 
     def interrupt(self) -> None:
         """Stop the run from any thread, as Ctrl-C does: no create starts, the others end at their next

@@ -225,8 +225,9 @@ class ThreadRunner:
         if isinstance(action, Name):
             return run.name(row, action)
         if isinstance(action, Download):
-            staged = self._jobs.download(action.project, run.staging(row), on_progress=run.progress_stopper())
-            run.place(staged, action.names)
+            for item, path in run.download_targets(action.project, action.names):
+                # Names the journal reserved for this item: a file under one is this item's own.
+                self._jobs.download([item], output=path, overwrite=True, on_progress=run.progress_stopper())
             return None
         raise AssertionError(f"unknown action {action!r}")
 
