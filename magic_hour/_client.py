@@ -139,7 +139,10 @@ class Client:
         )
         _DRIVERS[self] = self._http
         self.v1 = V1(self._http)
-        self.webhooks = Webhooks(webhook_secret)
+        try:
+            self.webhooks = Webhooks(webhook_secret)
+        finally:
+            del webhook_secret  # a refused list may hold good secrets: not in this frame's locals
 
     @cached_property
     def batches(self) -> Batches:
@@ -247,7 +250,10 @@ class AsyncClient:
         )
         _DRIVERS[self] = self._http
         self.v1 = AsyncV1(self._http)
-        self.webhooks = Webhooks(webhook_secret)
+        try:
+            self.webhooks = Webhooks(webhook_secret)
+        finally:
+            del webhook_secret  # a refused list may hold good secrets: not in this frame's locals
 
     @cached_property
     def batches(self) -> AsyncBatches:

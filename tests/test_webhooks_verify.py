@@ -271,6 +271,7 @@ HEADER_FORMS: Dict[str, Callable[[Dict[str, str]], Any]] = {
     "bytes values": lambda h: {k: v.encode() for k, v in h.items()},
     "lists of values": lambda h: {k: [v] for k, v in h.items()},
     "the same header twice, same value": lambda h: [*h.items(), (SIG.upper(), h[SIG])],
+    "the same signature twice, in both cases": lambda h: [*h.items(), (SIG, h[SIG].upper())],
 }
 
 
@@ -324,6 +325,10 @@ def test_a_body_that_is_not_utf8_is_a_payload_error() -> None:
         ({"tolerance": float("inf")}, "tolerance"),
         ({"tolerance": True}, "tolerance"),
         ({"tolerance": "300"}, "tolerance"),
+        ({"now": float("nan")}, "now"),  # no comparison with NaN is true: every timestamp would pass
+        ({"now": float("inf")}, "now"),
+        ({"now": True}, "now"),
+        ({"now": "1730742038"}, "now"),
     ],
 )
 def test_bad_arguments_are_invalid_parameter_errors(kwargs: Dict[str, Any], param: str) -> None:
@@ -392,6 +397,44 @@ def test_no_secret_and_no_valid_signature_in_what_an_error_shows(
         rebuilt = pickle.loads(pickle.dumps(info.value))
         assert type(rebuilt) is type(info.value) and str(rebuilt) == str(info.value)
     assert not [r for r in caplog.records if any(s in r.getMessage() for s in forbidden)]
+
+
+def _endpoint(secret: Any) -> Any:
+    from magic_hour.testing import FakeMagicHour
+
+    with FakeMagicHour() as fake:
+        return fake.add_webhook_endpoint("http://127.0.0.1:9/", secret=secret)
+
+
+def _sign(secret: Any) -> Any:
+    from magic_hour.testing import sign_webhook
+
+    return sign_webhook(BODY, secret=secret)
+
+
+REFUSALS: Dict[str, Callable[[Any], Any]] = {
+    "unwrap": lambda s: webhooks.unwrap(BODY, signed(), secret=s, now=NOW),
+    "verify_signature": lambda s: webhooks.verify_signature(BODY, signed(), secret=s, now=NOW),
+    "Client(webhook_secret=)": lambda s: Client(token="t", webhook_secret=s),
+    "AsyncClient(webhook_secret=)": lambda s: AsyncClient(token="t", webhook_secret=s),
+    "client.webhooks.unwrap": lambda s: Client(token="t").webhooks.unwrap(BODY, signed(), secret=s),
+    "sign_webhook": _sign,
+    "add_webhook_endpoint": _endpoint,
+}
+
+
+@pytest.mark.parametrize(
+    "bad", [[SECRET, ""], (SECRET, None), [SECRET, OLD_SECRET, 3]], ids=["empty", "None", "int"]
+)
+@pytest.mark.parametrize("way", sorted(REFUSALS))
+def test_a_refused_secret_list_leaves_its_good_secrets_in_no_frame(way: str, bad: Any) -> None:
+    """``[os.environ["NEW"], os.environ.get("OLD", "")]`` with OLD unset is refused: the good secret
+    must not sit in the SDK frames' locals an error tracker records (as ``secrets``, ``listed``...)."""
+    with pytest.raises(InvalidParameterError) as info:
+        REFUSALS[way](bad)
+    assert info.value.param == "secret"
+    shown = shown_by(info.value) + sdk_locals(info.value)  # every local's repr works, half-built or not
+    assert SECRET not in shown and OLD_SECRET not in shown
 
 
 def test_clients_and_their_webhooks_show_no_secret() -> None:

@@ -84,8 +84,10 @@ class WebhookControls:
 
         Returns the :class:`WebhookEndpoint`; events go to it from now on (none for what happened before).
         """
-        keys = keys_from(secret)
-        del secret  # only ``keys`` (which shows nothing) in this frame's locals
+        try:
+            keys = keys_from(secret)
+        finally:
+            del secret  # only ``keys`` (which shows nothing) in this frame's locals, even on a refusal
         url, app = (target, None) if isinstance(target, str) else (None, target)
         if not isinstance(path, str) or not path.startswith("/"):
             raise InvalidParameterError("path", path, "a path starting with '/'")

@@ -22,8 +22,10 @@ def sign_webhook(
         headers = sign_webhook(body, secret="whsec_test")
         response = test_client.post("/webhooks/magic-hour", content=body, headers=headers)
     """
-    keys = keys_from(secret)
-    del secret  # see magic_hour.webhooks.unwrap
+    try:
+        keys = keys_from(secret)
+    finally:
+        del secret  # see magic_hour.webhooks.unwrap
     seconds = int(time.time() if timestamp is None else timestamp)
     return {SIGNATURE_HEADER: sign(keys, body, seconds), TIMESTAMP_HEADER: str(seconds)}
 

@@ -13,6 +13,7 @@ from ._verify import (
     Tolerance,
     body_bytes,
     keys_from,
+    now_seconds,
     tolerance_seconds,
     verify,
 )
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 
 
 def _checked(body: Body, headers: Headers, keys: Keys, tolerance: Tolerance, now: Optional[float]) -> bytes:
+    seconds, current = tolerance_seconds(tolerance), now_seconds(now)
     raw = body_bytes(body)
-    verify(raw, headers, keys, tolerance=tolerance_seconds(tolerance), now=now)
+    verify(raw, headers, keys, tolerance=seconds, now=current)
     return raw
 
 
@@ -50,8 +52,10 @@ def verify_signature(
             mismatch, timestamp outside the tolerance); ``.reason`` names it.
         MissingWebhookSecretError: no secret given and ``$MAGIC_HOUR_WEBHOOK_SECRET`` unset.
     """
-    keys = keys_from(secret)
-    del secret  # only ``keys`` (which shows nothing) in this frame's locals, which a traceback may log
+    try:
+        keys = keys_from(secret)
+    finally:
+        del secret  # only ``keys`` (which shows nothing) in this frame's locals, even on a refusal
     _checked(body, headers, keys, tolerance, now)
 
 
@@ -79,8 +83,10 @@ def unwrap(
             an authentic body that is not JSON or not an event.
         MissingWebhookSecretError: no secret given and ``$MAGIC_HOUR_WEBHOOK_SECRET`` unset.
     """
-    keys = keys_from(secret)
-    del secret  # see verify_signature
+    try:
+        keys = keys_from(secret)
+    finally:
+        del secret  # see verify_signature
     from ._events import parse_event
 
     return parse_event(_checked(body, headers, keys, tolerance, now))
@@ -92,7 +98,12 @@ class Webhooks:
     are plain (not ``async``) calls."""
 
     def __init__(self, secret: Optional[Secret] = None) -> None:
-        self._keys = Keys(secret) if secret is not None else None
+        self._keys: Optional[Keys] = None
+        try:
+            if secret is not None:
+                self._keys = Keys(secret)
+        finally:
+            del secret  # see verify_signature
 
     def verify_signature(
         self,
@@ -105,8 +116,10 @@ class Webhooks:
     ) -> None:
         """:func:`magic_hour.webhooks.verify_signature`; ``secret`` defaults to the client's, then to
         ``$MAGIC_HOUR_WEBHOOK_SECRET``."""
-        keys = keys_from(secret, self._keys)
-        del secret
+        try:
+            keys = keys_from(secret, self._keys)
+        finally:
+            del secret  # only ``keys`` (which shows nothing) in this frame's locals, even on a refusal
         _checked(body, headers, keys, tolerance, now)
 
     def unwrap(
@@ -120,8 +133,10 @@ class Webhooks:
     ) -> WebhookEvent:
         """:func:`magic_hour.webhooks.unwrap`; ``secret`` defaults to the client's, then to
         ``$MAGIC_HOUR_WEBHOOK_SECRET``."""
-        keys = keys_from(secret, self._keys)
-        del secret
+        try:
+            keys = keys_from(secret, self._keys)
+        finally:
+            del secret  # only ``keys`` (which shows nothing) in this frame's locals, even on a refusal
         from ._events import parse_event
 
         return parse_event(_checked(body, headers, keys, tolerance, now))

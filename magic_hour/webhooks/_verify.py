@@ -53,8 +53,13 @@ class Keys:
     __slots__ = ("_macs",)
 
     def __init__(self, secrets: Secret) -> None:
+        self._macs: Tuple[Any, ...] = ()
+        keys, problem = _key_bytes(secrets)
+        del secrets  # a refused list may hold good secrets: not in the traceback's locals
+        if problem is not None:
+            raise InvalidParameterError("secret", problem, _SECRET_ALLOWED)
         # A digest name (not hashlib.sha256) selects OpenSSL's HMAC, twice as fast as the generic one.
-        self._macs = tuple(hmac.new(key, digestmod="sha256") for key in _key_bytes(secrets))
+        self._macs = tuple(hmac.new(key, digestmod="sha256") for key in keys)
 
     def digests(self, timestamp: bytes, body: bytes) -> List[bytes]:
         out: List[bytes] = []
@@ -80,11 +85,13 @@ class Keys:
         raise TypeError("webhook secrets are not pickled")
 
 
-def _key_bytes(secrets: Secret) -> List[bytes]:
+def _key_bytes(secrets: Secret) -> Tuple[List[bytes], Optional[str]]:
+    """The keys, or what is wrong with ``secrets`` described without their values (which may be
+    secrets); returned, not raised, so that no frame holding them is in an error's traceback."""
     if isinstance(secrets, (str, bytes)):
         listed: List[object] = [secrets]
     elif isinstance(secrets, (bytearray, memoryview)) or not isinstance(secrets, Iterable):  # pyright: ignore[reportUnnecessaryIsInstance]
-        _bad_secret(f"<{type(secrets).__name__}>")
+        return [], f"<{type(secrets).__name__}>"
     else:
         listed = list(secrets)
     keys: List[bytes] = []
@@ -92,26 +99,22 @@ def _key_bytes(secrets: Secret) -> List[bytes]:
         if isinstance(one, str):
             one = one.encode("utf-8")
         if not isinstance(one, bytes):
-            _bad_secret(f"<{type(one).__name__}>")
+            return [], f"<{type(one).__name__}>"
         if not one:
-            _bad_secret("<empty>")
+            return [], "<empty>"
         keys.append(one)
-    if not keys:
-        _bad_secret("<empty list>")
-    return keys
-
-
-def _bad_secret(shown: str) -> NoReturn:
-    # ``shown`` describes the value without it: the value may be the secret.
-    raise InvalidParameterError("secret", shown, _SECRET_ALLOWED)
+    return keys, None if keys else "<empty list>"
 
 
 def keys_from(secret: Union[Secret, Keys, None], fallback: Optional[Keys] = None) -> Keys:
     """``secret`` if given, else ``fallback`` (a client's), else ``$MAGIC_HOUR_WEBHOOK_SECRET``."""
-    if isinstance(secret, Keys):
-        return secret
-    if secret is not None:
-        return Keys(secret)
+    try:
+        if isinstance(secret, Keys):
+            return secret
+        if secret is not None:
+            return Keys(secret)
+    finally:
+        del secret  # see Keys.__init__
     if fallback is not None:
         return fallback
     env = os.environ.get(SECRET_ENV, "").strip()
@@ -144,6 +147,17 @@ def tolerance_seconds(tolerance: Tolerance) -> float:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < math.inf:  # pyright: ignore[reportUnnecessaryIsInstance]
         raise InvalidParameterError("tolerance", tolerance, "seconds >= 0 (a number or a timedelta)")
     return float(seconds)
+
+
+def now_seconds(now: Optional[float]) -> Optional[float]:
+    """``now`` checked: a NaN would pass every timestamp (no comparison with it is true)."""
+    if now is None:
+        return None
+    if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise InvalidParameterError(
+            "now", now, "Unix seconds (a finite number), or None for the current time"
+        )
+    return float(now)
 
 
 def header_values(headers: Headers) -> Tuple[List[str], List[str]]:
@@ -200,7 +214,7 @@ def signed_parts(headers: Headers) -> Tuple[str, bytes]:
         raise WebhookMissingHeaderError(
             missing[0], "missing webhook header" + ("s " if len(missing) > 1 else " ") + ", ".join(missing)
         )
-    signature = _one(signature_values, SIGNATURE_HEADER)
+    signature = _one([v.lower() for v in signature_values], SIGNATURE_HEADER)  # hex: either case
     timestamp = _one(timestamp_values, TIMESTAMP_HEADER)
     try:
         digest = bytes.fromhex(signature) if len(signature) == 64 else b""
