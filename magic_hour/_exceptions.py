@@ -42,7 +42,14 @@ The tree::
     ├── UploadError                                some uploads of a batch failed; .results per file
     ├── ProjectFailedError                         a project ended in error or canceled; .project .code
     ├── ProjectTimeoutError (also a TimeoutError)  wait() gave up; .project holds the last status seen
-    ├── DownloadError                              an output could not be downloaded; .url (no query)
+    ├── DownloadError                              an output could not be downloaded; .url (no query) .path
+    │   ├── DownloadStatusError (also an httpx.HTTPStatusError)  ...the host answered an error status;
+    │   │                                          .status_code .response .request
+    │   ├── DownloadConnectionError (also an httpx.TransportError)  ...no usable answer: refused, reset,
+    │   │   │                                      a body cut short; .request
+    │   │   └── DownloadTimeoutError (also an httpx.TimeoutException)  ...or the timeout ran out
+    │   ├── DownloadDecodingError (also an httpx.DecodingError)  ...a Content-Encoding that does not
+    │   │                                          decode within bounds (corrupt, a bomb, unknown)
     │   └── DownloadWriteError (also an OSError)   ...or not written: disk full, directory not writable
     └── JournalError                               a batch journal cannot be used; .path
         └── JournalInUseError                      ...another run holds it; .owner
@@ -112,7 +119,11 @@ from ._errors.files import (
     UploadUrlsMismatchError,
 )
 from ._errors.jobs import (
+    DownloadConnectionError,
+    DownloadDecodingError,
     DownloadError,
+    DownloadStatusError,
+    DownloadTimeoutError,
     DownloadWriteError,
     ProjectFailedError,
     ProjectTimeoutError,
@@ -136,7 +147,11 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "DownloadConnectionError",
+    "DownloadDecodingError",
     "DownloadError",
+    "DownloadStatusError",
+    "DownloadTimeoutError",
     "DownloadWriteError",
     "InsecureTransportError",
     "InternalServerError",

@@ -226,3 +226,16 @@ def test_params_validate_by_either_name_and_dump_wire_names() -> None:
         assert value == {"items": [{"extension": "mp4", "type_": "video"}]}
     wire = adapter.dump_python(value, by_alias=True, mode="json")
     assert wire == {"items": [{"extension": "mp4", "type": "video"}]}
+
+
+def test_the_error_tree_is_drawn_whole_in_its_docstring_and_in_the_docs() -> None:
+    # docs/client.md shows the tree of magic_hour/_exceptions.py's docstring: the same lines, and every
+    # public error class in them (the docs had lost the webhook, batch and download branches).
+    from magic_hour import _exceptions
+
+    doc = _exceptions.__doc__ or ""
+    tree = [line[4:] for line in doc.split("The tree::\n\n", 1)[1].split("\n\n", 1)[0].splitlines()]
+    page = (ROOT.parent / "docs" / "client.md").read_text(encoding="utf-8")
+    assert page.split("```text\n", 1)[1].split("```", 1)[0].splitlines() == tree
+    drawn = {m.group(1) for line in tree if (m := re.match(r"^[│├└─ ]*([A-Z]\w+)", line))}
+    assert drawn == set(_exceptions.__all__), set(_exceptions.__all__) ^ drawn

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple, Type
 
-from .._redact import redact
+import httpx
+
+from .._redact import redact, safe_request, safe_response
 from .base import MagicHourError, rebuild_error
 
 
@@ -75,6 +77,67 @@ class DownloadError(MagicHourError):
         self.path = path
         self.status_code = status_code
         super().__init__(message)
+
+
+class DownloadStatusError(DownloadError, httpx.HTTPStatusError):
+    """The download host answered an error status (after retries), or redirected more than the SDK
+    follows.
+
+    Also an :class:`httpx.HTTPStatusError`, what the official SDK raises here (its
+    ``response.raise_for_status()``): ``.response`` is the answer (status and headers; its body is never
+    read, so ``.response.content`` is empty) and ``.request`` the ``GET`` it answered, both without the
+    URL's signed query or any cookie.
+    """
+
+    response: httpx.Response
+
+    def __init__(self, message: str, *, url: str, path: str, response: httpx.Response) -> None:
+        httpx.HTTPError.__init__(self, message)
+        self.url = url
+        self.path = path
+        self.status_code = response.status_code
+        self.response = safe_response(response, scrub_urls=True)
+        request = self.response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+        if request is not None:
+            self.request = request
+
+
+class DownloadConnectionError(DownloadError, httpx.TransportError):
+    """No usable answer from the download host (after retries and resumes): the connection was refused,
+    reset or dropped mid-body.
+
+    Also an :class:`httpx.TransportError`, as what the official SDK raises here (``httpx.ConnectError``,
+    ``httpx.RemoteProtocolError``...); ``.request`` is the ``GET``, without the URL's signed query.
+    """
+
+    def __init__(self, message: str, *, url: str, path: str, request: Optional[httpx.Request] = None) -> None:
+        httpx.TransportError.__init__(
+            self, message, request=safe_request(request) if request is not None else None
+        )
+        self.url = url
+        self.path = path
+        self.status_code = None
+
+
+class DownloadTimeoutError(DownloadConnectionError, httpx.TimeoutException):
+    """...or it timed out (connect, read, write or pool timeout); also an :class:`httpx.TimeoutException`."""
+
+
+class DownloadDecodingError(DownloadError, httpx.DecodingError):
+    """The download host sent the file in a ``Content-Encoding`` that could not be decoded within bounds:
+    a corrupt stream, a decompression bomb, an unknown or too deep coding.
+
+    Also an :class:`httpx.DecodingError`, what the official SDK raises for a body that does not decode;
+    ``.request`` is the ``GET``, without the URL's signed query.
+    """
+
+    def __init__(self, message: str, *, url: str, path: str, request: Optional[httpx.Request] = None) -> None:
+        httpx.DecodingError.__init__(
+            self, message, request=safe_request(request) if request is not None else None
+        )
+        self.url = url
+        self.path = path
+        self.status_code = None
 
 
 class DownloadWriteError(DownloadError, OSError):

@@ -6,7 +6,7 @@ bomb once the file grows past :data:`MAX_INFLATE_RATIO` times the bytes received
 :data:`INFLATE_ALLOWANCE`): a gzip bomb of 2 MB would otherwise fill the disk with 2 GiB of zeros, and
 no media output compresses anywhere near that ratio. Writing the compressed bytes as served instead
 would leave a gzip stream under a ``.png`` name. ``gzip`` and ``deflate`` are decoded so
-(:mod:`.._core.codings`); any other coding (``br``, ``zstd``, ...) is a :class:`DownloadError`, never
+(:mod:`.._core.codings`); any other coding (``br``, ``zstd``, ...) is a :class:`DownloadDecodingError`, never
 written as the file.
 """
 
@@ -18,7 +18,8 @@ from typing import AsyncGenerator, Generator, Iterator, Optional
 import httpx
 
 from .._core.codings import DECODABLE, Inflater
-from .._exceptions import DownloadError
+from .._exceptions import DownloadDecodingError
+from .download_flow import request_of
 from .files import CHUNK_SIZE, Target
 
 MAX_INFLATE_RATIO = 100
@@ -85,6 +86,7 @@ class BodyDecoder:
         # For messages only: the header is the server's text, kept short.
         self._coding = " ".join(response.headers.get("content-encoding", "").split())[:40]
         self._target = target
+        self._request = request_of(response)
         if encoded:
             unknown = _undecodable(response)
             if unknown:
@@ -105,7 +107,7 @@ class BodyDecoder:
     def feed(self, raw: bytes) -> Iterator[bytes]:
         """The file's bytes in ``raw``, at most :data:`INFLATE_STEP` at a time.
 
-        Raises :class:`DownloadError` when the body inflates past the limit or cannot be decoded."""
+        Raises :class:`DownloadDecodingError` when the body inflates past the limit or cannot be decoded."""
         self.received += len(raw)
         inflater = self._inflater
         if inflater is None:
@@ -150,10 +152,11 @@ class BodyDecoder:
             )
         return data
 
-    def _error(self, detail: str) -> DownloadError:
+    def _error(self, detail: str) -> DownloadDecodingError:
         target = self._target
-        return DownloadError(
+        return DownloadDecodingError(
             f"downloading {target.shown} to {target.path} failed: {detail}; nothing was left under that name",
             url=target.shown,
             path=target.path,
+            request=self._request,
         )

@@ -23,7 +23,12 @@ from typing import Any, Generator, Optional, Union
 import httpx
 
 from .._core.retry import Sleep, is_retryable_status, retry_delay
-from .._exceptions import DownloadError
+from .._exceptions import (
+    DownloadConnectionError,
+    DownloadError,
+    DownloadStatusError,
+    DownloadTimeoutError,
+)
 from .names import redact
 
 logger = logging.getLogger("magic_hour")
@@ -113,6 +118,14 @@ def _unsatisfied_total(response: httpx.Response) -> Optional[int]:
     return int(match.group(1)) if match is not None else None
 
 
+def request_of(source: object) -> Optional[httpx.Request]:
+    """The request of a response or an httpx error, ``None`` when it was made without one."""
+    try:
+        return source.request if isinstance(source, (httpx.Response, httpx.RequestError)) else None
+    except RuntimeError:  # httpx's .request raises when unset
+        return None
+
+
 def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
     """Download ``url`` into the open temporary file; return its size. Raises :class:`DownloadError`."""
     shown = redact(url)
@@ -123,10 +136,21 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
     resumes = 0
     furthest = 0  # the most bytes of the file received so far
 
-    def fail(detail: str, status: Optional[int] = None) -> DownloadError:
-        return DownloadError(
-            f"downloading {shown} to {path} failed: {detail}", url=shown, path=path, status_code=status
-        )
+    def fail(
+        detail: str, response: Optional[httpx.Response] = None, cause: Optional[Exception] = None
+    ) -> DownloadError:
+        # Each failure is also the httpx error the official SDK raises for it (raise_for_status(), or
+        # the transport's), so that its users' `except httpx.HTTPStatusError` still catches ours.
+        message = f"downloading {shown} to {path} failed: {detail}"
+        if response is not None and not response.is_success:
+            return DownloadStatusError(message, url=shown, path=path, response=response)
+        if isinstance(cause, httpx.TransportError):
+            kind = (
+                DownloadTimeoutError if isinstance(cause, httpx.TimeoutException) else DownloadConnectionError
+            )
+            return kind(message, url=shown, path=path, request=request_of(cause))
+        status = response.status_code if response is not None else None
+        return DownloadError(message, url=shown, path=path, status_code=status)
 
     while True:
         offset = received if ranges else 0
@@ -137,10 +161,11 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
         while isinstance(outcome, httpx.Response) and outcome.next_request is not None:
             yield Discard(outcome)
             if redirects == MAX_REDIRECTS:
-                raise fail(f"more than {MAX_REDIRECTS} redirects", outcome.status_code)
+                raise fail(f"more than {MAX_REDIRECTS} redirects", outcome)
             redirects += 1
             outcome = yield Open(offset, outcome.next_request)
         problem: str
+        cause: Exception  # what the last attempt ended with, for the error's class
         if isinstance(outcome, httpx.Response):
             response = outcome
             status = response.status_code
@@ -152,7 +177,7 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
                 if part is None or part.first != offset:
                     yield Discard(response)
                     if offset == 0:
-                        raise fail("the server answered HTTP 206 without a usable Content-Range", status)
+                        raise fail("the server answered HTTP 206 without a usable Content-Range", response)
                     logger.info("%s: the server answered another range; restarting", shown)
                     ranges, received = False, 0
                     continue
@@ -183,12 +208,14 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
             else:
                 yield Discard(response)
                 if not is_retryable_status(status) or failures >= max_retries:
-                    raise fail(f"HTTP {status} {response.reason_phrase}".rstrip(), status)
+                    raise fail(f"HTTP {status} {response.reason_phrase}".rstrip(), response)
                 failures += 1
                 yield Sleep(retry_delay(failures - 1, response.headers))
                 continue
             written: Written = yield Write(response, offset, total)
             received = offset + written.count
+            # A body longer or shorter than announced is what httpx calls a RemoteProtocolError.
+            cause = written.error or httpx.RemoteProtocolError("", request=request_of(response))
             if written.error is None and end is not None and received > end:
                 problem = f"the body brought {received - offset} bytes where {end - offset} were announced"
                 ranges, received = False, 0
@@ -214,8 +241,9 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
                 resumes += 1
         else:
             problem = str(outcome) or type(outcome).__name__
+            cause = outcome
         if failures >= max_retries or resumes > MAX_RESUMES:
-            raise fail(problem)
+            raise fail(problem, cause=cause)
         failures += 1
         delay = retry_delay(failures - 1)
         logger.info(

@@ -23,7 +23,7 @@ from .._core.transfers import TaskAttempt, ThreadAttempt, task_slots, thread_slo
 from .._upload.bodies import Cancelled
 from .._upload.threads import Interrupt
 from .decoding import BodyDecoder, abody_pieces, body_pieces
-from .download_flow import Discard, Open, Write, Written, download_flow
+from .download_flow import Discard, Open, Write, Written, download_flow, request_of
 from .events import Emitter
 from .files import (
     Target,
@@ -168,7 +168,7 @@ class SyncDownloader:
                                 emit(buffer.event())
                     buffer.add(decoder.flush())
                 except httpx.TransportError as exc:
-                    error = type(exc)(scrub(str(exc)))
+                    error = type(exc)(scrub(str(exc)), request=request_of(response))
                 if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
                     _checked(write_parts, target, f, buffer.take())
                     emit(buffer.event())
@@ -271,7 +271,7 @@ class AsyncDownloader:
                                     await behind.start(tg, buffer.take(), buffer.event())
                         buffer.add(decoder.flush())
                     except httpx.TransportError as exc:
-                        error = type(exc)(scrub(str(exc)))
+                        error = type(exc)(scrub(str(exc)), request=request_of(response))
                     await behind.wait()
                 except Exception as exc:  # raised below as itself, not in an ExceptionGroup
                     failure.append(exc)

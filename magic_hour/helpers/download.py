@@ -5,8 +5,9 @@ Same signatures and results as the official ones (each file named after its URL'
 ``client.v1.files.download`` does better: streamed to a temporary file renamed into place when complete
 (never a half-written file under its name), resumed with ``Range`` after a dropped connection, retried,
 several at once, names made safe and unique, the directory created if missing, and signed URLs never
-logged. A file that cannot be downloaded raises :class:`~magic_hour.DownloadError` (the official raised
-``httpx.HTTPStatusError``).
+logged. A file that cannot be downloaded raises a :class:`~magic_hour.DownloadError` that is also the
+httpx error the official raised in its place (:class:`~magic_hour.DownloadStatusError` is an
+``httpx.HTTPStatusError``, :class:`~magic_hour.DownloadConnectionError` an ``httpx.TransportError``).
 """
 
 from __future__ import annotations
