@@ -306,8 +306,13 @@ def test_the_secret_defaults_to_the_environment(fake: FakeMagicHour, monkeypatch
         ({"path": "hook"}, "path"),
         ({"events": ["video.canceled"]}, "events"),
         ({"retry_delays": [-1]}, "retry_delays"),
+        ({"retry_delays": [5, float("inf")]}, "retry_delays"),  # inf x a time_scale of 0: NaN, never due
+        ({"retry_delays": [float("nan")]}, "retry_delays"),
         ({"time_scale": -1}, "time_scale"),
+        ({"time_scale": float("inf")}, "time_scale"),  # overflowed the delivery thread's wait
         ({"timeout": True}, "timeout"),
+        ({"timeout": 0}, "timeout"),  # every attempt over a socket would time out at once
+        ({"timeout": float("inf")}, "timeout"),
         ({"secret": ""}, "secret"),
     ],
 )

@@ -10,6 +10,7 @@ nothing for being seeded, then the event of each status :meth:`set_project_statu
 from __future__ import annotations
 
 import json
+import math
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
@@ -30,6 +31,15 @@ __all__ = ["WebhookControls"]
 
 _EVENT_OF_STATUS = {"rendering": "started", "complete": "completed", "error": "errored"}
 _AFTER_RENDERING = ("complete", "error")
+
+
+def _seconds(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
 
 
 class _Webhooks:
@@ -101,12 +111,15 @@ class WebhookControls:
             raise InvalidParameterError(
                 "events", sorted(wanted - set(known)), "event types among " + ", ".join(known)
             )
+        # Finite: an infinite wait overflows the delivery thread's Condition.wait (the thread died), and
+        # an infinite backoff times a time_scale of 0 is NaN, a due time never reached.
         delays = DEFAULT_RETRY_DELAYS if retry_delays is None else tuple(retry_delays)
-        if not all(isinstance(d, (int, float)) and not isinstance(d, bool) and d >= 0 for d in delays):
-            raise InvalidParameterError("retry_delays", list(delays), "seconds >= 0 before each retry")
-        for name, value in (("time_scale", time_scale), ("timeout", timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise InvalidParameterError(name, value, "a number of seconds >= 0")
+        if not all(_seconds(d) for d in delays):
+            raise InvalidParameterError("retry_delays", list(delays), "finite seconds >= 0 before each retry")
+        if not _seconds(time_scale):
+            raise InvalidParameterError("time_scale", time_scale, "a finite number >= 0 (0: no waiting)")
+        if not _seconds(timeout) or timeout == 0:
+            raise InvalidParameterError("timeout", timeout, "a finite number of seconds > 0")
         endpoint = WebhookEndpoint(
             url if url is not None else "http://webhook.test" + path,
             app,
