@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 import pty
 import re
 import select
 import shlex
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 from pathlib import Path
@@ -50,12 +53,25 @@ def make_inputs(argv: Sequence[str], where: Path) -> None:
 
 
 def env(token: Optional[str] = None, **extra: str) -> Dict[str, str]:
+    """The command's environment: none of the caller's MAGIC_HOUR_ variables, and a state directory of
+    its own for --mock (never the user's ~/.local/state), unless given."""
     out = {k: v for k, v in os.environ.items() if not k.startswith("MAGIC_HOUR_")}
     if token is not None:
         out["MAGIC_HOUR_API_TOKEN"] = token
     out.pop("COLUMNS", None)
+    out["MAGIC_HOUR_MOCK_DIR"] = _mock_dir()
     out.update(extra)
     return out
+
+
+_MOCK_DIRS: List[str] = []
+
+
+def _mock_dir() -> str:
+    if not _MOCK_DIRS:
+        atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in _MOCK_DIRS])
+    _MOCK_DIRS.append(tempfile.mkdtemp(prefix="mh-mock-state-"))
+    return _MOCK_DIRS[-1]
 
 
 def run(

@@ -348,8 +348,9 @@ def test_interrupted_download_leaves_no_partial_file(
 
 
 def test_the_mock_commands_of_the_docs_run(tmp_path: Path) -> None:
-    """Every ``magic-hour --mock ...`` line of docs/cli.md and the README, offline, from a copy of the
-    sample's folder."""
+    """Every ``magic-hour --mock ...`` and ``magic-hour mock ...`` line of docs/cli.md and the README, in
+    order, offline, in one folder (with a copy of the repository's sample for the README) and one mock
+    state."""
     import re
     import shlex
     import shutil
@@ -359,15 +360,16 @@ def test_the_mock_commands_of_the_docs_run(tmp_path: Path) -> None:
     shutil.copy(SAMPLE, tmp_path / "docs" / "assets" / SAMPLE.name)
     lines = []
     for doc in (repo / "docs" / "cli.md", repo / "README.md"):
-        lines += re.findall(r"^(?:.*&& )?(magic-hour --mock .*)$", doc.read_text(), re.M)
-    assert len(lines) >= 3
+        lines += re.findall(r"^(?:.*&& )?(magic-hour (?:--mock|mock) .*)$", doc.read_text(), re.M)
+    assert len(lines) >= 4 and lines[0] == "magic-hour mock samples"
+    environ = env()
     for line in lines:
         argv = shlex.split(line)[1:]
         proc = subprocess.run(
             [PY, "-m", "magic_hour", *argv],
             capture_output=True,
             text=True,
-            env=env(),
+            env=environ,
             cwd=tmp_path,
             timeout=60,
             check=False,

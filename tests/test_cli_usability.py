@@ -240,7 +240,7 @@ def help_of(*command: str, columns: int = 80) -> str:
 
 def test_a_long_list_of_values_is_counted_with_the_command_that_lists_it() -> None:
     text = help_of("audio", "speech")
-    assert len(text.splitlines()) < 60  # was 190 lines of voice names
+    assert len(text.splitlines()) < 70  # was 190 lines of voice names
     flat = " ".join(text.split())
     assert re.search(r"One of \d{3,} values: magic-hour values audio speech --voice-name lists them\.", flat)
     assert "Morgan Freeman" not in text
@@ -442,3 +442,170 @@ def test_dry_run_sends_nothing_and_prints_what_body_takes(
     assert real.returncode == 0, real.stderr
     sent = created(fake, "face_swap_photo.create")
     assert sent["name"] == "dry" and sent["assets"]["source_file_path"].startswith("api-assets/")
+
+
+# ------------------------------------------------------------------------- 6: the mock remembers
+
+
+def mock(*args: str, cwd: Path, state: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [PY, "-m", "magic_hour", *args],
+        capture_output=True,
+        text=True,
+        env=env(MAGIC_HOUR_MOCK_DIR=str(state)),
+        cwd=cwd,
+        input=stdin,
+        timeout=60,
+        check=False,
+    )
+    no_traceback(proc)
+    return proc
+
+
+def test_the_first_tip_of_help_works_outside_a_checkout(tmp_path: Path) -> None:
+    """magic-hour --help's tip, run as printed in an empty folder with no token: the samples come with
+    the package."""
+    state = tmp_path / "state"
+    flat = " ".join(mock("--help", cwd=tmp_path, state=state).stdout.split())
+    tip = re.search(
+        r"Try it without an account: (magic-hour mock samples) \(.*?\), then (magic-hour --mock .*--target sample\.png)",
+        flat,
+    )
+    assert tip is not None, flat
+    first = mock(*tip.group(1).split()[1:], cwd=tmp_path, state=state)
+    assert first.returncode == 0 and sorted(first.stdout.split()) == [
+        "./sample.mp3",
+        "./sample.mp4",
+        "./sample.png",
+    ]
+    second = mock(*tip.group(2).split()[1:], cwd=tmp_path, state=state)
+    assert second.returncode == 0, second.stderr
+    assert Path(second.stdout.strip()).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_mock_keeps_projects_between_commands(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    mock("mock", "samples", cwd=tmp_path, state=state)
+    started = mock(
+        "--mock",
+        "--json",
+        "image",
+        "upscale",
+        "--image",
+        "sample.png",
+        "--no-wait",
+        cwd=tmp_path,
+        state=state,
+    )
+    project_id = json.loads(started.stdout)["id"]
+    got = mock("--mock", "image", "get", project_id, cwd=tmp_path, state=state)
+    assert got.returncode == 0 and json.loads(got.stdout)["id"] == project_id  # was a bare 404
+    downloaded = mock(
+        "--mock", "image", "download", project_id, "--output-dir", "out", cwd=tmp_path, state=state
+    )
+    assert downloaded.returncode == 0 and Path(downloaded.stdout.strip()).parent == tmp_path / "out"
+    assert mock("--mock", "image", "delete", project_id, cwd=tmp_path, state=state).returncode == 0
+    gone = mock("--mock", "image", "get", project_id, cwd=tmp_path, state=state)
+    assert gone.returncode == 1
+    assert gone.stderr.splitlines()[-1].endswith(
+        f"the mock knows only the projects of earlier --mock commands (kept in {state} until magic-hour mock reset)"
+    )
+    # reset: forgotten
+    again = mock(
+        "--mock",
+        "--json",
+        "image",
+        "upscale",
+        "--image",
+        "sample.png",
+        "--no-wait",
+        cwd=tmp_path,
+        state=state,
+    )
+    other = json.loads(again.stdout)["id"]
+    assert mock("mock", "reset", cwd=tmp_path, state=state).stderr.startswith(
+        "magic-hour: the mock forgot its projects"
+    )
+    assert mock("--mock", "image", "get", other, cwd=tmp_path, state=state).returncode == 1
+    assert mock("mock", "where", cwd=tmp_path, state=state).stdout.strip() == str(state)
+
+
+def test_two_mock_commands_in_a_pipe_both_keep_their_projects(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    mock("mock", "samples", cwd=tmp_path, state=state)
+    first = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "magic_hour",
+            "--mock",
+            "--json",
+            "image",
+            "generate",
+            "--prompt",
+            "a lighthouse",
+            "--no-download",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env(MAGIC_HOUR_MOCK_DIR=str(state)),
+        cwd=tmp_path,
+    )
+    second = subprocess.run(
+        [
+            PY,
+            "-m",
+            "magic_hour",
+            "--mock",
+            "--json",
+            "video",
+            "from-image",
+            "--image",
+            "-",
+            "--end-seconds",
+            "5",
+            "--no-download",
+        ],
+        stdin=first.stdout,
+        capture_output=True,
+        text=True,
+        env=env(MAGIC_HOUR_MOCK_DIR=str(state)),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert first.wait(timeout=60) == 0 and second.returncode == 0, second.stderr
+    assert first.stdout is not None
+    first.stdout.close()
+    kept = {p["kind"] for p in json.loads((state / "state.json").read_text())["projects"]}
+    assert kept == {"image", "video"}
+
+
+def test_an_interrupted_mock_job_resumes_with_the_command_it_prints(tmp_path: Path) -> None:
+    """The project is in the state as soon as it exists: the resume command (with --mock) finds it, and
+    it ends when it would have (it renders 1.5 s here)."""
+    import signal
+    import time
+
+    state = tmp_path / "state"
+    mock("mock", "samples", cwd=tmp_path, state=state)
+    proc = subprocess.Popen(
+        [PY, "-m", "magic_hour", "--mock", "image", "upscale", "--image", "sample.png"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(MAGIC_HOUR_MOCK_DIR=str(state), MAGIC_HOUR_MOCK_RENDER_SECONDS="1.5"),
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 30
+    while not (state / "state.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    (line,) = [line for line in err.splitlines() if "to wait for it and get its outputs: " in line]
+    command = line.split("outputs: ", 1)[1].split()
+    assert command[:4] == ["magic-hour", "--mock", "image", "download"]
+    done = mock(*command[1:], cwd=tmp_path, state=state)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).read_bytes()[:4] == b"\x89PNG"

@@ -101,15 +101,16 @@ def candidates(words: Sequence[str]) -> List[str]:
     if not positional:
         if previous in TAKES_VALUE:
             return []
-        groups = ["files", "completion", "values"] + [
-            g["name"] for g in catalog["groups"] if g["name"] != "files"
-        ]
+        groups = ["files", "completion", "values", "mock"]
+        groups += [g["name"] for g in catalog["groups"] if g["name"] != "files"]
         return _match(groups + GLOBAL + ["--version"] if current.startswith("-") else groups, current)
     group = positional[0]
     if group == "completion":
         return _match(list(SCRIPTS), current) if len(positional) == 1 else []
     if group == "values":
         return _values(commands, positional[1:], current)
+    if group == "mock":
+        return _match(["samples", "where", "reset"], current) if len(positional) == 1 else []
     if len(positional) == 1:
         names = (
             list(FILES_COMMANDS) if group == "files" else [c["name"] for c in commands if c["group"] == group]

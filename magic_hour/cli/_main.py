@@ -39,6 +39,7 @@ def _commands() -> Dict[str, Command]:
     from ._batch import cmd_batch
     from ._files import cmd_upload, cmd_upload_urls
     from ._jobs import cmd_catalog
+    from ._mockstate import cmd_mock
     from ._values import cmd_values
     from ._webhooks import COMMANDS as webhooks_commands
 
@@ -49,6 +50,7 @@ def _commands() -> Dict[str, Command]:
         "catalog": cmd_catalog,
         "completion": _cmd_completion,
         "values": cmd_values,
+        "mock": cmd_mock,
         **webhooks_commands,
     }
 
@@ -69,6 +71,7 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> int:
         InvalidParameterError,
         MagicHourError,
         MissingTokenError,
+        NotFoundError,
     )
 
     code = EXIT_FAILURE
@@ -86,6 +89,13 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> int:
         message = f"{one_line(exc)}; check the token (--token or ${TOKEN_ENV})"
     elif isinstance(exc, ApiConnectionError):
         message = f"{one_line(exc)}; check the network and --base-url, or try --mock"
+    elif isinstance(exc, NotFoundError) and args.mock:
+        from ._mockstate import state_dir
+
+        message = (
+            f"{one_line(exc)}; the mock knows only the projects of earlier --mock commands "
+            f"(kept in {state_dir()} until magic-hour mock reset)"
+        )
     elif isinstance(exc, (MagicHourError, OSError)):
         message = one_line(exc)
     else:

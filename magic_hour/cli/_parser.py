@@ -254,7 +254,7 @@ def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
 
 UPLOAD_EPILOG = f"""\
 examples:
-  {PROG} --mock files upload docs/assets/sample.png
+  {PROG} mock samples && {PROG} --mock files upload sample.png
   {PROG} files upload clip.mp4 photo.png song.mp3 --concurrency 8
   {PROG} files upload *.png --type image --json
 
@@ -331,14 +331,47 @@ def add_files_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     urls.leaf = True
 
 
+def add_mock_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``mock samples``, ``mock where`` and ``mock reset``: what ``--mock`` needs outside a checkout, and
+    the state it keeps between commands."""
+    mock = commands.add_parser(
+        "mock",
+        help="sample inputs and the state of --mock",
+        description="--mock runs a local mock of the API inside each command; it remembers the projects "
+        "of earlier --mock commands in a state directory ($MAGIC_HOUR_MOCK_DIR, else "
+        "~/.local/state/magic-hour/mock).",
+    )
+    mock_commands = mock.add_subparsers(
+        title="commands", dest="mock_command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+    samples = mock_commands.add_parser(
+        "samples",
+        parents=[common],
+        help="write sample.png, sample.mp4 and sample.mp3 (small inputs to try jobs with)",
+        description="Write small sample inputs into DIR (default: the current directory); existing files "
+        "are kept. Print their paths.",
+    )
+    samples.add_argument("directory", nargs="?", default=".", metavar="DIR")
+    where = mock_commands.add_parser(
+        "where", parents=[common], help="print the directory where --mock keeps its state"
+    )
+    reset = mock_commands.add_parser(
+        "reset", parents=[common], help="forget the projects of earlier --mock commands"
+    )
+    for sub in (samples, where, reset):
+        sub.set_defaults(command_id="mock")
+        sub.leaf = True
+
+
 def build_parser(argv: Sequence[str] = ()) -> Parser:
     """The ``magic-hour`` parser: the ``files`` commands and those of the generated catalog (flags built
     only for the command named in ``argv``)."""
     common = global_options(with_defaults=False)
     parser = Parser(
         prog=PROG,
-        description="The Magic Hour API from the terminal. "
-        f"Try it without an account: {PROG} --mock files upload docs/assets/sample.png",
+        description="The Magic Hour API from the terminal. Try it without an account: "
+        f"{PROG} mock samples (writes sample.png, sample.mp4 and sample.mp3 here), then "
+        f"{PROG} --mock image face-swap --source sample.png --target sample.png",
         parents=[global_options(with_defaults=True)],
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -367,6 +400,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
     )
     values.add_argument("words", nargs=argparse.REMAINDER, metavar="GROUP COMMAND [OPTION]")
     values.set_defaults(command_id="values")
+    add_mock_commands(commands, common)
     from ._catalog import add_catalog_commands, load_catalog
 
     catalog = load_catalog()

@@ -66,13 +66,23 @@ def open_client(args: argparse.Namespace) -> Generator[Client, None, None]:
         options["max_concurrent_transfers"] = args.max_concurrent_transfers
     if args.mock:
         from ..testing import FakeMagicHour
+        from ._mockstate import MockState, mock_render_seconds
 
         # Only sizes and hashes are kept: a big file "uploaded" to the mock does not fill the memory.
-        fake = FakeMagicHour(keep_content=False)
-        with fake.serve() as server:
-            say(f"using a local mock server at {server.url}; no request leaves this machine")
-            with Client(token=fake.token, base_url=server.url, **options) as client:
-                yield client
+        fake = FakeMagicHour(keep_content=False, render_seconds=mock_render_seconds())
+        state = MockState()
+        state.restore(fake)
+        # Saved at each change (an interrupted job's project is there for the resume command) and at
+        # the end (deletions are no status change).
+        fake.on_project_change(lambda change: state.save(fake))
+        try:
+            with fake.serve() as server:
+                if not getattr(args, "quiet", False):
+                    say(f"using a local mock server at {server.url}; no request leaves this machine")
+                with Client(token=fake.token, base_url=server.url, **options) as client:
+                    yield client
+        finally:
+            state.save(fake)
         return
     value = token(args)
     if value is None:
