@@ -20,9 +20,11 @@ from magic_hour import (
     ApiError,
     ApiResponseValidationError,
     ApiTimeoutError,
+    Client,
     ConflictError,
     InternalServerError,
     InvalidParameterError,
+    ProjectFailedError,
     ProjectMayExistConnectionError,
     ProjectMayExistError,
     ProjectMayExistResponseError,
@@ -298,6 +300,87 @@ async def test_generate_creates_once_when_the_answer_is_lost(sdk: Flavor, tmp_pa
         assert posts(proxy).count(CREATE_PATH) == 1
 
 
+class Stop(Exception):
+    """The caller's own error, raised from its progress callback during the wait."""
+
+
+def _stop_at_first_status(event: Any) -> None:
+    if type(event).__name__ == "ProjectStatus":
+        raise Stop("the caller's callback")
+
+
+@pytest.mark.parametrize("fault", ["poll-500", "callback"])
+async def test_an_error_after_the_create_names_the_project_to_pick_up(
+    sdk: Flavor, sleeps: Sleeps, tmp_path: Path, fault: str
+) -> None:
+    """A poll that fails after its retries, or the caller's callback raising during the wait: the project
+    started, and generate() called again would bill another. The error keeps its class and says which
+    project to pick up with check_result (before: only e.request.url held the id of a failed poll)."""
+    fake = FakeMagicHour(tokens=TOKEN)
+    with fake.serve() as served:
+        client = sdk.client(base_url=served.url)
+        kwargs: Any = {"on_progress": _stop_at_first_status} if fault == "callback" else {}
+        if fault == "poll-500":
+            fake.fail_next("image_projects.get", 500, times=3)
+        with pytest.raises(InternalServerError if fault == "poll-500" else Stop) as info:
+            await sdk.call(
+                client.v1.face_swap_photo.generate,
+                assets={"source_file_path": str(SAMPLE), "target_file_path": str(SAMPLE)},
+                download_directory=str(tmp_path),
+                **kwargs,
+            )
+        (project,) = fake.projects
+        notes = getattr(info.value, "__notes__", [])
+        assert notes == [
+            f"image project {project.id!r} was started (its credits are spent) before this error; pick it "
+            f"up without starting another: client.v1.image_projects.check_result(id={project.id!r}, "
+            "wait_for_completion=True, download_outputs=True)"
+        ]
+        assert TOKEN not in notes[0]
+        done = await sdk.call(
+            client.v1.image_projects.check_result,
+            id=project.id,
+            wait_for_completion=True,
+            download_outputs=True,
+            download_directory=str(tmp_path),
+        )
+        assert done.status == "complete" and done.downloaded_paths
+        assert len(fake.requests_to("face_swap_photo.create")) == 1
+
+
+def test_ctrl_c_during_the_wait_names_the_project(tmp_path: Path) -> None:
+    fake = FakeMagicHour(tokens=TOKEN)
+
+    def interrupt(event: Any) -> None:
+        if type(event).__name__ == "ProjectStatus":
+            raise KeyboardInterrupt
+
+    with fake.serve() as served, Client(base_url=served.url, token=TOKEN) as client:
+        with pytest.raises(KeyboardInterrupt) as info:
+            client.v1.face_swap_photo.generate(
+                assets={"source_file_path": str(SAMPLE), "target_file_path": str(SAMPLE)},
+                download_directory=str(tmp_path),
+                on_progress=interrupt,
+            )
+        (project,) = fake.projects
+    assert f"check_result(id={project.id!r}" in info.value.__notes__[0]
+
+
+async def test_a_failed_project_gets_no_note(sdk: Flavor, tmp_path: Path) -> None:
+    fake = FakeMagicHour(tokens=TOKEN)
+    with fake.serve() as served:
+        fake.end_next_projects("error")
+        client = sdk.client(base_url=served.url)
+        with pytest.raises(ProjectFailedError) as info:
+            await sdk.call(
+                client.v1.face_swap_photo.generate,
+                assets={"source_file_path": str(SAMPLE), "target_file_path": str(SAMPLE)},
+                download_directory=str(tmp_path),
+                raise_on_failure=True,
+            )
+    assert not hasattr(info.value, "__notes__")  # it ended (refunded), and the error holds it
+
+
 def test_the_cli_creates_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps
 ) -> None:
@@ -321,6 +404,36 @@ def test_the_cli_creates_once(
         assert main(argv) == 1
         assert len(fake.requests_to("face_swap_photo.create")) == 1
     assert "may have started an image project" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_the_cli_names_the_started_project_when_the_wait_fails(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    sleeps: Sleeps,
+    json_output: bool,
+) -> None:
+    """Run again, the command would start and bill a second project: after an error that came once the
+    project started, it says which one and the command that picks it up (as an interrupt does)."""
+    from magic_hour.cli import main
+
+    fake = FakeMagicHour(tokens=TOKEN)
+    monkeypatch.setenv("MAGIC_HOUR_API_TOKEN", TOKEN)
+    monkeypatch.chdir(tmp_path)
+    with fake.serve() as served:
+        fake.fail_next("image_projects.get", 500, times=3)
+        argv = ["--base-url", served.url, *(["--json"] if json_output else [])]
+        argv += ["image", "face-swap", "--source", str(SAMPLE), "--target", str(SAMPLE)]
+        assert main(argv) == 1
+        (project,) = fake.projects
+        resume = f"magic-hour --base-url {served.url} image download {project.id}"
+    out, err = capsys.readouterr()
+    assert f"to wait for it and get its outputs: {resume}" in err
+    if json_output:
+        document = json.loads(out)
+        assert (document["ok"], document["id"], document["resume"]) == (False, project.id, resume)
+        assert document["error"]["status_code"] == 500
 
 
 # ------------------------------------------------------------------------------------ the decision

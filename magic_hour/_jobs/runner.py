@@ -23,6 +23,7 @@ from .steps import (
     check_create,
     check_download,
     finish,
+    note_started,
     outputs_to_download,
     setup_wait,
     start_check_result,
@@ -237,21 +238,25 @@ class SyncJobs:
         plan = plan_body(body, files, self.cache)
         check_create(check, body, plan, self._http.config, request_options)
         created = create(self._upload(body, plan, emit))
-        return self.check_result(
-            kind,
-            created.id,
-            model,
-            wait_for_completion=wait_for_completion,
-            download_outputs=download_outputs,
-            download_directory=download_directory,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            raise_on_failure=raise_on_failure,
-            on_progress=on_progress,
-            started=start,
-            overwrite=overwrite,
-            output=output,
-        )
+        try:
+            return self.check_result(
+                kind,
+                created.id,
+                model,
+                wait_for_completion=wait_for_completion,
+                download_outputs=download_outputs,
+                download_directory=download_directory,
+                timeout=timeout,
+                poll_interval=poll_interval,
+                raise_on_failure=raise_on_failure,
+                on_progress=on_progress,
+                started=start,
+                overwrite=overwrite,
+                output=output,
+            )
+        except BaseException as exc:  # the project started: calling generate() again would bill another
+            note_started(exc, kind, created.id)
+            raise
 
 
 class AsyncJobs:
@@ -407,18 +412,22 @@ class AsyncJobs:
         plan = plan_body(body, files, self.cache)
         check_create(check, body, plan, self._http.config, request_options)
         created = await create(await self._upload(body, plan, emit))
-        return await self.check_result(
-            kind,
-            created.id,
-            model,
-            wait_for_completion=wait_for_completion,
-            download_outputs=download_outputs,
-            download_directory=download_directory,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            raise_on_failure=raise_on_failure,
-            on_progress=on_progress,
-            started=start,
-            overwrite=overwrite,
-            output=output,
-        )
+        try:
+            return await self.check_result(
+                kind,
+                created.id,
+                model,
+                wait_for_completion=wait_for_completion,
+                download_outputs=download_outputs,
+                download_directory=download_directory,
+                timeout=timeout,
+                poll_interval=poll_interval,
+                raise_on_failure=raise_on_failure,
+                on_progress=on_progress,
+                started=start,
+                overwrite=overwrite,
+                output=output,
+            )
+        except BaseException as exc:  # the project started: calling generate() again would bill another
+            note_started(exc, kind, created.id)
+            raise

@@ -4,13 +4,14 @@ given, setting up the wait, and finishing with the ``JobDone`` event. :mod:`.run
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, cast
 
 from .._core.request import ClientConfig, RequestOptions, resolve_options
-from .._exceptions import InvalidParameterError
+from .._exceptions import InvalidParameterError, ProjectFailedError
 from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
 from .inputs import UploadPlan, substitute
 from .names import check_concurrency, check_directory, check_urls
@@ -33,6 +34,32 @@ if TYPE_CHECKING:
     from .events import JobProgressCallback
 
 M = TypeVar("M", bound="BaseModel")
+
+
+_RESOURCES = {"face_detection": "face_detection"}
+
+
+def note_started(exc: BaseException, kind: str, project_id: object) -> None:
+    """Say, on an error raised after ``generate()``'s create was answered (a poll or a download that
+    failed, Ctrl-C, the caller's callback), which project started and how to pick it up: called again,
+    ``generate()`` would start and bill a second one. A note (PEP 678): the error keeps its class and
+    message; tracebacks show it (Python 3.11+, and anyio's ``exceptiongroup`` before). Not on a
+    :class:`ProjectFailedError`: that project has ended, and the error holds it."""
+    if isinstance(exc, ProjectFailedError):
+        return
+    resource = _RESOURCES.get(kind, f"{kind}_projects")
+    what = "face detection" if kind == "face_detection" else f"{kind} project"
+    note = (
+        f"{what} {project_id!r} was started (its credits are spent) before this error; pick it up "
+        f"without starting another: client.v1.{resource}.check_result(id={project_id!r}, "
+        "wait_for_completion=True, download_outputs=True)"
+    )
+    notes: object = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        cast("List[str]", notes).append(note)
+    else:  # what BaseException.add_note does, on every Python version; a type may refuse attributes
+        with contextlib.suppress(AttributeError):
+            setattr(exc, "__notes__", [note])  # noqa: B010
 
 
 def upload_progress(emit: Optional[Emitter]) -> Optional[Emitter]:

@@ -11,7 +11,7 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence
 
 from ._output import (
     EXIT_FAILURE,
@@ -30,6 +30,7 @@ from ._output import (
 from ._parser import UsageError, build_parser
 
 if TYPE_CHECKING:
+    from ._resume import JobState
     from ._signals import Run
 
 Command = Callable[[argparse.Namespace, "Run"], int]
@@ -62,8 +63,10 @@ def _cmd_completion(args: argparse.Namespace, run: Run) -> int:
     return EXIT_OK
 
 
-def _failure(exc: BaseException, args: argparse.Namespace) -> int:
-    """One line on stderr (and the JSON document with --json); the exit code."""
+def _failure(exc: BaseException, args: argparse.Namespace, job: Optional[JobState] = None) -> int:
+    """One line on stderr (and the JSON document with --json); the exit code. After the project a job
+    command created started (``job``), what became of it and the command that picks it up, as an
+    interrupt says: run again, the command would start and bill another."""
     from .._exceptions import (
         ApiConnectionError,
         AuthenticationError,
@@ -109,8 +112,16 @@ def _failure(exc: BaseException, args: argparse.Namespace) -> int:
             print_json({"ok": False, "error": error_json(exc)})
         return EXIT_FAILURE
     say(f"error: {message}")
+    command: Dict[str, Any] = getattr(args, "catalog_command", None) or {}
+    started = job is not None and job.phase == "started" and command.get("action") == "create"
+    for line in job.lines() if job is not None and started else []:
+        say(line)
     if args.json:
-        print_json({"ok": False, "error": {**error_json(exc), "message": message}})
+        document: Dict[str, Any] = {"ok": False}
+        if job is not None and started:
+            document.update(job.document())
+        document["error"] = {**error_json(exc), "message": message}
+        print_json(document)
     return code
 
 
@@ -158,7 +169,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_FAILURE
         except Exception as exc:
-            return _failure(exc, args)
+            return _failure(exc, args, run.job)
     except KeyboardInterrupt:
         say("interrupted")
         return EXIT_INTERRUPTED
