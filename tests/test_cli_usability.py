@@ -609,3 +609,20 @@ def test_an_interrupted_mock_job_resumes_with_the_command_it_prints(tmp_path: Pa
     done = mock(*command[1:], cwd=tmp_path, state=state)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_resume_command_keeps_where_the_output_goes(tmp_path: Path) -> None:
+    import argparse
+
+    from magic_hour.cli._resume import job_state
+
+    command = {"group": "image", "name": "upscale", "kind": "image"}
+    args = argparse.Namespace(
+        mock=True, base_url=None, output="my photo.png", overwrite=True, no_download=False
+    )
+    state = job_state(args, command, "cm123")
+    assert state.resume_command() == "magic-hour --mock image download cm123 -o 'my photo.png' --overwrite"
+    args = argparse.Namespace(mock=False, base_url="http://127.0.0.1:9", no_download=True)
+    assert job_state(args, command, "cm123").resume_command() == (
+        "magic-hour --base-url http://127.0.0.1:9 image wait cm123"
+    )

@@ -76,7 +76,7 @@ class JobState:
 
 def job_state(args: argparse.Namespace, command: Dict[str, Any], project_id: Optional[str]) -> JobState:
     """The state of the job ``command`` runs; its resume command keeps the options that say where the
-    API is and where outputs go (never the token)."""
+    API is and where outputs go (``--output-dir``, ``-o``, ``--overwrite``; never the token)."""
     kind = str(command.get("kind", ""))
     has_download = kind != "face_detection"
     wanted_download = has_download and not getattr(args, "no_download", False)
@@ -88,6 +88,10 @@ def job_state(args: argparse.Namespace, command: Dict[str, Any], project_id: Opt
     argv += [command["group"], "download" if wanted_download else "wait", None]
     if wanted_download and getattr(args, "output_dir", None):
         argv += ["--output-dir", args.output_dir]
+    if wanted_download and getattr(args, "output", None):
+        argv += ["-o", args.output]
+    if wanted_download and getattr(args, "overwrite", False):
+        argv.append("--overwrite")
     if wanted_download and getattr(args, "output", None):
         argv += ["-o", args.output]
     if wanted_download and getattr(args, "overwrite", False):
