@@ -92,10 +92,6 @@ def job_state(args: argparse.Namespace, command: Dict[str, Any], project_id: Opt
         argv += ["-o", args.output]
     if wanted_download and getattr(args, "overwrite", False):
         argv.append("--overwrite")
-    if wanted_download and getattr(args, "output", None):
-        argv += ["-o", args.output]
-    if wanted_download and getattr(args, "overwrite", False):
-        argv.append("--overwrite")
     state = JobState(command["group"], kind, argv)
     if project_id is not None:
         state.created(project_id)
