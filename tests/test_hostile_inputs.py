@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import os
 import pathlib
+import posixpath
 import shutil
 import subprocess
 import time
 from typing import Any, Callable, Dict, List, Tuple
+from urllib.parse import unquote
 
 import _modes
+import httpx
 import pytest
+from _servers import RawServer, Received, Respond
 from conftest import Flavor
 
 from magic_hour import InvalidFileError, InvalidParameterError, NotFoundError
@@ -90,8 +94,44 @@ async def test_an_id_is_sent_whole_in_its_own_segment(
     assert sent.url == f"{fake.base_url}/v1/video-projects/{segment}"
 
 
+def _nginx(upstream: str) -> Callable[[Received], Any]:
+    """A proxy that passes on nginx's normalised URI (``proxy_pass`` with a URI): %XX decoded, %2F
+    included, then dot segments resolved."""
+
+    def choose(request: Received) -> Any:
+        path, _, query = request.target.partition("?")
+        normal = posixpath.normpath(unquote(path))
+        headers = [(k, v) for k, v in request.headers if k.lower() not in ("host", "content-length")]
+        target = upstream + normal + ("?" + query if query else "")
+        answer = httpx.request(request.method, target, headers=headers, content=request.body)
+        return Respond(answer.status_code, list(answer.headers.items()), answer.content)
+
+    return choose
+
+
+@pytest.mark.parametrize(
+    "value", ["../image-projects/{id}", "..\\image-projects\\{id}", "x/../../image-projects/{id}"]
+)
+async def test_an_id_with_dot_segments_between_slashes_is_refused(sdk: Flavor, value: str) -> None:
+    """Quoted, "../image-projects/p1" is one segment for the API; behind a proxy that decodes %2F before
+    resolving dot segments, video_projects.delete deleted the image project (204, before)."""
+    fake = FakeMagicHour()
+    image = fake.seed_project("image")
+    value = value.format(id=image.id)
+    with fake.serve() as served, RawServer(_nginx(served.url)) as proxy:
+        client = sdk.client(base_url=proxy.url, token=fake.token)
+        with pytest.raises(InvalidParameterError) as caught:
+            await sdk.call(client.v1.video_projects.delete, id=value)
+        assert caught.value.param == "id" and "between slashes" in str(caught.value)
+        assert proxy.requests == [] and fake.requests == []
+        await sdk.call(client.v1.image_projects.get, id=image.id)  # still there
+        with pytest.raises(NotFoundError):  # a slash alone stays in its segment, even behind it
+            await sdk.call(client.v1.video_projects.delete, id=f"a/{image.id}")
+    assert [r.target for r in proxy.requests][-1] == f"/v1/video-projects/a%2F{image.id}"
+
+
 @pytest.mark.parametrize("command", ["delete", "get", "wait", "download"])
-@pytest.mark.parametrize("value", [".", ".."])
+@pytest.mark.parametrize("value", [".", "..", "../image-projects/p1"])
 def test_the_command_refuses_such_an_id_as_a_usage_error(
     fake: FakeMagicHour, capsys: pytest.CaptureFixture[str], command: str, value: str
 ) -> None:

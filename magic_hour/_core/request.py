@@ -9,6 +9,7 @@ are re-exported, since the generated code and the tests import them from this mo
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 from urllib.parse import quote
@@ -149,6 +150,10 @@ def resolve_options(config: ClientConfig, options: Optional[RequestOptions]) -> 
     return ResolvedOptions(timeout, max_retries, headers, params, total, duplicate)
 
 
+_DOT_SEGMENT = re.compile(r"(?:^|[/\\])\.{1,2}(?:[/\\]|$)")
+"""A ``.`` or ``..`` between slashes (or backslashes, which some servers take for slashes)."""
+
+
 def path_segment(name: str, value: object) -> str:
     """``value`` (an id) as one segment of a request path, or :class:`InvalidParameterError` naming it.
 
@@ -164,6 +169,16 @@ def path_segment(name: str, value: object) -> str:
             value,
             "the id the API returned",
             reason="'.' and '..' are not ids: they would address another path",
+        )
+    if ("/" in value or "\\" in value) and _DOT_SEGMENT.search(value):
+        # Quoted, the slashes stay in the segment for the API; but a proxy that decodes %2F before
+        # resolving dot segments (nginx's normalised URI, passed on by proxy_pass with a URI) would send
+        # "../image-projects/p1" given to video_projects.delete to DELETE /v1/image-projects/p1.
+        raise InvalidParameterError(
+            name,
+            value,
+            "the id the API returned",
+            reason="'.' or '..' between slashes would address another path behind a proxy that decodes %2F",
         )
     try:
         return quote(value, safe="")
