@@ -168,6 +168,39 @@ def test_listen_reads_no_body_over_1_mib_and_needs_a_length(capsys: pytest.Captu
     assert [d.get("reason") for d in lines[1:]] == ["too_large", "length_required"]
 
 
+def test_listen_reports_clients_that_misbehave_in_one_line_each(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client gone before its answer printed socketserver's traceback; a malformed request or one that
+    stalled printed nothing. Each is now one line, and the listener carries on."""
+    import struct
+
+    from magic_hour.cli import _webhooks
+
+    monkeypatch.setattr(_webhooks._Handler, "timeout", 0.5)  # seconds a client may stall (10 by default)
+    address, thread, code = start_listener(5)
+    host, port = address.split(":")
+    assert post(address, b"", {}, method="GET")[0] == 405  # waits until it listens
+    with socket.create_connection((host, int(port)), timeout=10) as sock:  # gone with a reset
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:  # 3 bytes of 100, then nothing
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+        assert read_all(sock) == b""
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GARBAGE\r\n\r\n")
+        assert b"400" in read_all(sock)
+    body = webhook_body("audio.completed", id="cm_after")
+    assert post(address, body, sign_webhook(body, secret=SECRET))[0] == 200
+    thread.join(20)
+    assert code == [1]
+    out = capsys.readouterr()
+    assert out.out == "audio.completed\tcm_after\tcomplete\n"
+    assert "Traceback" not in out.err and "Exception occurred" not in out.err
+    assert "rejected: timeout: Request timed out" in out.err
+    assert "rejected: bad_request: code 400, message Bad request syntax ('GARBAGE')" in out.err
+
+
 def test_listen_without_a_secret_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -308,3 +341,4 @@ def test_trigger_usage_errors(args: List[str], message: str, capsys: pytest.Capt
 def test_listen_port_must_be_a_port(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["webhooks", "listen", "--port", "70000"]) == 2
     assert "invalid port '70000'" in capsys.readouterr().err
+

@@ -183,6 +183,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # (http.server's name)
         pass  # one line per request is printed by the listener, not http.server's access log
 
+    def log_error(self, format: str, *args: Any) -> None:  # (http.server's name)
+        # http.server's own refusals (a malformed request, an unsupported method, a client that sent
+        # nothing for `timeout` seconds): one line each, like ours.
+        message = format % args
+        reason = "timeout" if message.startswith("Request timed out") else "bad_request"
+        self.listener.refused(reason, message)
+
     def _answer(self, status: int, message: str) -> None:
         body = json.dumps({"message": message}).encode()
         self.send_response(status)
@@ -219,12 +226,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, "received")
 
 
+class _Server(HTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):  # a client gone before its answer: a line, not a traceback
+            say(f"a client closed its connection early ({type(error).__name__})")
+        else:
+            super().handle_error(request, client_address)
+
+
 def cmd_listen(args: argparse.Namespace, run: Run) -> int:
     keys = _keys(args)
     listener = _Listener(keys, args.json)
     handler = type("Handler", (_Handler,), {"listener": listener})
     try:
-        server = HTTPServer(("127.0.0.1", args.port), handler)
+        server = _Server(("127.0.0.1", args.port), handler)
     except OSError as e:
         raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}") from None
     url = f"http://127.0.0.1:{server.server_address[1]}/"
