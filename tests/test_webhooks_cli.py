@@ -342,3 +342,41 @@ def test_listen_port_must_be_a_port(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["webhooks", "listen", "--port", "70000"]) == 2
     assert "invalid port '70000'" in capsys.readouterr().err
 
+
+# --------------------------------------------------------------------------------------- shell completion
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["web"], ["webhooks"]),
+        (["webhooks", ""], ["listen", "trigger"]),
+        (["webhooks", "trigger", "video.c"], ["video.completed"]),
+        (["webhooks", "trigger", "--to", "http://127.0.0.1:8787/", "image.e"], ["image.errored"]),
+        (["webhooks", "trigger", "video.started", "--i"], ["--id"]),
+        (["webhooks", "trigger", "--secret", ""], []),  # a value of yours: nothing to offer
+        (["webhooks", "listen", "--c"], ["--count"]),
+        (["webhooks", "listen", "--port", ""], []),
+        (["webhooks", "listen", "--port", "0", "--s"], ["--secret"]),
+    ],
+)
+def test_completion_knows_the_webhooks_commands(words: List[str], expected: List[str]) -> None:
+    from magic_hour.cli._complete import candidates
+
+    assert candidates(words) == expected
+
+
+@pytest.mark.parametrize("command", ["listen", "trigger"])
+def test_completion_offers_every_option_of_the_webhooks_commands(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from magic_hour.cli._complete import candidates
+
+    main(["webhooks", command, "--help"])
+    options = set(re.findall(r"(?m)^  (?:-[a-z], )?(--[a-z-]+)", capsys.readouterr().out))
+    assert {"--secret", "--help"} <= options
+    assert options == set(candidates(["webhooks", command, "--"]))
+    if command == "trigger":
+        assert candidates(["webhooks", "trigger", ""]) == sorted(webhooks.EVENT_TYPES)

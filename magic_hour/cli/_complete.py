@@ -7,8 +7,10 @@ Candidates: groups, then commands, then the command's flags; after a flag with a
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from pathlib import Path
 from typing import Any, Dict, List, Sequence, Set
 
 from ._catalog import load_catalog
@@ -39,6 +41,7 @@ FILES_COMMANDS = {
     "upload": ["--type", "--extension", "--concurrency"],
     "upload-urls": ["--item"],
 }
+WEBHOOKS_COMMANDS = {"listen": ["--port", "--secret", "--count"], "trigger": ["--to", "--secret", "--id"]}
 TAKES_VALUE = {
     "--token",
     "--base-url",
@@ -55,6 +58,11 @@ TAKES_VALUE = {
     "--extension",
     "--concurrency",
     "--item",
+    "--port",
+    "--secret",
+    "--count",
+    "--to",
+    "--id",
 }
 
 # The candidates come filtered (the command unquotes the word being typed); each is quoted for the
@@ -101,10 +109,12 @@ def candidates(words: Sequence[str]) -> List[str]:
     if not positional:
         if previous in TAKES_VALUE:
             return []
-        groups = ["files", "completion", "values", "mock"]
+        groups = ["files", "completion", "values", "mock", "webhooks"]
         groups += [g["name"] for g in catalog["groups"] if g["name"] != "files"]
         return _match(groups + GLOBAL + ["--version"] if current.startswith("-") else groups, current)
     group = positional[0]
+    if group == "webhooks":
+        return _webhooks(positional[1:], previous, current)
     if group == "completion":
         return _match(list(SCRIPTS), current) if len(positional) == 1 else []
     if group == "values":
@@ -149,6 +159,20 @@ def _values(commands: List[Dict[str, Any]], words: Sequence[str], current: str) 
     if command is None or len(words) > 2:
         return []
     return _match([f["flag"] for f in command["flags"] if f.get("choices")], current)
+
+
+def _webhooks(words: Sequence[str], previous: str, current: str) -> List[str]:
+    """``webhooks listen|trigger``: the commands, their options, and trigger's event types."""
+    if not words:
+        return _match(list(WEBHOOKS_COMMANDS), current)
+    flags = WEBHOOKS_COMMANDS.get(words[0])
+    if flags is None or previous in TAKES_VALUE:
+        return []
+    if words[0] == "trigger" and len(words) == 1 and not current.startswith("-"):
+        # The generated description of the events, read as is: no import of magic_hour.webhooks.
+        data = Path(__file__).resolve().parent.parent / "_data" / "webhooks.json"
+        return _match(sorted(json.loads(data.read_text(encoding="utf-8"))["events"]), current)
+    return _match(flags + GLOBAL, current)
 
 
 def unquote(word: str) -> str:
