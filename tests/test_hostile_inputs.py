@@ -604,6 +604,43 @@ async def test_a_file_written_moments_ago_is_uploaded_but_not_remembered(
     assert len(fake.requests_to("storage")) == 2
 
 
+@pytest.mark.parametrize(("fstype", "uploads"), [("fuse.rclone", 3), ("vfat", 3), ("ext4", 1)])
+async def test_nothing_is_remembered_on_a_file_system_without_a_change_time(
+    sdk: Flavor,
+    fake: FakeMagicHour,
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fstype: str,
+    uploads: int,
+) -> None:
+    """FUSE mounts (rclone, gcsfuse, sshfs...) report the modification time as the change time, which
+    ``cp -p`` puts back; FAT's is the creation time once the inode is read again: there a different file
+    copied over with its times kept has the same key. The file's device is listed as ``fstype`` in a
+    mountinfo of the test's own (before: remembered whatever the file system)."""
+    from magic_hour._jobs import cache
+
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(PNG)
+    dev = photo.stat().st_dev
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+        f"36 35 {os.major(dev)}:{os.minor(dev)} / /mnt rw,noatime shared:1 master:2 - {fstype} remote: rw\n"
+    )
+    monkeypatch.setattr(cache, "MOUNTINFO", str(mountinfo))
+    monkeypatch.setattr(cache, "_kept", {})
+    time.sleep(0.05)
+    client = _client(sdk, fake)
+    for _ in range(3):
+        await sdk.call(
+            client.v1.ai_image_upscaler.generate,
+            assets={"image_file_path": str(photo)},
+            scale_factor=2,
+            wait_for_completion=False,
+        )
+    assert len(fake.requests_to("storage")) == uploads
+
+
 @pytest.mark.parametrize(
     ("ctime_ns", "wait_ns"),
     [

@@ -23,11 +23,14 @@ SHA-1/SHA-256/BLAKE2b here, plus the disk when it is not cached); a ``stat`` cos
 
 On Windows ``st_ctime`` is the creation time, which a copy over an existing file keeps: nothing is
 remembered there (every call uploads its files, as the official package does; the same file given
-twice in one call is still uploaded once).
+twice in one call is still uploaded once). Nor on Linux file systems that do not keep a change time
+(:func:`ctime_kept`: FUSE mounts such as rclone, gcsfuse or sshfs report the modification time as the
+change time, and FAT's is its creation time once the inode is read from the disk again).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -60,6 +63,42 @@ def settle_ns(ctime_ns: int) -> int:
     return max(_MIN_SETTLE_NS, 2 * step)
 
 
+MOUNTINFO = "/proc/self/mountinfo"
+_NO_CTIME = ("fuse", "vfat", "msdos", "exfat")
+"""File system types (and ``fuse.*``, ``fuseblk``) whose change time a write does not surely move."""
+_kept: Dict[int, bool] = {}
+
+
+def _mount_types(path: str) -> Dict[int, str]:
+    """Device number -> file system type, from a ``mountinfo`` file (``{}`` where there is none)."""
+    types: Dict[int, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                fields = line.split()
+                if "-" not in fields[6:] or len(fields) < 3:
+                    continue
+                major, _, minor = fields[2].partition(":")
+                with contextlib.suppress(ValueError):
+                    types[os.makedev(int(major), int(minor))] = fields[fields.index("-", 6) + 1]
+    except (OSError, IndexError, ValueError):
+        return {}
+    return types
+
+
+def ctime_kept(device: int) -> bool:
+    """Whether the file system of ``device`` keeps a change time that every write and ``utime`` moves.
+    Not FUSE (many report the modification time, which ``cp -p`` puts back, as the change time) nor
+    FAT-family ones; read from ``/proc/self/mountinfo`` once per device (elsewhere, and for a device it
+    does not list, assumed kept). A device not seen yet rereads it: mounts come and go."""
+    known = _kept.get(device)
+    if known is None:
+        fstype = _mount_types(MOUNTINFO).get(device, "")
+        known = not fstype.startswith(_NO_CTIME)
+        _kept[device] = known
+    return known
+
+
 def file_key(path: str) -> Optional[FileKey]:
     """The key of the file at ``path`` now, or ``None`` when it cannot be known (the upload engine's own
     checks then explain the problem). Never settled where ``st_ctime`` is not the change time (Windows):
@@ -72,7 +111,13 @@ def file_key(path: str) -> Optional[FileKey]:
     now = time.time_ns()
     ctime, mtime = st.st_ctime_ns, st.st_mtime_ns
     # A change time of 0, or before the modification time, is not one the file system keeps up to date.
-    settled = os.name == "posix" and ctime > 0 and mtime <= ctime and now - ctime >= settle_ns(ctime)
+    settled = (
+        os.name == "posix"
+        and ctime > 0
+        and mtime <= ctime
+        and now - ctime >= settle_ns(ctime)
+        and ctime_kept(st.st_dev)
+    )
     return FileKey(real, st.st_dev, st.st_ino, st.st_size, mtime, ctime, settled)
 
 
