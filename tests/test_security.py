@@ -344,22 +344,21 @@ async def test_our_client_does_not_follow_an_api_redirect(sdk: Flavor) -> None:
 
 
 @pytest.mark.parametrize("other_host", ["localhost", "127.0.0.1"])
-async def test_a_lent_client_that_follows_redirects_drops_the_token_across_origins(
+async def test_a_lent_client_that_follows_redirects_sends_nothing_to_another_origin(
     sdk: Flavor, fake: FakeMagicHour, server: FakeServer, other_host: str
 ) -> None:
-    """httpx strips Authorization when a redirect changes origin (host or port); checked on the wire."""
+    """A redirect that changes origin (host or port) is the answer: httpx would follow it without the
+    token, sending the body there and taking that host's answer for the API's; checked on the wire."""
     with RawServer(then=Forward(server.url)) as other:
         target = f"http://{other_host}:{other.port}"
         with RawServer(then=_redirect_to(target)) as api:
             lent = sdk.httpx_client(follow_redirects=True)
-            with pytest.raises(AuthenticationError):  # the other origin got no token, so the fake says 401
+            with pytest.raises(ApiError) as info:
                 await sdk.create(sdk.client(base_url=api.url, httpx_client=lent))
             [first] = api.requests
-            [redirected] = other.requests
+    assert info.value.status_code == 307
     assert first.header("authorization") == f"Bearer {TOKEN}"
-    assert redirected.method == "POST" and redirected.body == first.body  # 307 keeps method and body
-    assert redirected.header("authorization") is None
-    assert all(TOKEN not in v for _, v in redirected.headers)
+    assert other.requests == []
 
 
 async def test_a_lent_client_that_follows_redirects_keeps_the_token_on_the_same_origin(

@@ -21,6 +21,7 @@ from .hosts import check_cleartext
 from .lifecycle import AsyncPoolHolder, SyncPoolHolder
 from .owned import proxy_host
 from .reading import aread_body, read_body
+from .redirects import asend_following, send_following
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
 from .retry import retry_flow
@@ -85,7 +86,7 @@ class SyncHTTP(SyncPoolHolder):
                 raise ClientClosedError()
             lent_deadline = None if self.owned else lent_timeouts(request, budget)
             try:
-                response = client.send(request, stream=True, **kwargs)
+                response = send_following(client, request, **kwargs)  # and its redirects
             except RuntimeError as exc:
                 raise _closed_or(exc, self.closed or client.is_closed, request) from None
             except UnicodeError as exc:  # a host name the socket layer cannot encode
@@ -198,7 +199,7 @@ class AsyncHTTP(AsyncPoolHolder):
         **kwargs: Any,
     ) -> httpx.Response:
         try:
-            response = await client.send(request, stream=True, **kwargs)
+            response = await asend_following(client, request, **kwargs)  # and its redirects
         except RuntimeError as exc:
             raise _closed_or(exc, self.closed or client.is_closed, request) from None
         except UnicodeError as exc:  # a host name the socket layer cannot encode
