@@ -77,6 +77,33 @@ def test_absolute_form_targets_are_served_like_origin_form(server: FakeServer, h
     assert server.errors == []
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/ai-image-generator", '{"image_count": 1%s, "style": {"prompt": "x"}}', "image_count"),
+        ("/v1/ai-image-generator", '{"image_count": -1%s, "style": {"prompt": "x"}}', "image_count"),
+        (
+            "/v1/ai-face-editor",
+            '{"assets": {"image_file_path": "api-assets/a.png"}, "style": {"eyebrow_direction": 1%s}}',
+            "eyebrow_direction",
+        ),
+    ],
+    ids=["integer", "negative", "nested"],
+)
+def test_an_integer_beyond_a_float_is_refused_not_a_crash(
+    server: FakeServer, path: str, body: str, field: str
+) -> None:
+    """10**400 is valid JSON (Python reads integers of up to 4,300 digits): the fake compared it as a
+    float and answered 500 (OverflowError), which a create takes for "the project may exist"."""
+    data = (body % ("0" * 400)).encode()
+    auth = f"Authorization: Bearer {server.token}\r\n".encode()
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+    status, answer = _raw(server, head + auth + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+    assert status == 422 and field in json.loads(answer)["message"]
+    assert server.errors == []
+    assert server.fake.projects == []
+
+
 @pytest.mark.parametrize("target", [b"*", b"v1/account", b"%%%"])
 def test_other_request_targets_are_400(server: FakeServer, target: bytes) -> None:
     status, body = _raw(server, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -100,8 +100,20 @@ def problem(schema: Schema, value: Any, path: str = "", root: Optional[Schema] =
     return None
 
 
+def _multiple(value: float, step: float) -> bool:
+    """Whether ``value`` is a multiple of ``step`` (exactly for integers, of any size)."""
+    if isinstance(value, int) and isinstance(step, int):
+        return value % step == 0
+    try:
+        return abs(value / step - round(value / step)) <= 1e-9
+    except OverflowError:  # an integer beyond a float's range: no fraction of a step is left
+        return True
+
+
 def _number_problem(schema: Schema, value: float, where: str) -> Optional[str]:
-    if not math.isfinite(value):  # NaN and Infinity: Python's json reads them, JSON has no such numbers
+    # NaN and Infinity: Python's json reads them, JSON has no such numbers. An integer is always finite
+    # (and may be too large for a float: 10**400 is valid JSON).
+    if isinstance(value, float) and not math.isfinite(value):
         return f"{where} must be a finite number, got {value}"
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None and (value < low or (schema.get("exclusiveMinimum") is True and value == low)):
@@ -109,7 +121,7 @@ def _number_problem(schema: Schema, value: float, where: str) -> Optional[str]:
     if high is not None and (value > high or (schema.get("exclusiveMaximum") is True and value == high)):
         return f"{where} must be at most {high}{' (exclusive)' if schema.get('exclusiveMaximum') else ''}, got {value}"
     step = schema.get("multipleOf")
-    if step and abs(value / step - round(value / step)) > 1e-9:
+    if step and not _multiple(value, step):
         return f"{where} must be a multiple of {step}, got {value}"
     return None
 
