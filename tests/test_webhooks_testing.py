@@ -68,3 +68,11 @@ def test_a_missing_or_bad_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
         sign_webhook(b"{}")
     with pytest.raises(InvalidParameterError):
         sign_webhook(b"{}", secret="")
+
+
+@pytest.mark.parametrize("timestamp", [float("nan"), float("inf"), -5, True, "1730742038"])
+def test_a_timestamp_that_is_not_unix_seconds_is_refused(timestamp: object) -> None:
+    # were a ValueError, an OverflowError, a header the verifier calls malformed, "1" and a str signed as is
+    with pytest.raises(InvalidParameterError) as info:
+        sign_webhook(b"{}", secret=SECRET, timestamp=timestamp)  # type: ignore[arg-type]
+    assert info.value.param == "timestamp"

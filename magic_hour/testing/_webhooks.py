@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Dict, Optional, Union
 
+from .._exceptions import InvalidParameterError
 from ..webhooks._examples import example_body
 from ..webhooks._verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, Body, Secret, keys_from, sign
 
@@ -26,6 +28,13 @@ def sign_webhook(
         keys = keys_from(secret)
     finally:
         del secret  # see magic_hour.webhooks.unwrap
+    if timestamp is not None and not (
+        isinstance(timestamp, (int, float))
+        and not isinstance(timestamp, bool)
+        and math.isfinite(timestamp)
+        and timestamp >= 0
+    ):
+        raise InvalidParameterError("timestamp", timestamp, "Unix seconds >= 0 (a number), or None for now")
     seconds = int(time.time() if timestamp is None else timestamp)
     return {SIGNATURE_HEADER: sign(keys, body, seconds), TIMESTAMP_HEADER: str(seconds)}
 
