@@ -134,8 +134,15 @@ async def test_the_total_timeout_cutting_a_create_is_not_proof(sdk: Flavor) -> N
 # ------------------------------------------------------------------------------ proof: retried
 
 
-async def test_a_create_is_retried_after_a_429(sdk: Flavor, sleeps: Sleeps) -> None:
-    with RawServer([Respond(429, [("Retry-After", "0")])], then=CREATED) as server:
+@pytest.mark.parametrize(
+    "body",
+    [b'{"message": "Too many requests"}', b'{"id": "p0", "credits_charged": 10}'],
+    ids=["message", "reads-like-a-project"],
+)
+async def test_a_create_is_retried_after_a_429(sdk: Flavor, sleeps: Sleeps, body: bytes) -> None:
+    """The status decides, not the body: RFC 6585 says a 429 refused the request (a server that started
+    a project and answered 429 breaks HTTP as one answering 400 would)."""
+    with RawServer([Respond(429, [("Retry-After", "0")], body)], then=CREATED) as server:
         created = await create(sdk, server)
     assert created.id == "p1"
     assert posts(server) == [CREATE_PATH] * 2
