@@ -325,6 +325,29 @@ def test_trigger_without_an_answer_exits_1(capsys: pytest.CaptureFixture[str]) -
     assert document["ok"] is False and "ConnectError" in document["error"]["message"]
 
 
+def test_trigger_shows_no_credential_of_the_handler_url(
+    handler_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A handler protected by basic auth or a token in its query: the URL is used as given, and shown
+    without them (it was printed whole, in the 'sent' line and the 'no answer' message)."""
+    RECEIVED.clear()
+    host = handler_url.split("//", 1)[1]
+    url = f"http://hook-user:pw-hunter2-secret@{host}/hook?token=tok-hunter2-secret"
+    assert main(["webhooks", "trigger", "video.started", "--to", url, "--secret", SECRET]) == 0
+    assert len(RECEIVED) == 1
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        refused = url.replace(host, f"127.0.0.1:{closed.getsockname()[1]}")
+    assert main(["--json", "webhooks", "trigger", "video.started", "--to", refused, "--secret", SECRET]) == 1
+    for bad in ("ftp" + url[4:], url.replace(host, "[::1")):  # usage errors quote the URL
+        assert main(["webhooks", "trigger", "video.started", "--to", bad, "--secret", SECRET]) == 2
+    out = capsys.readouterr()
+    assert "sent video.started (cuid-example) to " + handler_url + "/hook?<redacted>" in out.err
+    assert "no answer from http://127.0.0.1:" in out.out + out.err
+    assert "invalid URL 'http://[::1/hook': Invalid port" in out.err  # was an internal error
+    assert "hunter2" not in out.out + out.err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -73,9 +73,19 @@ def _event_type(text: str) -> str:
 
 
 def _url(text: str) -> str:
-    if not text.startswith(("http://", "https://")) or len(text) <= len("https://"):
-        raise argparse.ArgumentTypeError(f"invalid URL {text!r}: an http:// or https:// URL")
-    return text
+    import httpx
+
+    from .._redact import safe_url
+
+    problem = "an http:// or https:// URL"
+    if text.startswith(("http://", "https://")) and len(text) > len("https://"):
+        try:
+            httpx.URL(text)
+            return text
+        except httpx.InvalidURL as e:
+            problem = f"{e}"
+    # shown without its user:password or query, which may be the handler's credentials
+    raise argparse.ArgumentTypeError(f"invalid URL {safe_url(text)!r}: {problem}")
 
 
 SECRET_HELP = (
@@ -263,6 +273,7 @@ def cmd_listen(args: argparse.Namespace, run: Run) -> int:
 def cmd_trigger(args: argparse.Namespace, run: Run) -> int:
     import httpx
 
+    from .._redact import safe_url
     from ..webhooks._examples import example_body
     from ..webhooks._verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -276,6 +287,7 @@ def cmd_trigger(args: argparse.Namespace, run: Run) -> int:
         TIMESTAMP_HEADER: str(timestamp),
     }
     project_id = json.loads(body)["payload"]["id"]
+    shown = safe_url(args.to)  # a handler may take a password or a token in its URL: never printed
     try:
         with (
             httpx.Client(timeout=args.timeout or 10.0) as client,
@@ -290,7 +302,7 @@ def cmd_trigger(args: argparse.Namespace, run: Run) -> int:
                     break
             status, reason = response.status_code, response.reason_phrase
     except httpx.HTTPError as e:
-        message = f"no answer from {args.to}: {type(e).__name__}: {e}"
+        message = f"no answer from {shown}: {type(e).__name__}: {e}"
         say(message)
         if args.json:
             print_json({"ok": False, "event": args.event, "id": project_id, "error": {"message": message}})
@@ -302,7 +314,7 @@ def cmd_trigger(args: argparse.Namespace, run: Run) -> int:
             {"ok": ok, "event": args.event, "id": project_id, "status_code": status, "response": answer}
         )
     else:
-        say(f"sent {args.event} ({project_id}) to {args.to}")
+        say(f"sent {args.event} ({project_id}) to {shown}")
         shown = answer if len(answer) <= SHOWN_ANSWER else answer[:SHOWN_ANSWER] + "..."
         sys.stdout.write("\t".join(clean(f) for f in (status, reason, shown)) + "\n")
     return EXIT_OK if ok else EXIT_FAILURE
