@@ -348,6 +348,20 @@ def test_records_and_endpoints_show_no_secret_nor_signature(fake: FakeMagicHour)
         pickle.dumps(endpoint)
 
 
+def test_an_endpoint_url_shows_no_credential(fake: FakeMagicHour) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"http://hook-user:pw-hunter2@127.0.0.1:{port}/hook?token=tok-hunter2"
+    endpoint = fake.add_webhook_endpoint(url, secret=SECRET, retry_delays=[0])
+    [delivery] = fake.send_webhook("video.completed")
+    fake.wait_for_webhooks()
+    assert endpoint.url == url and len(delivery.attempts) == 2  # sent as given: refused twice
+    shown = repr(endpoint) + repr(delivery) + repr(delivery.attempts) + repr(vars(delivery))
+    assert "hunter2" not in shown
+    assert f"WebhookEndpoint(http://127.0.0.1:{port}/hook?<redacted>, " in repr(endpoint)
+
+
 def test_close_stops_the_delivery_thread() -> None:
     fake = FakeMagicHour()
     fake.add_webhook_endpoint(asgi_app(Recorder()), path="/hooks/magic-hour", secret=SECRET)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, FrozenSet, List, NoReturn, Optional, Tuple
 
+from .._redact import safe_url
 from ..webhooks._verify import Keys
 
 __all__ = ["DEFAULT_RETRY_DELAYS", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
@@ -51,7 +52,8 @@ class WebhookEndpoint:
         raise TypeError("a WebhookEndpoint holds its webhook secret; it is not pickled")
 
     def __repr__(self) -> str:
-        target = self.url if self.app is None else f"<{'ASGI' if self.asgi else 'WSGI'} app> {self.url}"
+        url = safe_url(self.url)  # a test of a handler behind basic auth or a query token: not shown
+        target = url if self.app is None else f"<{'ASGI' if self.asgi else 'WSGI'} app> {url}"
         events = sorted(self.events) if self.events is not None else "all"
         return f"WebhookEndpoint({target}, events={events}, secret=<set>)"
 
