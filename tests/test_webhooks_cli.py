@@ -325,6 +325,39 @@ def test_trigger_without_an_answer_exits_1(capsys: pytest.CaptureFixture[str]) -
     assert document["ok"] is False and "ConnectError" in document["error"]["message"]
 
 
+def test_trigger_reaches_a_local_handler_past_the_environments_proxy(
+    handler_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HTTP_PROXY set (as behind a company proxy), a trigger to 127.0.0.1 went to the proxy, which
+    cannot reach this machine's handler: 'no answer from http://127.0.0.1:...' for every trigger."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"  # refuses: a request through it fails
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    RECEIVED.clear()
+    assert (
+        main(["webhooks", "trigger", "audio.errored", "--to", handler_url + "/hook", "--secret", SECRET]) == 0
+    )
+    assert len(RECEIVED) == 1 and capsys.readouterr().out.startswith("200\tOK\t")
+
+    from magic_hour.cli._webhooks import _loopback
+
+    local = [
+        "http://127.0.0.1:8000/h",
+        "http://127.9.0.1/",
+        "http://[::1]:8000/",
+        "http://localhost/",
+        "https://app.localhost/",
+    ]
+    assert all(_loopback(u) for u in local)
+    assert not any(
+        _loopback(u) for u in ["https://hooks.example.com/", "http://10.0.0.5/", "http://localhost.example/"]
+    )
+
+
 def test_trigger_shows_no_credential_of_the_handler_url(
     handler_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

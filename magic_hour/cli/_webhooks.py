@@ -88,6 +88,22 @@ def _url(text: str) -> str:
     raise argparse.ArgumentTypeError(f"invalid URL {safe_url(text)!r}: {problem}")
 
 
+def _loopback(url: str) -> bool:
+    """Whether ``url`` names this machine: a handler there is reached directly, never through the
+    environment's HTTP_PROXY (which could not reach it: every trigger failed behind a proxy)."""
+    import ipaddress
+
+    import httpx
+
+    host = httpx.URL(url).host
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 SECRET_HELP = (
     f"the webhook secret (default: ${SECRET_ENV}; prefer the variable, a secret on the command line is "
     "visible to other users of this machine)"
@@ -290,7 +306,7 @@ def cmd_trigger(args: argparse.Namespace, run: Run) -> int:
     shown = safe_url(args.to)  # a handler may take a password or a token in its URL: never printed
     try:
         with (
-            httpx.Client(timeout=args.timeout or 10.0) as client,
+            httpx.Client(timeout=args.timeout or 10.0, trust_env=not _loopback(args.to)) as client,
             client.stream("POST", args.to, content=body, headers=headers) as response,
         ):
             kept: List[bytes] = []
