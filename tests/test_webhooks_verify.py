@@ -106,6 +106,25 @@ def test_an_unknown_event_type_unwraps_into_the_generic_event(unwrap: Unwrap) ->
     assert (event.type, event.payload) == ("video.deleted", {"id": "p1"})
 
 
+def test_a_known_event_of_a_newer_shape_parses_and_one_missing_a_field_is_a_payload_error(
+    unwrap: Unwrap,
+) -> None:
+    """docs/webhooks.md: a new field or status is accepted; a field gone is ``invalid_event``, naming it."""
+    newer = json.loads(BODY)
+    newer["payload"].update(status="archived", frames_per_minute=12)
+    newer["delivered_at"] = "2026-01-01T00:00:00Z"
+    body = json.dumps(newer).encode()
+    event = unwrap(body, signed(body), secret=SECRET, now=NOW)
+    assert isinstance(event, VideoCompletedWebhookEvent) and event.payload.status == "archived"
+    assert event.payload.model_extra == {"frames_per_minute": 12}
+    assert event.model_extra == {"delivered_at": "2026-01-01T00:00:00Z"}
+    del newer["payload"]["status"]
+    body = json.dumps(newer).encode()
+    with pytest.raises(WebhookPayloadError) as info:
+        unwrap(body, signed(body), secret=SECRET, now=NOW)
+    assert info.value.reason == "invalid_event" and "payload.status: Field required" in str(info.value)
+
+
 def flip(hex_signature: str) -> str:
     return ("0" if hex_signature[0] != "0" else "1") + hex_signature[1:]
 
