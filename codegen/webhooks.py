@@ -149,7 +149,7 @@ def _model_source(e: Event) -> str:
     return (
         f"class {e.class_name}(BaseModel):\n"
         + docstring(what, "    ")
-        + f'\n    type: Literal["{e.type}"]\n\n    payload: {e.model.type_name}\n'
+        + f'\n    type: Literal["{e.type}"]\n\n    payload: Annotated[{e.model.type_name}, _PAYLOAD]\n'
         + docstring(f"The project, as ``{e.get}`` answers it.", "    ")
     )
 
@@ -184,6 +184,9 @@ def render_module(evs: List[Event]) -> str:
         "",
         "EVENT_TYPES: Tuple[WebhookEventType, ...] = (" + ", ".join(json.dumps(t) for t in types) + ",)",
         "",
+        "# The description's schema names the project `payload`, its prose example `object`: read either.",
+        '_PAYLOAD = pydantic.Field(validation_alias=pydantic.AliasChoices("payload", "object"))',
+        "",
     ]
     body = [_model_source(e) for e in evs]
     body.append(
@@ -193,7 +196,7 @@ def render_module(evs: List[Event]) -> str:
             "sent. Upgrade the SDK to get it typed; until then, ignore it or read ``payload``.",
             "    ",
         )
-        + "\n    type: str\n\n    payload: Any = None\n"
+        + "\n    type: str\n\n    payload: Annotated[Any, _PAYLOAD] = None\n"
     )
     union = ",\n".join(f'        Annotated[{e.class_name}, pydantic.Tag("{e.type}")]' for e in evs)
     tail = [

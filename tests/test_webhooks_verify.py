@@ -45,6 +45,14 @@ OLD_SECRET = "whsec_old-Value-9876543210"
 NOW = 1_730_742_038
 SIG, TS = "magic-hour-event-signature", "magic-hour-event-timestamp"
 BODY = json.dumps(DATA["events"]["video.completed"]["example"], separators=(",", ":")).encode()
+# The signed payload the webhook description's prose shows, line for line.
+DATA_DESCRIPTION_EXAMPLE = next(
+    line.split(".", 1)[1]
+    for line in json.loads((ROOT / "spec" / "webhooks.json").read_text(encoding="utf-8"))["info"][
+        "description"
+    ].splitlines()
+    if line.startswith("1729314984.{")
+)
 
 
 def signature(body: bytes, secret: str = SECRET, ts: Any = NOW) -> str:
@@ -88,6 +96,18 @@ def test_a_signed_request_unwraps_into_its_typed_event(unwrap: Unwrap) -> None:
     assert event.type == "video.completed"
     assert event.payload.id == "cuid-example" and event.payload.status == "complete"
     assert event.payload.downloads[0].url == "https://videos.magichour.ai/id/output.mp4"
+
+
+def test_the_project_under_object_as_the_descriptions_prose_example_names_it(unwrap: Unwrap) -> None:
+    # spec/webhooks.json's schema says "payload", its own signed-payload example says "object": either is read.
+    assert DATA_DESCRIPTION_EXAMPLE.startswith('{"type":"video.started","object":{')
+    example = json.loads(BODY)
+    prose = json.dumps({"type": example["type"], "object": example["payload"]}).encode()
+    event = unwrap(prose, signed(prose), secret=SECRET, now=NOW)
+    assert isinstance(event, VideoCompletedWebhookEvent)
+    assert event.payload.id == "cuid-example" and event.payload.status == "complete"
+    unknown = b'{"type":"video.deleted","object":{"id":"p1"}}'
+    assert unwrap(unknown, signed(unknown), secret=SECRET, now=NOW).payload == {"id": "p1"}
 
 
 def test_verify_signature_checks_without_parsing() -> None:

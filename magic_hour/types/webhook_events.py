@@ -57,6 +57,9 @@ EVENT_TYPES: Tuple[WebhookEventType, ...] = (
     "video.started",
 )
 
+# The description's schema names the project `payload`, its prose example `object`: read either.
+_PAYLOAD = pydantic.Field(validation_alias=pydantic.AliasChoices("payload", "object"))
+
 
 class AudioCompletedWebhookEvent(BaseModel):
     """
@@ -65,7 +68,7 @@ class AudioCompletedWebhookEvent(BaseModel):
 
     type: Literal["audio.completed"]
 
-    payload: V1AudioProjectsGetResponse
+    payload: Annotated[V1AudioProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/audio-projects/{id}`` answers it.
     """
@@ -78,7 +81,7 @@ class AudioErroredWebhookEvent(BaseModel):
 
     type: Literal["audio.errored"]
 
-    payload: V1AudioProjectsGetResponse
+    payload: Annotated[V1AudioProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/audio-projects/{id}`` answers it.
     """
@@ -91,7 +94,7 @@ class AudioStartedWebhookEvent(BaseModel):
 
     type: Literal["audio.started"]
 
-    payload: V1AudioProjectsGetResponse
+    payload: Annotated[V1AudioProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/audio-projects/{id}`` answers it.
     """
@@ -104,7 +107,7 @@ class ImageCompletedWebhookEvent(BaseModel):
 
     type: Literal["image.completed"]
 
-    payload: V1ImageProjectsGetResponse
+    payload: Annotated[V1ImageProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/image-projects/{id}`` answers it.
     """
@@ -117,7 +120,7 @@ class ImageErroredWebhookEvent(BaseModel):
 
     type: Literal["image.errored"]
 
-    payload: V1ImageProjectsGetResponse
+    payload: Annotated[V1ImageProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/image-projects/{id}`` answers it.
     """
@@ -130,7 +133,7 @@ class ImageStartedWebhookEvent(BaseModel):
 
     type: Literal["image.started"]
 
-    payload: V1ImageProjectsGetResponse
+    payload: Annotated[V1ImageProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/image-projects/{id}`` answers it.
     """
@@ -143,7 +146,7 @@ class VideoCompletedWebhookEvent(BaseModel):
 
     type: Literal["video.completed"]
 
-    payload: V1VideoProjectsGetResponse
+    payload: Annotated[V1VideoProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/video-projects/{id}`` answers it.
     """
@@ -156,7 +159,7 @@ class VideoErroredWebhookEvent(BaseModel):
 
     type: Literal["video.errored"]
 
-    payload: V1VideoProjectsGetResponse
+    payload: Annotated[V1VideoProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/video-projects/{id}`` answers it.
     """
@@ -169,7 +172,7 @@ class VideoStartedWebhookEvent(BaseModel):
 
     type: Literal["video.started"]
 
-    payload: V1VideoProjectsGetResponse
+    payload: Annotated[V1VideoProjectsGetResponse, _PAYLOAD]
     """
     The project, as ``GET /v1/video-projects/{id}`` answers it.
     """
@@ -182,7 +185,7 @@ class UnknownWebhookEvent(BaseModel):
 
     type: str
 
-    payload: Any = None
+    payload: Annotated[Any, _PAYLOAD] = None
 
 
 _KNOWN = frozenset(EVENT_TYPES)
