@@ -3,15 +3,35 @@ some files of a batch could not be uploaded."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import httpx
 
 from .._redact import safe_response
 from .base import MagicHourError
 
-if TYPE_CHECKING:
-    from .._upload.results import UploadResult
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What happened to one input file of ``upload_files``.
+
+    Attributes:
+        index: its position in the input list.
+        name: the path or file object name it was given as (for messages).
+        file_path: the ``api-assets/...`` path when it was uploaded, else ``None``.
+        error: why it failed, else ``None``.
+    """
+
+    index: int
+    name: str
+    file_path: Optional[str] = None
+    error: Optional[BaseException] = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the file was uploaded."""
+        return self.error is None
 
 
 class StorageError(MagicHourError, httpx.HTTPStatusError):

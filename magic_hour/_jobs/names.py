@@ -266,9 +266,3 @@ def check_directory(directory: object) -> Optional[str]:
             "a directory path (str or os.PathLike), or None or '' (the current one)",
         )
     return directory
-
-
-def check_concurrency(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidParameterError("max_concurrency", value, "an integer >= 1")
-    return value

@@ -9,11 +9,13 @@ the wait's setup, the final event) are in :mod:`.steps`. One runner per client (
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type, TypeVar
 
 from .._core.flows import arun_flow, run_flow
 from .._core.request import RequestOptions
 from .._core.retry import DeadlineExceeded
+from .._upload.results import all_paths
 from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, ProjectStatus
 from .inputs import UploadCache, UploadPlan, plan_body, resolve, substitute
@@ -35,11 +37,15 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .._core.transport import AsyncHTTP, SyncHTTP
+    from .._upload.aengine import AsyncUploader
+    from .._upload.engine import SyncUploader
     from .events import JobProgressCallback
     from .steps import WaitCall
 
 M = TypeVar("M", bound="BaseModel")
 DEFAULT_DOWNLOAD_CONCURRENCY = 4
+UPLOAD_CONCURRENCY = 4
+"""A job's inputs uploaded at once (``upload_files``' default), within the client's transfer bound."""
 Create = Callable[[Dict[str, Any]], Any]
 """The resource's ``create``, taking the body with uploaded file paths and returning ``{"id": ...}``."""
 AsyncCreate = Callable[[Dict[str, Any]], Awaitable[Any]]
@@ -94,6 +100,14 @@ class SyncJobs:
         self._http = http
         self.cache = UploadCache()
 
+    @cached_property
+    def uploader(self) -> SyncUploader:
+        """The client's upload engine (``client.v1.files`` uploads through it too); made on first use,
+        so that a program that never uploads never imports it."""
+        from .._upload.engine import SyncUploader
+
+        return SyncUploader(self._http)
+
     def upload_inputs(
         self, body: Mapping[str, Any], files: Mapping[str, str], emit: Optional[Emitter] = None
     ) -> Dict[str, Any]:
@@ -107,10 +121,12 @@ class SyncJobs:
             return dict(body)
         paths: List[str] = []
         if plan.uploads:
-            from ..resources.v1.files.client import FilesClient
-
             # A failed upload-urls call raises its own error (see _upload.results.batch_failure).
-            paths = FilesClient(self._http).upload_files(plan.uploads, on_progress=upload_progress(emit))
+            paths = all_paths(
+                self.uploader.upload(
+                    plan.uploads, max_concurrency=UPLOAD_CONCURRENCY, on_progress=upload_progress(emit)
+                )
+            )
         return substitute(body, resolve(plan, paths, self.cache))
 
     def wait(
@@ -266,6 +282,14 @@ class AsyncJobs:
         self._http = http
         self.cache = UploadCache()
 
+    @cached_property
+    def uploader(self) -> AsyncUploader:
+        """The client's upload engine (``client.v1.files`` uploads through it too); made on first use,
+        so that a program that never uploads never imports it."""
+        from .._upload.aengine import AsyncUploader
+
+        return AsyncUploader(self._http)
+
     async def upload_inputs(
         self, body: Mapping[str, Any], files: Mapping[str, str], emit: Optional[Emitter] = None
     ) -> Dict[str, Any]:
@@ -279,11 +303,11 @@ class AsyncJobs:
             return dict(body)
         paths: List[str] = []
         if plan.uploads:
-            from ..resources.v1.files.client import AsyncFilesClient
-
             # A failed upload-urls call raises its own error (see _upload.results.batch_failure).
-            paths = await AsyncFilesClient(self._http).upload_files(
-                plan.uploads, on_progress=upload_progress(emit)
+            paths = all_paths(
+                await self.uploader.upload(
+                    plan.uploads, max_concurrency=UPLOAD_CONCURRENCY, on_progress=upload_progress(emit)
+                )
             )
         return substitute(body, resolve(plan, paths, self.cache))
 

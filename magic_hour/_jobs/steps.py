@@ -14,7 +14,8 @@ from .._core.request import ClientConfig, RequestOptions, resolve_options
 from .._exceptions import InvalidParameterError, ProjectFailedError
 from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
 from .inputs import UploadPlan, substitute
-from .names import check_concurrency, check_directory, check_urls
+from .._upload.plan import check_concurrency
+from .names import check_directory, check_urls
 from .polling import (
     ProjectKind,
     WaitFlow,

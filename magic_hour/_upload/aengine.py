@@ -30,7 +30,7 @@ from .bodies import (
     put_request,
 )
 from .engine import SyncUploader as SyncUploader  # the sync twin (tests/test_parity.py compares them)
-from .flow import CHUNK_SIZE, Presign, Put, Target, batches, presign_items, upload_flow
+from .flow import CHUNK_SIZE, Presign, Put, Target, batches, presign_request, upload_flow
 from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
 from .plan import accept_batch, check_flag, file_error, finish, log_uploaded, one_target, plan
@@ -38,7 +38,7 @@ from .results import UploadResult
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP
-    from ..resources.v1.files.upload_urls import AsyncUploadUrls
+    from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
 logger = logging.getLogger("magic_hour")
 
@@ -50,9 +50,13 @@ class AsyncUploader:
     is opened by its request body, once the request has a connection (see ``bodies.py``).
     """
 
-    def __init__(self, http: AsyncHTTP, upload_urls: AsyncUploadUrls) -> None:
+    def __init__(self, http: AsyncHTTP) -> None:
         self._http = http
-        self._upload_urls = upload_urls
+
+    async def _presign(self, sources: Sequence[Source]) -> V1FilesUploadUrlsCreateResponse:
+        from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
+
+        return await self._http.request(presign_request(sources), V1FilesUploadUrlsCreateResponse, None)
 
     async def upload(
         self,
@@ -88,7 +92,7 @@ class AsyncUploader:
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
-                outcome: Any = await self._upload_urls.create(items=presign_items(batch))  # type: ignore[arg-type]
+                outcome: Any = await self._presign(batch)
             except MagicHourError as exc:
                 outcome = exc
             accept_batch(batch, outcome, results, targets)
@@ -140,7 +144,7 @@ class AsyncUploader:
     async def _upload_one(self, source: Source, target: Target, progress: Progress) -> str:
         async def perform(action: object) -> Any:
             if isinstance(action, Presign):
-                return one_target(source, await self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
+                return one_target(source, await self._presign([source]))
             assert isinstance(action, Put)
             async with task_slots(self._http).hold():  # the client-wide bound on transfers
                 return await self._put(action, progress)

@@ -44,7 +44,7 @@ from .flow import (
     Put,
     Target,
     batches,
-    presign_items,
+    presign_request,
     upload_flow,
 )
 from .inputs import Source, restore_position
@@ -59,14 +59,12 @@ from .plan import (
     plan,
     reraise_callback_errors,
 )
-from .plan import check_concurrency as check_concurrency
-from .plan import check_files as check_files
 from .results import UploadResult
 from .threads import Interrupt, run_pool
 
 if TYPE_CHECKING:
     from .._core.transport import SyncHTTP
-    from ..resources.v1.files.upload_urls import UploadUrls
+    from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
 logger = logging.getLogger("magic_hour")
 
@@ -77,9 +75,13 @@ FILE_ERRORS: Tuple[type[BaseException], ...] = (MagicHourError, OSError)
 class SyncUploader:
     """Uploads files with a thread pool over the client's pooled :class:`httpx.Client`."""
 
-    def __init__(self, http: SyncHTTP, upload_urls: UploadUrls) -> None:
+    def __init__(self, http: SyncHTTP) -> None:
         self._http = http
-        self._upload_urls = upload_urls
+
+    def _presign(self, sources: Sequence[Source]) -> V1FilesUploadUrlsCreateResponse:
+        from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
+
+        return self._http.request(presign_request(sources), V1FilesUploadUrlsCreateResponse, None)
 
     def upload(
         self,
@@ -115,7 +117,7 @@ class SyncUploader:
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
-                outcome: Any = self._upload_urls.create(items=presign_items(batch))  # type: ignore[arg-type]
+                outcome: Any = self._presign(batch)
             except MagicHourError as exc:
                 outcome = exc
             accept_batch(batch, outcome, results, targets)
@@ -138,7 +140,7 @@ class SyncUploader:
     def _upload_one(self, source: Source, target: Target, progress: Progress, cancel: Interrupt) -> str:
         def perform(action: object) -> Any:
             if isinstance(action, Presign):
-                return one_target(source, self._upload_urls.create(items=presign_items([source])))  # type: ignore[arg-type]
+                return one_target(source, self._presign([source]))
             assert isinstance(action, Put)
             with thread_slots(self._http).hold(cancel.event):  # the client-wide bound on transfers
                 return self._put(action, progress, cancel)

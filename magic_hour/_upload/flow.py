@@ -16,6 +16,7 @@ from typing import Any, Callable, Generator, List, Optional, Sequence, Union
 import httpx
 
 from .._core.reading import parse_json
+from .._core.request import ApiRequest
 from .._core.retry import Sleep, retry_flow
 from .._exceptions import ApiConnectionError, StorageError
 from .._redact import redact, safe_url, scrub_text
@@ -184,9 +185,11 @@ def batches(sources: Sequence[Source], size: int = PRESIGN_BATCH_SIZE) -> List[L
     return [list(sources[i : i + size]) for i in range(0, len(sources), size)]
 
 
-def presign_items(sources: Sequence[Source]) -> List[dict[str, str]]:
-    """The ``items`` of the ``upload-urls`` call for ``sources``."""
-    return [{"extension": s.extension, "type_": s.type_} for s in sources]
+def presign_request(sources: Sequence[Source]) -> ApiRequest:
+    """The ``upload-urls`` call for ``sources`` (the request ``client.v1.files.upload_urls.create`` sends:
+    the engine sends it itself, so that nothing below the resources depends on them)."""
+    items = [{"extension": s.extension, "type": s.type_} for s in sources]
+    return ApiRequest("POST", "/v1/files/upload-urls", json={"items": items})
 
 
 def upload_flow(

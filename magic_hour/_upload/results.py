@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
+from .._errors.files import UploadResult as UploadResult  # lives with UploadError, which holds them
 from .._exceptions import (
     ApiConnectionError,
     ApiError,
@@ -14,28 +14,6 @@ from .._exceptions import (
     UploadError,
     UploadUrlsMismatchError,
 )
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    """What happened to one input file of ``upload_files``.
-
-    Attributes:
-        index: its position in the input list.
-        name: the path or file object name it was given as (for messages).
-        file_path: the ``api-assets/...`` path when it was uploaded, else ``None``.
-        error: why it failed, else ``None``.
-    """
-
-    index: int
-    name: str
-    file_path: Optional[str] = None
-    error: Optional[BaseException] = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the file was uploaded."""
-        return self.error is None
 
 
 def one_path(results: List[UploadResult]) -> str:

@@ -64,9 +64,9 @@ def _upload(
     # outcome comes back whether or not some failed: what a command reports, not what a program wants
     # (upload_files raises UploadError with the same results), so it stays off the public API.
     from .._client import http_of
-    from .._upload.engine import SyncUploader
+    from .._jobs import sync_jobs
 
-    uploader = SyncUploader(http_of(client), client.v1.files.upload_urls)
+    uploader = sync_jobs(http_of(client)).uploader
     return uploader.upload(
         paths,
         type_=args.type_,

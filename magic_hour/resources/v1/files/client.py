@@ -30,14 +30,11 @@ class FilesClient:
     def __init__(self, http: SyncHTTP) -> None:
         self._http = http
         self.upload_urls = UploadUrls(http)
-        self._engine: Optional[SyncUploader] = None
 
     def _uploader(self) -> SyncUploader:
-        if self._engine is None:
-            from ...._upload.engine import SyncUploader
+        from ...._jobs import sync_jobs
 
-            self._engine = SyncUploader(self._http, self.upload_urls)
-        return self._engine
+        return sync_jobs(self._http).uploader  # the client's one engine, shared with its jobs
 
     def upload_file(
         self,
@@ -106,7 +103,7 @@ class FilesClient:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
-        from ...._upload.engine import check_concurrency, check_files
+        from ...._upload.plan import check_concurrency, check_files
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
@@ -160,14 +157,11 @@ class AsyncFilesClient:
     def __init__(self, http: AsyncHTTP) -> None:
         self._http = http
         self.upload_urls = AsyncUploadUrls(http)
-        self._engine: Optional[AsyncUploader] = None
 
     def _uploader(self) -> AsyncUploader:
-        if self._engine is None:
-            from ...._upload.aengine import AsyncUploader
+        from ...._jobs import async_jobs
 
-            self._engine = AsyncUploader(self._http, self.upload_urls)
-        return self._engine
+        return async_jobs(self._http).uploader  # the client's one engine, shared with its jobs
 
     async def upload_file(
         self,
@@ -236,7 +230,7 @@ class AsyncFilesClient:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
-        from ...._upload.engine import check_concurrency, check_files
+        from ...._upload.plan import check_concurrency, check_files
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)

@@ -1,0 +1,108 @@
+"""Dependencies point one way: ``_core`` <- ``_upload`` <- ``_jobs`` <- resources <- the client.
+
+Every import in the package (at the top, inside a function, or under ``TYPE_CHECKING``) is read with
+``ast``, and none may reach a higher layer: what a lower layer needs is passed in to it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+import magic_hour
+
+ROOT = Path(magic_hour.__file__).parent
+
+# The modules every layer may use: errors, redaction, checks of values and the generated types.
+FOUNDATION = {
+    "_binary_response",
+    "_data",
+    "_errors",
+    "_exceptions",
+    "_extensions",
+    "_redact",
+    "_validation",
+    "_version",
+    "environment",
+    "types",
+}
+LAYERS = ["_core", "_upload", "_jobs", "resources"]
+"""In order; the rest of the package (the client, batches, the CLI, testing, webhooks) sits above."""
+
+
+def rank(module: str) -> int:
+    """0 for the foundation, then 1 + the layer's index; the top for anything else in the package."""
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else ""
+    if top in FOUNDATION:
+        return 0
+    if top in LAYERS:
+        return 1 + LAYERS.index(top)
+    return 1 + len(LAYERS)
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports(path: Path, root: Path = ROOT) -> Iterator[Tuple[int, str]]:
+    """(line, imported module) for every import in the file, relative ones resolved."""
+    name = module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if node.module is None:  # from . import x: x may be a module
+                for alias in node.names:
+                    yield node.lineno, f"{target}.{alias.name}"
+            else:
+                yield node.lineno, target
+
+
+def upward_imports(root: Path = ROOT) -> List[str]:
+    found: List[str] = []
+    for path in sorted(root.rglob("*.py")):
+        name = module_name(path, root)
+        for line, target in imports(path, root):
+            if target.split(".")[0] == "magic_hour" and rank(target) > rank(name):
+                found.append(f"{path.relative_to(root.parent)}:{line}: {name} imports {target}")
+    return found
+
+
+def test_no_module_imports_a_higher_layer() -> None:
+    assert upward_imports() == []
+
+
+def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
+    # The check itself: a top-level, a lazy and a TYPE_CHECKING import upward are each found.
+    package = tmp_path / "magic_hour"
+    (package / "_core").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "_core" / "__init__.py").write_text("")
+    (package / "_core" / "a.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from .._upload import engine\n"
+        "from . import b\n"
+        "if TYPE_CHECKING:\n"
+        "    from ..resources.v1 import files\n"
+        "def f():\n"
+        "    import magic_hour._jobs.runner\n"
+        "    from .._exceptions import MagicHourError\n"
+    )
+    found = upward_imports(package)
+    assert [line.split(": ", 1)[1] for line in found] == [
+        "magic_hour._core.a imports magic_hour._upload",
+        "magic_hour._core.a imports magic_hour.resources.v1",
+        "magic_hour._core.a imports magic_hour._jobs.runner",
+    ]
