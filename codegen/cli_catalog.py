@@ -115,15 +115,27 @@ RESERVED = {
 
 
 def fills(key: str, flags: List[Json], facts: Json) -> None:
-    """The command's own facts about ``key``'s fields (``spec/cli.json``): a flag whose required value the
+    """The command's own facts about ``key``'s fields (``spec/cli.json``): a flag renamed gets its name
+    and ``aliases`` (former names, accepted, not shown); a flag whose required value the
     command fills in gets ``fill``: ``{"infer": [{"when", "flag", "value"}], "default": ...}``; a flag
     required only when another field has a value gets ``required_when``: ``{"path", "flag", "value",
     "default"}`` (``default``: that value is the other field's API default, so it applies when left out)."""
     by_path = {f["path"]: f for f in flags}
-    for path, entry in facts.items():
+    for path, entry in facts.items():  # names first: the other facts name the flags
         flag = by_path.get(path)
         if flag is None:
             raise SystemExit(f"spec/cli.json: {key} has no field {path!r} a flag sets")
+        if "flag" in entry:
+            flag["flag"] = entry["flag"]
+            flag["aliases"] = list(entry.get("aliases", []))
+    names = [n for f in flags for n in [f["flag"], *f.get("aliases", [])]]
+    taken = [n for n in names if names.count(n) > 1 or n in RESERVED]
+    if taken:
+        raise SystemExit(
+            f"spec/cli.json: {key}: {sorted(set(taken))} name two options or one of the command's"
+        )
+    for path, entry in facts.items():
+        flag = by_path[path]
         fill: Json = {}
         rules = []
         for rule in entry.get("infer", []):

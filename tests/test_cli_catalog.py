@@ -348,7 +348,8 @@ def test_the_generated_catalog_names_every_operation_as_the_issue_does() -> None
     assert names == ISSUE_TABLE
     face_swap = next(c for c in catalog["commands"] if (c["group"], c["name"]) == ("image", "face-swap"))
     flags = {f["flag"]: f for f in face_swap["flags"]}
-    assert flags["--source"]["file"] == "image" and flags["--target"]["required"] is True
+    assert flags["--face"]["file"] == "image" and flags["--image"]["required"] is True
+    assert flags["--face"]["aliases"] == ["--source"] and flags["--image"]["aliases"] == ["--target"]
     assert flags["--face-swap-mode"]["choices"] == ["all-faces", "individual-faces"]
     assert CATALOG.endswith("_catalog.json")
 
@@ -376,7 +377,8 @@ def test_every_generated_command_parses_its_help(capsys: pytest.CaptureFixture[s
         (["im"], ["image"]),
         (["--token", "t", "ima"], ["image"]),
         (["image", "fa"], ["face-swap"]),
-        (["image", "face-swap", "--so"], ["--source"]),
+        (["image", "face-swap", "--fa"], ["--face-swap-mode", "--face", "--face-mappings"]),
+        (["image", "face-swap", "--so"], []),  # a former name is accepted, not offered
         (["image", "face-swap", "--face-swap-mode", ""], ["all-faces", "individual-faces"]),
         (["image", "face-swap", "--source", ""], ["__files__"]),
         (["image", "face-swap", "--source", "a.png", "--no-w"], ["--no-wait"]),

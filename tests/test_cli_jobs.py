@@ -89,7 +89,7 @@ def test_json_document_and_no_download(fake: FakeMagicHour, server: FakeServer, 
 def test_missing_required_flag_is_a_usage_error(server: FakeServer, tmp_path: Path) -> None:
     proc = cli(server, "--json", "image", "face-swap", "--source", str(SAMPLE), cwd=tmp_path)
     assert proc.returncode == 2
-    assert "the following arguments are required: --target" in proc.stderr
+    assert "the following arguments are required: --image" in proc.stderr
     assert json.loads(proc.stdout)["error"]["type"] == "UsageError"
 
 
@@ -130,7 +130,7 @@ def test_mock_face_swap_of_the_sample(tmp_path: Path) -> None:
     """The README's run command: an end-to-end job offline, with no token."""
     readme = (SAMPLE.parent.parent.parent / "README.md").read_text()
     assert (
-        "magic-hour --mock image face-swap --source docs/assets/sample.png --target docs/assets/sample.png"
+        "magic-hour --mock image face-swap --face docs/assets/sample.png --image docs/assets/sample.png"
         in readme
     )
     proc = subprocess.run(

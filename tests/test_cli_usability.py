@@ -325,11 +325,12 @@ def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 def test_an_unknown_option_shows_its_commands_usage_and_the_closest() -> None:
-    proc = run_cli("image", "face-swap", "--sorce", "me.png")
+    proc = run_cli("image", "face-swap", "--face-swap-mod", "all-faces")
     assert proc.returncode == 2
     assert proc.stderr.startswith("usage: magic-hour image face-swap ")
     assert proc.stderr.splitlines()[-1] == (
-        "magic-hour: error: unrecognized arguments: --sorce me.png; did you mean --source or --set or --mock? "
+        "magic-hour: error: unrecognized arguments: --face-swap-mod all-faces; did you mean --face-swap-mode or "
+        "--face-mappings? "
         "(see magic-hour image face-swap --help)"
     )
 
@@ -468,7 +469,7 @@ def test_the_first_tip_of_help_works_outside_a_checkout(tmp_path: Path) -> None:
     state = tmp_path / "state"
     flat = " ".join(mock("--help", cwd=tmp_path, state=state).stdout.split())
     tip = re.search(
-        r"Try it without an account: (magic-hour mock samples) \(.*?\), then (magic-hour --mock .*--target sample\.png)",
+        r"Try it without an account: (magic-hour mock samples) \(.*?\), then (magic-hour --mock .*--image sample\.png)",
         flat,
     )
     assert tip is not None, flat
@@ -626,3 +627,97 @@ def test_the_resume_command_keeps_where_the_output_goes(tmp_path: Path) -> None:
     assert job_state(args, command, "cm123").resume_command() == (
         "magic-hour --base-url http://127.0.0.1:9 image wait cm123"
     )
+
+
+# ------------------------------------------------------------------------- 7: one concept, one flag
+
+
+@pytest.mark.parametrize(
+    ("args", "route", "sent"),
+    [
+        (
+            ["image", "face-swap", "--face", "photo.png", "--image", "photo.png"],
+            "face_swap_photo.create",
+            {"source_file_path", "target_file_path"},
+        ),
+        (
+            ["image", "face-swap", "--source", "photo.png", "--target", "photo.png"],
+            "face_swap_photo.create",
+            {"source_file_path", "target_file_path"},
+        ),
+        (
+            ["video", "face-swap", "--face", "photo.png", "--video", "clip.mp4", "--end-seconds", "5"],
+            "face_swap.create",
+            {"image_file_path", "video_file_path"},
+        ),
+        (
+            ["video", "face-swap", "--image", "photo.png", "--video", "clip.mp4", "--end-seconds", "5"],
+            "face_swap.create",
+            {"image_file_path", "video_file_path"},
+        ),
+    ],
+    ids=["image-new", "image-former", "video-new", "video-former"],
+)
+def test_the_face_is_face_in_both_face_swaps(
+    fake: FakeMagicHour, server: FakeServer, media: Path, args: list, route: str, sent: set
+) -> None:
+    proc = cli(server, *args, "--no-download", cwd=media)
+    assert proc.returncode == 0, proc.stderr
+    assets = created(fake, route)["assets"]
+    assert sent <= set(assets) and all(assets[k].startswith("api-assets/") for k in sent)
+
+
+def test_duration_and_sound_mean_one_thing(fake: FakeMagicHour, server: FakeServer, media: Path) -> None:
+    proc = cli(
+        server,
+        "video",
+        "generate",
+        "--prompt",
+        "waves",
+        "--duration",
+        "5",
+        "--sound",
+        "--no-download",
+        cwd=media,
+    )
+    assert proc.returncode == 0, proc.stderr
+    body = created(fake, "text_to_video.create")
+    assert body["end_seconds"] == 5 and body["audio"] is True
+    former = cli(
+        server,
+        "video",
+        "generate",
+        "--prompt",
+        "waves",
+        "--end-seconds",
+        "6",
+        "--no-audio",
+        "--no-download",
+        cwd=media,
+    )
+    assert former.returncode == 0, former.stderr
+    body = json.loads(fake.requests_to("text_to_video.create")[-1].body or b"")
+    assert body["end_seconds"] == 6 and body["audio"] is False
+    text = help_of("video", "generate")
+    assert "--duration DURATION" in text and "--sound, --no-sound" in text
+    assert "--end-seconds" not in text and "--audio" not in text  # former names: accepted, not listed
+    assert "--audio FILE" in help_of("video", "lip-sync")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_works_before_or_after_the_command(where: str, tmp_path: Path) -> None:
+    (tmp_path / "photo.png").write_bytes(SAMPLE.read_bytes())
+    for command in (["image", "upscale", "--image", "photo.png"], ["files", "upload", "photo.png"]):
+        argv = ["-q", "--mock", *command] if where == "before" else ["--mock", *command, "-q"]
+        proc = subprocess.run(
+            [PY, "-m", "magic_hour", *argv],
+            capture_output=True,
+            text=True,
+            env=env(),
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr == "", proc.stderr  # not even the mock's banner
+        assert proc.stdout.strip()

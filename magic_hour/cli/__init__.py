@@ -3,7 +3,7 @@
 Try it with no account (a mock server runs inside the command; nothing leaves the machine)::
 
     magic-hour mock samples
-    magic-hour --mock image face-swap --source sample.png --target sample.png
+    magic-hour --mock image face-swap --face sample.png --image sample.png
 
 One job per module: :mod:`._parser` (arguments), :mod:`._catalog` (the command tree read from generated
 data), :mod:`._session` (the client, ``--mock``, logging), :mod:`._files` (the ``files`` commands),

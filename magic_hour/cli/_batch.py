@@ -37,7 +37,7 @@ EPILOG = f"""\
 examples:
   {PROG} --mock batch run image remove-background --image docs/assets/ --output-dir out
   {PROG} batch run image remove-background photos/*.jpg --output-dir out --max-credits 5000
-  {PROG} batch run image face-swap --source me.png --each target posters/*.jpg --output-dir swapped
+  {PROG} batch run image face-swap --face me.png --each image posters/*.jpg --output-dir swapped
   {PROG} batch manifest jobs.jsonl --output-dir out --max-concurrent-jobs 5
   {PROG} batch status out/magic-hour-batch.sqlite
   {PROG} batch report out/magic-hour-batch.sqlite --format csv > report.csv
@@ -61,7 +61,7 @@ def _batch_options(parser: argparse.ArgumentParser, *, output_dir: bool) -> None
         group.add_argument(
             "--wait-timeout", type=float, metavar="SECONDS", help="wait for each project at most this long"
         )
-        group.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+        # -q/--quiet is a global option (before or after the command)
     group.add_argument(
         "--max-concurrent-jobs",
         type=positive_int,
@@ -364,7 +364,7 @@ def _each(command: Json, args: argparse.Namespace) -> Tuple[Json, List[Tuple[str
         wanted = "--" + str(args.each).lstrip(
             "-"
         )  # --each target (argparse would take --target as an option)
-        chosen = [f for f in file_flags if f["flag"] == wanted]
+        chosen = [f for f in file_flags if wanted in (f["flag"], *f.get("aliases", []))]  # former names too
         if not chosen:
             names = ", ".join(f["flag"] for f in file_flags) or "none"
             raise UsageError(

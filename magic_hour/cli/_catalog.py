@@ -109,35 +109,30 @@ def fill_note(flag: Json) -> str:
 
 
 def _add_flag(parser: argparse.ArgumentParser, flag: Json, command: Json) -> None:
+    """The option of ``flag``, and its former names (``aliases``) as hidden options of the same field."""
     kind, dest = flag["type"], "field:" + flag["path"]
-    help_text = _help(flag, command)
+    shown: Dict[str, Any] = {"help": _help(flag, command)}
+    options: Dict[str, Any] = {"dest": dest}
     if kind == "boolean":
-        parser.add_argument(
-            flag["flag"], dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
-        )
-        return
-    convert: Callable[[str], Any] = str
-    item = flag.get("items", kind)
-    if item in ("integer", "number"):
-        convert = _number(item)
-    elif item == "boolean" or kind == "json":
-        convert = _json_value
-    metavar = flag["flag"].lstrip("-").upper().replace("-", "_")
-    if flag.get("file"):
-        metavar = "FILE"
-    elif kind == "json":
-        metavar = "JSON"
-    if kind == "array":
-        parser.add_argument(
-            flag["flag"],
-            dest=dest,
-            action="append",
-            type=convert,
-            metavar=metavar,
-            help=help_text,
-        )
+        options.update(action=argparse.BooleanOptionalAction, default=None)
     else:
-        parser.add_argument(flag["flag"], dest=dest, type=convert, metavar=metavar, help=help_text)
+        item = flag.get("items", kind)
+        convert: Callable[[str], Any] = str
+        if item in ("integer", "number"):
+            convert = _number(item)
+        elif item == "boolean" or kind == "json":
+            convert = _json_value
+        metavar = flag["flag"].lstrip("-").upper().replace("-", "_")
+        if flag.get("file"):
+            metavar = "FILE"
+        elif kind == "json":
+            metavar = "JSON"
+        options.update(type=convert, metavar=metavar)
+        if kind == "array":
+            options["action"] = "append"
+    parser.add_argument(flag["flag"], **options, **shown)
+    for alias in flag.get("aliases", []):
+        parser.add_argument(alias, **options, help=argparse.SUPPRESS)
 
 
 def _add_runner_options(parser: argparse.ArgumentParser, command: Json) -> None:
@@ -194,7 +189,6 @@ def _add_runner_options(parser: argparse.ArgumentParser, command: Json) -> None:
             metavar="SECONDS",
             help="give up waiting after this long (default 1 hour)",
         )
-        group.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
 def add_catalog_commands(

@@ -23,20 +23,13 @@ GLOBAL = [
     "--max-retries",
     "--max-concurrent-transfers",
     "--json",
+    "--quiet",
     "--verbose",
     "--mock",
     "--help",
 ]
-JOB = [
-    "--no-wait",
-    "--no-download",
-    "--output-dir",
-    "--wait-timeout",
-    "--quiet",
-    "--set",
-    "--body",
-    "--dry-run",
-]
+WAIT = ["--no-download", "--output-dir", "--wait-timeout"]
+JOB = ["--no-wait", *WAIT, "--set", "--body", "--dry-run"]
 FILES_COMMANDS = {
     "upload": ["--type", "--extension", "--concurrency"],
     "upload-urls": ["--item"],
@@ -134,7 +127,7 @@ def candidates(words: Sequence[str]) -> List[str]:
     command = next((c for c in commands if (c["group"], c["name"]) == (group, positional[1])), None)
     if command is None:
         return []
-    flag = next((f for f in command["flags"] if f["flag"] == previous), None)
+    flag = next((f for f in command["flags"] if previous in (f["flag"], *f.get("aliases", []))), None)
     if flag is not None:
         if flag.get("file"):
             return [FILES]
@@ -143,7 +136,7 @@ def candidates(words: Sequence[str]) -> List[str]:
         return [FILES] if previous in ("--output-dir", "--output", "-o", "--body") else []
     options = [f["flag"] for f in command["flags"]]
     if command["action"] in ("create", "wait", "download"):
-        options += JOB if command["action"] == "create" else JOB[1:5]
+        options += JOB if command["action"] == "create" else WAIT
         if command["action"] != "wait":
             options += ["--output", "--overwrite"]
     return _match(options + GLOBAL, current)
@@ -196,7 +189,13 @@ def _switches(catalog: Dict[str, Any]) -> Set[str]:
         "-q",
         "--dry-run",
     }
-    found |= {f["flag"] for c in catalog["commands"] for f in c["flags"] if f["type"] == "boolean"}
+    found |= {
+        name
+        for c in catalog["commands"]
+        for f in c["flags"]
+        if f["type"] == "boolean"
+        for name in [f["flag"], *f.get("aliases", [])]
+    }
     return found
 
 

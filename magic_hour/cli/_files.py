@@ -92,7 +92,7 @@ def cmd_upload(args: argparse.Namespace, run: Run) -> int:
     sources = [c for c in checked if isinstance(c, Source)]
     passed = len(checked) - len(sources)
     with open_client(args) as client:
-        reporter = make_reporter() if sources else Reporter()
+        reporter = make_reporter(args.quiet) if sources else Reporter()
         run.reporter = reporter
         start = time.perf_counter()
         reporter.start(sources, _at_once(client, args.concurrency), passed)
@@ -127,7 +127,7 @@ def cmd_upload(args: argparse.Namespace, run: Run) -> int:
     uploaded = [r for r in results if r.ok and r.index in sizes]
     sent = sum(sizes[r.index] for r in uploaded)
     if not failed:
-        if sources:
+        if sources and not args.quiet:
             say(
                 f"uploaded {plural(len(uploaded), 'file')} ({human_size(sent)}) in {elapsed:.2f} s"
                 f"{passed_note(passed)}"

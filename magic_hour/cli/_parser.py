@@ -63,6 +63,9 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
+        # Exact names only: a prefix taken for a whole name (--face-swap-mod) would change meaning when
+        # an option is added, and would hide a typo from the did-you-mean below.
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self.leaf = False
         """A command's own parser: what is left over after it is unknown to the command."""
@@ -85,7 +88,13 @@ class Parser(argparse.ArgumentParser):
         message = f"unrecognized arguments: {' '.join(extras)}"
         option = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), None)
         if option is not None:
-            known = [s for action in self._actions for s in action.option_strings if s.startswith("--")]
+            known = [
+                s
+                for action in self._actions
+                if action.help != argparse.SUPPRESS  # a former name is not suggested
+                for s in action.option_strings
+                if s.startswith("--")
+            ]
             near = difflib.get_close_matches(option, known, n=3, cutoff=0.6)
             if near:
                 message += f"; did you mean {' or '.join(near)}?"
@@ -237,6 +246,13 @@ def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
         help="print one JSON document on stdout, also when the command fails",
     )
     group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default(False),
+        help="no progress on stderr (errors and warnings are still said)",
+    )
+    group.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -371,7 +387,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
         prog=PROG,
         description="The Magic Hour API from the terminal. Try it without an account: "
         f"{PROG} mock samples (writes sample.png, sample.mp4 and sample.mp3 here), then "
-        f"{PROG} --mock image face-swap --source sample.png --target sample.png",
+        f"{PROG} --mock image face-swap --face sample.png --image sample.png",
         parents=[global_options(with_defaults=True)],
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
