@@ -24,8 +24,9 @@ from typing import Any, Deque, Iterable, Optional
 
 import httpcore
 
-_HIGH = 256 * 1024
-"""Bytes read ahead of httpcore at most; reading pauses above it (a download's back-pressure)."""
+_HIGH = 64 * 1024
+"""Bytes read ahead of httpcore (which reads 64 KiB at a time) before reading pauses: a download's
+back-pressure: little more is held than anyio's streams hold (they pause after every receive)."""
 
 
 class _Protocol(asyncio.Protocol):
