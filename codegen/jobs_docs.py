@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, List
 
 from . import names
-from .jobs_methods import runtime_constant
 
 
 def doc_sections(d: Any) -> List[Any]:
@@ -33,9 +32,9 @@ def project_section(d: Any) -> List[str]:
         f"Next to `get`, `client.v1.{resource}` has the job methods (see [Jobs]({up}jobs.md)):",
         "",
         "- `check_result(id, wait_for_completion, download_outputs, download_directory=None, *, "
-        f"overwrite=False)`: the official method; returns a `{model}WithDownloads` (with `downloaded_paths`), "
+        f"overwrite=False, wait_timeout=None)`: the official method; returns a `{model}WithDownloads` (with `downloaded_paths`), "
         "a failed project included.",
-        f"- `wait(id, *, timeout={runtime_constant('DEFAULT_WAIT_TIMEOUT'):g}, poll_interval=None, on_progress=None, "
+        "- `wait(id, *, wait_timeout=None, poll_interval=None, on_progress=None, "
         "request_options=None)`: polls "
         f"adaptively until it ends; returns the `{model}`, raises `ProjectFailedError` or "
         "`ProjectTimeoutError`.",
@@ -74,7 +73,8 @@ def generate_section(d: Any) -> List[str]:
         "| `overwrite` | `False` | Replace an existing file of an output's name (else the output is saved "
         "as `<name>-1.png`). |",
         "| `raise_on_failure` | `False` | Raise `ProjectFailedError` if it ends in `error` or `canceled`. |",
-        "| `timeout` | `None` | Seconds to wait at most (`ProjectTimeoutError`); `None`: no limit. |",
+        "| `wait_timeout` | `None` | Seconds to wait for the project at most (`ProjectTimeoutError`); `None`: "
+        "no limit. |",
         "| `poll_interval` | `None` | A fixed interval between polls (default: adaptive). |",
         "| `on_progress` | `None` | Receives upload, status, download and done events. |",
         "",

@@ -3,28 +3,13 @@
 
 from __future__ import annotations
 
-import ast
-import functools
 from typing import Any, Dict, Tuple
 
 from . import ir, names
-from .load import ROOT
 from .methods import EXTRA
 from .pyfmt import docstring
 
 Projects = Dict[str, Dict[str, str]]
-
-
-@functools.cache
-def runtime_constant(name: str, module: str = "magic_hour/_jobs/polling.py") -> Any:
-    """A literal constant of the hand-written runtime (``DEFAULT_WAIT_TIMEOUT``), read from its source:
-    the runtime module stays the one place where the value is written, and ``--check`` sees a change to
-    it. Read with ``ast``, not imported: the generator must run even when generated code is broken."""
-    tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
-            return ast.literal_eval(node.value)
-    raise LookupError(f"{module} defines no literal {name}")
 
 
 RUNNER_ARGS = (
@@ -33,7 +18,7 @@ RUNNER_ARGS = (
     "download_directory",
     "overwrite",
     "raise_on_failure",
-    "timeout",
+    "wait_timeout",
     "poll_interval",
     "on_progress",
 )
@@ -43,7 +28,7 @@ _GENERATE_ARGS = [
     "        download_directory: Optional[str] = None,",
     "        overwrite: bool = False,",
     "        raise_on_failure: bool = False,",
-    "        timeout: Optional[float] = None,",
+    "        wait_timeout: Optional[float] = None,",
     "        poll_interval: Optional[float] = None,",
     "        on_progress: Optional[JobProgressCallback] = None,",
 ]
@@ -64,6 +49,12 @@ WHAT = {
     "audio": "an audio project",
     "face_detection": "a face detection",
 }
+
+
+def _runner_name(arg: str) -> str:
+    """The runner's name of a generated argument: the wait's budget is ``wait_timeout`` in every public
+    signature (``timeout`` is one attempt's, as in httpx)."""
+    return "timeout" if arg == "wait_timeout" else arg
 
 
 def _runner(is_async: bool) -> Tuple[str, str]:
@@ -106,7 +97,8 @@ def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> st
         "    overwrite: replace an existing file of an output's name (by default it is kept, and the output\n"
         "        saved as ``<name>-1<ext>``).\n"
         "    raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.\n"
-        "    timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.\n"
+        "    wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the\n"
+        "        default) waits as long as it takes.\n"
         "    poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).\n"
         "    on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.\n"
         "    request_options: for the ``create`` call.\n\n"
@@ -125,7 +117,7 @@ def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> st
         f"            check=lambda body: {m.const}.request(body{extra_check}),",
         f"            body={{{body}}},",
         "            files=_GENERATE_FILES,",
-        *[f"            {a}={a}," for a in RUNNER_ARGS],
+        *[f"            {_runner_name(a)}={a}," for a in RUNNER_ARGS],
         "            request_options=request_options,",
         "        )",
     ]
@@ -150,7 +142,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
     check_doc = docstring(
         f"Get the {what}, optionally wait for it to end and download its outputs (the official method).\n\n"
         "A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time "
-        "limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named "
+        "limit unless ``wait_timeout`` (seconds: then ``ProjectTimeoutError``) and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named "
         "after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See "
         "docs/jobs.md."
         f"\n\nReturns:\n    {model}: the {what}, with ``downloaded_paths`` when outputs were downloaded.",
@@ -162,7 +154,8 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "max(0.5 s, 10% of the time waited)); each poll is a normal request with the client's retries.\n\n"
         "Raises:\n"
         "    ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).\n"
-        "    ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).",
+        "    ProjectTimeoutError: still running after ``wait_timeout`` seconds (``.status``: the last seen;\n"
+        "        ``None``, the default, waits as long as it takes).",
         "        ",
     ).rstrip("\n")
     download_doc = docstring(
@@ -181,6 +174,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "        download_directory: Optional[str] = None,",
         "        *,",
         "        overwrite: bool = False,",
+        "        wait_timeout: Optional[float] = None,",
         f"    ) -> {model}:",
         check_doc,
         imp,
@@ -194,6 +188,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "            download_outputs=download_outputs,",
         "            download_directory=download_directory,",
         "            overwrite=overwrite,",
+        "            timeout=wait_timeout,",
         "        )",
     ]
     wait = [
@@ -201,7 +196,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "        self,",
         "        id: str,",
         "        *,",
-        f"        timeout: Optional[float] = {float(runtime_constant('DEFAULT_WAIT_TIMEOUT'))!r},",
+        "        wait_timeout: Optional[float] = None,",
         "        poll_interval: Optional[float] = None,",
         "        on_progress: Optional[StatusCallback] = None,",
         "        request_options: Optional[RequestOptions] = None,",
@@ -214,7 +209,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         f'            "{kind}",',
         "            id,",
         f"            {base},",
-        "            timeout=timeout,",
+        "            timeout=wait_timeout,",
         "            poll_interval=poll_interval,",
         "            on_progress=on_progress,",
         "            request_options=request_options,",

@@ -24,7 +24,6 @@ TREES = (
     "magic_hour/types",
     "magic_hour/resources",
     "magic_hour/cli",
-    "magic_hour/_jobs",  # polling.py's DEFAULT_WAIT_TIMEOUT is written into every generated wait()
     "docs",
 )
 
@@ -76,27 +75,6 @@ def test_check_reports_hand_edit_missing_and_extra(copy: Path) -> None:
     assert check(copy).returncode == 0
     assert check(copy, "--check").returncode == 0
     assert not stale.exists()
-
-
-def test_the_wait_timeout_default_comes_from_the_runtime_constant(copy: Path) -> None:
-    # One source of truth: polling.DEFAULT_WAIT_TIMEOUT. Changing it makes every generated wait() and its
-    # reference page stale, and a run writes the new value into them.
-    polling = copy / "magic_hour/_jobs/polling.py"
-    text = polling.read_text()
-    assert text.count("DEFAULT_WAIT_TIMEOUT = 3600.0\n") == 1
-    polling.write_text(text.replace("DEFAULT_WAIT_TIMEOUT = 3600.0\n", "DEFAULT_WAIT_TIMEOUT = 1800.0\n"))
-    res = check(copy, "--check")
-    assert res.returncode == 1
-    stale = {line.split()[-1] for line in lines(res.stdout)}
-    projects = ("audio_projects", "face_detection", "image_projects", "video_projects")
-    assert stale == {f"magic_hour/resources/v1/{r}/client.py" for r in projects} | {
-        f"docs/v1/{r}.md" for r in projects
-    }
-    assert check(copy).returncode == 0
-    client = (copy / "magic_hour/resources/v1/image_projects/client.py").read_text()
-    assert client.count("timeout: Optional[float] = 1800.0,") == 2  # sync and async
-    assert "3600" not in client
-    assert "`wait(id, *, timeout=1800," in (copy / "docs/v1/image_projects.md").read_text()
 
 
 def test_api_json_shape() -> None:

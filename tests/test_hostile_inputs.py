@@ -49,7 +49,7 @@ _BY_ID: Dict[str, Callable[[Any, str], Any]] = {
     "audio_projects.delete": lambda c, i: c.v1.audio_projects.delete(id=i),
     "audio_projects.get": lambda c, i: c.v1.audio_projects.get(id=i),
     "face_detection.get": lambda c, i: c.v1.face_detection.get(id=i),
-    "video_projects.wait": lambda c, i: c.v1.video_projects.wait(id=i, timeout=5),
+    "video_projects.wait": lambda c, i: c.v1.video_projects.wait(id=i, wait_timeout=5),
     "image_projects.check_result": lambda c, i: c.v1.image_projects.check_result(
         id=i, wait_for_completion=False, download_outputs=False
     ),

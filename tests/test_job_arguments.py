@@ -42,7 +42,7 @@ BAD_GENERATE: Dict[str, Dict[str, Any]] = {
     "request_options typo": {"request_options": {"timeot": 5}},
     "request_options.max_retries=-1": {"request_options": {"max_retries": -1}},
     "on_progress=1": {"on_progress": 1},
-    "timeout=-1": {"timeout": -1},
+    "wait_timeout=-1": {"wait_timeout": -1},
 }
 
 
@@ -227,5 +227,51 @@ async def test_a_huge_wait_timeout_means_no_limit(
     (with the client's own timeout off); from 31 years up it means no limit, as for request timeouts."""
     client = sdk.client(base_url=server.url, timeout=None)
     job = await sdk.call(client.v1.face_swap_photo.create, assets={"target_file_path": "api-assets/a.png"})
-    done = await sdk.call(client.v1.image_projects.wait, job.id, timeout=timeout, poll_interval=0.01)
+    done = await sdk.call(client.v1.image_projects.wait, job.id, wait_timeout=timeout, poll_interval=0.01)
     assert done.status == "complete"
+
+
+def test_the_wait_budget_has_one_name_and_one_default() -> None:
+    """Issue 22 item 8: ``timeout`` is one attempt's (the client's, ``request_options``), so the budget of
+    a job's wait is ``wait_timeout`` in ``generate``, ``wait`` and ``check_result`` of every resource
+    (as in ``client.batches`` and the command's ``--wait-timeout``), keyword-only, ``None`` (no limit,
+    as the official SDK waits) by default."""
+    import inspect
+
+    from magic_hour import AsyncClient, Client
+
+    seen = 0
+    for client in (Client(token="t"), AsyncClient(token="t")):
+        for name in dir(client.v1):
+            if name.startswith("_"):
+                continue
+            resource = getattr(client.v1, name)
+            for method in ("generate", "wait", "check_result"):
+                if not hasattr(resource, method):
+                    continue
+                params = inspect.signature(getattr(resource, method)).parameters
+                assert "timeout" not in params, f"{name}.{method}"
+                budget = params["wait_timeout"]
+                assert budget.kind is inspect.Parameter.KEYWORD_ONLY, f"{name}.{method}"
+                assert budget.default is None, f"{name}.{method}"
+                seen += 1
+    assert seen >= 2 * (20 + 2 * 4)  # every generate, and the wait and check_result of the 4 project kinds
+
+
+async def test_check_result_gives_up_after_its_wait_timeout(
+    sdk: Flavor, fake: FakeMagicHour, server: FakeServer
+) -> None:
+    from magic_hour import ProjectTimeoutError
+
+    client = sdk.client(base_url=server.url)
+    job = await sdk.call(client.v1.face_swap_photo.create, assets={"target_file_path": "api-assets/a.png"})
+    fake.set_project_status(job.id, "rendering")
+    with pytest.raises(ProjectTimeoutError) as caught:
+        await sdk.call(
+            client.v1.image_projects.check_result,
+            job.id,
+            wait_for_completion=True,
+            download_outputs=False,
+            wait_timeout=0.3,
+        )
+    assert caught.value.status == "rendering"

@@ -284,8 +284,8 @@ async def test_face_detection_downloads_its_faces(
     [
         ({"id": ""}, "id"),
         ({"id": 5}, "id"),
-        ({"timeout": -1}, "timeout"),
-        ({"timeout": "1"}, "timeout"),
+        ({"timeout": -1}, "wait_timeout"),  # the runner's timeout is the public methods' wait_timeout
+        ({"timeout": "1"}, "wait_timeout"),
         ({"poll_interval": 0}, "poll_interval"),
         ({"kind": "movie"}, "kind"),
     ],

@@ -33,7 +33,7 @@ RUNNER_ARGS = [
     "download_directory",
     "overwrite",
     "raise_on_failure",
-    "timeout",
+    "wait_timeout",
     "poll_interval",
     "on_progress",
 ]
@@ -75,6 +75,7 @@ def test_project_resources_have_the_job_methods_and_official_names(kind: str) ->
             "download_outputs",
             "download_directory",
             "overwrite",  # ours, keyword-only: the official's positional ones are unchanged
+            "wait_timeout",
         ]
         assert (
             inspect.signature(cls.check_result).parameters["overwrite"].kind is inspect.Parameter.KEYWORD_ONLY

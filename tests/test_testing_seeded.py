@@ -109,7 +109,7 @@ async def test_wait_sees_a_status_the_test_sets(sdk: Any, fake: FakeMagicHour, c
     worker = threading.Thread(target=finish_after_two_polls)
     worker.start()
     try:
-        done = await sdk.call(client.v1.video_projects.wait, "vid_1", timeout=30, poll_interval=0.01)
+        done = await sdk.call(client.v1.video_projects.wait, "vid_1", wait_timeout=30, poll_interval=0.01)
     finally:
         polls.set()
         worker.join()
@@ -130,7 +130,7 @@ async def test_a_seeded_failed_project(sdk: Any, fake: FakeMagicHour, client: An
     )
     assert project.error.code == ("no_face" if isinstance(error, dict) else "fake_error")
     with pytest.raises(ProjectFailedError, match="no face found"):
-        await sdk.call(client.v1.video_projects.wait, "vid_err", timeout=5, poll_interval=0.01)
+        await sdk.call(client.v1.video_projects.wait, "vid_err", wait_timeout=5, poll_interval=0.01)
 
 
 async def test_a_seeded_face_detection(sdk: Any, fake: FakeMagicHour, client: Any) -> None:

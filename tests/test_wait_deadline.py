@@ -1,6 +1,6 @@
 """A wait's ``timeout`` bounds its polls too: their attempts, retries and ``Retry-After`` waits (issue 21,
 item 9). Against scripted servers on 127.0.0.1 that answer slowly or not at all, with ``Client`` and
-``AsyncClient`` on asyncio and trio; ``generate(timeout=...)`` and the CLI's ``--wait-timeout`` too."""
+``AsyncClient`` on asyncio and trio; ``generate(wait_timeout=...)`` and the CLI's ``--wait-timeout`` too."""
 
 from __future__ import annotations
 
@@ -56,13 +56,13 @@ def script(*actions: Any, then: Any) -> Any:
 
 
 async def timed_wait(sdk: Flavor, server: RawServer, timeout: float, max_retries: int = 2) -> Any:
-    """``wait("p1", timeout=...)`` on a client whose own timeout (5 s a poll) is far longer; returns the
+    """``wait("p1", wait_timeout=...)`` on a client whose own timeout (5 s a poll) is far longer; returns the
     error and the seconds it took (the client warmed up first: imports are not the wait's)."""
     client = sdk.client(base_url=server.url, timeout=5.0, max_retries=max_retries)
     await sdk.call(client.v1.image_projects.get, id="warm-up")
     start = time.monotonic()
     with pytest.raises(ProjectTimeoutError) as info:
-        await sdk.call(client.v1.image_projects.wait, "p1", timeout=timeout)
+        await sdk.call(client.v1.image_projects.wait, "p1", wait_timeout=timeout)
     return info.value, time.monotonic() - start
 
 
@@ -126,7 +126,7 @@ async def test_generate_timeout_bounds_its_polls(sdk: Flavor, tmp_path: Path) ->
                     client.v1.face_swap_photo.generate,
                     assets={"source_file_path": SAMPLE, "target_file_path": SAMPLE},
                     download_directory=str(tmp_path),
-                    timeout=1.0,
+                    wait_timeout=1.0,
                 )
             took = time.monotonic() - start
     assert took <= 1.0 + 1.0 + SLACK  # the wait's second, and the upload and create before it (<1 s)

@@ -34,9 +34,6 @@ MAX_FIXED_INTERVAL = 86400.0
 """The longest fixed ``poll_interval``: a day (a wait's ``timeout`` cuts any interval short anyway)."""
 INTERVAL_ALLOWED = f"a number of seconds from {MIN_FIXED_INTERVAL:g} to {MAX_FIXED_INTERVAL:g} (a day)"
 ENV_INTERVAL_ALLOWED = f"a number of seconds from 0 to {MAX_FIXED_INTERVAL:g} (a day)"
-DEFAULT_WAIT_TIMEOUT = 3600.0
-"""Seconds ``wait()`` waits at most unless told (its ``timeout`` default): the generator writes this value
-into every generated ``wait`` signature and reference page (``python -m codegen`` after a change)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,7 @@ def wait_deadline(timeout: Optional[float], clock: Callable[[], float] = time.mo
 WaitFlow = Generator[Union[_Poll, Sleep], Any, Any]
 
 
-def check_timeout(value: object, param: str = "timeout") -> Optional[float]:
+def check_timeout(value: object, param: str = "wait_timeout") -> Optional[float]:
     """A wait's timeout; ``None``, ``inf`` and anything from ``FOREVER`` (31 years) up mean no limit
     (the deadline bounds the polls' sockets, and the OS cannot represent much more)."""
     if value is None:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 from .._core.request import ClientConfig, RequestOptions, resolve_options
 from .._exceptions import InvalidParameterError, ProjectFailedError
+from .._upload.plan import check_concurrency
 from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
 from .inputs import UploadPlan, substitute
-from .._upload.plan import check_concurrency
 from .names import check_directory, check_urls
 from .polling import (
     ProjectKind,

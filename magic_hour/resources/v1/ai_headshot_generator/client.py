@@ -108,7 +108,7 @@ class AiHeadshotGeneratorClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -126,7 +126,8 @@ class AiHeadshotGeneratorClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -151,7 +152,7 @@ class AiHeadshotGeneratorClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -212,7 +213,7 @@ class AsyncAiHeadshotGeneratorClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -230,7 +231,8 @@ class AsyncAiHeadshotGeneratorClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -255,7 +257,7 @@ class AsyncAiHeadshotGeneratorClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,

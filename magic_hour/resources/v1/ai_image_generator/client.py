@@ -170,7 +170,7 @@ class AiImageGeneratorClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -188,7 +188,8 @@ class AiImageGeneratorClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -221,7 +222,7 @@ class AiImageGeneratorClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -346,7 +347,7 @@ class AsyncAiImageGeneratorClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -364,7 +365,8 @@ class AsyncAiImageGeneratorClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -397,7 +399,7 @@ class AsyncAiImageGeneratorClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,

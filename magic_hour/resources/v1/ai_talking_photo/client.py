@@ -138,7 +138,7 @@ class AiTalkingPhotoClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -156,7 +156,8 @@ class AiTalkingPhotoClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -189,7 +190,7 @@ class AiTalkingPhotoClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -270,7 +271,7 @@ class AsyncAiTalkingPhotoClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -288,7 +289,8 @@ class AsyncAiTalkingPhotoClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -321,7 +323,7 @@ class AsyncAiTalkingPhotoClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,

@@ -150,7 +150,7 @@ class AiVideoEditorClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -168,7 +168,8 @@ class AiVideoEditorClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -201,7 +202,7 @@ class AiVideoEditorClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -307,7 +308,7 @@ class AsyncAiVideoEditorClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -325,7 +326,8 @@ class AsyncAiVideoEditorClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -358,7 +360,7 @@ class AsyncAiVideoEditorClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,

@@ -93,11 +93,12 @@ class AudioProjectsClient:
         download_directory: Optional[str] = None,
         *,
         overwrite: bool = False,
+        wait_timeout: Optional[float] = None,
     ) -> V1AudioProjectsGetResponseWithDownloads:
         """
         Get the audio project, optionally wait for it to end and download its outputs (the official method).
 
-        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit unless ``wait_timeout`` (seconds: then ``ProjectTimeoutError``) and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
 
         Returns:
             V1AudioProjectsGetResponseWithDownloads: the audio project, with ``downloaded_paths`` when outputs were downloaded.
@@ -115,13 +116,14 @@ class AudioProjectsClient:
             download_outputs=download_outputs,
             download_directory=download_directory,
             overwrite=overwrite,
+            timeout=wait_timeout,
         )
 
     def wait(
         self,
         id: str,
         *,
-        timeout: Optional[float] = 3600.0,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[StatusCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -133,7 +135,8 @@ class AudioProjectsClient:
 
         Raises:
             ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).
-            ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).
+            ProjectTimeoutError: still running after ``wait_timeout`` seconds (``.status``: the last seen;
+                ``None``, the default, waits as long as it takes).
         """
         from ...._jobs import sync_jobs
         from ....types.models.v1_audio_projects_get_response import V1AudioProjectsGetResponse
@@ -142,7 +145,7 @@ class AudioProjectsClient:
             "audio",
             id,
             V1AudioProjectsGetResponse,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -245,11 +248,12 @@ class AsyncAudioProjectsClient:
         download_directory: Optional[str] = None,
         *,
         overwrite: bool = False,
+        wait_timeout: Optional[float] = None,
     ) -> V1AudioProjectsGetResponseWithDownloads:
         """
         Get the audio project, optionally wait for it to end and download its outputs (the official method).
 
-        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit unless ``wait_timeout`` (seconds: then ``ProjectTimeoutError``) and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
 
         Returns:
             V1AudioProjectsGetResponseWithDownloads: the audio project, with ``downloaded_paths`` when outputs were downloaded.
@@ -267,13 +271,14 @@ class AsyncAudioProjectsClient:
             download_outputs=download_outputs,
             download_directory=download_directory,
             overwrite=overwrite,
+            timeout=wait_timeout,
         )
 
     async def wait(
         self,
         id: str,
         *,
-        timeout: Optional[float] = 3600.0,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[StatusCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -285,7 +290,8 @@ class AsyncAudioProjectsClient:
 
         Raises:
             ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).
-            ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).
+            ProjectTimeoutError: still running after ``wait_timeout`` seconds (``.status``: the last seen;
+                ``None``, the default, waits as long as it takes).
         """
         from ...._jobs import async_jobs
         from ....types.models.v1_audio_projects_get_response import V1AudioProjectsGetResponse
@@ -294,7 +300,7 @@ class AsyncAudioProjectsClient:
             "audio",
             id,
             V1AudioProjectsGetResponse,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,

@@ -147,7 +147,7 @@ class AudioToVideoClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -165,7 +165,8 @@ class AudioToVideoClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -197,7 +198,7 @@ class AudioToVideoClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -295,7 +296,7 @@ class AsyncAudioToVideoClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -313,7 +314,8 @@ class AsyncAudioToVideoClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -345,7 +347,7 @@ class AsyncAudioToVideoClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,

@@ -119,7 +119,7 @@ class FaceDetectionClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -137,7 +137,8 @@ class FaceDetectionClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -162,7 +163,7 @@ class FaceDetectionClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -176,11 +177,12 @@ class FaceDetectionClient:
         download_directory: Optional[str] = None,
         *,
         overwrite: bool = False,
+        wait_timeout: Optional[float] = None,
     ) -> V1FaceDetectionGetResponseWithDownloads:
         """
         Get the face detection, optionally wait for it to end and download its outputs (the official method).
 
-        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit unless ``wait_timeout`` (seconds: then ``ProjectTimeoutError``) and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
 
         Returns:
             V1FaceDetectionGetResponseWithDownloads: the face detection, with ``downloaded_paths`` when outputs were downloaded.
@@ -198,13 +200,14 @@ class FaceDetectionClient:
             download_outputs=download_outputs,
             download_directory=download_directory,
             overwrite=overwrite,
+            timeout=wait_timeout,
         )
 
     def wait(
         self,
         id: str,
         *,
-        timeout: Optional[float] = 3600.0,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[StatusCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -216,7 +219,8 @@ class FaceDetectionClient:
 
         Raises:
             ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).
-            ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).
+            ProjectTimeoutError: still running after ``wait_timeout`` seconds (``.status``: the last seen;
+                ``None``, the default, waits as long as it takes).
         """
         from ...._jobs import sync_jobs
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
@@ -225,7 +229,7 @@ class FaceDetectionClient:
             "face_detection",
             id,
             V1FaceDetectionGetResponse,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -335,7 +339,7 @@ class AsyncFaceDetectionClient:
         download_directory: Optional[str] = None,
         overwrite: bool = False,
         raise_on_failure: bool = False,
-        timeout: Optional[float] = None,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[JobProgressCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -353,7 +357,8 @@ class AsyncFaceDetectionClient:
             overwrite: replace an existing file of an output's name (by default it is kept, and the output
                 saved as ``<name>-1<ext>``).
             raise_on_failure: raise ``ProjectFailedError`` if it ends in ``error`` or ``canceled``.
-            timeout: seconds to wait at most (``ProjectTimeoutError``); ``None`` waits as long as it takes.
+            wait_timeout: seconds to wait for the project at most (``ProjectTimeoutError``); ``None`` (the
+                default) waits as long as it takes.
             poll_interval: a fixed interval between polls (default: adaptive, or $MAGIC_HOUR_POLL_INTERVAL).
             on_progress: receives UploadProgress, ProjectStatus, DownloadProgress and JobDone events.
             request_options: for the ``create`` call.
@@ -378,7 +383,7 @@ class AsyncFaceDetectionClient:
             download_directory=download_directory,
             overwrite=overwrite,
             raise_on_failure=raise_on_failure,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
@@ -392,11 +397,12 @@ class AsyncFaceDetectionClient:
         download_directory: Optional[str] = None,
         *,
         overwrite: bool = False,
+        wait_timeout: Optional[float] = None,
     ) -> V1FaceDetectionGetResponseWithDownloads:
         """
         Get the face detection, optionally wait for it to end and download its outputs (the official method).
 
-        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
+        A project that ends in ``error`` or ``canceled`` is returned, not raised; the wait has no time limit unless ``wait_timeout`` (seconds: then ``ProjectTimeoutError``) and polls adaptively, or every $MAGIC_HOUR_POLL_INTERVAL seconds when set. Outputs are named after the project (``<id>.png``) and never replace an existing file unless ``overwrite``. See docs/jobs.md.
 
         Returns:
             V1FaceDetectionGetResponseWithDownloads: the face detection, with ``downloaded_paths`` when outputs were downloaded.
@@ -414,13 +420,14 @@ class AsyncFaceDetectionClient:
             download_outputs=download_outputs,
             download_directory=download_directory,
             overwrite=overwrite,
+            timeout=wait_timeout,
         )
 
     async def wait(
         self,
         id: str,
         *,
-        timeout: Optional[float] = 3600.0,
+        wait_timeout: Optional[float] = None,
         poll_interval: Optional[float] = None,
         on_progress: Optional[StatusCallback] = None,
         request_options: Optional[RequestOptions] = None,
@@ -432,7 +439,8 @@ class AsyncFaceDetectionClient:
 
         Raises:
             ProjectFailedError: it ended in ``error`` or ``canceled`` (``.code``, ``.error_message``).
-            ProjectTimeoutError: still running after ``timeout`` seconds (``.status``: the last seen).
+            ProjectTimeoutError: still running after ``wait_timeout`` seconds (``.status``: the last seen;
+                ``None``, the default, waits as long as it takes).
         """
         from ...._jobs import async_jobs
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
@@ -441,7 +449,7 @@ class AsyncFaceDetectionClient:
             "face_detection",
             id,
             V1FaceDetectionGetResponse,
-            timeout=timeout,
+            timeout=wait_timeout,
             poll_interval=poll_interval,
             on_progress=on_progress,
             request_options=request_options,
