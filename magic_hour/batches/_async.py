@@ -28,14 +28,15 @@ from ._flow import (
     Created,
     Download,
     Fetch,
+    Finish,
     Hold,
     MayStart,
-    Name,
     NotCreated,
     Record,
     Release,
     Stop,
     Throttle,
+    TryAcquire,
     Upload,
     Wait,
     item_flow,
@@ -119,7 +120,7 @@ class TaskRunner:
         try:
             action: Any = next(flow)
             while True:
-                if isinstance(action, (Acquire, Hold)):
+                if isinstance(action, (Acquire, TryAcquire, Hold)):
                     holding = await self._acquire(action)
                     result: Any = holding
                 elif isinstance(action, (Release, NotCreated, Throttle)):
@@ -154,6 +155,8 @@ class TaskRunner:
                 return False
             if wait == 0:
                 return True
+            if isinstance(action, TryAcquire):
+                return False
             changed = self._changed
             with anyio.move_on_after(wait):
                 await changed.wait()
@@ -207,8 +210,13 @@ class TaskRunner:
         if isinstance(action, Fetch):
             model = run.tool(row).model()
             return await self._http.request(get_request(kind_of(action.kind), action.id), model, None)
-        if isinstance(action, Name):
-            return await anyio.to_thread.run_sync(run.name, row, action)
+        if isinstance(action, Finish):
+            finished: Any = None
+            with anyio.CancelScope(shield=True):  # a step that happened is always recorded
+                finished = await anyio.to_thread.run_sync(run.finish, row, action)
+            names, update = finished
+            run.emit(update)
+            return names
         if isinstance(action, Download):
             targets = await anyio.to_thread.run_sync(run.download_targets, action.project, action.names)
             for item, path in targets:

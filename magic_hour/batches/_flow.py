@@ -2,9 +2,9 @@
 
 The flow yields what to do next and is sent back the outcome (or has the error thrown in):
 
-    planned -> Upload -> Record(uploaded)
-            -> Acquire -> Record(creating, synced) -> Create -> Record(created)
-            -> Wait -> Release -> Name -> Record(finished, planned output names)
+    planned -> Upload -> Record(uploaded), then Acquire (or a slot free at once, and the body recorded
+            with 'creating') -> Record(creating, synced) -> Create -> Record(created)
+            -> Wait -> Release -> Finish (output names reserved, finished recorded)
             -> Download -> Record(downloaded)
 
 Each step is recorded before the next one starts, so a rerun resumes an item where the journal says it
@@ -78,6 +78,13 @@ class Acquire:
 
 
 @dataclass(frozen=True)
+class TryAcquire:
+    """Take a slot for ``tool`` if one is free now (``True``); never waits."""
+
+    tool: str
+
+
+@dataclass(frozen=True)
 class Hold:
     """Take a slot for a project an earlier run created (it is rendering: it counts, whatever the bound)."""
 
@@ -144,11 +151,13 @@ class Fetch:
 
 
 @dataclass(frozen=True)
-class Name:
-    """Reserve output names for ``urls`` in the journal (see :func:`choose_names`): the names."""
+class Finish:
+    """Reserve output names for ``urls`` (see :func:`choose_names`) and record ``finished`` with them and
+    ``fields``, in one transaction: the names."""
 
     urls: List[str]
     project_id: str
+    fields: Dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,7 @@ Action = Union[
     Upload,
     Record,
     Acquire,
+    TryAcquire,
     Hold,
     Release,
     Created,
@@ -173,7 +183,7 @@ Action = Union[
     Create,
     Wait,
     Fetch,
-    Name,
+    Finish,
     Download,
     Sleep,
 ]
@@ -253,11 +263,16 @@ def item_flow(row: Row, tool: Tool, options: FlowOptions) -> ItemFlow:
             return
         if tool.has_name and body.get("name") in (None, ""):
             body = {**body, "name": item.label[:MAX_NAME]}  # how a user finds the project in the dashboard
-        yield Record(UPLOADED, {"body": body, "failure": None})
+        held = yield TryAcquire(tool.name)
+        if not held:  # it waits for a slot: its file paths are kept meanwhile
+            yield Record(UPLOADED, {"body": body, "failure": None})
         state = UPLOADED
+    else:
+        held = False
     if state == UPLOADED:
         assert body is not None
-        project_id = yield from _create(tool, body, options)
+        # With a slot at once, the upload is recorded with the create's own record, before it is sent.
+        project_id = yield from _create(tool, body, options, held)
         if project_id is None:
             return
         state = CREATED
@@ -280,12 +295,11 @@ def item_flow(row: Row, tool: Tool, options: FlowOptions) -> ItemFlow:
             failure = project_failure(project, status)
             yield Record(FAILED, {"status": status, "credits": charged, "failure": failure})
             return
-        names: List[str] = (
-            (yield Name(KINDS[tool.kind].outputs(project), project_id)) if options.download else []
-        )
-        yield Record(FINISHED, {"status": status, "credits": charged, "outputs": names, "failure": None})
+        fields = {"status": status, "credits": charged, "failure": None}
         if not options.download:
+            yield Record(FINISHED, fields)
             return
+        names: List[str] = yield Finish(KINDS[tool.kind].outputs(project), project_id, fields)
         state = FINISHED
     else:
         names = list(item.outputs)
@@ -298,8 +312,7 @@ def item_flow(row: Row, tool: Tool, options: FlowOptions) -> ItemFlow:
                 return
             urls = KINDS[tool.kind].outputs(project)
             if len(urls) != len(names):
-                names = yield Name(urls, project_id)
-                yield Record(FINISHED, {"outputs": names})
+                names = yield Finish(urls, project_id, {})
         try:
             yield Download(project, names)
         except MagicHourError as exc:
@@ -309,14 +322,19 @@ def item_flow(row: Row, tool: Tool, options: FlowOptions) -> ItemFlow:
 
 
 def _create(
-    tool: Tool, body: Mapping[str, Any], options: FlowOptions
+    tool: Tool, body: Mapping[str, Any], options: FlowOptions, held: bool
 ) -> Generator[Action, Any, Optional[str]]:
-    """Send the create once (see the module's docstring): the project's id, or ``None``."""
+    """Send the create once (see the module's docstring): the project's id, or ``None``. ``held``: the
+    item holds a slot already, and its body is not recorded yet."""
     transient = 0
     while True:
-        if not (yield Acquire(tool.name)):
+        if not held and not (yield Acquire(tool.name)):
             return None
-        yield Record(CREATING, {"creating_since": NOW, "durable": True})
+        fields: Dict[str, Any] = {"creating_since": NOW, "durable": True}
+        if held:
+            fields.update(body=body, failure=None)
+        held = False
+        yield Record(CREATING, fields)
         if not (yield MayStart()):  # stopped meanwhile: not sent after all
             yield NotCreated(tool.name)
             yield Record(UPLOADED, {})

@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 from urllib.parse import quote
 
 from .._exceptions import JournalError, JournalInUseError
-from ._types import CREATING, FAILED, PLANNED, STATES, UNKNOWN, BatchItem, ItemFailure
+from ._types import CREATING, FAILED, FINISHED, PLANNED, STATES, UNKNOWN, BatchItem, ItemFailure
 
 FORMAT = 1
 APPLICATION_ID = 0x4D484231  # "MHB1": a journal of this SDK, whatever its file name
@@ -96,12 +96,14 @@ def _failure(text: Optional[str]) -> Optional[ItemFailure]:
 
 
 class Row:
-    """An item as read from the journal, with what the runner needs beyond :class:`BatchItem`."""
+    """An item as read from the journal, with what the runner needs beyond :class:`BatchItem`: its state
+    and credits as the run records them (the worker holding it is the only writer of its row)."""
 
-    __slots__ = ("body", "item", "stem")
+    __slots__ = ("body", "credits", "item", "state", "stem")
 
     def __init__(self, item: BatchItem, stem: str, body: Optional[Dict[str, Any]]) -> None:
         self.item, self.stem, self.body = item, stem, body
+        self.state, self.credits = item.state, item.credits_charged
 
 
 def _row(values: Sequence[Any]) -> Row:
@@ -127,6 +129,34 @@ def _row(values: Sequence[Any]) -> Row:
         seq=seq,
     )
     return Row(item, stem, json.loads(body) if body else None)
+
+
+_UPDATABLE = ("body", "project_id", "credits", "status", "outputs", "failure", "creating_since")
+
+
+def _update_statement(seq: int, state: str, fields: Mapping[str, Any]) -> Tuple[str, List[Any]]:
+    """The ``UPDATE`` recording ``state`` and ``fields`` for item ``seq``."""
+    sets = ["state = ?", "updated = ?"]
+    values: List[Any] = [state, time.time()]
+    for column, value in fields.items():
+        if column == "add_create":
+            if value:
+                sets.append("creates = creates + 1")
+            continue
+        if column not in _UPDATABLE:
+            raise TypeError(f"not a column of items: {column}")
+        if value is KEEP:
+            continue
+        if column == "body" and value is not None:
+            value = _dumps(value)
+        elif column == "outputs" and value is not None:
+            value = _dumps(list(value))
+        elif column == "failure":
+            value = failure_json(value)
+        sets.append(f"{column} = ?")
+        values.append(value)
+    values.append(seq)
+    return f"UPDATE items SET {', '.join(sets)} WHERE seq = ?", values
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -157,11 +187,15 @@ class Journal:
         self.path = path
         self._db = db
         self._lock_db = lock
+        self._synced: Optional[sqlite3.Connection] = None  # synchronous=FULL: the 'creating' records
         self._mutex = threading.Lock()
         self.counts: Dict[str, int] = dict.fromkeys(STATES, 0)
         self.credits = 0
+        self.durable = True
+        """Sync the 'creating' record to the disk (off only to measure what it costs)."""
         self.write_seconds = 0.0
-        """Time spent in write transactions (for the benchmark)."""
+        """Time spent in write transactions, and the CPU time of it (for the benchmark)."""
+        self.write_cpu = 0.0
         self.writes = 0
 
     # ------------------------------------------------------------------------------------------ opening
@@ -273,6 +307,9 @@ class Journal:
             except sqlite3.Error:
                 pass
             self._db.close()
+            if self._synced is not None:
+                self._synced.close()
+                self._synced = None
             if self._lock_db is not None:
                 self._lock_db.close()
                 self._lock_db = None
@@ -282,7 +319,8 @@ class Journal:
     def _transaction(self, work: Callable[[sqlite3.Connection], Any], *, durable: bool = False) -> Any:
         with self._mutex:
             db = self._db
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
+            durable = durable and self.durable
             if durable:
                 db.execute("PRAGMA synchronous = FULL")
             try:
@@ -302,8 +340,32 @@ class Journal:
                 if durable:
                     db.execute("PRAGMA synchronous = NORMAL")
                 self.write_seconds += time.perf_counter() - start
+                self.write_cpu += time.thread_time() - cpu
                 self.writes += 1
             return result
+
+    def _write(self, statement: str, values: Sequence[Any], *, durable: bool) -> None:
+        """One statement, a transaction by itself (SQLite's autocommit): one call into SQLite, so one
+        wait for the GIL after it, where BEGIN, the statement and COMMIT took three. A durable write goes
+        through a second connection kept at ``synchronous=FULL`` (its commit waits for the disk)."""
+        with self._mutex:
+            start, cpu = time.perf_counter(), time.thread_time()
+            db = self._db
+            if durable and self.durable:
+                if self._synced is None:
+                    self._synced = _connect(self.path)
+                    self._synced.execute("PRAGMA synchronous = FULL")
+                db = self._synced
+            try:
+                db.execute(statement, values)
+            except sqlite3.Error as exc:
+                raise JournalError(
+                    f"cannot write the batch journal {self.path}: {exc}", path=self.path
+                ) from None
+            finally:
+                self.write_seconds += time.perf_counter() - start
+                self.write_cpu += time.thread_time() - cpu
+                self.writes += 1
 
     def set_meta(self, name: str, value: str) -> None:
         self._transaction(lambda db: db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value)))
@@ -341,60 +403,37 @@ class Journal:
         self,
         seq: int,
         state: str,
+        previous: str,
+        old_credits: int,
         *,
-        body: Any = KEEP,
-        project_id: Any = KEEP,
-        credits: Any = KEEP,
-        status: Any = KEEP,
-        outputs: Any = KEEP,
-        failure: Any = KEEP,
-        creating_since: Any = KEEP,
-        add_create: bool = False,
         durable: bool = False,
-    ) -> Tuple[str, int]:
-        """Record ``state`` (and the fields given) for item ``seq`` in one transaction; returns its state
-        and credits before."""
-        sets = ["state = ?", "updated = ?"]
-        values: List[Any] = [state, time.time()]
-        for column, value in (
-            ("body", body),
-            ("project_id", project_id),
-            ("credits", credits),
-            ("status", status),
-            ("outputs", outputs),
-            ("failure", failure),
-            ("creating_since", creating_since),
-        ):
-            if value is KEEP:
-                continue
-            if column == "body" and value is not None:
-                value = _dumps(value)
-            elif column == "outputs" and value is not None:
-                value = _dumps(list(value))
-            elif column == "failure":
-                value = failure_json(value)
-            sets.append(f"{column} = ?")
-            values.append(value)
-        if add_create:
-            sets.append("creates = creates + 1")
+        **fields: Any,
+    ) -> None:
+        """Record ``state`` and ``fields`` (columns: ``body``, ``project_id``, ``credits``, ``status``,
+        ``outputs``, ``failure``, ``creating_since``; ``add_create``) for item ``seq``, which was in state
+        ``previous`` with ``old_credits`` (the caller holds the item: nothing to read back)."""
+        statement, values = _update_statement(seq, state, fields)
+        self._write(statement, values, durable=durable)
+        self._counted(previous, state, fields.get("credits", KEEP), old_credits)
 
-        def work(db: sqlite3.Connection) -> Tuple[str, int]:
-            before = db.execute("SELECT state, credits FROM items WHERE seq = ?", (seq,)).fetchone()
-            db.execute(f"UPDATE items SET {', '.join(sets)} WHERE seq = ?", (*values, seq))
-            return str(before[0]), int(before[1])
-
-        previous, old_credits = self._transaction(work, durable=durable)
+    def _counted(self, previous: str, state: str, credits: Any, old_credits: int) -> None:
         with self._mutex:
             self.counts[previous] -= 1
             self.counts[state] += 1
             if credits is not KEEP and credits is not None:
                 self.credits += int(credits) - old_credits
-        return previous, old_credits
 
-    def claim_outputs(self, seq: int, choose: Callable[[Callable[[str], bool]], List[str]]) -> List[str]:
-        """Reserve output names for item ``seq``: ``choose(taken)`` picks them, ``taken(name)`` telling a
-        name another item reserved (or a file that is not this item's). Reserved in the same transaction,
-        so two items never get one name, and a rerun finds the names again."""
+    def finish(
+        self,
+        seq: int,
+        previous: str,
+        old_credits: int,
+        choose: Callable[[Callable[[str], bool]], List[str]],
+        fields: Mapping[str, Any],
+    ) -> List[str]:
+        """Reserve output names for item ``seq`` and record it ``finished`` with them (and ``fields``), in
+        one transaction: ``choose(taken)`` picks the names, ``taken(name)`` telling a name another item
+        reserved. Two items never get one name, and a rerun finds the names again."""
 
         def work(db: sqlite3.Connection) -> List[str]:
             def taken(name: str) -> bool:
@@ -404,9 +443,13 @@ class Journal:
             names = choose(taken)
             for name in names:
                 db.execute("INSERT OR IGNORE INTO outputs VALUES (?, ?)", (name, seq))
+            statement, values = _update_statement(seq, FINISHED, {**fields, "outputs": names})
+            db.execute(statement, values)
             return names
 
-        return list(self._transaction(work))
+        names: List[str] = self._transaction(work)
+        self._counted(previous, FINISHED, fields.get("credits", KEEP), old_credits)
+        return names
 
     def recover(self) -> int:
         """Items a dead run left ``creating`` become ``unknown`` (their project may exist); how many."""

@@ -9,12 +9,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, cast
 
 from .._exceptions import DownloadWriteError, InvalidParameterError
 from .._jobs.events import check_callback
 from .._jobs.polling import check_interval, check_timeout
-from ._flow import NOW, FlowOptions, Name, Record, choose_names
+from ._flow import NOW, Finish, FlowOptions, Record, choose_names
 from ._journal import Journal, Row
 from ._plan import BatchJob, plan_jobs
 from ._scheduler import Scheduler
@@ -26,6 +26,7 @@ from ._types import (
     PLANNED,
     STATES,
     UPLOADED,
+    BatchItem,
     BatchSummary,
     BatchUpdate,
 )
@@ -193,21 +194,25 @@ class Run:
     def record(self, row: Row, action: Record) -> Optional[BatchUpdate]:
         """Write ``action`` to the journal (in the calling thread) and count its credits; the progress
         event to :meth:`emit`, when there is a callback."""
-        fields = dict(action.fields)
-        for name, value in fields.items():
-            if value is NOW:
-                fields[name] = time.time()
-        previous, old_credits = self.journal.update(row.item.seq, action.state, **fields)
+        fields: Dict[str, Any] = {k: time.time() if v is NOW else v for k, v in action.fields.items()}
+        durable = bool(fields.pop("durable", False))
+        previous, old_credits = row.state, row.credits
+        self.journal.update(row.item.seq, action.state, previous, old_credits, durable=durable, **fields)
+        return self._after(row, action.state, fields, previous, old_credits)
+
+    def _after(
+        self, row: Row, state: str, fields: Mapping[str, Any], previous: str, old_credits: int
+    ) -> Optional[BatchUpdate]:
+        row.state = state
         credits = fields.get("credits")
         if isinstance(credits, int):
+            row.credits = credits
             with self.cond:
                 self.scheduler.charge(credits - old_credits)
         if self.options.on_progress is None:
             return None
-        item = self.journal.item(row.item.key)
-        assert item is not None
         return BatchUpdate(
-            item=item,
+            item=_updated(row, state, fields),
             previous=previous,
             counts=dict(self.journal.counts),
             credits_charged=self.journal.credits,
@@ -221,7 +226,8 @@ class Run:
             with self._emit_lock:
                 callback(update)
 
-    def name(self, row: Row, action: Name) -> List[str]:
+    def finish(self, row: Row, action: Finish) -> Tuple[List[str], Optional[BatchUpdate]]:
+        """Reserve the item's output names and record it ``finished``: the names, and the progress event."""
         folder = self.output_dir
 
         def choose(taken: Callable[[str], bool]) -> List[str]:
@@ -231,7 +237,9 @@ class Run:
 
             return choose_names(row.stem, action.urls, action.project_id, unavailable)
 
-        return self.journal.claim_outputs(row.item.seq, choose)
+        previous, old_credits = row.state, row.credits
+        names = self.journal.finish(row.item.seq, previous, old_credits, choose, action.fields)
+        return names, self._after(row, FINISHED, {**action.fields, "outputs": names}, previous, old_credits)
 
     def download_targets(self, project: Any, names: List[str]) -> List[Tuple[Any, str]]:
         """``(output item, path)`` per output of ``project``, each path made ready: its folder made, and
@@ -292,6 +300,28 @@ class Run:
     def workers(self) -> int:
         """Workers: the jobs that may render at once, and as many preparing (uploading) the next ones."""
         return 2 * self.options.max_concurrent_jobs
+
+
+_FIELDS = {
+    "project_id": "project_id",
+    "credits": "credits_charged",
+    "status": "status",
+    "failure": "failure",
+    "creating_since": "creating_since",
+}
+
+
+def _updated(row: Row, state: str, fields: Mapping[str, Any]) -> BatchItem:
+    """The item as just recorded (what the journal now holds), without reading it back."""
+    from dataclasses import replace
+
+    changes = {_FIELDS[k]: v for k, v in fields.items() if k in _FIELDS}
+    if "outputs" in fields:
+        changes["outputs"] = tuple(fields["outputs"] or ())
+    if fields.get("add_create"):
+        changes["creates"] = row.item.creates + 1
+    row.item = replace(row.item, state=state, **changes)
+    return row.item
 
 
 def _with_folder(options: RunOptions, folder: str) -> RunOptions:

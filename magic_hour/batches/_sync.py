@@ -29,14 +29,15 @@ from ._flow import (
     Created,
     Download,
     Fetch,
+    Finish,
     Hold,
     MayStart,
-    Name,
     NotCreated,
     Record,
     Release,
     Stop,
     Throttle,
+    TryAcquire,
     Upload,
     Wait,
     item_flow,
@@ -139,7 +140,7 @@ class ThreadRunner:
         try:
             action: Any = next(flow)
             while True:
-                if isinstance(action, (Acquire, Hold)):
+                if isinstance(action, (Acquire, TryAcquire, Hold)):
                     holding = self._acquire(action)
                     result: Any = holding
                 elif isinstance(action, (Release, NotCreated, Throttle)):
@@ -174,6 +175,8 @@ class ThreadRunner:
                     return False
                 if wait == 0:
                     return True
+                if isinstance(action, TryAcquire):
+                    return False
                 run.cond.wait(wait)
 
     def _schedule(self, action: Any) -> None:
@@ -222,8 +225,10 @@ class ThreadRunner:
         if isinstance(action, Fetch):
             model = run.tool(row).model()
             return self._http.request(get_request(kind_of(action.kind), action.id), model, None)
-        if isinstance(action, Name):
-            return run.name(row, action)
+        if isinstance(action, Finish):
+            names, update = run.finish(row, action)
+            run.emit(update)
+            return names
         if isinstance(action, Download):
             for item, path in run.download_targets(action.project, action.names):
                 # Names the journal reserved for this item: a file under one is this item's own.
