@@ -413,3 +413,38 @@ async def test_a_manifest_of_several_tools(sdk: Flavor, tmp_path: Path) -> None:
     assert items[0].outputs == ("lighthouse-1.png", "lighthouse-2.png")
     assert items[2].key == items[1].key + "#2"  # the same job twice is two items
     assert items[3].key == "old" and items[3].outputs == ("old.png",)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_cancelling_an_async_run_records_every_create_and_a_rerun_finishes(tmp_path: Path) -> None:
+    import anyio
+
+    from magic_hour import AsyncClient
+
+    names = photos(tmp_path / "photos", 8)
+    out = tmp_path / "out"
+    journal = out / "magic-hour-batch.sqlite"
+    created: List[str] = []
+    with served(render_seconds=0.3) as (fake, server):
+        async with AsyncClient(base_url=server.url, token=fake.token) as client:
+            with anyio.move_on_after(5) as scope:
+
+                def cancel_once_two_render(update: BatchUpdate) -> None:
+                    if update.item.state == "created":
+                        created.append(update.item.key)
+                        if len(created) == 2:
+                            scope.cancel()
+
+                await client.batches.run(
+                    batches.each_file(TOOL, tmp_path / "photos"),
+                    output_dir=out,
+                    on_progress=cancel_once_two_render,
+                    poll_interval=0.02,
+                )
+            assert scope.cancelled_caught
+            summary = batches.status(journal)
+            assert summary.counts["creating"] == 0 and summary.unknown == 0  # every create sent was recorded
+            assert summary.done < 8 and len(fake.projects) == summary.in_progress + summary.done
+            final = await client.batches.run(output_dir=out, poll_interval=0.02)
+        counts = fake.create_counts()
+    assert final.complete and counts == dict.fromkeys(names, 1)

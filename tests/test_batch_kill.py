@@ -4,6 +4,7 @@ journal until it dies, and its death releases it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -16,7 +17,7 @@ from typing import List
 import pytest
 from _batch_helpers import TOOL, photos, served
 
-from magic_hour import Client, JournalInUseError, batches
+from magic_hour import Client, JournalError, JournalInUseError, batches
 
 pytestmark = pytest.mark.full
 
@@ -97,3 +98,26 @@ def test_a_run_in_another_process_holds_the_journal_until_it_dies(tmp_path: Path
             child.communicate(timeout=30)
         counts = fake.create_counts()
     assert summary.complete and all(n == 1 for n in counts.values())
+
+
+def test_ctrl_c_in_a_sync_run_stops_it_with_every_create_recorded(tmp_path: Path) -> None:
+    names = photos(tmp_path / "photos", 8)
+    out = tmp_path / "out"
+    journal = out / "magic-hour-batch.sqlite"
+    with served(render_seconds=0.5) as (fake, server):
+        child = _child(server.url, fake.token, tmp_path / "photos", out)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(JournalError):
+                if journal.exists() and batches.status(journal).counts["created"] >= 2:
+                    break
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+        assert child.returncode != 0 and "KeyboardInterrupt" in stderr
+        summary = batches.status(journal)
+        assert summary.counts["creating"] == 0 and summary.unknown == 0 and not summary.complete
+        with Client(base_url=server.url, token=fake.token) as client:
+            final = client.batches.run(output_dir=out)
+        counts = fake.create_counts()
+    assert final.complete and counts == dict.fromkeys(names, 1)

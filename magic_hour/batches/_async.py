@@ -218,7 +218,9 @@ class TaskRunner:
             run.emit(update)
             return names
         if isinstance(action, Download):
-            targets = await anyio.to_thread.run_sync(run.download_targets, action.project, action.names)
+            targets = await anyio.to_thread.run_sync(
+                run.download_targets, action.project, action.names, action.resumed
+            )
             for item, path in targets:
                 # Names the journal reserved for this item: a file under one is this item's own.
                 await self._jobs.download(

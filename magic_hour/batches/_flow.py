@@ -162,10 +162,12 @@ class Finish:
 
 @dataclass(frozen=True)
 class Download:
-    """Download ``project``'s outputs to ``names`` (relative to the output folder): nothing."""
+    """Download ``project``'s outputs to ``names`` (relative to the output folder): nothing. ``resumed``:
+    a run before this one was downloading them (it may have left temporary files)."""
 
     project: Any
     names: List[str]
+    resumed: bool = False
 
 
 Action = Union[
@@ -314,7 +316,7 @@ def item_flow(row: Row, tool: Tool, options: FlowOptions) -> ItemFlow:
             if len(urls) != len(names):
                 names = yield Finish(urls, project_id, {})
         try:
-            yield Download(project, names)
+            yield Download(project, names, item.state in (FINISHED, DOWNLOADED))
         except MagicHourError as exc:
             yield Record(FINISHED, {"failure": failure_of(exc, "download")})
             return

@@ -4,7 +4,6 @@ driver runs in a worker thread)."""
 
 from __future__ import annotations
 
-import glob
 import os
 import threading
 import time
@@ -241,10 +240,11 @@ class Run:
         names = self.journal.finish(row.item.seq, previous, old_credits, choose, action.fields)
         return names, self._after(row, FINISHED, {**action.fields, "outputs": names}, previous, old_credits)
 
-    def download_targets(self, project: Any, names: List[str]) -> List[Tuple[Any, str]]:
-        """``(output item, path)`` per output of ``project``, each path made ready: its folder made, and
-        the temporary files a killed run left for this name (``.<name>.*.part``, this item's by its
-        reserved name) removed."""
+    def download_targets(self, project: Any, names: List[str], resumed: bool) -> List[Tuple[Any, str]]:
+        """``(output item, path)`` per output of ``project``, each folder made. For an item a killed run
+        was downloading (``resumed``), the temporary files it left under its reserved names
+        (``.<name>.<random>.part``) are removed first; only then is the folder listed, so that a batch
+        never lists its output folder once per item."""
         items: Any = getattr(project, "downloads", None) or getattr(project, "faces", None) or []
         targets: List[Tuple[Any, str]] = []
         for item, name in zip(cast("List[Any]", items), names):
@@ -252,10 +252,14 @@ class Run:
             folder = os.path.dirname(path) or "."
             try:
                 os.makedirs(folder, exist_ok=True)
-                for stale in glob.glob(
-                    os.path.join(glob.escape(folder), f".{glob.escape(os.path.basename(path)[:100])}.*.part")
-                ):
-                    os.unlink(stale)
+                if resumed:
+                    prefix = f".{os.path.basename(path)[:100]}."
+                    with os.scandir(folder) as entries:
+                        stale = [
+                            e.path for e in entries if e.name.startswith(prefix) and e.name.endswith(".part")
+                        ]
+                    for leftover in stale:
+                        os.unlink(leftover)
             except OSError as exc:
                 raise DownloadWriteError(
                     f"cannot prepare {path}: {exc.strerror or exc}", url="", path=path, errno=exc.errno

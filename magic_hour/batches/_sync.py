@@ -230,7 +230,7 @@ class ThreadRunner:
             run.emit(update)
             return names
         if isinstance(action, Download):
-            for item, path in run.download_targets(action.project, action.names):
+            for item, path in run.download_targets(action.project, action.names, action.resumed):
                 # Names the journal reserved for this item: a file under one is this item's own.
                 self._jobs.download([item], output=path, overwrite=True, on_progress=run.progress_stopper())
             return None

@@ -16,8 +16,8 @@ its peak RSS and CPU time are the runner's alone. Inputs are ``--items`` tiny PN
   record's sync to the disk costs (runs without it). Targets: peak RSS at ``--items`` within 1.25x of
   the one at ``--small`` (flat: the journal holds the state, not lists in memory), journal writes < 5%
   of the wall time.
-- ``kills``: a batch of ``--items`` items killed with SIGKILL at ``--kills`` random moments (uniform
-  between 0.5 s and the time a whole run would take), resumed each time; then settled as a person would
+- ``kills``: a batch of ``--items`` items killed with SIGKILL at ``--kills`` random moments (once a
+  random share of the items is done, plus up to a second), resumed each time; then settled as a person would
   (each ``unknown`` item's project looked up by name among those the API has: ``resolve`` with its id if
   found, else as not created) and run to its end. Target: every output present, exactly one project
   per item (counted by the fake), no temporary file left.
@@ -28,6 +28,7 @@ Exit 1 when a target is missed. tests/benchmarks/README.md has the last figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -189,28 +190,36 @@ def scale(args: argparse.Namespace, fake: Any, url: str, work: Path) -> Dict[str
     return results
 
 
-def kills(args: argparse.Namespace, fake: Any, url: str, work: Path, whole: float) -> Dict[str, Any]:
-    from magic_hour import batches
+def kills(args: argparse.Namespace, fake: Any, url: str, work: Path) -> Dict[str, Any]:
+    from magic_hour import JournalError, batches
 
     photos, out = work / "kills" / "photos", work / "kills" / "out"
     _inputs(photos, args.items)
     journal = out / "magic-hour-batch.sqlite"
     names = {f"p{i:05d}.png" for i in range(args.items)}
     rng = random.Random(args.seed)
+    # Each kill comes when the batch has done a random share of the items (spread over the whole batch),
+    # after a random further delay of up to a second: a moment in the middle of some step of some item.
+    thresholds = sorted(rng.uniform(0.02, 0.98) * args.items for _ in range(args.kills))
     moments: List[float] = []
     progress: List[int] = []
-    for _ in range(args.kills):
+    for threshold in thresholds:
         proc = _spawn(url, fake.token, photos, out, args.jobs, args.use_async)
-        moment = rng.uniform(0.5, max(1.0, whole))
-        deadline = time.monotonic() + moment
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.01)
+        started = time.monotonic()
+        while proc.poll() is None:
+            with contextlib.suppress(JournalError):
+                if journal.exists() and batches.status(journal).done >= threshold:
+                    break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0, 1))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.communicate()
-        moments.append(moment)
+        moments.append(time.monotonic() - started)
         progress.append(batches.status(journal).done if journal.exists() else 0)
-        print(f"killed after {moment:5.1f} s: {progress[-1]} done", flush=True)
+        print(
+            f"killed after {moments[-1]:5.1f} s (past {threshold:.0f} done): {progress[-1]} done", flush=True
+        )
     status = batches.status(journal)
     by_name: Dict[Optional[str], str] = {p.name: p.id for p in fake.projects}
     unknown = list(batches.items(journal, state="unknown"))
@@ -278,13 +287,11 @@ def main() -> None:
     fake = FakeMagicHour(keep_content=False)
     try:
         with fake.serve() as server:
-            whole = 60.0
             if "scale" in args.only:
                 results["scale"] = scale(args, fake, server.url, work)
-                whole = results["scale"][str(args.items)]["wall"]
             if "kills" in args.only:
                 fake.reset()
-                results["kills"] = kills(args, fake, server.url, work, whole)
+                results["kills"] = kills(args, fake, server.url, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
