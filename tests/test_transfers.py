@@ -20,7 +20,6 @@ from _servers import RawServer, Respond, Unframed
 from conftest import Flavor
 
 from magic_hour import AsyncClient, Client, InvalidParameterError, UploadProgress
-from magic_hour._core.transfers import task_slots, thread_slots
 from magic_hour.testing import FakeMagicHour
 
 pytestmark = [pytest.mark.anyio, pytest.mark.full]
@@ -176,7 +175,7 @@ def _generate(client: Any, tmp_path: pathlib.Path, job: int) -> Callable[[], Any
 
 
 def _slots(client: Any) -> Any:
-    return thread_slots(client._http) if isinstance(client, Client) else task_slots(client._http)
+    return client._http.transfers
 
 
 @pytest.mark.parametrize("bound", [1, 3])
@@ -285,7 +284,7 @@ async def test_a_cancelled_transfer_gives_back_its_slot(
     path = tmp_path / "a.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 1000)
     assert isinstance(client, AsyncClient)
-    slots = task_slots(client._http)
+    slots = client._http.transfers
 
     async def upload() -> None:
         await client.v1.files.upload_file(str(path))

@@ -25,13 +25,10 @@ import contextvars
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, AsyncGenerator, Callable, Generator, Optional, Tuple
+from typing import Any, AsyncGenerator, Callable, Generator, Optional, Tuple
 
 from . import pool
 from .config import DEFAULT_MAX_TRANSFERS
-
-if TYPE_CHECKING:
-    from .transport import AsyncHTTP, SyncHTTP
 
 __all__ = [
     "DEFAULT_MAX_TRANSFERS",
@@ -40,8 +37,6 @@ __all__ = [
     "TaskSlots",
     "ThreadAttempt",
     "ThreadSlots",
-    "task_slots",
-    "thread_slots",
 ]
 
 _POLL = 0.05
@@ -257,7 +252,7 @@ class TaskAttempt(_Attempt):
 
 
 _lock = threading.Lock()
-"""Guards the tables below (held for a look-up or an insert, never while waiting for anything)."""
+"""Guards a :class:`ThreadSlots`' fresh start in a forked child (never held while waiting for a slot)."""
 
 
 def _forked() -> None:
@@ -270,24 +265,3 @@ def _forked() -> None:
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_forked)
-
-_THREADS: weakref.WeakKeyDictionary[SyncHTTP, ThreadSlots] = weakref.WeakKeyDictionary()
-_TASKS: weakref.WeakKeyDictionary[AsyncHTTP, TaskSlots] = weakref.WeakKeyDictionary()
-
-
-def thread_slots(http: SyncHTTP) -> ThreadSlots:
-    """The slots of the client that owns ``http``: one set per client, shared by all its calls."""
-    with _lock:
-        slots = _THREADS.get(http)
-        if slots is None:
-            slots = _THREADS[http] = ThreadSlots(http.config.max_concurrent_transfers)
-        return slots
-
-
-def task_slots(http: AsyncHTTP) -> TaskSlots:
-    """The slots of the client that owns ``http``: one set per client, shared by all its calls."""
-    with _lock:
-        slots = _TASKS.get(http)
-        if slots is None:
-            slots = _TASKS[http] = TaskSlots(http.config.max_concurrent_transfers)
-        return slots

@@ -25,6 +25,7 @@ from .redirects import asend_following, send_following
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
 from .retry import retry_flow
+from .transfers import TaskSlots, ThreadSlots
 
 logger = logging.getLogger("magic_hour")
 
@@ -69,6 +70,8 @@ class SyncHTTP(SyncPoolHolder):
     ) -> None:
         self.config = config
         super().__init__(client, max_in_flight, make_client)
+        self.transfers = ThreadSlots(config.max_concurrent_transfers)
+        """The client-wide bound on file transfers (``transfers.py``), shared by all its calls."""
 
     def send(self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
@@ -151,6 +154,8 @@ class AsyncHTTP(AsyncPoolHolder):
     ) -> None:
         self.config = config
         super().__init__(client, max_in_flight, make_client)
+        self.transfers = TaskSlots(config.max_concurrent_transfers)
+        """The client-wide bound on file transfers (``transfers.py``), shared by all its calls."""
 
     async def send(
         self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any

@@ -19,7 +19,7 @@ import httpx
 
 from .._core.deadline import Budget, budget_for
 from .._core.flows import arun_flow, run_flow
-from .._core.transfers import TaskAttempt, ThreadAttempt, task_slots, thread_slots
+from .._core.transfers import TaskAttempt, ThreadAttempt
 from .._upload.bodies import Cancelled
 from .._upload.threads import Interrupt
 from .decoding import BodyDecoder, abody_pieces, body_pieces
@@ -110,7 +110,7 @@ class SyncDownloader:
         return paths
 
     def _one(self, target: Target, emit: Emitter, cancel: Interrupt) -> str:
-        with thread_slots(self._http).attempt(cancel.event) as attempt:  # the client-wide bound on transfers
+        with self._http.transfers.attempt(cancel.event) as attempt:  # the client-wide bound on transfers
             attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
             return self._download(target, emit, cancel, attempt)
 
@@ -216,7 +216,7 @@ class AsyncDownloader:
         return paths
 
     async def _one(self, target: Target, emit: Emitter) -> str:
-        async with task_slots(self._http).attempt() as attempt:  # the client-wide bound on transfers
+        async with self._http.transfers.attempt() as attempt:  # the client-wide bound on transfers
             await attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
             return await self._download(target, emit, attempt)
 

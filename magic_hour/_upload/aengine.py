@@ -17,7 +17,6 @@ import httpx
 
 from .._core.deadline import budget_for
 from .._core.flows import arun_flow
-from .._core.transfers import task_slots
 from .._exceptions import MagicHourError
 from .areading import ThreadReader
 from .bodies import (
@@ -146,7 +145,7 @@ class AsyncUploader:
             if isinstance(action, Presign):
                 return one_target(source, await self._presign([source]))
             assert isinstance(action, Put)
-            async with task_slots(self._http).hold():  # the client-wide bound on transfers
+            async with self._http.transfers.hold():  # the client-wide bound on transfers
                 return await self._put(action, progress)
 
         start = time.perf_counter()

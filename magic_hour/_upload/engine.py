@@ -26,7 +26,6 @@ import httpx
 
 from .._core.deadline import budget_for
 from .._core.flows import run_flow
-from .._core.transfers import thread_slots
 from .._exceptions import MagicHourError
 from .bodies import (
     Progress,
@@ -142,7 +141,7 @@ class SyncUploader:
             if isinstance(action, Presign):
                 return one_target(source, self._presign([source]))
             assert isinstance(action, Put)
-            with thread_slots(self._http).hold(cancel.event):  # the client-wide bound on transfers
+            with self._http.transfers.hold(cancel.event):  # the client-wide bound on transfers
                 return self._put(action, progress, cancel)
 
         start = time.perf_counter()
