@@ -93,9 +93,9 @@ async def test_get_with_path_id_and_delete_without_body(sdk: Flavor, api: respx.
     api.delete(url__regex=r".*/v1/video-projects/.*").respond(204)
     client = sdk.client()
 
-    res = await sdk.call(client.v1.video_projects.get, id="v1/../x")
+    res = await sdk.call(client.v1.video_projects.get, id="v1/x?y#z")
 
-    assert api.calls.last.request.url.raw_path == b"/v1/video-projects/v1%2F..%2Fx"  # quoted whole
+    assert api.calls.last.request.url.raw_path == b"/v1/video-projects/v1%2Fx%3Fy%23z"  # quoted whole
     assert type(res).__name__ == "V1VideoProjectsGetResponse"
     assert res.type_ == "FACE_SWAP" and res.status == "complete"
     assert res.created_at == "2026-01-01T00:00:00.000Z"  # date-times stay the wire's strings

@@ -92,8 +92,9 @@ async def test_check_result_downloads_the_outputs_of_a_seeded_project(
         download_outputs=True,
         download_directory=str(tmp_path),
     )
-    assert result.downloaded_paths == [str(tmp_path / "a.png"), str(tmp_path / "b.png")]
-    assert [(tmp_path / n).read_bytes() for n in ("a.png", "b.png")] == [b"A", b"B"]
+    # Outputs are named after their project (docs/jobs.md, Names), in the order the project lists them.
+    assert result.downloaded_paths == [str(tmp_path / "img_1-1.png"), str(tmp_path / "img_1-2.png")]
+    assert [(tmp_path / n).read_bytes() for n in ("img_1-1.png", "img_1-2.png")] == [b"A", b"B"]
     assert len(fake.requests_to("downloads")) == 2
 
 
