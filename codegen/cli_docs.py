@@ -87,7 +87,7 @@ def _metavar(flag: Json) -> str:
 
 def _value(flag: Json) -> str:
     """The value column: what the option takes."""
-    parts: List[str] = []
+    parts: List[str] = ["**deprecated**"] if flag.get("deprecated") else []
     when = flag.get("required_when")
     if flag.get("required") and not flag.get("fill"):
         parts.append("**required**")

@@ -202,5 +202,7 @@ def flags(api: Api, op: Operation, reserved: Set[str]) -> List[Json]:
         if "default" in schema and not isinstance(schema["default"], (dict, list)):
             entry["default"] = schema["default"]
         entry["help"] = without_values(plain(description), entry.get("choices", [])) or path
+        if schema.get("deprecated") or re.search(r"\bdeprecated\b", first_sentence(description), re.I):
+            entry["deprecated"] = True
         flags.append(entry)
     return flags

@@ -721,3 +721,48 @@ def test_quiet_works_before_or_after_the_command(where: str, tmp_path: Path) -> 
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr == "", proc.stderr  # not even the mock's banner
         assert proc.stdout.strip()
+
+
+# ------------------------------------------------------------------------- 10: small ones
+
+
+def test_small_things_of_help() -> None:
+    assert "Create an Animation video." in " ".join(help_of("video", "animate").split())  # was "a Animation"
+    text = help_of("video", "face-swap")
+    listed = text.split("\noptions:\n", 1)[1]  # below the usage line
+    options, deprecated = listed.split("deprecated options (the API ignores or replaces them):")
+    assert "--height HEIGHT" in deprecated.split("job options:")[0] and "--height" not in options
+    # the global options: listed once, under magic-hour --help; a command's help says so in a line
+    assert "--max-retries N" not in text and "--token TOKEN" not in text
+    assert "global options (--json, -q, -v, --mock" in " ".join(text.split())
+    assert len(help_of("audio", "speech").splitlines()) < 50  # was 65, 21 of them global options
+    top = " ".join(help_of().split())
+    assert "--max-retries N" in top and "--concurrency" not in top  # job commands have no --concurrency
+    assert "across everything the command transfers" in top
+
+
+def test_a_finished_transfers_rate_stays_put() -> None:
+    """The rate of a finished upload is its average over its own time: it no longer falls as the
+    display goes on (rich's windowed estimate empties after 30 s, and the fallback divided by a time
+    that kept running)."""
+    from rich.console import Console
+
+    from magic_hour.cli._bars import FittedProgress, Layout, RateColumn
+
+    now = [0.0]
+    console = Console(width=120, file=open(os.devnull, "w"))  # noqa: SIM115 (closed below)
+    layout = Layout(console)
+    column = RateColumn(layout, "rate")
+    progress = FittedProgress(layout, column, console=console, get_time=lambda: now[0])
+    task_id = progress.add_task("", total=1_000_000)
+    for step in range(1, 11):  # 1 MB in 2 s
+        now[0] = step * 0.2
+        progress.update(task_id, completed=step * 100_000)
+    task = progress.tasks[0]
+    shown = [column.render(task).plain]
+    for later in (10.0, 40.0, 100.0):
+        now[0] = later
+        progress.update(task_id, state="ok")  # the display's later updates
+        shown.append(column.render(task).plain)
+    console.file.close()
+    assert shown == ["500.0 kB/s"] * 4, shown

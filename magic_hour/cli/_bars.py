@@ -152,10 +152,13 @@ class RateColumn(_Fitted):
     def render(self, task: Task) -> Text:
         if not self.layout.widths()["rate"]:
             return Text("")
-        speed = task.finished_speed or task.speed
-        elapsed = task.elapsed
-        if speed is None and elapsed and task.completed:
-            speed = task.completed / elapsed
+        if task.finished_time:  # done: its average over its own time, which stops with it
+            speed: Optional[float] = task.completed / task.finished_time
+        else:  # rich's estimate; a file too quick for one gets its average so far
+            speed = task.speed
+            elapsed = task.elapsed
+            if speed is None and elapsed and task.completed:
+                speed = task.completed / elapsed
         if not speed:
             return Text("")
         factor, unit = _units(int(speed))

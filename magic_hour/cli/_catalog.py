@@ -108,7 +108,7 @@ def fill_note(flag: Json) -> str:
     return f" (when not given: {', '.join(parts)}{required})"
 
 
-def _add_flag(parser: argparse.ArgumentParser, flag: Json, command: Json) -> None:
+def _add_flag(parser: Any, flag: Json, command: Json) -> None:
     """The option of ``flag``, and its former names (``aliases``) as hidden options of the same field."""
     kind, dest = flag["type"], "field:" + flag["path"]
     shown: Dict[str, Any] = {"help": _help(flag, command)}
@@ -222,6 +222,7 @@ def add_catalog_commands(
         sub.leaf = True
         for arg in command["args"]:
             sub.add_argument(arg["name"], metavar=arg["name"].upper(), help=arg["help"])
+        deprecated = sub.add_argument_group("deprecated options (the API ignores or replaces them)")
         for flag in command["flags"]:
-            _add_flag(sub, flag, command)
+            _add_flag(deprecated if flag.get("deprecated") else sub, flag, command)
         _add_runner_options(sub, command)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import shutil
 import textwrap
 from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
@@ -28,6 +29,11 @@ class UsageError(Exception):
         super().__init__(message)
         self.message = message
         self.usage = usage
+
+
+GLOBAL_SHOWN = (
+    "--json, -q, -v, --mock, --token, --base-url, --timeout, --max-retries, --max-concurrent-transfers"
+)
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -99,6 +105,14 @@ class Parser(argparse.ArgumentParser):
             if near:
                 message += f"; did you mean {' or '.join(near)}?"
         return message + f" (see {self.prog} --help)"
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if self.leaf:  # the global options are listed once, under magic-hour --help
+            note = f"global options ({GLOBAL_SHOWN}) work here too: {PROG} --help lists them."
+            width = shutil.get_terminal_size().columns - 2  # what argparse wraps the rest to
+            text += "\n" + "\n".join(textwrap.wrap(note, width, break_on_hyphens=False)) + "\n"
+        return text
 
     def error(self, message: str) -> NoReturn:
         names = list(self.command_names)
@@ -197,73 +211,81 @@ def upload_item(text: str) -> Dict[str, str]:
 def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
     """The global options; accepted before the command and after it (``files upload x.png --mock``).
 
-    On sub-commands their defaults are SUPPRESS, so an option given before the command is not reset.
+    On sub-commands their defaults are SUPPRESS, so an option given before the command is not reset,
+    and so is their help: ``magic-hour --help`` lists them once, a command's help says where.
     """
 
     def default(value: object) -> Any:
         return value if with_defaults else argparse.SUPPRESS
+
+    def shown(text: str) -> str:
+        return text if with_defaults else argparse.SUPPRESS
 
     parent = Parser(add_help=False)
     group = parent.add_argument_group("global options")
     group.add_argument(
         "--token",
         default=default(None),
-        help=f"API token (default: ${TOKEN_ENV}; prefer the variable, a token on the command line "
-        "is visible to other users of this machine)",
+        help=shown(
+            f"API token (default: ${TOKEN_ENV}; prefer the variable, a token on the command line "
+            "is visible to other users of this machine)"
+        ),
     )
     group.add_argument(
         "--base-url",
         default=default(None),
         metavar="URL",
-        help=f"API base URL (default: ${BASE_URL_ENV}, else https://api.magichour.ai)",
+        help=shown(f"API base URL (default: ${BASE_URL_ENV}, else https://api.magichour.ai)"),
     )
     group.add_argument(
         "--timeout",
         type=positive_seconds,
         default=default(None),
         metavar="SECONDS",
-        help="timeout of each request (default 60 s, 10 s to connect)",
+        help=shown("timeout of each request (default 60 s, 10 s to connect)"),
     )
     group.add_argument(
         "--max-retries",
         type=non_negative_int,
         default=default(None),
         metavar="N",
-        help="retries of a failed request or upload (default 2)",
+        help=shown("retries of a failed request or upload (default 2)"),
     )
     group.add_argument(
         "--max-concurrent-transfers",
         type=max_transfers,
         default=default(UNSET),
         metavar="N",
-        help="file uploads and downloads in flight at once, a bound on --concurrency "
-        "(default 8; none: no bound)",
+        help=shown(
+            "file uploads and downloads in flight at once, across everything the command transfers "
+            "(default 8; none: no bound)"
+        ),
     )
     group.add_argument(
         "--json",
         action="store_true",
         default=default(False),
-        help="print one JSON document on stdout, also when the command fails",
+        help=shown("print one JSON document on stdout, also when the command fails"),
     )
     group.add_argument(
         "-q",
         "--quiet",
         action="store_true",
         default=default(False),
-        help="no progress on stderr (errors and warnings are still said)",
+        help=shown("no progress on stderr (errors and warnings are still said)"),
     )
     group.add_argument(
         "-v",
         "--verbose",
         action="store_true",
         default=default(False),
-        help="log requests and retries to stderr (the token is never shown)",
+        help=shown("log requests and retries to stderr (the token is never shown)"),
     )
     group.add_argument(
         "--mock",
         action="store_true",
         default=default(False),
-        help="run against a local mock server started by this command: no account, no network",
+        help=shown("run against a local mock server started by this command: no account, no network"),
     )
     return parent
 
