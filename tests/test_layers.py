@@ -106,3 +106,29 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
         "magic_hour._core.a imports magic_hour.resources.v1",
         "magic_hour._core.a imports magic_hour._jobs.runner",
     ]
+
+
+def test_no_per_client_state_in_module_level_maps() -> None:
+    """Issue 22 item 4: a client's transfer slots, job runner, upload engine and upload cache hang off its
+    HTTP driver, not module-level weak maps keyed by it (which outlived nothing, but hid the owner)."""
+    found = []
+    for layer in LAYERS[:3]:
+        for path in sorted((ROOT / layer).rglob("*.py")):
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+                if isinstance(value, ast.Call) and "Weak" in ast.unparse(value.func):
+                    found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}")
+    assert found == []
+
+
+def test_one_runner_and_one_upload_engine_per_client() -> None:
+    from magic_hour import AsyncClient, Client
+    from magic_hour._client import http_of
+    from magic_hour._jobs import async_jobs, sync_jobs
+
+    for make, jobs in ((Client, sync_jobs), (AsyncClient, async_jobs)):
+        first, second = make(token="t"), make(token="t")
+        runner = jobs(http_of(first))  # type: ignore[arg-type]
+        assert jobs(http_of(first)) is runner is http_of(first).jobs  # type: ignore[arg-type]
+        assert jobs(http_of(second)) is not runner  # type: ignore[arg-type]
+        assert first.v1.files._uploader() is runner.uploader  # pyright: ignore[reportPrivateUsage]

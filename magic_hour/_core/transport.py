@@ -72,6 +72,9 @@ class SyncHTTP(SyncPoolHolder):
         super().__init__(client, max_in_flight, make_client)
         self.transfers = ThreadSlots(config.max_concurrent_transfers)
         """The client-wide bound on file transfers (``transfers.py``), shared by all its calls."""
+        self.jobs: Any = None
+        """The client's job runner (its upload engine and upload cache), made on first use by
+        ``magic_hour._jobs``: a layer above this one, so it is not named here."""
 
     def send(self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
@@ -156,6 +159,9 @@ class AsyncHTTP(AsyncPoolHolder):
         super().__init__(client, max_in_flight, make_client)
         self.transfers = TaskSlots(config.max_concurrent_transfers)
         """The client-wide bound on file transfers (``transfers.py``), shared by all its calls."""
+        self.jobs: Any = None
+        """The client's job runner (its upload engine and upload cache), made on first use by
+        ``magic_hour._jobs``: a layer above this one, so it is not named here."""
 
     async def send(
         self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any

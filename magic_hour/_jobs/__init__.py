@@ -7,7 +7,6 @@ Pure flows (``inputs``, ``polling``, ``download_flow``, ``names``) and thin sync
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import TYPE_CHECKING
 
 from .runner import AsyncJobs, SyncJobs
@@ -17,24 +16,30 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncJobs", "SyncJobs", "async_jobs", "sync_jobs"]
 
-_LOCK = threading.Lock()
-_SYNC: weakref.WeakKeyDictionary[SyncHTTP, SyncJobs] = weakref.WeakKeyDictionary()
-_ASYNC: weakref.WeakKeyDictionary[AsyncHTTP, AsyncJobs] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()  # two threads' first jobs on one client make one runner
 
 
 def sync_jobs(http: SyncHTTP) -> SyncJobs:
-    """The runner of the client that owns ``http`` (one per client: it holds the upload cache)."""
-    with _LOCK:
-        runner = _SYNC.get(http)
-        if runner is None:
-            runner = _SYNC[http] = SyncJobs(http)
-        return runner
+    """The runner of the client that owns ``http`` (one per client, held by its driver: it holds the
+    client's upload engine and upload cache)."""
+    runner = http.jobs
+    if runner is None:
+        with _LOCK:
+            runner = http.jobs
+            if runner is None:
+                runner = http.jobs = SyncJobs(http)
+    assert isinstance(runner, SyncJobs)
+    return runner
 
 
 def async_jobs(http: AsyncHTTP) -> AsyncJobs:
-    """The runner of the client that owns ``http`` (one per client: it holds the upload cache)."""
-    with _LOCK:
-        runner = _ASYNC.get(http)
-        if runner is None:
-            runner = _ASYNC[http] = AsyncJobs(http)
-        return runner
+    """The runner of the client that owns ``http`` (one per client, held by its driver: it holds the
+    client's upload engine and upload cache)."""
+    runner = http.jobs
+    if runner is None:
+        with _LOCK:
+            runner = http.jobs
+            if runner is None:
+                runner = http.jobs = AsyncJobs(http)
+    assert isinstance(runner, AsyncJobs)
+    return runner
