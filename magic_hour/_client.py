@@ -82,7 +82,9 @@ class Client:
         base_url: overrides ``environment``; defaults to ``$MAGIC_HOUR_BASE_URL`` unless ``environment``
             is given as another member than ``Environment.ENVIRONMENT``.
         environment: a pre-defined base URL (``Environment.ENVIRONMENT``, the production API).
-        timeout: seconds or an :class:`httpx.Timeout` (default 60 s, 10 s to connect); ``None`` waits forever.
+        timeout: each attempt's, in seconds or an :class:`httpx.Timeout` (default 60 s, 10 s to connect);
+            ``None`` waits forever. A call's deadline is ``request_options={"total_timeout": s}``, a job's
+            wait ``wait_timeout=`` (docs/client.md, Timeouts).
         max_retries: retries of failed requests (connection errors, timeouts, 408/409/429/5xx); default 2.
         httpx_client: an :class:`httpx.Client` to use; it is borrowed, never closed by us.
         default_headers: headers sent with every API request.
@@ -193,7 +195,9 @@ class AsyncClient:
         base_url: overrides ``environment``; defaults to ``$MAGIC_HOUR_BASE_URL`` unless ``environment``
             is given as another member than ``Environment.ENVIRONMENT``.
         environment: a pre-defined base URL (``Environment.ENVIRONMENT``, the production API).
-        timeout: seconds or an :class:`httpx.Timeout` (default 60 s, 10 s to connect); ``None`` waits forever.
+        timeout: each attempt's, in seconds or an :class:`httpx.Timeout` (default 60 s, 10 s to connect);
+            ``None`` waits forever. A call's deadline is ``request_options={"total_timeout": s}``, a job's
+            wait ``wait_timeout=`` (docs/client.md, Timeouts).
         max_retries: retries of failed requests (connection errors, timeouts, 408/409/429/5xx); default 2.
         httpx_client: an :class:`httpx.AsyncClient` to use; it is borrowed, never closed by us.
         default_headers: headers sent with every API request.
