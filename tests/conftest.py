@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import inspect
 import json
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Set
@@ -133,7 +134,7 @@ def _shared_default_ssl_context() -> Iterator[None]:
     def create_ssl_context(*args: Any, **kwargs: Any) -> Any:
         if args or kwargs.get("verify", True) is not True or kwargs.get("cert") is not None:
             return real(*args, **kwargs)
-        key = tuple(sorted(kwargs.items()))
+        key = (tuple(sorted(kwargs.items())), os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
         if key not in cache:
             cache[key] = real(**kwargs)
         return cache[key]

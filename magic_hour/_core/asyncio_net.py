@@ -203,7 +203,9 @@ class AioStream(httpcore.AsyncNetworkStream):
         if transport is None:  # the connection was lost during the handshake
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
         self._protocol.transport = transport
-        transport.set_write_buffer_limits(0)
+        # (The TLS transport keeps its own write limits: asyncio's TLS layer pauses at a buffer ">=" its
+        # high-water mark, so a limit of 0 would pause every write until the next answer arrives. The
+        # socket under it keeps the limit of 0 set at connect.)
         await _handed_over(transport)
         return AioStream(transport, self._protocol)
 
