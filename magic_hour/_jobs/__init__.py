@@ -7,7 +7,7 @@ Pure flows (``inputs``, ``polling``, ``download_flow``, ``names``) and thin sync
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from .runner import AsyncJobs, SyncJobs
 
@@ -19,15 +19,20 @@ __all__ = ["AsyncJobs", "SyncJobs", "async_jobs", "sync_jobs"]
 _LOCK = threading.Lock()  # two threads' first jobs on one client make one runner
 
 
-def sync_jobs(http: SyncHTTP) -> SyncJobs:
-    """The runner of the client that owns ``http`` (one per client, held by its driver: it holds the
-    client's upload engine and upload cache)."""
+def _held(http: Union[SyncHTTP, AsyncHTTP], make: Callable[[Any], object]) -> object:
     runner = http.jobs
     if runner is None:
         with _LOCK:
             runner = http.jobs
             if runner is None:
-                runner = http.jobs = SyncJobs(http)
+                runner = http.jobs = make(http)
+    return runner
+
+
+def sync_jobs(http: SyncHTTP) -> SyncJobs:
+    """The runner of the client that owns ``http`` (one per client, held by its driver: it holds the
+    client's upload engine and upload cache)."""
+    runner = _held(http, SyncJobs)
     assert isinstance(runner, SyncJobs)
     return runner
 
@@ -35,11 +40,6 @@ def sync_jobs(http: SyncHTTP) -> SyncJobs:
 def async_jobs(http: AsyncHTTP) -> AsyncJobs:
     """The runner of the client that owns ``http`` (one per client, held by its driver: it holds the
     client's upload engine and upload cache)."""
-    runner = http.jobs
-    if runner is None:
-        with _LOCK:
-            runner = http.jobs
-            if runner is None:
-                runner = http.jobs = AsyncJobs(http)
+    runner = _held(http, AsyncJobs)
     assert isinstance(runner, AsyncJobs)
     return runner
