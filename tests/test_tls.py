@@ -11,6 +11,7 @@ import ssl
 import threading
 from typing import Any, Dict, Iterator, List, Tuple
 
+import httpx
 import pytest
 from conftest import TOKEN, Flavor
 
@@ -121,6 +122,17 @@ async def test_calls_go_over_tls_on_the_clients_own_pool(sdk: Flavor, tls_server
         assert res.items[0].file_path == "api-assets/x/a.mp4"
     assert [r[:2] for r in tls_server.requests] == [("POST", "/v1/files/upload-urls")] * 2
     assert tls_server.requests[0][2]["authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_a_certificate_the_client_does_not_trust_is_a_connection_error(
+    sdk: Flavor, tls_server: TlsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE")  # the default trust store: the test CA is not in it
+    client = sdk.client(base_url=tls_server.url, max_retries=0)
+    with pytest.raises(ApiConnectionError) as info:
+        await sdk.create(client)
+    assert isinstance(info.value.__cause__, httpx.ConnectError)  # as httpx raises it for its own pool
+    assert tls_server.requests == []
 
 
 async def test_an_early_answer_through_tls_is_read_not_retried(

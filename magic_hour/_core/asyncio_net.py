@@ -241,7 +241,10 @@ class AioBackend(httpcore.AsyncNetworkBackend):
         local = None if local_address is None else (local_address, 0)
         try:
             transport, protocol = await _within(
-                loop.create_connection(_Protocol, host, port, local_addr=local), timeout
+                # Happy eyeballs (RFC 8305), as anyio's connect does: an address family whose route is
+                # dead does not hold the connection until the connect timeout.
+                loop.create_connection(_Protocol, host, port, local_addr=local, happy_eyeballs_delay=0.25),
+                timeout,
             )
         except _TIMEOUTS:
             raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
