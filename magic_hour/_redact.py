@@ -69,6 +69,17 @@ def _scrub_bytes(content: bytes) -> bytes:
     return scrub_text(content.decode("latin-1")).encode("latin-1")
 
 
+def request_of(source: object) -> Optional[httpx.Request]:
+    """The request of a response or an httpx error, ``None`` when it was made without one (httpx's
+    public ``.request`` raises ``RuntimeError`` then)."""
+    import httpx
+
+    try:
+        return source.request if isinstance(source, (httpx.Response, httpx.RequestError)) else None
+    except RuntimeError:
+        return None
+
+
 def bearer_token(request: Optional[httpx.Request]) -> Optional[str]:
     """The bearer token a request carried, if any."""
     if request is None:
@@ -112,7 +123,7 @@ def safe_response(
     storage error body may quote the signed URL)."""
     import httpx
 
-    request = response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+    request = request_of(response)
     try:
         content = response.content
     except httpx.ResponseNotRead:
@@ -139,7 +150,7 @@ def sanitized_state(state: dict[str, Any]) -> dict[str, Any]:
 
     secrets: List[str] = []
     for value in state.values():
-        request = value._request if isinstance(value, httpx.Response) else value  # pyright: ignore[reportPrivateUsage]
+        request = request_of(value) if isinstance(value, httpx.Response) else value
         token = bearer_token(request) if isinstance(request, httpx.Request) else None
         secrets.extend(_pieces([token]))
     out: dict[str, Any] = {}

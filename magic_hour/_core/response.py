@@ -15,7 +15,7 @@ from .._exceptions import (
     ProjectMayExistStatusError,
     error_class_for_status,
 )
-from .._redact import bearer_token, redact
+from .._redact import bearer_token, redact, request_of
 from .reading import SUCCESS_BODY_LIMIT, TRUNCATED, body_text, parse_json
 from .request import path_segment
 
@@ -55,12 +55,12 @@ def _redact_token(message: str, response: httpx.Response) -> str:
     # Some servers echo the credential they refused ("invalid token sk-..."); it must not reach the
     # message, which ends up in logs and tracebacks. The body keeps what was received. Redacted before
     # the cut, and a tail that starts the token is redacted too.
-    request = response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+    request = request_of(response)
     return redact(message, [bearer_token(request)])
 
 
 def _operation(response: httpx.Response) -> str:
-    request = response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+    request = request_of(response)
     return f"{request.method} {request.url.path}" if request is not None else "the create"
 
 

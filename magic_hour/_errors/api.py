@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Type
 
 import httpx
 
-from .._redact import bearer_token, redact, safe_request
+from .._redact import bearer_token, redact, request_of, safe_request
 from .base import MagicHourError
 
 
@@ -49,7 +49,7 @@ class ApiError(MagicHourError):
                 body = None
         if message is None:
             # Bounded, and without the token should the server have echoed it.
-            token = bearer_token(response._request)  # pyright: ignore[reportPrivateUsage]
+            token = bearer_token(request_of(response))
             message = redact(_message_of(body) or response.reason_phrase or "error", [token])
         self.status_code = response.status_code
         self.body = body

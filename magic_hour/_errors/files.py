@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 import httpx
 
-from .._redact import safe_response
+from .._redact import request_of, safe_response
 from .base import MagicHourError
 
 
@@ -51,7 +51,7 @@ class StorageError(MagicHourError, httpx.HTTPStatusError):
         # A copy whose request has no signed query (`repr(e.response.request)` must not show it), and
         # whose body is scrubbed the same way (storage errors may quote the signed URL).
         self.response = safe_response(response, scrub_urls=True)
-        request = self.response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+        request = request_of(self.response)
         if request is not None:
             self.request = request
 

@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Tuple, Type
 
 import httpx
 
-from .._redact import redact, safe_request, safe_response
+from .._redact import redact, request_of, safe_request, safe_response
 from .base import MagicHourError, rebuild_error
 
 
@@ -97,7 +97,7 @@ class DownloadStatusError(DownloadError, httpx.HTTPStatusError):
         self.path = path
         self.status_code = response.status_code
         self.response = safe_response(response, scrub_urls=True)
-        request = self.response._request  # pyright: ignore[reportPrivateUsage]  # .request raises when unset
+        request = request_of(self.response)
         if request is not None:
             self.request = request
 

@@ -19,7 +19,7 @@ import httpx
 
 from .._core.codings import DECODABLE, Inflater
 from .._exceptions import DownloadDecodingError
-from .download_flow import request_of
+from .._redact import request_of
 from .files import CHUNK_SIZE, Target
 
 MAX_INFLATE_RATIO = 100

@@ -29,6 +29,7 @@ from .._exceptions import (
     DownloadStatusError,
     DownloadTimeoutError,
 )
+from .._redact import request_of
 from .names import redact
 
 logger = logging.getLogger("magic_hour")
@@ -116,14 +117,6 @@ def _unsatisfied_total(response: httpx.Response) -> Optional[int]:
     """The file's length a ``416`` states (``Content-Range: bytes */<length>``)."""
     match = _UNSATISFIED.match(response.headers.get("content-range", ""))
     return int(match.group(1)) if match is not None else None
-
-
-def request_of(source: object) -> Optional[httpx.Request]:
-    """The request of a response or an httpx error, ``None`` when it was made without one."""
-    try:
-        return source.request if isinstance(source, (httpx.Response, httpx.RequestError)) else None
-    except RuntimeError:  # httpx's .request raises when unset
-        return None
 
 
 def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:

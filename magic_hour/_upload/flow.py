@@ -19,7 +19,7 @@ from .._core.reading import parse_json
 from .._core.request import ApiRequest
 from .._core.retry import Sleep, retry_flow
 from .._exceptions import ApiConnectionError, StorageError
-from .._redact import redact, safe_url, scrub_text
+from .._redact import redact, request_of, safe_url, scrub_text
 from .inputs import Source
 
 logger = logging.getLogger("magic_hour")
@@ -223,9 +223,7 @@ def upload_flow(
             )
         except ApiConnectionError as exc:
             if not_retried:
-                # ._request: .request raises when httpx could not tell which request failed.
-                request = exc._request  # pyright: ignore[reportPrivateUsage]
-                raise type(exc)(f"{exc}{not_retried}", request=request) from exc.__cause__
+                raise type(exc)(f"{exc}{not_retried}", request=request_of(exc)) from exc.__cause__
             raise
         if response.is_success:
             return target.file_path

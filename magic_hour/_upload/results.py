@@ -14,6 +14,7 @@ from .._exceptions import (
     UploadError,
     UploadUrlsMismatchError,
 )
+from .._redact import request_of
 
 
 def one_path(results: List[UploadResult]) -> str:
@@ -52,7 +53,8 @@ def batch_failure(results: Sequence[UploadResult]) -> BaseException:
 
 def _presign_level(error: BaseException) -> bool:
     if isinstance(error, ApiConnectionError):  # also a storage PUT's, for a batch of one file
-        return error._request is None or error._request.method != "PUT"  # pyright: ignore[reportPrivateUsage]
+        request = request_of(error)
+        return request is None or request.method != "PUT"
     return isinstance(
         error,
         (ApiError, MissingTokenError, InsecureTransportError, ClientClosedError, UploadUrlsMismatchError),
