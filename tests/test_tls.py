@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import socket
@@ -122,6 +123,89 @@ async def test_calls_go_over_tls_on_the_clients_own_pool(sdk: Flavor, tls_server
         assert res.items[0].file_path == "api-assets/x/a.mp4"
     assert [r[:2] for r in tls_server.requests] == [("POST", "/v1/files/upload-urls")] * 2
     assert tls_server.requests[0][2]["authorization"] == f"Bearer {TOKEN}"
+
+
+class TlsConnectProxy:
+    """An https:// proxy: TLS to the proxy, then ``CONNECT host:port`` and the bytes relayed both ways
+    (so the client's TLS to the target runs inside the TLS to the proxy)."""
+
+    def __init__(self) -> None:
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(TLS / "server.pem", TLS / "server.key")
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.url = f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.tunnels: List[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                raw, _ = self._listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw: socket.socket) -> None:
+        raw.settimeout(10)
+        try:
+            conn = self._context.wrap_socket(raw, server_side=True)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            target = head.split(b" ")[1].decode()
+            self.tunnels.append(target)
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)), timeout=10)
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        except (OSError, ssl.SSLError, ValueError, IndexError):
+            raw.close()
+            return
+
+        def pump(src: Any, dst: Any) -> None:
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                for end in (src, dst):
+                    with contextlib.suppress(OSError):
+                        end.close()
+
+        threading.Thread(target=pump, args=(upstream, conn), daemon=True).start()
+        pump(conn, upstream)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+
+async def test_through_an_https_proxy_tls_runs_inside_tls(
+    sdk: Flavor, tls_server: TlsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS inside TLS (asyncio's transports cannot run it before Python 3.11): the SDK's own pool tunnels
+    through an https:// proxy with httpcore's anyio backend (``_core/owned.py``), keeping the deadlines."""
+    proxy = TlsConnectProxy()
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        for name in ("NO_PROXY", "no_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        client = sdk.client(base_url=tls_server.url, max_retries=0)
+        res = await sdk.create(client, items=[{"extension": "mp4", "type_": "video"}])
+        assert res.items[0].file_path == "api-assets/x/a.mp4"
+        assert proxy.tunnels == [tls_server.url.removeprefix("https://")]
+    finally:
+        proxy.stop()
 
 
 async def test_a_certificate_the_client_does_not_trust_is_a_connection_error(

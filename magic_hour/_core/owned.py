@@ -189,8 +189,14 @@ class OwnAsyncTransport(httpx.AsyncBaseTransport):
         self._options["network_backend"] = AsyncBackend(_AutoBackend())
         self.proxies = Proxies()
         self.pool = httpcore.AsyncConnectionPool(**self._options)
+        # Through an https:// proxy, TLS runs inside TLS, which asyncio's transports cannot do before
+        # Python 3.11 (loop.start_tls over a TLS transport): httpcore's anyio backend does it, with the
+        # deadlines (not the early-answer reading of asyncio_net.py: a rare setup).
+        anyio_backend = cast(httpcore.AsyncNetworkBackend, httpcore.AnyIOBackend())
+        tunnel = {**self._options, "network_backend": AsyncBackend(anyio_backend)}
         self._via: Dict[str, Any] = {
-            url: _proxy_pool(url, True, self._options) for url in self.proxies.urls.values()
+            url: _proxy_pool(url, True, tunnel if url.startswith("https:") else self._options)
+            for url in self.proxies.urls.values()
         }
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
