@@ -96,6 +96,30 @@ def test_a_folder_given_to_the_commands_own_option(
     assert [line["key"] for line in lines] == names and lines[0]["error"] is None
 
 
+def test_report_shows_the_servers_control_characters_as_escapes(
+    fake: FakeMagicHour, server: FakeServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # A server's error message must not retitle the terminal or reorder what is shown (issue 21 item 17),
+    # in the report too: CSV and JSON lines.
+    photos(tmp_path / "photos", 1)
+    hostile = "bad \x1b]0;pwned\x07 input \u009b2J \u202egnp.exe"
+    fake.fail_next("image_background_remover.create", 422, body={"message": hostile})
+    out = tmp_path / "out"
+    code, _, _ = cli(
+        server, capsys, "batch", "run", "image", "remove-background", "--image", str(tmp_path / "photos"),
+        "--output-dir", str(out), "-q",
+    )  # fmt: skip
+    assert code != 0
+    journal = str(out / "magic-hour-batch.sqlite")
+    failure = next(iter(batches.items(journal))).failure
+    assert failure is not None and "\x1b]0;pwned" in failure.message
+    for extra in ([], ["--format", "jsonl"]):
+        code, stdout, _ = cli(server, capsys, "batch", "report", journal, *extra)
+        assert code == 0 and "pwned" in stdout
+        assert not {"\x1b", "\x07", "\x9b", "\u202e"} & set(stdout), repr(stdout)
+    assert hostile in json.loads(stdout.splitlines()[0])["error"]["message"]  # the data is kept whole
+
+
 def test_listed_files_and_a_glob_with_each(
     fake: FakeMagicHour,
     server: FakeServer,

@@ -24,7 +24,7 @@ import shlex
 import sys
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, cast
 
-from ._output import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, print_json, say
+from ._output import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, clean, print_json, say
 from ._parser import Parser, UsageError, global_options, non_negative_int, positive_int
 
 if TYPE_CHECKING:
@@ -521,9 +521,11 @@ def _report(args: argparse.Namespace) -> int:
     from ..batches import items
 
     rows = (_item_json(item) for item in items(args.journal_path, state=args.state))
+    # What the server sent (an error's message, a status) may reach a terminal: JSON lines escape every
+    # control and non-ASCII character (as print_json does), and CSV cells show them as escapes (clean).
     if args.format == "jsonl":
         for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(row, ensure_ascii=True, allow_nan=False) + "\n")
         return EXIT_OK
     writer = csv.writer(sys.stdout)
     writer.writerow(["input", "key", "state", "project_id", "status", "credits", "outputs", "error"])
@@ -531,18 +533,17 @@ def _report(args: argparse.Namespace) -> int:
         error = cast(Optional[Json], row["error"])
         message = "" if error is None else f"{error.get('type', '')}: {error.get('message', '')}"
         outputs = " ".join(cast(List[str], row["outputs"]))
-        writer.writerow(
-            [
-                row["input"],
-                row["key"],
-                row["state"],
-                row["project_id"] or "",
-                row["status"] or "",
-                row["credits"],
-                outputs,
-                message,
-            ]
-        )
+        cells = [
+            row["input"],
+            row["key"],
+            row["state"],
+            row["project_id"] or "",
+            row["status"] or "",
+            row["credits"],
+            outputs,
+            message,
+        ]
+        writer.writerow([clean(cell) for cell in cells])
     return EXIT_OK
 
 
