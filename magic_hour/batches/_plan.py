@@ -98,7 +98,9 @@ def _stem_of(path: str) -> str:
     return "/".join(parts) or "output"
 
 
-def check_output(value: object, where: str) -> str:
+def check_stem(value: object, where: str) -> str:
+    """A job's ``output``: the base of its outputs' names, relative to the output folder (its extension
+    comes from each output's URL; not ``_jobs.names.check_output``, which checks a whole file path)."""
     if not isinstance(value, str) or not value.strip() or "\x00" in value or os.path.isabs(value):
         raise InvalidParameterError(
             where, value, "a file name without extension, relative to the output folder"
@@ -160,7 +162,7 @@ def _planned(jobs: Iterable[Union[BatchJob, Mapping[str, Any]]]) -> Iterator[Pla
         seen.add(key)
         label = job.key or input_file or key
         if job.output is not None:
-            stem = check_output(job.output, f"{where}.output")
+            stem = check_stem(job.output, f"{where}.output")
         elif input_file is not None and job.key is None:
             stem = _stem_of(os.path.basename(input_file))
         else:

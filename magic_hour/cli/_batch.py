@@ -346,7 +346,7 @@ def _tool_jobs(args: argparse.Namespace) -> Tuple[List[BatchJob], Optional[str]]
     setattr(args, "field:" + flag["path"], files[0][0])  # the first file stands for all while assembling
     body, _, _ = request_parts(command, args)
     check_values(command, body, {})
-    tool = command["operation"].split(" ", 1)[1].rsplit("/", 1)[1].replace("-", "_")
+    tool = _tool_of(command)
     jobs: List[BatchJob] = []
     listed = each_file(tool, [file for file, _, _ in files], field=flag["path"], params=body)
     for job, (_, key, output) in zip(listed, files):
@@ -467,15 +467,19 @@ def _manifest_jobs(args: argparse.Namespace) -> Tuple[List[BatchJob], List[str]]
     return jobs, places
 
 
+def _tool_of(command: Json) -> str:
+    """The SDK's name of the tool a create command runs: ``POST /v1/image-background-remover`` ->
+    ``image_background_remover``."""
+    return str(command["operation"]).split(" ", 1)[1].rsplit("/", 1)[1].replace("-", "_")
+
+
 def _cli_tools() -> Dict[str, str]:
     """``"image remove-background"`` -> ``"image_background_remover"``: a manifest may name a job either way."""
     from ._catalog import load_catalog
 
     catalog = load_catalog() or {"commands": []}
     return {
-        f"{c['group']} {c['name']}": c["operation"].split(" ", 1)[1].rsplit("/", 1)[1].replace("-", "_")
-        for c in catalog["commands"]
-        if c.get("action") == "create"
+        f"{c['group']} {c['name']}": _tool_of(c) for c in catalog["commands"] if c.get("action") == "create"
     }
 
 
