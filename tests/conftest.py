@@ -148,11 +148,20 @@ def _shared_default_ssl_context() -> Iterator[None]:
         patch.undo()
 
 
+@pytest.fixture(scope="session")
+def _mock_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mock-state")
+
+
 @pytest.fixture(autouse=True)
-def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's real token or base URL must never leak into (or change) a test."""
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch, _mock_state_dir: Path) -> None:
+    """A developer's real token or base URL must never leak into (or change) a test, and an in-process
+    ``--mock`` command never reads or writes the developer's state (``~/.local/state/magic-hour/mock``);
+    subprocesses get their own (``tests/_cli.py``'s ``env``)."""
     monkeypatch.delenv("MAGIC_HOUR_API_TOKEN", raising=False)
     monkeypatch.delenv("MAGIC_HOUR_BASE_URL", raising=False)
+    monkeypatch.delenv("MAGIC_HOUR_MOCK_RENDER_SECONDS", raising=False)
+    monkeypatch.setenv("MAGIC_HOUR_MOCK_DIR", str(_mock_state_dir))
 
 
 _SEED: Any = object()
