@@ -66,13 +66,16 @@ class AsyncUploader:
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
         from_current_position: bool = False,
+        presign: Optional[Callable[[Sequence[Source]], Awaitable[Any]]] = None,
     ) -> List[UploadResult]:
         check_progress(on_progress, is_async=True)
         results, sources = plan(
             files, type_, extension, check_flag("from_current_position", from_current_position)
         )
         try:
-            return await self._upload(results, sources, max_concurrency, on_progress)
+            return await self._upload(
+                results, sources, max_concurrency, on_progress, presign or self._presign
+            )
         except CallbackError as exc:
             raise exc.error from None
         finally:
@@ -86,12 +89,13 @@ class AsyncUploader:
         sources: List[Source],
         max_concurrency: int,
         on_progress: Optional[ProgressCallback],
+        presign: Callable[[Sequence[Source]], Awaitable[Any]],
     ) -> List[UploadResult]:
         install_log_filter()
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
-                outcome: Any = await self._presign(batch)
+                outcome: Any = await presign(batch)
             except MagicHourError as exc:
                 outcome = exc
             accept_batch(batch, outcome, results, targets)
@@ -102,7 +106,7 @@ class AsyncUploader:
 
         async def work(source: Source) -> None:
             try:
-                path = await self._upload_one(source, targets[source.index], progress)
+                path = await self._upload_one(source, targets[source.index], progress, presign)
             except MagicHourError as exc:
                 error: MagicHourError = exc
             except OSError as exc:
@@ -140,10 +144,16 @@ class AsyncUploader:
             raise failure[0]
         return finish(results)
 
-    async def _upload_one(self, source: Source, target: Target, progress: Progress) -> str:
+    async def _upload_one(
+        self,
+        source: Source,
+        target: Target,
+        progress: Progress,
+        presign: Callable[[Sequence[Source]], Awaitable[Any]],
+    ) -> str:
         async def perform(action: object) -> Any:
             if isinstance(action, Presign):
-                return one_target(source, await self._presign([source]))
+                return one_target(source, await presign([source]))
             assert isinstance(action, Put)
             async with self._http.transfers.hold():  # the client-wide bound on transfers
                 return await self._put(action, progress)

@@ -14,6 +14,7 @@ from typing import (
     IO,
     TYPE_CHECKING,
     Any,
+    Callable,
     Dict,
     Generator,
     List,
@@ -91,6 +92,7 @@ class SyncUploader:
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
         from_current_position: bool = False,
+        presign: Optional[Callable[[Sequence[Source]], Any]] = None,
     ) -> List[UploadResult]:
         check_progress(on_progress, is_async=False)
         results, sources = plan(
@@ -98,7 +100,7 @@ class SyncUploader:
         )
         try:
             return reraise_callback_errors(
-                lambda: self._upload(results, sources, max_concurrency, on_progress)
+                lambda: self._upload(results, sources, max_concurrency, on_progress, presign or self._presign)
             )
         finally:
             # The caller's file objects go back where they were, on success, failure or interruption.
@@ -111,12 +113,13 @@ class SyncUploader:
         sources: List[Source],
         max_concurrency: int,
         on_progress: Optional[ProgressCallback],
+        presign: Callable[[Sequence[Source]], Any],
     ) -> List[UploadResult]:
         install_log_filter()
         targets: Dict[int, Target] = {}
         for batch in batches(sources):
             try:
-                outcome: Any = self._presign(batch)
+                outcome: Any = presign(batch)
             except MagicHourError as exc:
                 outcome = exc
             accept_batch(batch, outcome, results, targets)
@@ -126,7 +129,7 @@ class SyncUploader:
 
         def work(source: Source) -> UploadResult:
             return file_outcome(
-                source, lambda: self._upload_one(source, targets[source.index], progress, cancel)
+                source, lambda: self._upload_one(source, targets[source.index], progress, cancel, presign)
             )
 
         if len(todo) <= 1 or max_concurrency == 1:
@@ -136,10 +139,17 @@ class SyncUploader:
         run_pool(todo, work, min(max_concurrency, len(todo)), cancel, results)
         return finish(results)
 
-    def _upload_one(self, source: Source, target: Target, progress: Progress, cancel: Interrupt) -> str:
+    def _upload_one(
+        self,
+        source: Source,
+        target: Target,
+        progress: Progress,
+        cancel: Interrupt,
+        presign: Callable[[Sequence[Source]], Any],
+    ) -> str:
         def perform(action: object) -> Any:
             if isinstance(action, Presign):
-                return one_target(source, self._presign([source]))
+                return one_target(source, presign([source]))
             assert isinstance(action, Put)
             with self._http.transfers.hold(cancel.event):  # the client-wide bound on transfers
                 return self._put(action, progress, cancel)
