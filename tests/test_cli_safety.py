@@ -211,6 +211,11 @@ DEEP = "[" * 100_000 + "]" * 100_000
     ("args", "stdin", "message"),
     [
         (["--set", "x[999999999999]=1"], "", "[999999999999] is past the largest list index, 999"),
+        (
+            ["--set", "x[" + "9" * 5000 + "]=1"],
+            "",
+            "[99999999999999999999...] is past the largest list index",
+        ),
         (["--set", "assets.face_mappings[1000].new_face=a.png"], "", "the largest list index, 999"),
         (["--set", "a" + ".a" * 40 + "=1"], "", "more than 32 levels"),
         (["--set", "x=" + "[" * 20_000 + "]" * 20_000], "", "the value is nested deeper than 31 levels"),

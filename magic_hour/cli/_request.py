@@ -23,9 +23,19 @@ def _as_list(value: Any) -> Optional[List[Any]]:
 
 def path_steps(path: str) -> List[Any]:
     """The steps of a field path (names and list indexes), within the bounds of :mod:`._bounded`."""
-    steps: List[Any] = [
-        m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _STEP.finditer(path)
-    ]
+    shown = repr(path) if len(path) <= 80 else f"{path[:60]!r}..."
+    steps: List[Any] = []
+    for m in _STEP.finditer(path):
+        digits = m.group(2)
+        if digits is None:
+            steps.append(m.group(1))
+        elif len(digits.lstrip("0")) > len(str(MAX_INDEX)):  # before int(): it refuses 4,300 digits
+            index = digits if len(digits) <= 20 else digits[:20] + "..."
+            raise UsageError(
+                f"invalid field path {shown}: [{index}] is past the largest list index, {MAX_INDEX}"
+            )
+        else:
+            steps.append(int(digits))
     if not steps or "".join(str(s) for s in steps) == "":
         raise UsageError(f"invalid field path {path!r}")
     if len(steps) > MAX_DEPTH:
