@@ -554,6 +554,7 @@ async def test_random_timeouts_on_a_real_socket(
 ) -> None:
     sent_before = len(real_server.fake.requests)
     options = None
+    client = None
     try:
         if where == "client":
             client = sdk.client(base_url=real_server.url, timeout=timeout, max_retries=0)
@@ -568,6 +569,10 @@ async def test_random_timeouts_on_a_real_socket(
         )
     except InvalidParameterError:
         result, error = None, InvalidParameterError("x", None, "y")
+    finally:
+        # Closed here: one left to the garbage collector warns about its socket in a later test.
+        if client is not None:
+            await sdk.close(client)
     if isinstance(error, InvalidParameterError):
         assert len(real_server.fake.requests) == sent_before, "refused after sending"
         fields = timeout.as_dict().values() if isinstance(timeout, httpx.Timeout) else [timeout]

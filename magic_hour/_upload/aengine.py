@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("magic_hour")
 
+# What asks the API for upload URLs: the engine's own request, or a resource's (client.v1.files).
+PresignCall = Callable[[Sequence[Source]], Awaitable[Any]]
+
 
 class AsyncUploader:
     """Uploads files with anyio tasks over the client's pooled :class:`httpx.AsyncClient`.
@@ -66,7 +69,7 @@ class AsyncUploader:
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
         from_current_position: bool = False,
-        presign: Optional[Callable[[Sequence[Source]], Awaitable[Any]]] = None,
+        presign: Optional[PresignCall] = None,
     ) -> List[UploadResult]:
         check_progress(on_progress, is_async=True)
         results, sources = plan(
@@ -89,7 +92,7 @@ class AsyncUploader:
         sources: List[Source],
         max_concurrency: int,
         on_progress: Optional[ProgressCallback],
-        presign: Callable[[Sequence[Source]], Awaitable[Any]],
+        presign: PresignCall,
     ) -> List[UploadResult]:
         install_log_filter()
         targets: Dict[int, Target] = {}
@@ -149,7 +152,7 @@ class AsyncUploader:
         source: Source,
         target: Target,
         progress: Progress,
-        presign: Callable[[Sequence[Source]], Awaitable[Any]],
+        presign: PresignCall,
     ) -> str:
         async def perform(action: object) -> Any:
             if isinstance(action, Presign):

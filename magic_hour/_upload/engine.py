@@ -68,6 +68,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("magic_hour")
 
+# What asks the API for upload URLs: the engine's own request, or a resource's (client.v1.files).
+PresignCall = Callable[[Sequence[Source]], Any]
+
 # Errors that fail one file of a batch (recorded in its UploadResult); anything else propagates.
 FILE_ERRORS: Tuple[type[BaseException], ...] = (MagicHourError, OSError)
 
@@ -92,7 +95,7 @@ class SyncUploader:
         max_concurrency: int = 4,
         on_progress: Optional[ProgressCallback] = None,
         from_current_position: bool = False,
-        presign: Optional[Callable[[Sequence[Source]], Any]] = None,
+        presign: Optional[PresignCall] = None,
     ) -> List[UploadResult]:
         check_progress(on_progress, is_async=False)
         results, sources = plan(
@@ -113,7 +116,7 @@ class SyncUploader:
         sources: List[Source],
         max_concurrency: int,
         on_progress: Optional[ProgressCallback],
-        presign: Callable[[Sequence[Source]], Any],
+        presign: PresignCall,
     ) -> List[UploadResult]:
         install_log_filter()
         targets: Dict[int, Target] = {}
@@ -145,7 +148,7 @@ class SyncUploader:
         target: Target,
         progress: Progress,
         cancel: Interrupt,
-        presign: Callable[[Sequence[Source]], Any],
+        presign: PresignCall,
     ) -> str:
         def perform(action: object) -> Any:
             if isinstance(action, Presign):

@@ -141,7 +141,7 @@ class Batches:
                 takes longer stays ``created`` and a rerun waits again.
             poll_interval: fixed seconds between polls (default: adaptive, as ``wait()``).
             on_progress: called with a :class:`BatchUpdate` each time an item changes state (from the
-                worker threads, one call at a time).
+                worker threads with ``Client``, on the event loop with ``AsyncClient``; one call at a time).
 
         Raises:
             InvalidParameterError: a bad argument or job (before anything is sent).
@@ -226,7 +226,7 @@ class AsyncBatches:
                 takes longer stays ``created`` and a rerun waits again.
             poll_interval: fixed seconds between polls (default: adaptive, as ``wait()``).
             on_progress: called with a :class:`BatchUpdate` each time an item changes state (from the
-                event loop, one call at a time).
+                worker threads with ``Client``, on the event loop with ``AsyncClient``; one call at a time).
 
         Raises:
             InvalidParameterError: a bad argument or job (before anything is sent).
