@@ -241,9 +241,9 @@ class AioBackend(httpcore.AsyncNetworkBackend):
         local = None if local_address is None else (local_address, 0)
         try:
             transport, protocol = await _within(
-                # Happy eyeballs (RFC 8305), as anyio's connect does: an address family whose route is
-                # dead does not hold the connection until the connect timeout.
-                loop.create_connection(_Protocol, host, port, local_addr=local, happy_eyeballs_delay=0.25),
+                # No happy_eyeballs_delay: asyncio's staggered race leaks a connection that completes
+                # while the connecting task is cancelled (tests/test_cancellation.py::test_cancel_mid_body).
+                loop.create_connection(_Protocol, host, port, local_addr=local),
                 timeout,
             )
         except _TIMEOUTS:
