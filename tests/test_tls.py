@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import pathlib
+import select
 import socket
 import ssl
 import threading
@@ -167,22 +167,20 @@ class TlsConnectProxy:
             raw.close()
             return
 
-        def pump(src: Any, dst: Any) -> None:
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                for end in (src, dst):
-                    with contextlib.suppress(OSError):
-                        end.close()
-
-        threading.Thread(target=pump, args=(upstream, conn), daemon=True).start()
-        pump(conn, upstream)
+        # One thread relays both ways: an SSL socket used by two threads at once (one reading, one
+        # writing) can corrupt OpenSSL's state and end the tunnel with an unexpected EOF.
+        try:
+            with conn, upstream:
+                while not self._stop.is_set():
+                    ready = [conn] if conn.pending() else select.select([conn, upstream], [], [], 0.2)[0]
+                    for src, dst in ((conn, upstream), (upstream, conn)):
+                        if src in ready:
+                            data = src.recv(65536)
+                            if not data:
+                                return
+                            dst.sendall(data)
+        except (OSError, ssl.SSLError):
+            pass
 
     def stop(self) -> None:
         self._stop.set()

@@ -173,6 +173,10 @@ class AioStream(httpcore.AsyncNetworkStream):
                 await _wait(fut, timeout)
             except _TIMEOUTS:
                 raise httpcore.WriteTimeout("timed out sending the request") from None
+        else:
+            # A checkpoint, as anyio's streams have: a cancellation requested mid-body stops the body at
+            # the next chunk even when the kernel takes every chunk at once (a fast local server).
+            await asyncio.sleep(0)
         if protocol.lost and protocol.error is not None:
             raise httpcore.WriteError(str(protocol.error))
 
