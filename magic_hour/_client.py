@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, Union, overload
@@ -38,9 +37,6 @@ __all__ = ["AsyncClient", "Client"]
 # time with 30 s (our pool held 20 connections where raw httpx's had trimmed to 8-10), 1.00x with 5 s
 # (tests/benchmarks/bench_gather.py, under load).
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
-
-# Each client's HTTP driver, for http_of (a private attribute read from outside its class would not be).
-_DRIVERS: weakref.WeakKeyDictionary[Any, Union[SyncHTTP, AsyncHTTP]] = weakref.WeakKeyDictionary()
 
 
 def _repr(name: str, config: ClientConfig) -> str:
@@ -139,7 +135,6 @@ class Client:
             # Our own pool; made again in a forked child.
             (lambda: OwnClient(timeout, _LIMITS)) if self._owns_client else None,
         )
-        _DRIVERS[self] = self._http
         self.v1 = V1(self._http)
         try:
             self.webhooks = Webhooks(webhook_secret)
@@ -252,7 +247,6 @@ class AsyncClient:
             # Our own pool; made again in a forked child or another event loop.
             (lambda: OwnAsyncClient(timeout, _LIMITS)) if self._owns_client else None,
         )
-        _DRIVERS[self] = self._http
         self.v1 = AsyncV1(self._http)
         try:
             self.webhooks = Webhooks(webhook_secret)
@@ -308,5 +302,6 @@ def http_of(client: Union[Client, AsyncClient]) -> Union[SyncHTTP, AsyncHTTP]:
     """Internal, not public API (not exported, no compatibility promise): the HTTP driver under
     ``client`` (auth, retries, timeouts, typed errors), for the SDK's own tools that need more than the
     resource methods offer: the CLI's calls printed as the API answered, its job runner, its upload
-    engine."""
-    return _DRIVERS[client]
+    engine. The client holds its driver, and the driver everything else the client owns (pool,
+    transfer slots, job runner): nothing is kept per client at module level."""
+    return client._http  # pyright: ignore[reportPrivateUsage]  # this module's own classes

@@ -108,17 +108,41 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
     ]
 
 
-def test_no_per_client_state_in_module_level_maps() -> None:
-    """Issue 22 item 4: a client's transfer slots, job runner, upload engine and upload cache hang off its
-    HTTP driver, not module-level weak maps keyed by it (which outlived nothing, but hid the owner)."""
-    found = []
-    for layer in LAYERS[:3]:
-        for path in sorted((ROOT / layer).rglob("*.py")):
-            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+def weak_registries(root: Path = ROOT) -> List[str]:
+    """Weak maps or sets made at module or class level anywhere in the package: a registry of objects
+    kept beside them (per-client state keyed by the client or its driver) rather than held by them."""
+    found: List[str] = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        scopes = [tree.body] + [node.body for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+        for body in scopes:
+            for node in body:
                 value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
                 if isinstance(value, ast.Call) and "Weak" in ast.unparse(value.func):
-                    found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}")
-    assert found == []
+                    found.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    return found
+
+
+def test_no_per_client_state_in_module_level_maps() -> None:
+    """Issue 22 item 4: what a client owns has one owner. The client holds its HTTP driver, and the
+    driver its pool, transfer slots, job runner, upload engine and upload cache; no module keeps a weak
+    map from clients (or drivers) to their state."""
+    assert weak_registries() == []
+
+
+def test_the_registry_check_finds_one(tmp_path: Path) -> None:
+    package = tmp_path / "magic_hour"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "_client.py").write_text(
+        "import weakref\n"
+        "_DRIVERS: weakref.WeakKeyDictionary[object, object] = weakref.WeakKeyDictionary()\n"
+        "class Runner:\n"
+        "    cache = weakref.WeakValueDictionary()\n"
+        "    def __init__(self):\n"
+        "        self.loops = weakref.WeakKeyDictionary()  # an instance's own: allowed\n"
+    )
+    assert weak_registries(package) == ["magic_hour/_client.py:2", "magic_hour/_client.py:4"]
 
 
 def test_one_runner_and_one_upload_engine_per_client() -> None:
