@@ -477,3 +477,54 @@ def test_the_command_fills_only_what_spec_cli_json_says() -> None:
                 assert all(rule["when"] in paths for rule in entry.get("infer", []))
                 assert entry.get("required_when", {}).get("field", flag["path"]) in paths
     assert seen == sum(len(v) for v in facts.values())
+
+
+def _commands(parser: argparse.ArgumentParser) -> List[argparse.ArgumentParser]:
+    """Every parser of the tree under ``parser`` (itself included)."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # an alias maps to the same parser
+                found += _commands(sub)
+    return found
+
+
+def test_every_command_is_a_leaf_with_the_globals_line_and_a_did_you_mean() -> None:
+    from magic_hour.cli._parser import build_parser
+
+    catalog = load_catalog()
+    assert catalog is not None
+    # A command's flags are built only when it is named: name them all (and batch run, for its copies).
+    every = [
+        "batch",
+        "run",
+        *(g["name"] for g in catalog["groups"]),
+        *(c["name"] for c in catalog["commands"]),
+    ]
+    tree = _commands(build_parser(every))
+    subparsers = argparse._SubParsersAction
+    leaves = [p for p in tree if not any(isinstance(a, subparsers) for a in p._actions)]
+    assert {"magic-hour webhooks listen", "magic-hour batch status"} <= {p.prog for p in leaves}
+    assert len([p for p in leaves if p.prog.startswith("magic-hour batch run ")]) > 20
+    for parser in leaves:  # a command, not a group: the parser of what is left over
+        if parser.prog == "magic-hour values":
+            continue  # every word after it is its own (GROUP COMMAND [OPTION])
+        assert isinstance(parser, Parser) and parser.leaf, parser.prog
+        takes_globals = "--json" in parser._option_string_actions  # all but completion
+        assert takes_globals == (parser.prog != "magic-hour completion"), parser.prog
+        line = "global options (--json, -q, -v, --mock,"
+        assert (line in parser.format_help()) == takes_globals, parser.prog
+    for parser in tree:
+        if parser not in leaves:
+            assert isinstance(parser, Parser) and not parser.leaf, parser.prog
+    listen = next(p for p in leaves if p.prog == "magic-hour webhooks listen")
+    with pytest.raises(UsageError) as caught:
+        listen.parse_args(["--prot", "9000", "--jsno"])
+    assert caught.value.message == (
+        "unrecognized arguments: --prot 9000 --jsno; did you mean --port or --count? "
+        "(see magic-hour webhooks listen --help)"
+    )
+    assert caught.value.usage.startswith("usage: magic-hour webhooks listen ")
+    with pytest.raises(UsageError) as caught:
+        listen.parse_args(["--jsno"])
+    assert "did you mean --json?" in caught.value.message  # a global option, its help shown once

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import re
 import shutil
 import textwrap
-from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, NoReturn, Optional, Sequence, Tuple
 
 from .._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
 from .._version import __version__
@@ -94,12 +95,14 @@ class Parser(argparse.ArgumentParser):
         message = f"unrecognized arguments: {' '.join(extras)}"
         option = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), None)
         if option is not None:
+            globals_ = _global_flags()
             known = [
                 s
                 for action in self._actions
-                if action.help != argparse.SUPPRESS  # a former name is not suggested
                 for s in action.option_strings
-                if s.startswith("--")
+                # a former name (help hidden) is not suggested; a global option (help shown once,
+                # under magic-hour --help) is
+                if s.startswith("--") and (action.help != argparse.SUPPRESS or s in globals_)
             ]
             near = difflib.get_close_matches(option, known, n=3, cutoff=0.6)
             if near:
@@ -108,7 +111,7 @@ class Parser(argparse.ArgumentParser):
 
     def format_help(self) -> str:
         text = super().format_help()
-        if self.leaf:  # the global options are listed once, under magic-hour --help
+        if self.leaf and "--json" in self._option_string_actions:  # listed once, under magic-hour --help
             note = f"global options ({GLOBAL_SHOWN}) work here too: {PROG} --help lists them."
             width = shutil.get_terminal_size().columns - 2  # what argparse wraps the rest to
             text += "\n" + "\n".join(textwrap.wrap(note, width, break_on_hyphens=False)) + "\n"
@@ -288,6 +291,14 @@ def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
         help=shown("run against a local mock server started by this command: no account, no network"),
     )
     return parent
+
+
+@functools.cache
+def _global_flags() -> FrozenSet[str]:
+    """The long names of the global options (a sub-command's parser hides their help)."""
+    return frozenset(
+        s for action in global_options(with_defaults=True)._actions for s in action.option_strings
+    )
 
 
 UPLOAD_EPILOG = f"""\

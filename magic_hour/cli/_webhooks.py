@@ -148,6 +148,7 @@ def add_webhooks_commands(commands: Any, common: argparse.ArgumentParser) -> Non
     trigger.add_argument("--secret", metavar="S", help=SECRET_HELP)
     trigger.add_argument("--id", dest="project_id", metavar="ID", help="the payload's project id")
     trigger.set_defaults(command_id="webhooks.trigger")
+    listen.leaf = trigger.leaf = True
 
 
 def _keys(args: argparse.Namespace) -> Any:
