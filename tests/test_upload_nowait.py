@@ -14,9 +14,9 @@ from typing import Any, Callable, List
 
 import pytest
 
-from magic_hour._upload import areading, nowait
-from magic_hour._upload.areading import ThreadReader
+from magic_hour._upload import nowait, reading
 from magic_hour._upload.inputs import Source
+from magic_hour._upload.reading import ThreadReader
 
 SUPPORTED = nowait._SUPPORTED  # pyright: ignore[reportPrivateUsage]
 
@@ -134,13 +134,13 @@ async def test_the_reader_uses_the_loop_only_for_cached_files(
         monkeypatch.setattr(nowait, "_NOWAIT", 8)
         monkeypatch.setattr(os, "preadv", _failing_preadv(errno.EAGAIN, []), raising=False)
     readers: List[str] = []
-    run_in_thread = areading.run_in_thread
+    run_in_thread = reading.run_in_thread
 
     async def recording(fn: Callable[[], Any]) -> Any:
         readers.append("thread")
         return await run_in_thread(fn)
 
-    monkeypatch.setattr(areading, "run_in_thread", recording)
+    monkeypatch.setattr(reading, "run_in_thread", recording)
     loop_thread = threading.get_ident()
     opened_in: List[int] = []
     real_open = os.open

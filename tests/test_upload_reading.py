@@ -1,4 +1,4 @@
-"""The async engine's file reader (``magic_hour._upload.areading``): how far it reads ahead of the body.
+"""The async engine's file reader (``magic_hour._upload.reading``): how far it reads ahead of the body.
 
 A larger file's chunks are read by one worker thread, handed to the body through a bounded queue:
 memory stays flat, and the file's last chunk (with the probe past its end, which catches a file that
@@ -15,11 +15,10 @@ from typing import Any, List
 import anyio
 import pytest
 
-from magic_hour._upload import areading, nowait
-from magic_hour._upload.afile import AttemptFile
-from magic_hour._upload.areading import ThreadReader
+from magic_hour._upload import nowait, reading
 from magic_hour._upload.flow import CHUNK_SIZE
 from magic_hour._upload.inputs import Source
+from magic_hour._upload.reading import AttemptFile, ThreadReader
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +63,7 @@ async def test_reads_ahead_at_most_high_chunks_and_the_last_one_on_demand(
     reader.close()
     assert b"".join(got) == pathlib.Path(source.path or "").read_bytes()
     assert len(ready_at_read) == 8
-    assert max(ready_at_read) < areading._HIGH  # pyright: ignore[reportPrivateUsage]
+    assert max(ready_at_read) < reading._HIGH  # pyright: ignore[reportPrivateUsage]
     assert ready_at_read[-1] == 0, "the last chunk and the probe are read once the body took the rest"
     assert reader._file.file is None  # pyright: ignore[reportPrivateUsage]
 

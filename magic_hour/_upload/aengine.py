@@ -2,7 +2,7 @@
 
 It runs the same pure :func:`~magic_hour._upload.flow.upload_flow` per file as the sync driver
 (``engine.py``); files are read in worker threads, or a small one on the loop when the page cache holds
-all of it (``areading.py``, ``nowait.py``), so the event loop never waits for a disk.
+all of it (``reading.py``, ``nowait.py``), so the event loop never waits for a disk.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import httpx
 from .._core.deadline import budget_for
 from .._core.flows import arun_flow
 from .._exceptions import MagicHourError
-from .areading import ThreadReader
 from .bodies import (
     CallbackError,
     Progress,
@@ -33,6 +32,7 @@ from .flow import CHUNK_SIZE, Presign, Put, Target, batches, presign_request, up
 from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
 from .plan import accept_batch, check_flag, file_error, finish, log_uploaded, one_target, plan
+from .reading import ThreadReader
 from .results import UploadResult
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ PresignCall = Callable[[Sequence[Source]], Awaitable[Any]]
 class AsyncUploader:
     """Uploads files with anyio tasks over the client's pooled :class:`httpx.AsyncClient`.
 
-    File reads never make the event loop wait for a disk (asyncio and trio: ``areading.py``). A file
+    File reads never make the event loop wait for a disk (asyncio and trio: ``reading.py``). A file
     is opened by its request body, once the request has a connection (see ``bodies.py``).
     """
 

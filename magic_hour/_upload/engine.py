@@ -2,7 +2,7 @@
 tasks) in ``aengine.py``.
 
 Both run the same pure :func:`~magic_hour._upload.flow.upload_flow` per file; they differ only in how a
-file is read (``open`` vs worker threads, see ``areading.py``) and how files run concurrently.
+file is read (``open`` vs worker threads, see ``reading.py``) and how files run concurrently.
 """
 
 from __future__ import annotations

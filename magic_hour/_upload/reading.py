@@ -1,38 +1,129 @@
-"""Reading a file for an async PUT without blocking the event loop, and without leaving it idle.
+"""Reading a file for an async PUT without blocking the event loop (asyncio and trio alike).
 
-A read that may wait for a disk runs in a worker thread (asyncio and trio alike), so:
-
-- a file of at most one chunk is read on the loop when all of it is in the page cache, with a read
-  the kernel guarantees cannot block (``nowait.read_cached``, files up to 256 KiB); otherwise it is
-  opened, read (with the one-byte probe past its end) and closed in a single worker-thread call;
-- a larger file is read by one worker thread ahead of the connection: the next chunks are read while
-  the current one is written to the socket, and handed over through a locked queue of at most
-  ``_HIGH`` chunks, refilled two at a time. The loop takes a chunk that is ready without any hand-off
-  (it only notifies the thread when the queue runs low); it waits (and the thread wakes it) only when
-  the disk is slower than the network. Memory stays flat: at most ``_HIGH`` chunks ready and the one
-  being sent. The file's last chunk, and the probe past its end, are read only once the body has taken
-  every chunk before it, so a file that grows or shrinks is caught as late as before.
-
-The body (``bodies.StreamedBody``) asks for the reads it always did, in order: ``read(n)`` of
-``min(CHUNK_SIZE, left)`` bytes until the announced size, then ``read(1)``, which must find nothing;
-the reader performs exactly those reads, ahead of time. A file opened here is closed by the thread that
-reads its end (so before the last chunk even reaches the connection), or when the attempt ends.
+A read that may wait for a disk runs in a worker thread: a file of at most one chunk in one call (or on
+the loop, when the page cache holds all of it: ``nowait.py``), a larger one by a thread reading ahead of
+the connection, so that reading overlaps sending while memory stays flat (at most ``_HIGH`` chunks
+ready). The reader performs exactly the reads the body (``bodies.StreamedBody``) asks for, in order,
+and the last chunk with the probe past the end only once the body has taken every chunk before it, so
+a file that grows or shrinks meanwhile is still caught.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Deque, List, Optional, Union
+from typing import IO, Any, Callable, Deque, List, Optional, TypeVar, Union
 
 import anyio
 import anyio.abc
 import anyio.to_thread
 
-from .afile import AttemptFile, run_in_thread, waker
+from .bodies import read_chunk
 from .flow import CHUNK_SIZE
 from .inputs import Source
 from .nowait import read_cached
+
+T = TypeVar("T")
+
+
+class AttemptFile:
+    """The file of one attempt, read the way the body asks for it, in a worker thread."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.file: Optional[IO[bytes]] = None
+        self.sent = 0  # bytes read so far, before the probe
+        self.done = False  # the last read is done (the probe, or a read that found the end)
+
+    def open(self) -> IO[bytes]:
+        if self.file is None:
+            source = self.source
+            if source.path is not None:
+                self.file = open(source.path, "rb")  # noqa: SIM115 (closed by close())
+            else:
+                assert source.fileobj is not None
+                if source.start is not None:  # retries rewind from byte 0
+                    source.fileobj.seek(source.start)
+                self.file = source.fileobj
+        return self.file
+
+    def close(self) -> None:
+        """Closes a file opened from a path (a caller's file object stays open)."""
+        f, self.file = self.file, None
+        if f is not None and self.source.path is not None:
+            f.close()
+
+    def step(self) -> List[bytes]:
+        """In a worker thread: the body's next read, and the probe with it when it ends the file."""
+        f = self.open()
+        size = self.source.size
+        if self.sent >= size:  # an empty file: only the probe
+            self.done = True
+            out = [read_chunk(self.source, f, 1)]
+        else:
+            chunk = read_chunk(self.source, f, min(CHUNK_SIZE, size - self.sent))
+            self.sent += len(chunk)
+            if not chunk:  # the file shrank: the body reports it
+                self.done = True
+                out = [chunk]
+            elif self.sent == size:
+                self.done = True
+                out = [chunk, read_chunk(self.source, f, 1)]
+            else:
+                out = [chunk]
+        if self.done:
+            self.close()  # before the last chunk goes out: no file stays open while the answer comes
+        return out
+
+    def read_all(self) -> List[bytes]:
+        """In a worker thread: every read of a small file, then close it."""
+        try:
+            out: List[bytes] = []
+            while not self.done:
+                out += self.step()
+            return out
+        finally:
+            self.close()
+
+
+async def run_in_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` in a worker thread, waited for even when the task is cancelled meanwhile (as
+    ``anyio.to_thread.run_sync`` does). Under asyncio through the loop's own executor, which costs a
+    fraction of anyio's worker threads per call (``tests/benchmarks/README.md``)."""
+    import sniffio
+
+    if sniffio.current_async_library() != "asyncio":
+        return await anyio.to_thread.run_sync(fn)
+    import asyncio
+    import contextlib
+
+    future = asyncio.get_running_loop().run_in_executor(None, fn)
+    out: List[T] = []  # (a value set inside the scope: type checkers take the scope for one that may swallow)
+    with anyio.CancelScope(shield=True):
+        try:
+            # shield(): a native cancellation (asyncio.wait_for, task.cancel()) passes anyio's shield, and
+            # would return while the thread still uses the caller's file object.
+            out.append(await asyncio.shield(future))
+        except asyncio.CancelledError:
+            while not future.done():
+                with contextlib.suppress(asyncio.CancelledError):  # cancelled again: still not before
+                    await asyncio.wait((future,))
+            raise
+    return out[0]
+
+
+def waker() -> Callable[[Callable[[], object]], object]:
+    """A thread-safe "run this callback in the running event loop soon" (asyncio or trio)."""
+    import sniffio
+
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    import asyncio
+
+    return asyncio.get_running_loop().call_soon_threadsafe
+
 
 _Item = Union[List[bytes], Exception]
 
@@ -40,9 +131,7 @@ _HIGH = 3
 """Chunks a reading thread holds ready for the body, at most (plus the one being sent)."""
 _LOW = 1
 """The thread reads again once the body has left this many: two chunks per wake-up of the thread, and
-one ready while it reads them. Except for the file's last chunk: it is read (with the probe past the
-end, which catches a file that grew) only once the body has taken every chunk before it, one chunk
-ahead of the connection, as it always was."""
+one ready while it reads them (the file's last chunk waits for the body instead: see ``_blocked``)."""
 
 
 class ThreadReader:
