@@ -33,7 +33,9 @@ class Operation:
     raw: Json = field(repr=False)  # the OpenAPI operation object (merged document)
     creates: Optional[str] = None  # project kind a POST starts: video, image, audio, face_detection
     files: Dict[str, str] = field(default_factory=dict)  # "assets.image_file_path" -> "image"
-    checks: Dict[str, str] = field(default_factory=dict)  # field path -> hook name (magic_hour/_core/body.py)
+    checks: Dict[str, str] = field(
+        default_factory=dict
+    )  # field path -> check name (magic_hour._validation.CHECKS)
 
     @property
     def key(self) -> str:

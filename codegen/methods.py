@@ -35,13 +35,14 @@ def schema_expr(node: ir.Node, checks: Dict[str, str], core: Set[str], path: str
     for f in node.fields:
         sub = f"{path}.{f.wire}" if path else f.wire
         if sub in checks:
-            hooks[f.py] = checks[sub]
+            core.add("CHECKS")  # magic_hour._validation's table, passed in: the core knows no check by name
+            hooks[f.py] = f'CHECKS["{checks[sub]}"]'
         fields.append(f'"{f.py}": ("{f.wire}", {f.required}, {schema_expr(f.node, checks, core, sub)})')
     name = node.type_name if node.parts else "query"
     extra = (
         (", nullable=True" if node.nullable else "")
         + (", open=True" if node.open else "")
-        + (f", hooks={hooks!r}".replace("'", '"') if hooks else "")
+        + (", hooks={" + ", ".join(f'"{k}": {v}' for k, v in hooks.items()) + "}" if hooks else "")
     )
     return f'Obj("{name}", {{{", ".join(fields)}}}{extra})'
 

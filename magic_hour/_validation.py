@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Any, Dict, List, Mapping, cast
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
 
 from ._exceptions import InvalidParameterError
 from ._extensions import (
@@ -49,7 +49,7 @@ def _already_valid(item: object) -> bool:
 
 
 def upload_items_unchanged(items: List[Dict[str, str]]) -> bool:
-    """The fast path's question (``_core/compiled.py``) for a list already checked to hold dicts of exactly
+    """The fast path's question (:data:`CHECKS`) for a list already checked to hold dicts of exactly
     two strings, ``extension`` and ``type_``: would :func:`check_upload_items` return it unchanged? Yes
     when it is not empty and every pair is a valid, normalised one: one set lookup per item, in C."""
     return bool(items) and _VALID.issuperset(zip(map(_EXTENSION, items), map(_TYPE, items)))
@@ -88,3 +88,12 @@ def check_upload_item(item: object, where: str) -> Dict[str, str]:
         hint = f"{ext!r} is an extension for type_ {other!r}" if other is not None else NOT_ACCEPTED.get(ext)
         raise InvalidParameterError(f"{where}.extension", raw_ext, describe_allowed(asset_type), reason=hint)
     return {"extension": ext, "type_": asset_type}
+
+
+FieldCheck = Tuple[Callable[[Any], Any], Optional[Callable[[Any], bool]]]
+"""A field check run before the generic one (it returns the value to send, or raises), and the fast
+path's predicate "the check would return this value unchanged" (``None``: the body takes the slow path)."""
+
+CHECKS: Dict[str, FieldCheck] = {"upload_items": (check_upload_items, upload_items_unchanged)}
+"""The named checks of ``spec/metadata.json`` (``checks``): the generated code hands each to its field's
+schema, so the request core runs them without knowing any operation."""

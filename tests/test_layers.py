@@ -108,6 +108,47 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
     ]
 
 
+def operation_words(root: Path = ROOT) -> List[str]:
+    """String literals of ``_core`` (docstrings aside) that name an operation or one of its checks: the
+    core gets what it needs passed in by the generated code, and knows no operation by name."""
+    from magic_hour._validation import CHECKS
+
+    found: List[str] = []
+    for path in sorted((root / "_core").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            text = node.value if isinstance(node, ast.Constant) and id(node) not in docstrings else None
+            if isinstance(text, str) and (text in CHECKS or text.startswith("/v1")):
+                found.append(f"{path.relative_to(root.parent)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_the_core_knows_no_operation() -> None:
+    """Issue 22 item 5: the field checks of ``spec/metadata.json`` reach ``_core.body`` as callables from
+    the generated code (``magic_hour._validation.CHECKS``), not by a hook name the core looks up."""
+    assert operation_words() == []
+
+
+def test_the_operation_check_finds_one(tmp_path: Path) -> None:
+    (tmp_path / "magic_hour" / "_core").mkdir(parents=True)
+    (tmp_path / "magic_hour" / "_core" / "body.py").write_text(
+        '"""Mentions upload_items in a docstring: fine."""\n'
+        "def hook(name):\n"
+        '    return name == "upload_items" or name.startswith("/v1/files")\n'
+    )
+    assert operation_words(tmp_path / "magic_hour") == [
+        "magic_hour/_core/body.py:3: 'upload_items'",
+        "magic_hour/_core/body.py:3: '/v1/files'",
+    ]
+
+
 def weak_registries(root: Path = ROOT) -> List[str]:
     """Weak maps or sets made at module or class level anywhere in the package: a registry of objects
     kept beside them (per-client state keyed by the client or its driver) rather than held by them."""

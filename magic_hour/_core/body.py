@@ -16,8 +16,8 @@ code written for it keeps working; only what it refuses too is refused.
 
 Enum values and numeric bounds are *not* checked here: they are typed (``Literal``) for static checkers
 and left to the API at run time, which adds options faster than SDKs are released. The one deliberate
-exception is a field *hook* named in ``spec/metadata.json`` (``checks``), run before the generic check:
-today only the upload extension table of ``files.upload_urls.create``.
+exception is a field *hook* the generated code passes in (a check named in ``spec/metadata.json``,
+``checks``), run before the generic check; this module knows no operation and no hook by name.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .compiled import FastBody, compile_body
 from .jsonbody import dumps, unsendable
 from .request import NOT_GIVEN, ApiRequest, path_segment
 
-__all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Obj", "Scalar", "to_wire"]
+__all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Hook", "Obj", "Scalar", "to_wire"]
 
 
 class Scalar:
@@ -72,9 +72,13 @@ _EXACT: Dict[str, Tuple[type, ...]] = {
 
 Field = Tuple[str, bool, "Schema"]  # (wire name, required, schema)
 
+Hook = Tuple[Callable[[Any], Any], Optional[Callable[[Any], bool]]]
+"""A field's own check, run before the generic one (returns the value to send, or raises), and the fast
+path's predicate "the check returns this value unchanged" (``None``: such bodies take the checker)."""
+
 
 class Obj:
-    """A JSON object: Python name -> (wire name, required, schema). ``hooks``: Python name -> hook name.
+    """A JSON object: Python name -> (wire name, required, schema). ``hooks``: Python name -> :data:`Hook`.
     ``open``: keys beyond ``fields`` are allowed (``additionalProperties``) and sent as given."""
 
     __slots__ = ("allowed", "fields", "hooks", "name", "nullable", "open", "required_count", "wire_names")
@@ -84,7 +88,7 @@ class Obj:
         name: str,
         fields: Dict[str, Field],
         nullable: bool = False,
-        hooks: Optional[Dict[str, str]] = None,
+        hooks: Optional[Dict[str, Hook]] = None,
         open: bool = False,
     ) -> None:
         self.name = name
@@ -111,15 +115,6 @@ _DESCRIPTIONS = {
     "bool": "True or False",
     "any": "any JSON value",
 }
-
-
-def _hook(name: str) -> Callable[[Any], Any]:
-    # Hooks are looked up by the name the metadata gives; the table is tiny on purpose.
-    if name == "upload_items":
-        from .._validation import check_upload_items
-
-        return check_upload_items
-    raise LookupError(f"unknown body hook {name!r}")  # a generator bug, caught by the tests
 
 
 def _wrong(path: str, value: object, schema: Schema) -> InvalidParameterError:
@@ -238,7 +233,7 @@ def _object(schema: Obj, value: Mapping[Any, Any], prefix: str) -> Dict[str, Any
         if hooks:
             hook = hooks.get(key)
             if hook is not None:
-                item = _hook(hook)(item)
+                item = hook[0](item)
         if type(sub) is Scalar and type(item) in sub.exact:
             out[wire] = item  # inlined fast path of _check
         elif item is None and not required and not sub.nullable:

@@ -17,7 +17,7 @@ schema with mutated bodies. What it leaves to the checker:
 - text that cannot be UTF-8 (a lone surrogate): the serializer fails, and the checker names the field;
 - open objects (``additionalProperties``), free JSON values (``any``) and hooks without a fast
   predicate: such bodies are not compiled at all;
-- whatever a hook would change: a hook names a predicate that says "unchanged" (``_HOOK_UNCHANGED``).
+- whatever a hook would change: a hook brings the predicate that says "unchanged" (``body.Hook``).
 
 The JSON is the same value as the checker's; keys come in the schema's order rather than the caller's.
 """
@@ -33,15 +33,6 @@ __all__ = ["FastBody", "compile_body"]
 
 FastBody = Callable[[Mapping[str, Any]], Optional[bytes]]
 """Returns the encoded body, or ``None`` when the generic checker must decide."""
-
-
-def _hook_unchanged(name: str) -> Optional[Callable[[Any], bool]]:
-    """The predicate "hook ``name`` returns this (already type-checked) value unchanged", if it has one."""
-    if name == "upload_items":
-        from .._validation import upload_items_unchanged
-
-        return upload_items_unchanged
-    return None
 
 
 # Integers beyond these take the checker's path (see the module doc).
@@ -90,8 +81,7 @@ def compile_body(schema: Obj) -> Optional[FastBody]:
 
     Hooks are allowed on the top-level object only, and only those with an "unchanged" predicate."""
     hooks: List[Tuple[str, Callable[[Any], bool]]] = []
-    for py, name in schema.hooks.items():
-        unchanged = _hook_unchanged(name)
+    for py, (_, unchanged) in schema.hooks.items():
         if unchanged is None:
             return None
         hooks.append((py, unchanged))

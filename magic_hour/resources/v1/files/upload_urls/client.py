@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, List, Optional
 from ....._core.body import STR, Arr, Endpoint, Obj
 from ....._core.preload import aload
 from ....._core.request import RequestOptions
+from ....._validation import CHECKS
 
 if TYPE_CHECKING:
     from ....._core.transport import AsyncHTTP, SyncHTTP
@@ -35,7 +36,7 @@ _CREATE = Endpoint(
                 ),
             )
         },
-        hooks={"items": "upload_items"},
+        hooks={"items": CHECKS["upload_items"]},
     ),
 )
 
