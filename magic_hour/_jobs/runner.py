@@ -37,8 +37,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .._core.transport import AsyncHTTP, SyncHTTP
-    from .._upload.aengine import AsyncUploader
-    from .._upload.engine import SyncUploader
+    from .._upload.engine import AsyncUploader, SyncUploader
     from .events import JobProgressCallback
     from .steps import WaitCall
 
@@ -286,7 +285,7 @@ class AsyncJobs:
     def uploader(self) -> AsyncUploader:
         """The client's upload engine (``client.v1.files`` uploads through it too); made on first use,
         so that a program that never uploads never imports it."""
-        from .._upload.aengine import AsyncUploader
+        from .._upload.engine import AsyncUploader
 
         return AsyncUploader(self._http)
 

@@ -1,8 +1,9 @@
-"""The I/O shell of the upload engine: the sync driver (a thread pool) here, the async driver (anyio
-tasks) in ``aengine.py``.
+"""The I/O drivers of the upload engine: :class:`SyncUploader` (a thread pool) and its twin
+:class:`AsyncUploader` (anyio tasks), over the client's pooled httpx client.
 
-Both run the same pure :func:`~magic_hour._upload.flow.upload_flow` per file; they differ only in how a
-file is read (``open`` vs worker threads, see ``reading.py``) and how files run concurrently.
+Both run the pure per-file :func:`~magic_hour._upload.flow.upload_flow` and the batch bookkeeping of
+``plan.py``; they differ only in how a file is read (``open`` in the uploading thread vs ``reading.py``,
+so the event loop never waits for a disk) and how files run concurrently (``threads.py`` vs tasks).
 """
 
 from __future__ import annotations
@@ -14,22 +15,26 @@ from typing import (
     IO,
     TYPE_CHECKING,
     Any,
+    Awaitable,
     Callable,
     Dict,
     Generator,
     List,
     Optional,
     Sequence,
-    Tuple,
 )
 
+import anyio
+import anyio.abc
 import httpx
 
 from .._core.deadline import budget_for
-from .._core.flows import run_flow
+from .._core.flows import arun_flow, run_flow
 from .._exceptions import MagicHourError
 from .bodies import (
+    CallbackError,
     Progress,
+    StreamedBody,
     check_end,
     check_progress,
     put_request,
@@ -39,19 +44,13 @@ from .bodies import (
 from .bodies import (
     ProgressCallback as ProgressCallback,
 )
-from .flow import (
-    Presign,
-    Put,
-    Target,
-    batches,
-    presign_request,
-    upload_flow,
-)
+from .flow import CHUNK_SIZE, Presign, Put, Target, batches, presign_request, upload_flow
 from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
 from .plan import (
     accept_batch,
     check_flag,
+    file_error,
     file_outcome,
     finish,
     log_uploaded,
@@ -59,20 +58,19 @@ from .plan import (
     plan,
     reraise_callback_errors,
 )
+from .reading import ThreadReader
 from .results import UploadResult
 from .threads import Interrupt, run_pool
 
 if TYPE_CHECKING:
-    from .._core.transport import SyncHTTP
+    from .._core.transport import AsyncHTTP, SyncHTTP
     from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
 logger = logging.getLogger("magic_hour")
 
 # What asks the API for upload URLs: the engine's own request, or a resource's (client.v1.files).
 PresignCall = Callable[[Sequence[Source]], Any]
-
-# Errors that fail one file of a batch (recorded in its UploadResult); anything else propagates.
-FILE_ERRORS: Tuple[type[BaseException], ...] = (MagicHourError, OSError)
+AsyncPresignCall = Callable[[Sequence[Source]], Awaitable[Any]]
 
 
 class SyncUploader:
@@ -189,3 +187,177 @@ class SyncUploader:
         if source.start is not None:
             source.fileobj.seek(source.start)
         yield source.fileobj
+
+
+class AsyncUploader:
+    """Uploads files with anyio tasks over the client's pooled :class:`httpx.AsyncClient`.
+
+    File reads never make the event loop wait for a disk (asyncio and trio: ``reading.py``). A file
+    is opened by its request body, once the request has a connection (see ``bodies.py``).
+    """
+
+    def __init__(self, http: AsyncHTTP) -> None:
+        self._http = http
+
+    async def _presign(self, sources: Sequence[Source]) -> V1FilesUploadUrlsCreateResponse:
+        from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
+
+        return await self._http.request(presign_request(sources), V1FilesUploadUrlsCreateResponse, None)
+
+    async def upload(
+        self,
+        files: Sequence[object],
+        *,
+        type_: Optional[str] = None,
+        extension: Optional[str] = None,
+        max_concurrency: int = 4,
+        on_progress: Optional[ProgressCallback] = None,
+        from_current_position: bool = False,
+        presign: Optional[AsyncPresignCall] = None,
+    ) -> List[UploadResult]:
+        check_progress(on_progress, is_async=True)
+        results, sources = plan(
+            files, type_, extension, check_flag("from_current_position", from_current_position)
+        )
+        try:
+            return await self._upload(
+                results, sources, max_concurrency, on_progress, presign or self._presign
+            )
+        except CallbackError as exc:
+            raise exc.error from None
+        finally:
+            # Synchronous even in async code: a seek is not blocking I/O, and it must run when cancelled.
+            for source in sources:
+                restore_position(source)
+
+    async def _upload(
+        self,
+        results: List[Optional[UploadResult]],
+        sources: List[Source],
+        max_concurrency: int,
+        on_progress: Optional[ProgressCallback],
+        presign: AsyncPresignCall,
+    ) -> List[UploadResult]:
+        install_log_filter()
+        targets: Dict[int, Target] = {}
+        for batch in batches(sources):
+            try:
+                outcome: Any = await presign(batch)
+            except MagicHourError as exc:
+                outcome = exc
+            accept_batch(batch, outcome, results, targets)
+        todo = [s for s in sources if s.index in targets]
+        progress = Progress(on_progress)
+        failure: List[BaseException] = []
+        scopes: List[anyio.CancelScope] = []
+
+        async def work(source: Source) -> None:
+            try:
+                path = await self._upload_one(source, targets[source.index], progress, presign)
+            except MagicHourError as exc:
+                error: MagicHourError = exc
+            except OSError as exc:
+                error = file_error(source, exc)
+            except Exception as exc:  # e.g. the progress callback raised: stop the others
+                failure.append(exc)
+                for scope in scopes:
+                    scope.cancel()
+                return
+            else:
+                results[source.index] = UploadResult(source.index, source.name, file_path=path)
+                return
+            logger.info("%s: upload failed: %s", source.name, error)
+            results[source.index] = UploadResult(source.index, source.name, error=error)
+
+        # max_concurrency workers take the files in order: cheaper per file than a task per file
+        # waiting on a limiter.
+        queue = iter(todo)
+
+        async def worker() -> None:
+            for source in queue:
+                await work(source)
+                if failure:
+                    return
+
+        if len(todo) == 1:
+            await work(todo[0])
+        elif todo:
+            async with anyio.create_task_group() as tg:
+                scopes.append(tg.cancel_scope)
+                for _ in range(min(max_concurrency, len(todo))):
+                    tg.start_soon(worker)
+        if failure:
+            # The exception itself, as the sync engine raises it, not an ExceptionGroup of the task group.
+            raise failure[0]
+        return finish(results)
+
+    async def _upload_one(
+        self,
+        source: Source,
+        target: Target,
+        progress: Progress,
+        presign: AsyncPresignCall,
+    ) -> str:
+        async def perform(action: object) -> Any:
+            if isinstance(action, Presign):
+                return one_target(source, await presign([source]))
+            assert isinstance(action, Put)
+            async with self._http.transfers.hold():  # the client-wide bound on transfers
+                return await self._put(action, progress)
+
+        start = time.perf_counter()
+        path = await arun_flow(
+            upload_flow(source, target, max_retries=self._http.config.max_retries), perform
+        )
+        log_uploaded(source, start, path)
+        return path
+
+    async def _put(self, put: Put, progress: Progress) -> httpx.Response:
+        source = put.source
+        await progress.aemit(source, 0)
+        readers: List[ThreadReader] = []
+        try:
+            if source.size <= CHUNK_SIZE:  # read in one worker-thread call: no read-ahead task
+                return await self._send_put(put, progress, None, readers)
+            # A larger file's read-ahead task lives in a task group around the whole request. The
+            # request's exception leaves the group unwrapped (trio would put it in an ExceptionGroup).
+            error: Optional[Exception] = None
+            response: Optional[httpx.Response] = None
+            async with anyio.create_task_group() as tg:
+                try:
+                    response = await self._send_put(put, progress, tg, readers)
+                except Exception as exc:
+                    error = exc
+                finally:
+                    for reader in readers:  # a reading thread waiting for the body to take a chunk
+                        reader.stop()
+                    tg.cancel_scope.cancel()
+            if error is not None:
+                raise error
+            assert response is not None
+            return response
+        finally:
+            for reader in readers:  # once no worker thread reads its file any more
+                reader.close()
+
+    async def _send_put(
+        self,
+        put: Put,
+        progress: Progress,
+        tg: Optional[anyio.abc.TaskGroup],
+        readers: List[ThreadReader],
+    ) -> httpx.Response:
+        source = put.source
+
+        async def open_() -> Callable[[int], Awaitable[bytes]]:
+            reader = ThreadReader(source)
+            readers.append(reader)
+            await reader.start(tg)
+            return reader.read
+
+        if source.size == 0:  # a 0-byte body is complete at once: probe before sending
+            check_end(source, await (await open_())(1))
+        body = StreamedBody(open_, source, progress)
+        request = put_request(put, self._http.config.timeout, body)
+        with sending_put():
+            return await self._http.send(request, budget_for(request), auth=None, follow_redirects=False)

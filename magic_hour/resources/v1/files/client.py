@@ -11,8 +11,7 @@ from .upload_urls import AsyncUploadUrls, UploadUrls
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
     from ...._jobs.events import DownloadProgress
-    from ...._upload.aengine import AsyncUploader
-    from ...._upload.engine import ProgressCallback, SyncUploader
+    from ...._upload.engine import AsyncUploader, ProgressCallback, SyncUploader
     from ...._upload.inputs import FileInput, Source
 
 # The upload engine is imported on first use: `import magic_hour` stays as cheap as httpx itself.
