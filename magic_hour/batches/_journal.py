@@ -95,6 +95,17 @@ def _failure(text: Optional[str]) -> Optional[ItemFailure]:
     )
 
 
+class _Pending:
+    """A statement queued for the next group commit (see ``Journal._write``)."""
+
+    __slots__ = ("done", "durable", "error", "statement", "values")
+
+    def __init__(self, statement: str, values: Sequence[Any], durable: bool) -> None:
+        self.statement, self.values, self.durable = statement, values, durable
+        self.done = False
+        self.error: Optional[JournalError] = None
+
+
 class Row:
     """An item as read from the journal, with what the runner needs beyond :class:`BatchItem`: its state
     and credits as the run records them (the worker holding it is the only writer of its row)."""
@@ -189,6 +200,9 @@ class Journal:
         self._lock_db = lock
         self._synced: Optional[sqlite3.Connection] = None  # synchronous=FULL: the 'creating' records
         self._mutex = threading.Lock()
+        self._commit_lock = threading.Lock()  # held by the thread committing a group of writes
+        self._queue_lock = threading.Lock()
+        self._pending: List[_Pending] = []
         self.counts: Dict[str, int] = dict.fromkeys(STATES, 0)
         self.credits = 0
         self.durable = True
@@ -197,6 +211,7 @@ class Journal:
         """Time spent in write transactions, and the CPU time of it (for the benchmark)."""
         self.write_cpu = 0.0
         self.writes = 0
+        self.commits = 0
 
     # ------------------------------------------------------------------------------------------ opening
 
@@ -345,27 +360,53 @@ class Journal:
             return result
 
     def _write(self, statement: str, values: Sequence[Any], *, durable: bool) -> None:
-        """One statement, a transaction by itself (SQLite's autocommit): one call into SQLite, so one
-        wait for the GIL after it, where BEGIN, the statement and COMMIT took three. A durable write goes
-        through a second connection kept at ``synchronous=FULL`` (its commit waits for the disk)."""
+        """Write one statement, committed when this returns: with the statements other threads queued
+        meanwhile, in one transaction (a group commit). Whoever takes the commit lock commits everything
+        queued so far; the others find theirs done. Under load, several items' steps share one commit
+        (and one sync to the disk), where a commit each made the threads wait in line. A batch of one is
+        a single call into SQLite (autocommit); a batch with a durable record commits through a second
+        connection kept at ``synchronous=FULL`` (its commit waits for the disk)."""
+        start = time.perf_counter()
+        entry = _Pending(statement, values, durable and self.durable)
+        with self._queue_lock:
+            self._pending.append(entry)
+        with self._commit_lock:
+            if not entry.done:
+                with self._queue_lock:
+                    batch, self._pending = self._pending, []
+                self._commit(batch)
+        with self._queue_lock:
+            self.write_seconds += time.perf_counter() - start
+            self.writes += 1
+        if entry.error is not None:
+            raise entry.error
+
+    def _commit(self, batch: List[_Pending]) -> None:
         with self._mutex:
-            start, cpu = time.perf_counter(), time.thread_time()
+            cpu = time.thread_time()
             db = self._db
-            if durable and self.durable:
+            if any(e.durable for e in batch):
                 if self._synced is None:
                     self._synced = _connect(self.path)
                     self._synced.execute("PRAGMA synchronous = FULL")
                 db = self._synced
+            error: Optional[JournalError] = None
             try:
-                db.execute(statement, values)
+                if len(batch) == 1:
+                    db.execute(batch[0].statement, batch[0].values)
+                else:
+                    db.execute("BEGIN IMMEDIATE")
+                    for e in batch:
+                        db.execute(e.statement, e.values)
+                    db.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise JournalError(
-                    f"cannot write the batch journal {self.path}: {exc}", path=self.path
-                ) from None
-            finally:
-                self.write_seconds += time.perf_counter() - start
-                self.write_cpu += time.thread_time() - cpu
-                self.writes += 1
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                error = JournalError(f"cannot write the batch journal {self.path}: {exc}", path=self.path)
+            self.write_cpu += time.thread_time() - cpu
+            self.commits += 1
+        for e in batch:
+            e.error, e.done = error, True
 
     def set_meta(self, name: str, value: str) -> None:
         self._transaction(lambda db: db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value)))
