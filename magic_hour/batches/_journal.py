@@ -1,9 +1,10 @@
 """The journal: one SQLite file (standard library, no server) holding every item's state, written ahead.
 
 Each step of an item is committed before the next one starts, so whatever kills the process (``kill
--9`` included) a rerun finds every item where it was: WAL mode, one transaction per step. The record
-that a create is about to be sent (``creating``) is also synced to the disk (``synchronous=FULL``), so
-even a power cut cannot make a rerun send it again; the other steps can be replayed at no cost.
+-9`` included) a rerun finds every item where it was: WAL mode, steps of several items that happen
+together committed as one group (``Journal._write``). The record that a create is about to be sent
+(``creating``) is also synced to the disk (``synchronous=FULL``), so even a power cut cannot make a
+rerun send it again; the other steps can be replayed at no cost.
 
 One run at a time: a run holds an exclusive lock on a companion file (``<journal>-lock``) for as long as
 it runs. The operating system releases it when the process ends, however it ends, so there is no stale
@@ -55,7 +56,6 @@ CREATE TABLE IF NOT EXISTS items (
     creating_since REAL,
     updated REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS items_by_state ON items (state, seq);
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
 
@@ -96,12 +96,12 @@ def _failure(text: Optional[str]) -> Optional[ItemFailure]:
 
 
 class _Pending:
-    """A statement queued for the next group commit (see ``Journal._write``)."""
+    """An update (:data:`UPDATE_ITEM`'s parameters) queued for the next group commit (``Journal._write``)."""
 
-    __slots__ = ("done", "durable", "error", "statement", "values")
+    __slots__ = ("done", "durable", "error", "values")
 
-    def __init__(self, statement: str, values: Sequence[Any], durable: bool) -> None:
-        self.statement, self.values, self.durable = statement, values, durable
+    def __init__(self, values: Sequence[Any], durable: bool) -> None:
+        self.values, self.durable = values, durable
         self.done = False
         self.error: Optional[JournalError] = None
 
@@ -145,18 +145,25 @@ def _row(values: Sequence[Any]) -> Row:
 _UPDATABLE = ("body", "project_id", "credits", "status", "outputs", "failure", "creating_since")
 
 
-def _update_statement(seq: int, state: str, fields: Mapping[str, Any]) -> Tuple[str, List[Any]]:
-    """The ``UPDATE`` recording ``state`` and ``fields`` for item ``seq``."""
-    sets = ["state = ?", "updated = ?"]
+UPDATE_ITEM = (
+    "UPDATE items SET state = ?, updated = ?, "
+    + ", ".join(f"{c} = CASE WHEN ? THEN ? ELSE {c} END" for c in _UPDATABLE)
+    + ", creates = creates + ? WHERE seq = ?"
+)
+"""One statement for every update: a column is set only when its flag is true, so that a group of
+updates from several items is one ``executemany`` (see ``Journal._commit``)."""
+
+
+def _update_values(seq: int, state: str, fields: Mapping[str, Any]) -> Tuple[Any, ...]:
+    """The parameters of :data:`UPDATE_ITEM` recording ``state`` and ``fields`` for item ``seq``."""
+    unknown = set(fields) - {*_UPDATABLE, "add_create"}
+    if unknown:
+        raise TypeError(f"not a column of items: {sorted(unknown)[0]}")
     values: List[Any] = [state, time.time()]
-    for column, value in fields.items():
-        if column == "add_create":
-            if value:
-                sets.append("creates = creates + 1")
-            continue
-        if column not in _UPDATABLE:
-            raise TypeError(f"not a column of items: {column}")
+    for column in _UPDATABLE:
+        value = fields.get(column, KEEP)
         if value is KEEP:
+            values += [False, None]
             continue
         if column == "body" and value is not None:
             value = _dumps(value)
@@ -164,10 +171,9 @@ def _update_statement(seq: int, state: str, fields: Mapping[str, Any]) -> Tuple[
             value = _dumps(list(value))
         elif column == "failure":
             value = failure_json(value)
-        sets.append(f"{column} = ?")
-        values.append(value)
-    values.append(seq)
-    return f"UPDATE items SET {', '.join(sets)} WHERE seq = ?", values
+        values += [True, value]
+    values += [1 if fields.get("add_create") else 0, seq]
+    return tuple(values)
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -192,7 +198,8 @@ def _owner_text(raw: Optional[str]) -> Optional[str]:
 class Journal:
     """A batch journal. :meth:`for_run` holds the run lock; :meth:`for_reading` takes none.
 
-    Thread-safe: one connection behind a lock (SQLite writes one transaction at a time anyway)."""
+    Thread-safe: one connection behind a lock (and one at ``synchronous=FULL`` for the 'creating'
+    records); updates are group-committed (:meth:`_write`)."""
 
     def __init__(self, path: str, db: sqlite3.Connection, lock: Optional[sqlite3.Connection]) -> None:
         self.path = path
@@ -359,15 +366,17 @@ class Journal:
                 self.writes += 1
             return result
 
-    def _write(self, statement: str, values: Sequence[Any], *, durable: bool) -> None:
-        """Write one statement, committed when this returns: with the statements other threads queued
-        meanwhile, in one transaction (a group commit). Whoever takes the commit lock commits everything
-        queued so far; the others find theirs done. Under load, several items' steps share one commit
-        (and one sync to the disk), where a commit each made the threads wait in line. A batch of one is
-        a single call into SQLite (autocommit); a batch with a durable record commits through a second
-        connection kept at ``synchronous=FULL`` (its commit waits for the disk)."""
+    def _write(self, values: Sequence[Any], *, durable: bool) -> None:
+        """Write one update (:data:`UPDATE_ITEM`), committed when this returns: with the updates other
+        threads queued meanwhile, in one transaction (a group commit). Whoever takes the commit lock
+        commits everything queued so far; the others find theirs done. Under load, several items' steps
+        share one commit (and one sync to the disk), where a commit each made the threads wait in line.
+        Each call into SQLite is also a wait for the GIL after it, with a dozen threads: a group is one
+        ``executemany`` between BEGIN and COMMIT, a group of one a single call (autocommit). A group with
+        a durable record commits through a second connection kept at ``synchronous=FULL`` (its commit
+        waits for the disk)."""
         start = time.perf_counter()
-        entry = _Pending(statement, values, durable and self.durable)
+        entry = _Pending(values, durable and self.durable)
         with self._queue_lock:
             self._pending.append(entry)
         with self._commit_lock:
@@ -393,11 +402,10 @@ class Journal:
             error: Optional[JournalError] = None
             try:
                 if len(batch) == 1:
-                    db.execute(batch[0].statement, batch[0].values)
+                    db.execute(UPDATE_ITEM, batch[0].values)
                 else:
                     db.execute("BEGIN IMMEDIATE")
-                    for e in batch:
-                        db.execute(e.statement, e.values)
+                    db.executemany(UPDATE_ITEM, [e.values for e in batch])
                     db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if db.in_transaction:
@@ -453,8 +461,7 @@ class Journal:
         """Record ``state`` and ``fields`` (columns: ``body``, ``project_id``, ``credits``, ``status``,
         ``outputs``, ``failure``, ``creating_since``; ``add_create``) for item ``seq``, which was in state
         ``previous`` with ``old_credits`` (the caller holds the item: nothing to read back)."""
-        statement, values = _update_statement(seq, state, fields)
-        self._write(statement, values, durable=durable)
+        self._write(_update_values(seq, state, fields), durable=durable)
         self._counted(previous, state, fields.get("credits", KEEP), old_credits)
 
     def _counted(self, previous: str, state: str, credits: Any, old_credits: int) -> None:
@@ -484,8 +491,7 @@ class Journal:
             names = choose(taken)
             for name in names:
                 db.execute("INSERT OR IGNORE INTO outputs VALUES (?, ?)", (name, seq))
-            statement, values = _update_statement(seq, FINISHED, {**fields, "outputs": names})
-            db.execute(statement, values)
+            db.execute(UPDATE_ITEM, _update_values(seq, FINISHED, {**fields, "outputs": names}))
             return names
 
         names: List[str] = self._transaction(work)

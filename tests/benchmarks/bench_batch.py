@@ -77,7 +77,7 @@ def child(args: argparse.Namespace) -> None:
     run = Run.open(options, each_file("image_background_remover", args.photos))
     run.journal.durable = not args.no_fsync
     if args.skip_writes:  # what the batch takes without its journal's updates (the counts still kept)
-        run.journal._write = lambda statement, values, durable: None
+        run.journal._write = lambda values, durable: None  # type: ignore[method-assign]
     if args.use_async:
         import anyio
 
@@ -232,14 +232,20 @@ def kills(args: argparse.Namespace, fake: Any, url: str, work: Path) -> Dict[str
             f"killed after {moments[-1]:5.1f} s (past {threshold:.0f} done): {progress[-1]} done", flush=True
         )
     status = batches.status(journal)
-    by_name: Dict[Optional[str], str] = {p.name: p.id for p in fake.projects}
-    unknown = list(batches.items(journal, state="unknown"))
-    found = 0
-    for item in unknown:
-        project = by_name.get(item.label)
-        found += project is not None
-        batches.resolve(journal, item.key, project_id=project)
-    final = _finish(_spawn(url, fake.token, photos, out, args.jobs, args.use_async))
+    unknown_after_kills = status.unknown + status.counts.get("creating", 0)  # creating: the last kill's
+    found = settled = 0
+    final: Dict[str, Any] = {}
+    for _ in range(3):  # a run turns what the last kill left 'creating' into 'unknown': settle, run again
+        final = _finish(_spawn(url, fake.token, photos, out, args.jobs, args.use_async))
+        by_name: Dict[Optional[str], str] = {p.name: p.id for p in fake.projects}
+        unknown = list(batches.items(journal, state="unknown"))
+        if not unknown:
+            break
+        for item in unknown:
+            project = by_name.get(item.label)
+            found += project is not None
+            settled += 1
+            batches.resolve(journal, item.key, project_id=project)
     counts = fake.create_counts()
     present = {p.name for p in out.glob("*.png")}
     parts = list(out.rglob("*.part"))
@@ -248,9 +254,9 @@ def kills(args: argparse.Namespace, fake: Any, url: str, work: Path) -> Dict[str
         "kills": len(moments),
         "moments": moments,
         "done_after_each_kill": progress,
-        "unknown_after_kills": len(unknown),
+        "unknown_after_kills": unknown_after_kills,
+        "settled_unknown": settled,
         "unknown_whose_project_existed": found,
-        "creating_found_at_resume": status.counts.get("creating", 0),
         "final_done": final["done"],
         "outputs_present": len(present & names),
         "max_creates_per_item": max(counts.values()) if counts else 0,
