@@ -341,3 +341,27 @@ def test_ctrl_c_stops_cleanly_and_prints_the_command_that_resumes(
     assert done.returncode == 0, done.stderr
     assert fake.create_counts() == dict.fromkeys(names, 1)
     assert sorted(p.name for p in out.glob("*.png")) == sorted(names)
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["batch", ""], ["run", "manifest", "resume", "status", "report", "resolve"]),
+        (["batch", "run", "im"], ["image"]),
+        (["batch", "run", "image", "remove-b"], ["remove-background"]),
+        (["batch", "run", "image", "remove-background", "--image", ""], ["__files__"]),
+        (
+            ["batch", "run", "image", "remove-background", "--max-c"],
+            ["--max-concurrent-transfers", "--max-concurrent-jobs", "--max-credits"],
+        ),
+        (["batch", "report", "j.sqlite", "--format", ""], ["csv", "jsonl"]),
+        (["batch", "report", "j.sqlite", "--state", "u"], ["uploaded", "unknown"]),
+        (["batch", "status", ""], ["__files__"]),
+        (["batch", "resolve", "j.sqlite", "k", "--"], ["--project-id", "--not-created"]),
+    ],
+)
+def test_completion(words: List[str], expected: List[str]) -> None:
+    from magic_hour.cli._complete import candidates
+
+    found = candidates(words)
+    assert found[: len(expected)] == expected or set(expected) <= set(found), found

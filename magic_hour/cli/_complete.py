@@ -35,6 +35,16 @@ FILES_COMMANDS = {
     "upload-urls": ["--item"],
 }
 WEBHOOKS_COMMANDS = {"listen": ["--port", "--secret", "--count"], "trigger": ["--to", "--secret", "--id"]}
+BATCH_STATES = ("planned", "uploaded", "creating", "created", "finished", "downloaded", "failed", "unknown")
+BATCH_RUN = ["--journal", "--max-concurrent-jobs", "--max-credits", "--retry-failed"]
+BATCH_COMMANDS = {
+    "run": [*BATCH_RUN, "--each"],
+    "manifest": [*BATCH_RUN, "--output-dir", "--no-download", "--wait-timeout"],
+    "resume": [*BATCH_RUN, "--output-dir", "--no-download", "--wait-timeout"],
+    "status": [],
+    "report": ["--format", "--state"],
+    "resolve": ["--project-id", "--not-created"],
+}
 TAKES_VALUE = {
     "--token",
     "--base-url",
@@ -56,6 +66,13 @@ TAKES_VALUE = {
     "--count",
     "--to",
     "--id",
+    "--journal",
+    "--max-concurrent-jobs",
+    "--max-credits",
+    "--each",
+    "--format",
+    "--state",
+    "--project-id",
 }
 
 # The candidates come filtered (the command unquotes the word being typed); each is quoted for the
@@ -102,10 +119,12 @@ def candidates(words: Sequence[str]) -> List[str]:
     if not positional:
         if previous in TAKES_VALUE:
             return []
-        groups = ["files", "completion", "values", "mock", "webhooks"]
+        groups = ["files", "completion", "values", "mock", "webhooks", "batch"]
         groups += [g["name"] for g in catalog["groups"] if g["name"] != "files"]
         return _match(groups + GLOBAL + ["--version"] if current.startswith("-") else groups, current)
     group = positional[0]
+    if group == "batch":
+        return _batch(words, positional[1:], previous, current)
     if group == "webhooks":
         return _webhooks(positional[1:], previous, current)
     if group == "completion":
@@ -152,6 +171,28 @@ def _values(commands: List[Dict[str, Any]], words: Sequence[str], current: str) 
     if command is None or len(words) > 2:
         return []
     return _match([f["flag"] for f in command["flags"] if f.get("choices")], current)
+
+
+def _batch(words: Sequence[str], positional: Sequence[str], previous: str, current: str) -> List[str]:
+    """``batch COMMAND``: its commands; ``batch run`` completes as the job command it names, plus the
+    batch options; the others take a journal or a manifest (paths) and their options."""
+    if not positional:
+        return _match(list(BATCH_COMMANDS), current)
+    command = positional[0]
+    if command == "run":
+        if len(positional) == 1:  # the job commands' groups only
+            catalog = load_catalog() or {"groups": []}
+            return _match([g["name"] for g in catalog["groups"] if g["name"] != "files"], current)
+        found = candidates(list(words[words.index("run") + 1 :]))
+        return found + _match(BATCH_COMMANDS["run"], current) if current.startswith("-") else found
+    if previous in ("--format", "--state"):
+        values: List[str] = ["csv", "jsonl"] if previous == "--format" else [*BATCH_STATES]
+        return _match(values, current)
+    if previous in TAKES_VALUE:
+        return [FILES] if previous in ("--journal", "--output-dir") else []
+    if current.startswith("-"):
+        return _match(BATCH_COMMANDS.get(command, []) + GLOBAL, current)
+    return [FILES] if len(positional) == 1 else []
 
 
 def _webhooks(words: Sequence[str], previous: str, current: str) -> List[str]:
