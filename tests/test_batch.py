@@ -4,9 +4,12 @@ the unclosable window, failed items, and two runs on one journal."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any, Dict, List
 
+import httpx
 import pytest
 from _batch_helpers import CREATE_ROUTE, TOOL, client_for, creates, photos, run, served, states
 from conftest import Flavor
@@ -126,6 +129,44 @@ async def test_a_rerun_after_a_crash_at_every_step_never_creates_twice(
     assert summary.complete
     assert counts == dict.fromkeys(names, 1)
     assert sorted(p.name for p in out.glob("*.png")) == ["p0.png", "p1.png", "p2.png"]
+
+
+async def test_every_create_leaves_only_once_its_creating_record_is_committed(
+    sdk: Flavor, tmp_path: Path
+) -> None:
+    """The write-ahead promise at the wire: when a create request leaves (httpx's request hook, the last
+    step before the socket), another connection to the journal already reads its item as 'creating'.
+    Twelve items and six jobs at once: several items' records share a commit (the group commit)."""
+    names = photos(tmp_path / "photos", 12)
+    out = tmp_path / "out"
+    journal = out / "magic-hour-batch.sqlite"
+    seen: List[Any] = []
+
+    def check(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path == "/v1/image-background-remover":
+            label = json.loads(request.content)["name"]
+            db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+            try:
+                seen.append(db.execute("SELECT label, state FROM items WHERE label = ?", (label,)).fetchone())
+            finally:
+                db.close()
+
+    async def check_async(request: httpx.Request) -> None:
+        check(request)
+
+    with served(render_seconds=0.05) as (fake, server):
+        lent = sdk.httpx_client(event_hooks={"request": [check_async if sdk.is_async else check]})
+        client = client_for(sdk, fake, server, httpx_client=lent)
+        summary = await run(
+            sdk,
+            client,
+            batches.each_file(TOOL, tmp_path / "photos"),
+            output_dir=out,
+            max_concurrent_jobs=6,
+            poll_interval=0.02,
+        )
+    assert summary.complete
+    assert sorted(seen) == [(name, "creating") for name in sorted(names)]
 
 
 async def test_an_existing_file_is_never_overwritten(sdk: Flavor, tmp_path: Path) -> None:

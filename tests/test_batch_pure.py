@@ -4,8 +4,10 @@ the jobs' keys and checks, and the journal's states and refusals (no network).""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 import pytest
 
@@ -181,3 +183,60 @@ def test_a_journal_of_a_newer_format_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(JournalError, match="format 99"):
         Journal.for_run(path)
+
+
+def _journal_with(path: Path, count: int) -> Journal:
+    journal = Journal.for_run(str(path))
+    journal.plan((f"k{i}", "image_background_remover", "image", f"k{i}", f"k{i}", {}) for i in range(count))
+    return journal
+
+
+def _committed(path: Path) -> Dict[str, str]:
+    """Every item's state as another connection sees it: what was committed."""
+    db = sqlite3.connect(path)
+    try:
+        return dict(db.execute("SELECT key, state FROM items").fetchall())
+    finally:
+        db.close()
+
+
+def test_a_group_commit_that_fails_fails_every_writer_of_the_group(tmp_path: Path) -> None:
+    """The write-ahead promise: a writer that returns had its record committed. Three writers queue
+    while the journal is busy; two end up in one group with a value SQLite cannot store (credits past
+    64 bits): both get a JournalError, none returns as if written, and the journal goes on working."""
+    path = tmp_path / "j.sqlite"
+    journal = _journal_with(path, 3)
+    outcomes: Dict[int, object] = {}
+
+    def write(seq: int, **fields: object) -> None:
+        try:
+            journal.update(seq, "creating", "planned", 0, durable=True, creating_since=1.0, **fields)
+            outcomes[seq] = "written"
+        except Exception as exc:  # the test looks at what each writer got
+            outcomes[seq] = exc
+
+    try:
+        with journal._mutex:  # the journal is busy: the first writer takes the commit lock and waits
+            first = threading.Thread(target=write, args=(1,))
+            first.start()
+            while not journal._commit_lock.locked():
+                time.sleep(0.001)
+            others = [
+                threading.Thread(target=write, args=(2,), kwargs={"credits": 2**70}),
+                threading.Thread(target=write, args=(3,)),
+            ]
+            for thread in others:
+                thread.start()
+            deadline = time.monotonic() + 10
+            while len(journal._pending) < 2 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert len(journal._pending) == 2  # queued behind the first: the next group
+        for thread in [first, *others]:
+            thread.join(10)
+        assert outcomes[1] == "written"
+        assert isinstance(outcomes[2], JournalError) and isinstance(outcomes[3], JournalError)
+        assert _committed(path) == {"k0": "creating", "k1": "planned", "k2": "planned"}
+        journal.update(3, "creating", "planned", 0, durable=True)  # no transaction was left open
+        assert _committed(path)["k2"] == "creating"
+    finally:
+        journal.close()

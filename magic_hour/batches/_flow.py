@@ -230,6 +230,19 @@ def choose_names(stem: str, urls: List[str], project_id: str, taken: Callable[[s
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+MAX_CREDITS = 2**53
+"""Credits beyond this in an answer are not a count of credits (and would not fit the journal's column)."""
+
+
+def credits_of(project: Any) -> Optional[int]:
+    """A project's ``credits_charged`` when it is a count (an int from 0 to :data:`MAX_CREDITS`), else
+    ``None``: an answer the SDK cannot make sense of never stops the batch at its journal write."""
+    credits = getattr(project, "credits_charged", None)
+    if isinstance(credits, int) and not isinstance(credits, bool) and 0 <= credits <= MAX_CREDITS:
+        return credits
+    return None
+
+
 def _nothing_started(exc: BaseException) -> bool:
     """An error that proves the create started nothing and may pass: no connection made (the core's
     decision, ``retry.worth_retrying``, which raises a ``ProjectMayExistError`` for any other failure)."""
@@ -291,8 +304,8 @@ def item_flow(row: Row, tool: Tool, options: FlowOptions) -> ItemFlow:
             return
         yield Release()
         status = str(getattr(project, "status", ""))
-        credits = getattr(project, "credits_charged", None)
-        charged = credits if isinstance(credits, int) else KEEP
+        credits = credits_of(project)
+        charged = KEEP if credits is None else credits
         if status in KINDS[tool.kind].failed:
             failure = project_failure(project, status)
             yield Record(FAILED, {"status": status, "credits": charged, "failure": failure})
@@ -366,8 +379,7 @@ def _create(
             yield Record(FAILED, {"failure": failure_of(exc, "create")})
             return None
         project_id = str(created.id)
-        credits = getattr(created, "credits_charged", None)
-        credits = credits if isinstance(credits, int) else 0
+        credits = credits_of(created) or 0
         fields = {"project_id": project_id, "credits": credits, "failure": None, "add_create": True}
         yield Record(CREATED, fields)
         yield Created(tool.name, credits)

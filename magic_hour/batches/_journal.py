@@ -389,32 +389,53 @@ class Journal:
             self.writes += 1
         if entry.error is not None:
             raise entry.error
+        if not entry.done:  # never return as written what no commit took (the 'creating' promise)
+            raise JournalError(f"cannot write the batch journal {self.path}", path=self.path)
 
     def _commit(self, batch: List[_Pending]) -> None:
-        with self._mutex:
-            cpu = time.thread_time()
-            db = self._db
-            if any(e.durable for e in batch):
-                if self._synced is None:
-                    self._synced = _connect(self.path)
-                    self._synced.execute("PRAGMA synchronous = FULL")
-                db = self._synced
-            error: Optional[JournalError] = None
-            try:
-                if len(batch) == 1:
-                    db.execute(UPDATE_ITEM, batch[0].values)
-                else:
-                    db.execute("BEGIN IMMEDIATE")
-                    db.executemany(UPDATE_ITEM, [e.values for e in batch])
-                    db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                error = JournalError(f"cannot write the batch journal {self.path}: {exc}", path=self.path)
-            self.write_cpu += time.thread_time() - cpu
-            self.commits += 1
-        for e in batch:
-            e.error, e.done = error, True
+        """Commit ``batch`` in one transaction and tell each of its writers how it went. Whatever goes
+        wrong (an error of SQLite, a value it cannot store, the second connection that cannot open),
+        every writer of the group gets the error: none may go on as if its record were on the disk."""
+        error: Optional[JournalError] = JournalError(
+            f"cannot write the batch journal {self.path}: the commit was interrupted", path=self.path
+        )
+        try:
+            with self._mutex:
+                cpu = time.thread_time()
+                try:
+                    db = self._db
+                    if any(e.durable for e in batch):
+                        if self._synced is None:
+                            synced = _connect(self.path)
+                            try:
+                                synced.execute("PRAGMA synchronous = FULL")
+                            except BaseException:
+                                synced.close()
+                                raise
+                            self._synced = synced
+                        db = self._synced
+                    try:
+                        if len(batch) == 1:
+                            db.execute(UPDATE_ITEM, batch[0].values)
+                        else:
+                            db.execute("BEGIN IMMEDIATE")
+                            db.executemany(UPDATE_ITEM, [e.values for e in batch])
+                            db.execute("COMMIT")
+                    except BaseException:
+                        if db.in_transaction:
+                            db.execute("ROLLBACK")
+                        raise
+                    error = None
+                except JournalError as exc:
+                    error = exc
+                except (sqlite3.Error, ValueError, TypeError, OverflowError) as exc:
+                    error = JournalError(f"cannot write the batch journal {self.path}: {exc}", path=self.path)
+                finally:
+                    self.write_cpu += time.thread_time() - cpu
+                    self.commits += 1
+        finally:
+            for e in batch:
+                e.error, e.done = error, True
 
     def set_meta(self, name: str, value: str) -> None:
         self._transaction(lambda db: db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value)))
