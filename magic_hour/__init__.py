@@ -71,8 +71,8 @@ if _TYPE_CHECKING:
         WebhookVerificationError,
     )
     from ._jobs.events import DownloadProgress, JobDone, JobEvent, ProjectStatus
+    from ._upload.batch import UploadResult
     from ._upload.flow import UploadProgress
-    from ._upload.results import UploadResult
     from .batches import BatchItem, BatchJob, BatchSummary, BatchUpdate
     from .environment import Environment
 
@@ -138,7 +138,7 @@ _LAZY = {
     "UnprocessableEntityError": "magic_hour._exceptions",
     "UploadError": "magic_hour._exceptions",
     "UploadProgress": "magic_hour._upload.flow",
-    "UploadResult": "magic_hour._upload.results",
+    "UploadResult": "magic_hour._upload.batch",
     "UploadUrlsMismatchError": "magic_hour._exceptions",
     "WebhookInvalidHeaderError": "magic_hour._exceptions",
     "WebhookMissingHeaderError": "magic_hour._exceptions",

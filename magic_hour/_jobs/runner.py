@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping,
 from .._core.flows import arun_flow, run_flow
 from .._core.request import RequestOptions
 from .._core.retry import DeadlineExceeded
-from .._upload.results import all_paths
+from .._upload.batch import all_paths
 from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, ProjectStatus
 from .inputs import UploadCache, UploadPlan, plan_body, resolve, substitute
@@ -120,7 +120,7 @@ class SyncJobs:
             return dict(body)
         paths: List[str] = []
         if plan.uploads:
-            # A failed upload-urls call raises its own error (see _upload.results.batch_failure).
+            # A failed upload-urls call raises its own error (see _upload.batch.batch_failure).
             paths = all_paths(
                 self.uploader.upload(
                     plan.uploads, max_concurrency=UPLOAD_CONCURRENCY, on_progress=upload_progress(emit)
@@ -302,7 +302,7 @@ class AsyncJobs:
             return dict(body)
         paths: List[str] = []
         if plan.uploads:
-            # A failed upload-urls call raises its own error (see _upload.results.batch_failure).
+            # A failed upload-urls call raises its own error (see _upload.batch.batch_failure).
             paths = all_paths(
                 await self.uploader.upload(
                     plan.uploads, max_concurrency=UPLOAD_CONCURRENCY, on_progress=upload_progress(emit)

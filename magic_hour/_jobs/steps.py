@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 from .._core.request import ClientConfig, RequestOptions, resolve_options
 from .._exceptions import InvalidParameterError, ProjectFailedError
-from .._upload.plan import check_concurrency
+from .._upload.batch import check_concurrency
 from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
 from .inputs import UploadPlan, substitute
 from .names import check_directory, check_urls

@@ -2,14 +2,13 @@
 :class:`AsyncUploader` (anyio tasks), over the client's pooled httpx client.
 
 Both run the pure per-file :func:`~magic_hour._upload.flow.upload_flow` and the batch bookkeeping of
-``plan.py``; they differ only in how a file is read (``open`` in the uploading thread vs ``reading.py``,
+``batch.py``; they differ only in how a file is read (``open`` in the uploading thread vs ``reading.py``,
 so the event loop never waits for a disk) and how files run concurrently (``threads.py`` vs tasks).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from typing import (
     IO,
@@ -31,6 +30,18 @@ import httpx
 from .._core.deadline import budget_for
 from .._core.flows import arun_flow, run_flow
 from .._exceptions import MagicHourError
+from .batch import (
+    UploadResult,
+    accept_batch,
+    check_flag,
+    completed,
+    failed,
+    file_outcome,
+    log_uploaded,
+    one_target,
+    plan_batch,
+    reraise_callback_errors,
+)
 from .bodies import (
     CallbackError,
     Progress,
@@ -47,26 +58,13 @@ from .bodies import (
 from .flow import CHUNK_SIZE, Presign, Put, Target, batches, presign_request, upload_flow
 from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
-from .plan import (
-    accept_batch,
-    check_flag,
-    file_error,
-    file_outcome,
-    finish,
-    log_uploaded,
-    one_target,
-    plan,
-    reraise_callback_errors,
-)
 from .reading import ThreadReader
-from .results import UploadResult
 from .threads import Interrupt, run_pool
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
     from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
-logger = logging.getLogger("magic_hour")
 
 # What asks the API for upload URLs: the engine's own request, or a resource's (client.v1.files).
 PresignCall = Callable[[Sequence[Source]], Any]
@@ -96,7 +94,7 @@ class SyncUploader:
         presign: Optional[PresignCall] = None,
     ) -> List[UploadResult]:
         check_progress(on_progress, is_async=False)
-        results, sources = plan(
+        results, sources = plan_batch(
             files, type_, extension, check_flag("from_current_position", from_current_position)
         )
         try:
@@ -136,9 +134,9 @@ class SyncUploader:
         if len(todo) <= 1 or max_concurrency == 1:
             for s in todo:
                 results[s.index] = work(s)
-            return finish(results)
+            return completed(results)
         run_pool(todo, work, min(max_concurrency, len(todo)), cancel, results)
-        return finish(results)
+        return completed(results)
 
     def _upload_one(
         self,
@@ -216,7 +214,7 @@ class AsyncUploader:
         presign: Optional[AsyncPresignCall] = None,
     ) -> List[UploadResult]:
         check_progress(on_progress, is_async=True)
-        results, sources = plan(
+        results, sources = plan_batch(
             files, type_, extension, check_flag("from_current_position", from_current_position)
         )
         try:
@@ -254,20 +252,14 @@ class AsyncUploader:
         async def work(source: Source) -> None:
             try:
                 path = await self._upload_one(source, targets[source.index], progress, presign)
-            except MagicHourError as exc:
-                error: MagicHourError = exc
-            except OSError as exc:
-                error = file_error(source, exc)
+            except (MagicHourError, OSError) as exc:
+                results[source.index] = failed(source, exc)
             except Exception as exc:  # e.g. the progress callback raised: stop the others
                 failure.append(exc)
                 for scope in scopes:
                     scope.cancel()
-                return
             else:
                 results[source.index] = UploadResult(source.index, source.name, file_path=path)
-                return
-            logger.info("%s: upload failed: %s", source.name, error)
-            results[source.index] = UploadResult(source.index, source.name, error=error)
 
         # max_concurrency workers take the files in order: cheaper per file than a task per file
         # waiting on a limiter.
@@ -289,7 +281,7 @@ class AsyncUploader:
         if failure:
             # The exception itself, as the sync engine raises it, not an ExceptionGroup of the task group.
             raise failure[0]
-        return finish(results)
+        return completed(results)
 
     async def _upload_one(
         self,

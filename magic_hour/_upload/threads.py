@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Callable, List, Optional, Sequence, Set
 
 from .._core.deadline import Budget
+from .._errors.files import UploadResult
 from .bodies import Cancelled
 from .inputs import Source
-from .results import UploadResult
 
 
 class Interrupt:

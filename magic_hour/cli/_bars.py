@@ -21,9 +21,9 @@ from ._output import clean, percent, plural
 from ._progress import Reporter
 
 if TYPE_CHECKING:
+    from .._upload.batch import UploadResult
     from .._upload.flow import UploadProgress
     from .._upload.inputs import Source
-    from .._upload.results import UploadResult
 
 RESERVE = 2
 """Columns left free at the right of every line."""

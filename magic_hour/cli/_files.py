@@ -26,8 +26,8 @@ from ._signals import Run
 
 if TYPE_CHECKING:
     from .. import Client
+    from .._upload.batch import UploadResult
     from .._upload.inputs import Passthrough, Source
-    from .._upload.results import UploadResult
 
 
 def check_inputs(

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Dict, Sequence
 from ._output import INSTALL_HINT, human_size, percent, plural, say
 
 if TYPE_CHECKING:
+    from .._upload.batch import UploadResult
     from .._upload.flow import UploadProgress
     from .._upload.inputs import Source
-    from .._upload.results import UploadResult
 
 
 class Reporter:

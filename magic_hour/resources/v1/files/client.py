@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union
 
-from ...._upload.results import all_paths, one_path
+from ...._upload.batch import all_paths, one_path
 from .upload_urls import AsyncUploadUrls, UploadUrls
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class FilesClient:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
-        from ...._upload.plan import check_concurrency, check_files
+        from ...._upload.batch import check_concurrency, check_files
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
@@ -246,7 +246,7 @@ class AsyncFilesClient:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
-        from ...._upload.plan import check_concurrency, check_files
+        from ...._upload.batch import check_concurrency, check_files
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)

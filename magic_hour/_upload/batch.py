@@ -1,21 +1,33 @@
-"""The bookkeeping of an upload batch, shared by the sync and async engines (no I/O): checks of the
-arguments and inputs, how a presign answer becomes upload targets, and how each file's outcome is
-recorded."""
+"""The bookkeeping of an upload batch, shared by the sync and async drivers (no I/O): the checks of the
+arguments and inputs, how a presign answer becomes upload targets, how each file's outcome is recorded,
+and what ``upload_file(s)`` return or raise from those outcomes."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import httpx
 
 from .._core.hosts import host_problem
-from .._exceptions import InvalidFileError, InvalidParameterError, MagicHourError, UploadUrlsMismatchError
+from .._errors.files import UploadResult as UploadResult  # lives with UploadError, which holds them
+from .._exceptions import (
+    ApiConnectionError,
+    ApiError,
+    ClientClosedError,
+    InsecureTransportError,
+    InvalidFileError,
+    InvalidParameterError,
+    MagicHourError,
+    MissingTokenError,
+    UploadError,
+    UploadUrlsMismatchError,
+)
+from .._redact import request_of
 from .bodies import CallbackError
 from .flow import Target, parse_expires_at, redact_url
 from .inputs import Passthrough, Source, inspect_input
-from .results import UploadResult
 
 if TYPE_CHECKING:
     from ..types.models import V1FilesUploadUrlsCreateResponse
@@ -41,7 +53,7 @@ def check_flag(name: str, value: object) -> bool:
     return value
 
 
-def plan(
+def plan_batch(
     files: Sequence[object], type_: Optional[str], extension: Optional[str], from_current_position: bool
 ) -> Tuple[List[Optional[UploadResult]], List[Source]]:
     """Check every input before any request; pass URLs and api-assets paths straight through."""
@@ -75,7 +87,8 @@ def log_uploaded(source: Source, start: float, path: str) -> None:
     )
 
 
-def finish(results: List[Optional[UploadResult]]) -> List[UploadResult]:
+def completed(results: List[Optional[UploadResult]]) -> List[UploadResult]:
+    """Every file's result, once each file has one."""
     done = [r for r in results if r is not None]
     assert len(done) == len(results)
     return done
@@ -91,19 +104,22 @@ def file_error(source: Source, exc: OSError) -> InvalidFileError:
     return error
 
 
+def failed(source: Source, exc: Union[MagicHourError, OSError]) -> UploadResult:
+    """The result of a file whose upload failed: the typed error (an ``OSError`` reading it becomes
+    :func:`file_error`)."""
+    error = exc if isinstance(exc, MagicHourError) else file_error(source, exc)
+    logger.info("%s: upload failed: %s", source.name, error)
+    return UploadResult(source.index, source.name, error=error)
+
+
 def file_outcome(source: Source, run: Callable[[], str]) -> UploadResult:
     """The result of one file: its ``file_path``, or the typed error that failed it. The progress
     callback's own exceptions pass through (wrapped, for the engine to re-raise as themselves)."""
     try:
         path = run()
-    except MagicHourError as exc:
-        error: MagicHourError = exc
-    except OSError as exc:
-        error = file_error(source, exc)
-    else:
-        return UploadResult(source.index, source.name, file_path=path)
-    logger.info("%s: upload failed: %s", source.name, error)
-    return UploadResult(source.index, source.name, error=error)
+    except (MagicHourError, OSError) as exc:
+        return failed(source, exc)
+    return UploadResult(source.index, source.name, file_path=path)
 
 
 T = TypeVar("T")
@@ -223,3 +239,47 @@ def one_target(source: Source, response: V1FilesUploadUrlsCreateResponse) -> Tar
     found = _targets(response)
     check_presigned([source], found)
     return found[0]
+
+
+def one_path(results: List[UploadResult]) -> str:
+    """What ``upload_file`` returns: the one file's ``file_path``, or its error raised."""
+    result = results[0]
+    if result.error is not None:
+        raise result.error
+    assert result.file_path is not None
+    return result.file_path
+
+
+def all_paths(results: List[UploadResult]) -> List[str]:
+    """What ``upload_files`` returns: every ``file_path`` in input order, or :func:`batch_failure`."""
+    if any(r.error is not None for r in results):
+        raise batch_failure(results)
+    return [r.file_path for r in results if r.file_path is not None]
+
+
+def batch_failure(results: Sequence[UploadResult]) -> BaseException:
+    """What ``upload_files`` (and so ``generate``) raises when some files were not uploaded.
+
+    When the ``upload-urls`` call of the batch failed for every file to upload (a bad token, a 5xx after
+    retries, no connection, an answer that cannot be used), every one of them carries that one error:
+    it is raised itself, as ``upload_file`` raises it for one file and ``create()`` for the same request,
+    and as an official user's ``except ApiError`` expects. Failures of the files themselves (storage,
+    reading) stay an :class:`UploadError` with the per-file results, and so does a batch where some
+    files made it: their ``file_path`` values must not be lost.
+    """
+    # A string given as its own file_path (a URL, an api-assets/... path) was passed through, not uploaded.
+    uploads = [r for r in results if not (r.error is None and r.file_path == r.name)]
+    first = uploads[0].error if uploads else None
+    if first is not None and all(r.error is first for r in uploads) and _presign_level(first):
+        return first
+    return UploadError(results)
+
+
+def _presign_level(error: BaseException) -> bool:
+    if isinstance(error, ApiConnectionError):  # also a storage PUT's, for a batch of one file
+        request = request_of(error)
+        return request is None or request.method != "PUT"
+    return isinstance(
+        error,
+        (ApiError, MissingTokenError, InsecureTransportError, ClientClosedError, UploadUrlsMismatchError),
+    )
