@@ -190,7 +190,7 @@ def test_two_threads_of_a_forked_child_taking_their_first_slot_at_once_share_one
         except transfers.Interrupted as exc:
             got.append(exc)
 
-    monkeypatch.setattr(transfers.pool, "generation", generation)
+    monkeypatch.setattr(transfers, "generation", generation)
     thread = threading.Thread(target=take, daemon=True)
     thread.start()
     assert second_looks.wait(5)  # the second thread is looking at the generation

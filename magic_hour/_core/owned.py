@@ -258,7 +258,7 @@ class _AutoBackend(httpcore.AsyncNetworkBackend):
 
 
 class OwnClient(httpx.Client):
-    """The SDK's own ``httpx.Client`` (made anew in a forked child: ``lifecycle.py``)."""
+    """The SDK's own ``httpx.Client`` (made anew in a forked child: ``pool.py``)."""
 
     def __init__(self, timeout: httpx.Timeout, limits: httpx.Limits) -> None:
         self.own_transport = OwnTransport(limits)

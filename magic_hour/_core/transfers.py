@@ -27,8 +27,8 @@ import threading
 import weakref
 from typing import Any, AsyncGenerator, Callable, Generator, Optional, Tuple
 
-from . import pool
 from .config import DEFAULT_MAX_TRANSFERS
+from .pool import current_loop, generation
 
 __all__ = [
     "DEFAULT_MAX_TRANSFERS",
@@ -59,7 +59,7 @@ class ThreadSlots:
 
     def __init__(self, limit: Optional[int]) -> None:
         self.limit = limit
-        self._generation = pool.generation()
+        self._generation = generation()
         self._free = threading.Condition(threading.Lock())
         self._used = 0
 
@@ -69,15 +69,15 @@ class ThreadSlots:
         return self._used
 
     def _state(self) -> threading.Condition:
-        if self._generation != pool.generation():
+        if self._generation != generation():
             # A forked child: the threads that held slots in the parent do not exist here. One fresh
             # state, under the module lock: two of the child's threads seeing it at once each made one
             # before, and the second reset the count of a slot the first held (the bound exceeded), or
             # left the first waiting on a condition nobody would notify again.
             with _lock:
-                if self._generation != pool.generation():
+                if self._generation != generation():
                     self._free, self._used = threading.Condition(threading.Lock()), 0
-                    self._generation = pool.generation()
+                    self._generation = generation()
         return self._free
 
     def acquire(self, cancel: Optional[threading.Event] = None) -> bool:
@@ -197,18 +197,18 @@ class TaskSlots:
     @property
     def in_use(self) -> int:
         """Slots held right now in the current event loop (for tests and logs)."""
-        entry = self._loops.get(pool.current_loop() or self)
-        if entry is None or self.limit is None or entry[0] != pool.generation():
+        entry = self._loops.get(current_loop() or self)
+        if entry is None or self.limit is None or entry[0] != generation():
             return 0
         return self.limit - int(entry[1].value)
 
     def _current(self) -> Any:
-        loop, generation = pool.current_loop() or self, pool.generation()
+        loop, now = current_loop() or self, generation()
         entry = self._loops.get(loop)
-        if entry is None or entry[0] != generation:
+        if entry is None or entry[0] != now:
             import anyio
 
-            entry = self._loops[loop] = (generation, anyio.Semaphore(self.limit or 1))
+            entry = self._loops[loop] = (now, anyio.Semaphore(self.limit or 1))
         return entry[1]
 
     async def acquire(self) -> Any:
@@ -255,13 +255,13 @@ _lock = threading.Lock()
 """Guards a :class:`ThreadSlots`' fresh start in a forked child (never held while waiting for a slot)."""
 
 
-def _forked() -> None:
+def _new_lock_in_child() -> None:
     # Another thread may have held the lock at fork(): in the child that thread is gone and the lock
     # would stay taken, so the child's first transfer would wait for it forever. The slots themselves
-    # start afresh in the child by pool.generation() (ThreadSlots._state, TaskSlots._current).
+    # start afresh in the child by generation() (ThreadSlots._state, TaskSlots._current).
     global _lock
     _lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_forked)
+    os.register_at_fork(after_in_child=_new_lock_in_child)

@@ -2,8 +2,8 @@
 :func:`.flows.run_flow` / :func:`.flows.arun_flow`).
 
 ``SyncHTTP`` and ``AsyncHTTP`` differ only in ``send`` versus ``await send`` and in how they sleep.
-Both let at most ``max_in_flight`` requests into the httpx pool at once (:mod:`.slots`). The pool itself
-(made, replaced in a forked child or another event loop, closed) is :mod:`.lifecycle`'s.
+The pool they send through (made, replaced in a forked child or another event loop, closed, and at most
+``max_in_flight`` requests in it at once) is :mod:`.pool`'s.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
 from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts
 from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
-from .lifecycle import AsyncPoolHolder, SyncPoolHolder
 from .owned import proxy_host
+from .pool import AsyncPoolHolder, SyncPoolHolder
 from .reading import aread_body, read_body
 from .redirects import asend_following, send_following
 from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
@@ -56,7 +56,7 @@ def _closed_or(exc: RuntimeError, closed: bool, request: httpx.Request) -> Magic
 
 
 class SyncHTTP(SyncPoolHolder):
-    """Sends API requests with retries through one pooled :class:`httpx.Client` (``lifecycle.py``:
+    """Sends API requests with retries through one pooled :class:`httpx.Client` (``pool.py``:
     ``make_client`` builds the pool when the SDK owns it, and again in a forked child; a lent ``client``
     is used as is).
     """
@@ -83,7 +83,7 @@ class SyncHTTP(SyncPoolHolder):
         streamed = bool(kwargs.pop("stream", False))
         client = self._current()
         budget = budget or budget_for(request)
-        slots = self._slots
+        slots = self._admit
         if slots is not None:
             slots.acquire(request, budget)
         token = CURRENT.set(budget)
@@ -143,7 +143,7 @@ class SyncHTTP(SyncPoolHolder):
 
 
 class AsyncHTTP(AsyncPoolHolder):
-    """Sends API requests with retries through one pooled :class:`httpx.AsyncClient` (``lifecycle.py``:
+    """Sends API requests with retries through one pooled :class:`httpx.AsyncClient` (``pool.py``:
     a pool the SDK made is replaced when used from another event loop or a forked child; a lent
     ``client`` is used as is).
     """
