@@ -11,16 +11,16 @@ import pytest
 
 from magic_hour import ApiConnectionError, ApiTimeoutError, StorageError
 from magic_hour._core.retry import Sleep
-from magic_hour._upload.flow import Target, batches, storage_error_detail, upload_flow
+from magic_hour._upload.flow import UploadTarget, batches, storage_error_detail, upload_flow
 from magic_hour._upload.inputs import Source
 
 NOW = 1_700_000_000.0
 URL = "https://storage.test/api-assets/id/a.mp4?X-Expires=1&X-Signature=s3cr3t"
 
 
-def _target(path: str = "api-assets/id/a.mp4", expires_in: float = 3600.0, url: str = URL) -> Target:
+def _target(path: str = "api-assets/id/a.mp4", expires_in: float = 3600.0, url: str = URL) -> UploadTarget:
     expires = datetime.datetime.fromtimestamp(NOW + expires_in, tz=datetime.timezone.utc)
-    return Target(path, url, expires)
+    return UploadTarget(path, url, expires)
 
 
 def _source(rewindable: bool = True) -> Source:
@@ -47,7 +47,7 @@ def _kinds(actions: List[Any]) -> List[str]:
     return [type(a).__name__ for a in actions]
 
 
-def _flow(source: Source | None = None, target: Target | None = None, max_retries: int = 2) -> Any:
+def _flow(source: Source | None = None, target: UploadTarget | None = None, max_retries: int = 2) -> Any:
     return upload_flow(source or _source(), target or _target(), max_retries=max_retries, now=lambda: NOW)
 
 

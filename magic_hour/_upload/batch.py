@@ -26,7 +26,7 @@ from .._exceptions import (
 )
 from .._redact import request_of
 from .bodies import CallbackError
-from .flow import Target, parse_expires_at, redact_url
+from .flow import UploadTarget, parse_expires_at, redact_url
 from .inputs import Passthrough, Source, inspect_input
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> None:
+def check_presigned(sources: Sequence[Source], targets: Sequence[UploadTarget]) -> None:
     """Refuse an answer that cannot be used as is, before any byte is sent (a retry would not help)."""
     if not targets and sources:  # the official SDK's words for this case
         raise UploadUrlsMismatchError(
@@ -158,7 +158,7 @@ def check_presigned(sources: Sequence[Source], targets: Sequence[Target]) -> Non
     _check_unique(targets)
 
 
-def _check_unique(targets: Sequence[Target], taken: Sequence[Target] = ()) -> None:
+def _check_unique(targets: Sequence[UploadTarget], taken: Sequence[UploadTarget] = ()) -> None:
     """Two files sent to one URL (or given one ``file_path``) would leave one object in storage and
     report both uploaded."""
     urls = {t.upload_url for t in taken}
@@ -177,7 +177,7 @@ def _check_unique(targets: Sequence[Target], taken: Sequence[Target] = ()) -> No
         paths.add(target.file_path)
 
 
-def check_unique_across(targets: Sequence[Target], taken: Sequence[Target]) -> None:
+def check_unique_across(targets: Sequence[UploadTarget], taken: Sequence[UploadTarget]) -> None:
     """:func:`check_presigned`'s uniqueness check against the targets of earlier batches."""
     _check_unique(targets, taken)
 
@@ -206,9 +206,11 @@ def _url_problem(parsed: Optional[httpx.URL]) -> Optional[str]:
     return problem
 
 
-def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[Target]:
+def _targets(response: V1FilesUploadUrlsCreateResponse) -> List[UploadTarget]:
     return [
-        Target(it.file_path, it.upload_url, parse_expires_at(it.expires_at), parse_upload_url(it.upload_url))
+        UploadTarget(
+            it.file_path, it.upload_url, parse_expires_at(it.expires_at), parse_upload_url(it.upload_url)
+        )
         for it in response.items
     ]
 
@@ -217,7 +219,7 @@ def accept_batch(
     batch: List[Source],
     outcome: V1FilesUploadUrlsCreateResponse | MagicHourError,
     results: List[Optional[UploadResult]],
-    targets: Dict[int, Target],
+    targets: Dict[int, UploadTarget],
 ) -> None:
     """Record the presign of one batch: its targets, or the error that fails all of its files."""
     if not isinstance(outcome, MagicHourError):
@@ -234,7 +236,7 @@ def accept_batch(
         results[s.index] = UploadResult(s.index, s.name, error=outcome)
 
 
-def one_target(source: Source, response: V1FilesUploadUrlsCreateResponse) -> Target:
+def one_target(source: Source, response: V1FilesUploadUrlsCreateResponse) -> UploadTarget:
     """The new target of a file re-presigned alone."""
     found = _targets(response)
     check_presigned([source], found)

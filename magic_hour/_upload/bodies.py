@@ -141,14 +141,10 @@ def sync_chunks(
     """The body of a sync PUT: ``source.size`` bytes of the file (opened on the first chunk, once the
     request has a connection), then a check that nothing follows.
 
-    Between two chunks it yields an empty one, which puts nothing on the wire (h11 frames it as no bytes
-    under ``Content-Length``, httpcore's write returns at once, HTTP/2 sends no frame): httpx and
-    httpcore keep the chunk just sent in their loop variables until the next one arrives, so without it
-    the previous MiB was still alive while the next was read, two per upload thread. Each thread's
-    malloc arena then kept two freed MiB (20 sync jobs at once: RSS +34 MB, with it +22-25;
-    ``tests/benchmarks/bench_jobs.py``). The chunks stay ``bytes`` read whole: h11 sends a ``bytes``
-    chunk as is but copies anything else (a reused ``bytearray`` read with ``readinto`` would come back
-    as a new MiB per chunk, plus a copy).
+    Between two chunks it yields an empty one, which puts nothing on the wire: httpx and httpcore keep
+    the chunk just sent alive until the next arrives, and the empty one frees it before the next read, so
+    an upload thread holds one chunk, not two. The chunks stay ``bytes`` read whole: h11 sends ``bytes``
+    as is and copies anything else (a reused ``bytearray`` would cost a new chunk and a copy).
     """
     sent = 0
     with open_() as f:

@@ -55,7 +55,7 @@ from .bodies import (
 from .bodies import (
     ProgressCallback as ProgressCallback,
 )
-from .flow import CHUNK_SIZE, Presign, Put, Target, batches, presign_request, upload_flow
+from .flow import CHUNK_SIZE, Presign, Put, UploadTarget, batches, presign_request, upload_flow
 from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
 from .reading import ThreadReader
@@ -115,7 +115,7 @@ class SyncUploader:
         presign: PresignCall,
     ) -> List[UploadResult]:
         install_log_filter()
-        targets: Dict[int, Target] = {}
+        targets: Dict[int, UploadTarget] = {}
         for batch in batches(sources):
             try:
                 outcome: Any = presign(batch)
@@ -141,7 +141,7 @@ class SyncUploader:
     def _upload_one(
         self,
         source: Source,
-        target: Target,
+        target: UploadTarget,
         progress: Progress,
         cancel: Interrupt,
         presign: PresignCall,
@@ -237,7 +237,7 @@ class AsyncUploader:
         presign: AsyncPresignCall,
     ) -> List[UploadResult]:
         install_log_filter()
-        targets: Dict[int, Target] = {}
+        targets: Dict[int, UploadTarget] = {}
         for batch in batches(sources):
             try:
                 outcome: Any = await presign(batch)
@@ -286,7 +286,7 @@ class AsyncUploader:
     async def _upload_one(
         self,
         source: Source,
-        target: Target,
+        target: UploadTarget,
         progress: Progress,
         presign: AsyncPresignCall,
     ) -> str:

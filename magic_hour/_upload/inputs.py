@@ -232,8 +232,8 @@ def _inspect_fileobj(
             "file", name, "a readable binary file object", reason=_raised("seek() or tell()", exc)
         ) from None
     if not from_current_position:
-        # Uploading from wherever a stream happens to be could store a truncated file without a word (the
-        # bug this SDK had): a stream that cannot be rewound is only taken when the caller vouches for it.
+        # Uploading from wherever a stream happens to be could store a truncated file without a word: a
+        # stream that cannot be rewound is only taken when the caller vouches for it.
         raise InvalidFileError(
             "file",
             name,
