@@ -35,7 +35,7 @@ from magic_hour import (
 )
 from magic_hour._core.retry import nothing_started, worth_retrying
 from magic_hour.testing import FakeMagicHour
-from magic_hour.testing._schema import example
+from magic_hour.testing._spec import example
 
 pytestmark = pytest.mark.anyio
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk

@@ -23,8 +23,7 @@ from codegen import names
 from magic_hour.cli._catalog import load_catalog
 from magic_hour.cli._complete import candidates
 from magic_hour.testing import FakeMagicHour
-from magic_hour.testing._schema import example
-from magic_hour.testing._spec import Operation, load_spec
+from magic_hour.testing._spec import Operation, example, load_spec
 
 pytestmark = pytest.mark.anyio
 

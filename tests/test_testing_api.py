@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from magic_hour.testing import FakeMagicHour
-from magic_hour.testing._schema import example, problem
-from magic_hour.testing._spec import Operation, load_spec
+from magic_hour.testing._spec import Operation, example, load_spec, problem
 
 pytestmark = pytest.mark.anyio
 

@@ -34,7 +34,7 @@ from magic_hour import (
 from magic_hour._extensions import EXTENSIONS
 from magic_hour._upload.flow import parse_expires_at
 from magic_hour.testing import EXPIRED_MESSAGE, FakeMagicHour, FakeServer
-from magic_hour.testing._upload_urls import UploadUrls
+from magic_hour.testing._storage import UploadUrls
 
 pytestmark = pytest.mark.anyio
 

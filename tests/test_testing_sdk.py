@@ -11,8 +11,7 @@ import pytest
 from conftest import Flavor
 
 from magic_hour.testing import FakeMagicHour
-from magic_hour.testing._schema import example
-from magic_hour.testing._spec import Operation, load_spec
+from magic_hour.testing._spec import Operation, example, load_spec
 
 pytestmark = pytest.mark.anyio
 

@@ -29,7 +29,7 @@ from flask import Flask, request
 import magic_hour.webhooks as webhooks
 from magic_hour import InvalidParameterError
 from magic_hour.testing import FakeMagicHour, WebhookDelivery
-from magic_hour.testing._webhook_records import DEFAULT_RETRY_DELAYS
+from magic_hour.testing._webhooks import DEFAULT_RETRY_DELAYS
 
 pytest_plugins = ["pytester"]
 
@@ -432,9 +432,9 @@ def test_the_docs_test_module_passes_with_the_fixture(pytester: pytest.Pytester)
 def test_an_idle_delivery_thread_ends_and_comes_back(
     fake: FakeMagicHour, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from magic_hour.testing import _webhook_delivery
+    from magic_hour.testing import _webhooks
 
-    monkeypatch.setattr(_webhook_delivery, "IDLE_EXIT", 0.05)
+    monkeypatch.setattr(_webhooks, "IDLE_EXIT", 0.05)
     recorder = Recorder()
     fake.add_webhook_endpoint(asgi_app(recorder), path="/hooks/magic-hour", secret=SECRET)
 

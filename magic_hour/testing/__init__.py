@@ -26,37 +26,34 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._exchange import Exchange, Reply
+    from ._exchange import DEFAULT_TOKEN, EXPIRED_MESSAGE, Exchange, Reply
     from ._fake import FakeMagicHour
     from ._knobs import Route
-    from ._project_store import ProjectChange
-    from ._projects import Project
+    from ._projects import Project, ProjectChange
     from ._records import IssuedUrl, RecordedRequest, StoredFile
     from ._server import FakeServer
     from ._transport import FakeTransport
-    from ._webhook_records import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-    from ._webhooks import sign_webhook, webhook_body
-    from ._wire import DEFAULT_TOKEN, EXPIRED_MESSAGE
+    from ._webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, sign_webhook, webhook_body
 
 # Imported on first use, so that the pytest plugin (loaded in every pytest run of every project that
 # installs magic_hour) costs nothing until a fixture is used.
 _LAZY = {
-    "DEFAULT_TOKEN": "._wire",
-    "EXPIRED_MESSAGE": "._wire",
+    "DEFAULT_TOKEN": "._exchange",
+    "EXPIRED_MESSAGE": "._exchange",
     "Exchange": "._exchange",
     "FakeMagicHour": "._fake",
     "FakeServer": "._server",
     "FakeTransport": "._transport",
     "IssuedUrl": "._records",
     "Project": "._projects",
-    "ProjectChange": "._project_store",
+    "ProjectChange": "._projects",
     "RecordedRequest": "._records",
     "Reply": "._exchange",
     "Route": "._knobs",
     "StoredFile": "._records",
-    "WebhookAttempt": "._webhook_records",
-    "WebhookDelivery": "._webhook_records",
-    "WebhookEndpoint": "._webhook_records",
+    "WebhookAttempt": "._webhooks",
+    "WebhookDelivery": "._webhooks",
+    "WebhookEndpoint": "._webhooks",
     "sign_webhook": "._webhooks",
     "webhook_body": "._webhooks",
 }

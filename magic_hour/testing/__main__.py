@@ -12,9 +12,9 @@ import threading
 from types import FrameType
 from typing import List, Optional
 
+from ._exchange import DEFAULT_TOKEN
 from ._fake import FakeMagicHour
 from ._state import DEFAULT_URL_TTL
-from ._wire import DEFAULT_TOKEN
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,34 +1,86 @@
-"""The API: answers every operation of the description (auth, fault knobs, schema checks, bodies).
+"""The API: where a request goes (storage, an API operation, or nowhere: 404/405), and the answer to
+every operation of the description (auth, fault knobs, schema checks, bodies).
 
 Generic, from the description: a POST that ``creates`` a project starts one; ``GET``/``DELETE`` on a
 project path act on the projects the fake created; a list with a ``cursor`` query parameter pages
-through seeded items; anything else answers its documented example with fresh ids. Only
-``upload-urls`` has code of its own (it issues storage URLs).
+through seeded items (built from the documented example); anything else answers its documented example
+with fresh ids. Only ``upload-urls`` has code of its own (it issues storage URLs).
 """
 
 from __future__ import annotations
 
+import copy
 import hmac
 import json
+import secrets
 import threading
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
+import time
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, cast
+from urllib.parse import parse_qsl, unquote
 
-from ._exchange import Exchange, Reply
+import httpx
+
+from .._exceptions import InvalidParameterError
+from ._exchange import Exchange, Reply, header_items, json_reply, rfc3339
 from ._faults import Faults, failure_reply
 from ._media import MEDIA
-from ._plan_rules import PlanRules
-from ._project_store import ProjectStore
-from ._projects import ERROR_CODE, ERROR_MESSAGE, Project, new_id, project_body, values_at
+from ._projects import (
+    ERROR_CODE,
+    ERROR_MESSAGE,
+    PlanRules,
+    Project,
+    ProjectStore,
+    new_id,
+    project_body,
+    values_at,
+)
 from ._records import RecordedRequest
-from ._schema import Schema, example, problem, query_value
-from ._seed import item_schema
-from ._sinks import ApiBodySink
-from ._spec import ApiSpec, Operation
-from ._storage import Storage
-from ._upload_urls import UploadUrls
-from ._wire import json_reply, rfc3339
+from ._spec import ApiSpec, Operation, Schema, example, problem, query_value
+from ._storage import ApiBodySink, Storage, UploadUrls
 
-__all__ = ["Api", "fresh_ids"]
+
+def item_schema(op: Operation) -> Optional[Schema]:
+    """The schema of one item of a cursor-paginated list, or ``None`` when ``op`` is not one."""
+    _, content = op.success
+    props: Schema = (content or {}).get("schema", {}).get("properties", {})
+    if "cursor" not in op.query_params or "next_cursor" not in props:
+        return None
+    for sub in props.values():
+        if sub.get("type") == "array" and "items" in sub:
+            return cast(Schema, sub["items"])
+    return None
+
+
+def _vary(item: Dict[str, Any], schema: Schema, index: int) -> Dict[str, Any]:
+    """Item ``index``: a fresh id, the name numbered, each enum field at its ``index``-th value."""
+    props: Mapping[str, Any] = schema.get("properties", {})
+    for name, sub in props.items():
+        enum = sub.get("enum")
+        if enum and name in item:
+            item[name] = enum[index % len(enum)]
+    if isinstance(item.get("name"), str):
+        item["name"] = f"{item['name']} {index + 1}"
+    if "id" in item:
+        item["id"] = new_id()
+    return item
+
+
+def seed_items(spec: ApiSpec, route: str, items: Optional[Sequence[Any]], count: Optional[int]) -> List[Any]:
+    op = spec.by_route(route)
+    schema = item_schema(op) if op is not None else None
+    if op is None or schema is None:
+        lists = [o.route for o in spec.operations.values() if item_schema(o) is not None]
+        raise InvalidParameterError("route", route, "a paginated list: " + ", ".join(map(repr, lists)))
+    if (items is None) == (count is None):
+        raise InvalidParameterError("count", count, "either items=[...] or count=N, not both")
+    if items is not None:
+        if isinstance(items, (str, bytes)) or not all(isinstance(i, dict) for i in items):
+            raise InvalidParameterError("items", items, "a list of JSON objects")
+        return [copy.deepcopy(i) for i in items]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise InvalidParameterError("count", count, "an integer >= 0")
+    base = example(schema, spec.document)
+    return [_vary(copy.deepcopy(cast(Dict[str, Any], base)), schema, i) for i in range(count)]
 
 
 def fresh_ids(value: Any) -> Any:
@@ -275,3 +327,86 @@ class Api:
         payload: Dict[str, Any] = dict(cast("Dict[str, Any]", base)) if isinstance(base, dict) else {}
         payload.update({key: page, "next_cursor": f"cursor-{start + size}" if more else None})
         return json_reply(200, payload, rid)
+
+
+class Router:
+    """Records each request, applies its latency, and hands it to storage or the API."""
+
+    def __init__(
+        self,
+        api: Api,
+        storage: Storage,
+        lock: threading.Lock,
+        faults: Callable[[], Faults],
+        requests: List[RecordedRequest],
+    ) -> None:
+        self._api = api
+        self._storage = storage
+        self._lock = lock
+        self._faults = faults
+        self._requests = requests
+
+    def begin(
+        self,
+        method: str,
+        url: str,
+        headers: Union[httpx.Headers, Iterable[Tuple[str, str]]],
+        storage_base: str,
+        api_base: str = "",
+    ) -> Exchange:
+        method = method.upper()
+        parsed = httpx.URL(url)
+        path = parsed.path
+        prefix = httpx.URL(api_base).path.rstrip("/") if api_base else ""
+        if prefix and url.startswith(api_base.rstrip("/") + "/"):
+            path = path[len(prefix) :]  # the API under a base URL with a path: the hosted mock server's
+        query = dict(parse_qsl(parsed.query.decode("ascii", "replace"), keep_blank_values=True))
+        storage_prefix = storage_base.rstrip("/") + "/"
+        bare_url = url.split("?", 1)[0]
+        op: Optional[Operation] = None
+        params: Dict[str, str] = {}
+        allowed: List[str] = []
+        route: Optional[str]
+        if bare_url.startswith(storage_prefix):
+            route = "downloads" if method in ("GET", "HEAD") else "storage"
+        else:
+            found = self._api.spec.match(method, path)
+            if isinstance(found, tuple):
+                op, params = found
+            elif found:
+                op, allowed = found[0], sorted({o.method for o in found})
+            route = op.route if op is not None else None
+        request_id = ("req_" if route not in ("storage", "downloads") else "") + secrets.token_hex(8)
+        record = RecordedRequest(
+            method=method,
+            url=url,
+            path=path,
+            query=query,
+            headers=header_items(headers),
+            route=route,
+            request_id=request_id,
+            time=time.time(),
+            operation=op.key if op is not None and not allowed else None,
+        )
+        with self._lock:
+            self._requests.append(record)
+            delay = self._faults().delay((op.route, "api") if op is not None else (route or "",))
+        exchange = Exchange(record, delay=delay)
+        file_path = unquote(bare_url[len(storage_prefix) :])
+        if route is None:
+            exchange.reply = json_reply(404, {"message": "Not Found"}, request_id)
+        elif allowed:
+            allow = {"Allow": ", ".join(allowed)}
+            exchange.reply = json_reply(405, {"message": "Method Not Allowed"}, request_id, allow)
+        elif op is not None:
+            self._api.begin(exchange, op, params, storage_prefix)
+        elif route == "downloads":
+            self._storage.begin_get(exchange, file_path)
+        elif method != "PUT":
+            exchange.reply = self._storage.method_not_allowed(record)
+        else:
+            self._storage.begin_put(exchange, file_path)
+        return exchange
+
+
+__all__ = ["Api", "Router", "fresh_ids", "item_schema", "seed_items"]

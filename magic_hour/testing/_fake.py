@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, Optional, Type
 import httpx
 from typing_extensions import Self
 
+from ._exchange import TRANSPORT_BASE_URL
 from ._server import FakeServer
 from ._state import FakeState
 from ._transport import FakeTransport
-from ._webhook_controls import WebhookControls
-from ._wire import TRANSPORT_BASE_URL
+from ._webhooks import WebhookControls
 
 if TYPE_CHECKING:
     from .. import AsyncClient, Client

@@ -7,10 +7,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import httpx
 
-from ._exchange import Reply
-from ._wire import json_reply, reply, xml_error
+from ._exchange import Reply, json_reply, reply, xml_error
 
-__all__ = ["BodyType", "Counter", "Failure", "Faults", "FileDrops", "failure_reply"]
+__all__ = ["BodyType", "Countdown", "Failure", "Faults", "FileDrops", "failure_reply"]
 
 BodyType = Union[bytes, str, Mapping[str, Any], None]
 
@@ -32,7 +31,9 @@ class FileDrops:
 
 
 @dataclass
-class Counter:
+class Countdown:
+    """A fault armed for the next ``remaining`` requests it applies to."""
+
     remaining: int = 0
     value: int = 0  # knob-specific: item-count delta
 
@@ -49,16 +50,16 @@ class Faults:
 
     failures: Dict[str, List[Failure]] = field(default_factory=lambda: {})
     latency: Dict[Optional[str], float] = field(default_factory=lambda: {})
-    expire: Counter = field(default_factory=Counter)
+    expire: Countdown = field(default_factory=Countdown)
     advertise_valid: bool = False
-    drop: Counter = field(default_factory=Counter)
+    drop: Countdown = field(default_factory=Countdown)
     drop_after: Optional[int] = None
     file_failures: List[Failure] = field(default_factory=lambda: [])
     file_drops: Optional[FileDrops] = None
-    malformed: Counter = field(default_factory=Counter)
-    wrong_count: Counter = field(default_factory=Counter)
+    malformed: Countdown = field(default_factory=Countdown)
+    wrong_count: Countdown = field(default_factory=Countdown)
     endings: List[Tuple[str, Optional[Dict[str, str]]]] = field(default_factory=lambda: [])
-    download_drop: Counter = field(default_factory=Counter)
+    download_drop: Countdown = field(default_factory=Countdown)
     download_drop_after: Optional[int] = None
     download_file_drops: Optional[FileDrops] = None
 

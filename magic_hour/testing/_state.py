@@ -14,19 +14,14 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import httpx
 
 from .._exceptions import InvalidParameterError
-from ._api import Api
-from ._exchange import Exchange
+from ._api import Api, Router, seed_items
+from ._exchange import DEFAULT_TOKEN, Exchange
 from ._faults import Faults
 from ._knobs import FIXED_ROUTES, FaultKnobs, Route
-from ._project_controls import ProjectControls
-from ._project_store import ProjectStore
+from ._projects import ProjectControls, ProjectStore
 from ._records import IssuedUrl, RecordedRequest, StoredFile
-from ._router import Router
-from ._seed import seed_items
 from ._spec import load_spec
-from ._storage import Storage
-from ._upload_urls import UploadUrls
-from ._wire import DEFAULT_TOKEN
+from ._storage import Storage, UploadUrls
 
 __all__ = ["DEFAULT_MAX_UPLOAD_SIZE", "DEFAULT_URL_TTL", "FakeState"]
 

@@ -1,23 +1,144 @@
-"""Object storage: signed URLs, uploads (``PUT``) checked the way S3 checks them, and what is stored."""
+"""Object storage: signed URLs (``POST /v1/files/upload-urls`` issues them), uploads (``PUT``) streamed
+to a sink and checked the way S3 checks them, and what is stored."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import json
+import os
 import re
 import secrets
+import tempfile
 import threading
+import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, BinaryIO, Callable, Dict, List, Optional, Tuple, Union, cast
 from urllib.parse import quote
 
-from ._exchange import Exchange, Reply
+from .._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed
+from ._exchange import (
+    EXPIRED_MESSAGE,
+    Exchange,
+    Reply,
+    content_length,
+    json_reply,
+    reply,
+    rfc3339,
+    utc,
+    xml_error,
+)
 from ._faults import Faults, failure_reply
 from ._records import IssuedUrl, RecordedRequest, StoredFile
-from ._sinks import StorageSink
-from ._wire import EXPIRED_MESSAGE, content_length, reply, rfc3339, xml_error
 
-__all__ = ["Storage"]
+MAX_API_BODY = 1024 * 1024
+
+
+class ApiBodySink:
+    """Collects a (small) API request body, then answers it with ``answer(body)``."""
+
+    def __init__(self, record: RecordedRequest, answer: Callable[[bytes], Reply]) -> None:
+        self._record = record
+        self._answer = answer
+        self._chunks: List[bytes] = []
+        self._size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= MAX_API_BODY:
+            self._chunks.append(chunk)
+
+    def end(self) -> Reply:
+        record = self._record
+        if self._size > MAX_API_BODY:
+            return json_reply(413, {"message": "Request body too large"}, record.request_id)
+        body = b"".join(self._chunks)
+        record.body = body
+        return self._answer(body)
+
+    def abort(self) -> None:
+        self._chunks.clear()
+
+
+class StorageSink:
+    """Streams an upload to memory, to a spool file, or nowhere; always hashes it."""
+
+    def __init__(
+        self,
+        store: Callable[[StoredFile], None],
+        spool: Optional[Path],
+        keep_content: bool,
+        record: RecordedRequest,
+        file_path: str,
+        expected: int,
+    ) -> None:
+        self._store = store
+        self._spool = spool
+        self._record = record
+        self._file_path = file_path
+        self._expected = expected
+        self._content_type = record.headers.get("content-type")
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._buffer: Optional[bytearray] = None
+        self._file: Optional[BinaryIO] = None
+        self._tmp: Optional[str] = None
+        if spool is not None:
+            fd, self._tmp = tempfile.mkstemp(dir=spool, prefix=".partial-")
+            self._file = os.fdopen(fd, "wb")
+        elif keep_content:
+            self._buffer = bytearray()
+
+    def write(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        self._hash.update(chunk)
+        if self._file is not None:
+            self._file.write(chunk)
+        elif self._buffer is not None:
+            self._buffer += chunk
+
+    def end(self) -> Reply:
+        rid = self._record.request_id
+        if self._size != self._expected:
+            self.abort()
+            return xml_error(
+                400,
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the Content-Length HTTP header",
+                rid,
+            )
+        path: Optional[Path] = None
+        if self._file is not None and self._tmp is not None:
+            self._file.close()
+            assert self._spool is not None
+            path = self._spool / self._file_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._tmp, path)
+            self._tmp = None
+        digest = self._hash.hexdigest()
+        self._store(
+            StoredFile(
+                file_path=self._file_path,
+                size=self._size,
+                sha256=digest,
+                content=bytes(self._buffer) if self._buffer is not None else None,
+                path=path,
+                content_type=self._content_type,
+                stored_at=time.time(),
+            )
+        )
+        self._buffer = None
+        return reply(200, b"", "application/xml", [("ETag", f'"{digest[:32]}"'), ("x-amz-request-id", rid)])
+
+    def abort(self) -> None:
+        self._buffer = None
+        if self._file is not None:
+            self._file.close()
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+            self._tmp = None
 
 
 class Storage:
@@ -217,3 +338,112 @@ class Storage:
             record.request_id,
             Method=record.method,
         )
+
+
+def check_items(items: object, max_items: Optional[int]) -> Union[str, List[Tuple[str, str]]]:
+    """The items as ``(type, extension)`` pairs, or the 422 message."""
+    if not isinstance(items, list) or not items:
+        return "Invalid request body: items must be a non-empty array"
+    seq = cast("List[object]", items)
+    if max_items is not None and len(seq) > max_items:
+        return f"Invalid request body: items has {len(seq)} entries; at most {max_items} are allowed"
+    checked: List[Tuple[str, str]] = []
+    for i, item in enumerate(seq):
+        if not isinstance(item, dict):
+            return f"Invalid request body: items[{i}] must be an object with extension and type"
+        fields = cast("Dict[str, object]", item)
+        asset_type, ext = fields.get("type"), fields.get("extension")
+        if asset_type not in ASSET_TYPES:
+            return (
+                f"Invalid request body: items[{i}].type must be one of {', '.join(ASSET_TYPES)}, "
+                f"got {json.dumps(asset_type)}"
+            )
+        if not isinstance(ext, str) or ext not in EXTENSIONS[cast("Any", asset_type)]:
+            return (
+                f"Invalid request body: items[{i}].extension {json.dumps(ext)} is not allowed for "
+                f"{describe_allowed(cast('Any', asset_type))}"
+            )
+        checked.append((cast(str, asset_type), ext))
+    return checked
+
+
+class UploadUrls:
+    """The answer of ``upload-urls`` to a complete, authorized body."""
+
+    def __init__(
+        self, storage: Storage, lock: threading.Lock, faults: Callable[[], Faults], max_items: Optional[int]
+    ) -> None:
+        self._storage = storage
+        self._lock = lock
+        self._faults = faults
+        self.max_items = max_items
+
+    def answer(self, record: RecordedRequest, body: bytes, storage_prefix: str) -> Reply:
+        rid = record.request_id
+        if not body.strip():
+            return json_reply(400, {"message": "Invalid request body: the body is empty"}, rid)
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return json_reply(400, {"message": "Invalid request body: not valid JSON"}, rid)
+        if not isinstance(data, dict) or "items" not in data:
+            return json_reply(
+                400, {"message": 'Invalid request body: expected an object with an "items" array'}, rid
+            )
+        checked = check_items(cast("Dict[str, Any]", data)["items"], self.max_items)
+        if isinstance(checked, str):
+            return json_reply(422, {"message": checked}, rid)
+        return self._issue(record, checked, storage_prefix)
+
+    def _issue(self, record: RecordedRequest, items: List[Tuple[str, str]], storage_prefix: str) -> Reply:
+        storage, rid = self._storage, record.request_id
+        now, ttl = storage.now(), storage.url_ttl
+        issued: List[IssuedUrl] = []
+        with self._lock:
+            faults = self._faults()
+            malformed = faults.malformed.consume()
+            delta = faults.wrong_count.value if faults.wrong_count.consume() else 0
+            for asset_type, ext in items:
+                if faults.expire.consume():
+                    expires = int(now) - 1
+                    advertised = int(now + ttl) if faults.advertise_valid else expires
+                else:
+                    expires = advertised = int(now + ttl)
+                file_path = f"api-assets/{secrets.token_hex(8)}/{asset_type}.{ext}"
+                issued.append(
+                    IssuedUrl(
+                        file_path=file_path,
+                        upload_url=storage.sign("PUT", storage_prefix, file_path, expires),
+                        expires_at=utc(expires),
+                        advertised_expires_at=utc(advertised),
+                        type=asset_type,
+                        extension=ext,
+                    )
+                )
+            storage.issued.extend(issued)
+        if any(i.expires_at.timestamp() < now for i in issued):
+            record.fault = "expired_url"
+        payload: List[Dict[str, str]] = [
+            {
+                "expires_at": rfc3339(i.advertised_expires_at.timestamp()),
+                "file_path": i.file_path,
+                "upload_url": i.upload_url,
+            }
+            for i in issued
+        ]
+        if delta < 0:
+            payload = payload[: max(0, len(payload) + delta)]
+        elif delta > 0:
+            extra = f"api-assets/{secrets.token_hex(8)}/extra.bin"
+            url = storage.sign("PUT", storage_prefix, extra, int(now + ttl))
+            payload += [{"expires_at": rfc3339(now + ttl), "file_path": extra, "upload_url": url}] * delta
+        if delta:
+            record.fault = "wrong_item_count"
+        if malformed:
+            record.fault = "malformed_json"
+            text = json.dumps({"items": payload})
+            return reply(200, text[: len(text) // 2].encode(), "application/json", [("x-request-id", rid)])
+        return json_reply(200, {"items": payload}, rid)
+
+
+__all__ = ["ApiBodySink", "MAX_API_BODY", "Storage", "StorageSink", "UploadUrls", "check_items"]

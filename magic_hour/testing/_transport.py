@@ -9,7 +9,7 @@ import anyio
 import httpx
 
 from ..environment import Environment
-from ._wire import TRANSPORT_BASE_URL, TRANSPORT_STORAGE_URL
+from ._exchange import TRANSPORT_BASE_URL, TRANSPORT_STORAGE_URL
 
 if TYPE_CHECKING:
     from ._exchange import Exchange, Reply
