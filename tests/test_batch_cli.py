@@ -282,6 +282,11 @@ def test_a_create_that_may_have_started_is_reported_and_resolved(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (
+            [],
+            "batch run: which tool? magic-hour batch run GROUP COMMAND [options] [FILE...], with GROUP one of "
+            "image, video, audio, faces (",
+        ),
         (["image", "remove-background", "--output-dir", "o"], "give a folder or a glob to the file option"),
         (["image", "remove-background", "--image", "nothing/*.png", "--output-dir", "o"], "no file matches"),
         (

@@ -20,12 +20,12 @@ import glob
 import json
 import os
 import re
-import shlex
 import sys
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, cast
 
 from ._output import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, PROG, clean, print_json, say
 from ._parser import Parser, UsageError, global_options, non_negative_int, positive_int
+from ._resume import command_line, where_the_api_is
 
 if TYPE_CHECKING:
     from ..batches import BatchItem, BatchJob, BatchSummary
@@ -112,9 +112,9 @@ def add_batch_command(commands: Any, catalog: Optional[Json], argv: Sequence[str
         leaf.add_argument(
             "inputs", nargs="*", metavar="FILE", help="the files (or give a folder or glob to the option)"
         )
-        run_commands = run.add_subparsers(
-            title="groups", dest="group", metavar="GROUP", required=True, parser_class=Parser
-        )
+        # Not required for argparse, whose message would be "required: GROUP": cmd_batch says which.
+        run_commands = run.add_subparsers(title="groups", dest="group", metavar="GROUP", parser_class=Parser)
+        run.set_defaults(group=None, run_help=run.format_help)
         add_catalog_commands(run_commands, leaf, catalog, argv)
 
     manifest = sub.add_parser(
@@ -174,6 +174,8 @@ def cmd_batch(args: argparse.Namespace, run: CliRun) -> int:
     if command == "resolve":
         return _resolve(args)
     places: List[str] = []
+    if command == "run" and getattr(args, "group", None) is None:
+        raise UsageError(_which_tool(), getattr(args, "run_help", lambda: "")())
     if command == "run":
         jobs, output_dir = _tool_jobs(args)
         places = [str(job.key) for job in jobs]
@@ -190,6 +192,16 @@ def cmd_batch(args: argparse.Namespace, run: CliRun) -> int:
             raise
         message = re.sub(r"^jobs\[\d+\]: ", "", str(exc))
         raise UsageError(f"{places[int(found.group(1))]}: {message}") from None
+
+
+def _which_tool() -> str:
+    """``batch run`` without its tool: the form of the command and the groups that have one."""
+    groups = list(dict.fromkeys(name.split(" ", 1)[0] for name in _cli_tools()))
+    return (
+        f"{PROG} batch run: which tool? {PROG} batch run GROUP COMMAND [options] [FILE...], with GROUP one "
+        f"of {', '.join(groups)} ({PROG} batch run GROUP --help lists its commands; e.g. {PROG} batch run "
+        "image remove-background --image photos/ --output-dir out)"
+    )
 
 
 def _journal_of(args: argparse.Namespace, output_dir: Optional[str]) -> str:
@@ -236,12 +248,7 @@ def _run(
 
 
 def _resume_command(args: argparse.Namespace, journal: str) -> str:
-    words = [PROG]
-    if args.mock:
-        words.append("--mock")
-    if args.base_url:
-        words += ["--base-url", args.base_url]
-    return " ".join([*map(shlex.quote, words), "batch", "resume", shlex.quote(journal)])
+    return command_line([*where_the_api_is(args), "batch", "resume", journal])
 
 
 def _summary(args: argparse.Namespace, summary: BatchSummary, journal: str) -> int:
@@ -309,10 +316,10 @@ def _say_summary(summary: BatchSummary, resume: str, unknown: List[BatchItem]) -
         say(f"failed items are tried again only when asked: {resume} --retry-failed")
     for item in unknown:
         since = _when(item.creating_since)
+        settle = command_line(["batch", "resolve", summary.journal, item.key, "--project-id"])
         say(
             f"{item.label}: its create may have started a project (look for one named {item.label!r}, created "
-            f"around {since}, in your dashboard), then: {PROG} batch resolve {shlex.quote(summary.journal)} "
-            f"{shlex.quote(item.key)} --project-id ID (or --not-created)"
+            f"around {since}, in your dashboard), then: {settle} ID (or --not-created)"
         )
 
 

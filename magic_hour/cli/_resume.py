@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from ._output import PROG
 
@@ -39,8 +39,7 @@ class JobState:
         self.id, self.phase = project_id, "started"
 
     def resume_command(self) -> str:
-        words = [PROG, *(self.id or "ID" if word is None else word for word in self.resume_argv)]
-        return " ".join(shlex.quote(word) for word in words)
+        return command_line(self.id or "ID" if word is None else word for word in self.resume_argv)
 
     def lines(self) -> List[str]:
         """What to print after ``interrupted`` (the id and command are shown as the API sent them)."""
@@ -74,17 +73,29 @@ class JobState:
         }
 
 
+def where_the_api_is(args: argparse.Namespace) -> List[str]:
+    """The global options a command that resumes this one keeps: where the API is (``--mock``,
+    ``--base-url``), never the token."""
+    words: List[str] = []
+    if getattr(args, "mock", False):
+        words.append("--mock")
+    if getattr(args, "base_url", None):
+        words += ["--base-url", args.base_url]
+    return words
+
+
+def command_line(words: Iterable[str]) -> str:
+    """``magic-hour`` and ``words``, quoted for a POSIX shell: a command to copy and paste."""
+    return " ".join(shlex.quote(word) for word in [PROG, *words])
+
+
 def job_state(args: argparse.Namespace, command: Dict[str, Any], project_id: Optional[str]) -> JobState:
     """The state of the job ``command`` runs; its resume command keeps the options that say where the
     API is and where outputs go (``--output-dir``, ``-o``, ``--overwrite``; never the token)."""
     kind = str(command.get("kind", ""))
     has_download = kind != "face_detection"
     wanted_download = has_download and not getattr(args, "no_download", False)
-    argv: List[Optional[str]] = []
-    if getattr(args, "mock", False):
-        argv.append("--mock")
-    if getattr(args, "base_url", None):
-        argv += ["--base-url", args.base_url]
+    argv: List[Optional[str]] = [*where_the_api_is(args)]
     argv += [command["group"], "download" if wanted_download else "wait", None]
     if wanted_download and getattr(args, "output_dir", None):
         argv += ["--output-dir", args.output_dir]
