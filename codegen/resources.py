@@ -50,7 +50,7 @@ def render_resource(
         else:
             sync_body += extra
     text = endpoints + sync_body + async_body
-    req = ["RequestOptions"] + (["NOT_GIVEN", "NotGiven"] if "NOT_GIVEN" in text else [])
+    given = ["from __MH__._core.config import NOT_GIVEN, NotGiven"] if "NOT_GIVEN" in text else []
     typing_names = sorted(used & {"Any", "AsyncIterator", "Dict", "Iterator", "List", "Optional", "Union"})
     literal_import = ["", "from typing_extensions import Literal"] if "Literal[" in text else []
     title = first_paragraph(ops[0].summary) if len(ops) == 1 else resource
@@ -63,8 +63,9 @@ def render_resource(
         *literal_import,
         "",
         f"from __MH__._core.body import {', '.join(['Endpoint', *sorted(core - {'CHECKS'})])}",
+        *given,
         "from __MH__._core.preload import aload",
-        f"from __MH__._core.request import {', '.join(sorted(req))}",
+        "from __MH__._core.request import RequestOptions",
         *(["from __MH__._validation import CHECKS"] if "CHECKS" in core else []),
         "",
         "if TYPE_CHECKING:",

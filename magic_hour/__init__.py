@@ -21,7 +21,8 @@ if _TYPE_CHECKING:
     from . import types as types
     from ._binary_response import BinaryResponse
     from ._client import AsyncClient, Client
-    from ._core.request import NOT_GIVEN, NotGiven, RequestOptions
+    from ._core.config import NOT_GIVEN, NotGiven
+    from ._core.request import RequestOptions
     from ._exceptions import (
         ApiConnectionError,
         ApiError,
@@ -118,9 +119,9 @@ _LAZY = {
     "MissingFileError": "magic_hour._exceptions",
     "MissingTokenError": "magic_hour._exceptions",
     "MissingWebhookSecretError": "magic_hour._exceptions",
-    "NOT_GIVEN": "magic_hour._core.request",
+    "NOT_GIVEN": "magic_hour._core.config",
     "NotFoundError": "magic_hour._exceptions",
-    "NotGiven": "magic_hour._core.request",
+    "NotGiven": "magic_hour._core.config",
     "PaymentRequiredError": "magic_hour._exceptions",
     "PermissionDeniedError": "magic_hour._exceptions",
     "ProjectFailedError": "magic_hour._exceptions",

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, Union, overload
 import httpx
 from typing_extensions import Self
 
-from ._core.config import DEFAULT_MAX_TRANSFERS
-from ._core.owned import OwnAsyncClient, OwnClient
-from ._core.request import (
+from ._core.config import (
     DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_TRANSFERS,
     NOT_GIVEN,
     ClientConfig,
     NotGiven,
     TimeoutTypes,
     resolve_config,
 )
+from ._core.owned import OwnAsyncClient, OwnClient
 from ._core.transport import AsyncHTTP, SyncHTTP
 from ._exceptions import InvalidParameterError
 from .environment import Environment

@@ -19,7 +19,7 @@ from conftest import BASE_URL, Flavor
 
 from magic_hour import InvalidParameterError
 from magic_hour._core.body import INT, NUM, STR, Arr, Endpoint, Obj, Scalar, to_wire
-from magic_hour._core.request import NOT_GIVEN
+from magic_hour._core.config import NOT_GIVEN
 
 pytestmark = pytest.mark.anyio
 
@@ -237,7 +237,8 @@ def test_endpoint_builds_query_and_path() -> None:
 
 
 def test_additional_params_merge_with_operation_query() -> None:
-    from magic_hour._core.request import ApiRequest, build_request, resolve_config, resolve_options
+    from magic_hour._core.config import resolve_config
+    from magic_hour._core.request import ApiRequest, build_request, resolve_options
 
     config = resolve_config(
         token="t" * 10,

@@ -400,7 +400,8 @@ async def test_a_malformed_upload_url_host_is_refused_before_any_put(
 
 def test_a_json_body_that_cannot_be_encoded_is_bad_input() -> None:
     # What a generated resource hands to the core: a lone surrogate, or nesting deeper than json recurses.
-    from magic_hour._core.request import ApiRequest, build_request, resolve_config, resolve_options
+    from magic_hour._core.config import resolve_config
+    from magic_hour._core.request import ApiRequest, build_request, resolve_options
 
     config = resolve_config(
         token=TOKEN, base_url=None, environment="https://api.magichour.ai", timeout=None, fallback_timeout=None,

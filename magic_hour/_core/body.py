@@ -28,8 +28,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union, cast
 
 from .._exceptions import InvalidParameterError
 from .compiled import FastBody, compile_body
+from .config import NOT_GIVEN
 from .jsonbody import dumps, unsendable
-from .request import NOT_GIVEN, ApiRequest, path_segment
+from .request import ApiRequest, path_segment
 
 __all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Hook", "Obj", "Scalar", "to_wire"]
 

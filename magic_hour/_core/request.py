@@ -1,9 +1,7 @@
 """Pure request building: (config, what to call, per-request options) -> :class:`httpx.Request`.
 
-Nothing here does I/O, so the sync and async clients share every line of it.
-
-Client settings and the checks of user values live in :mod:`.config`; the names that were here before
-are re-exported, since the generated code and the tests import them from this module.
+Nothing here does I/O, so the sync and async clients share every line of it. Client settings and the
+checks of user values are :mod:`.config`'s.
 """
 
 from __future__ import annotations
@@ -19,47 +17,26 @@ from typing_extensions import TypedDict
 
 from .._exceptions import InsecureTransportError, InvalidParameterError, MissingTokenError
 from .config import (
-    BASE_URL_ENV,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    FOREVER,
-    NOT_GIVEN,
-    TOKEN_ENV,
-    USER_AGENT,
     ClientConfig,
-    NotGiven,
+    QueryValue,
     TimeoutTypes,
+    check_headers,
     check_max_retries,
+    check_params,
     check_seconds,
-    resolve_config,
+    merge_headers,
     to_timeout,
 )
-from .headers import QueryValue, check_headers, check_params, merge_headers
 from .hosts import is_loopback
 from .jsonbody import dumps
 
 __all__ = [
-    "BASE_URL_ENV",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_TIMEOUT",
-    "FOREVER",
-    "NOT_GIVEN",
-    "TOKEN_ENV",
-    "USER_AGENT",
     "ApiRequest",
-    "ClientConfig",
-    "NotGiven",
-    "QueryValue",
     "RequestOptions",
     "ResolvedOptions",
-    "TimeoutTypes",
     "build_request",
-    "check_max_retries",
-    "merge_headers",
     "path_segment",
-    "resolve_config",
     "resolve_options",
-    "to_timeout",
 ]
 
 

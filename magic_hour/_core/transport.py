@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Type
 import httpx
 
 from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
+from .config import ClientConfig
 from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts
 from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
@@ -22,7 +23,7 @@ from .owned import proxy_host
 from .pool import AsyncPoolHolder, SyncPoolHolder
 from .reading import aread_body, read_body
 from .redirects import asend_following, send_following
-from .request import ApiRequest, ClientConfig, RequestOptions, build_request, resolve_options
+from .request import ApiRequest, RequestOptions, build_request, resolve_options
 from .response import M, parse_response
 from .retry import retry_flow
 from .transfers import TaskSlots, ThreadSlots

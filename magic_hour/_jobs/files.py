@@ -23,7 +23,7 @@ from typing import IO, Any, Generator, List, Optional, Sequence, Tuple
 
 import httpx
 
-from .._core.request import USER_AGENT
+from .._core.config import USER_AGENT
 from .._exceptions import DownloadWriteError
 from .._upload.logs import install_log_filter, sending_put
 from .download_flow import Write

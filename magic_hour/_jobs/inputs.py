@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
-from .._core.request import NotGiven
+from .._core.config import NotGiven
 from .._exceptions import InvalidFileError, MissingFileError
 from .._upload.inputs import Passthrough, inspect_input, is_uploaded, is_url
 from .cache import FileKey, file_key

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar, cast
 
-from .._core.request import ClientConfig, RequestOptions, resolve_options
+from .._core.config import ClientConfig
+from .._core.request import RequestOptions, resolve_options
 from .._exceptions import InvalidParameterError, ProjectFailedError
 from .._upload.batch import check_concurrency
 from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback

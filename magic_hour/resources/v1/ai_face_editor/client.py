@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Union
 
 from ...._core.body import BOOL, NUM, STR, Endpoint, Obj
+from ...._core.config import NOT_GIVEN, NotGiven
 from ...._core.preload import aload
-from ...._core.request import NOT_GIVEN, NotGiven, RequestOptions
+from ...._core.request import RequestOptions
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP
