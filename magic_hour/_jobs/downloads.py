@@ -21,8 +21,7 @@ from .._core.deadline import Budget, budget_for
 from .._core.flows import arun_flow, run_flow
 from .._core.transfers import TaskAttempt, ThreadAttempt
 from .._redact import request_of
-from .._upload.bodies import Cancelled
-from .._upload.threads import Interrupt
+from .._upload.threads import Cancelled, Interrupt
 from .decoding import BodyDecoder, abody_pieces, body_pieces
 from .download_flow import Discard, Open, Write, Written, download_flow
 from .events import Emitter

@@ -19,12 +19,9 @@ import httpx
 from .._exceptions import InvalidFileError, InvalidParameterError
 from .flow import CHUNK_SIZE, Put, UploadProgress
 from .inputs import Source
+from .threads import Cancelled
 
 ProgressCallback = Callable[[UploadProgress], Any]
-
-
-class Cancelled(Exception):
-    """Raised inside a worker thread's body when the batch was interrupted."""
 
 
 class CallbackError(Exception):

@@ -12,8 +12,11 @@ from typing import Any, Callable, List, Optional, Sequence, Set
 
 from .._core.deadline import Budget
 from .._errors.files import UploadResult
-from .bodies import Cancelled
 from .inputs import Source
+
+
+class Cancelled(Exception):
+    """Raised in a worker thread (a body, a wait between retries) when its batch was interrupted."""
 
 
 class Interrupt:
