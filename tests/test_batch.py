@@ -31,7 +31,9 @@ async def test_a_folder_runs_once_per_file_with_outputs_named_after_the_inputs(
 ) -> None:
     names = photos(tmp_path / "photos", 4, sub=1)
     seen: List[BatchUpdate] = []
-    with served() as (fake, server):
+    # Renders of 0.5 s: the items uploaded while three render wait for a slot (instant renders freed
+    # the slots before the last uploads ended, on a loaded machine).
+    with served(render_seconds=0.5) as (fake, server):
         client = client_for(sdk, fake, server)
         summary = await run(
             sdk,
@@ -39,6 +41,7 @@ async def test_a_folder_runs_once_per_file_with_outputs_named_after_the_inputs(
             batches.each_file(TOOL, tmp_path / "photos"),
             output_dir=tmp_path / "out",
             on_progress=seen.append,
+            poll_interval=0.02,
         )
     assert summary.complete and summary.total == 5 and summary.stopped is None
     assert summary.credits_charged == 5 * 5  # the documented example charges 5 per image
