@@ -28,8 +28,8 @@ from test_jobs_cancel import CtrlC
 
 from magic_hour import DownloadError, DownloadWriteError, InvalidParameterError
 from magic_hour._core import codings
-from magic_hour._jobs.decoding import INFLATE_ALLOWANCE, INFLATE_STEP, MAX_INFLATE_RATIO, BodyDecoder
-from magic_hour._jobs.files import Target
+from magic_hour._jobs.download_flow import INFLATE_ALLOWANCE, INFLATE_STEP, MAX_INFLATE_RATIO, BodyDecoder
+from magic_hour._jobs.names import OutputFile
 from magic_hour.testing import FakeMagicHour
 
 pytestmark = [pytest.mark.anyio, pytest.mark.full]
@@ -100,7 +100,9 @@ def test_a_bomb_is_inflated_one_bounded_step_at_a_time(coding: str) -> None:
     # No I/O: what the download loop is given per piece of the body. httpx's own decoders hand back
     # everything a piece inflates to at once.
     response = httpx.Response(200, headers={"Content-Encoding": coding}, stream=httpx.ByteStream(b""))
-    decoder = BodyDecoder(response, Target(index=0, url="https://x.test/a.png", directory=".", name="a.png"))
+    decoder = BodyDecoder(
+        response, OutputFile(index=0, url="https://x.test/a.png", directory=".", name="a.png")
+    )
     sizes: List[int] = []
     with pytest.raises(DownloadError, match="decompression bomb"):
         feed_all(decoder, bomb(coding), sizes)

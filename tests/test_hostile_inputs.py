@@ -617,7 +617,7 @@ async def test_nothing_is_remembered_on_a_file_system_without_a_change_time(
     ``cp -p`` puts back; FAT's is the creation time once the inode is read again: there a different file
     copied over with its times kept has the same key. The file's device is listed as ``fstype`` in a
     mountinfo of the test's own (before: remembered whatever the file system)."""
-    from magic_hour._jobs import cache
+    from magic_hour._jobs import inputs
 
     photo = tmp_path / "photo.png"
     photo.write_bytes(PNG)
@@ -627,8 +627,8 @@ async def test_nothing_is_remembered_on_a_file_system_without_a_change_time(
         "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
         f"36 35 {os.major(dev)}:{os.minor(dev)} / /mnt rw,noatime shared:1 master:2 - {fstype} remote: rw\n"
     )
-    monkeypatch.setattr(cache, "MOUNTINFO", str(mountinfo))
-    monkeypatch.setattr(cache, "_kept", {})
+    monkeypatch.setattr(inputs, "MOUNTINFO", str(mountinfo))
+    monkeypatch.setattr(inputs, "_kept", {})
     time.sleep(0.05)
     client = _client(sdk, fake)
     for _ in range(3):
@@ -654,7 +654,7 @@ async def test_nothing_is_remembered_on_a_file_system_without_a_change_time(
 def test_a_key_waits_twice_the_step_its_change_time_may_have_been_rounded_to(
     ctime_ns: int, wait_ns: int
 ) -> None:
-    from magic_hour._jobs.cache import settle_ns
+    from magic_hour._jobs.inputs import settle_ns
 
     assert settle_ns(ctime_ns) == wait_ns
 

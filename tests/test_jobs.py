@@ -114,7 +114,7 @@ async def test_inputs_already_uploaded_by_the_client_are_not_uploaded_again(
 ) -> None:
     client = _client(sdk, server)
     me, poster = photos
-    time.sleep(0.05)  # written moments ago, they would be uploaded and not remembered (_jobs/cache.py)
+    time.sleep(0.05)  # written moments ago, they would be uploaded and not remembered (_jobs/inputs.py)
     body = {"assets": {"source_file_path": str(me), "target_file_path": str(poster)}}
     await generate(sdk, client, body, download_outputs=False)
     await generate(sdk, client, body, download_outputs=False)

@@ -288,7 +288,7 @@ def test_write_parts_writes_every_piece_in_order_through_partial_writes(
 ) -> None:
     """A write's pieces go out with os.writev, 1024 at most per call; a partial write (a signal, a
     nearly full disk) resumes inside the piece where it stopped. Empty pieces are skipped."""
-    from magic_hour._jobs import files
+    from magic_hour._jobs import disk
 
     real = os.writev
     calls: List[int] = []
@@ -302,7 +302,7 @@ def test_write_parts_writes_every_piece_in_order_through_partial_writes(
     parts = [b"", *(bytes([i % 251]) * (i % 13) for i in range(3000)), b""]
     target = tmp_path / "out.bin"
     with open(target, "wb", buffering=0) as f:
-        files.write_parts(f, parts)
+        disk.write_parts(f, parts)
     assert target.read_bytes() == b"".join(parts)
     assert max(calls) <= 1024
     if per_call == 1 << 20:
@@ -315,7 +315,7 @@ def test_write_parts_without_writev_resumes_partial_writes(
 ) -> None:
     """Windows has no os.writev: each piece goes out with the unbuffered file's own write, which may
     write less than asked (writelines ignored what was left: the file came out short)."""
-    from magic_hour._jobs import files
+    from magic_hour._jobs import disk
 
     monkeypatch.delattr(os, "writev")
 
@@ -326,5 +326,5 @@ def test_write_parts_without_writev_resumes_partial_writes(
     parts = [b"", *(bytes([i % 251]) * (i % 13) for i in range(3000)), b""]
     target = tmp_path / "out.bin"
     with Short(target, "wb") as f:
-        files.write_parts(f, parts)
+        disk.write_parts(f, parts)
     assert target.read_bytes() == b"".join(parts)

@@ -58,7 +58,7 @@ def test_collect_finds_local_inputs_along_the_paths_only(tmp_path: pathlib.Path)
 def test_the_same_file_twice_is_uploaded_once_and_the_cache_skips_it(tmp_path: pathlib.Path) -> None:
     a = tmp_path / "a.png"
     a.write_bytes(b"a")
-    time.sleep(0.05)  # written moments ago, it would be uploaded and not remembered (_jobs/cache.py)
+    time.sleep(0.05)  # written moments ago, it would be uploaded and not remembered (_jobs/inputs.py)
     body = {"x": str(a), "y": [str(tmp_path / "." / "a.png")]}
     files = {"x": "image", "y[]": "image"}
     cache = UploadCache()

@@ -1,6 +1,6 @@
-"""Async downloads write behind the network (``_jobs/writebehind.py``): one write in flight in a worker
-thread while the next chunk is received; its progress event after it is written, in order; its error
-raised as itself by the next step. On asyncio and trio. (The downloads' public behaviour, disk full
+"""Async downloads write behind the network (``_jobs/downloads.py``'s ``WriteBehind``): one write in
+flight in a worker thread while the next chunk is received; its progress event after it is written, in
+order; its error raised as itself by the next step. On asyncio and trio. (The downloads' public behaviour, disk full
 included, is in test_jobs_downloads.py and test_hostile_downloads.py.)"""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import anyio
 import pytest
 
 from magic_hour import DownloadProgress, DownloadWriteError
+from magic_hour._jobs.downloads import WriteBehind
 from magic_hour._jobs.events import Emitter
-from magic_hour._jobs.writebehind import WriteBehind
 
 pytestmark = pytest.mark.anyio
 

@@ -1,7 +1,10 @@
 """The workflow runner: local inputs -> one upload batch -> create -> adaptive wait -> concurrent downloads.
 
-Pure flows (``inputs``, ``polling``, ``download_flow``, ``names``) and thin sync/async drivers
-(``downloads``, ``runner``). Generated resources call :func:`sync_jobs` / :func:`async_jobs`.
+Pure parts: ``events`` (the progress events), ``inputs`` (a body's local inputs, the upload cache),
+``polling`` (the wait), ``steps`` (a call's checks and its end), ``names`` (where outputs go) and
+``download_flow`` (one download, and its body's decoding). I/O: ``runner`` (the sync and async job
+runners), ``downloads`` (their download drivers) and ``disk`` (the output file). Generated resources
+call :func:`sync_jobs` / :func:`async_jobs`.
 """
 
 from __future__ import annotations

@@ -1,57 +1,212 @@
-"""The I/O shell of downloads: a sync driver (threads) and an async driver (anyio tasks).
+"""The I/O of downloads: the sync driver (a thread pool) and the async driver (anyio tasks).
 
 Both run the pure :func:`~magic_hour._jobs.download_flow.download_flow` per output; they differ only in
-how bytes reach the disk (directly vs in worker threads, so the event loop never blocks) and how outputs
-run concurrently.
+how bytes reach the disk (directly, or in worker threads so that the event loop never blocks) and how
+outputs run concurrently.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import logging
+import re
+import threading
 import time
-from typing import IO, TYPE_CHECKING, Any, AsyncGenerator, Callable, List, Optional, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import IO, TYPE_CHECKING, Any, AsyncGenerator, Callable, Generator, List, Optional, Sequence
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 import httpx
 
+from .._core.config import USER_AGENT
 from .._core.deadline import Budget, budget_for
 from .._core.flows import arun_flow, run_flow
 from .._core.transfers import TaskAttempt, ThreadAttempt
 from .._redact import request_of
+from .._upload.logs import install_log_filter, sending_put
 from .._upload.threads import Cancelled, Interrupt
-from .decoding import BodyDecoder, abody_pieces, body_pieces
-from .download_flow import Discard, Open, Write, Written, download_flow
-from .events import Emitter
-from .files import (
-    Target,
+from .disk import (
     WriteBuffer,
     claim,
     discard,
-    downloading,
-    finish,
-    get_request,
     make_directory,
     open_temporary,
+    place,
     rewind,
-    scrub,
-    targets,
     write_error,
     write_parts,
 )
-from .names import Plan
-from .threads import run_threads
-from .writebehind import WriteBehind
+from .download_flow import BodyDecoder, Discard, Open, Write, Written, already_read, download_flow
+from .events import DownloadProgress, Emitter
+from .names import OutputFile, Plan, output_files, redact
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
 
 logger = logging.getLogger("magic_hour")
 
+_DOWNLOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("magic_hour_downloading", default=False)
 
-def _checked(operation: Callable[..., object], target: Target, *args: Any) -> None:
+_QUERY = re.compile(r"\?\S*")
+
+
+def scrub(text: str) -> str:
+    """Query strings out of a message (a transport error may quote the signed URL)."""
+    return _QUERY.sub("?<redacted>", text)
+
+
+def download_request(target: OutputFile, offset: int, timeout: httpx.Timeout) -> httpx.Request:
+    """The GET of ``target`` from byte ``offset``."""
+    # Built by hand: no Authorization and none of the API's headers go to the download host. Identity
+    # encoding, so that byte offsets (Range) and Content-Length count the file's own bytes.
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if offset > 0:
+        headers["Range"] = f"bytes={offset}-"
+    return httpx.Request("GET", target.url, headers=headers, extensions={"timeout": timeout.as_dict()})
+
+
+class _RedactDownloadQuery(logging.Filter):
+    """Rewrites httpx's ``HTTP Request: GET <url> ...`` line for our downloads to hide the signed query
+    (only records emitted while a download is being sent; the application's own traffic is untouched)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _DOWNLOADING.get() and isinstance(record.args, tuple):
+            record.args = tuple(
+                f"{redact(str(a))}?<redacted>" if isinstance(a, httpx.URL) and a.query else a
+                for a in record.args
+            )
+        return True
+
+
+_FILTER = _RedactDownloadQuery()
+
+
+@contextlib.contextmanager
+def downloading() -> Generator[None, None, None]:
+    """Mark the requests sent inside as downloads (for the log filter)."""
+    httpx_logger = logging.getLogger("httpx")
+    if _FILTER not in httpx_logger.filters:  # logging.config may have rebuilt the logger since last time
+        httpx_logger.addFilter(_FILTER)
+    token = _DOWNLOADING.set(True)
+    # The upload engine's filter also covers httpcore's DEBUG records, which quote a redirect's
+    # Location (another signed URL) and userinfo.
+    install_log_filter()
+    try:
+        with sending_put():
+            yield
+    finally:
+        _DOWNLOADING.reset(token)
+
+
+def body_pieces(response: httpx.Response) -> Generator[bytes, None, None]:
+    """The body's pieces as received (compressed, when it is), for :meth:`BodyDecoder.feed`."""
+    content = already_read(response)
+    if content is not None:
+        yield content
+        return
+    yield from response.iter_raw()
+
+
+async def abody_pieces(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """:func:`body_pieces` for an async response."""
+    content = already_read(response)
+    if content is not None:
+        yield content
+        return
+    async for piece in response.aiter_raw():
+        yield piece
+
+
+def run_threads(jobs: Sequence[Callable[[], None]], workers: int, cancel: Interrupt) -> None:
+    """Run ``jobs`` in a thread pool driven from a coordinator thread, so that Ctrl-C in the calling
+    thread never lands half-way through starting a worker; on an interruption or a failure the others
+    stop at once (``cancel`` cuts the reads they are blocked in) and the exception is raised once every
+    worker has stopped."""
+    failure: List[BaseException] = []
+    done = threading.Event()
+    # Each job runs in a copy of the caller's context (as anyio tasks do): downloads started from a
+    # progress callback inside a transfer then run on that transfer's slot instead of waiting for it.
+    contexts = [contextvars.copy_context() for _ in jobs]
+
+    def coordinate() -> None:
+        try:
+            if cancel.is_set():
+                return
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-download") as pool:
+                futures = [pool.submit(ctx.run, job) for ctx, job in zip(contexts, jobs)]
+                try:
+                    for future in as_completed(futures):
+                        future.result()
+                except BaseException as exc:
+                    cancel.set()
+                    failure.append(exc)
+                    for future in futures:
+                        future.cancel()
+        finally:
+            done.set()
+
+    coordinator = threading.Thread(target=coordinate, name="magic-hour-download-batch", daemon=True)
+    try:
+        coordinator.start()
+        done.wait()  # an Event, not join(): see the upload engine (bpo-45274)
+    except BaseException:
+        cancel.set()
+        if coordinator.is_alive():
+            done.wait()
+        raise
+    if failure:
+        raise failure[0]
+
+
+class WriteBehind:
+    """An async download's disk writes, behind the network: a worker thread writes one chunk while the
+    next is received (awaiting each write before reading on would stall the connection for a thread
+    round trip per chunk). At most one write in flight, so memory stays bounded and progress events
+    follow the file in order; :meth:`wait` before the file is rewound, closed or reported on.
+
+    Never raises into the task group it starts writes in (anyio would wrap the error in an
+    ``ExceptionGroup``): a failed write is raised by the next :meth:`start` or :meth:`wait`.
+    """
+
+    def __init__(self, write: Callable[[List[bytes]], None], emit: Emitter) -> None:
+        self._write, self._emit = write, emit
+        self._done: Optional[anyio.Event] = None
+        self._event: Optional[DownloadProgress] = None
+        self._error: Optional[Exception] = None
+
+    async def _run(self, data: List[bytes], done: anyio.Event) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._write, data)  # not abandoned on cancel: the file stays ours
+        except Exception as exc:
+            self._error = exc
+        finally:
+            done.set()
+
+    async def start(self, tg: anyio.abc.TaskGroup, data: List[bytes], event: DownloadProgress) -> None:
+        """Write ``data`` in a worker thread once the write in flight is done; ``event`` is emitted when
+        it is written."""
+        await self.wait()
+        self._done, self._event = anyio.Event(), event
+        tg.start_soon(self._run, data, self._done)
+
+    async def wait(self) -> None:
+        """Wait for the write in flight: emit its progress event, or raise its error."""
+        done, event = self._done, self._event
+        if done is None or event is None:
+            return
+        await done.wait()
+        self._done = self._event = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+        self._emit(event)
+
+
+def _checked(operation: Callable[..., object], target: OutputFile, *args: Any) -> None:
     """A file operation whose OSError becomes a :class:`DownloadWriteError` (disk full, ...)."""
     try:
         operation(*args)
@@ -59,14 +214,14 @@ def _checked(operation: Callable[..., object], target: Target, *args: Any) -> No
         raise write_error(target, exc, "write") from None
 
 
-def _log_done(target: Target, path: str, size: int, start: float) -> None:
+def _log_done(target: OutputFile, path: str, size: int, start: float) -> None:
     logger.info(
         "%s: downloaded %d bytes in %.2fs to %s", target.shown, size, time.perf_counter() - start, path
     )
 
 
-def _prepare(planned: List[Target]) -> List[Target]:
-    """The directory made, and the targets under free names (:func:`~.files.claim`)."""
+def _prepare(planned: List[OutputFile]) -> List[OutputFile]:
+    """The directory made, and the targets under free names (:func:`~magic_hour._jobs.disk.claim`)."""
     make_directory(planned[0])
     return claim(planned)
 
@@ -89,7 +244,7 @@ class SyncDownloader:
         self._http = http
 
     def download(self, urls: Sequence[str], plan: Plan, emit: Emitter) -> List[str]:
-        planned = targets(urls, plan.directory, plan.names, exact=plan.exact, overwrite=plan.overwrite)
+        planned = output_files(urls, plan)
         if not planned:
             return []
         planned = _prepare(planned)
@@ -98,7 +253,7 @@ class SyncDownloader:
         # (a server that stalls) has its socket shut down, instead of waiting for the read timeout.
         cancel = Interrupt()
 
-        def one(target: Target) -> None:
+        def one(target: OutputFile) -> None:
             paths[target.index] = self._one(target, emit, cancel)
 
         if len(planned) == 1 or plan.max_concurrency == 1:
@@ -109,12 +264,12 @@ class SyncDownloader:
             run_threads(jobs, min(plan.max_concurrency, len(planned)), cancel)
         return paths
 
-    def _one(self, target: Target, emit: Emitter, cancel: Interrupt) -> str:
+    def _one(self, target: OutputFile, emit: Emitter, cancel: Interrupt) -> str:
         with self._http.transfers.attempt(cancel.event) as attempt:  # the client-wide bound on transfers
             attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
             return self._download(target, emit, cancel, attempt)
 
-    def _download(self, target: Target, emit: Emitter, cancel: Interrupt, attempt: ThreadAttempt) -> str:
+    def _download(self, target: OutputFile, emit: Emitter, cancel: Interrupt, attempt: ThreadAttempt) -> str:
         start = time.perf_counter()
         f, tmp = open_temporary(target)
         try:
@@ -124,7 +279,7 @@ class SyncDownloader:
                     attempt.start()
                     request = action.request
                     if request is None:
-                        request = get_request(target, action.offset, self._http.config.timeout)
+                        request = download_request(target, action.offset, self._http.config.timeout)
                     budget = budget_for(request)
                     with downloading(), attempt.ended_by_errors(), cancel.tracking(budget):
                         return self._http.send(
@@ -139,7 +294,7 @@ class SyncDownloader:
 
             flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
             size = run_flow(flow, perform, wait=cancel.sleep)
-            path = finish(target, f, tmp)
+            path = place(target, f, tmp)
         except BaseException:
             discard(f, tmp)
             raise
@@ -147,7 +302,7 @@ class SyncDownloader:
         return path
 
     @staticmethod
-    def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter, cancel: Interrupt) -> Written:
+    def _write(target: OutputFile, f: IO[bytes], action: Write, emit: Emitter, cancel: Interrupt) -> Written:
         response, buffer = action.response, WriteBuffer(target, action)
         pieces = body_pieces(response)
         # The connection the body comes through (httpcore's public network_stream), for Interrupt.
@@ -188,7 +343,7 @@ class AsyncDownloader:
         self._http = http
 
     async def download(self, urls: Sequence[str], plan: Plan, emit: Emitter) -> List[str]:
-        planned = targets(urls, plan.directory, plan.names, exact=plan.exact, overwrite=plan.overwrite)
+        planned = output_files(urls, plan)
         if not planned:
             return []
         planned = await anyio.to_thread.run_sync(_prepare, planned)
@@ -200,7 +355,7 @@ class AsyncDownloader:
         limiter = anyio.CapacityLimiter(plan.max_concurrency)
         failure: List[BaseException] = []
 
-        async def work(target: Target, scope: anyio.CancelScope) -> None:
+        async def work(target: OutputFile, scope: anyio.CancelScope) -> None:
             async with limiter:
                 try:
                     paths[target.index] = await self._one(target, emit)
@@ -215,12 +370,12 @@ class AsyncDownloader:
             raise failure[0]
         return paths
 
-    async def _one(self, target: Target, emit: Emitter) -> str:
+    async def _one(self, target: OutputFile, emit: Emitter) -> str:
         async with self._http.transfers.attempt() as attempt:  # the client-wide bound on transfers
             await attempt.start()  # before the temporary file: a download waiting for a slot leaves no trace
             return await self._download(target, emit, attempt)
 
-    async def _download(self, target: Target, emit: Emitter, attempt: TaskAttempt) -> str:
+    async def _download(self, target: OutputFile, emit: Emitter, attempt: TaskAttempt) -> str:
         start = time.perf_counter()
         f, tmp = await anyio.to_thread.run_sync(open_temporary, target)
         try:
@@ -230,7 +385,7 @@ class AsyncDownloader:
                     await attempt.start()
                     request = action.request
                     if request is None:
-                        request = get_request(target, action.offset, self._http.config.timeout)
+                        request = download_request(target, action.offset, self._http.config.timeout)
                     with downloading(), attempt.ended_by_errors():
                         return await self._http.send(request, stream=True, auth=None, follow_redirects=False)
                 with attempt.ended_after():
@@ -243,7 +398,7 @@ class AsyncDownloader:
 
             flow = download_flow(target.url, target.path, max_retries=self._http.config.max_retries)
             size = await arun_flow(flow, perform)
-            path = await anyio.to_thread.run_sync(finish, target, f, tmp)
+            path = await anyio.to_thread.run_sync(place, target, f, tmp)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(discard, f, tmp)
@@ -252,7 +407,7 @@ class AsyncDownloader:
         return path
 
     @staticmethod
-    async def _write(target: Target, f: IO[bytes], action: Write, emit: Emitter) -> Written:
+    async def _write(target: OutputFile, f: IO[bytes], action: Write, emit: Emitter) -> Written:
         response, buffer = action.response, WriteBuffer(target, action)
         pieces = abody_pieces(response)
         behind = WriteBehind(functools.partial(_checked, write_parts, target, f), emit)

@@ -1,11 +1,13 @@
-"""Pure naming of downloaded files: from the URL's path, sanitised, unique within one call."""
+"""Where a job's outputs go (no I/O but ``exists`` checks): their file names (from the URL's path or the
+project's id, sanitised, unique within one call), the caller's ``output`` or directory, and the checks of
+the URLs and paths a download is given."""
 
 from __future__ import annotations
 
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Set, Tuple, cast
 from urllib.parse import quote, unquote, urlsplit
 
@@ -193,6 +195,48 @@ def plan_for(
         return Plan(folder, names, max_concurrency, exact=True, overwrite=overwrite)
     names = output_names(urls, project_id=project_id_of(source))
     return Plan(directory, names, max_concurrency, overwrite=overwrite)
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One output: where it comes from and where it goes (``path`` is what the caller gets back, unless
+    its name was taken meanwhile: see :func:`~magic_hour._jobs.disk.place`).
+
+    ``exact``: the caller chose the name (an existing file there is an error, not a reason to pick
+    another); ``overwrite``: an existing file of that name is replaced."""
+
+    index: int
+    url: str
+    directory: str
+    name: str
+    bare: bool = False
+    """No directory was given: ``path`` is the bare name (a given ``"."`` gives ``./name``, as the official
+    SDK's ``os.path.join`` does)."""
+    exact: bool = False
+    overwrite: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.name if self.bare else os.path.join(self.directory, self.name)
+
+    @property
+    def shown(self) -> str:
+        return redact(self.url)
+
+    def numbered(self, n: int) -> OutputFile:
+        """The same output under ``<name>-<n><ext>``."""
+        stem, ext = os.path.splitext(self.name)
+        return replace(self, name=f"{stem}-{n}{ext}")
+
+
+def output_files(urls: Sequence[str], plan: Plan) -> List[OutputFile]:
+    """One :class:`OutputFile` per URL, as ``plan`` names them."""
+    folder = plan.directory if plan.directory is not None else os.curdir
+    bare = plan.directory is None
+    return [
+        OutputFile(i, url, folder, name, bare, plan.exact, plan.overwrite)
+        for i, (url, name) in enumerate(zip(urls, plan.names))
+    ]
 
 
 def output_paths(urls: Sequence[str], output: str) -> Tuple[Optional[str], List[str]]:

@@ -18,7 +18,7 @@ from .._core.config import FOREVER
 from .._core.request import ApiRequest, path_segment
 from .._core.retry import Sleep
 from .._exceptions import ApiError, InvalidParameterError, ProjectFailedError, ProjectTimeoutError
-from .events import ProjectStatus
+from .events import Emitter, ProjectStatus, check_callback
 
 POLL_INTERVAL_ENV = "MAGIC_HOUR_POLL_INTERVAL"
 FIRST_POLL_DELAY = 0.25
@@ -79,7 +79,7 @@ KINDS: Mapping[str, ProjectKind] = {
 }
 
 
-def get_request(kind: ProjectKind, id: str) -> ApiRequest:
+def project_request(kind: ProjectKind, id: str) -> ApiRequest:
     """The ``GET`` of one project (the id stays in its path segment: it cannot reach another path)."""
     return ApiRequest("GET", kind.get_path.format(id=path_segment("id", id)))
 
@@ -228,3 +228,37 @@ def wait_flow(
             delay = min(delay, room)
         yield Sleep(delay)
         project = yield POLL
+
+
+@dataclass(frozen=True)
+class WaitCall:
+    """A checked wait: its flow, the ``GET`` it polls with, and when it must end."""
+
+    flow: WaitFlow
+    request: ApiRequest
+    deadline: Optional[float]
+
+
+def setup_wait(
+    kind: str,
+    id: str,
+    timeout: Optional[float],
+    poll_interval: Optional[float],
+    raise_on_failure: bool,
+    on_progress: Optional[Callable[[ProjectStatus], object]],
+    emit: Optional[Emitter],
+) -> WaitCall:
+    """The wait's flow (:func:`wait_flow`), the ``GET`` it polls with and its deadline, which bounds
+    the polls too (their attempts, retries and ``Retry-After`` waits)."""
+    check_callback(on_progress)
+    spec = kind_of(kind)
+    seconds = check_timeout(timeout)
+    flow = wait_flow(
+        spec,
+        timeout=seconds,
+        poll_interval=interval_or_env(poll_interval),
+        raise_on_failure=raise_on_failure,
+        emit=emit or Emitter(on_progress),
+        id=id,
+    )
+    return WaitCall(flow, project_request(spec, id), wait_deadline(seconds))

@@ -2,7 +2,7 @@
 
 Generated resources call it in a few declarative lines (their ``generate``, ``wait``, ``check_result``);
 :class:`SyncJobs` and :class:`AsyncJobs` differ only by ``await``; the pure steps around their I/O (checks,
-the wait's setup, the final event) are in :mod:`.steps`. One runner per client (see
+the final event) are in :mod:`.steps`, the wait's in :mod:`.polling`. One runner per client (see
 ``magic_hour._jobs.sync_jobs``), which remembers the files that client uploaded.
 """
 
@@ -20,14 +20,13 @@ from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, ProjectStatus
 from .inputs import UploadCache, UploadPlan, plan_body, resolve, substitute
 from .names import check_save, plan_for
-from .polling import TimedOut, get_request
+from .polling import TimedOut, WaitCall, project_request, setup_wait
 from .steps import (
     check_create,
     check_download,
-    finish,
+    end_job,
     note_started,
     outputs_to_download,
-    setup_wait,
     start_check_result,
     start_generate,
     upload_progress,
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
     from .._upload.engine import AsyncUploader, SyncUploader
     from .events import JobProgressCallback
-    from .steps import WaitCall
 
 M = TypeVar("M", bound="BaseModel")
 DEFAULT_DOWNLOAD_CONCURRENCY = 4
@@ -59,7 +57,7 @@ def sync_wait(
     request_options: Optional[RequestOptions],
     sleep: Optional[Callable[[float], None]] = None,
 ) -> M:
-    """Run a checked wait (:func:`~magic_hour._jobs.steps.setup_wait`): poll until the project ends or
+    """Run a checked wait (:func:`~magic_hour._jobs.polling.setup_wait`): poll until the project ends or
     its deadline. ``sleep`` replaces the pause between polls (a batch's stops when it is interrupted)."""
 
     def poll(_: object) -> Any:
@@ -77,7 +75,7 @@ def sync_wait(
 async def async_wait(
     http: AsyncHTTP, call: WaitCall, model: Type[M], request_options: Optional[RequestOptions]
 ) -> M:
-    """Run a checked wait (:func:`~magic_hour._jobs.steps.setup_wait`): poll until the project ends or
+    """Run a checked wait (:func:`~magic_hour._jobs.polling.setup_wait`): poll until the project ends or
     its deadline (a cancellation stops it at once)."""
 
     async def poll(_: object) -> Any:
@@ -197,7 +195,7 @@ class SyncJobs:
             downloads=download_outputs,
         )
         if not wait_for_completion:
-            return self._http.request(get_request(call.spec, id), model, None)
+            return self._http.request(project_request(call.spec, id), model, None)
         project = self.wait(
             kind,
             id,
@@ -214,7 +212,7 @@ class SyncJobs:
             if urls
             else None
         )
-        return finish(call, project, id, paths)
+        return end_job(call, project, id, paths)
 
     def generate(
         self,
@@ -379,7 +377,7 @@ class AsyncJobs:
             downloads=download_outputs,
         )
         if not wait_for_completion:
-            return await self._http.request(get_request(call.spec, id), model, None)
+            return await self._http.request(project_request(call.spec, id), model, None)
         project = await self.wait(
             kind,
             id,
@@ -396,7 +394,7 @@ class AsyncJobs:
             if urls
             else None
         )
-        return finish(call, project, id, paths)
+        return end_job(call, project, id, paths)
 
     async def generate(
         self,

@@ -1,6 +1,6 @@
 """The pure steps of a job that the sync and async runners share (no I/O): checking what a call was
-given, setting up the wait, and finishing with the ``JobDone`` event. :mod:`.runner` only adds the I/O
-(uploads, requests, downloads) around them, so its two classes differ by ``await`` alone."""
+given before its first request, and ending it with the ``JobDone`` event. :mod:`.runner` adds only the
+I/O (uploads, requests, downloads) around them, so that its two classes differ by ``await`` alone."""
 
 from __future__ import annotations
 
@@ -14,25 +14,14 @@ from .._core.config import ClientConfig
 from .._core.request import RequestOptions, resolve_options
 from .._exceptions import InvalidParameterError, ProjectFailedError
 from .._upload.batch import check_concurrency
-from .events import DownloadProgress, Emitter, JobDone, ProjectStatus, check_callback
+from .events import DownloadProgress, Emitter, JobDone, check_callback
 from .inputs import UploadPlan, substitute
 from .names import check_directory, check_urls
-from .polling import (
-    ProjectKind,
-    WaitFlow,
-    check_interval,
-    check_timeout,
-    get_request,
-    interval_or_env,
-    kind_of,
-    wait_deadline,
-    wait_flow,
-)
+from .polling import ProjectKind, check_interval, check_timeout, interval_or_env, kind_of
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from .._core.request import ApiRequest
     from .events import JobProgressCallback
 
 M = TypeVar("M", bound="BaseModel")
@@ -132,43 +121,6 @@ def check_create(
 
 
 @dataclass(frozen=True)
-class WaitCall:
-    """A checked wait: its flow, the ``GET`` it polls with, and when it must end."""
-
-    flow: WaitFlow
-    request: ApiRequest
-    deadline: Optional[float]
-
-
-def setup_wait(
-    kind: str,
-    id: str,
-    timeout: Optional[float],
-    poll_interval: Optional[float],
-    raise_on_failure: bool,
-    on_progress: Optional[Callable[[ProjectStatus], object]],
-    emit: Optional[Emitter],
-) -> WaitCall:
-    """The wait's flow (see :func:`~magic_hour._jobs.polling.wait_flow`), the ``GET`` it polls with and
-    its deadline, which bounds the polls too (their attempts, retries and ``Retry-After`` waits)."""
-    check_callback(on_progress)
-    spec = kind_of(kind)
-    request = get_request(spec, id)
-    seconds = check_timeout(timeout)
-    interval = interval_or_env(poll_interval)
-    deadline = wait_deadline(seconds)
-    flow = wait_flow(
-        spec,
-        timeout=seconds,
-        poll_interval=interval,
-        raise_on_failure=raise_on_failure,
-        emit=emit or Emitter(on_progress),
-        id=id,
-    )
-    return WaitCall(flow, request, deadline)
-
-
-@dataclass(frozen=True)
 class DownloadCall:
     """A checked ``download`` call."""
 
@@ -224,7 +176,7 @@ def outputs_to_download(call: ResultCall, project: Any, download_outputs: bool) 
     return call.spec.outputs(project) if download_outputs and status == "complete" else []
 
 
-def finish(call: ResultCall, project: M, id: str, paths: Optional[List[str]]) -> M:
+def end_job(call: ResultCall, project: M, id: str, paths: Optional[List[str]]) -> M:
     """Emit ``JobDone`` and return the project with its ``downloaded_paths`` (when the model has them)."""
     status = str(getattr(project, "status", ""))
     elapsed = time.monotonic() - call.start

@@ -18,9 +18,8 @@ from .._core.retry import Sleep
 from .._exceptions import MagicHourError
 from .._jobs import async_jobs
 from .._jobs.events import Emitter
-from .._jobs.polling import get_request, kind_of
+from .._jobs.polling import kind_of, project_request, setup_wait
 from .._jobs.runner import async_wait
-from .._jobs.steps import setup_wait
 from ._flow import (
     NETWORK,
     Acquire,
@@ -209,7 +208,7 @@ class TaskRunner:
             return await async_wait(self._http, call, run.tool(row).model(), None)
         if isinstance(action, Fetch):
             model = run.tool(row).model()
-            return await self._http.request(get_request(kind_of(action.kind), action.id), model, None)
+            return await self._http.request(project_request(kind_of(action.kind), action.id), model, None)
         if isinstance(action, Finish):
             finished: Any = None
             with anyio.CancelScope(shield=True):  # a step that happened is always recorded

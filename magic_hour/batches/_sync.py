@@ -19,9 +19,8 @@ from .._client import http_of
 from .._core.retry import Sleep
 from .._exceptions import MagicHourError
 from .._jobs import sync_jobs
-from .._jobs.polling import get_request, kind_of
+from .._jobs.polling import kind_of, project_request, setup_wait
 from .._jobs.runner import sync_wait
-from .._jobs.steps import setup_wait
 from ._flow import (
     NETWORK,
     Acquire,
@@ -224,7 +223,7 @@ class ThreadRunner:
             return sync_wait(self._http, call, run.tool(row).model(), None, self._sleep)
         if isinstance(action, Fetch):
             model = run.tool(row).model()
-            return self._http.request(get_request(kind_of(action.kind), action.id), model, None)
+            return self._http.request(project_request(kind_of(action.kind), action.id), model, None)
         if isinstance(action, Finish):
             names, update = run.finish(row, action)
             run.emit(update)

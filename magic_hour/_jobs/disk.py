@@ -1,4 +1,4 @@
-"""The file-system and HTTP pieces the download drivers share: temporary files, requests, the log filter.
+"""The output file on disk: free names, the temporary file, its writes, and the move into place.
 
 An output is written to a temporary file in its target directory (``.<name>.<random>.part``), flushed
 and synced, then moved to its final name: a reader never sees a partial file under that name. An existing
@@ -12,78 +12,22 @@ file.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import errno as errno_codes
-import logging
 import os
-import re
 import secrets
-from dataclasses import dataclass, replace
-from typing import IO, Any, Generator, List, Optional, Sequence, Tuple
+from typing import IO, Any, List, Sequence, Tuple
 
-import httpx
-
-from .._core.config import USER_AGENT
 from .._exceptions import DownloadWriteError
-from .._upload.logs import install_log_filter, sending_put
 from .download_flow import Write
 from .events import DownloadProgress
-from .names import redact
-
-CHUNK_SIZE = 1024 * 1024
-"""The unit of a download's memory: a decoding step inflates at most this much (``decoding.py``)."""
+from .names import OutputFile
 
 WRITE_SIZE = 512 * 1024
-"""Bytes collected before a write (and a progress event): memory stays at a few of them per download
-whatever the file's size. An async download holds two (one being written behind the network, one being
-collected): 1 MiB writes made it 2 MiB per download, and 20 downloads at once showed in the RSS."""
-
-_DOWNLOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("magic_hour_downloading", default=False)
+"""Bytes collected before a write (and a progress event): a download holds a few of them at most,
+whatever the file's size."""
 
 
-@dataclass(frozen=True)
-class Target:
-    """One output: where it comes from and where it goes (``path`` is what the caller gets back, unless
-    its name was taken meanwhile: see :func:`finish`).
-
-    ``exact``: the caller chose the name (an existing file there is an error, not a reason to pick
-    another); ``overwrite``: an existing file of that name is replaced."""
-
-    index: int
-    url: str
-    directory: str
-    name: str
-    bare: bool = False
-    """No directory was given: ``path`` is the bare name (a given ``"."`` gives ``./name``, as the official
-    SDK's ``os.path.join`` does)."""
-    exact: bool = False
-    overwrite: bool = False
-
-    @property
-    def path(self) -> str:
-        return self.name if self.bare else os.path.join(self.directory, self.name)
-
-    @property
-    def shown(self) -> str:
-        return redact(self.url)
-
-    def numbered(self, n: int) -> Target:
-        """The same output under ``<name>-<n><ext>``."""
-        stem, ext = os.path.splitext(self.name)
-        return replace(self, name=f"{stem}-{n}{ext}")
-
-
-def targets(
-    urls: Sequence[str], directory: Optional[str], names: Sequence[str], *, exact: bool, overwrite: bool
-) -> List[Target]:
-    folder = directory if directory is not None else os.curdir
-    bare = directory is None
-    return [
-        Target(i, url, folder, name, bare, exact, overwrite) for i, (url, name) in enumerate(zip(urls, names))
-    ]
-
-
-def _exists(target: Target) -> DownloadWriteError:
+def _exists(target: OutputFile) -> DownloadWriteError:
     return DownloadWriteError(
         f"{target.path} exists and was not replaced (pass overwrite=True, or --overwrite, to replace it)",
         url=target.shown,
@@ -92,12 +36,12 @@ def _exists(target: Target) -> DownloadWriteError:
     )
 
 
-def claim(planned: Sequence[Target]) -> List[Target]:
+def claim(planned: Sequence[OutputFile]) -> List[OutputFile]:
     """The targets under names no existing file has (none is replaced unless ``overwrite``): a name the
     SDK chose moves on to ``-1``, ``-2``...; one the caller chose raises :class:`DownloadWriteError`
     (``EEXIST``), before anything is downloaded."""
     taken = {t.name.casefold() for t in planned}
-    claimed: List[Target] = []
+    claimed: List[OutputFile] = []
     for target in planned:
         if target.overwrite:
             claimed.append(target)
@@ -116,15 +60,7 @@ def claim(planned: Sequence[Target]) -> List[Target]:
     return claimed
 
 
-_QUERY = re.compile(r"\?\S*")
-
-
-def scrub(text: str) -> str:
-    """Query strings out of a message (a transport error may quote the signed URL)."""
-    return _QUERY.sub("?<redacted>", text)
-
-
-def write_error(target: Target, exc: OSError, doing: str) -> DownloadWriteError:
+def write_error(target: OutputFile, exc: OSError, doing: str) -> DownloadWriteError:
     reason = exc.strerror or str(exc)
     if exc.errno == errno_codes.ENOSPC:
         reason = "no space left on the device"
@@ -136,7 +72,7 @@ def write_error(target: Target, exc: OSError, doing: str) -> DownloadWriteError:
     )
 
 
-def make_directory(target: Target) -> None:
+def make_directory(target: OutputFile) -> None:
     try:
         os.makedirs(target.directory, exist_ok=True)
     except OSError as exc:
@@ -149,10 +85,10 @@ class WriteBuffer:
     """Collects received bytes into writes of about ``WRITE_SIZE`` (few thread hops and progress events,
     memory bounded), counting what was handed to the file for progress events and resumes.
 
-    A write is the pieces as received (:func:`write_parts`), never joined into one new buffer: a join
-    copied each MiB once more, and held both copies for a moment (issue 14's RSS with 20 downloads)."""
+    A write is the pieces as received (:func:`write_parts`), never joined: a join would copy every byte
+    once more and hold both copies for a moment."""
 
-    def __init__(self, target: Target, action: Write) -> None:
+    def __init__(self, target: OutputFile, action: Write) -> None:
         self._target, self._action = target, action
         self._parts: List[bytes] = []
         self.pending = 0
@@ -180,7 +116,7 @@ class WriteBuffer:
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
-def open_temporary(target: Target) -> Tuple[IO[bytes], str]:
+def open_temporary(target: OutputFile) -> Tuple[IO[bytes], str]:
     """A new temporary file next to the final one (same file system, so the rename is atomic).
 
     Created with mode ``0o666`` less the umask, as ``open()`` would: ``tempfile.mkstemp``'s ``0o600``
@@ -204,9 +140,8 @@ _IOV_MAX = 1024
 def write_parts(f: IO[bytes], parts: List[bytes]) -> None:
     """Write ``parts`` (a write's pieces, as received) in one system call where the OS allows it.
 
-    No copy (joining them made each write a new buffer), and not one ``write`` per piece either: a 50 MB
-    async download took 1.23x the CPU with ``writelines`` (800 writes, each releasing the GIL while the
-    event loop wants it). The file is unbuffered (:func:`open_temporary`), so nothing is held back."""
+    No copy, and not one ``write`` per piece either (each one releases the GIL that an async download's
+    event loop wants). The file is unbuffered (:func:`open_temporary`), so nothing is held back."""
     if not hasattr(os, "writev"):  # Windows: one write per piece, resumed after a partial write
         for part in parts:
             view = memoryview(part)
@@ -233,7 +168,7 @@ def rewind(f: IO[bytes], offset: int) -> None:
     f.truncate()
 
 
-def finish(target: Target, f: IO[bytes], tmp: str) -> str:
+def place(target: OutputFile, f: IO[bytes], tmp: str) -> str:
     """Flush, sync and close the temporary file, then move it to its final name; return that path
     (``<name>-<n><ext>`` when another process took the name meanwhile and the SDK chose it)."""
     try:
@@ -291,45 +226,3 @@ def discard(f: IO[bytes], tmp: str) -> None:
         f.close()
     with contextlib.suppress(OSError):
         os.unlink(tmp)
-
-
-def get_request(target: Target, offset: int, timeout: httpx.Timeout) -> httpx.Request:
-    # Built by hand: no Authorization and none of the API's headers go to the download host. Identity
-    # encoding, so that byte offsets (Range) and Content-Length count the file's own bytes.
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-    if offset > 0:
-        headers["Range"] = f"bytes={offset}-"
-    return httpx.Request("GET", target.url, headers=headers, extensions={"timeout": timeout.as_dict()})
-
-
-class _RedactDownloadQuery(logging.Filter):
-    """Rewrites httpx's ``HTTP Request: GET <url> ...`` line for our downloads to hide the signed query
-    (only records emitted while a download is being sent; the application's own traffic is untouched)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _DOWNLOADING.get() and isinstance(record.args, tuple):
-            record.args = tuple(
-                f"{redact(str(a))}?<redacted>" if isinstance(a, httpx.URL) and a.query else a
-                for a in record.args
-            )
-        return True
-
-
-_FILTER = _RedactDownloadQuery()
-
-
-@contextlib.contextmanager
-def downloading() -> Generator[None, None, None]:
-    """Mark the requests sent inside as downloads (for the log filter)."""
-    httpx_logger = logging.getLogger("httpx")
-    if _FILTER not in httpx_logger.filters:  # logging.config may have rebuilt the logger since last time
-        httpx_logger.addFilter(_FILTER)
-    token = _DOWNLOADING.set(True)
-    # The upload engine's filter also covers httpcore's DEBUG records, which quote a redirect's
-    # Location (another signed URL) and userinfo.
-    install_log_filter()
-    try:
-        with sending_put():
-            yield
-    finally:
-        _DOWNLOADING.reset(token)
