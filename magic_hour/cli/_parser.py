@@ -77,6 +77,8 @@ class Parser(argparse.ArgumentParser):
         self.leaf = False
         """A command's own parser: what is left over after it is unknown to the command."""
         self.command_names: Dict[str, Any] = {}
+        self.global_flags: FrozenSet[str] = frozenset()
+        """The global options' names, on the parser :func:`global_options` makes."""
 
     def add_subparsers(self, **kwargs: Any) -> Any:
         action = super().add_subparsers(**kwargs)
@@ -211,7 +213,7 @@ def upload_item(text: str) -> Dict[str, str]:
 # ---------------------------------------------------------------------------------------------- options
 
 
-def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
+def global_options(*, with_defaults: bool) -> Parser:
     """The global options; accepted before the command and after it (``files upload x.png --mock``).
 
     On sub-commands their defaults are SUPPRESS, so an option given before the command is not reset,
@@ -226,7 +228,13 @@ def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
 
     parent = Parser(add_help=False)
     group = parent.add_argument_group("global options")
-    group.add_argument(
+    names: List[str] = []
+
+    def option(*flags: str, **kwargs: Any) -> None:
+        group.add_argument(*flags, **kwargs)
+        names.extend(flags)
+
+    option(
         "--token",
         default=default(None),
         help=shown(
@@ -234,27 +242,27 @@ def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
             "is visible to other users of this machine)"
         ),
     )
-    group.add_argument(
+    option(
         "--base-url",
         default=default(None),
         metavar="URL",
         help=shown(f"API base URL (default: ${BASE_URL_ENV}, else https://api.magichour.ai)"),
     )
-    group.add_argument(
+    option(
         "--timeout",
         type=positive_seconds,
         default=default(None),
         metavar="SECONDS",
         help=shown("timeout of each request (default 60 s, 10 s to connect)"),
     )
-    group.add_argument(
+    option(
         "--max-retries",
         type=non_negative_int,
         default=default(None),
         metavar="N",
         help=shown("retries of a failed request or upload (default 2)"),
     )
-    group.add_argument(
+    option(
         "--max-concurrent-transfers",
         type=max_transfers,
         default=default(UNSET),
@@ -264,41 +272,40 @@ def global_options(*, with_defaults: bool) -> argparse.ArgumentParser:
             "(default 8; none: no bound)"
         ),
     )
-    group.add_argument(
+    option(
         "--json",
         action="store_true",
         default=default(False),
         help=shown("print one JSON document on stdout, also when the command fails"),
     )
-    group.add_argument(
+    option(
         "-q",
         "--quiet",
         action="store_true",
         default=default(False),
         help=shown("no progress on stderr (errors and warnings are still said)"),
     )
-    group.add_argument(
+    option(
         "-v",
         "--verbose",
         action="store_true",
         default=default(False),
         help=shown("log requests and retries to stderr (the token is never shown)"),
     )
-    group.add_argument(
+    option(
         "--mock",
         action="store_true",
         default=default(False),
         help=shown("run against a local mock server started by this command: no account, no network"),
     )
+    parent.global_flags = frozenset(names)
     return parent
 
 
 @functools.cache
 def _global_flags() -> FrozenSet[str]:
     """The long names of the global options (a sub-command's parser hides their help)."""
-    return frozenset(
-        s for action in global_options(with_defaults=True)._actions for s in action.option_strings
-    )
+    return global_options(with_defaults=True).global_flags
 
 
 UPLOAD_EPILOG = f"""\
