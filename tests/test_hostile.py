@@ -198,7 +198,7 @@ async def test_a_bomb_in_an_api_body_is_cut_in_flat_memory(sdk: Flavor, one_serv
 async def test_oversized_success_body_is_refused(
     sdk: Flavor, one_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("magic_hour._core.reading.SUCCESS_BODY_LIMIT", 1024 * 1024)
+    monkeypatch.setattr("magic_hour._core.response.SUCCESS_BODY_LIMIT", 1024 * 1024)
     server = one_server(Respond(200, [JSON, ("Content-Encoding", "gzip")], _gzip_bomb(8)))
     with pytest.raises(ApiResponseValidationError, match=r"larger than"):
         await sdk.create(sdk.client(base_url=server.url, max_retries=0))

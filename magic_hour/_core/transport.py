@@ -21,10 +21,9 @@ from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
 from .owned import proxy_host
 from .pool import AsyncPoolHolder, SyncPoolHolder
-from .reading import aread_body, read_body
 from .redirects import asend_following, send_following
 from .request import ApiRequest, RequestOptions, build_request, resolve_options
-from .response import M, parse_response
+from .response import M, aread_body, parse_response, read_body
 from .retry import retry_flow
 from .transfers import TaskSlots, ThreadSlots
 

@@ -15,8 +15,8 @@ from typing import Any, Callable, Generator, List, Optional, Sequence, Union
 
 import httpx
 
-from .._core.reading import parse_json
 from .._core.request import ApiRequest
+from .._core.response import parse_json
 from .._core.retry import Sleep, retry_flow
 from .._exceptions import ApiConnectionError, StorageError
 from .._redact import redact, request_of, safe_url, scrub_text
