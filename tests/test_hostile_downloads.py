@@ -369,6 +369,23 @@ async def test_a_resume_after_a_redirect_asks_the_same_range(sdk: Flavor, tmp_pa
     ]
 
 
+async def test_a_redirect_to_another_origin_is_followed_without_the_token(
+    sdk: Flavor, tmp_path: pathlib.Path
+) -> None:
+    # Unlike an API call's (tests/test_api_redirects.py), a download's redirect is followed to any origin:
+    # a storage link may hand over to a CDN, and a download carries no token to leak.
+    with (
+        RawServer(lambda r: Respond(200, [("Content-Type", "image/png")], b"the file")) as cdn,
+        RawServer(lambda r: Respond(302, [("Location", f"{cdn.url}/b.png?sig=SECRET")])) as storage,
+    ):
+        client = sdk.client(max_retries=0, token="sk-test-TOKEN")
+        [path] = await sdk.call(client.v1.files.download, f"{storage.url}/a.png", directory=tmp_path)
+        seen = storage.requests + cdn.requests
+    assert pathlib.Path(path).read_bytes() == b"the file" and pathlib.Path(path).name == "a.png"
+    assert [r.target for r in seen] == ["/a.png", "/b.png?sig=SECRET"]
+    assert all(r.header("authorization") is None for r in seen)
+
+
 def _download_threads() -> List[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("magic-hour-download")]
 

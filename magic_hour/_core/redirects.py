@@ -64,13 +64,16 @@ def redirect_limit(client: Union[httpx.Client, httpx.AsyncClient], kwargs: Dict[
     return client.max_redirects if client.follow_redirects else 0
 
 
-def next_hop(response: httpx.Response, hops: int, limit: int) -> Optional[httpx.Request]:
+def next_hop(
+    response: httpx.Response, hops: int, limit: int, *, any_origin: bool = False
+) -> Optional[httpx.Request]:
     """The request to send after ``response`` (whose body is then closed unread), or ``None`` when
-    ``response`` is the answer: no redirect, ``limit`` hops already followed, or another origin."""
+    ``response`` is the answer: no redirect, ``limit`` hops already followed, or another origin (unless
+    ``any_origin``: a download, which carries no token, follows a redirect anywhere)."""
     following = response.next_request
     if following is None or hops >= limit:
         return None
-    return following if _keeps_token(response.request.url, following.url) else None
+    return following if any_origin or _keeps_token(response.request.url, following.url) else None
 
 
 def _keeps_token(origin: httpx.URL, target: httpx.URL) -> bool:

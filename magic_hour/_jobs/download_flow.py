@@ -30,6 +30,7 @@ from typing import Any, Generator, Iterator, Optional, Union
 import httpx
 
 from .._core.codings import DECODABLE, Inflater
+from .._core.redirects import next_hop
 from .._core.retry import Sleep, is_retryable_status, retry_delay
 from .._exceptions import (
     DownloadConnectionError,
@@ -157,15 +158,19 @@ def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
     while True:
         offset = received if ranges else 0
         outcome = yield Open(offset)
-        # Redirects are followed here, each response closed with its body unread: httpx reads (and
-        # inflates) a redirect's body whole when it follows them itself.
+        # Redirects are followed here, as API calls follow them (_core/redirects.py), each response
+        # closed with its body unread: httpx reads (and inflates) a redirect's body whole when it follows.
         redirects = 0
-        while isinstance(outcome, httpx.Response) and outcome.next_request is not None:
+        while isinstance(outcome, httpx.Response):
+            following = next_hop(outcome, redirects, MAX_REDIRECTS, any_origin=True)
+            if following is None:
+                break
             yield Discard(outcome)
-            if redirects == MAX_REDIRECTS:
-                raise fail(f"more than {MAX_REDIRECTS} redirects", outcome)
             redirects += 1
-            outcome = yield Open(offset, outcome.next_request)
+            outcome = yield Open(offset, following)
+        if isinstance(outcome, httpx.Response) and outcome.next_request is not None:
+            yield Discard(outcome)
+            raise fail(f"more than {MAX_REDIRECTS} redirects", outcome)
         problem: str
         cause: Exception  # what the last attempt ended with, for the error's class
         if isinstance(outcome, httpx.Response):
