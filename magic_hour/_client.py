@@ -31,11 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient", "Client"]
 
-# httpx's own keep-alive expiry (5 s; it was 30 s): httpcore scans every pooled connection, and for each
-# idle one counts the idle ones again, at every request and response, so idle connections kept longer
-# make every call of a burst dearer. asyncio.gather of 50 creates interleaved with raw httpx: 1.35x its
-# time with 30 s (our pool held 20 connections where raw httpx's had trimmed to 8-10), 1.00x with 5 s
-# (tests/benchmarks/bench_gather.py, under load).
+# httpx's own keep-alive expiry (5 s): httpcore scans the idle connections at every request and
+# response, so idle connections kept longer make every call of a burst dearer.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 
 

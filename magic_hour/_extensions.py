@@ -52,8 +52,8 @@ for _type, _exts in EXTENSIONS.items():
 _TYPE_OF.update(_PREFERRED)
 
 NOT_ACCEPTED: Mapping[str, str] = {
-    # The official SDK sends .mpeg as video (mimetypes: video/mpeg), and our table used to list it as
-    # audio; the API's current list has it under no type, so it is refused before any request.
+    # The official SDK sends .mpeg as video (mimetypes: video/mpeg); the API's list has it under no
+    # type, so it is refused before any request.
     "mpeg": "not in the API's list of extensions (rename an MPEG audio file .mp3, or convert the video)",
 }
 """Extensions users may expect to work but the API's list does not have, with advice."""

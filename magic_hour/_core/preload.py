@@ -1,11 +1,10 @@
 """Loading what a first async call needs without stalling the event loop.
 
-The first call of an async method imports its response model (pydantic, then the model class: 100-250
-ms of CPU) and anyio's event-loop backend (tens of ms: httpcore's networking and our semaphores use it),
-which would block every other task of the loop. Generated async methods await :func:`aload` first: the
-imports run in a worker thread the first time (through the loop's own executor, not anyio, whose backend
-is among them), and cost one ``sys.modules`` lookup afterwards. Sync methods import directly: there is no
-loop to stall. Measured by ``tests/benchmarks/bench_first_call.py`` (longest block of the loop).
+The first call of an async method imports its response model (pydantic, then the model class) and
+anyio's event-loop backend (httpcore's networking and our semaphores use it): CPU work that would block
+every other task of the loop. Generated async methods await :func:`aload` first: the imports run in a
+worker thread the first time (through the loop's own executor, not anyio, whose backend is among them),
+and cost one ``sys.modules`` lookup afterwards. Sync methods import directly: there is no loop to stall.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Redirects of API calls, followed by the SDK rather than by httpx.
 
-httpx reads (and inflates) each redirect's body whole when it follows redirects itself: a 300 KB gzip
-body on a ``302`` costs ~630 MB. So an API call is always sent with ``follow_redirects=False``, and
+httpx reads (and inflates) each redirect's body whole when it follows redirects itself, so a small
+compressed body on a ``302`` can cost gigabytes. So an API call is always sent with ``follow_redirects=False``, and
 :func:`send_following` / :func:`asend_following` (what the drivers of :mod:`.transport` send with)
 follow the redirect's ``next_request`` (httpx's public one) themselves, closing each redirect with its
 body unread. They follow only:

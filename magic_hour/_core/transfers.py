@@ -1,11 +1,10 @@
 """The client-wide bound on file transfers in flight: upload PUTs and output downloads together.
 
-Each call has its own ``max_concurrency``, but nothing else bounded a client as a whole: 20
-``generate()`` calls at once uploaded 40 inputs and downloaded 20 outputs at once, each with its read
-or write buffers (``tests/benchmarks/README.md``: 38-66 MB of RSS growth for the same code). Every
-transfer now takes one of the client's ``max_concurrent_transfers`` slots (default
-:data:`DEFAULT_MAX_TRANSFERS`; ``None``: no bound) for one attempt, and gives it back when the attempt
-ends, however it ends (success, error, cancellation).
+Each call has its own ``max_concurrency``; this bounds a client as a whole, so that memory (each
+transfer's read or write buffers) stays flat however many calls run at once. Every transfer takes one of
+the client's ``max_concurrent_transfers`` slots (default :data:`DEFAULT_MAX_TRANSFERS`; ``None``: no
+bound) for one attempt, and gives it back when the attempt ends, however it ends (success, error,
+cancellation).
 
 Deadlock-free by construction: a slot is only ever held around one attempt of one transfer (never
 around a call, a batch or a wait), and nothing inside an attempt waits for another slot. A transfer
@@ -71,9 +70,8 @@ class ThreadSlots:
     def _state(self) -> threading.Condition:
         if self._generation != generation():
             # A forked child: the threads that held slots in the parent do not exist here. One fresh
-            # state, under the module lock: two of the child's threads seeing it at once each made one
-            # before, and the second reset the count of a slot the first held (the bound exceeded), or
-            # left the first waiting on a condition nobody would notify again.
+            # state, made under the module lock: two made at once would reset the count of a slot held
+            # (the bound exceeded) or strand a waiter on a condition nobody notifies.
             with _lock:
                 if self._generation != generation():
                     self._free, self._used = threading.Condition(threading.Lock()), 0
