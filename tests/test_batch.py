@@ -4,6 +4,7 @@ the unclosable window, failed items, and two runs on one journal."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any, Dict, List
 
 import httpx
 import pytest
-from _batch_helpers import CREATE_ROUTE, TOOL, client_for, creates, photos, run, served, states
+from _batch_helpers import CREATE_ROUTE, PNG, TOOL, client_for, creates, photos, run, served, states
 from conftest import Flavor
 
 from magic_hour import (
@@ -170,6 +171,30 @@ async def test_every_create_leaves_only_once_its_creating_record_is_committed(
         )
     assert summary.complete
     assert sorted(seen) == [(name, "creating") for name in sorted(names)]
+
+
+async def test_a_file_every_item_shares_is_uploaded_once_per_run(sdk: Flavor, tmp_path: Path) -> None:
+    """One face swapped into eight posters: the face is uploaded once, though the eight items upload
+    at once (eight workers), and it was written moments before the run (its key not settled yet)."""
+    posters = photos(tmp_path / "posters", 8)
+    face = tmp_path / "me.png"
+    face.write_bytes(PNG + b"the face" * 64)
+    digest = hashlib.sha256(face.read_bytes()).hexdigest()
+    jobs = batches.each_file(
+        "face_swap_photo",
+        tmp_path / "posters",
+        field="assets.target_file_path",
+        params={"assets": {"source_file_path": str(face)}},
+    )
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        summary = await run(sdk, client, jobs, output_dir=tmp_path / "out", max_concurrent_jobs=4)
+        stored = [f for f in fake.files.values() if f.sha256 == digest]
+        bodies = [p.body for p in fake.projects]
+        puts = len(fake.requests_to("storage"))
+    assert summary.complete and summary.done == len(posters)
+    assert len(stored) == 1 and puts == len(posters) + 1  # the face was PUT to storage once
+    assert {b["assets"]["source_file_path"] for b in bodies} == {stored[0].file_path}
 
 
 async def test_an_existing_file_is_never_overwritten(sdk: Flavor, tmp_path: Path) -> None:

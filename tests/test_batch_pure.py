@@ -12,6 +12,7 @@ from typing import Dict, List
 import pytest
 
 from magic_hour import InvalidParameterError, JournalError, JournalInUseError
+from magic_hour._jobs.inputs import FileKey
 from magic_hour.batches import BatchJob, each_file
 from magic_hour.batches._flow import choose_names
 from magic_hour.batches._journal import Journal
@@ -240,3 +241,22 @@ def test_a_group_commit_that_fails_fails_every_writer_of_the_group(tmp_path: Pat
         assert _committed(path)["k2"] == "creating"
     finally:
         journal.close()
+
+
+def test_an_item_never_holds_a_shared_file_while_it_waits_for_another(tmp_path: Path) -> None:
+    from magic_hour.batches._shared import SharedUploads
+
+    one, two = (
+        FileKey(str(tmp_path / "1"), 1, 1, 1, 1, 1, True),
+        FileKey(str(tmp_path / "2"), 1, 2, 1, 1, 1, True),
+    )
+    shared = SharedUploads(threading.Event)
+    assert shared.claim([one]) == ({}, [], [one])  # the first item uploads 'one'
+    known, waits, mine = shared.claim([two, one])  # the second needs both: it waits, holding nothing
+    assert (known, len(waits), mine) == ({}, 1, [])
+    assert shared.claim([two])[2] == [two]  # so a third may take 'two' meanwhile
+    shared.release([one], {one: "api-assets/1/a.png"})
+    assert waits[0].is_set()
+    assert shared.claim([one, two])[:2] == ({one: "api-assets/1/a.png"}, [shared._busy[two]])
+    shared.release([two], {})  # failed: the next one to need it uploads it
+    assert shared.claim([two]) == ({}, [], [two])

@@ -8,7 +8,7 @@ under ``asyncio.run``) stops it with every answer recorded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import anyio
 import anyio.to_thread
@@ -18,6 +18,7 @@ from .._core.retry import Sleep
 from .._exceptions import MagicHourError
 from .._jobs import async_jobs
 from .._jobs.events import Emitter
+from .._jobs.inputs import collect, substitute
 from .._jobs.polling import kind_of, project_request, setup_wait
 from .._jobs.runner import async_wait
 from ._flow import (
@@ -42,6 +43,7 @@ from ._flow import (
 )
 from ._journal import Row
 from ._run import Run, Stopped
+from ._shared import SharedUploads, found, settle_wait, shareable, uploaded_paths
 
 if TYPE_CHECKING:
     from anyio.abc import ObjectReceiveStream
@@ -58,6 +60,7 @@ class TaskRunner:
         self._http = http_of(client)
         self._jobs = async_jobs(self._http)
         self._run = run
+        self._shared = SharedUploads(anyio.Event)
         self._changed = anyio.Event()  # set (and replaced) whenever the scheduler's state changes
         self._failure: List[BaseException] = []
         self._scope: Optional[anyio.CancelScope] = None
@@ -197,9 +200,7 @@ class TaskRunner:
                 return await resource.create(**action.body, request_options=_CREATE_OPTIONS)
         run.check_interrupted()
         if isinstance(action, Upload):
-            return await self._jobs.upload_inputs(
-                action.params, action.files, Emitter(run.progress_stopper())
-            )
+            return await self._upload(action)
         if isinstance(action, Wait):
             options = run.options
             call = setup_wait(
@@ -227,6 +228,29 @@ class TaskRunner:
                 )
             return None
         raise AssertionError(f"unknown action {action!r}")
+
+    async def _upload(self, action: Upload) -> Any:
+        """The item's files uploaded, each file the run shares with other items once (see ``_shared``)."""
+        run = self._run
+        pause = settle_wait(collect(action.params, action.files))
+        if pause:
+            await anyio.sleep(pause)
+        while True:
+            inputs = collect(action.params, action.files)
+            known, waits, mine = self._shared.claim(shareable(inputs))
+            if not waits:
+                break
+            for event in waits:
+                await event.wait()  # its uploader always ends it (a stop ends it at a chunk)
+            run.check_interrupted()
+        paths: Dict[Any, str] = {}
+        try:
+            body = substitute(action.params, found(inputs, known))
+            result = await self._jobs.upload_inputs(body, action.files, Emitter(run.progress_stopper()))
+            paths = uploaded_paths(result, inputs, mine)
+            return result
+        finally:
+            self._shared.release(mine, paths)
 
 
 async def run_async(client: AsyncClient, run: Run) -> BatchSummary:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .._client import http_of
 from .._core.retry import Sleep
 from .._exceptions import MagicHourError
 from .._jobs import sync_jobs
+from .._jobs.inputs import collect, substitute
 from .._jobs.polling import kind_of, project_request, setup_wait
 from .._jobs.runner import sync_wait
 from ._flow import (
@@ -43,6 +44,7 @@ from ._flow import (
 )
 from ._journal import Row
 from ._run import Run, Stopped
+from ._shared import SharedUploads, found, settle_wait, shareable, uploaded_paths
 
 if TYPE_CHECKING:
     from .. import Client
@@ -57,6 +59,7 @@ class ThreadRunner:
         self._http = http_of(client)
         self._jobs = sync_jobs(self._http)
         self._run = run
+        self._shared = SharedUploads(threading.Event)
         self._failure: List[BaseException] = []
 
     # ------------------------------------------------------------------ the batch
@@ -214,7 +217,7 @@ class ThreadRunner:
             return resource.create(**action.body, request_options=_CREATE_OPTIONS)
         run.check_interrupted()
         if isinstance(action, Upload):
-            return self._jobs.upload_inputs(action.params, action.files, _emitter(run))
+            return self._upload(action)
         if isinstance(action, Wait):
             options = run.options
             call = setup_wait(
@@ -234,6 +237,30 @@ class ThreadRunner:
                 self._jobs.download([item], output=path, overwrite=True, on_progress=run.progress_stopper())
             return None
         raise AssertionError(f"unknown action {action!r}")
+
+    def _upload(self, action: Upload) -> Any:
+        """The item's files uploaded, each file the run shares with other items once (see ``_shared``)."""
+        run = self._run
+        pause = settle_wait(collect(action.params, action.files))
+        if pause:
+            self._sleep(pause)
+        while True:
+            inputs = collect(action.params, action.files)
+            known, waits, mine = self._shared.claim(shareable(inputs))
+            if not waits:
+                break
+            for event in waits:
+                while not event.wait(0.1):  # its uploader always ends it (Ctrl-C stops it at a chunk)
+                    run.check_interrupted()
+            run.check_interrupted()
+        paths: Dict[Any, str] = {}
+        try:
+            body = substitute(action.params, found(inputs, known))
+            result = self._jobs.upload_inputs(body, action.files, _emitter(run))
+            paths = uploaded_paths(result, inputs, mine)
+            return result
+        finally:
+            self._shared.release(mine, paths)
 
 
 def _emitter(run: Run) -> Any:
