@@ -198,12 +198,13 @@ def test_ctrl_c_json_document_and_the_resume_command_works(
 ) -> None:
     """--json gets a document on Ctrl-C too: the project, its last status, the command that resumes it;
     that command, run as given, waits for the same project and downloads its output."""
-    fake.render_seconds = 2
+    fake.render_seconds = 6  # still rendering when interrupted, however loaded the machine
     proc = _interrupt_when(
         server,
         ["--json", *FACE_SWAP, "--output-dir", "out dir"],
         tmp_path,
-        lambda: bool(fake.requests_to("image_projects.get")),
+        # a second poll: the first one's answer was read (polls are sequential), so a status is known
+        lambda: len(fake.requests_to("image_projects.get")) >= 2,
     )
     assert proc.returncode == 130, proc.stderr
     (project,) = fake.projects
