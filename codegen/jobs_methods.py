@@ -114,7 +114,7 @@ def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> st
         f"            {model},",
         f"            create=lambda body: self.create(**body{extra_arg}, request_options=request_options),",
         # The create's own checks, run on the body before anything is uploaded (local inputs in place).
-        f"            check=lambda body: {m.const}.request(body{extra_check}),",
+        f"            check=lambda body: {m.const}.build(body{extra_check}),",
         f"            body={{{body}}},",
         "            files=_GENERATE_FILES,",
         *[f"            {_runner_name(a)}={a}," for a in RUNNER_ARGS],

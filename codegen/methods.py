@@ -159,7 +159,7 @@ class Method:
             pieces.append("path={" + ", ".join(f'"{f.py}": {f.py}' for f in o.path_params) + "}")
         if o.query is not None:
             pieces.append("query={" + ", ".join(f'"{f.py}": {f.py}' for f in o.query.fields) + "}")
-        return f"{self.const}.request({', '.join(pieces)})"
+        return f"{self.const}.build({', '.join(pieces)})"
 
     def render(self, is_async: bool) -> str:
         aw = "await " if is_async else ""

@@ -179,14 +179,14 @@ def test_fast_path_accepts_only_what_the_checker_accepts_and_sends_the_same_json
     # The endpoint as a whole: the same JSON, or the checker's own refusal.
     if expected[0] == "refused":
         with pytest.raises(InvalidParameterError) as info:
-            endpoint.request(body)
+            endpoint.build(body)
         assert (info.value.param, str(info.value)) == expected[1]
         return
     if expected[0] == "unencodable":  # refused too, naming the field (tests/test_hostile_inputs.py)
         with pytest.raises(InvalidParameterError):
-            endpoint.request(body)
+            endpoint.build(body)
         return
-    request = endpoint.request(body)
+    request = endpoint.build(body)
     assert expected[0] == "ok" and request.json is None and request.json_bytes is not None
     assert _canonical(request.json_bytes) == expected[1]
 
@@ -224,7 +224,7 @@ def test_every_closed_body_is_compiled() -> None:
 )
 def test_fast_path_sends_wire_names_in_schema_order(body: Dict[str, Any], wire: bytes) -> None:
     endpoint = ENDPOINTS["magic_hour.resources.v1.files.upload_urls._CREATE"]
-    request = endpoint.request(body)
+    request = endpoint.build(body)
     assert (request.json_bytes, request.json) == (wire, None)
 
 
@@ -246,7 +246,7 @@ def test_fast_path_sends_wire_names_in_schema_order(body: Dict[str, Any], wire: 
 def test_refusals_keep_the_full_path(body: Dict[str, Any], param: str) -> None:
     endpoint = ENDPOINTS["magic_hour.resources.v1.face_swap_photo._CREATE"]
     with pytest.raises(InvalidParameterError) as info:
-        endpoint.request(body)
+        endpoint.build(body)
     assert info.value.param == param
 
 
@@ -254,12 +254,12 @@ def test_floats_and_tuples_take_the_checker_and_keep_their_bytes() -> None:
     endpoint = Endpoint(
         "POST", "/v1/x", body=Obj("B", {"n": ("n", True, Scalar("num")), "l": ("l", False, Arr(STR))})
     )
-    assert endpoint.request({"n": 1, "l": ["a"]}).json_bytes == b'{"n":1,"l":["a"]}'
-    slow = endpoint.request({"n": 1e16, "l": ("a",)})
+    assert endpoint.build({"n": 1, "l": ["a"]}).json_bytes == b'{"n":1,"l":["a"]}'
+    slow = endpoint.build({"n": 1e16, "l": ("a",)})
     assert (slow.json_bytes, slow.json) == (b'{"n":1e+16,"l":["a"]}', None)
-    assert endpoint.request({"n": 2**64}).json_bytes == b'{"n":18446744073709551616}'  # the checker's
+    assert endpoint.build({"n": 2**64}).json_bytes == b'{"n":18446744073709551616}'  # the checker's
 
 
 def test_api_request_is_unchanged_for_bodiless_operations() -> None:
     endpoint = Endpoint("GET", "/v1/things/{id}")
-    assert endpoint.request(path={"id": "a"}) == ApiRequest("GET", "/v1/things/a")
+    assert endpoint.build(path={"id": "a"}) == ApiRequest("GET", "/v1/things/a")

@@ -226,14 +226,14 @@ def test_integral_floats_are_integers() -> None:
 
 def test_endpoint_builds_query_and_path() -> None:
     endpoint = Endpoint("GET", "/v1/things/{id}", query=Obj("query", {"type_": ("type", False, STR)}))
-    request = endpoint.request(path={"id": "a b"}, query={"type_": "x"})
+    request = endpoint.build(path={"id": "a b"}, query={"type_": "x"})
     assert (request.method, request.path, request.params, request.json) == (
         "GET",
         "/v1/things/a%20b",
         {"type": "x"},
         None,
     )
-    assert endpoint.request(path={"id": "a"}, query={"type_": NOT_GIVEN}).params is None
+    assert endpoint.build(path={"id": "a"}, query={"type_": NOT_GIVEN}).params is None
 
 
 def test_additional_params_merge_with_operation_query() -> None:

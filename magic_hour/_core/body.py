@@ -1,7 +1,7 @@
 """The one generic path from a method's arguments to the request: check and convert in one pass.
 
 Each generated resource module describes its operations with :class:`Endpoint` and the compact schemas
-below (plain Python literals, no pydantic). :meth:`Endpoint.request` turns the arguments (Python names,
+below (plain Python literals, no pydantic). the endpoint's :meth:`~Endpoint.build` turns the arguments (Python names,
 ``NOT_GIVEN`` for what was not passed) into an :class:`ApiRequest` with wire names, refusing before any
 network call what can never succeed: a missing required field, an unknown key (a typo), a value of the
 wrong JSON type. Errors name the full path (``assets.face_mappings[0].new_face``) and what is expected.
@@ -122,7 +122,7 @@ def _wrong(path: str, value: object, schema: Schema) -> InvalidParameterError:
     return InvalidParameterError(path, value, schema.describe(), reason=f"got {type(value).__name__}")
 
 
-def _path(prefix: str, key: Union[str, int]) -> str:
+def _child_path(prefix: str, key: Union[str, int]) -> str:
     # Paths are built only when needed (an error, or the prefix of a nested container): the hot path
     # of a valid body concatenates no strings.
     return f"{prefix}[{key}]" if type(key) is int else f"{prefix}{key}"
@@ -132,14 +132,14 @@ def _check(schema: Schema, value: Any, prefix: str, key: Union[str, int]) -> Any
     if type(schema) is Scalar:
         if type(value) in schema.exact:  # the common case: one tuple lookup
             return value
-        return _scalar(schema, value, _path(prefix, key))
+        return _scalar(schema, value, _child_path(prefix, key))
     if value is None:
         if schema.nullable:
             return None
         raise InvalidParameterError(
-            _path(prefix, key), None, schema.describe(), reason="None is not allowed here"
+            _child_path(prefix, key), None, schema.describe(), reason="None is not allowed here"
         )
-    path = _path(prefix, key)
+    path = _child_path(prefix, key)
     if type(schema) is Arr:
         if not isinstance(value, (list, tuple)):
             # Any other iterable but a string or a mapping (a set, a generator), as pydantic's list does
@@ -293,7 +293,7 @@ class Endpoint:
         fields = schema.fields
         return fast({k: v for k, v in body.items() if v is not NOT_GIVEN or k not in fields})
 
-    def request(
+    def build(
         self,
         body: Optional[Mapping[str, Any]] = None,
         *,

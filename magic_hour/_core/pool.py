@@ -65,7 +65,7 @@ def current_loop() -> Optional[object]:
     return None
 
 
-def _timed_out(request: httpx.Request) -> httpx.PoolTimeout:
+def _pool_timeout_error(request: httpx.Request) -> httpx.PoolTimeout:
     return httpx.PoolTimeout("timed out waiting for a free connection", request=request)
 
 
@@ -77,7 +77,7 @@ class Admission:
 
     def acquire(self, request: httpx.Request, budget: Budget) -> None:
         if not self._semaphore.acquire(timeout=pool_timeout(request, budget)):
-            raise _timed_out(request)
+            raise _pool_timeout_error(request)
 
     def release(self) -> None:
         self._semaphore.release()
@@ -102,7 +102,7 @@ class AsyncAdmission:
                 with anyio.fail_after(pool_timeout(request, budget)):
                     await self._semaphore.acquire()
             except TimeoutError:
-                raise _timed_out(request) from None
+                raise _pool_timeout_error(request) from None
 
     def release(self) -> None:
         self._semaphore.release()

@@ -166,7 +166,7 @@ def path_segment(name: str, value: object) -> str:
 
 
 @functools.lru_cache(maxsize=128)
-def _url(base_url: str, path: str) -> httpx.URL:
+def _endpoint_url(base_url: str, path: str) -> httpx.URL:
     # httpx.URL is immutable: parse each endpoint once, not on every call.
     return httpx.URL(base_url + path)
 
@@ -190,7 +190,7 @@ def build_request(
     elif api_request.json is not None:
         headers["Content-Type"] = "application/json"
         content = dumps(api_request.json)
-    url = _url(config.base_url, api_request.path)
+    url = _endpoint_url(config.base_url, api_request.path)
     if api_request.params:
         url = url.copy_merge_params(api_request.params)  # pyright: ignore[reportArgumentType]
     if options.params:

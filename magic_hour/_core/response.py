@@ -154,7 +154,7 @@ class _Collector:
         self.size += len(data)
         return True
 
-    def finish(self) -> bytes:
+    def content(self) -> bytes:
         if not self.response.extensions.get(TRUNCATED):
             tail = self.inflater.flush()
             self._take(tail)
@@ -179,7 +179,7 @@ def read_body(response: httpx.Response, deadline: Optional[float] = None) -> htt
         for piece in raw:
             if not collector.add(piece):
                 break
-        content = collector.finish()
+        content = collector.content()
     finally:
         raw.close()
         response.close()
@@ -212,7 +212,7 @@ async def aread_body(response: httpx.Response, deadline: Optional[float] = None)
                 except Exception:
                     pass
                 break
-        content = collector.finish()
+        content = collector.content()
     finally:
         await response.aclose()
     return _with_body(response, content, decoded="content-encoding" in response.headers)
@@ -278,7 +278,7 @@ def _operation(response: httpx.Response) -> str:
     return f"{request.method} {request.url.path}" if request is not None else "the create"
 
 
-def refused(status_code: int) -> bool:
+def not_acted_on(status_code: int) -> bool:
     """Whether an error status proves that the request was not acted on: a ``4xx`` or a redirect refuses
     it, except ``408`` (Envoy, in front of many APIs, answers ``408`` when its stream idle timeout fires
     after it passed the whole request on and before the answer's headers came back) and ``303`` (what a
@@ -290,11 +290,11 @@ def refused(status_code: int) -> bool:
 def status_error(response: httpx.Response, creates: Optional[str] = None) -> ApiError:
     """The typed :class:`ApiError` for a non-2xx response; to a call that starts a project of kind
     ``creates``, an answer that does not prove that nothing started (a 5xx, 408, 303: not
-    :func:`refused`) is a :class:`ProjectMayExistServerError` or, below 500,
+    :func:`not_acted_on`) is a :class:`ProjectMayExistServerError` or, below 500,
     :class:`ProjectMayExistStatusError` (the project may have started)."""
     body = decode_body(response)
     message = _redact_token(error_message(response, body), response)
-    if creates is not None and not refused(response.status_code):
+    if creates is not None and not not_acted_on(response.status_code):
         operation = _operation(response)
         if response.status_code >= 500:
             return ProjectMayExistServerError(

@@ -28,7 +28,7 @@ from .._exceptions import (
     ProjectMayExistConnectionError,
     ProjectMayExistTimeoutError,
 )
-from .response import refused, status_error
+from .response import not_acted_on, status_error
 
 logger = logging.getLogger("magic_hour")
 
@@ -131,12 +131,12 @@ def retry_delay(
 
 def nothing_started(outcome: Outcome) -> bool:
     """Whether a failed attempt proves that the API did not act on the request (so a create may be sent
-    again without paying twice): an answer that refuses it (:func:`~.response.refused`: a ``4xx`` or a
+    again without paying twice): an answer that refuses it (:func:`~.response.not_acted_on`: a ``4xx`` or a
     redirect, but not ``408`` nor ``303``), or a failure before any byte of the request left
     (:data:`NOT_SENT`). A ``5xx``, a timeout waiting for the answer or a connection closed after the
     request went out prove nothing."""
     if isinstance(outcome, httpx.Response):
-        return refused(outcome.status_code)
+        return not_acted_on(outcome.status_code)
     return isinstance(outcome, NOT_SENT)
 
 

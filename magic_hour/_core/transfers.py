@@ -200,7 +200,7 @@ class TaskSlots:
             return 0
         return self.limit - int(entry[1].value)
 
-    def _current(self) -> Any:
+    def _loop_semaphore(self) -> Any:
         loop, now = current_loop() or self, generation()
         entry = self._loops.get(loop)
         if entry is None or entry[0] != now:
@@ -214,7 +214,7 @@ class TaskSlots:
         or one already held by this task). A cancelled wait takes no slot."""
         if self.limit is None or _holding(self):
             return None
-        semaphore = self._current()
+        semaphore = self._loop_semaphore()
         await semaphore.acquire()
         return semaphore
 
@@ -256,7 +256,7 @@ _lock = threading.Lock()
 def _new_lock_in_child() -> None:
     # Another thread may have held the lock at fork(): in the child that thread is gone and the lock
     # would stay taken, so the child's first transfer would wait for it forever. The slots themselves
-    # start afresh in the child by generation() (ThreadSlots._state, TaskSlots._current).
+    # start afresh in the child by generation() (ThreadSlots._state, TaskSlots._loop_semaphore).
     global _lock
     _lock = threading.Lock()
 

@@ -55,7 +55,7 @@ class Tool:
                 raise InvalidParameterError(
                     key, params[key], f"an argument of {self.name}.create: " + ", ".join(fields)
                 )
-        self.endpoint.request(params)
+        self.endpoint.build(params)
 
     def model(self) -> Any:
         """The pydantic model of a project of this kind."""

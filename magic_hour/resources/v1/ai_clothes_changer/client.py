@@ -83,9 +83,7 @@ class AiClothesChangerClient:
         from ....types.models.v1_ai_clothes_changer_create_response import V1AiClothesChangerCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name}),
-            V1AiClothesChangerCreateResponse,
-            request_options,
+            _CREATE.build({"assets": assets, "name": name}), V1AiClothesChangerCreateResponse, request_options
         )
 
     def generate(
@@ -134,7 +132,7 @@ class AiClothesChangerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -183,9 +181,7 @@ class AsyncAiClothesChangerClient:
         from ....types.models.v1_ai_clothes_changer_create_response import V1AiClothesChangerCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name}),
-            V1AiClothesChangerCreateResponse,
-            request_options,
+            _CREATE.build({"assets": assets, "name": name}), V1AiClothesChangerCreateResponse, request_options
         )
 
     async def generate(
@@ -234,7 +230,7 @@ class AsyncAiClothesChangerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

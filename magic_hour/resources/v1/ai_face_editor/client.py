@@ -101,7 +101,7 @@ class AiFaceEditorClient:
         from ....types.models.v1_ai_face_editor_create_response import V1AiFaceEditorCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "style": style}),
+            _CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiFaceEditorCreateResponse,
             request_options,
         )
@@ -153,7 +153,7 @@ class AiFaceEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -204,7 +204,7 @@ class AsyncAiFaceEditorClient:
         from ....types.models.v1_ai_face_editor_create_response import V1AiFaceEditorCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "style": style}),
+            _CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiFaceEditorCreateResponse,
             request_options,
         )
@@ -256,7 +256,7 @@ class AsyncAiFaceEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -78,7 +78,7 @@ class AiGifGeneratorClient:
         from ....types.models.v1_ai_gif_generator_create_response import V1AiGifGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.request({"name": name, "output_format": output_format, "style": style}),
+            _CREATE.build({"name": name, "output_format": output_format, "style": style}),
             V1AiGifGeneratorCreateResponse,
             request_options,
         )
@@ -130,7 +130,7 @@ class AiGifGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"name": name, "output_format": output_format, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -181,7 +181,7 @@ class AsyncAiGifGeneratorClient:
         from ....types.models.v1_ai_gif_generator_create_response import V1AiGifGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"name": name, "output_format": output_format, "style": style}),
+            _CREATE.build({"name": name, "output_format": output_format, "style": style}),
             V1AiGifGeneratorCreateResponse,
             request_options,
         )
@@ -233,7 +233,7 @@ class AsyncAiGifGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"name": name, "output_format": output_format, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

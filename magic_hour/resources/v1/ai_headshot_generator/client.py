@@ -93,7 +93,7 @@ class AiHeadshotGeneratorClient:
         )
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "style": style}),
+            _CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiHeadshotGeneratorCreateResponse,
             request_options,
         )
@@ -145,7 +145,7 @@ class AiHeadshotGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -198,7 +198,7 @@ class AsyncAiHeadshotGeneratorClient:
         )
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "style": style}),
+            _CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiHeadshotGeneratorCreateResponse,
             request_options,
         )
@@ -250,7 +250,7 @@ class AsyncAiHeadshotGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

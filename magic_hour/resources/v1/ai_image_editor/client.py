@@ -128,7 +128,7 @@ class AiImageEditorClient:
         from ....types.models.v1_ai_image_editor_create_response import V1AiImageEditorCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "assets": assets,
@@ -217,7 +217,7 @@ class AiImageEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "assets": assets,
@@ -307,7 +307,7 @@ class AsyncAiImageEditorClient:
         from ....types.models.v1_ai_image_editor_create_response import V1AiImageEditorCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "assets": assets,
@@ -396,7 +396,7 @@ class AsyncAiImageEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "assets": assets,

@@ -119,7 +119,7 @@ class AiImageGeneratorClient:
         from ....types.models.v1_ai_image_generator_create_response import V1AiImageGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "image_count": image_count,
@@ -207,7 +207,7 @@ class AiImageGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "image_count": image_count,
@@ -296,7 +296,7 @@ class AsyncAiImageGeneratorClient:
         from ....types.models.v1_ai_image_generator_create_response import V1AiImageGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "image_count": image_count,
@@ -384,7 +384,7 @@ class AsyncAiImageGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "image_count": image_count,

@@ -92,7 +92,7 @@ class AiImageUpscalerClient:
         from ....types.models.v1_ai_image_upscaler_create_response import V1AiImageUpscalerCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "scale_factor": scale_factor, "style": style}),
+            _CREATE.build({"assets": assets, "name": name, "scale_factor": scale_factor, "style": style}),
             V1AiImageUpscalerCreateResponse,
             request_options,
         )
@@ -145,7 +145,7 @@ class AiImageUpscalerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "scale_factor": scale_factor, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -198,7 +198,7 @@ class AsyncAiImageUpscalerClient:
         from ....types.models.v1_ai_image_upscaler_create_response import V1AiImageUpscalerCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "scale_factor": scale_factor, "style": style}),
+            _CREATE.build({"assets": assets, "name": name, "scale_factor": scale_factor, "style": style}),
             V1AiImageUpscalerCreateResponse,
             request_options,
         )
@@ -251,7 +251,7 @@ class AsyncAiImageUpscalerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "scale_factor": scale_factor, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

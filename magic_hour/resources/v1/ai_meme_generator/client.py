@@ -80,7 +80,7 @@ class AiMemeGeneratorClient:
         from ....types.models.v1_ai_meme_generator_create_response import V1AiMemeGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.request({"name": name, "style": style}), V1AiMemeGeneratorCreateResponse, request_options
+            _CREATE.build({"name": name, "style": style}), V1AiMemeGeneratorCreateResponse, request_options
         )
 
     def generate(
@@ -129,7 +129,7 @@ class AiMemeGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -178,7 +178,7 @@ class AsyncAiMemeGeneratorClient:
         from ....types.models.v1_ai_meme_generator_create_response import V1AiMemeGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"name": name, "style": style}), V1AiMemeGeneratorCreateResponse, request_options
+            _CREATE.build({"name": name, "style": style}), V1AiMemeGeneratorCreateResponse, request_options
         )
 
     async def generate(
@@ -227,7 +227,7 @@ class AsyncAiMemeGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

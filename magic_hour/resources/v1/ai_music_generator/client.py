@@ -87,9 +87,7 @@ class AiMusicGeneratorClient:
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.request(
-                {"duration": duration, "name": name, "style": style}, extra=additional_properties
-            ),
+            _CREATE.build({"duration": duration, "name": name, "style": style}, extra=additional_properties),
             V1AiMusicGeneratorCreateResponse,
             request_options,
         )
@@ -144,7 +142,7 @@ class AiMusicGeneratorClient:
             create=lambda body: self.create(
                 **body, additional_properties=additional_properties, request_options=request_options
             ),
-            check=lambda body: _CREATE.request(body, extra=additional_properties),
+            check=lambda body: _CREATE.build(body, extra=additional_properties),
             body={"duration": duration, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -197,9 +195,7 @@ class AsyncAiMusicGeneratorClient:
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
-                {"duration": duration, "name": name, "style": style}, extra=additional_properties
-            ),
+            _CREATE.build({"duration": duration, "name": name, "style": style}, extra=additional_properties),
             V1AiMusicGeneratorCreateResponse,
             request_options,
         )
@@ -254,7 +250,7 @@ class AsyncAiMusicGeneratorClient:
             create=lambda body: self.create(
                 **body, additional_properties=additional_properties, request_options=request_options
             ),
-            check=lambda body: _CREATE.request(body, extra=additional_properties),
+            check=lambda body: _CREATE.build(body, extra=additional_properties),
             body={"duration": duration, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -76,7 +76,7 @@ class AiQrCodeGeneratorClient:
         from ....types.models.v1_ai_qr_code_generator_create_response import V1AiQrCodeGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.request({"content": content, "name": name, "style": style}),
+            _CREATE.build({"content": content, "name": name, "style": style}),
             V1AiQrCodeGeneratorCreateResponse,
             request_options,
         )
@@ -128,7 +128,7 @@ class AiQrCodeGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"content": content, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -179,7 +179,7 @@ class AsyncAiQrCodeGeneratorClient:
         from ....types.models.v1_ai_qr_code_generator_create_response import V1AiQrCodeGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"content": content, "name": name, "style": style}),
+            _CREATE.build({"content": content, "name": name, "style": style}),
             V1AiQrCodeGeneratorCreateResponse,
             request_options,
         )
@@ -231,7 +231,7 @@ class AsyncAiQrCodeGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"content": content, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

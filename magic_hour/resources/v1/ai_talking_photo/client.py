@@ -109,7 +109,7 @@ class AiTalkingPhotoClient:
         from ....types.models.v1_ai_talking_photo_create_response import V1AiTalkingPhotoCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -175,7 +175,7 @@ class AiTalkingPhotoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -242,7 +242,7 @@ class AsyncAiTalkingPhotoClient:
         from ....types.models.v1_ai_talking_photo_create_response import V1AiTalkingPhotoCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -308,7 +308,7 @@ class AsyncAiTalkingPhotoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -92,7 +92,7 @@ class AiUgcAdClient:
         from ....types.models.v1_ai_ugc_ad_create_response import V1AiUgcAdCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -158,7 +158,7 @@ class AiUgcAdClient:
             create=lambda body: self.create(
                 **body, additional_properties=additional_properties, request_options=request_options
             ),
-            check=lambda body: _CREATE.request(body, extra=additional_properties),
+            check=lambda body: _CREATE.build(body, extra=additional_properties),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -221,7 +221,7 @@ class AsyncAiUgcAdClient:
         from ....types.models.v1_ai_ugc_ad_create_response import V1AiUgcAdCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -287,7 +287,7 @@ class AsyncAiUgcAdClient:
             create=lambda body: self.create(
                 **body, additional_properties=additional_properties, request_options=request_options
             ),
-            check=lambda body: _CREATE.request(body, extra=additional_properties),
+            check=lambda body: _CREATE.build(body, extra=additional_properties),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -167,7 +167,7 @@ class AiVideoTranslatorClient:
         from ....types.models.v1_ai_video_translator_create_response import V1AiVideoTranslatorCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -285,7 +285,7 @@ class AiVideoTranslatorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -424,7 +424,7 @@ class AsyncAiVideoTranslatorClient:
         from ....types.models.v1_ai_video_translator_create_response import V1AiVideoTranslatorCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -542,7 +542,7 @@ class AsyncAiVideoTranslatorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

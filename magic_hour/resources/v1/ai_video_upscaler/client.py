@@ -106,7 +106,7 @@ class AiVideoUpscalerClient:
         from ....types.models.v1_ai_video_upscaler_create_response import V1AiVideoUpscalerCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -168,7 +168,7 @@ class AiVideoUpscalerClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -250,7 +250,7 @@ class AsyncAiVideoUpscalerClient:
         from ....types.models.v1_ai_video_upscaler_create_response import V1AiVideoUpscalerCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -312,7 +312,7 @@ class AsyncAiVideoUpscalerClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -84,7 +84,7 @@ class AiVoiceClonerClient:
         from ....types.models.v1_ai_voice_cloner_create_response import V1AiVoiceClonerCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "style": style}),
+            _CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiVoiceClonerCreateResponse,
             request_options,
         )
@@ -136,7 +136,7 @@ class AiVoiceClonerClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -189,7 +189,7 @@ class AsyncAiVoiceClonerClient:
         from ....types.models.v1_ai_voice_cloner_create_response import V1AiVoiceClonerCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "style": style}),
+            _CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiVoiceClonerCreateResponse,
             request_options,
         )
@@ -241,7 +241,7 @@ class AsyncAiVoiceClonerClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

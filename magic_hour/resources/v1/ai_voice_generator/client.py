@@ -76,7 +76,7 @@ class AiVoiceGeneratorClient:
         from ....types.models.v1_ai_voice_generator_create_response import V1AiVoiceGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.request({"name": name, "style": style}), V1AiVoiceGeneratorCreateResponse, request_options
+            _CREATE.build({"name": name, "style": style}), V1AiVoiceGeneratorCreateResponse, request_options
         )
 
     def generate(
@@ -125,7 +125,7 @@ class AiVoiceGeneratorClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -174,7 +174,7 @@ class AsyncAiVoiceGeneratorClient:
         from ....types.models.v1_ai_voice_generator_create_response import V1AiVoiceGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"name": name, "style": style}), V1AiVoiceGeneratorCreateResponse, request_options
+            _CREATE.build({"name": name, "style": style}), V1AiVoiceGeneratorCreateResponse, request_options
         )
 
     async def generate(
@@ -223,7 +223,7 @@ class AsyncAiVoiceGeneratorClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

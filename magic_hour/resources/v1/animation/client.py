@@ -112,7 +112,7 @@ class AnimationClient:
         from ....types.models.v1_animation_create_response import V1AnimationCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -178,7 +178,7 @@ class AnimationClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -245,7 +245,7 @@ class AsyncAnimationClient:
         from ....types.models.v1_animation_create_response import V1AnimationCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -311,7 +311,7 @@ class AsyncAnimationClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -120,7 +120,7 @@ class AudioToVideoClient:
         from ....types.models.v1_audio_to_video_create_response import V1AudioToVideoCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -184,7 +184,7 @@ class AudioToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -269,7 +269,7 @@ class AsyncAudioToVideoClient:
         from ....types.models.v1_audio_to_video_create_response import V1AudioToVideoCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -333,7 +333,7 @@ class AsyncAudioToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -124,7 +124,7 @@ class AutoSubtitleGeneratorClient:
         )
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -186,7 +186,7 @@ class AutoSubtitleGeneratorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -249,7 +249,7 @@ class AsyncAutoSubtitleGeneratorClient:
         )
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -311,7 +311,7 @@ class AsyncAutoSubtitleGeneratorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

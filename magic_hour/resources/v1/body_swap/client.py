@@ -85,7 +85,7 @@ class BodySwapClient:
         from ....types.models.v1_body_swap_create_response import V1BodySwapCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "resolution": resolution}),
+            _CREATE.build({"assets": assets, "name": name, "resolution": resolution}),
             V1BodySwapCreateResponse,
             request_options,
         )
@@ -137,7 +137,7 @@ class BodySwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "resolution": resolution},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -188,7 +188,7 @@ class AsyncBodySwapClient:
         from ....types.models.v1_body_swap_create_response import V1BodySwapCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name, "resolution": resolution}),
+            _CREATE.build({"assets": assets, "name": name, "resolution": resolution}),
             V1BodySwapCreateResponse,
             request_options,
         )
@@ -240,7 +240,7 @@ class AsyncBodySwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name, "resolution": resolution},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

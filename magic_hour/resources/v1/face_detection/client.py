@@ -80,7 +80,7 @@ class FaceDetectionClient:
         from ....types.models.v1_face_detection_create_response import V1FaceDetectionCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "confidence_score": confidence_score}),
+            _CREATE.build({"assets": assets, "confidence_score": confidence_score}),
             V1FaceDetectionCreateResponse,
             request_options,
         )
@@ -108,7 +108,7 @@ class FaceDetectionClient:
         """
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
 
-        return self._http.request(_GET.request(path={"id": id}), V1FaceDetectionGetResponse, request_options)
+        return self._http.request(_GET.build(path={"id": id}), V1FaceDetectionGetResponse, request_options)
 
     def generate(
         self,
@@ -156,7 +156,7 @@ class FaceDetectionClient:
             "face_detection",
             V1FaceDetectionGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "confidence_score": confidence_score},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -297,7 +297,7 @@ class AsyncFaceDetectionClient:
         from ....types.models.v1_face_detection_create_response import V1FaceDetectionCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "confidence_score": confidence_score}),
+            _CREATE.build({"assets": assets, "confidence_score": confidence_score}),
             V1FaceDetectionCreateResponse,
             request_options,
         )
@@ -327,7 +327,7 @@ class AsyncFaceDetectionClient:
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
 
         return await self._http.request(
-            _GET.request(path={"id": id}), V1FaceDetectionGetResponse, request_options
+            _GET.build(path={"id": id}), V1FaceDetectionGetResponse, request_options
         )
 
     async def generate(
@@ -376,7 +376,7 @@ class AsyncFaceDetectionClient:
             "face_detection",
             V1FaceDetectionGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "confidence_score": confidence_score},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

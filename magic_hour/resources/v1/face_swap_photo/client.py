@@ -98,7 +98,7 @@ class FaceSwapPhotoClient:
         from ....types.models.v1_face_swap_photo_create_response import V1FaceSwapPhotoCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name}), V1FaceSwapPhotoCreateResponse, request_options
+            _CREATE.build({"assets": assets, "name": name}), V1FaceSwapPhotoCreateResponse, request_options
         )
 
     def generate(
@@ -147,7 +147,7 @@ class FaceSwapPhotoClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -196,7 +196,7 @@ class AsyncFaceSwapPhotoClient:
         from ....types.models.v1_face_swap_photo_create_response import V1FaceSwapPhotoCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name}), V1FaceSwapPhotoCreateResponse, request_options
+            _CREATE.build({"assets": assets, "name": name}), V1FaceSwapPhotoCreateResponse, request_options
         )
 
     async def generate(
@@ -245,7 +245,7 @@ class AsyncFaceSwapPhotoClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -83,7 +83,7 @@ class HeadSwapClient:
         from ....types.models.v1_head_swap_create_response import V1HeadSwapCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "max_resolution": max_resolution, "name": name}),
+            _CREATE.build({"assets": assets, "max_resolution": max_resolution, "name": name}),
             V1HeadSwapCreateResponse,
             request_options,
         )
@@ -135,7 +135,7 @@ class HeadSwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "max_resolution": max_resolution, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -186,7 +186,7 @@ class AsyncHeadSwapClient:
         from ....types.models.v1_head_swap_create_response import V1HeadSwapCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "max_resolution": max_resolution, "name": name}),
+            _CREATE.build({"assets": assets, "max_resolution": max_resolution, "name": name}),
             V1HeadSwapCreateResponse,
             request_options,
         )
@@ -238,7 +238,7 @@ class AsyncHeadSwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "max_resolution": max_resolution, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -91,7 +91,7 @@ class ImageBackgroundRemoverClient:
         )
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name}),
+            _CREATE.build({"assets": assets, "name": name}),
             V1ImageBackgroundRemoverCreateResponse,
             request_options,
         )
@@ -142,7 +142,7 @@ class ImageBackgroundRemoverClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -193,7 +193,7 @@ class AsyncImageBackgroundRemoverClient:
         )
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name}),
+            _CREATE.build({"assets": assets, "name": name}),
             V1ImageBackgroundRemoverCreateResponse,
             request_options,
         )
@@ -244,7 +244,7 @@ class AsyncImageBackgroundRemoverClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

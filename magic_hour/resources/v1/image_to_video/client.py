@@ -165,7 +165,7 @@ class ImageToVideoClient:
         from ....types.models.v1_image_to_video_create_response import V1ImageToVideoCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "audio": audio,
@@ -264,7 +264,7 @@ class ImageToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "audio": audio,
@@ -387,7 +387,7 @@ class AsyncImageToVideoClient:
         from ....types.models.v1_image_to_video_create_response import V1ImageToVideoCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "audio": audio,
@@ -486,7 +486,7 @@ class AsyncImageToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "audio": audio,

@@ -74,7 +74,7 @@ class PhotoColorizerClient:
         from ....types.models.v1_photo_colorizer_create_response import V1PhotoColorizerCreateResponse
 
         return self._http.request(
-            _CREATE.request({"assets": assets, "name": name}), V1PhotoColorizerCreateResponse, request_options
+            _CREATE.build({"assets": assets, "name": name}), V1PhotoColorizerCreateResponse, request_options
         )
 
     def generate(
@@ -123,7 +123,7 @@ class PhotoColorizerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -172,7 +172,7 @@ class AsyncPhotoColorizerClient:
         from ....types.models.v1_photo_colorizer_create_response import V1PhotoColorizerCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"assets": assets, "name": name}), V1PhotoColorizerCreateResponse, request_options
+            _CREATE.build({"assets": assets, "name": name}), V1PhotoColorizerCreateResponse, request_options
         )
 
     async def generate(
@@ -221,7 +221,7 @@ class AsyncPhotoColorizerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

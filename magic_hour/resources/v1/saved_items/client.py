@@ -65,7 +65,7 @@ class SavedItemsClient:
         from ....types.models.v1_saved_items_list_response import V1SavedItemsListResponse
 
         return self._http.request(
-            _LIST.request(query={"cursor": cursor, "limit": limit, "type_": type_}),
+            _LIST.build(query={"cursor": cursor, "limit": limit, "type_": type_}),
             V1SavedItemsListResponse,
             request_options,
         )
@@ -130,7 +130,7 @@ class AsyncSavedItemsClient:
         from ....types.models.v1_saved_items_list_response import V1SavedItemsListResponse
 
         return await self._http.request(
-            _LIST.request(query={"cursor": cursor, "limit": limit, "type_": type_}),
+            _LIST.build(query={"cursor": cursor, "limit": limit, "type_": type_}),
             V1SavedItemsListResponse,
             request_options,
         )

@@ -161,7 +161,7 @@ class TextToVideoClient:
         from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "audio": audio,
@@ -260,7 +260,7 @@ class TextToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "audio": audio,
@@ -383,7 +383,7 @@ class AsyncTextToVideoClient:
         from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "audio": audio,
@@ -482,7 +482,7 @@ class AsyncTextToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "audio": audio,

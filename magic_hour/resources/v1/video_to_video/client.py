@@ -136,7 +136,7 @@ class VideoToVideoClient:
         from ....types.models.v1_video_to_video_create_response import V1VideoToVideoCreateResponse
 
         return self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -204,7 +204,7 @@ class VideoToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -295,7 +295,7 @@ class AsyncVideoToVideoClient:
         from ....types.models.v1_video_to_video_create_response import V1VideoToVideoCreateResponse
 
         return await self._http.request(
-            _CREATE.request(
+            _CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -363,7 +363,7 @@ class AsyncVideoToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.request(body),
+            check=lambda body: _CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

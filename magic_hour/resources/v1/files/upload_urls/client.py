@@ -90,7 +90,7 @@ class UploadUrlsClient:
         from .....types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
         return self._http.request(
-            _CREATE.request({"items": items}), V1FilesUploadUrlsCreateResponse, request_options
+            _CREATE.build({"items": items}), V1FilesUploadUrlsCreateResponse, request_options
         )
 
 
@@ -144,5 +144,5 @@ class AsyncUploadUrlsClient:
         from .....types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
         return await self._http.request(
-            _CREATE.request({"items": items}), V1FilesUploadUrlsCreateResponse, request_options
+            _CREATE.build({"items": items}), V1FilesUploadUrlsCreateResponse, request_options
         )
