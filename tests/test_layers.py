@@ -197,3 +197,11 @@ def test_one_runner_and_one_upload_engine_per_client() -> None:
         assert jobs(http_of(first)) is runner is http_of(first).jobs  # type: ignore[arg-type]
         assert jobs(http_of(second)) is not runner  # type: ignore[arg-type]
         assert first.v1.files._uploader() is runner.uploader  # pyright: ignore[reportPrivateUsage]
+
+
+def test_contributing_maps_every_core_module() -> None:
+    """CONTRIBUTING's layout map names each module of ``_core`` (issue 22: the map matches the layout)."""
+    text = (ROOT.parent / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    mapped = text[text.index("  _core/ ") : text.index("  _upload/ ")]
+    modules = sorted(p.name for p in (ROOT / "_core").glob("*.py") if p.name != "__init__.py")
+    assert [m for m in modules if m not in mapped] == []

@@ -182,7 +182,7 @@ class TaskSlots:
     A semaphore belongs to the event loop it was made in (its waiters are that loop's). A client used
     from several loops, one after the other (a second ``asyncio.run``, trio after asyncio) or at once
     (one per thread), has one per loop, each with the whole bound, as its connection pool does; one
-    shared by all of them let the loops replace each other's semaphore (the bound was exceeded) and
+    shared by all of them would let the loops replace each other's semaphore (exceeding the bound) and
     release each other's waiters from the wrong thread. A loop's semaphore goes when the loop goes; a
     forked child makes new ones."""
 
