@@ -46,9 +46,9 @@ def _preload() -> None:
     import magic_hour._upload.engine
     import magic_hour.cli._catalog
     import magic_hour.cli._files
-    import magic_hour.cli._job_progress
     import magic_hour.cli._jobs
     import magic_hour.cli._main
+    import magic_hour.cli._progress
     import magic_hour.client
     import magic_hour.resources.v1.files  # noqa: F401
 

@@ -255,8 +255,7 @@ def test_nothing_is_printed_after_an_interrupt(capsys: pytest.CaptureFixture[str
     upload pool's threads report meanwhile (a poll's answer arriving) prints nothing after it."""
     from magic_hour import UploadProgress
     from magic_hour._jobs.events import ProjectStatus
-    from magic_hour.cli._job_progress import JobReporter
-    from magic_hour.cli._progress import PlainReporter
+    from magic_hour.cli._progress import JobReporter, PlainReporter
 
     job = JobReporter()
     job(ProjectStatus("p1", "queued", 0.0, True))

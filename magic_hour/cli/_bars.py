@@ -1,15 +1,17 @@
-"""Upload progress as rich bars on a terminal: one bar per file plus a total, fitted to the width.
+"""Progress as rich bars on a terminal: an upload's bar per file plus a total; a job's bar per upload,
+its project's status with the time elapsed (ticking between polls), then a bar per download.
 
 Imported only when stderr is a terminal (rich is the ``cli`` extra's one dependency). Every line is at
-most the terminal's width minus :data:`RESERVE` columns, recomputed at each refresh: nothing wraps, even
-after a resize, and the ``^C`` a terminal echoes after the last line fits on it (a wrapped echo moved
-the cursor down one line, and the final redraw then drew the first bar twice).
+most the terminal's width minus :data:`RESERVE` columns, recomputed at each refresh, so nothing wraps
+even after a resize, and the ``^C`` a terminal echoes after the last line fits on it (a wrapped echo
+would make the final redraw draw the first bar twice).
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Tuple
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -17,13 +19,14 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, Tim
 from rich.table import Column, Table
 from rich.text import Text
 
-from ._output import clean, percent, plural
+from ._output import PROG, clean, percent, plural
 from ._progress import Reporter
 
 if TYPE_CHECKING:
     from .._upload.batch import UploadResult
     from .._upload.flow import UploadProgress
     from .._upload.inputs import Source
+
 
 RESERVE = 2
 """Columns left free at the right of every line."""
@@ -298,3 +301,118 @@ class RichReporter(Reporter):
             if not self._stopped:
                 self._stopped = True
                 self._progress.stop()
+
+
+class JobPercent(PercentColumn):
+    def render(self, task: Task) -> Text:
+        return Text("") if task.fields.get("status") else super().render(task)
+
+
+class JobSize(SizeColumn):
+    """Bytes for a transfer; the time elapsed for the project's status."""
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("status"):
+            return Text(f"{task.elapsed or 0:.0f} s", style="progress.elapsed")
+        return super().render(task)
+
+
+class RichJobReporter(Reporter):
+    """The ``on_progress`` callback of a job, drawn by rich on stderr."""
+
+    def __init__(self, progress: FittedProgress) -> None:
+        self._progress = progress
+        self._lock = threading.Lock()
+        self._started = self._stopped = False
+        self._tasks: Dict[Tuple[str, int], TaskID] = {}
+        self._sent: Dict[int, int] = {}
+        self._status: Optional[TaskID] = None
+
+    @staticmethod
+    def create() -> Optional[RichJobReporter]:
+        console = Console(stderr=True)
+        if not console.is_terminal or console.is_dumb_terminal:
+            return None
+        layout = Layout(console)
+        progress = FittedProgress(
+            layout,
+            LabelColumn(layout, "label"),
+            FittedBar(layout),
+            JobPercent(layout, "pct", PCT),
+            JobSize(layout, "size", SIZE),
+            RateColumn(layout, "rate"),
+            FittedTimeRemaining(layout),
+            console=console,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            expand=False,
+        )
+        return RichJobReporter(progress)
+
+    def __call__(self, event: Any) -> None:
+        from .._jobs.events import DownloadProgress, JobDone, ProjectStatus
+        from .._upload.flow import UploadProgress
+
+        with self._lock:
+            if self._stopped:
+                return
+            if not self._started:
+                self._started = True
+                self._progress.start()
+            if isinstance(event, UploadProgress):
+                self._transfer("up", event.index, clean(event.name), event.bytes_sent, event.total)
+            elif isinstance(event, ProjectStatus):
+                self._show_status(clean(event.status))
+            elif isinstance(event, DownloadProgress):
+                self._transfer(
+                    "down",
+                    event.index,
+                    clean(os.path.basename(event.path)),
+                    event.bytes_received,
+                    event.total,
+                )
+            elif isinstance(event, JobDone):
+                self._show_status(("✓ " if event.status == "complete" else "✗ ") + clean(event.status))
+                for key, task in self._tasks.items():
+                    if key[0] == "down" and event.status == "complete":
+                        self._progress.update(task, state="ok")
+
+    def project_started(self, noun: str, project_id: str) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            if not self._started:
+                self._started = True
+                self._progress.start()
+            # Above the bars, where it stays: the id is what an interrupted job is resumed with.
+            self._progress.console.print(Text(f"{PROG}: started {noun} {clean(project_id)}"))
+
+    def _transfer(self, direction: str, index: int, name: str, done: int, total: Optional[int]) -> None:
+        key = (direction, index)
+        task = self._tasks.get(key)
+        if task is None:
+            task = self._tasks[key] = self._progress.add_task("", total=total, name=name)
+        elif direction == "up" and done == 0 and self._sent.get(index, 0) > 0:
+            retry = int(self._progress.tasks[task].fields.get("retry", 0)) + 1
+            self._progress.reset(task, visible=True)
+            self._progress.update(task, retry=retry)
+        if direction == "up":
+            self._sent[index] = done
+        self._progress.update(task, completed=done, total=total)
+
+    def _show_status(self, text: str) -> None:
+        for key, task in self._tasks.items():
+            if key[0] == "up":
+                self._progress.update(task, state="ok")
+        if self._status is None:
+            self._status = self._progress.add_task("", total=None, name=f"project {text}", status=True)
+        else:
+            self._progress.update(self._status, name=f"project {text}")
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._status is not None and self._started:
+                self._progress.stop_task(self._status)  # its elapsed time stops with the job
+            if self._started and not self._stopped:
+                self._progress.stop()
+            self._stopped = True

@@ -16,10 +16,9 @@ import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from .._extensions import EXTENSIONS, normalize_extension, type_for_extension
-from ._output import article, say
+from ._output import Json, article, say
 from ._parser import UsageError
 
-Json = Dict[str, Any]
 Step = Union[str, int]
 
 

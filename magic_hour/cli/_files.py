@@ -162,7 +162,7 @@ def _hint(errors: Sequence[Optional[BaseException]]) -> Optional[str]:
 
 
 def cmd_upload_urls(args: argparse.Namespace, run: Run) -> int:
-    from ._raw import post_json
+    from ._session import post_json
 
     body = {"items": [{"extension": i["extension"], "type": i["type_"]} for i in args.items]}
     with open_client(args) as client:

@@ -3,7 +3,12 @@
 ``create`` uploads the local inputs in one batch, starts the job, waits and downloads (unless
 ``--no-wait``/``--no-download``); ``wait``/``download`` do the same for a project id; ``get``,
 ``delete`` and plain calls print what the API answered. The answer is read into a permissive model
-(unknown fields kept as sent), so the command prints what the API sent.
+(unknown fields kept as sent), so the command prints what the API sent. At the end a person reads one
+line (what the job cost, an account's summary); ``--json`` prints the documents instead.
+
+``--dry-run`` sends nothing (no token, no network): stdout gets the request body as the command would
+build it, local files still named by their path, which is what ``--body`` takes (``--dry-run >
+body.json``, then ``--body body.json``); stderr says which files would be uploaded into which fields.
 """
 
 from __future__ import annotations
@@ -15,12 +20,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, ca
 from urllib.parse import urlencode
 
 from ._checks import check_input_kinds, check_values
-from ._lines import account_line, job_line
-from ._output import EXIT_FAILURE, EXIT_OK, print_json, say, write_fields
-from ._raw import call_json
+from ._output import EXIT_FAILURE, EXIT_OK, Json, human_size, one_line, plural, print_json, say, write_fields
 from ._request import request_parts
 from ._resume import JobState, job_state, noun
-from ._session import open_client
+from ._session import call_json, open_client
 from ._signals import Run
 
 if TYPE_CHECKING:
@@ -28,7 +31,100 @@ if TYPE_CHECKING:
 
     from .. import Client
 
-Json = Dict[str, Any]
+
+def _credits(value: Any) -> str:
+    """``5 credits charged`` ("" when the API did not say)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return ""
+    amount = f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+    return f"{amount} credit{'' if value == 1 else 's'} charged"
+
+
+def job_line(doc: Json, elapsed: Optional[float]) -> str:
+    """``image project cm59… complete in 3.2 s; 5 credits charged`` (the API's credits_charged), or
+    ``error: image project cm59… ended error: <why> (0 credits charged)``."""
+    what = f"{noun(str(doc['type']))} {doc['id']}"
+    charged = _credits(doc.get("credits_charged"))
+    if doc["ok"]:
+        took = f" in {elapsed:.1f} s" if elapsed is not None else ""
+        return f"{what} {doc['status']}{took}" + (f"; {charged}" if charged else "")
+    error: Any = doc.get("error")
+    message: Any = cast(Json, error).get("message", error) if isinstance(error, dict) else error
+    reason = one_line(message or "")
+    return (
+        f"error: {what} ended {doc['status']}"
+        + (f": {reason}" if reason else "")
+        + (f" ({charged})" if charged else "")
+    )
+
+
+def account_line(account: Any) -> str:
+    """``12,500 credits left; plan Pro (active, renews 2026-10-01); user@example.com``."""
+    if not isinstance(account, dict):
+        return one_line(account)
+    data = cast(Json, account)
+    parts: List[str] = []
+    credits = data.get("credits")
+    if isinstance(credits, (int, float)) and not isinstance(credits, bool):
+        parts.append(f"{credits:,} credits left")
+    plan: Any = data.get("subscription")
+    if isinstance(plan, dict):
+        sub = cast(Json, plan)
+        name = sub.get("name") or data.get("tier") or "unnamed"
+        state = [str(sub["status"])] if sub.get("status") else []
+        end = str(sub.get("current_period_end") or "")[:10]
+        if end:
+            state.append(f"{'ends' if sub.get('cancel_at_period_end') else 'renews'} {end}")
+        parts.append(f"plan {name}" + (f" ({', '.join(state)})" if state else ""))
+    elif data.get("tier"):
+        parts.append(f"plan {data['tier']} (no subscription)")
+    else:
+        parts.append("no subscription")
+    if data.get("email"):
+        parts.append(str(data["email"]))
+    return "; ".join(parts)
+
+
+def uploads_of(command: Json, body: Json) -> List[Json]:
+    """The local files of ``body`` (checked as a run checks them: they exist and are readable files
+    with a known extension), each once, with the fields it would go to."""
+    from .._extensions import normalize_extension, type_for_extension
+    from .._jobs.inputs import collect, field_name
+
+    found: Dict[str, Json] = {}
+    for item in collect(body, command.get("files") or {}):
+        path = str(item.value)
+        entry = found.setdefault(
+            os.path.realpath(path),
+            {
+                "path": path,
+                "type": type_for_extension(normalize_extension(os.path.splitext(path)[1])),
+                "size": os.path.getsize(path),
+                "fields": [],
+            },
+        )
+        entry["fields"].append(field_name(item.location))
+    return list(found.values())
+
+
+def dry_run(command: Json, args: argparse.Namespace, body: Json) -> int:
+    uploads = uploads_of(command, body)
+    if args.json:
+        print_json(
+            {"ok": True, "dry_run": True, "operation": command["operation"], "uploads": uploads, "body": body}
+        )
+        return EXIT_OK
+    say("dry run: nothing was sent")
+    if uploads:
+        total = sum(int(u["size"]) for u in uploads)
+        say(f"would upload {plural(len(uploads), 'file')} ({human_size(total)}):")
+        for u in uploads:
+            say(f"  {u['path']} ({u['type']}, {human_size(int(u['size']))}) -> {', '.join(u['fields'])}")
+    say(f"would send {command['operation']} with this body (local files replaced by their uploaded path):")
+    print_json(body)
+    return EXIT_OK
+
+
 FAILED = ("error", "canceled")
 
 
@@ -126,7 +222,7 @@ def _following(job: JobState, reporter: Callable[[Any], object]) -> Callable[[An
 
 
 def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
-    from ._job_progress import make_job_reporter
+    from ._progress import make_job_reporter
 
     command: Json = args.catalog_command
     action, kind = command["action"], command.get("kind", "")
@@ -136,8 +232,6 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
     check_input_kinds(command, body)
     output, overwrite = _output(args)
     if getattr(args, "dry_run", False):
-        from ._dryrun import dry_run
-
         return dry_run(command, args, body)
     path = _path(template, params)  # before any client exists
     with open_client(args) as client:

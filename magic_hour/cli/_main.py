@@ -38,10 +38,10 @@ Command = Callable[[argparse.Namespace, "Run"], int]
 
 def _commands() -> Dict[str, Command]:
     from ._batch import cmd_batch
+    from ._complete import cmd_values
     from ._files import cmd_upload, cmd_upload_urls
     from ._jobs import cmd_catalog
-    from ._mockstate import cmd_mock
-    from ._values import cmd_values
+    from ._mock import cmd_mock
     from ._webhooks import COMMANDS as webhooks_commands
 
     return {
@@ -93,7 +93,7 @@ def _failure(exc: BaseException, args: argparse.Namespace, job: Optional[JobStat
     elif isinstance(exc, ApiConnectionError):
         message = f"{one_line(exc)}; check the network and --base-url, or try --mock"
     elif isinstance(exc, NotFoundError) and args.mock:
-        from ._mockstate import state_dir
+        from ._mock import state_dir
 
         message = (
             f"{one_line(exc)}; the mock knows only the projects of earlier --mock commands "

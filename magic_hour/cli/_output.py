@@ -11,6 +11,8 @@ import sys
 from typing import Any, Dict, List, Optional, cast
 
 PROG = "magic-hour"
+Json = Dict[str, Any]
+"""A JSON object: the catalog's entries, a request body, a document printed with ``--json``."""
 
 EXIT_OK = 0
 """Everything succeeded."""

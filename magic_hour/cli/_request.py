@@ -6,13 +6,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from typing import Any, Dict, List, Optional, Tuple, cast
+from typing import Any, List, Optional, Tuple, cast
 
 from ._bounded import MAX_DEPTH, MAX_INDEX, BoundError, load
+from ._output import Json
 from ._parser import UsageError
-
-Json = Dict[str, Any]
-
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

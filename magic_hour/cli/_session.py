@@ -1,4 +1,9 @@
-"""The SDK client a command runs with: token, options, ``--mock`` (the fake on 127.0.0.1), logging."""
+"""The SDK client a command runs with (token, options, ``--mock``: the fake on 127.0.0.1, logging), and
+the calls whose answer is printed as the API sent it.
+
+Those go through the SDK's core (auth, retries, timeouts, typed errors); only the parsing differs, since
+a model re-formats values (a date-time parsed and printed again is not what the API sent).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,43 @@ from ._parser import UNSET
 
 if TYPE_CHECKING:
     from .. import Client
+
+
+_model_cache: Any = None
+
+
+def _raw_model() -> Any:
+    """A model that keeps any JSON answer as it is (``None`` for an empty body, as a 204's)."""
+    global _model_cache
+    if _model_cache is None:
+        from pydantic import RootModel
+
+        class RawJson(RootModel[Any]):
+            @classmethod
+            def model_validate_json(cls, json_data: Any, **kwargs: Any) -> RawJson:  # pyright: ignore[reportIncompatibleMethodOverride]
+                if not json_data:
+                    return cls(None)
+                return super().model_validate_json(json_data, **kwargs)
+
+        _model_cache = RawJson
+    return _model_cache
+
+
+def call_json(
+    client: Client, method: str, path: str, body: Optional[Any] = None, *, creates: Optional[str] = None
+) -> Any:
+    """``method path`` with a JSON ``body``; the decoded JSON answer (an ``ApiError`` for a non-2xx).
+    ``creates``: the kind of project the call starts (retried only when nothing started)."""
+    from .._client import http_of
+    from .._core.request import ApiRequest
+
+    request = ApiRequest(method, path, json=body, creates=creates)
+    answer = http_of(client).request(request, _raw_model(), None)
+    return answer.root
+
+
+def post_json(client: Client, path: str, body: Any) -> Any:
+    return call_json(client, "POST", path, body)
 
 
 class _StderrHandler(logging.Handler):
@@ -66,7 +108,7 @@ def open_client(args: argparse.Namespace) -> Generator[Client, None, None]:
         options["max_concurrent_transfers"] = args.max_concurrent_transfers
     if args.mock:
         from ..testing import FakeMagicHour
-        from ._mockstate import MockState, mock_render_seconds
+        from ._mock import MockState, mock_render_seconds
 
         # Only sizes and hashes are kept: a big file "uploaded" to the mock does not fill the memory.
         fake = FakeMagicHour(keep_content=False, render_seconds=mock_render_seconds())

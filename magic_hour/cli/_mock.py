@@ -16,14 +16,13 @@ import os
 import shutil
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional, cast
+from typing import TYPE_CHECKING, Any, Generator, List, Optional, cast
 
-from ._output import EXIT_OK, print_json, say, write_fields
+from ._output import EXIT_OK, Json, print_json, say, write_fields
 
 if TYPE_CHECKING:
     from ..testing import FakeMagicHour
 
-Json = Dict[str, Any]
 STATE_ENV = "MAGIC_HOUR_MOCK_DIR"
 RENDER_ENV = "MAGIC_HOUR_MOCK_RENDER_SECONDS"
 """How long a ``--mock`` project renders (default 0: at once), to watch the progress or try Ctrl-C."""
@@ -125,11 +124,11 @@ class MockState:
 
     @staticmethod
     def _finish_later(fake: FakeMagicHour, project_id: str, outcome: str, error: Any, due: float) -> None:
-        def finish() -> None:
+        def end_project() -> None:
             with contextlib.suppress(Exception):
                 fake.set_project_status(project_id, outcome, error=error if outcome == "error" else None)
 
-        timer = threading.Timer(due, finish)
+        timer = threading.Timer(due, end_project)
         timer.daemon = True  # the command does not wait for it
         timer.start()
 
