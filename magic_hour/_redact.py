@@ -1,4 +1,5 @@
-"""Keeping secrets (the token, signed URL queries, URL credentials) out of messages, reprs and pickles.
+"""Keeping secrets (the token, signed URL queries, URL credentials) out of messages, reprs and pickles,
+and the characters a terminal acts on out of what is shown.
 
 Pure helpers, shared by the core, the upload engine and the error classes. ``httpx`` is imported lazily:
 ``_exceptions`` imports this module and must stay cheap to import.
@@ -7,6 +8,7 @@ Pure helpers, shared by the core, the upload engine and the error classes. ``htt
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence
 
 if TYPE_CHECKING:
@@ -23,6 +25,19 @@ SENSITIVE_HEADERS = frozenset(
 """Headers dropped from the requests and responses that errors carry across a pickle."""
 
 _MIN_PREFIX = 4  # a cut that leaves fewer characters of a secret than this reveals nothing useful
+
+
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+"""Unicode categories that a terminal or a file manager acts on or hides rather than shows: C0 and C1
+controls (ESC starts every escape sequence; U+009B is a one-character ESC [), format characters (the
+bidirectional overrides and isolates that make ``invoice\\u202egnp.exe`` show as ``invoiceexe.png``,
+zero-width characters, U+FEFF), lone surrogates, and the line and paragraph separators."""
+
+
+def invisible(char: str) -> bool:
+    """Whether ``char`` is acted on or hidden rather than shown (:data:`_INVISIBLE`): text from a server
+    shows such a character escaped, and a file name never holds one."""
+    return unicodedata.category(char) in _INVISIBLE
 
 
 def _pieces(secrets: Iterable[Optional[str]]) -> List[str]:

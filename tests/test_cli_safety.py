@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+import unicodedata
 from pathlib import Path
 from typing import Iterator, List
 
@@ -20,8 +21,8 @@ from magic_hour.testing import FakeMagicHour, FakeServer
 
 pytestmark = pytest.mark.full  # CLI subprocesses
 
-HOSTILE = "\x1b]0;pwned\x07\x1b[2K\rmagic-hour: done \x9b31m invoice\u202egnp.exe\nforged line"
-SHOWN = ("\\x1b]0;pwned\\x07\\x1b[2K", "magic-hour: done \\x9b31m invoice\\u202egnp.exe")
+HOSTILE = "\x1b]0;pwned\x07\x1b[2K\rmagic-hour: done \x9b31m invoice\u202egnp\u200b.exe\nforged line"
+SHOWN = ("\\x1b]0;pwned\\x07\\x1b[2K", "magic-hour: done \\x9b31m invoice\\u202egnp\\u200b.exe")
 
 
 @pytest.fixture
@@ -48,8 +49,9 @@ def cli(server: FakeServer, *args: str, cwd: Path) -> subprocess.CompletedProces
 
 
 def inert(text: str) -> None:
-    """Nothing a terminal would act on: no C0 control but newline, no C1, no bidirectional override."""
-    acted_on = [c for c in text if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F or c == "\u202e"]
+    """Nothing a terminal would act on or hide: no control but newline (C0, C1), no format character
+    (bidirectional overrides, zero-width ones), no lone surrogate, no line or paragraph separator."""
+    acted_on = [c for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")]
     assert acted_on == [], text
 
 
@@ -115,6 +117,12 @@ def test_on_a_terminal_the_title_and_the_lines_stay_ours(
         ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
         ("\x9b2J \x85 \x7f", "\\x9b2J \\x85 \\x7f"),
         ("a\u202eb\u2066c\u200fd\u061ce\u2028f", "a\\u202eb\\u2066c\\u200fd\\u061ce\\u2028f"),
+        # zero-width and other format characters hide text (the CLI missed them before)
+        (
+            "zero\u200bwidth\u200djoin\ufeffbom\u00adshy\u2060wj",
+            "zero\\u200bwidth\\u200djoin\\ufeffbom\\xadshy\\u2060wj",
+        ),
+        ("tag\U000e0041 lone\ud800", "tag\\U000e0041 lone\\ud800"),
         ("café ✓ 日本", "café ✓ 日本"),
     ],
 )

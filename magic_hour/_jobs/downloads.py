@@ -11,7 +11,6 @@ import contextlib
 import contextvars
 import functools
 import logging
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,7 +25,7 @@ from .._core.config import USER_AGENT
 from .._core.deadline import Budget, budget_for
 from .._core.flows import arun_flow, run_flow
 from .._core.transfers import TaskAttempt, ThreadAttempt
-from .._redact import request_of
+from .._redact import request_of, scrub_text
 from .._upload.logs import install_log_filter, sending_put
 from .._upload.threads import Cancelled, Interrupt
 from .disk import (
@@ -50,13 +49,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("magic_hour")
 
 _DOWNLOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("magic_hour_downloading", default=False)
-
-_QUERY = re.compile(r"\?\S*")
-
-
-def scrub(text: str) -> str:
-    """Query strings out of a message (a transport error may quote the signed URL)."""
-    return _QUERY.sub("?<redacted>", text)
 
 
 def download_request(target: OutputFile, offset: int, timeout: httpx.Timeout) -> httpx.Request:
@@ -323,7 +315,7 @@ class SyncDownloader:
                                 emit(buffer.event())
                     buffer.add(decoder.flush())
                 except httpx.TransportError as exc:
-                    error = type(exc)(scrub(str(exc)), request=request_of(response))
+                    error = type(exc)(scrub_text(str(exc)), request=request_of(response))
                 if buffer.pending:  # what arrived before a drop is kept: the resume starts after it
                     _checked(write_parts, target, f, buffer.take())
                     emit(buffer.event())
@@ -426,7 +418,7 @@ class AsyncDownloader:
                                     await behind.start(tg, buffer.take(), buffer.event())
                         buffer.add(decoder.flush())
                     except httpx.TransportError as exc:
-                        error = type(exc)(scrub(str(exc)), request=request_of(response))
+                        error = type(exc)(scrub_text(str(exc)), request=request_of(response))
                     await behind.wait()
                 except Exception as exc:  # raised below as itself, not in an ExceptionGroup
                     failure.append(exc)

@@ -13,32 +13,25 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .._core.hosts import url_host_problem
 from .._exceptions import DownloadError, InvalidParameterError
+from .._redact import invisible
 
 MAX_NAME_BYTES = 200
 """Room below the usual 255-byte limit for the temporary file's prefix and suffix."""
 
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_UNSAFE = re.compile(r'[<>:"/\\|?*]')
+"""Characters Windows refuses in a name (the invisible ones are replaced before)."""
 _WINDOWS_RESERVED = re.compile(
     r"(?i)^(con|prn|aux|nul|com[\d\u00b9\u00b2\u00b3]|lpt[\d\u00b9\u00b2\u00b3]|conin\$|conout\$)(\.|$)"
 )
 
-_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
-"""Unicode categories that a terminal or a file manager acts on or hides rather than shows: C0 and C1
-controls (U+009B starts an escape sequence in some terminals), format characters (the bidirectional
-overrides and isolates that make ``invoice\\u202egnp.exe`` show as ``invoiceexe.png``, zero-width
-characters, U+FEFF), lone surrogates, and the line and paragraph separators."""
-
-
-def _invisible(char: str) -> bool:
-    return unicodedata.category(char) in _INVISIBLE
-
 
 def visible(text: str) -> str:
-    """``text`` with every character of :data:`_INVISIBLE` percent-encoded (as httpx sends them), for
-    messages and logs: a URL from a server never moves the cursor or reorders what is shown."""
+    """``text`` with every :func:`~magic_hour._redact.invisible` character percent-encoded (as httpx
+    sends them), for messages and logs: a URL from a server never moves the cursor or reorders what is
+    shown."""
     if text.isascii() and text.isprintable():  # the common case
         return text
-    return "".join(quote(c, safe="", errors="replace") if _invisible(c) else c for c in text)
+    return "".join(quote(c, safe="", errors="replace") if invisible(c) else c for c in text)
 
 
 def redact(url: str) -> str:
@@ -52,7 +45,7 @@ def clean_name(name: str) -> str:
     overrides, zero-width) or reserved characters, no leading or trailing dots and spaces; ``""`` when
     nothing usable is left."""
     name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
-    name = "".join("_" if _invisible(c) else c for c in name)
+    name = "".join("_" if invisible(c) else c for c in name)
     name = _UNSAFE.sub("_", name).strip().strip(".").strip()
     return name if name.strip("_") else ""
 

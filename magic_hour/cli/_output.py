@@ -1,14 +1,15 @@
 """What the command prints: lines on stderr, sizes and plurals, and the JSON documents of ``--json``.
 
-Pure helpers (no SDK import), so that ``--help`` and ``--version`` stay cheap.
+Pure helpers (no SDK import but the small ``_redact``), so that ``--help`` and ``--version`` stay cheap.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import sys
 from typing import Any, Dict, List, Optional, cast
+
+from .._redact import invisible
 
 PROG = "magic-hour"
 Json = Dict[str, Any]
@@ -30,25 +31,21 @@ BASE_URL_ENV = "MAGIC_HOUR_BASE_URL"
 INSTALL_HINT = "pip install 'magic-hour[cli]'"
 
 
-# What a terminal acts on instead of showing: C0 controls (ESC starts every escape sequence: a title,
-# a cursor move, a cleared line), DEL, C1 controls (U+009B is a one-character ESC [), and the bidirectional
-# controls that reorder what is shown (``invoice\u202egnp.exe`` reads ``invoiceexe.png``); the line and
-# paragraph separators, which some terminals and pagers break lines at.
-_OTHERS = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
-_UNSAFE_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHERS}]")
-
-
-def _shown(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+def _shown(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def clean(text: object, *, lines: bool = False) -> str:
     """``text`` (from the server, or anything that may hold what a terminal acts on) safe to write to a
-    terminal: every control character written as a visible escape (``\\x1b``, ``\\u202e``). Tab and
-    newline too, unless ``lines`` (a log record's traceback keeps its lines)."""
-    return (_UNSAFE_BUT_LINES if lines else _UNSAFE).sub(_shown, str(text))
+    terminal: every control, format or separator character (:func:`magic_hour._redact.invisible`)
+    written as a visible escape (``\\x1b``, ``\\u202e``, ``\\u200b``). Tab and newline too, unless
+    ``lines`` (a log record's traceback keeps its lines)."""
+    text = str(text)
+    if text.isascii() and text.isprintable():  # the common case
+        return text
+    kept = "\t\n" if lines else ""
+    return "".join(_shown(c) if invisible(c) and c not in kept else c for c in text)
 
 
 def one_line(text: object) -> str:
