@@ -205,3 +205,11 @@ def test_contributing_maps_every_core_module() -> None:
     mapped = text[text.index("  _core/ ") : text.index("  _upload/ ")]
     modules = sorted(p.name for p in (ROOT / "_core").glob("*.py") if p.name != "__init__.py")
     assert [m for m in modules if m not in mapped] == []
+
+
+def test_contributing_maps_every_jobs_module() -> None:
+    """CONTRIBUTING's layout map names each module of ``_jobs`` (issue 22: the map matches the layout)."""
+    text = (ROOT.parent / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    mapped = text[text.index("  _jobs/ ") : text.index("  webhooks/ ")]
+    modules = sorted(p.name for p in (ROOT / "_jobs").glob("*.py") if p.name != "__init__.py")
+    assert [m for m in modules if m not in mapped] == []

@@ -96,6 +96,8 @@ def test_pairs_are_found() -> None:
         ("UploadUrlsClient", "AsyncUploadUrlsClient"),
         ("FaceSwapPhotoClient", "AsyncFaceSwapPhotoClient"),
         ("SyncHTTP", "AsyncHTTP"),
+        ("SyncJobs", "AsyncJobs"),
+        ("SyncDownloader", "AsyncDownloader"),
     }
     assert expected <= names
 
