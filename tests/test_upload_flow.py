@@ -11,7 +11,7 @@ import pytest
 
 from magic_hour import ApiConnectionError, ApiTimeoutError, StorageError
 from magic_hour._core.retry import Sleep
-from magic_hour._upload.flow import UploadTarget, batches, storage_error_detail, upload_flow
+from magic_hour._upload.flow import UploadTarget, presign_batches, storage_error_detail, upload_flow
 from magic_hour._upload.inputs import Source
 
 NOW = 1_700_000_000.0
@@ -145,6 +145,6 @@ def test_storage_error_detail_never_shows_a_query() -> None:
 
 def test_batches_keep_order() -> None:
     sources = [Source(i, f"{i}.png", 1, "image", "png", path=f"{i}.png") for i in range(250)]
-    split = batches(sources, 100)
+    split = presign_batches(sources, 100)
     assert [len(b) for b in split] == [100, 100, 50]
     assert [s.index for b in split for s in b] == list(range(250))

@@ -26,7 +26,7 @@ from .._exceptions import (
 )
 from .._redact import request_of
 from .bodies import CallbackError
-from .flow import UploadTarget, parse_expires_at, redact_url
+from .flow import UploadTarget, parse_expires_at, url_without_query
 from .inputs import Passthrough, Source, inspect_input
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def check_presigned(sources: Sequence[Source], targets: Sequence[UploadTarget]) 
         if problem is not None:
             raise UploadUrlsMismatchError(
                 f"the API returned an upload URL for {source.name} that cannot be used ({problem}): "
-                f"{redact_url(target.upload_url)!r}; nothing was uploaded"
+                f"{url_without_query(target.upload_url)!r}; nothing was uploaded"
             )
     _check_unique(targets)
 
@@ -166,7 +166,7 @@ def _check_unique(targets: Sequence[UploadTarget], taken: Sequence[UploadTarget]
     for target in targets:
         if target.upload_url in urls or target.file_path in paths:
             kind, value = (
-                ("upload URL", redact_url(target.upload_url))
+                ("upload URL", url_without_query(target.upload_url))
                 if target.upload_url in urls
                 else ("file_path", target.file_path)
             )

@@ -55,7 +55,7 @@ from .bodies import (
 from .bodies import (
     ProgressCallback as ProgressCallback,
 )
-from .flow import CHUNK_SIZE, Presign, Put, UploadTarget, batches, presign_request, upload_flow
+from .flow import CHUNK_SIZE, Presign, Put, UploadTarget, presign_batches, presign_request, upload_flow
 from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
 from .reading import ThreadReader
@@ -116,7 +116,7 @@ class SyncUploader:
     ) -> List[UploadResult]:
         install_log_filter()
         targets: Dict[int, UploadTarget] = {}
-        for batch in batches(sources):
+        for batch in presign_batches(sources):
             try:
                 outcome: Any = presign(batch)
             except MagicHourError as exc:
@@ -238,7 +238,7 @@ class AsyncUploader:
     ) -> List[UploadResult]:
         install_log_filter()
         targets: Dict[int, UploadTarget] = {}
-        for batch in batches(sources):
+        for batch in presign_batches(sources):
             try:
                 outcome: Any = await presign(batch)
             except MagicHourError as exc:

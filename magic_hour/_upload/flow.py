@@ -115,8 +115,9 @@ UploadAction = Union[Presign, Put, Sleep]
 UploadFlow = Generator[UploadAction, Any, str]
 
 
-def redact_url(url: str) -> str:
-    """The URL without its query (the signature is a credential) or a ``user:password@``."""
+def url_without_query(url: str) -> str:
+    """The URL without its query (the signature is a credential) or a ``user:password@``, for messages
+    (``types._base.redact_url`` keeps ``?<redacted>`` in its place instead)."""
     return safe_url(url).split("?", 1)[0]
 
 
@@ -132,7 +133,7 @@ class _PutName:
 
     def __str__(self) -> str:
         if self._text is None:
-            self._text = f"PUT {redact_url(self._url)}"
+            self._text = f"PUT {url_without_query(self._url)}"
         return self._text
 
 
@@ -180,7 +181,7 @@ def storage_error_detail(response: httpx.Response) -> str:
     return _scrub(text)
 
 
-def batches(sources: Sequence[Source], size: int = PRESIGN_BATCH_SIZE) -> List[List[Source]]:
+def presign_batches(sources: Sequence[Source], size: int = PRESIGN_BATCH_SIZE) -> List[List[Source]]:
     """Split ``sources`` into presign batches, in order."""
     return [list(sources[i : i + size]) for i in range(0, len(sources), size)]
 
