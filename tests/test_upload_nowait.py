@@ -33,34 +33,34 @@ def _file(tmp_path: pathlib.Path, data: bytes) -> pathlib.Path:
 
 def test_a_cached_file_is_read_here_with_the_probe(tmp_path: pathlib.Path) -> None:
     data = os.urandom(10_240)
-    got = nowait.read_cached(_source(_file(tmp_path, data), len(data)))
+    got = nowait.read_cached(str(_file(tmp_path, data)), len(data))
     assert got == ([data, b""] if SUPPORTED else None)
 
 
 def test_an_empty_file_is_only_the_probe(tmp_path: pathlib.Path) -> None:
-    assert nowait.read_cached(_source(_file(tmp_path, b""), 0)) == ([b""] if SUPPORTED else None)
+    assert nowait.read_cached(str(_file(tmp_path, b"")), 0) == ([b""] if SUPPORTED else None)
 
 
 def test_a_file_that_grew_gives_the_probe_its_first_extra_byte(tmp_path: pathlib.Path) -> None:
     path = _file(tmp_path, b"0123456789xyz")
-    assert nowait.read_cached(_source(path, 10)) == ([b"0123456789", b"x"] if SUPPORTED else None)
+    assert nowait.read_cached(str(path), 10) == ([b"0123456789", b"x"] if SUPPORTED else None)
     # a 0-byte file makes one read: the probe
-    assert nowait.read_cached(_source(path, 0)) == ([b"0"] if SUPPORTED else None)
+    assert nowait.read_cached(str(path), 0) == ([b"0"] if SUPPORTED else None)
 
 
 def test_a_file_that_shrank_is_left_to_the_thread(tmp_path: pathlib.Path) -> None:
     path = _file(tmp_path, b"0123456789")
-    assert nowait.read_cached(_source(path, 20)) is None
+    assert nowait.read_cached(str(path), 20) is None
 
 
 def test_large_files_file_objects_and_missing_files_are_left_to_the_thread(tmp_path: pathlib.Path) -> None:
     big = nowait.LOOP_READ_MAX + 1
     path = _file(tmp_path, b"a" * big)
-    assert nowait.read_cached(_source(path, big)) is None
+    assert nowait.read_cached(str(path), big) is None
     with open(path, "rb") as f:
         source = Source(index=0, name="a.mp4", size=big, type_="video", extension="mp4", fileobj=f, start=0)
-        assert nowait.read_cached(source) is None
-    assert nowait.read_cached(_source(tmp_path / "gone.mp4", 3)) is None
+        assert nowait.read_cached(source.path, source.size) is None
+    assert nowait.read_cached(str(tmp_path / "gone.mp4"), 3) is None
 
 
 def test_without_nowait_reads_nothing_is_read_here(
@@ -68,7 +68,7 @@ def test_without_nowait_reads_nothing_is_read_here(
 ) -> None:
     """A platform without ``preadv``/``RWF_NOWAIT`` (macOS, Windows, old kernels): the thread reads."""
     monkeypatch.setattr(nowait, "_SUPPORTED", False)
-    assert nowait.read_cached(_source(_file(tmp_path, b"abc"), 3)) is None
+    assert nowait.read_cached(str(_file(tmp_path, b"abc")), 3) is None
 
 
 def _failing_preadv(code: int, calls: List[int]) -> Callable[..., int]:
@@ -87,8 +87,8 @@ def test_data_not_in_the_page_cache_is_left_to_the_thread(
     monkeypatch.setattr(nowait, "_NOWAIT", 8)
     monkeypatch.setattr(os, "preadv", _failing_preadv(errno.EAGAIN, calls), raising=False)
     path = _file(tmp_path, b"abc")
-    assert nowait.read_cached(_source(path, 3)) is None
-    assert nowait.read_cached(_source(path, 3)) is None
+    assert nowait.read_cached(str(path), 3) is None
+    assert nowait.read_cached(str(path), 3) is None
     assert calls == [8, 8], "EAGAIN is about this read: the next one tries again"
 
 
@@ -109,8 +109,8 @@ def test_a_file_system_without_nowait_reads_is_not_opened_on_the_loop_again(
 
     monkeypatch.setattr(nowait.os, "open", recording_open)
     path = _file(tmp_path, b"abc")
-    assert nowait.read_cached(_source(path, 3)) is None
-    assert nowait.read_cached(_source(path, 3)) is None
+    assert nowait.read_cached(str(path), 3) is None
+    assert nowait.read_cached(str(path), 3) is None
     assert nowait.open_here(str(path)) is None
     assert len(calls) == 1
     assert opened == [str(path)], "opened on the loop once: the read that found the file system out"
@@ -166,7 +166,7 @@ def test_a_path_swapped_for_a_fifo_is_not_opened_on_the_loop(tmp_path: pathlib.P
     os.mkfifo(fifo)
     got: List[Any] = []
     opener = threading.Thread(
-        target=lambda: got.extend([nowait.open_here(str(fifo)), nowait.read_cached(_source(fifo, 10))]),
+        target=lambda: got.extend([nowait.open_here(str(fifo)), nowait.read_cached(str(fifo), 10)]),
         daemon=True,
     )
     opener.start()

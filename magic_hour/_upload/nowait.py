@@ -19,8 +19,6 @@ import os
 import stat
 from typing import List, Optional, Set
 
-from .inputs import Source
-
 LOOP_READ_MAX = 256 * 1024
 """Largest file read on the loop. Above it the copy out of the read buffer (a ``bytearray``: Python
 has no non-blocking read into ``bytes``) costs about what the worker-thread hand-off does."""
@@ -55,12 +53,11 @@ def open_here(path: str) -> Optional[int]:
     return None
 
 
-def read_cached(source: Source) -> Optional[List[bytes]]:
-    """The reads the upload body makes of ``source`` (its bytes, then the one-byte probe past its end:
-    ``AttemptFile.read_all``), done here if every byte is in the page cache; ``None`` otherwise (the
-    caller reads it in a worker thread, which also reports any error: none is raised here)."""
-    path = source.path
-    size = source.size
+def read_cached(path: Optional[str], size: int) -> Optional[List[bytes]]:
+    """The reads the upload body makes of the file at ``path``, announced as ``size`` bytes (its bytes,
+    then the one-byte probe past its end: ``AttemptFile.read_all``), done here if every byte is in the
+    page cache; ``None`` otherwise (the caller reads it in a worker thread, which also reports any error:
+    none is raised here). A file object has no ``path``: ``None``."""
     if not _SUPPORTED or path is None or size > LOOP_READ_MAX:
         return None
     fd = open_here(path)

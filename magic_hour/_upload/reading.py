@@ -153,7 +153,9 @@ class ThreadReader:
         """Reads a small file at once; starts the reading thread of a larger one in ``tg``."""
         source = self._file.source
         if tg is None or source.size <= CHUNK_SIZE:
-            cached = read_cached(source)  # on the loop, only from the page cache (up to 256 KiB)
+            cached = read_cached(
+                source.path, source.size
+            )  # on the loop, only from the page cache (up to 256 KiB)
             self._ready.extend(await run_in_thread(self._file.read_all) if cached is None else cached)
             return
         self._threaded = True
