@@ -154,13 +154,13 @@ def content_length(headers: httpx.Headers) -> Optional[int]:
 
 
 __all__ = [
-    "BodySink",
     "DEFAULT_TOKEN",
     "EXPIRED_MESSAGE",
-    "Exchange",
-    "Reply",
     "TRANSPORT_BASE_URL",
     "TRANSPORT_STORAGE_URL",
+    "BodySink",
+    "Exchange",
+    "Reply",
     "content_length",
     "header_items",
     "json_reply",

@@ -290,4 +290,4 @@ class FaultKnobs(PlanKnobs):
             self._faults = Faults()
 
 
-__all__ = ["FIXED_ROUTES", "FaultKnobs", "OUTCOMES", "PlanKnobs", "Route", "check_times"]
+__all__ = ["FIXED_ROUTES", "OUTCOMES", "FaultKnobs", "PlanKnobs", "Route", "check_times"]

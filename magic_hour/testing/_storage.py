@@ -446,4 +446,4 @@ class UploadUrls:
         return json_reply(200, {"items": payload}, rid)
 
 
-__all__ = ["ApiBodySink", "MAX_API_BODY", "Storage", "StorageSink", "UploadUrls", "check_items"]
+__all__ = ["MAX_API_BODY", "ApiBodySink", "Storage", "StorageSink", "UploadUrls", "check_items"]
