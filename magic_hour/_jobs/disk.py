@@ -220,7 +220,7 @@ def _move_new(tmp: str, path: str) -> None:
         os.unlink(tmp)
 
 
-def discard(f: IO[bytes], tmp: str) -> None:
+def remove_temporary(f: IO[bytes], tmp: str) -> None:
     """Close and remove the temporary file (after a failure or a cancellation)."""
     with contextlib.suppress(OSError):
         f.close()

@@ -31,17 +31,17 @@ from .._upload.threads import Cancelled, Interrupt
 from .disk import (
     WriteBuffer,
     claim,
-    discard,
     make_directory,
     open_temporary,
     place,
+    remove_temporary,
     rewind,
     write_error,
     write_parts,
 )
 from .download_flow import BodyDecoder, Discard, Open, Write, Written, already_read, download_flow
 from .events import DownloadProgress, Emitter
-from .names import OutputFile, Plan, output_files, redact
+from .names import OutputFile, OutputPlan, output_files, redact
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
@@ -235,7 +235,7 @@ class SyncDownloader:
     def __init__(self, http: SyncHTTP) -> None:
         self._http = http
 
-    def download(self, urls: Sequence[str], plan: Plan, emit: Emitter) -> List[str]:
+    def download(self, urls: Sequence[str], plan: OutputPlan, emit: Emitter) -> List[str]:
         planned = output_files(urls, plan)
         if not planned:
             return []
@@ -288,7 +288,7 @@ class SyncDownloader:
             size = run_flow(flow, perform, wait=cancel.sleep)
             path = place(target, f, tmp)
         except BaseException:
-            discard(f, tmp)
+            remove_temporary(f, tmp)
             raise
         _log_done(target, path, size, start)
         return path
@@ -334,7 +334,7 @@ class AsyncDownloader:
     def __init__(self, http: AsyncHTTP) -> None:
         self._http = http
 
-    async def download(self, urls: Sequence[str], plan: Plan, emit: Emitter) -> List[str]:
+    async def download(self, urls: Sequence[str], plan: OutputPlan, emit: Emitter) -> List[str]:
         planned = output_files(urls, plan)
         if not planned:
             return []
@@ -393,7 +393,7 @@ class AsyncDownloader:
             path = await anyio.to_thread.run_sync(place, target, f, tmp)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(discard, f, tmp)
+                await anyio.to_thread.run_sync(remove_temporary, f, tmp)
             raise
         _log_done(target, path, size, start)
         return path

@@ -158,7 +158,7 @@ def check_save(overwrite: object, output: object) -> None:
 
 
 @dataclass(frozen=True)
-class Plan:
+class OutputPlan:
     """How a call's outputs are saved: their ``names`` in ``directory``, whether the caller chose them
     (``exact``: an existing file there is an error) or asked to replace existing files (``overwrite``),
     and how many download at once."""
@@ -170,7 +170,7 @@ class Plan:
     overwrite: bool = False
 
 
-def plan_for(
+def plan_outputs(
     source: object,
     urls: Sequence[str],
     directory: Optional[str],
@@ -178,16 +178,16 @@ def plan_for(
     *,
     overwrite: bool = False,
     output: Optional[str] = None,
-) -> Plan:
+) -> OutputPlan:
     """Where the outputs of ``source`` (what ``download`` was given: URLs, items or a project) go: the
     caller's ``output`` (:func:`output_paths`), else ``directory`` under :func:`output_names` (a
     project's id as their base)."""
     check_save(overwrite, output)
     if output is not None:
         folder, names = output_paths(urls, output)
-        return Plan(folder, names, max_concurrency, exact=True, overwrite=overwrite)
+        return OutputPlan(folder, names, max_concurrency, exact=True, overwrite=overwrite)
     names = output_names(urls, project_id=project_id_of(source))
-    return Plan(directory, names, max_concurrency, overwrite=overwrite)
+    return OutputPlan(directory, names, max_concurrency, overwrite=overwrite)
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ class OutputFile:
         return replace(self, name=f"{stem}-{n}{ext}")
 
 
-def output_files(urls: Sequence[str], plan: Plan) -> List[OutputFile]:
+def output_files(urls: Sequence[str], plan: OutputPlan) -> List[OutputFile]:
     """One :class:`OutputFile` per URL, as ``plan`` names them."""
     folder = plan.directory if plan.directory is not None else os.curdir
     bare = plan.directory is None

@@ -19,7 +19,7 @@ from .._upload.batch import all_paths
 from .downloads import AsyncDownloader, SyncDownloader
 from .events import DownloadProgress, Emitter, ProjectStatus
 from .inputs import UploadCache, UploadPlan, plan_body, resolve, substitute
-from .names import check_save, plan_for
+from .names import check_save, plan_outputs
 from .polling import TimedOut, WaitCall, project_request, setup_wait
 from .steps import (
     check_create,
@@ -156,10 +156,10 @@ class SyncJobs:
         output: Optional[str] = None,
     ) -> List[str]:
         """Download ``urls`` (URL strings, items with ``.url``, or a project) into ``directory`` (the current
-        one by default), or as ``output``; return the paths written, in order (see ``names.plan_for``: no
+        one by default), or as ``output``; return the paths written, in order (see ``names.plan_outputs``: no
         existing file is replaced unless ``overwrite``). ``on_progress`` gets ``DownloadProgress``."""
         call = check_download(urls, directory, max_concurrency, on_progress, emit)
-        plan = plan_for(
+        plan = plan_outputs(
             urls, call.urls, call.directory, call.max_concurrency, overwrite=overwrite, output=output
         )
         return SyncDownloader(self._http).download(call.urls, plan, call.emit)
@@ -338,10 +338,10 @@ class AsyncJobs:
         output: Optional[str] = None,
     ) -> List[str]:
         """Download ``urls`` (URL strings, items with ``.url``, or a project) into ``directory`` (the current
-        one by default), or as ``output``; return the paths written, in order (see ``names.plan_for``: no
+        one by default), or as ``output``; return the paths written, in order (see ``names.plan_outputs``: no
         existing file is replaced unless ``overwrite``). ``on_progress`` gets ``DownloadProgress``."""
         call = check_download(urls, directory, max_concurrency, on_progress, emit)
-        plan = plan_for(
+        plan = plan_outputs(
             urls, call.urls, call.directory, call.max_concurrency, overwrite=overwrite, output=output
         )
         return await AsyncDownloader(self._http).download(call.urls, plan, call.emit)
