@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import httpx
 
@@ -25,7 +25,6 @@ from .._exceptions import (
     UploadUrlsMismatchError,
 )
 from .._redact import request_of
-from .bodies import CallbackError
 from .flow import UploadTarget, parse_expires_at, url_without_query
 from .inputs import Passthrough, Source, inspect_input
 
@@ -120,16 +119,6 @@ def file_outcome(source: Source, run: Callable[[], str]) -> UploadResult:
     except (MagicHourError, OSError) as exc:
         return failed(source, exc)
     return UploadResult(source.index, source.name, file_path=path)
-
-
-T = TypeVar("T")
-
-
-def reraise_callback_errors(run: Callable[[], T]) -> T:
-    try:
-        return run()
-    except CallbackError as exc:
-        raise exc.error from None
 
 
 def _count(n: int, word: str) -> str:

@@ -40,7 +40,6 @@ from .batch import (
     log_uploaded,
     one_target,
     plan_batch,
-    reraise_callback_errors,
 )
 from .bodies import (
     CallbackError,
@@ -98,9 +97,9 @@ class SyncUploader:
             files, type_, extension, check_flag("from_current_position", from_current_position)
         )
         try:
-            return reraise_callback_errors(
-                lambda: self._upload(results, sources, max_concurrency, on_progress, presign or self._presign)
-            )
+            return self._upload(results, sources, max_concurrency, on_progress, presign or self._presign)
+        except CallbackError as exc:
+            raise exc.error from None
         finally:
             # The caller's file objects go back where they were, on success, failure or interruption.
             for source in sources:
