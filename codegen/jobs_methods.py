@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 from . import ir, names
 from .methods import EXTRA
@@ -61,6 +61,15 @@ def _runner(is_async: bool) -> Tuple[str, str]:
     return ("async_jobs", "await ") if is_async else ("sync_jobs", "")
 
 
+def _preload(is_async: bool, *models: str) -> List[str]:
+    """An async method's first call imports the job runner and its models in a worker thread (pydantic
+    among them), not on the event loop: :func:`magic_hour._core.preload.aload`."""
+    if not is_async:
+        return []
+    loads = [f"types.models.{m}" for m in models] + ["_jobs.runner"]
+    return [f'        await aload("{name}")' for name in loads]
+
+
 def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> str:
     assert op.op.creates is not None
     clash = {f.py for f in m.args} & set(RUNNER_ARGS)
@@ -106,6 +115,7 @@ def generate_method(m: Any, op: ir.Op, projects: Projects, is_async: bool) -> st
     )
     lines.append(docstring(doc, "        ").rstrip("\n"))
     lines += [
+        *_preload(is_async, module),
         f"        from __MH__._jobs import {runner}",
         f"        from __MH__.types.models.{module} import {model}",
         "",
@@ -177,6 +187,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "        wait_timeout: Optional[float] = None,",
         f"    ) -> {model}:",
         check_doc,
+        *_preload(is_async, module),
         imp,
         f"        from __MH__.types.models.{module} import {model}",
         "",
@@ -202,6 +213,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "        request_options: Optional[RequestOptions] = None,",
         f"    ) -> {base}:",
         wait_doc,
+        *_preload(is_async, base_module),
         imp,
         f"        from __MH__.types.models.{base_module} import {base}",
         "",
@@ -226,6 +238,7 @@ def project_methods(m: Any, kind: str, projects: Projects, is_async: bool) -> st
         "        overwrite: bool = False,",
         "    ) -> List[str]:",
         download_doc,
+        *_preload(is_async),
         imp,
         "",
         f"        return {aw}{runner}(self._http).download(",

@@ -111,3 +111,72 @@ def test_async_client_makes_its_pool_off_the_event_loop(mode: str, calls: int) -
         timeout=120,
     ).stdout.split()
     assert out == ["0", "False"], out
+
+
+JOB_SCRIPT = r"""
+import pathlib, sys, tempfile, threading
+
+on_loop = []
+watching = False
+
+class Spy:  # records what the calling thread imports during the call
+    def find_spec(self, name, path=None, target=None):
+        if watching and threading.current_thread() is threading.main_thread():
+            on_loop.append(name)
+        return None
+
+sys.meta_path.insert(0, Spy())
+from magic_hour.testing import FakeMagicHour
+
+fake = FakeMagicHour()
+folder = pathlib.Path(tempfile.mkdtemp())
+photo = folder / "a.png"
+photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+mode, call = sys.argv[1], sys.argv[2]
+
+def start(client):
+    if call == "upload_file":
+        return client.v1.files.upload_file(str(photo))
+    assets = {"source_file_path": str(photo), "target_file_path": str(photo)}
+    return client.v1.face_swap_photo.generate(assets=assets, download_directory=str(folder / "out"))
+
+if mode == "sync":
+    with fake.client() as client:
+        client.v1.files, client.v1.face_swap_photo  # the namespaces' own modules are not what is checked
+        watching = True
+        start(client)
+else:
+    async def main():
+        global watching
+        async with fake.async_client() as client:
+            client.v1.files, client.v1.face_swap_photo
+            watching = True
+            await start(client)
+    if mode == "trio":
+        import trio
+        trio.run(main)
+    else:
+        import asyncio
+        asyncio.run(main())
+watched = ("magic_hour._jobs", "magic_hour._upload", "pydantic", "anyio._backends")
+print(" ".join(sorted({n for n in on_loop if n.startswith(watched)})) or "-")
+"""
+
+
+@pytest.mark.parametrize("call", ["generate", "upload_file"])
+@pytest.mark.parametrize("mode", ["sync", "asyncio", "trio"])
+def test_a_first_job_imports_the_runner_off_the_event_loop(mode: str, call: str) -> None:
+    # An async generate() (and files.upload_file) imports the job runner, the upload engine, pydantic
+    # and the result model in a worker thread the first time: on the loop they stalled every other task
+    # (a first generate imported pydantic on the loop). Sync calls import them directly: the control.
+    out = subprocess.run(
+        [sys.executable, "-c", JOB_SCRIPT, mode, call],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    if mode == "sync":
+        assert "magic_hour._jobs.runner" in out and "magic_hour._upload.engine" in out, out
+    else:
+        assert out == ["-"], out

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type, TypeVar
 
 from .._core.flows import arun_flow, run_flow
+from .._core.preload import aload
 from .._core.request import RequestOptions
 from .._core.retry import DeadlineExceeded
 from .._upload.batch import all_paths
@@ -300,6 +301,7 @@ class AsyncJobs:
             return dict(body)
         paths: List[str] = []
         if plan.uploads:
+            await aload("_upload.engine")  # the first time in a worker thread, not on the event loop
             # A failed upload-urls call raises its own error (see _upload.batch.batch_failure).
             paths = all_paths(
                 await self.uploader.upload(

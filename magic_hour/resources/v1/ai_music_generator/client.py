@@ -239,6 +239,8 @@ class AsyncAiMusicGeneratorClient:
         Returns:
             V1AudioProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
         """
+        await aload("types.models.v1_audio_projects_get_response_with_downloads")
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
         from ....types.models.v1_audio_projects_get_response_with_downloads import (
             V1AudioProjectsGetResponseWithDownloads,

@@ -222,6 +222,8 @@ class AsyncAiQrCodeGeneratorClient:
         Returns:
             V1ImageProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
         """
+        await aload("types.models.v1_image_projects_get_response_with_downloads")
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
         from ....types.models.v1_image_projects_get_response_with_downloads import (
             V1ImageProjectsGetResponseWithDownloads,

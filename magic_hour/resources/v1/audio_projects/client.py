@@ -258,6 +258,8 @@ class AsyncAudioProjectsClient:
         Returns:
             V1AudioProjectsGetResponseWithDownloads: the audio project, with ``downloaded_paths`` when outputs were downloaded.
         """
+        await aload("types.models.v1_audio_projects_get_response_with_downloads")
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
         from ....types.models.v1_audio_projects_get_response_with_downloads import (
             V1AudioProjectsGetResponseWithDownloads,
@@ -293,6 +295,8 @@ class AsyncAudioProjectsClient:
             ProjectTimeoutError: still running after ``wait_timeout`` seconds (``.status``: the last seen;
                 ``None``, the default, waits as long as it takes).
         """
+        await aload("types.models.v1_audio_projects_get_response")
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
         from ....types.models.v1_audio_projects_get_response import V1AudioProjectsGetResponse
 
@@ -318,6 +322,7 @@ class AsyncAudioProjectsClient:
         """
         Download the outputs of a audio project (the audio project itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, moved into place when complete: named after the project when given the project itself, and never over an existing file unless ``overwrite`` (else ``<name>-1<ext>``). See docs/jobs.md.
         """
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
 
         return await async_jobs(self._http).download(

@@ -367,6 +367,8 @@ class AsyncFaceDetectionClient:
         Returns:
             V1FaceDetectionGetResponseWithDownloads: the project, with ``downloaded_paths``.
         """
+        await aload("types.models.v1_face_detection_get_response_with_downloads")
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
         from ....types.models.v1_face_detection_get_response_with_downloads import (
             V1FaceDetectionGetResponseWithDownloads,
@@ -408,6 +410,8 @@ class AsyncFaceDetectionClient:
         Returns:
             V1FaceDetectionGetResponseWithDownloads: the face detection, with ``downloaded_paths`` when outputs were downloaded.
         """
+        await aload("types.models.v1_face_detection_get_response_with_downloads")
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
         from ....types.models.v1_face_detection_get_response_with_downloads import (
             V1FaceDetectionGetResponseWithDownloads,
@@ -443,6 +447,8 @@ class AsyncFaceDetectionClient:
             ProjectTimeoutError: still running after ``wait_timeout`` seconds (``.status``: the last seen;
                 ``None``, the default, waits as long as it takes).
         """
+        await aload("types.models.v1_face_detection_get_response")
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
 
@@ -468,6 +474,7 @@ class AsyncFaceDetectionClient:
         """
         Download the outputs of a face detection (the face detection itself, or its list of outputs) into ``directory``; return the paths written, in order. Streamed, concurrent, resumed after a drop, moved into place when complete: named after the project when given the project itself, and never over an existing file unless ``overwrite`` (else ``<name>-1<ext>``). See docs/jobs.md.
         """
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
 
         return await async_jobs(self._http).download(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union
 
+from ...._core.preload import aload
 from ...._upload.batch import all_paths, one_path
 from .upload_urls import AsyncUploadUrls, UploadUrls
 
@@ -169,7 +170,10 @@ class AsyncFilesClient:
         self._http = http
         self.upload_urls = AsyncUploadUrls(http)
 
-    def _uploader(self) -> AsyncUploader:
+    async def _uploader(self) -> AsyncUploader:
+        # Imported in a worker thread the first time, not on the event loop.
+        await aload("_jobs.runner")
+        await aload("_upload.engine")
         from ...._jobs import async_jobs
 
         return async_jobs(self._http).uploader  # the client's one engine, shared with its jobs
@@ -210,7 +214,7 @@ class AsyncFilesClient:
             file_path = client.v1.files.upload_file("clip.mp4")
         """
         return one_path(
-            await self._uploader().upload(
+            await (await self._uploader()).upload(
                 [file],
                 type_=type_,
                 extension=extension,
@@ -251,7 +255,7 @@ class AsyncFilesClient:
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
         return all_paths(
-            await self._uploader().upload(
+            await (await self._uploader()).upload(
                 items,
                 max_concurrency=limit,
                 on_progress=on_progress,
@@ -288,6 +292,7 @@ class AsyncFilesClient:
 
             paths = client.v1.files.download(project.downloads, directory="outputs")
         """
+        await aload("_jobs.runner")  # the first time in a worker thread, not on the event loop
         from ...._jobs import async_jobs
 
         return await async_jobs(self._http).download(

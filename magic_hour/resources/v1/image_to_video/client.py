@@ -477,6 +477,8 @@ class AsyncImageToVideoClient:
         Returns:
             V1VideoProjectsGetResponseWithDownloads: the project, with ``downloaded_paths``.
         """
+        await aload("types.models.v1_video_projects_get_response_with_downloads")
+        await aload("_jobs.runner")
         from ...._jobs import async_jobs
         from ....types.models.v1_video_projects_get_response_with_downloads import (
             V1VideoProjectsGetResponseWithDownloads,
