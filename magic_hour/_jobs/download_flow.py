@@ -40,7 +40,7 @@ from .._exceptions import (
     DownloadTimeoutError,
 )
 from .._redact import request_of
-from .names import OutputFile, redact
+from .names import OutputFile, shown_url
 
 logger = logging.getLogger("magic_hour")
 
@@ -131,7 +131,7 @@ def _unsatisfied_total(response: httpx.Response) -> Optional[int]:
 
 def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
     """Download ``url`` into the open temporary file; return its size. Raises :class:`DownloadError`."""
-    shown = redact(url)
+    shown = shown_url(url)
     received = 0
     total: Optional[int] = None
     ranges = True  # cleared once the server shows it ignores them

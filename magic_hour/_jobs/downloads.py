@@ -41,7 +41,7 @@ from .disk import (
 )
 from .download_flow import BodyDecoder, Discard, Open, Write, Written, already_read, download_flow
 from .events import DownloadProgress, Emitter
-from .names import OutputFile, OutputPlan, output_files, redact
+from .names import OutputFile, OutputPlan, output_files, shown_url
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
@@ -68,7 +68,7 @@ class _RedactDownloadQuery(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if _DOWNLOADING.get() and isinstance(record.args, tuple):
             record.args = tuple(
-                f"{redact(str(a))}?<redacted>" if isinstance(a, httpx.URL) and a.query else a
+                f"{shown_url(str(a))}?<redacted>" if isinstance(a, httpx.URL) and a.query else a
                 for a in record.args
             )
         return True

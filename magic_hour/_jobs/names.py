@@ -34,9 +34,9 @@ def visible(text: str) -> str:
     return "".join(quote(c, safe="", errors="replace") if invisible(c) else c for c in text)
 
 
-def redact(url: str) -> str:
-    """The URL without query, fragment or ``user:password@`` (a download URL's signature is a credential),
-    its invisible characters made visible (:func:`visible`)."""
+def shown_url(url: str) -> str:
+    """The URL as messages and logs show it: without query, fragment or ``user:password@`` (a download
+    URL's signature is a credential), its invisible characters made visible (:func:`visible`)."""
     return visible(re.sub(r"(?<=//)[^/@]*@", "", url.split("?", 1)[0].split("#", 1)[0]))
 
 
@@ -214,7 +214,7 @@ class OutputFile:
 
     @property
     def shown(self) -> str:
-        return redact(self.url)
+        return shown_url(self.url)
 
     def numbered(self, n: int) -> OutputFile:
         """The same output under ``<name>-<n><ext>``."""
@@ -275,9 +275,9 @@ def check_urls(urls: object, directory: Optional[str] = None) -> List[str]:
         ):
             out.append(url)
             continue
-        shown = redact(url) if isinstance(url, str) else item
+        shown = shown_url(url) if isinstance(url, str) else item
         if not isinstance(item, str) and hasattr(item, "url"):
-            shown = redact(url) if isinstance(url, str) else repr(url)
+            shown = shown_url(url) if isinstance(url, str) else repr(url)
             name = safe_name(url if isinstance(url, str) else "", i)
             path = name if directory is None else os.path.join(directory, name)
             raise DownloadError(
