@@ -268,7 +268,7 @@ INFLATE_ALLOWANCE = 16 * 1024 * 1024
 outputs)."""
 
 INFLATE_STEP = 1024 * 1024
-"""Bytes inflated at most per step: one disk write."""
+"""Bytes inflated at most per step, so that a compressed body's memory stays flat."""
 
 _RAW_PIECE = 16 * 1024
 
