@@ -23,11 +23,11 @@ from ._core.transport import AsyncHTTP, SyncHTTP
 from ._exceptions import InvalidParameterError
 from .environment import Environment
 from .resources.v1 import V1, AsyncV1
-from .webhooks import Webhooks
-from .webhooks._verify import Secret
 
 if TYPE_CHECKING:
     from .batches import AsyncBatches, Batches
+    from .webhooks import Webhooks
+    from .webhooks._verify import Secret
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -40,6 +40,17 @@ def _repr(name: str, config: ClientConfig) -> str:
     token = "set" if config.token else "missing"
     base_url = str(httpx.URL(config.base_url).copy_with(userinfo=b""))  # no user:password in reprs
     return f"{name}(base_url={base_url!r}, token=<{token}>, max_retries={config.max_retries})"
+
+
+def _webhooks(secret: Optional[Secret]) -> Webhooks:
+    # Imported when used: a client that never verifies a webhook does not load the webhooks package
+    # (its first request is the faster for it).
+    from .webhooks import Webhooks
+
+    try:
+        return Webhooks(secret)
+    finally:
+        del secret  # a refused list may hold good secrets: not in this frame's locals
 
 
 def _config(
@@ -133,10 +144,11 @@ class Client:
             (lambda: OwnClient(timeout, _LIMITS)) if self._owns_client else None,
         )
         self.v1 = V1(self._http)
-        try:
-            self.webhooks = Webhooks(webhook_secret)
-        finally:
-            del webhook_secret  # a refused list may hold good secrets: not in this frame's locals
+        if webhook_secret is not None:  # checked now: a bad secret is refused by the constructor
+            try:
+                self.webhooks = _webhooks(webhook_secret)
+            finally:
+                del webhook_secret  # a refused list may hold good secrets: not in this frame's locals
 
     @cached_property
     def batches(self) -> Batches:
@@ -144,6 +156,11 @@ class Client:
         from .batches import Batches
 
         return Batches(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """``unwrap`` and ``verify_signature`` with this client's ``webhook_secret`` as the default."""
+        return _webhooks(None)
 
     @property
     def base_url(self) -> str:
@@ -245,10 +262,11 @@ class AsyncClient:
             (lambda: OwnAsyncClient(timeout, _LIMITS)) if self._owns_client else None,
         )
         self.v1 = AsyncV1(self._http)
-        try:
-            self.webhooks = Webhooks(webhook_secret)
-        finally:
-            del webhook_secret  # a refused list may hold good secrets: not in this frame's locals
+        if webhook_secret is not None:  # checked now: a bad secret is refused by the constructor
+            try:
+                self.webhooks = _webhooks(webhook_secret)
+            finally:
+                del webhook_secret  # a refused list may hold good secrets: not in this frame's locals
 
     @cached_property
     def batches(self) -> AsyncBatches:
@@ -256,6 +274,11 @@ class AsyncClient:
         from .batches import AsyncBatches
 
         return AsyncBatches(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """``unwrap`` and ``verify_signature`` with this client's ``webhook_secret`` as the default."""
+        return _webhooks(None)
 
     @property
     def base_url(self) -> str:

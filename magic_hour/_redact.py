@@ -71,13 +71,14 @@ def redact(text: str, secrets: Iterable[Optional[str]], limit: int = MESSAGE_LIM
 
 # Preformatted text (httpcore's log records, storage error bodies) quotes URLs with their secrets:
 # ``(b'Location', b'https://u:p@host/k?X-Amz-Signature=...')``.
-_QUERY_IN_TEXT = re.compile(r"\?(?!<redacted>)[^\s'\"<]+")
-_USERINFO_IN_TEXT = re.compile(r"(?<=//)[^/@\s'\"<]*@")
+# Patterns, not compiled ones: ``re`` compiles them on first use (an error path), not at import.
+_QUERY_IN_TEXT = r"\?(?!<redacted>)[^\s'\"<]+"
+_USERINFO_IN_TEXT = r"(?<=//)[^/@\s'\"<]*@"
 
 
 def scrub_text(text: str) -> str:
     """Every URL query and ``user:password@`` in free text replaced."""
-    return _USERINFO_IN_TEXT.sub("", _QUERY_IN_TEXT.sub("?" + REDACTED, text))
+    return re.sub(_USERINFO_IN_TEXT, "", re.sub(_QUERY_IN_TEXT, "?" + REDACTED, text))
 
 
 def _scrub_bytes(content: bytes) -> bytes:

@@ -215,6 +215,32 @@ def test_import_is_lazy() -> None:
     assert "pydantic.main" in loaded
 
 
+def test_first_requests_load_no_webhooks_module() -> None:
+    """A sync and an async client's first requests leave the webhooks package unloaded (it is not needed to
+    call the API); ``client.webhooks`` loads it, for both clients."""
+    first, later = json.loads(
+        run_python(
+            "import asyncio, json, sys, respx, magic_hour\n"
+            "items = [{'extension': 'mp4', 'type_': 'video'}]\n"
+            "with respx.mock() as m:\n"
+            "    m.post('https://api.magichour.ai/v1/files/upload-urls').respond(200, json={'items': []})\n"
+            "    sync = magic_hour.Client(token='x' * 10)\n"
+            "    sync.v1.files.upload_urls.create(items=items)\n"
+            "    async def first():\n"
+            "        client = magic_hour.AsyncClient(token='x' * 10)\n"
+            "        await client.v1.files.upload_urls.create(items=items)\n"
+            "        return client\n"
+            "    async_ = asyncio.run(first())\n"
+            "    assert len(m.calls) == 2\n"
+            "first = sorted(sys.modules)\n"
+            "print(json.dumps([first, [type(c.webhooks).__name__ for c in (sync, async_)]]))"
+        )
+    )
+    assert "magic_hour._client" in first and "magic_hour.types.models" in first  # the calls were made
+    assert [m for m in first if m.startswith("magic_hour.webhooks")] == []
+    assert later == ["Webhooks", "Webhooks"]
+
+
 def test_params_validate_by_either_name_and_dump_wire_names() -> None:
     import pydantic
 

@@ -17,8 +17,7 @@ import email.utils
 import logging
 import random
 import time
-from dataclasses import dataclass
-from typing import Callable, Generator, Mapping, Optional, TypeVar, Union
+from typing import Callable, Generator, Mapping, NamedTuple, Optional, TypeVar, Union
 
 import httpx
 
@@ -53,8 +52,7 @@ writing is not among them: asyncio keeps sending what it buffered after a failed
 write of a request may fail after every byte of its body went out."""
 
 
-@dataclass(frozen=True)
-class Sleep:
+class Sleep(NamedTuple):  # (not a frozen dataclass: made at import in a tenth of the time)
     """Wait this many seconds before the next attempt."""
 
     seconds: float

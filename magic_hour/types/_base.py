@@ -16,12 +16,13 @@ import pydantic
 
 __all__ = ["BaseModel", "NoContent", "redact_url"]
 
-_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#\s]*@)?([^?#\s]*)([?#].*)?$", re.DOTALL)
+# A pattern: ``re`` compiles it on first use (a repr), not at import.
+_URL = r"(?s)^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#\s]*@)?([^?#\s]*)([?#].*)?$"
 
 
 def redact_url(value: str) -> str:
     """``https://u:p@h/p?sig=...`` -> ``https://<redacted>@h/p?<redacted>``; other strings unchanged."""
-    match = _URL.match(value)
+    match = re.match(_URL, value)
     if match is None or not (match.group(2) or match.group(4)):
         return value
     scheme, userinfo, rest, query = match.groups()
