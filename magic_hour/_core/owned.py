@@ -12,8 +12,9 @@ built here: its transport is the caller's (see ``docs/client.md`` for what deadl
 
 from __future__ import annotations
 
+import ipaddress
 import urllib.request
-from typing import Any, AsyncIterator, Dict, Iterator, Optional, Tuple, Type, cast
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple, Type, cast
 
 import httpcore
 import httpx
@@ -49,30 +50,103 @@ def _as_httpx(exc: Exception) -> Optional[httpx.HTTPError]:
     return None
 
 
+def environment_mounts(found: Mapping[str, str]) -> Dict[str, Optional[str]]:
+    """The proxy of each URL pattern, ``None`` for a direct connection, from the environment's proxies
+    (``urllib.request.getproxies()``): exactly the patterns httpx's ``trust_env`` makes of them.
+
+    ``NO_PROXY`` is a comma-separated list: ``*`` turns every proxy off; ``name`` covers the name and its
+    subdomains, ``.name`` its subdomains only; an IP address or ``localhost`` covers that host only
+    (``10.0.0.0/8`` covers ``10.0.0.0`` alone: httpx reads no CIDR ranges); ``name:port`` only that port
+    as written (``:443`` never matches an https URL without one); an entry with ``://`` is a URL
+    pattern (``http://name`` covers that scheme and host only)."""
+    mounts: Dict[str, Optional[str]] = {}
+    for scheme in ("http", "https", "all"):
+        url = found.get(scheme)
+        if url:
+            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+    for entry in (part.strip() for part in found.get("no", "").split(",")):
+        if entry == "*":
+            return {}
+        if not entry:
+            continue
+        if "://" in entry:
+            mounts[entry] = None
+        elif _is_ip(entry, ipaddress.IPv4Address):
+            mounts[f"all://{entry}"] = None
+        elif _is_ip(entry, ipaddress.IPv6Address):
+            mounts[f"all://[{entry}]"] = None
+        elif entry.lower() == "localhost":
+            mounts[f"all://{entry}"] = None
+        else:
+            mounts[f"all://*{entry}"] = None
+    return mounts
+
+
+def _is_ip(entry: str, kind: Any) -> bool:
+    try:
+        kind(entry.split("/")[0])
+    except ValueError:
+        return False
+    return True
+
+
+class Pattern(NamedTuple):
+    """A URL pattern (``all://*.example.com:8080``) as httpx matches it: scheme and port when given, and a
+    host that is exact, ``*.name`` (subdomains only) or ``*name`` (the name and its subdomains)."""
+
+    scheme: str  # "" for any
+    host: str  # "" for any
+    port: Optional[int]
+
+    @classmethod
+    def parse(cls, key: str) -> Optional[Pattern]:
+        try:
+            url = httpx.URL(key)
+        except httpx.InvalidURL:
+            return None  # httpx refuses to make a client over such an entry; here it matches nothing
+        return cls("" if url.scheme == "all" else url.scheme, "" if url.host == "*" else url.host, url.port)
+
+    def matches(self, url: httpx.URL) -> bool:
+        if (self.scheme and self.scheme != url.scheme) or (self.port is not None and self.port != url.port):
+            return False
+        host = url.host
+        if self.host.startswith("*."):
+            return host.endswith(self.host[1:]) and len(host) >= len(self.host)
+        if self.host.startswith("*"):
+            name = self.host[1:]
+            return host == name or (host.endswith("." + name) and len(host) > len(name) + 1)
+        return not self.host or host == self.host
+
+    def priority(self) -> Tuple[int, int, int]:
+        """httpx's order: a pattern with a port first, then the longer host, then the longer scheme."""
+        return (0 if self.port is not None else 1, -len(self.host), -len(self.scheme))
+
+
+def ordered(mounts: Dict[str, Optional[str]]) -> List[Tuple[Pattern, Optional[str]]]:
+    """The mounts as patterns, in the order httpx tries them."""
+    patterns = [(pattern, proxy) for key, proxy in mounts.items() if (pattern := Pattern.parse(key))]
+    return sorted(patterns, key=lambda item: item[0].priority())
+
+
+def route(patterns: List[Tuple[Pattern, Optional[str]]], url: httpx.URL) -> Optional[str]:
+    """The proxy of the first pattern matching ``url``, or ``None`` for a direct connection."""
+    for pattern, proxy in patterns:
+        if pattern.matches(url):
+            return proxy
+    return None
+
+
 class Proxies:
     """The environment's proxies, read once (``urllib.request.getproxies``, as httpx reads them)."""
 
     def __init__(self) -> None:
-        found = urllib.request.getproxies()
-        self._no = {"no": found["no"]} if found.get("no") else {}
-        self.urls: Dict[str, str] = {}
-        if any(host.strip() == "*" for host in self._no.get("no", "").split(",")):
-            return  # NO_PROXY=*: no proxy at all
-        for scheme in ("http", "https", "all"):
-            url = found.get(scheme)
-            if url:
-                self.urls[scheme] = url if "://" in url else f"http://{url}"
+        mounts = environment_mounts(urllib.request.getproxies())
+        self.urls: Dict[str, str] = {key: url for key, url in mounts.items() if url is not None}
+        self._patterns = ordered(mounts)
 
     def url_for(self, url: httpx.URL) -> Optional[str]:
         """The proxy a request to ``url`` goes through, or ``None`` when it connects directly."""
-        if not self.urls:
-            return None
-        proxy = self.urls.get(url.scheme) or self.urls.get("all")
-        if proxy is None:
-            return None
-        if self._no and urllib.request.proxy_bypass_environment(url.host, self._no):  # type: ignore[attr-defined]
-            return None
-        return proxy
+        return route(self._patterns, url) if self.urls else None
 
 
 def _pool_options(limits: httpx.Limits, ssl_context: Any) -> Dict[str, Any]:
