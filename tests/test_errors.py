@@ -101,6 +101,47 @@ async def test_html_error_body(sdk: Flavor, api: respx.MockRouter) -> None:
     assert str(err) == "502: Bad Gateway"  # a short summary, not a page of markup
 
 
+TEXT_CHARSETS = [("latin-1", "café"), ("cp1252", "café"), ("utf-16", "café"), ("shift_jis", "カフェ")]
+# Binary transforms (bytes to bytes, or str to str for rot13), a name that is no codec, and text codecs
+# that cannot decode with errors="replace" (idna, punycode): the body is read as UTF-8 instead.
+NOT_TEXT_CHARSETS = [
+    "hex",
+    "base64",
+    "zlib",
+    "bz2",
+    "rot13",
+    "quopri",
+    "uu",
+    "no-such-codec",
+    "idna",
+    "punycode",
+]
+
+
+@pytest.mark.parametrize(("charset", "text"), TEXT_CHARSETS)
+async def test_an_error_body_is_read_in_its_declared_charset(
+    sdk: Flavor, api: respx.MockRouter, charset: str, text: str
+) -> None:
+    body = f"{text} is closed".encode(charset)
+    api.post(UPLOAD_URLS_PATH).respond(
+        503, content=body, headers={"content-type": f"text/plain; charset={charset}"}
+    )
+    err = await raised(sdk)
+    assert err.body == f"{text} is closed"
+
+
+@pytest.mark.parametrize("charset", NOT_TEXT_CHARSETS)
+async def test_an_error_body_in_a_charset_that_is_no_text_encoding_is_read_as_utf8(
+    sdk: Flavor, api: respx.MockRouter, charset: str
+) -> None:
+    body = "café \u00ff".encode() + b" \xff"
+    api.post(UPLOAD_URLS_PATH).respond(
+        503, content=body, headers={"content-type": f"text/plain; charset={charset}"}
+    )
+    err = await raised(sdk)
+    assert err.body == "café \u00ff \ufffd"
+
+
 @pytest.mark.parametrize(
     ("status", "content", "expected"),
     [

@@ -16,7 +16,6 @@ Parsing is pure: a success becomes the operation's model, anything else the exce
 
 from __future__ import annotations
 
-import codecs
 import json
 import time
 import zlib
@@ -223,8 +222,9 @@ def body_text(response: httpx.Response, content: bytes) -> str:
     charset = response.charset_encoding
     if charset:
         try:
-            if codecs.lookup(charset)._is_text_encoding:  # pyright: ignore[reportPrivateUsage]
-                return content.decode(charset, errors="replace")
+            # bytes.decode takes text encodings only: a binary transform (hex, base64, zlib, rot13) or
+            # an unknown name raises LookupError, a codec that cannot replace (idna) UnicodeError.
+            return content.decode(charset, errors="replace")
         except (LookupError, ValueError, TypeError):
             pass
     return content.decode("utf-8", errors="replace")
