@@ -99,6 +99,23 @@ def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
     assert TOKEN not in proc.stderr + proc.stdout
 
 
+def cli(server: FakeServer, *args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``magic-hour --base-url SERVER ARGS...`` in a subprocess in ``cwd``, with :data:`TOKEN`; never a
+    traceback, never the token in what it printed."""
+    proc = subprocess.run(
+        [PY, "-m", "magic_hour", "--base-url", server.url, *args],
+        capture_output=True,
+        text=True,
+        env=env(TOKEN),
+        cwd=cwd,
+        input=stdin,
+        timeout=60,
+        check=False,
+    )
+    no_traceback(proc)
+    return proc
+
+
 def make_media(directory: Path, sizes: Sequence[Tuple[str, int]]) -> List[Path]:
     files = []
     for name, size in sizes:

@@ -24,13 +24,16 @@ import json
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Set
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Set
 
 import httpx
 import pytest
 import respx
 
 from magic_hour import AsyncClient, Client
+
+if TYPE_CHECKING:
+    from magic_hour.testing import FakeMagicHour, FakeServer
 
 TOKEN = "mh-test-token-5f2c9b7e31"
 """A token that is easy to search for in logs, reprs and messages (it must never show up there)."""
@@ -277,3 +280,24 @@ def assert_no_secret(*texts: Optional[str]) -> None:
     """None of ``texts`` contains the test token."""
     for text in texts:
         assert text is None or TOKEN not in text, f"the token leaked into: {text!r}"
+
+
+# ------------------------------------------------------------ the magic-hour tests' fake and its server
+
+
+@pytest.fixture
+def fake() -> FakeMagicHour:
+    """The fake the ``magic-hour`` tests run commands against; it takes their token (``_cli.TOKEN``).
+    A test file that needs another (latency knobs, webhooks) defines its own."""
+    from _cli import TOKEN as CLI_TOKEN
+
+    from magic_hour.testing import FakeMagicHour
+
+    return FakeMagicHour(tokens=CLI_TOKEN)
+
+
+@pytest.fixture
+def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
+    """``fake`` served on 127.0.0.1 for the test."""
+    with fake.serve() as running:
+        yield running

@@ -18,7 +18,7 @@ import subprocess
 import time
 import zlib
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import pytest
 import respx
@@ -30,17 +30,6 @@ from magic_hour.cli import main
 from magic_hour.testing import FakeMagicHour, FakeServer
 
 pytestmark = pytest.mark.full
-
-
-@pytest.fixture
-def fake() -> FakeMagicHour:
-    return FakeMagicHour(tokens=TOKEN)
-
-
-@pytest.fixture
-def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
-    with fake.serve() as running:
-        yield running
 
 
 @pytest.fixture

@@ -11,39 +11,15 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Callable, List
 
 import pytest
-from _cli import PY, SAMPLE, TOKEN, env, no_traceback
+from _cli import PY, SAMPLE, TOKEN, cli, env, no_traceback
 
 from magic_hour.cli import main
 from magic_hour.testing import FakeMagicHour, FakeServer
 
 pytestmark = pytest.mark.full
-
-
-@pytest.fixture
-def fake() -> FakeMagicHour:
-    return FakeMagicHour(tokens=TOKEN)
-
-
-@pytest.fixture
-def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
-    with fake.serve() as running:
-        yield running
-
-
-def cli(server: FakeServer, *args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PY, "-m", "magic_hour", "--base-url", server.url, *args],
-        capture_output=True,
-        text=True,
-        env=env(TOKEN),
-        cwd=cwd,
-        input=stdin,
-        timeout=60,
-        check=False,
-    )
 
 
 FACE_SWAP = ("image", "face-swap", "--source", str(SAMPLE), "--target", str(SAMPLE))

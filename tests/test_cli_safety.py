@@ -11,11 +11,11 @@ import subprocess
 import time
 import unicodedata
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 
 import pyte
 import pytest
-from _cli import PY, SAMPLE, TOKEN, TTY_ENV, env, no_traceback, run_in_pty
+from _cli import PY, SAMPLE, TOKEN, TTY_ENV, cli, env, no_traceback, run_in_pty
 
 from magic_hour.testing import FakeMagicHour, FakeServer
 
@@ -23,29 +23,6 @@ pytestmark = pytest.mark.full  # CLI subprocesses
 
 HOSTILE = "\x1b]0;pwned\x07\x1b[2K\rmagic-hour: done \x9b31m invoice\u202egnp\u200b.exe\nforged line"
 SHOWN = ("\\x1b]0;pwned\\x07\\x1b[2K", "magic-hour: done \\x9b31m invoice\\u202egnp\\u200b.exe")
-
-
-@pytest.fixture
-def fake() -> FakeMagicHour:
-    return FakeMagicHour(tokens=TOKEN)
-
-
-@pytest.fixture
-def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
-    with fake.serve() as running:
-        yield running
-
-
-def cli(server: FakeServer, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PY, "-m", "magic_hour", "--base-url", server.url, *args],
-        capture_output=True,
-        text=True,
-        env=env(TOKEN),
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
 
 
 def inert(text: str) -> None:

@@ -10,7 +10,7 @@ import re
 import signal
 import subprocess
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 
 import pytest
 from _cli import PY, SAMPLE, TOKEN, TTY_ENV, drawn_lines, env, make_media, plain, run_in_pty, screen
@@ -21,17 +21,6 @@ from magic_hour.testing import FakeMagicHour, FakeServer
 pytestmark = pytest.mark.full
 
 COLUMNS = [50, 120]
-
-
-@pytest.fixture
-def fake() -> FakeMagicHour:
-    return FakeMagicHour(tokens=TOKEN)
-
-
-@pytest.fixture
-def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
-    with fake.serve() as running:
-        yield running
 
 
 @pytest.fixture

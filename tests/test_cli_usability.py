@@ -8,25 +8,14 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
-from _cli import PY, SAMPLE, TOKEN, env, no_traceback
+from _cli import PY, SAMPLE, TOKEN, cli, env, no_traceback
 
 from magic_hour.testing import FakeMagicHour, FakeServer
 
 pytestmark = pytest.mark.full  # CLI subprocesses
-
-
-@pytest.fixture
-def fake() -> FakeMagicHour:
-    return FakeMagicHour(tokens=TOKEN)
-
-
-@pytest.fixture
-def server(fake: FakeMagicHour) -> Iterator[FakeServer]:
-    with fake.serve() as running:
-        yield running
 
 
 @pytest.fixture
@@ -36,21 +25,6 @@ def media(tmp_path: Path) -> Path:
     (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200)
     (tmp_path / "song.mp3").write_bytes(b"\xff\xfb" + b"\x00" * 200)
     return tmp_path
-
-
-def cli(server: FakeServer, *args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [PY, "-m", "magic_hour", "--base-url", server.url, *args],
-        capture_output=True,
-        text=True,
-        env=env(TOKEN),
-        cwd=cwd,
-        input=stdin,
-        timeout=60,
-        check=False,
-    )
-    no_traceback(proc)
-    return proc
 
 
 def created(fake: FakeMagicHour, route: str) -> Dict[str, Any]:

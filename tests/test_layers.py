@@ -12,6 +12,8 @@ import inspect
 from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
+import pytest
+
 import magic_hour
 
 ROOT = Path(magic_hour.__file__).parent
@@ -217,4 +219,15 @@ def test_contributing_maps_every_jobs_module() -> None:
     text = (ROOT.parent / "CONTRIBUTING.md").read_text(encoding="utf-8")
     mapped = text[text.index("  _jobs/ ") : text.index("  webhooks/ ")]
     modules = sorted(p.name for p in (ROOT / "_jobs").glob("*.py") if p.name != "__init__.py")
+    assert [m for m in modules if m not in mapped] == []
+
+
+@pytest.mark.parametrize(
+    ("package", "until"), [("testing", "  cli/ "), ("cli", "  helpers/ "), ("webhooks", "  batches/ ")]
+)
+def test_contributing_maps_every_module_of(package: str, until: str) -> None:
+    """CONTRIBUTING's layout map names each module of ``testing``, ``cli`` and ``webhooks``."""
+    text = (ROOT.parent / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    mapped = text[text.index(f"  {package}/ ") : text.index(until)]
+    modules = sorted(p.name for p in (ROOT / package).glob("*.py") if p.name != "__init__.py")
     assert [m for m in modules if m not in mapped] == []

@@ -38,7 +38,7 @@ def _walk(node: Any, parts: Sequence[str], at: Tuple[Step, ...]) -> List[Tuple[T
     return []
 
 
-def _shown(location: Tuple[Step, ...]) -> str:
+def _path_text(location: Tuple[Step, ...]) -> str:
     out = ""
     for step in location:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
@@ -51,7 +51,7 @@ def _flag_of(command: Json, location: Tuple[Step, ...]) -> str:
     for flag in command["flags"]:
         if flag["path"] == path:
             return str(flag["flag"])
-    return _shown(location)
+    return _path_text(location)
 
 
 def _is_url(value: str) -> bool:

@@ -173,7 +173,7 @@ def _document(kind: str, project: BaseModel, downloaded: Optional[List[str]]) ->
     }
 
 
-def _report(doc: Json, args: argparse.Namespace, waited: bool, elapsed: Optional[float]) -> int:
+def _print_outcome(doc: Json, args: argparse.Namespace, waited: bool, elapsed: Optional[float]) -> int:
     if args.json:
         print_json(doc)
     elif not waited:
@@ -295,7 +295,7 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
         finally:
             reporter.stop()
     waited = action != "create" or not args.no_wait
-    return _report(_document(kind, project, downloaded), args, waited, job.elapsed)
+    return _print_outcome(_document(kind, project, downloaded), args, waited, job.elapsed)
 
 
 def _plain_call(

@@ -231,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         from ..webhooks import DEFAULT_TOLERANCE, WebhookVerificationError
-        from ..webhooks._events import parse_event
+        from ..webhooks._api import parse_event
         from ..webhooks._verify import verify
 
         listener = self.listener

@@ -1,9 +1,14 @@
-"""``unwrap`` and ``verify_signature``, as module functions and as ``client.webhooks``."""
+"""``unwrap`` and ``verify_signature``, as module functions and as ``client.webhooks``, and the parse of
+a verified body into its typed event (the generated models of :mod:`magic_hour.types.webhook_events`)
+or the typed error of a body that is not one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn, Optional
+import functools
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
+from .._errors.webhooks import WebhookPayloadError
+from .._redact import redact
 from ._verify import (
     DEFAULT_TOLERANCE,
     Body,
@@ -19,6 +24,8 @@ from ._verify import (
 )
 
 if TYPE_CHECKING:
+    import pydantic
+
     from ..types.webhook_events import WebhookEvent
 
 
@@ -87,8 +94,6 @@ def unwrap(
         keys = keys_from(secret)
     finally:
         del secret  # see verify_signature
-    from ._events import parse_event
-
     return parse_event(_checked(body, headers, keys, tolerance, now))
 
 
@@ -137,8 +142,6 @@ class Webhooks:
             keys = keys_from(secret, self._keys)
         finally:
             del secret  # only ``keys`` (which shows nothing) in this frame's locals, even on a refusal
-        from ._events import parse_event
-
         return parse_event(_checked(body, headers, keys, tolerance, now))
 
     def __repr__(self) -> str:
@@ -148,3 +151,38 @@ class Webhooks:
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("client.webhooks holds webhook secrets; it is not pickled")
+
+
+@functools.cache
+def _adapter() -> pydantic.TypeAdapter[Any]:
+    # Built on first use: building the validator costs milliseconds, and verify_signature alone needs none.
+    import pydantic
+
+    from ..types.webhook_events import WebhookEvent
+
+    return pydantic.TypeAdapter(WebhookEvent)
+
+
+def parse_event(body: bytes) -> WebhookEvent:
+    import pydantic
+
+    try:
+        event: WebhookEvent = _adapter().validate_json(body)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        if first["type"] == "json_invalid":
+            raise WebhookPayloadError(
+                f"webhook body is not JSON: {redact(str(first['msg']), [], 200)}", reason="invalid_json"
+            ) from None
+        where = ".".join(str(p) for p in first["loc"] if not _is_tag(p))
+        raise WebhookPayloadError(
+            "webhook body is not a Magic Hour event: "
+            + redact(f"{where or 'body'}: {first['msg']} ({exc.error_count()} error(s))", [], 200),
+            reason="invalid_event",
+        ) from None
+    return event
+
+
+def _is_tag(part: object) -> bool:
+    # pydantic puts the union member's tag first in an error's location: "video.completed".payload.fps
+    return isinstance(part, str) and ("." in part or part == "unknown")
