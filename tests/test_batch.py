@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -517,3 +519,55 @@ async def test_cancelling_an_async_run_records_every_create_and_a_rerun_finishes
             final = await client.batches.run(output_dir=out, poll_interval=0.02)
         counts = fake.create_counts()
     assert final.complete and counts == dict.fromkeys(names, 1)
+
+
+async def test_a_stop_ends_a_stalled_download_at_once(sdk: Flavor, tmp_path: Path) -> None:
+    """A download whose server stalls (20 s before it answers; the read timeout is 60 s): Ctrl-C (a
+    sync run: its workers see no KeyboardInterrupt of their own) or a cancel (an async run) ends the run
+    within a second or two, not when the server or the read timeout gives up; the next run downloads."""
+    import _thread
+
+    import anyio
+
+    photos(tmp_path / "photos", 1)
+    out = tmp_path / "out"
+    stopped_at: List[float] = []
+
+    def wait_for_the_download(fake: Any) -> None:
+        deadline = time.monotonic() + 20
+        while not fake.requests_to("downloads") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the worker is in its read
+        stopped_at.append(time.monotonic())
+
+    with served() as (fake, server):
+        fake.set_latency(20, route="downloads")
+        client = client_for(sdk, fake, server)
+        jobs = batches.each_file(TOOL, tmp_path / "photos")
+        if sdk.is_async:
+            async with anyio.create_task_group() as tg:
+
+                async def stop() -> None:
+                    await anyio.to_thread.run_sync(wait_for_the_download, fake)
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(stop)
+                await run(sdk, client, jobs, output_dir=out)
+        else:
+
+            def ctrl_c() -> None:
+                wait_for_the_download(fake)
+                _thread.interrupt_main()  # what Ctrl-C does to the calling thread
+
+            threading.Thread(target=ctrl_c, daemon=True).start()
+            with pytest.raises(KeyboardInterrupt):
+                await run(sdk, client, jobs, output_dir=out)
+        ended = time.monotonic()
+        assert stopped_at and ended - stopped_at[0] < 2.0
+        # Every worker ended before the run returned (a Thread.join() interrupted by Ctrl-C took a live
+        # worker for ended, and the run returned under it).
+        assert not [t for t in threading.enumerate() if t.name.startswith("magic-hour-batch")]
+        assert states(out / "magic-hour-batch.sqlite") == {"p0.png": "finished"}
+        fake.set_latency(0, route="downloads")
+        summary = await run(sdk, client, output_dir=out)
+    assert summary.complete and (out / "p0.png").exists() and len(fake.projects) == 1

@@ -229,6 +229,13 @@ async def _aclose(response: httpx.Response, pieces: AsyncGenerator[bytes, None])
                 pass
 
 
+CANCEL: contextvars.ContextVar[Optional[Interrupt]] = contextvars.ContextVar(
+    "magic_hour_cancel", default=None
+)
+"""The :class:`Interrupt` of the sync downloads started in this context, for a caller that stops them from
+another thread (a batch's workers see no Ctrl-C); by default each call makes its own."""
+
+
 class SyncDownloader:
     """Downloads outputs with a thread pool over the client's pooled :class:`httpx.Client`."""
 
@@ -241,9 +248,10 @@ class SyncDownloader:
             return []
         planned = _prepare(planned)
         paths = [t.path for t in planned]
-        # Ctrl-C in the calling thread sets it: workers stop at their next piece, and one blocked in a read
-        # (a server that stalls) has its socket shut down, instead of waiting for the read timeout.
-        cancel = Interrupt()
+        # Ctrl-C in the calling thread sets it (or a caller in another thread, through CANCEL): workers
+        # stop at their next piece, and one blocked in a read (a server that stalls) has its socket shut
+        # down, instead of waiting for the read timeout.
+        cancel = CANCEL.get() or Interrupt()
 
         def one(target: OutputFile) -> None:
             paths[target.index] = self._one(target, emit, cancel)

@@ -4,11 +4,25 @@ driver runs in a worker thread)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, cast
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+    cast,
+)
 
 from .._exceptions import DownloadWriteError, InvalidParameterError
 from .._jobs.events import check_callback
@@ -131,6 +145,8 @@ class Run:
         self.cond = threading.Condition()
         self.started = time.monotonic()
         self.interrupted = threading.Event()
+        self._stoppers: Dict[int, Callable[[], None]] = {}
+        self._stoppers_lock = threading.Lock()
         self._emit_lock = threading.Lock()
         self.output_dir = options.output_dir
 
@@ -274,6 +290,24 @@ class Run:
         with self.cond:
             self.scheduler.stop("interrupted")
             self.cond.notify_all()
+        with self._stoppers_lock:
+            stoppers = list(self._stoppers.values())
+        for stop in stoppers:
+            stop()
+
+    @contextlib.contextmanager
+    def stopping(self, stop: Callable[[], None]) -> Generator[None, None, None]:
+        """While in it, an interrupt also calls ``stop`` (which cuts a transfer blocked in a read: the
+        sync driver's workers see no Ctrl-C of their own)."""
+        with self._stoppers_lock:
+            self._stoppers[id(stop)] = stop
+        try:
+            if self.interrupted.is_set():
+                stop()
+            yield
+        finally:
+            with self._stoppers_lock:
+                self._stoppers.pop(id(stop), None)
 
     def check_interrupted(self) -> None:
         if self.interrupted.is_set():

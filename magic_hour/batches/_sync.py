@@ -5,8 +5,9 @@ time from the journal: memory holds the items in hand, not the batch. Upload, wa
 the steps ``generate()`` is made of (``magic_hour._jobs``); the create is the resource's own, sent once.
 
 Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops the batch: no create starts, creates in
-flight get their answer recorded, uploads, waits and downloads stop at their next chunk or poll; the
-journal is released and the ``KeyboardInterrupt`` re-raised. The batch resumes with the same call.
+flight get their answer recorded, uploads, waits and downloads stop at their next chunk or poll (a
+download blocked in a read has its socket shut down: the workers see no Ctrl-C of their own); once every
+worker has ended, the journal is released and the ``KeyboardInterrupt`` re-raised. The batch resumes with the same call.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from .._client import http_of
 from .._core.retry import Sleep
 from .._exceptions import MagicHourError
 from .._jobs import sync_jobs
+from .._jobs.downloads import CANCEL
 from .._jobs.inputs import collect, substitute
 from .._jobs.polling import kind_of, project_request, setup_wait
 from .._jobs.runner import sync_wait
+from .._upload.threads import Cancelled, Interrupt
 from ._flow import (
     NETWORK,
     Acquire,
@@ -67,8 +70,11 @@ class ThreadRunner:
     def run(self) -> BatchSummary:
         run = self._run
         work: queue.Queue[Optional[Row]] = queue.Queue(maxsize=run.workers)
+        ended = [threading.Event() for _ in range(run.workers)]
         threads = [
-            threading.Thread(target=self._worker, args=(work,), name=f"magic-hour-batch-{i}", daemon=True)
+            threading.Thread(
+                target=self._worker, args=(work, ended[i]), name=f"magic-hour-batch-{i}", daemon=True
+            )
             for i in range(run.workers)
         ]
         for thread in threads:
@@ -83,11 +89,9 @@ class ThreadRunner:
             for _ in threads:
                 while not self._put(work, None):
                     pass
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.1)
+            _wait_for(ended)
         except KeyboardInterrupt:
-            self._interrupt(work, threads)
+            self._interrupt(work, threads, ended)
             raise
         if self._failure:
             raise self._failure[0]
@@ -101,7 +105,9 @@ class ThreadRunner:
             return False
         return True
 
-    def _interrupt(self, work: queue.Queue[Optional[Row]], threads: List[threading.Thread]) -> None:
+    def _interrupt(
+        self, work: queue.Queue[Optional[Row]], threads: List[threading.Thread], ended: List[threading.Event]
+    ) -> None:
         run = self._run
         run.interrupt()
         while True:  # the workers see the stop at their next step; creates in flight are recorded
@@ -114,23 +120,24 @@ class ThreadRunner:
                 work.put_nowait(None)
             except queue.Full:
                 break
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.1)
+        _wait_for(ended)
 
-    def _worker(self, work: queue.Queue[Optional[Row]]) -> None:
-        while True:
-            row = work.get()
-            if row is None:
-                return
-            try:
-                self._item(row)
-            except Stopped:
-                continue
-            except BaseException as exc:  # a bug, or the callback's own error: stop the batch with it
-                self._failure.append(exc)
-                self._run.interrupt()
-                return
+    def _worker(self, work: queue.Queue[Optional[Row]], ended: threading.Event) -> None:
+        try:
+            while True:
+                row = work.get()
+                if row is None:
+                    return
+                try:
+                    self._item(row)
+                except Stopped:
+                    continue
+                except BaseException as exc:  # a bug, or the callback's own error: stop the batch with it
+                    self._failure.append(exc)
+                    self._run.interrupt()
+                    return
+        finally:
+            ended.set()
 
     # ------------------------------------------------------------------ one item
 
@@ -233,8 +240,18 @@ class ThreadRunner:
             return names
         if isinstance(action, Download):
             for item, path in run.download_targets(action.project, action.names, action.resumed):
-                # Names the journal reserved for this item: a file under one is this item's own.
-                self._jobs.download([item], output=path, overwrite=True, on_progress=run.progress_stopper())
+                cancel = Interrupt()
+                token = CANCEL.set(cancel)  # the download's own: a stop shuts down a stalled read's socket
+                try:
+                    with run.stopping(cancel.set):
+                        # Names the journal reserved for this item: a file under one is this item's own.
+                        self._jobs.download(
+                            [item], output=path, overwrite=True, on_progress=run.progress_stopper()
+                        )
+                except Cancelled:
+                    raise Stopped() from None
+                finally:
+                    CANCEL.reset(token)
             return None
         raise AssertionError(f"unknown action {action!r}")
 
@@ -261,6 +278,15 @@ class ThreadRunner:
             return result
         finally:
             self._shared.release(mine, paths)
+
+
+def _wait_for(ended: List[threading.Event]) -> None:
+    """Until every worker has ended. Events, not ``Thread.join()``: a join interrupted by Ctrl-C marks a
+    thread that still runs as stopped (CPython bpo-45274), and the run would return under a worker still
+    writing to its journal."""
+    for event in ended:
+        while not event.wait(0.1):
+            pass
 
 
 def _emitter(run: Run) -> Any:
