@@ -8,6 +8,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import shlex
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from typing import Any, Iterator, List
 
 import pytest
 from _batch_helpers import photos
-from _cli import PY, TOKEN, env
+from _cli import PY, TOKEN, TTY_ENV, drawn_lines, env, run_in_pty, screen
 
 from magic_hour import JournalError, batches
 from magic_hour.cli import main
@@ -370,3 +371,39 @@ def test_completion(words: List[str], expected: List[str]) -> None:
 
     found = candidates(words)
     assert found[: len(expected)] == expected or set(expected) <= set(found), found
+
+
+STATUS = re.compile(r"^magic-hour: \[(\d+)/(\d+)\] (\d+) done.*?(?:; ([\d.]+)/s(?:, ETA (\w+))?)?$")
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("columns", [50, 120])
+def test_the_status_line_on_a_terminal_shows_the_rate_and_an_eta_and_fits(
+    fake: FakeMagicHour, server: FakeServer, tmp_path: Path, columns: int
+) -> None:
+    """12 items, 2 at a time, renders of 0.4 s, on a pseudo-terminal: one status line redrawn in place,
+    never wider than the terminal (a wrapped line left its first rows behind at each redraw, the rate
+    and ETA cut off at 50 columns), with a rate and an ETA once items end (never 'ETA 0s' while
+    items are left); at the end the terminal shows the summary alone."""
+    photos(tmp_path / "photos", 12)
+    fake.render_seconds = 0.4
+    argv = [PY, "-m", "magic_hour", "--base-url", server.url, "batch", "run", "image", "remove-background"]
+    argv += ["--image", str(tmp_path / "photos"), "--output-dir", str(tmp_path / "out")]
+    code, out = run_in_pty([*argv, "--max-concurrent-jobs", "2"], env(TOKEN, **TTY_ENV), columns=columns)
+    assert code == 0, out
+    drawn = [line for line in drawn_lines(out) if line.startswith("magic-hour: [")]
+    assert drawn and all(len(line) <= columns - 1 for line in drawn), drawn
+    seen = [STATUS.match(line) for line in drawn]
+    assert all(seen), drawn
+    paced = [m for m in seen if m is not None and m.group(4)]
+    assert paced, drawn  # the rate shows once items end
+    for m in paced:
+        ended, total, rate, eta = int(m.group(1)), int(m.group(2)), float(m.group(4)), m.group(5)
+        assert 0 < rate < 100 and total == 12
+        if ended < total:
+            assert eta is not None and eta != "0s"
+    etas = [int(m.group(5).rstrip("s")) for m in paced if m.group(5) and m.group(5)[:-1].isdigit()]
+    assert len(etas) < 2 or etas[0] > etas[-1]  # it comes down
+    shown = " ".join(screen(out, columns))
+    assert shown.replace(" ", "").startswith("magic-hour:12of12done,0failed,60creditscharged")
+    assert "[" not in shown  # no status line left behind

@@ -7,10 +7,12 @@ and the status line every 10 seconds.
 
 from __future__ import annotations
 
+import math
+import shutil
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Mapping, Optional
+from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
 from ._output import PROG, clean, say
 from ._progress import Reporter
@@ -37,29 +39,57 @@ def _duration(seconds: float) -> str:
 
 
 def status_line(
-    counts: Mapping[str, int], credits: int, elapsed: float, ended_here: int, concurrency: int
+    counts: Mapping[str, int],
+    credits: int,
+    elapsed: float,
+    ended_here: int,
+    concurrency: int,
+    width: Optional[int] = None,
 ) -> str:
-    """``[1,204/2,000] 1,200 done, 3 failed, 3 rendering, 794 to start; 6,020 credits; 2.1/s, ETA 6m19s``."""
+    """``[1,204/2,000] 1,200 done, 3 failed, 3 rendering, 794 to start; 6,020 credits; 2.1/s, ETA 6m19s``.
+
+    Within ``width`` characters (a terminal's line: a longer one would wrap, and the next draw would
+    clear only its last row), the details go first, least telling first: downloading, to start,
+    rendering, credits, failed; the counts, the rate and the ETA stay."""
     total = sum(counts.values())
     ended = sum(counts.get(state, 0) for state in ENDED)
-    parts = [f"{_count(counts.get('downloaded', 0))} done"]
+    # (what it says, the order it goes in when the line is too long: higher first)
+    parts: List[Tuple[str, int]] = [(f"{_count(counts.get('downloaded', 0))} done", 0)]
     for state, word in (("failed", "failed"), ("unknown", "may exist")):
         if counts.get(state):
-            parts.append(f"{_count(counts[state])} {word}")
+            parts.append((f"{_count(counts[state])} {word}", 1))
     rendering = counts.get("creating", 0) + counts.get("created", 0)
     if rendering:
-        parts.append(f"{_count(rendering)} rendering (at most {concurrency})")
+        parts.append((f"{_count(rendering)} rendering (at most {concurrency})", 3))
     if counts.get("finished"):
-        parts.append(f"{_count(counts['finished'])} downloading")
+        parts.append((f"{_count(counts['finished'])} downloading", 5))
     waiting = counts.get("planned", 0) + counts.get("uploaded", 0)
     if waiting:
-        parts.append(f"{_count(waiting)} to start")
-    line = f"[{_count(ended)}/{_count(total)}] {', '.join(parts)}; {_count(credits)} credits"
+        parts.append((f"{_count(waiting)} to start", 4))
+    money = (f"{_count(credits)} credits", 2)
+    pace = ""
     if ended_here and elapsed > 0:
         rate = ended_here / elapsed
         left = total - ended
-        line += f"; {rate:.1f}/s" + (f", ETA {_duration(left / rate)}" if left else "")
-    return line
+        # Rounded up: an ETA of 0s while items are left would say the batch is done.
+        pace = f"{rate:.1f}/s" + (f", ETA {_duration(math.ceil(left / rate))}" if left else "")
+
+    def line(kept: List[Tuple[str, int]]) -> str:
+        shown = [text for text, _ in kept if text != money[0]]
+        text = f"[{_count(ended)}/{_count(total)}] {', '.join(shown)}"
+        if money in kept:
+            text += f"; {money[0]}"
+        return text + (f"; {pace}" if pace else "")
+
+    kept = [*parts, money]
+    text = line(kept)
+    while width is not None and len(text) > width:
+        droppable = [p for p in kept if p[1] > 0]
+        if not droppable:
+            return text[: max(width - 1, 0)] + "…" if width > 0 else ""
+        kept.remove(max(droppable, key=lambda p: p[1]))
+        text = line(kept)
+    return text
 
 
 class BatchReporter(Reporter):
@@ -72,6 +102,7 @@ class BatchReporter(Reporter):
         self._drawn = 0.0
         self._ended = 0
         self._line = ""
+        self._status: Optional[Tuple[Mapping[str, int], int, float, int, int]] = None
         self._stopped = False
 
     def __call__(self, update: BatchUpdate) -> None:
@@ -81,9 +112,14 @@ class BatchReporter(Reporter):
             item = update.item
             if item.state in ENDED and update.previous not in ENDED:
                 self._ended += 1
-            self._line = status_line(
-                update.counts, update.credits_charged, update.elapsed, self._ended, update.concurrency
+            self._status = (
+                update.counts,
+                update.credits_charged,
+                update.elapsed,
+                self._ended,
+                update.concurrency,
             )
+            self._line = status_line(*self._status)
             if item.state in ("failed", "unknown") or (not self._terminal and item.state in ENDED):
                 self._above(self._item_line(update))
             now = time.monotonic()
@@ -117,7 +153,10 @@ class BatchReporter(Reporter):
             self._draw()
 
     def _draw(self) -> None:
-        sys.stderr.write(f"\r\x1b[2K{PROG}: {clean(self._line)}")
+        # One row of the terminal as it is now (resized meanwhile, too), its last column left free.
+        width = shutil.get_terminal_size().columns - len(PROG) - 3
+        line = status_line(*self._status, width=width) if self._status else self._line
+        sys.stderr.write(f"\r\x1b[2K{PROG}: {clean(line)}")
         sys.stderr.flush()
 
     def stop(self, final: Optional[str] = None) -> None:
