@@ -490,7 +490,7 @@ def _commands(parser: argparse.ArgumentParser) -> List[argparse.ArgumentParser]:
 
 
 def test_every_command_is_a_leaf_with_the_globals_line_and_a_did_you_mean() -> None:
-    from magic_hour.cli._parser import build_parser
+    from magic_hour.cli._main import build_parser
 
     catalog = load_catalog()
     assert catalog is not None

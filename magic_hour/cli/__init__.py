@@ -5,7 +5,7 @@ Try it with no account (a mock server runs inside the command; nothing leaves th
     magic-hour mock samples
     magic-hour --mock image face-swap --face sample.png --image sample.png
 
-One job per module: :mod:`._main` (parse, run, exit code), :mod:`._parser` (arguments),
+One job per module: :mod:`._main` (the command tree, parse, run, exit code), :mod:`._parser` (arguments),
 :mod:`._catalog` (the command tree read from generated data), :mod:`._request` (a command's arguments
 back into its request), :mod:`._bounded` (JSON input within bounds), :mod:`._checks` (a job's request
 checked before any upload), :mod:`._session` (the client, ``--mock``, logging, calls printed as the API

@@ -1,4 +1,5 @@
-"""``main``: parse, run the command, and turn every outcome into an exit code and what is printed.
+"""``main``: build the command tree (:func:`build_parser`: every command module's parsers), parse, run
+the command, and turn every outcome into an exit code and what is printed.
 
 Exit codes: 0 done; 1 the API, an upload or the job failed; 2 usage (bad option or input, no token:
 nothing was sent); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). With ``--json``, stdout always
@@ -13,6 +14,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence
 
+from .._version import __version__
 from ._output import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -27,13 +29,62 @@ from ._output import (
     say,
     usage_error_json,
 )
-from ._parser import UsageError, build_parser
+from ._parser import Parser, UsageError, add_files_commands, add_mock_commands, global_options
 
 if TYPE_CHECKING:
     from ._resume import JobState
     from ._signals import Run
 
 Command = Callable[[argparse.Namespace, "Run"], int]
+
+
+def build_parser(argv: Sequence[str] = ()) -> Parser:
+    """The ``magic-hour`` parser: the ``files`` commands and those of the generated catalog (flags built
+    only for the command named in ``argv``)."""
+    common = global_options(with_defaults=False)
+    parser = Parser(
+        prog=PROG,
+        description="The Magic Hour API from the terminal. Try it without an account: "
+        f"{PROG} mock samples (writes sample.png, sample.mp4 and sample.mp3 here), then "
+        f"{PROG} --mock image face-swap --face sample.png --image sample.png",
+        parents=[global_options(with_defaults=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+    add_files_commands(commands, common)
+    from ._webhooks import add_webhooks_commands
+
+    add_webhooks_commands(commands, common)
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description='Print a completion script: eval "$(magic-hour completion bash)" (or zsh), '
+        "or magic-hour completion fish | source.",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
+    completion.set_defaults(command_id="completion")
+    completion.leaf = True
+    values = commands.add_parser(
+        "values",
+        help="list the values an option takes (voices, templates, styles...)",
+        description=f"List the values an option of a command takes, one per line (--json: a document). "
+        f"{PROG} values audio speech --voice-name lists the voices; without the option, the options "
+        "of the command that have a list of values, with their counts.",
+    )
+    values.add_argument("words", nargs=argparse.REMAINDER, metavar="GROUP COMMAND [OPTION]")
+    values.set_defaults(command_id="values")
+    add_mock_commands(commands, common)
+    from ._catalog import add_catalog_commands, load_catalog
+
+    catalog = load_catalog()
+    if catalog is not None:
+        add_catalog_commands(commands, common, catalog, argv)
+    from ._batch import add_batch_command  # its own module: magic-hour batch
+
+    add_batch_command(commands, catalog, argv)
+    return parser
 
 
 def _commands() -> Dict[str, Command]:
@@ -142,8 +193,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         return complete(args_list[1:])
     if args_list == ["--version"]:  # the common case, without building the parser
-        from .._version import __version__
-
         sys.stdout.write(f"{PROG} {__version__}\n")
         return EXIT_OK
     try:

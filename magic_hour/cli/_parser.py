@@ -1,4 +1,6 @@
-"""The argument parser: global options, the ``files`` commands, and the commands of the catalog.
+"""The argument parser (:class:`Parser`: usage errors that lead somewhere), the global options, the
+value types of options, and the ``files`` and ``mock`` commands; ``_main.build_parser`` assembles the
+tree from these and the other command modules, so nothing here imports them.
 
 Imports nothing of the SDK beyond the extension table, so that ``--help`` and ``--version`` are cheap.
 """
@@ -14,7 +16,6 @@ import textwrap
 from typing import Any, Dict, FrozenSet, List, NoReturn, Optional, Sequence, Tuple
 
 from .._extensions import ASSET_TYPES, EXTENSIONS, describe_allowed, normalize_extension, type_for_extension
-from .._version import __version__
 from ._output import BASE_URL_ENV, PROG, TOKEN_ENV, article
 
 DEFAULT_CONCURRENCY = 4
@@ -417,52 +418,3 @@ def add_mock_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     for sub in (samples, where, reset):
         sub.set_defaults(command_id="mock")
         sub.leaf = True
-
-
-def build_parser(argv: Sequence[str] = ()) -> Parser:
-    """The ``magic-hour`` parser: the ``files`` commands and those of the generated catalog (flags built
-    only for the command named in ``argv``)."""
-    common = global_options(with_defaults=False)
-    parser = Parser(
-        prog=PROG,
-        description="The Magic Hour API from the terminal. Try it without an account: "
-        f"{PROG} mock samples (writes sample.png, sample.mp4 and sample.mp3 here), then "
-        f"{PROG} --mock image face-swap --face sample.png --image sample.png",
-        parents=[global_options(with_defaults=True)],
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    commands = parser.add_subparsers(
-        title="commands", dest="command", metavar="COMMAND", required=True, parser_class=Parser
-    )
-    add_files_commands(commands, common)
-    from ._webhooks import add_webhooks_commands
-
-    add_webhooks_commands(commands, common)
-    completion = commands.add_parser(
-        "completion",
-        help="print a shell completion script",
-        description='Print a completion script: eval "$(magic-hour completion bash)" (or zsh), '
-        "or magic-hour completion fish | source.",
-    )
-    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
-    completion.set_defaults(command_id="completion")
-    completion.leaf = True
-    values = commands.add_parser(
-        "values",
-        help="list the values an option takes (voices, templates, styles...)",
-        description=f"List the values an option of a command takes, one per line (--json: a document). "
-        f"{PROG} values audio speech --voice-name lists the voices; without the option, the options "
-        "of the command that have a list of values, with their counts.",
-    )
-    values.add_argument("words", nargs=argparse.REMAINDER, metavar="GROUP COMMAND [OPTION]")
-    values.set_defaults(command_id="values")
-    add_mock_commands(commands, common)
-    from ._catalog import add_catalog_commands, load_catalog
-
-    catalog = load_catalog()
-    if catalog is not None:
-        add_catalog_commands(commands, common, catalog, argv)
-    from ._batch import add_batch_command  # its own module: magic-hour batch
-
-    add_batch_command(commands, catalog, argv)
-    return parser
