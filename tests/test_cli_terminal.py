@@ -132,7 +132,7 @@ def test_ctrl_c_draws_each_bar_once_and_exits_130(
     assert "\x1b[?25h" in out.rsplit("\x1b[?25l", 1)[-1]  # the cursor is shown again
     check_fits(out, columns)
     shown = screen(out, columns)
-    for path in media:  # each bar once (the echoed ^C used to wrap, and the first bar was drawn twice)
+    for path in media:  # each bar once (an echoed ^C that wrapped would make the first bar drawn twice)
         assert len([line for line in shown if path.name in line]) == 1, shown
     assert shown[-1] == "magic-hour: interrupted"
     assert "Traceback" not in out

@@ -719,9 +719,9 @@ def test_small_things_of_help() -> None:
 
 
 def test_a_finished_transfers_rate_stays_put() -> None:
-    """The rate of a finished upload is its average over its own time: it no longer falls as the
-    display goes on (rich's windowed estimate empties after 30 s, and the fallback divided by a time
-    that kept running)."""
+    """The rate of a finished upload is its average over its own time: it does not fall as the display
+    goes on (rich's windowed estimate empties after 30 s, and a rate over the display's time would keep
+    falling)."""
     from rich.console import Console
 
     from magic_hour.cli._bars import FittedProgress, Layout, RateColumn
