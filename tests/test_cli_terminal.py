@@ -111,6 +111,25 @@ def test_terminal_without_rich_falls_back_to_plain_lines(fake: FakeMagicHour, se
     assert "progress bars need rich: pip install 'magic-hour[cli]' (showing plain progress)" in out
     assert f"{SAMPLE}: 100% (313 B of 313 B)" in out
     assert "api-assets/" in out
+    code, out = run_in_pty(  # a job command says the same
+        [
+            PY,
+            "-c",
+            no_rich,
+            "--base-url",
+            server.url,
+            "image",
+            "upscale",
+            "--image",
+            str(SAMPLE),
+            "--no-wait",
+        ],
+        env(TOKEN, **TTY_ENV),
+    )
+    assert code == 0, out
+    assert "progress bars need rich: pip install 'magic-hour[cli]' (showing plain progress)" in out
+    assert f"{SAMPLE}: 100% (313 B of 313 B)" in out  # the job's plain lines
+    assert "magic-hour: started image project " in out
 
 
 def _stop_when_uploading(fake: FakeMagicHour, count: int) -> object:

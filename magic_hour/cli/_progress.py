@@ -175,12 +175,11 @@ class JobReporter(Reporter):
 
 def make_job_reporter(quiet: bool) -> Reporter:
     """Bars when stderr is a terminal and rich is installed; plain lines otherwise; nothing if ``quiet``."""
-    import sys
-
     if not quiet and sys.stderr.isatty():
         try:
             from ._bars import RichJobReporter
         except ImportError:
+            say(f"progress bars need rich: {INSTALL_HINT} (showing plain progress)")
             return JobReporter()
         bars = RichJobReporter.create()
         if bars is not None:
