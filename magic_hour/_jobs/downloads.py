@@ -11,9 +11,7 @@ import contextlib
 import contextvars
 import functools
 import logging
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import IO, TYPE_CHECKING, Any, AsyncGenerator, Callable, Generator, List, Optional, Sequence
 
 import anyio
@@ -27,7 +25,7 @@ from .._core.flows import arun_flow, run_flow
 from .._core.transfers import TaskAttempt, ThreadAttempt
 from .._redact import request_of, scrub_text
 from .._upload.logs import install_log_filter, sending_put
-from .._upload.threads import Cancelled, Interrupt
+from .._upload.threads import Cancelled, Interrupt, run_pool
 from .disk import (
     WriteBuffer,
     claim,
@@ -111,47 +109,6 @@ async def abody_pieces(response: httpx.Response) -> AsyncGenerator[bytes, None]:
         return
     async for piece in response.aiter_raw():
         yield piece
-
-
-def run_threads(jobs: Sequence[Callable[[], None]], workers: int, cancel: Interrupt) -> None:
-    """Run ``jobs`` in a thread pool driven from a coordinator thread, so that Ctrl-C in the calling
-    thread never lands half-way through starting a worker; on an interruption or a failure the others
-    stop at once (``cancel`` cuts the reads they are blocked in) and the exception is raised once every
-    worker has stopped."""
-    failure: List[BaseException] = []
-    done = threading.Event()
-    # Each job runs in a copy of the caller's context (as anyio tasks do): downloads started from a
-    # progress callback inside a transfer then run on that transfer's slot instead of waiting for it.
-    contexts = [contextvars.copy_context() for _ in jobs]
-
-    def coordinate() -> None:
-        try:
-            if cancel.is_set():
-                return
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-download") as pool:
-                futures = [pool.submit(ctx.run, job) for ctx, job in zip(contexts, jobs)]
-                try:
-                    for future in as_completed(futures):
-                        future.result()
-                except BaseException as exc:
-                    cancel.set()
-                    failure.append(exc)
-                    for future in futures:
-                        future.cancel()
-        finally:
-            done.set()
-
-    coordinator = threading.Thread(target=coordinate, name="magic-hour-download-batch", daemon=True)
-    try:
-        coordinator.start()
-        done.wait()  # an Event, not join(): see the upload engine (bpo-45274)
-    except BaseException:
-        cancel.set()
-        if coordinator.is_alive():
-            done.wait()
-        raise
-    if failure:
-        raise failure[0]
 
 
 class WriteBehind:
@@ -247,22 +204,15 @@ class SyncDownloader:
         if not planned:
             return []
         planned = _prepare(planned)
-        paths = [t.path for t in planned]
         # Ctrl-C in the calling thread sets it (or a caller in another thread, through CANCEL): workers
         # stop at their next piece, and one blocked in a read (a server that stalls) has its socket shut
         # down, instead of waiting for the read timeout.
         cancel = CANCEL.get() or Interrupt()
 
-        def one(target: OutputFile) -> None:
-            paths[target.index] = self._one(target, emit, cancel)
+        def one(target: OutputFile) -> str:
+            return self._one(target, emit, cancel)
 
-        if len(planned) == 1 or plan.max_concurrency == 1:
-            for target in planned:
-                one(target)
-        else:
-            jobs = [functools.partial(one, t) for t in planned]
-            run_threads(jobs, min(plan.max_concurrency, len(planned)), cancel)
-        return paths
+        return run_pool(one, planned, plan.max_concurrency, cancel, "magic-hour-download")
 
     def _one(self, target: OutputFile, emit: Emitter, cancel: Interrupt) -> str:
         with self._http.transfers.attempt(cancel.event) as attempt:  # the client-wide bound on transfers

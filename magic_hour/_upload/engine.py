@@ -130,11 +130,8 @@ class SyncUploader:
                 source, lambda: self._upload_one(source, targets[source.index], progress, cancel, presign)
             )
 
-        if len(todo) <= 1 or max_concurrency == 1:
-            for s in todo:
-                results[s.index] = work(s)
-            return completed(results)
-        run_pool(todo, work, min(max_concurrency, len(todo)), cancel, results)
+        for source, result in zip(todo, run_pool(work, todo, max_concurrency, cancel, "magic-hour-upload")):
+            results[source.index] = result
         return completed(results)
 
     def _upload_one(

@@ -1,4 +1,4 @@
-"""The sync engine's thread pool, and how a batch is interrupted (Ctrl-C) within a moment."""
+"""The thread pool of sync uploads and downloads, and how a batch is interrupted (Ctrl-C) within a moment."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, List, Optional, Sequence, Set
+from typing import Any, Callable, List, Optional, Sequence, Set, TypeVar
 
 from .._core.deadline import Budget
-from .._errors.files import UploadResult
-from .inputs import Source
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_NOT_RUN: Any = object()  # an item a cancelled batch never started
 
 
 class Cancelled(Exception):
@@ -73,50 +76,55 @@ class Interrupt:
 
 
 def run_pool(
-    todo: Sequence[Source],
-    work: Callable[[Source], UploadResult],
-    workers: int,
+    work: Callable[[T], R],
+    items: Sequence[T],
+    max_concurrency: int,
     cancel: Interrupt,
-    results: List[Optional[UploadResult]],
-) -> None:
-    """Run ``work`` over ``todo`` in a thread pool, driven from a coordinator thread.
+    name: str,
+) -> List[R]:
+    """``work`` over each of ``items``, at most ``max_concurrency`` at a time; the results in order.
 
-    The calling thread only waits. A KeyboardInterrupt (Ctrl-C) or SystemExit lands there, wherever it
-    was, never half-way through starting a worker (``ThreadPoolExecutor.submit`` interrupted inside
-    ``Thread.start()`` would leave a worker the pool does not know of, still uploading). On such an
-    interruption :class:`Interrupt` stops in-flight work at once, queued files never start, and the
-    interruption is re-raised once every worker has stopped.
+    One item, or a bound of 1, runs in the calling thread. Otherwise a thread pool (threads named
+    ``name``) is driven from a coordinator thread, and the calling thread only waits: a
+    KeyboardInterrupt (Ctrl-C) or SystemExit lands there, wherever it was, never half-way through
+    starting a worker (``ThreadPoolExecutor.submit`` interrupted inside ``Thread.start()`` would leave
+    a worker the pool does not know of, still running). On such an interruption, or when an item
+    raises, ``cancel`` stops the work in flight at once (:class:`Interrupt`), items not started never
+    start, and the exception is raised once every worker has stopped; :class:`Cancelled` when
+    ``cancel`` was set from elsewhere and some item never ran.
 
-    Each worker stores its file's result itself, and a failure (the progress callback raised) sets the
-    interruption from the worker that met it: nothing wakes the coordinator per file (waiting for each
-    future to complete cost a wake-up and a GIL hand-off per file, a tenth of the CPU time of a batch of
-    small files), which sleeps until the pool is shut down.
+    Each worker stores its item's result itself, and a failure sets ``cancel`` from the worker that met
+    it: nothing wakes the coordinator per item (waiting for each future to complete cost a wake-up and a
+    GIL hand-off per item, a tenth of the CPU time of a batch of small uploads), which sleeps until the
+    pool is shut down.
     """
+    workers = min(max_concurrency, len(items))
+    if workers <= 1:
+        return [work(item) for item in items]
+    results: List[Any] = [_NOT_RUN] * len(items)
     failure: List[BaseException] = []
     done = threading.Event()
-    # Each file runs in a copy of the caller's context (as anyio tasks do): a batch started from a
+    # Each item runs in a copy of the caller's context (as anyio tasks do): a batch started from a
     # progress callback inside a transfer then runs on that transfer's slot instead of waiting for it.
-    contexts = [contextvars.copy_context() for _ in todo]
+    contexts = [contextvars.copy_context() for _ in items]
 
-    def run(context: contextvars.Context, source: Source) -> None:
-        if cancel.is_set():  # interrupted, or another file failed: queued files never start
+    def run(index: int, context: contextvars.Context, item: T) -> None:
+        if cancel.is_set():  # interrupted, or another item failed: queued items never start
             return
         try:
-            result = context.run(work, source)
-        except BaseException as exc:  # e.g. the progress callback raised: stop the others, re-raise
+            results[index] = context.run(work, item)
+        except BaseException as exc:  # e.g. a progress callback raised: stop the others, re-raise
+            failure.append(exc)  # before the others' Cancelled: this is the error the caller gets
             cancel.set()
-            failure.append(exc)
-            return
-        results[result.index] = result
 
     def coordinate() -> None:
         try:
             if cancel.is_set():  # interrupted while this thread was being started
                 return
-            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="magic-hour-upload")
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
             try:
-                for context, source in zip(contexts, todo):
-                    pool.submit(run, context, source)
+                for index, (context, item) in enumerate(zip(contexts, items)):
+                    pool.submit(run, index, context, item)
             except BaseException as exc:  # a worker thread that could not start
                 cancel.set()
                 failure.append(exc)
@@ -125,7 +133,7 @@ def run_pool(
         finally:
             done.set()
 
-    coordinator = threading.Thread(target=coordinate, name="magic-hour-upload-batch", daemon=True)
+    coordinator = threading.Thread(target=coordinate, name=f"{name}-batch", daemon=True)
     try:
         coordinator.start()
         # An Event, not join(): a join() interrupted by Ctrl-C may mark a running thread as stopped
@@ -138,3 +146,6 @@ def run_pool(
         raise
     if failure:
         raise failure[0]
+    if any(result is _NOT_RUN for result in results):  # ``cancel`` was set by another thread
+        raise Cancelled()
+    return results
