@@ -16,14 +16,14 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import httpx
+from conftest import default_ssl_context
 
 __all__ = [
     "Close",
     "Drip",
-    "cache_tls_contexts",
     "Forward",
     "Hang",
     "RawServer",
@@ -33,29 +33,6 @@ __all__ = [
     "Stall",
     "closed_port",
 ]
-
-
-_TLS: Dict[bool, Any] = {}
-
-
-def cache_tls_contexts(monkeypatch: Any) -> None:
-    """Build httpx's default TLS context once per process instead of once per client (~70 ms each here).
-
-    These tests speak plain http to 127.0.0.1, so the TLS context is never used; creating hundreds of
-    clients would otherwise spend most of the suite loading the CA bundle.
-    """
-    import httpx._transports.default as default
-
-    original = default.create_ssl_context
-
-    def create(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
-        if verify is True and cert is None:
-            if trust_env not in _TLS:
-                _TLS[trust_env] = original(verify=True, cert=None, trust_env=trust_env)
-            return _TLS[trust_env]
-        return original(verify=verify, cert=cert, trust_env=trust_env)
-
-    monkeypatch.setattr(default, "create_ssl_context", create)
 
 
 def closed_port() -> int:
@@ -193,7 +170,7 @@ class RawServer:
         self.host = host
         self.url = f"http://{host}:{self.port}"
         # Made now, not on the first Forward: that one may run under a client's short timeout.
-        self._upstream: Optional[httpx.Client] = httpx.Client(timeout=30)
+        self._upstream: Optional[httpx.Client] = httpx.Client(timeout=30, verify=default_ssl_context())
         self._accept_thread = threading.Thread(target=self._accept_loop, name="RawServer", daemon=True)
         self._accept_thread.start()
 
@@ -305,7 +282,7 @@ class RawServer:
     def _forward(self, forward: Forward, request: Received) -> Respond:
         with self._lock:
             if self._upstream is None:
-                self._upstream = httpx.Client(timeout=30)
+                self._upstream = httpx.Client(timeout=30, verify=default_ssl_context())
             upstream = self._upstream
         headers = [(k, v) for k, v in request.headers if k.lower() not in _HOP_HEADERS]
         response = upstream.request(

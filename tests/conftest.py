@@ -124,27 +124,33 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+_REAL_SSL_CONTEXT = httpx.create_ssl_context
+_SSL_CONTEXTS: Dict[Any, Any] = {}
+
+
+def default_ssl_context(trust_env: bool = True) -> Any:
+    """httpx's default TLS context (``verify=True``), built once per setting of the environment it reads:
+    building one loads the CA bundle (~30 ms), and the suite makes hundreds of clients."""
+    key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else False
+    if key not in _SSL_CONTEXTS:
+        _SSL_CONTEXTS[key] = _REAL_SSL_CONTEXT(trust_env=trust_env)
+    return _SSL_CONTEXTS[key]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _shared_default_ssl_context() -> Iterator[None]:
-    """Speed only: every ``httpx.Client()`` builds an SSL context with the default CA bundle (~40 ms);
-    the suite creates hundreds of clients. Reuse one context for the default settings, exactly as
-    httpx would have built it; any other ``verify``/``cert`` still gets its own."""
-    import httpx._transports.default as default_transport
-
-    real = default_transport.create_ssl_context
-    cache: Dict[Any, Any] = {}
+    """Speed only: the SDK's own clients get their TLS context from the public ``httpx.create_ssl_context``;
+    a default one is reused (:func:`default_ssl_context`), any other ``verify``/``cert`` gets its own. Raw
+    httpx clients of the tests get it through ``verify=`` (:meth:`Flavor.httpx_client`)."""
 
     def create_ssl_context(*args: Any, **kwargs: Any) -> Any:
-        if args or kwargs.get("verify", True) is not True or kwargs.get("cert") is not None:
-            return real(*args, **kwargs)
-        key = (tuple(sorted(kwargs.items())), os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-        if key not in cache:
-            cache[key] = real(**kwargs)
-        return cache[key]
+        default = not args and kwargs.get("verify", True) is True and kwargs.get("cert") is None
+        if default and not kwargs.get("http2"):
+            return default_ssl_context(kwargs.get("trust_env", True))
+        return _REAL_SSL_CONTEXT(*args, **kwargs)
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(default_transport, "create_ssl_context", create_ssl_context)
-    patch.setattr(httpx, "create_ssl_context", create_ssl_context)  # the SDK's own transport's
+    patch.setattr(httpx, "create_ssl_context", create_ssl_context)
     try:
         yield
     finally:
@@ -191,7 +197,11 @@ class Flavor:
         return client
 
     def httpx_client(self, **kwargs: Any) -> Any:
-        """An httpx client of the matching flavor (to lend with ``httpx_client=``)."""
+        """An httpx client of the matching flavor (to lend with ``httpx_client=``), with httpx's default TLS
+        context built once (:func:`default_ssl_context`) unless ``verify``, ``cert`` or ``transport`` is
+        given."""
+        if not {"verify", "cert", "transport"} & kwargs.keys():
+            kwargs["verify"] = default_ssl_context(kwargs.get("trust_env", True))
         client = self.httpx_cls(**kwargs)
         self._created.append(client)
         return client

@@ -19,7 +19,6 @@ import anyio
 import anyio.to_thread
 import psutil
 import pytest
-from _servers import cache_tls_contexts
 
 from magic_hour import AsyncClient, Client, UploadProgress
 from magic_hour.testing import FakeMagicHour, FakeServer
@@ -32,11 +31,6 @@ MB = 1024 * 1024
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 @pytest.fixture

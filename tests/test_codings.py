@@ -15,7 +15,7 @@ from typing import Any, Iterator, List
 import _modes
 import pytest
 from _codings import compress
-from _servers import RawServer, Respond, Unframed, cache_tls_contexts
+from _servers import RawServer, Respond, Unframed
 from conftest import Flavor
 
 from magic_hour import ApiConnectionError, DownloadError
@@ -24,11 +24,6 @@ from magic_hour._core import codings
 pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 @pytest.fixture

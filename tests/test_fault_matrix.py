@@ -39,7 +39,6 @@ from _servers import (
     Received,
     Reset,
     Respond,
-    cache_tls_contexts,
     closed_port,
 )
 from conftest import Flavor, Sleeps
@@ -117,11 +116,6 @@ class Env:
         if self.storage_proxy is not None:
             return len(self.storage_proxy.requests)
         return len(self.fake.requests_to("storage"))
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import _modes
 import pytest
 from _codings import CODINGS, bomb
-from _servers import Drip, RawServer, Reset, Respond, cache_tls_contexts, closed_port
+from _servers import Drip, RawServer, Reset, Respond, closed_port
 from conftest import TOKEN, Flavor, assert_no_secret
 
 from magic_hour import (
@@ -40,11 +40,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
 # Client, and AsyncClient on asyncio and on trio (see tests/_modes.py).
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 JSON = ("Content-Type", "application/json")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import trio
 from _forking import fork_and_wait
-from _servers import Hang, RawServer, Respond, cache_tls_contexts
+from _servers import Hang, RawServer, Respond
 from conftest import SEED_ITEMS, TOKEN
 
 from magic_hour import AsyncClient, Client, ClientClosedError, MagicHourError
@@ -23,11 +23,6 @@ from magic_hour import AsyncClient, Client, ClientClosedError, MagicHourError
 pytestmark = pytest.mark.full
 
 OK = Respond(200, [("Content-Type", "application/json")], b'{"items": []}')
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 @pytest.fixture

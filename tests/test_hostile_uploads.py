@@ -16,7 +16,7 @@ from typing import Any, Iterator, List
 
 import _modes
 import pytest
-from _servers import Hang, RawServer, Reset, Respond, cache_tls_contexts
+from _servers import Hang, RawServer, Reset, Respond
 from conftest import Flavor
 
 from magic_hour import (
@@ -35,11 +35,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.full]
 mode, anyio_backend, sdk = _modes.mode, _modes.anyio_backend, _modes.sdk
 
 JSON = ("Content-Type", "application/json")
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 @pytest.fixture

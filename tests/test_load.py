@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable, Iterator, List
 import httpx
 import psutil
 import pytest
-from _servers import Hang, RawServer, cache_tls_contexts
+from _servers import Hang, RawServer
 from conftest import Flavor
 
 from magic_hour import ApiTimeoutError, AsyncClient, Client
@@ -47,11 +47,6 @@ LEAK_LIMIT = 300  # live objects left after a measured run (one leaked object pe
 # it gets a small allowance (a server handler finishing), and the message names the count.
 OBJECTS_PER_THREAD = 60
 RSS_LIMIT = 48 * 1024 * 1024  # RSS growth over a measured run, after the warm-up
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 import httpx
 import pytest
 import respx
-from _servers import cache_tls_contexts
 from conftest import BASE_URL, TOKEN, UPLOAD_URLS_PATH, Flavor, presign_response
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -42,11 +41,6 @@ PROPERTY = settings(
     database=None,
 )
 STORAGE = "https://videos.magichour.ai/"
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 class Wire:

@@ -19,7 +19,7 @@ from typing import Any, Iterator, List
 
 import httpx
 import pytest
-from _servers import Forward, RawServer, Received, Respond, cache_tls_contexts
+from _servers import Forward, RawServer, Received, Respond
 from conftest import TOKEN, Flavor, Sleeps, assert_no_secret
 
 from magic_hour import (
@@ -35,11 +35,6 @@ from magic_hour import (
 from magic_hour.testing import FakeMagicHour, FakeServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def _fast_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    cache_tls_contexts(monkeypatch)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import httpx
 import pytest
 from _webhook_servers import serve_asgi, serve_wsgi
+from conftest import default_ssl_context
 
 from magic_hour.testing import sign_webhook, webhook_body
 
@@ -75,13 +76,13 @@ Send = Callable[[str, Any, Dict[str, str]], httpx.Response]
 
 
 def send_sync(url: str, content: Any, headers: Dict[str, str]) -> httpx.Response:
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=10, verify=default_ssl_context()) as http:
         return http.post(url, content=content, headers=headers)
 
 
 def send_async(url: str, content: Any, headers: Dict[str, str]) -> httpx.Response:
     async def main() -> httpx.Response:
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx.AsyncClient(timeout=10, verify=default_ssl_context()) as http:
             if isinstance(content, list):  # an async body: sent chunked
                 chunks: List[bytes] = content
 
