@@ -329,6 +329,33 @@ async def test_failed_items_are_retried_only_when_asked(sdk: Flavor, tmp_path: P
     assert [again[f.key].previous_projects[0] for f in failed] == [f.project_id for f in failed]
 
 
+@pytest.mark.parametrize("status", [422, 400])
+async def test_a_refusal_while_the_runs_jobs_render_waits_for_one_to_end(
+    sdk: Flavor, tmp_path: Path, status: int
+) -> None:
+    """The API's description documents no answer for the plan's limit of concurrent jobs: its creates
+    answer 400 and 422 to what they refuse (nothing started). Such a refusal while jobs of the run render
+    may be that limit: the item is tried again once one of them ends (and the bound comes down to what
+    renders), a few times at most; every item ends up created once, none failed."""
+    names = photos(tmp_path / "photos", 8)
+    bounds: List[int] = []
+    with served(render_seconds=0.1) as (fake, server):
+        fake.limit_concurrent_jobs(2, status=status)
+        client = client_for(sdk, fake, server)
+        summary = await run(
+            sdk,
+            client,
+            batches.each_file(TOOL, tmp_path / "photos"),
+            output_dir=tmp_path / "out",
+            max_concurrent_jobs=5,
+            poll_interval=0.02,
+            on_progress=lambda u: bounds.append(u.concurrency),
+        )
+        refused, counts = fake.refused_creates, fake.create_counts()
+    assert summary.complete and summary.failed == 0 and counts == dict.fromkeys(names, 1)
+    assert refused >= 1 and min(bounds) <= 2
+
+
 async def test_a_create_the_api_refuses_fails_the_item_without_charging(sdk: Flavor, tmp_path: Path) -> None:
     photos(tmp_path / "photos", 2)
     with served() as (fake, server):

@@ -53,6 +53,21 @@ def test_the_bound_halves_once_per_burst_of_429s_and_climbs_back_one_per_round()
     assert [int(x) for x in increases[2:5]] == [4, 5, 5] and increases[-2] < 8 and s.concurrency == 8
 
 
+def test_a_refusal_while_others_render_lowers_the_bound_to_them_and_waits_for_one() -> None:
+    s = Scheduler(5, None, 0, Clock())
+    for _ in range(3):
+        assert s.admit("t") == 0
+    assert s.refused("t") is True  # two others render: maybe the plan's limit
+    assert s.concurrency == 2 and s.running == 2
+    assert s.admit("t") is not None and s.admit("t") > 0  # paused until one of them ends
+    s.release()
+    assert s.admit("t") == 0  # one ended: the item tries again
+    s.release()
+    s.release()
+    assert s.running == 0 and s.admit("t") == 0
+    assert s.refused("t") is False and s.running == 0  # nothing else renders: a refusal of the item
+
+
 def test_retry_after_sets_the_pause_and_a_release_does_not_end_it() -> None:
     clock = Clock()
     s = Scheduler(3, None, 0, clock)

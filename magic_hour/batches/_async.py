@@ -33,6 +33,7 @@ from ._flow import (
     MayStart,
     NotCreated,
     Record,
+    Refused,
     Release,
     Stop,
     Throttle,
@@ -125,10 +126,9 @@ class TaskRunner:
                 if isinstance(action, (Acquire, TryAcquire, Hold)):
                     holding = await self._acquire(action)
                     result: Any = holding
-                elif isinstance(action, (Release, NotCreated, Throttle)):
+                elif isinstance(action, (Release, NotCreated, Throttle, Refused)):
                     holding = False
-                    self._schedule(action)
-                    result = None
+                    result = self._schedule(action)
                 elif isinstance(action, NETWORK):
                     try:
                         result = await self._perform(row, action)
@@ -163,8 +163,9 @@ class TaskRunner:
             with anyio.move_on_after(wait):
                 await changed.wait()
 
-    def _schedule(self, action: Any) -> None:
+    def _schedule(self, action: Any) -> Optional[bool]:
         run = self._run
+        retry: Optional[bool] = None
         with run.cond:
             scheduler = run.scheduler
             if isinstance(action, Release):
@@ -173,11 +174,14 @@ class TaskRunner:
                 scheduler.not_created(action.tool)
             elif isinstance(action, Throttle):
                 scheduler.throttled(action.tool, action.retry_after)
+            elif isinstance(action, Refused):
+                retry = scheduler.refused(action.tool)
             elif isinstance(action, Created):
                 scheduler.created(action.tool, action.credits)
             elif isinstance(action, Stop):
                 scheduler.stop(action.reason)
         self._notify()
+        return retry
 
     async def _perform(self, row: Row, action: Any) -> Any:
         run = self._run

@@ -12,7 +12,10 @@ was: ``created`` items are waited for and downloaded, never created again. A cre
 with the client's retries off, so that the flow decides. A 429 (nothing started) gives the slot back,
 lowers the bound and tries again later; a connection that failed before anything was sent (nothing
 started either) is tried again a few times; any answer that does not prove that nothing started
-(:class:`ProjectMayExistError`) makes the item ``unknown``, never sent again by a rerun.
+(:class:`ProjectMayExistError`) makes the item ``unknown``, never sent again by a rerun. A 400
+or 422 (refused: nothing started) while other jobs of the run render may be the plan's limit of
+concurrent jobs, which the API documents no answer for: the item waits for one of them to end and
+tries again, five times at most (see :class:`Refused`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ from .._jobs.polling import KINDS
 from ._journal import KEEP, Row
 from ._tools import Tool
 from ._types import CREATED, CREATING, DOWNLOADED, FAILED, FINISHED, PLANNED, UNKNOWN, UPLOADED, ItemFailure
+
+REFUSED = (400, 422)
+"""The refusals a create's description documents that could be the plan's limit of concurrent jobs (it
+documents no answer of its own for that; 429 is handled as a rate limit's, :class:`Throttle`)."""
 
 MAX_NAME = 100
 """Characters of the project name a batch gives a job (the item's label) when its params set none."""
@@ -120,6 +127,14 @@ class Throttle:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A create of ``tool`` was refused (400, 422): its slot is given back. ``True`` when the plan's limit
+    of concurrent generations may be why (other jobs of the run render): try again once one ends."""
+
+    tool: str
+
+
+@dataclass(frozen=True)
 class Stop:
     """No job of the batch can start any more (``reason``: see ``BatchSummary.stopped``)."""
 
@@ -181,6 +196,7 @@ Action = Union[
     Created,
     NotCreated,
     Throttle,
+    Refused,
     Stop,
     Create,
     Wait,
@@ -259,6 +275,10 @@ class FlowOptions:
     create_retries: int = 2
     """Tries again after a failure that proves nothing started (no connection made); 429s wait without
     limit."""
+    refusal_retries: int = 5
+    """Tries again after a 400 or 422 while other jobs of the run render (:class:`Refused`): the bound
+    climbing back after one may meet the plan's limit again, and the same item may be the one refused;
+    a job the API refuses for itself costs this many refused requests, nothing more."""
 
 
 # ------------------------------------------------------------------------------------------------ the flow
@@ -341,7 +361,7 @@ def _create(
 ) -> Generator[Action, Any, Optional[str]]:
     """Send the create once (see the module's docstring): the project's id, or ``None``. ``held``: the
     item holds a slot already, and its body is not recorded yet."""
-    transient = 0
+    transient = refusals = 0
     while True:
         if not held and not (yield Acquire(tool.name)):
             return None
@@ -370,7 +390,17 @@ def _create(
             yield Record(UPLOADED, {"failure": failure_of(exc, "create")})
             return None
         except MagicHourError as exc:
-            yield NotCreated(tool.name)
+            if (
+                isinstance(exc, ApiError)
+                and exc.status_code in REFUSED
+                and refusals < options.refusal_retries
+            ):
+                if (yield Refused(tool.name)):  # its slot given back either way
+                    refusals += 1
+                    yield Record(UPLOADED, {"failure": failure_of(exc, "create")})
+                    continue
+            else:
+                yield NotCreated(tool.name)
             if _nothing_started(exc) and transient < options.create_retries:
                 yield Record(UPLOADED, {"failure": failure_of(exc, "create")})
                 yield Sleep(retry_delay(transient))

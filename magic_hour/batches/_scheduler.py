@@ -10,6 +10,10 @@ Three things decide, checked by :meth:`Scheduler.admit` before every create:
 - **the budget**: once the credits charged reach ``max_credits``, no job starts; jobs already started finish.
   A create waits while the creates in flight, each at the highest price its tool cost so far, could use
   what is left;
+- **a refusal that may be the plan's limit**: the API's description documents no answer for a create
+  beyond the plan's concurrent generations (its creates answer ``400`` and ``422`` to what they refuse),
+  so a 400 or 422 while other jobs of the run hold slots brings the bound down to their number and
+  pauses new creates until one of them ends; the item tries again then (five times at most);
 - **a stop**: an interrupt, or an answer that no other job can succeed after (402: no credits left;
   401/403).
 """
@@ -113,6 +117,19 @@ class Scheduler:
         self.paused_until = max(self.paused_until, now + wait)
         # Without a server's word, a job of ours ending frees a place at the API: try again then.
         self.pause_ends_on_release = retry_after is None
+
+    def refused(self, tool: str) -> bool:
+        """A create of ``tool`` was refused (400, 422: nothing started); its slot is given back. ``True``
+        when other jobs of this run hold slots: the plan's limit of concurrent generations may be why (the
+        API documents no answer of its own for it), so the bound comes down to what they are and new
+        creates wait for one of them to end; then the item may try again."""
+        self.not_created(tool)
+        if self.running == 0:
+            return False
+        self.limit = max(1.0, min(self.limit, float(self.running)))
+        self.paused_until = max(self.paused_until, self.clock() + MAX_BACKOFF)
+        self.pause_ends_on_release = True
+        return True
 
     def release(self, ended: bool = True) -> None:
         """A job gives its slot back: its project ended (``ended``), or the run stopped waiting for it."""

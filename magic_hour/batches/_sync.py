@@ -37,6 +37,7 @@ from ._flow import (
     MayStart,
     NotCreated,
     Record,
+    Refused,
     Release,
     Stop,
     Throttle,
@@ -152,10 +153,9 @@ class ThreadRunner:
                 if isinstance(action, (Acquire, TryAcquire, Hold)):
                     holding = self._acquire(action)
                     result: Any = holding
-                elif isinstance(action, (Release, NotCreated, Throttle)):
+                elif isinstance(action, (Release, NotCreated, Throttle, Refused)):
                     holding = False
-                    self._schedule(action)
-                    result = None
+                    result = self._schedule(action)
                 elif isinstance(action, NETWORK):
                     try:
                         result = self._perform(row, action)
@@ -188,8 +188,9 @@ class ThreadRunner:
                     return False
                 run.cond.wait(wait)
 
-    def _schedule(self, action: Any) -> None:
+    def _schedule(self, action: Any) -> Optional[bool]:
         run = self._run
+        retry: Optional[bool] = None
         with run.cond:
             scheduler = run.scheduler
             if isinstance(action, Release):
@@ -198,11 +199,14 @@ class ThreadRunner:
                 scheduler.not_created(action.tool)
             elif isinstance(action, Throttle):
                 scheduler.throttled(action.tool, action.retry_after)
+            elif isinstance(action, Refused):
+                retry = scheduler.refused(action.tool)
             elif isinstance(action, Created):
                 scheduler.created(action.tool, action.credits)
             elif isinstance(action, Stop):
                 scheduler.stop(action.reason)
             run.cond.notify_all()
+        return retry
 
     def _sleep(self, seconds: float) -> None:
         if self._run.interrupted.wait(seconds):

@@ -36,8 +36,9 @@ class PlanKnobs:
         self, limit: Optional[int], *, status: int = 429, retry_after: Optional[float] = None
     ) -> None:
         """Refuse a create while ``limit`` projects are ``queued`` or ``rendering`` (a plan's limit of
-        concurrent generations: 3 on Creator, 5 on Pro), as the API does when it is exceeded: ``status``
-        (429) with ``{"message": "Too many concurrent jobs: ..."}`` and no project started; with
+        concurrent generations: 3 on Creator, 5 on Pro): ``status`` (429; the API's description documents
+        no answer for this, and its creates document 400 and 422 for what they refuse, which a batch
+        handles too) with ``{"message": "Too many concurrent jobs: ..."}`` and no project started; with
         ``Retry-After: <retry_after>`` if given. ``None`` lifts the limit. Projects render for
         ``render_seconds`` on the fake's clock: set it (``fake.render_seconds = 0.2``), or every project
         ends at once and the limit is never reached. Refused creates are recorded with

@@ -342,8 +342,8 @@ class ProjectStore:
 
 
 CONCURRENCY_MESSAGE = "Too many concurrent jobs: your plan allows {limit} at a time. Wait for one to finish."
-"""The message of the refusal (the API's description documents no answer for this; a rate limiter's
-429 with the API's ``{"message": ...}`` shape is what a client has to handle)."""
+"""The message of the refusal (the API's description documents no answer for this: a rate limiter's 429,
+or the 400 and 422 its creates document for a refusal, with the API's ``{"message": ...}`` shape)."""
 
 
 @dataclass
