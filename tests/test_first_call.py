@@ -158,7 +158,7 @@ else:
     else:
         import asyncio
         asyncio.run(main())
-watched = ("magic_hour._jobs", "magic_hour._upload", "pydantic", "anyio._backends")
+watched = ("magic_hour._jobs", "magic_hour._upload", "magic_hour.types", "pydantic", "anyio._backends")
 print(" ".join(sorted({n for n in on_loop if n.startswith(watched)})) or "-")
 """
 
@@ -167,8 +167,9 @@ print(" ".join(sorted({n for n in on_loop if n.startswith(watched)})) or "-")
 @pytest.mark.parametrize("mode", ["sync", "asyncio", "trio"])
 def test_a_first_job_imports_the_runner_off_the_event_loop(mode: str, call: str) -> None:
     # An async generate() (and files.upload_file) imports the job runner, the upload engine, pydantic
-    # and the result model in a worker thread the first time: on the loop they stalled every other task
-    # (a first generate imported pydantic on the loop). Sync calls import them directly: the control.
+    # and the response models (the result's; the upload-urls answer of generate's own presign) in a
+    # worker thread the first time: on the loop they stalled every other task (a first generate
+    # imported pydantic on the loop). Sync calls import them directly: the control.
     out = subprocess.run(
         [sys.executable, "-c", JOB_SCRIPT, mode, call],
         capture_output=True,

@@ -29,6 +29,7 @@ import httpx
 
 from .._core.deadline import budget_for
 from .._core.flows import arun_flow, run_flow
+from .._core.preload import aload
 from .._exceptions import MagicHourError
 from .batch import (
     UploadResult,
@@ -64,6 +65,8 @@ if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
     from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
+
+_PRESIGN_MODEL = "types.models.v1_files_upload_urls_create_response"
 
 # What asks the API for upload URLs: the engine's own request, or a resource's (client.v1.files).
 PresignCall = Callable[[Sequence[Source]], Any]
@@ -194,6 +197,7 @@ class AsyncUploader:
         self._http = http
 
     async def _presign(self, sources: Sequence[Source]) -> V1FilesUploadUrlsCreateResponse:
+        await aload(_PRESIGN_MODEL)  # the first time in a worker thread, not on the event loop
         from ..types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
         return await self._http.request(presign_request(sources), V1FilesUploadUrlsCreateResponse, None)
