@@ -149,6 +149,8 @@ async def test_final_transport_error(
     assert route.call_count == 3
     assert len(sleeps) == 2
     assert info.value.__cause__ is error
+    request = info.value.request  # the request the transport failed on, as httpx's error named it
+    assert request is not None and (request.method, request.url.path) == ("POST", UPLOAD_URLS_PATH)
     message = str(info.value)
     assert f"POST {UPLOAD_URLS_URL}" in message
     assert_no_secret(message, repr(info.value))

@@ -27,6 +27,7 @@ from .._exceptions import (
     ProjectMayExistConnectionError,
     ProjectMayExistTimeoutError,
 )
+from .._redact import request_of
 from .response import not_acted_on, status_error
 
 logger = logging.getLogger("magic_hour")
@@ -163,7 +164,7 @@ def connection_error(
     """Our typed error for a transport failure (the cause is kept as ``__cause__``). ``creates``: the kind
     of project the request starts; a :class:`ProjectMayExistError` when the failure does not prove that
     nothing started. ``total_timeout``: the call's deadline ended the retries after this failure."""
-    request = getattr(exc, "_request", None)
+    request = request_of(exc)
     if total_timeout:
         message = f"{what} did not complete within its total_timeout ({type(exc).__name__})"
     elif isinstance(exc, httpx.TimeoutException):
@@ -190,7 +191,7 @@ class DeadlineExceeded(ApiTimeoutError):
 
 
 def _out_of_time(outcome: Outcome, what: object) -> DeadlineExceeded:
-    request = outcome.request if isinstance(outcome, httpx.Response) else getattr(outcome, "_request", None)
+    request = request_of(outcome)
     return DeadlineExceeded(f"{what} did not complete before the deadline", request=request)
 
 
