@@ -4,28 +4,22 @@ The first call of an async method imports its response model (pydantic, then the
 anyio's event-loop backend (httpcore's networking and our semaphores use it): CPU work that would block
 every other task of the loop. Generated async methods await :func:`aload` first: the imports run in a
 worker thread the first time (through the loop's own executor, not anyio, whose backend is among them),
-and cost one ``sys.modules`` lookup afterwards. Sync methods import directly: there is no loop to stall.
+and cost one set lookup afterwards. Sync methods import directly: there is no loop to stall.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-from typing import Callable, List, TypeVar
+from typing import Callable, Optional, Set, TypeVar
 
 T = TypeVar("T")
 
 _PACKAGE = __name__.rsplit(".", 2)[0]  # magic_hour
 
 
-def _loaded(name: str) -> bool:
-    module = sys.modules.get(name)
-    if module is None:
-        return False
-    # A module another thread is still importing is in sys.modules already: importing it here would wait
-    # for that thread's import lock on the loop.
-    spec = getattr(module, "__spec__", None)
-    return not getattr(spec, "_initializing", False)
+# What aload imported completely (in its worker thread): a name in sys.modules may still be half-imported
+# by another thread, and importing it on the loop would wait there for that thread's import lock.
+_LOADED: Set[str] = set()
 
 
 async def in_thread(fn: Callable[[], T]) -> T:
@@ -44,19 +38,29 @@ async def in_thread(fn: Callable[[], T]) -> T:
     return fn()  # another loop anyio does not know: here
 
 
-def _import(names: List[str]) -> None:
-    for name in names:
-        importlib.import_module(name)
+async def _noop() -> None:
+    pass
+
+
+def _import(name: str, library: Optional[str]) -> None:
+    if library is not None and library not in _LOADED:
+        # anyio imports its backend for a library on first use, and offers no public way to ask for that
+        # import alone: a run of its own (a new, empty event loop in this worker thread) makes it.
+        import anyio
+
+        anyio.run(_noop, backend=library)
+        _LOADED.add(library)
+    importlib.import_module(name)
 
 
 async def aload(module: str) -> None:
-    """Import ``magic_hour.<module>`` (e.g. ``types.models.x``) in a worker thread unless it is loaded,
-    with anyio's backend for the running event loop."""
+    """Import ``magic_hour.<module>`` (e.g. ``types.models.x``) in a worker thread the first time, with
+    anyio's backend for the running event loop."""
     name = f"{_PACKAGE}.{module}"
-    if _loaded(name):
+    if name in _LOADED:
         return
     import sniffio
 
     library = sniffio.current_async_library()
-    names = [f"anyio._backends._{library}", name] if library in ("asyncio", "trio") else [name]
-    await in_thread(lambda: _import(names))
+    await in_thread(lambda: _import(name, library if library in ("asyncio", "trio") else None))
+    _LOADED.add(name)
