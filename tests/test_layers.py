@@ -112,6 +112,87 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
     ]
 
 
+# Third-party packages the SDK runs on (its dependencies, extras and what they bring): only their public
+# names may be used. An underscore name of theirs can change in any release within our version ranges.
+DEPENDENCIES = {
+    "anyio",
+    "certifi",
+    "h11",
+    "h2",
+    "httpcore",
+    "httpx",
+    "idna",
+    "pydantic",
+    "pydantic_core",
+    "rich",
+    "sniffio",
+    "socksio",
+    "trio",
+    "typing_extensions",
+}
+
+
+def _private(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return parts[0] in DEPENDENCIES and any(p.startswith("_") and not p.endswith("__") for p in parts[1:])
+
+
+def private_uses(root: Path = ROOT) -> List[str]:
+    """Every private module or name of a dependency the package imports, reads as an attribute
+    (``httpx._utils``) or names in a string (``import_module("anyio._backends._asyncio")``)."""
+    found: List[str] = []
+    for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root.parent)
+        for line, target in imports(path, root):
+            if _private(target):
+                found.append(f"{where}:{line}: {target}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            used = ""
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and not node.level
+                and not _private(node.module)
+            ):
+                used = next(
+                    (f"{node.module}.{a.name}" for a in node.names if _private(f"{node.module}.{a.name}")), ""
+                )
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                used = f"{node.value.id}.{node.attr}"
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                used = node.value
+            if used and _private(used):
+                found.append(f"{where}:{node.lineno}: {used}")
+    return found
+
+
+def test_no_private_name_of_a_dependency_is_used() -> None:
+    assert private_uses() == []
+
+
+def test_the_private_name_check_finds_each_kind(tmp_path: Path) -> None:
+    package = tmp_path / "magic_hour"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import httpx\n"
+        "import httpx._transports.default\n"
+        "from pydantic._internal import _model_construction\n"
+        "from httpx import URL, _utils\n"
+        "from typing_extensions import __all__\n"
+        "def f():\n"
+        "    return httpx._config, httpx.__version__, httpx.URL\n"
+        "NAME = 'anyio._backends._asyncio'\n"
+        "OURS = 'magic_hour._core'\n"
+    )
+    assert sorted(line.split(": ", 1)[1] for line in private_uses(package)) == [
+        "anyio._backends._asyncio",
+        "httpx._config",
+        "httpx._transports.default",
+        "httpx._utils",
+        "pydantic._internal",
+    ]
+
+
 def operation_words(root: Path = ROOT) -> List[str]:
     """String literals of ``_core`` (docstrings aside) that name an operation or one of its checks: the
     core gets what it needs passed in by the generated code, and knows no operation by name."""
