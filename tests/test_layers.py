@@ -304,10 +304,18 @@ def test_contributing_maps_every_jobs_module() -> None:
 
 
 @pytest.mark.parametrize(
-    ("package", "until"), [("testing", "  cli/ "), ("cli", "  helpers/ "), ("webhooks", "  batches/ ")]
+    ("package", "until"),
+    [
+        ("_upload", "  _jobs/ "),
+        ("testing", "  cli/ "),
+        ("cli", "  helpers/ "),
+        ("webhooks", "  batches/ "),
+        ("batches", "  resources/v1/ "),
+        ("helpers", "\ndocs/ "),
+    ],
 )
 def test_contributing_maps_every_module_of(package: str, until: str) -> None:
-    """CONTRIBUTING's layout map names each module of ``testing``, ``cli`` and ``webhooks``."""
+    """CONTRIBUTING's layout map names each module of these packages, in the package's own lines."""
     text = (ROOT.parent / "CONTRIBUTING.md").read_text(encoding="utf-8")
     mapped = text[text.index(f"  {package}/ ") : text.index(until)]
     modules = sorted(p.name for p in (ROOT / package).glob("*.py") if p.name != "__init__.py")
