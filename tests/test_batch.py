@@ -548,10 +548,14 @@ async def test_cancelling_an_async_run_records_every_create_and_a_rerun_finishes
     assert final.complete and counts == dict.fromkeys(names, 1)
 
 
-async def test_a_stop_ends_a_stalled_download_at_once(sdk: Flavor, tmp_path: Path) -> None:
-    """A download whose server stalls (20 s before it answers; the read timeout is 60 s): Ctrl-C (a
-    sync run: its workers see no KeyboardInterrupt of their own) or a cancel (an async run) ends the run
-    within a second or two, not when the server or the read timeout gives up; the next run downloads."""
+@pytest.mark.parametrize(("route", "left"), [("downloads", "finished"), ("storage", "planned")])
+async def test_a_stop_ends_a_stalled_transfer_at_once(
+    sdk: Flavor, tmp_path: Path, route: str, left: str
+) -> None:
+    """A download (or an upload's PUT) whose server stalls (20 s before it answers; the read timeout is
+    60 s): Ctrl-C (a sync run: its workers see no KeyboardInterrupt of their own) or a cancel (an async
+    run) ends the run within a second or two, not when the server or the read timeout gives up; the
+    item stays where it was (its download, or its upload, not recorded) and the next run finishes it."""
     import _thread
 
     import anyio
@@ -562,13 +566,13 @@ async def test_a_stop_ends_a_stalled_download_at_once(sdk: Flavor, tmp_path: Pat
 
     def wait_for_the_download(fake: Any) -> None:
         deadline = time.monotonic() + 20
-        while not fake.requests_to("downloads") and time.monotonic() < deadline:
+        while not fake.requests_to(route) and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.2)  # the worker is in its read
         stopped_at.append(time.monotonic())
 
     with served() as (fake, server):
-        fake.set_latency(20, route="downloads")
+        fake.set_latency(20, route=route)
         client = client_for(sdk, fake, server)
         jobs = batches.each_file(TOOL, tmp_path / "photos")
         if sdk.is_async:
@@ -594,7 +598,7 @@ async def test_a_stop_ends_a_stalled_download_at_once(sdk: Flavor, tmp_path: Pat
         # Every worker ended before the run returned (a Thread.join() interrupted by Ctrl-C took a live
         # worker for ended, and the run returned under it).
         assert not [t for t in threading.enumerate() if t.name.startswith("magic-hour-batch")]
-        assert states(out / "magic-hour-batch.sqlite") == {"p0.png": "finished"}
-        fake.set_latency(0, route="downloads")
+        assert states(out / "magic-hour-batch.sqlite") == {"p0.png": left}
+        fake.set_latency(0, route=route)
         summary = await run(sdk, client, output_dir=out)
     assert summary.complete and (out / "p0.png").exists() and len(fake.projects) == 1

@@ -25,7 +25,7 @@ from .._core.flows import arun_flow, run_flow
 from .._core.transfers import TaskAttempt, ThreadAttempt
 from .._redact import request_of, scrub_text
 from .._upload.logs import install_log_filter, sending_put
-from .._upload.threads import Cancelled, Interrupt, run_pool
+from .._upload.threads import CANCEL, Cancelled, Interrupt, run_pool
 from .disk import (
     WriteBuffer,
     claim,
@@ -186,13 +186,6 @@ async def _aclose(response: httpx.Response, pieces: AsyncGenerator[bytes, None])
                 pass
 
 
-CANCEL: contextvars.ContextVar[Optional[Interrupt]] = contextvars.ContextVar(
-    "magic_hour_cancel", default=None
-)
-"""The :class:`Interrupt` of the sync downloads started in this context, for a caller that stops them from
-another thread (a batch's workers see no Ctrl-C); by default each call makes its own."""
-
-
 class SyncDownloader:
     """Downloads outputs with a thread pool over the client's pooled :class:`httpx.Client`."""
 
@@ -204,7 +197,7 @@ class SyncDownloader:
         if not planned:
             return []
         planned = _prepare(planned)
-        # Ctrl-C in the calling thread sets it (or a caller in another thread, through CANCEL): workers
+        # Ctrl-C in the calling thread sets it (or a caller in another thread, through threads.CANCEL): workers
         # stop at their next piece, and one blocked in a read (a server that stalls) has its socket shut
         # down, instead of waiting for the read timeout.
         cancel = CANCEL.get() or Interrupt()

@@ -59,7 +59,7 @@ from .flow import CHUNK_SIZE, Presign, Put, UploadTarget, presign_batches, presi
 from .inputs import Source, restore_position
 from .logs import install_log_filter, sending_put
 from .reading import ThreadReader
-from .threads import Interrupt, run_pool
+from .threads import CANCEL, Interrupt, run_pool
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
@@ -126,7 +126,7 @@ class SyncUploader:
             accept_batch(batch, outcome, results, targets)
         todo = [s for s in sources if s.index in targets]
         progress = Progress(on_progress)
-        cancel = Interrupt()
+        cancel = CANCEL.get() or Interrupt()  # Ctrl-C here, or a caller elsewhere (threads.CANCEL)
 
         def work(source: Source) -> UploadResult:
             return file_outcome(

@@ -75,6 +75,13 @@ class Interrupt:
             raise Cancelled()
 
 
+CANCEL: contextvars.ContextVar[Optional[Interrupt]] = contextvars.ContextVar(
+    "magic_hour_cancel", default=None
+)
+"""The :class:`Interrupt` of the sync uploads and downloads started in this context, for a caller that
+stops them from another thread (a batch's workers see no Ctrl-C); by default each call makes its own."""
+
+
 def run_pool(
     work: Callable[[T], R],
     items: Sequence[T],

@@ -5,26 +5,28 @@ time from the journal: memory holds the items in hand, not the batch. Upload, wa
 the steps ``generate()`` is made of (``magic_hour._jobs``); the create is the resource's own, sent once.
 
 Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops the batch: no create starts, creates in
-flight get their answer recorded, uploads, waits and downloads stop at their next chunk or poll (a
-download blocked in a read has its socket shut down: the workers see no Ctrl-C of their own); once every
-worker has ended, the journal is released and the ``KeyboardInterrupt`` re-raised. The batch resumes with the same call.
+flight get their answer recorded, uploads, waits and downloads stop at their next chunk or poll (an
+upload or download blocked in a read has its socket shut down: the workers see no Ctrl-C of their
+own); once every worker has ended, the journal is released and the ``KeyboardInterrupt`` re-raised.
+The batch resumes with the same call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional
 
 from .._client import http_of
 from .._core.retry import Sleep
+from .._core.transfers import Interrupted
 from .._exceptions import MagicHourError
 from .._jobs import sync_jobs
-from .._jobs.downloads import CANCEL
 from .._jobs.inputs import collect, substitute
 from .._jobs.polling import kind_of, project_request, setup_wait
 from .._jobs.runner import sync_wait
-from .._upload.threads import Cancelled, Interrupt
+from .._upload.threads import CANCEL, Cancelled, Interrupt
 from ._flow import (
     NETWORK,
     Acquire,
@@ -89,7 +91,8 @@ class ThreadRunner:
                     break
             for _ in threads:
                 while not self._put(work, None):
-                    pass
+                    if all(e.is_set() for e in ended):  # none left to take it (each failed)
+                        break
             _wait_for(ended)
         except KeyboardInterrupt:
             self._interrupt(work, threads, ended)
@@ -244,20 +247,27 @@ class ThreadRunner:
             return names
         if isinstance(action, Download):
             for item, path in run.download_targets(action.project, action.names, action.resumed):
-                cancel = Interrupt()
-                token = CANCEL.set(cancel)  # the download's own: a stop shuts down a stalled read's socket
-                try:
-                    with run.stopping(cancel.set):
-                        # Names the journal reserved for this item: a file under one is this item's own.
-                        self._jobs.download(
-                            [item], output=path, overwrite=True, on_progress=run.progress_stopper()
-                        )
-                except Cancelled:
-                    raise Stopped() from None
-                finally:
-                    CANCEL.reset(token)
+                with self._cut_on_stop():
+                    # Names the journal reserved for this item: a file under one is this item's own.
+                    self._jobs.download(
+                        [item], output=path, overwrite=True, on_progress=run.progress_stopper()
+                    )
             return None
         raise AssertionError(f"unknown action {action!r}")
+
+    @contextlib.contextmanager
+    def _cut_on_stop(self) -> Generator[None, None, None]:
+        """Around a transfer: a stop (the workers see no Ctrl-C of their own) sets the transfer's own
+        :class:`Interrupt`, which also shuts down the socket of a read blocked on a stalled server."""
+        cancel = Interrupt()
+        token = CANCEL.set(cancel)
+        try:
+            with self._run.stopping(cancel.set):
+                yield
+        except (Cancelled, Interrupted):  # stopped in its transfer, or while waiting for a transfer slot
+            raise Stopped() from None
+        finally:
+            CANCEL.reset(token)
 
     def _upload(self, action: Upload) -> Any:
         """The item's files uploaded, each file the run shares with other items once (see ``_shared``)."""
@@ -277,7 +287,8 @@ class ThreadRunner:
         paths: Dict[Any, str] = {}
         try:
             body = substitute(action.params, found(inputs, known))
-            result = self._jobs.upload_inputs(body, action.files, _emitter(run))
+            with self._cut_on_stop():
+                result = self._jobs.upload_inputs(body, action.files, _emitter(run))
             paths = uploaded_paths(result, inputs, mine)
             return result
         finally:
