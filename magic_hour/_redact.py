@@ -104,17 +104,46 @@ def bearer_token(request: Optional[httpx.Request]) -> Optional[str]:
     return auth[7:].strip() or None if auth[:7].lower() == "bearer " else None
 
 
-def safe_url(url: object) -> str:
-    """A URL for messages and logs: no ``user:password@``, and ``?<redacted>`` for any query."""
+def visible(text: str) -> str:
+    """``text`` with every :func:`invisible` character percent-encoded (as httpx sends them), for messages
+    and logs: a URL from a server never moves the cursor or reorders what is shown."""
+    if text.isascii() and text.isprintable():  # the common case
+        return text
+    from urllib.parse import quote
+
+    return "".join(quote(c, safe="", errors="replace") if invisible(c) else c for c in text)
+
+
+# scheme://user:password@ of a URL httpx cannot read as one with a host: everything from // (or the
+# start) to the last @, even past a "/", "?" or "#" (an unencoded one in a password makes the URL
+# unparseable, and it is still a password).
+_ANY_USERINFO = r"(?s)^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//|\s*).*@"
+
+
+def safe_url(url: object, *, mark_query: bool = True) -> str:
+    """A URL (``str`` or ``httpx.URL``) for messages and logs, as given but for its secrets: no
+    ``user:password@``, ``?<redacted>`` in place of any query (a signed URL's is a credential; without
+    ``mark_query``, nothing: a value a program compares with the part of a URL before ``?``, as
+    ``DownloadError.url``), no fragment, and invisible characters percent-encoded (:func:`visible`)."""
     import httpx
 
+    text = str(url)
     try:
-        parsed = url if isinstance(url, httpx.URL) else httpx.URL(str(url))
-        text = str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
-        return text + "?" + REDACTED if parsed.query else text
-    except Exception:  # unparseable: keep only what is surely not a credential
-        text = str(url).split("?", 1)[0].split("#", 1)[0]
-        return re.sub(r"//[^/@]*@", "//", text)
+        parsed: Optional[httpx.URL] = url if isinstance(url, httpx.URL) else httpx.URL(text)
+    except Exception:
+        parsed = None
+    if parsed is None or not parsed.raw_host:
+        text = re.sub(_ANY_USERINFO, r"\1", text)
+    elif parsed.userinfo:  # the authority (after //, up to / ? #) up to its last @
+        start = text.find("//") + 2
+        found = re.compile(r"[/?#]").search(text, start)
+        at = text.rfind("@", start, found.start() if found else len(text))
+        text = text[:start] + text[at + 1 :] if start >= 2 and at >= 0 else re.sub(_ANY_USERINFO, r"\1", text)
+    cut = re.search(r"[?#]", text)
+    if cut is None:
+        return visible(text)
+    query = text[cut.start() :].split("#", 1)[0][1:]
+    return visible(text[: cut.start()]) + ("?" + REDACTED if query and mark_query else "")
 
 
 def safe_request(request: httpx.Request) -> httpx.Request:

@@ -171,6 +171,27 @@ async def test_an_official_except_catches_a_refused_download_from_the_helpers(
     assert len(server.requests) == 1  # a 403 is not retried
 
 
+async def test_a_password_with_an_at_sign_is_not_shown_by_a_failed_download(
+    sdk: Flavor, tmp_path: Path
+) -> None:
+    # A password holding an unencoded "@": the authority runs to the last "@", so all of "pa@ss-..." is
+    # the password (httpx reads it so); cutting at the first "@" showed "ss-pw-h1dden@" in .url.
+    with RawServer(then=CASES["status"][0]) as server:
+        host = server.url.split("//", 1)[1]
+        with pytest.raises(DownloadStatusError) as info:
+            await sdk.call(
+                sdk.client(max_retries=0).v1.files.download,
+                f"http://user:pa@ss-pw-h1dden@{host}/render.png?{SECRET}",
+                directory=tmp_path,
+            )
+    error = info.value
+    assert error.url == f"{server.url}/render.png"
+    assert f"downloading {server.url}/render.png to " in str(error)
+    for text in (str(error), repr(error), repr(error.__dict__), str(error.request.url)):
+        assert "h1dden" not in text and "user" not in text, text
+    assert_safe(error)
+
+
 # ------------------------------------------------------------------ compared with the official package
 
 OFFICIAL_SCRIPT = r"""

@@ -388,3 +388,37 @@ async def test_a_storage_redirect_is_not_followed_even_by_a_lent_client_that_fol
         assert info.value.status_code == 307
         assert len(storage.requests) == 1
         assert elsewhere.requests == []
+
+
+# ------------------------------------------------------------------------------------------ URLs shown
+
+# (URL, as messages show it). The one rule (_redact.safe_url): no user:password@ (up to the authority's
+# last "@"; in a URL httpx cannot read, to the last "@" of all), ?<redacted> for a query, no fragment,
+# invisible characters percent-encoded; the rest as given.
+SHOWN_URLS = [
+    ("https://u:p-h1dden@h/x.mp4?sig=h1dden#h1dden", "https://h/x.mp4?<redacted>"),
+    ("https://user:pa@ss-h1dden@host/x.mp4", "https://host/x.mp4"),  # was "https://ss-h1dden@host/..."
+    ("https://u@:h1dden@h/", "https://h/"),  # was "https://:h1dden@h/"
+    ("https://user:pa/ss-h1dden@host/x.mp4", "https://host/x.mp4"),  # unparseable: was shown whole
+    ("https://user:pa#ss-h1dden@host/x", "https://host/x"),  # was "https://user:pa"
+    ("https://u:p\\h1dden@h/x", "https://h/x"),
+    ("http://u:h1dden@[::1/hook?token=h1dden", "http://[::1/hook?<redacted>"),
+    ("https://host/a@b/c.mp4", "https://host/a@b/c.mp4"),  # an @ in the path is no credential
+    ("https://h/x?e=a@b#u:h1dden@z", "https://h/x?<redacted>"),
+    ("https://host/x\x1b[31m.mp4?sig", "https://host/x%1B[31m.mp4?<redacted>"),  # was shown raw
+    ("https://h\u200bost/x\n.mp4", "https://h%E2%80%8Bost/x%0A.mp4"),
+    ("https://h/café.mp4\u202e", "https://h/café.mp4%E2%80%AE"),
+    ("https://host/x.mp4?", "https://host/x.mp4"),
+    ("not a url ?x", "not a url ?<redacted>"),
+    (httpx.URL("https://u:h1dden@h/a%20b?sig=h1dden"), "https://h/a%20b?<redacted>"),
+]
+
+
+@pytest.mark.parametrize(("url", "shown"), SHOWN_URLS)
+def test_a_url_is_shown_without_its_secrets(url: object, shown: str) -> None:
+    from magic_hour._redact import safe_url
+
+    assert safe_url(url) == shown
+    # Without the mark (DownloadError.url, upload messages: the part before "?"), the same otherwise.
+    assert safe_url(url, mark_query=False) == shown.split("?<redacted>")[0]
+    assert "h1dden" not in shown

@@ -377,7 +377,7 @@ def test_trigger_shows_no_credential_of_the_handler_url(
     out = capsys.readouterr()
     assert "sent video.started (cuid-example) to " + handler_url + "/hook?<redacted>" in out.err
     assert "no answer from http://127.0.0.1:" in out.out + out.err
-    assert "invalid URL 'http://[::1/hook': Invalid port" in out.err  # was an internal error
+    assert "invalid URL 'http://[::1/hook?<redacted>': Invalid port" in out.err  # was an internal error
     assert "hunter2" not in out.out + out.err
 
 

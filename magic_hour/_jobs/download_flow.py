@@ -39,8 +39,8 @@ from .._exceptions import (
     DownloadStatusError,
     DownloadTimeoutError,
 )
-from .._redact import request_of
-from .names import OutputFile, shown_url
+from .._redact import request_of, safe_url
+from .names import OutputFile
 
 logger = logging.getLogger("magic_hour")
 
@@ -131,7 +131,7 @@ def _unsatisfied_total(response: httpx.Response) -> Optional[int]:
 
 def download_flow(url: str, path: str, *, max_retries: int) -> DownloadFlow:
     """Download ``url`` into the open temporary file; return its size. Raises :class:`DownloadError`."""
-    shown = shown_url(url)
+    shown = safe_url(url, mark_query=False)
     received = 0
     total: Optional[int] = None
     ranges = True  # cleared once the server shows it ignores them

@@ -23,7 +23,7 @@ from .._core.config import USER_AGENT
 from .._core.deadline import Budget, budget_for
 from .._core.flows import arun_flow, run_flow
 from .._core.transfers import TaskAttempt, ThreadAttempt
-from .._redact import request_of, scrub_text
+from .._redact import request_of, safe_url, scrub_text
 from .._upload.logs import install_log_filter, sending_put
 from .._upload.threads import CANCEL, Cancelled, Interrupt, run_pool
 from .disk import (
@@ -39,7 +39,7 @@ from .disk import (
 )
 from .download_flow import BodyDecoder, Discard, Open, Write, Written, already_read, download_flow
 from .events import DownloadProgress, Emitter
-from .names import OutputFile, OutputPlan, output_files, shown_url
+from .names import OutputFile, OutputPlan, output_files
 
 if TYPE_CHECKING:
     from .._core.transport import AsyncHTTP, SyncHTTP
@@ -60,15 +60,13 @@ def download_request(target: OutputFile, offset: int, timeout: httpx.Timeout) ->
 
 
 class _RedactDownloadQuery(logging.Filter):
-    """Rewrites httpx's ``HTTP Request: GET <url> ...`` line for our downloads to hide the signed query
-    (only records emitted while a download is being sent; the application's own traffic is untouched)."""
+    """Rewrites httpx's ``HTTP Request: GET <url> ...`` line for our downloads to hide the signed query and
+    credentials (only records emitted while a download is being sent; the application's own traffic is
+    untouched)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if _DOWNLOADING.get() and isinstance(record.args, tuple):
-            record.args = tuple(
-                f"{shown_url(str(a))}?<redacted>" if isinstance(a, httpx.URL) and a.query else a
-                for a in record.args
-            )
+            record.args = tuple(safe_url(a) if isinstance(a, httpx.URL) else a for a in record.args)
         return True
 
 

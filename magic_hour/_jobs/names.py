@@ -9,11 +9,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Set, Tuple, cast
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .._core.hosts import url_host_problem
 from .._exceptions import DownloadError, InvalidParameterError
-from .._redact import invisible
+from .._redact import invisible, safe_url
 
 MAX_NAME_BYTES = 200
 """Room below the usual 255-byte limit for the temporary file's prefix and suffix."""
@@ -23,21 +23,6 @@ _UNSAFE = re.compile(r'[<>:"/\\|?*]')
 _WINDOWS_RESERVED = re.compile(
     r"(?i)^(con|prn|aux|nul|com[\d\u00b9\u00b2\u00b3]|lpt[\d\u00b9\u00b2\u00b3]|conin\$|conout\$)(\.|$)"
 )
-
-
-def visible(text: str) -> str:
-    """``text`` with every :func:`~magic_hour._redact.invisible` character percent-encoded (as httpx
-    sends them), for messages and logs: a URL from a server never moves the cursor or reorders what is
-    shown."""
-    if text.isascii() and text.isprintable():  # the common case
-        return text
-    return "".join(quote(c, safe="", errors="replace") if invisible(c) else c for c in text)
-
-
-def shown_url(url: str) -> str:
-    """The URL as messages and logs show it: without query, fragment or ``user:password@`` (a download
-    URL's signature is a credential), its invisible characters made visible (:func:`visible`)."""
-    return visible(re.sub(r"(?<=//)[^/@]*@", "", url.split("?", 1)[0].split("#", 1)[0]))
 
 
 def clean_name(name: str) -> str:
@@ -214,7 +199,7 @@ class OutputFile:
 
     @property
     def shown(self) -> str:
-        return shown_url(self.url)
+        return safe_url(self.url, mark_query=False)
 
     def numbered(self, n: int) -> OutputFile:
         """The same output under ``<name>-<n><ext>``."""
@@ -275,9 +260,9 @@ def check_urls(urls: object, directory: Optional[str] = None) -> List[str]:
         ):
             out.append(url)
             continue
-        shown = shown_url(url) if isinstance(url, str) else item
+        shown = safe_url(url, mark_query=False) if isinstance(url, str) else item
         if not isinstance(item, str) and hasattr(item, "url"):
-            shown = shown_url(url) if isinstance(url, str) else repr(url)
+            shown = safe_url(url, mark_query=False) if isinstance(url, str) else repr(url)
             name = safe_name(url if isinstance(url, str) else "", i)
             path = name if directory is None else os.path.join(directory, name)
             raise DownloadError(

@@ -24,8 +24,8 @@ from .._exceptions import (
     UploadError,
     UploadUrlsMismatchError,
 )
-from .._redact import request_of
-from .flow import UploadTarget, parse_expires_at, url_without_query
+from .._redact import request_of, safe_url
+from .flow import UploadTarget, parse_expires_at
 from .inputs import Passthrough, Source, inspect_input
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def check_presigned(sources: Sequence[Source], targets: Sequence[UploadTarget]) 
         if problem is not None:
             raise UploadUrlsMismatchError(
                 f"the API returned an upload URL for {source.name} that cannot be used ({problem}): "
-                f"{url_without_query(target.upload_url)!r}; nothing was uploaded"
+                f"{safe_url(target.upload_url, mark_query=False)!r}; nothing was uploaded"
             )
     _check_unique(targets)
 
@@ -155,7 +155,7 @@ def _check_unique(targets: Sequence[UploadTarget], taken: Sequence[UploadTarget]
     for target in targets:
         if target.upload_url in urls or target.file_path in paths:
             kind, value = (
-                ("upload URL", url_without_query(target.upload_url))
+                ("upload URL", safe_url(target.upload_url, mark_query=False))
                 if target.upload_url in urls
                 else ("file_path", target.file_path)
             )

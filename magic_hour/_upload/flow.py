@@ -115,14 +115,8 @@ UploadAction = Union[Presign, Put, Sleep]
 UploadFlow = Generator[UploadAction, Any, str]
 
 
-def url_without_query(url: str) -> str:
-    """The URL without its query (the signature is a credential) or a ``user:password@``, for messages
-    (``types._base.redact_url`` keeps ``?<redacted>`` in its place instead)."""
-    return safe_url(url).split("?", 1)[0]
-
-
 class _PutName:
-    """``PUT <url without its query>`` for logs and messages, computed only when one is written: redacting
+    """``PUT <url without its secrets>`` for logs and messages, computed only when one is written: redacting
     costs two more URL parses per file, and most uploads never write it."""
 
     __slots__ = ("_text", "_url")
@@ -133,7 +127,7 @@ class _PutName:
 
     def __str__(self) -> str:
         if self._text is None:
-            self._text = f"PUT {url_without_query(self._url)}"
+            self._text = f"PUT {safe_url(self._url, mark_query=False)}"
         return self._text
 
 
