@@ -215,15 +215,20 @@ def test_import_is_lazy() -> None:
     assert "pydantic.main" in loaded
 
 
-def test_first_requests_load_no_webhooks_module() -> None:
-    """A sync and an async client's first requests leave the webhooks package unloaded (it is not needed to
-    call the API); ``client.webhooks`` loads it, for both clients."""
+def test_first_requests_load_neither_webhooks_nor_the_upload_engine() -> None:
+    """A sync and an async client's first requests leave the webhooks package and the upload engine
+    (``magic_hour._upload``) unloaded: neither is needed to call the API. ``client.webhooks`` and an
+    upload load them, for both clients."""
     first, later = json.loads(
         run_python(
-            "import asyncio, json, sys, respx, magic_hour\n"
+            "import asyncio, json, sys, tempfile, respx, magic_hour\n"
             "items = [{'extension': 'mp4', 'type_': 'video'}]\n"
+            "api = 'https://api.magichour.ai'\n"
+            "answer = {'items': [{'upload_url': 'https://s.example/k', 'file_path': 'api-assets/k.mp4',"
+            " 'expires_at': '2099-01-01T00:00:00Z'}]}\n"
             "with respx.mock() as m:\n"
-            "    m.post('https://api.magichour.ai/v1/files/upload-urls').respond(200, json={'items': []})\n"
+            "    m.post(api + '/v1/files/upload-urls').respond(200, json=answer)\n"
+            "    m.put('https://s.example/k').respond(200)\n"
             "    sync = magic_hour.Client(token='x' * 10)\n"
             "    sync.v1.files.upload_urls.create(items=items)\n"
             "    async def first():\n"
@@ -231,13 +236,16 @@ def test_first_requests_load_no_webhooks_module() -> None:
             "        await client.v1.files.upload_urls.create(items=items)\n"
             "        return client\n"
             "    async_ = asyncio.run(first())\n"
-            "    assert len(m.calls) == 2\n"
-            "first = sorted(sys.modules)\n"
+            "    first = sorted(sys.modules)\n"
+            "    f = tempfile.NamedTemporaryFile(suffix='.mp4')\n"
+            "    f.write(b'x'); f.flush()\n"
+            "    paths = [sync.v1.files.upload_file(f.name), asyncio.run(async_.v1.files.upload_file(f.name))]\n"
+            "    assert paths == ['api-assets/k.mp4'] * 2 and len(m.calls) == 6, (paths, len(m.calls))\n"
             "print(json.dumps([first, [type(c.webhooks).__name__ for c in (sync, async_)]]))"
         )
     )
     assert "magic_hour._client" in first and "magic_hour.types.models" in first  # the calls were made
-    assert [m for m in first if m.startswith("magic_hour.webhooks")] == []
+    assert [m for m in first if m.startswith(("magic_hour.webhooks", "magic_hour._upload"))] == []
     assert later == ["Webhooks", "Webhooks"]
 
 

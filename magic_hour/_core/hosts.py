@@ -5,6 +5,7 @@ Pure checks (which proxy a request goes through is ``owned.proxy_host``'s).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from typing import Optional
@@ -29,6 +30,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=256)  # pure; a batch's upload URLs share one host (IDNA and ipaddress are slow)
 def host_problem(host: str) -> Optional[str]:
     """Why ``host`` cannot be connected to (empty or over-long labels, a broken ``xn--`` label), or
     ``None`` when it is fine. These fail only when a request is sent, deep in the socket layer, with a

@@ -62,9 +62,11 @@ def _limit_for(response: httpx.Response) -> int:
 def _already_read(response: httpx.Response) -> Optional[httpx.Response]:
     """A transport that is not a network (a mock, the fake's) may hand back a body already in memory:
     only the limit is applied to it. ``None`` when the body is still to be read."""
+    if not response.is_stream_consumed:  # the network's answer: no exception raised and caught per call
+        return None
     try:
         content = response.content
-    except httpx.ResponseNotRead:
+    except httpx.ResponseNotRead:  # consumed by the caller without keeping it
         return None
     limit = _limit_for(response)
     if len(content) > limit:

@@ -6,7 +6,6 @@ import os
 from typing import TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Union
 
 from ...._core.preload import aload
-from ...._upload.batch import all_paths, one_path
 from .upload_urls import AsyncUploadUrls, UploadUrls
 
 if TYPE_CHECKING:
@@ -15,7 +14,8 @@ if TYPE_CHECKING:
     from ...._upload.engine import AsyncUploader, ProgressCallback, SyncUploader
     from ...._upload.inputs import FileInput, Source
 
-# The upload engine is imported on first use: `import magic_hour` stays as cheap as httpx itself.
+# The upload engine (and _upload.batch's helpers below) is imported on first use: `import magic_hour`
+# stays as cheap as httpx itself, and a first API request does not load it.
 
 __all__ = ["AsyncFiles", "AsyncFilesClient", "Files", "FilesClient"]
 
@@ -77,6 +77,8 @@ class FilesClient:
 
             file_path = client.v1.files.upload_file("clip.mp4")
         """
+        from ...._upload.batch import one_path
+
         return one_path(
             self._uploader().upload(
                 [file],
@@ -114,7 +116,7 @@ class FilesClient:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
-        from ...._upload.batch import check_concurrency, check_files
+        from ...._upload.batch import all_paths, check_concurrency, check_files
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
@@ -213,8 +215,11 @@ class AsyncFilesClient:
 
             file_path = client.v1.files.upload_file("clip.mp4")
         """
+        uploader = await self._uploader()  # loads the engine and _upload.batch off the event loop
+        from ...._upload.batch import one_path
+
         return one_path(
-            await (await self._uploader()).upload(
+            await uploader.upload(
                 [file],
                 type_=type_,
                 extension=extension,
@@ -250,7 +255,7 @@ class AsyncFilesClient:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
-        from ...._upload.batch import check_concurrency, check_files
+        from ...._upload.batch import all_paths, check_concurrency, check_files
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
