@@ -437,3 +437,21 @@ def test_completion_offers_every_option_of_the_webhooks_commands(
     assert options | set(GLOBAL) == set(candidates(["webhooks", command, "--"]))
     if command == "trigger":
         assert candidates(["webhooks", "trigger", ""]) == sorted(webhooks.EVENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # A password with an unencoded "/": no URL parses (httpx reads "pw-hunter2" as the port).
+        "https://hook-user:pw-hunter2/secret@hooks.example/hook?token=tok-hunter2",
+        # A leading blank: httpx parses it as a relative path, user:password included.
+        " https://hook-user:pw-hunter2-secret@hooks.example/hook",
+    ],
+)
+def test_a_refused_handler_url_is_quoted_without_its_credentials(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["webhooks", "trigger", "video.started", "--to", url, "--secret", SECRET]) == 2
+    err = capsys.readouterr().err
+    assert "invalid URL" in err and "hooks.example/hook" in err
+    assert "hunter2" not in err

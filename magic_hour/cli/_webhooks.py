@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -84,6 +85,8 @@ def _url(text: str) -> str:
             return text
         except httpx.InvalidURL as e:
             problem = f"{e}"
+            if "@" in text:  # httpx quotes the part it refused, which may be a piece of the password
+                problem = re.sub(r"'[^']*'", "'<hidden>'", problem)
     # shown without its user:password or query, which may be the handler's credentials
     raise argparse.ArgumentTypeError(f"invalid URL {safe_url(text)!r}: {problem}")
 
