@@ -391,6 +391,11 @@ async def test_official_only_fields_from_official_json_are_accepted(
         ("https://user:pw@s.example/a.mp4", "https://<redacted>@s.example/a.mp4"),
         ("https://s.example/a.mp4", "https://s.example/a.mp4"),
         ("api-assets/id/a.mp4", "api-assets/id/a.mp4"),
+        # URLs a parser would refuse still hide their secrets: a blank in the path, a leading blank, no scheme
+        ("https://s.example/a b.mp4?X-Signature=abc", "https://s.example/a b.mp4?<redacted>"),
+        (" https://user:pw@s.example/a.mp4", " https://<redacted>@s.example/a.mp4"),
+        ("//user:pw@s.example/a.mp4?X-Signature=abc", "//<redacted>@s.example/a.mp4?<redacted>"),
+        ("a prompt: a cat, a hat", "a prompt: a cat, a hat"),
     ],
 )
 def test_model_reprs_redact_url_secrets(url: str, shown: str) -> None:

@@ -16,8 +16,9 @@ import pydantic
 
 __all__ = ["BaseModel", "NoContent", "redact_url"]
 
-# A pattern: ``re`` compiles it on first use (a repr), not at import.
-_URL = r"(?s)^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#\s]*@)?([^?#\s]*)([?#].*)?$"
+# A pattern: ``re`` compiles it on first use (a repr), not at import. Loose on purpose (blanks, no scheme):
+# a URL a parser would refuse may still carry a signature or a password.
+_URL = r"(?s)^(\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//)([^/?#]*@)?([^?#]*)([?#].*)?$"
 
 
 def redact_url(value: str) -> str:
