@@ -137,6 +137,8 @@ mode, call = sys.argv[1], sys.argv[2]
 def start(client):
     if call == "upload_file":
         return client.v1.files.upload_file(str(photo))
+    if call == "upload_files":
+        return client.v1.files.upload_files([str(photo)])
     assets = {"source_file_path": str(photo), "target_file_path": str(photo)}
     return client.v1.face_swap_photo.generate(assets=assets, download_directory=str(folder / "out"))
 
@@ -163,10 +165,10 @@ print(" ".join(sorted({n for n in on_loop if n.startswith(watched)})) or "-")
 """
 
 
-@pytest.mark.parametrize("call", ["generate", "upload_file"])
+@pytest.mark.parametrize("call", ["generate", "upload_file", "upload_files"])
 @pytest.mark.parametrize("mode", ["sync", "asyncio", "trio"])
 def test_a_first_job_imports_the_runner_off_the_event_loop(mode: str, call: str) -> None:
-    # An async generate() (and files.upload_file) imports the job runner, the upload engine, pydantic
+    # An async generate() (and files.upload_file(s)) imports the job runner, the upload engine, pydantic
     # and the response models (the result's; the upload-urls answer of generate's own presign) in a
     # worker thread the first time: on the loop they stalled every other task (a first generate
     # imported pydantic on the loop). Sync calls import them directly: the control.

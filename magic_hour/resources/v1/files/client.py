@@ -255,12 +255,13 @@ class AsyncFilesClient:
 
             paths = client.v1.files.upload_files(["a.mp4", "b.png"], max_concurrency=4)
         """
+        uploader = await self._uploader()  # loads the engine and _upload.batch off the event loop
         from ...._upload.batch import all_paths, check_concurrency, check_files
 
         items = check_files(files)
         limit = check_concurrency(max_concurrency)
         return all_paths(
-            await (await self._uploader()).upload(
+            await uploader.upload(
                 items,
                 max_concurrency=limit,
                 on_progress=on_progress,
