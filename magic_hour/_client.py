@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, Union, overload
+from typing import TYPE_CHECKING, Any, Mapping, NoReturn, Optional, Type, Union, overload
 
 import httpx
 from typing_extensions import Self
@@ -195,6 +195,10 @@ class Client:
     def __repr__(self) -> str:
         return _repr(type(self).__name__, self._config)
 
+    def __reduce__(self) -> NoReturn:
+        # A client holds the API token and open connections: neither belongs in a pickle.
+        raise TypeError(f"{type(self).__name__} holds the API token and its connections; it is not pickled")
+
 
 class AsyncClient:
     """The asynchronous Magic Hour client (asyncio or trio).
@@ -312,6 +316,10 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         return _repr(type(self).__name__, self._config)
+
+    def __reduce__(self) -> NoReturn:
+        # A client holds the API token and open connections: neither belongs in a pickle.
+        raise TypeError(f"{type(self).__name__} holds the API token and its connections; it is not pickled")
 
 
 @overload

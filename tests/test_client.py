@@ -626,3 +626,16 @@ async def test_a_closed_client_raises_a_typed_error_before_sending(sdk: Any, api
     with pytest.raises(ClientClosedError):
         await sdk.create(borrower)
     assert not api.calls
+
+
+async def test_a_client_is_not_pickled(sdk: Flavor) -> None:
+    """A client holds the API token and its connections: pickling it is refused on purpose, saying why,
+    with no token in the message (not by accident of some attribute that cannot be pickled)."""
+    import copy
+    import pickle
+
+    client = sdk.client(token="sk-not-in-a-pickle")
+    for attempt in (pickle.dumps, copy.copy):
+        with pytest.raises(TypeError, match="it is not pickled") as info:
+            attempt(client)
+        assert "sk-not-in-a-pickle" not in str(info.value)
