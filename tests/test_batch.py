@@ -356,6 +356,25 @@ async def test_a_refusal_while_the_runs_jobs_render_waits_for_one_to_end(
     assert refused >= 1 and min(bounds) <= 2
 
 
+async def test_refusals_of_the_items_themselves_fail_at_once(sdk: Flavor, tmp_path: Path) -> None:
+    """Items the API refuses for themselves (a 422 for each, nothing of the run ever renders) fail at
+    once: the other items' creates in flight are no project rendering, so no refusal is taken for the
+    plan's limit (a 60 s pause and retried creates before)."""
+    jobs = [
+        BatchJob(
+            "ai_image_generator", {"image_count": 1, "style": {"prompt": f"cat {i}"}, "aspect_ratio": "7:3"}
+        )
+        for i in range(8)
+    ]
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        started = time.monotonic()
+        summary = await run(sdk, client, jobs, output_dir=tmp_path / "out", max_concurrent_jobs=4)
+        elapsed = time.monotonic() - started
+        sent = len(fake.requests_to("ai_image_generator.create"))
+    assert summary.failed == 8 and sent == 8 and elapsed < 20, (summary, sent, elapsed)
+
+
 async def test_a_create_the_api_refuses_fails_the_item_without_charging(sdk: Flavor, tmp_path: Path) -> None:
     photos(tmp_path / "photos", 2)
     with served() as (fake, server):

@@ -17,7 +17,7 @@ from magic_hour.batches import BatchJob, each_file
 from magic_hour.batches._flow import choose_names
 from magic_hour.batches._journal import Journal
 from magic_hour.batches._plan import plan_jobs
-from magic_hour.batches._scheduler import Scheduler
+from magic_hour.batches._scheduler import MAX_BACKOFF, Scheduler
 
 URL = "https://cdn.test/api-outputs/cm1/output.png?sig=1"
 
@@ -57,15 +57,40 @@ def test_a_refusal_while_others_render_lowers_the_bound_to_them_and_waits_for_on
     s = Scheduler(5, None, 0, Clock())
     for _ in range(3):
         assert s.admit("t") == 0
-    assert s.refused("t") is True  # two others render: maybe the plan's limit
+    s.created("t", 5)
+    s.created("t", 5)
+    s.refused("t")
+    assert s.verdict() is True  # two others render: maybe the plan's limit
     assert s.concurrency == 2 and s.running == 2
     assert s.admit("t") is not None and s.admit("t") > 0  # paused until one of them ends
     s.release()
     assert s.admit("t") == 0  # one ended: the item tries again
+    s.created("t", 5)
     s.release()
     s.release()
     assert s.running == 0 and s.admit("t") == 0
-    assert s.refused("t") is False and s.running == 0  # nothing else renders: a refusal of the item
+    s.refused("t")
+    assert s.verdict() is False and s.running == 0  # nothing else renders: a refusal of the item
+
+
+def test_a_refusal_is_judged_once_the_creates_in_flight_are_answered() -> None:
+    """Other items' creates in flight are no project rendering: the refusal waits for their answers
+    (no create starts meanwhile), then counts as the plan's limit only if one of them was accepted."""
+    s = Scheduler(4, None, 0, Clock())
+    for _ in range(3):
+        assert s.admit("t") == 0
+    s.refused("t")
+    assert s.verdict() is None and s.admit("t") == MAX_BACKOFF  # two creates in flight: not yet
+    s.refused("t")
+    assert s.verdict() is None
+    s.refused("t")  # the last one in flight refused too: nothing of the run renders
+    assert [s.verdict(), s.verdict(), s.verdict()] == [False, False, False]
+    assert s.running == 0 and s.concurrency == 4 and s.admit("t") == 0  # no pause, bound kept
+    assert s.admit("t") == 0
+    s.refused("t")
+    assert s.verdict() is None
+    s.created("t", 5)  # the other one was accepted: it renders
+    assert s.verdict() is True and s.concurrency == 1 and s.admit("t") > 0
 
 
 def test_retry_after_sets_the_pause_and_a_release_does_not_end_it() -> None:

@@ -126,9 +126,13 @@ class TaskRunner:
                 if isinstance(action, (Acquire, TryAcquire, Hold)):
                     holding = await self._acquire(action)
                     result: Any = holding
-                elif isinstance(action, (Release, NotCreated, Throttle, Refused)):
+                elif isinstance(action, Refused):
                     holding = False
-                    result = self._schedule(action)
+                    result = await self._judge(action)
+                elif isinstance(action, (Release, NotCreated, Throttle)):
+                    holding = False
+                    self._schedule(action)
+                    result = None
                 elif isinstance(action, NETWORK):
                     try:
                         result = await self._perform(row, action)
@@ -163,9 +167,24 @@ class TaskRunner:
             with anyio.move_on_after(wait):
                 await changed.wait()
 
-    def _schedule(self, action: Any) -> Optional[bool]:
+    async def _judge(self, action: Refused) -> bool:
+        """Whether a refused create may try again, once the run's creates in flight have their answers
+        (see ``Scheduler.verdict``)."""
         run = self._run
-        retry: Optional[bool] = None
+        with run.cond:
+            run.scheduler.refused(action.tool)
+        while True:
+            with run.cond:
+                retry = run.scheduler.verdict()
+            if retry is not None:
+                self._notify()
+                return retry
+            changed = self._changed
+            with anyio.move_on_after(0.1):
+                await changed.wait()
+
+    def _schedule(self, action: Any) -> None:
+        run = self._run
         with run.cond:
             scheduler = run.scheduler
             if isinstance(action, Release):
@@ -174,14 +193,11 @@ class TaskRunner:
                 scheduler.not_created(action.tool)
             elif isinstance(action, Throttle):
                 scheduler.throttled(action.tool, action.retry_after)
-            elif isinstance(action, Refused):
-                retry = scheduler.refused(action.tool)
             elif isinstance(action, Created):
                 scheduler.created(action.tool, action.credits)
             elif isinstance(action, Stop):
                 scheduler.stop(action.reason)
         self._notify()
-        return retry
 
     async def _perform(self, row: Row, action: Any) -> Any:
         run = self._run
@@ -191,7 +207,8 @@ class TaskRunner:
                 update = await anyio.to_thread.run_sync(run.record, row, action)
             return run.emit(update)
         if isinstance(action, (Created, Stop)):
-            return self._schedule(action)
+            self._schedule(action)
+            return None
         if isinstance(action, MayStart):
             with run.cond:
                 return run.scheduler.may_start() and not run.interrupted.is_set()

@@ -1,6 +1,6 @@
 """When a job may start (pure: no I/O, no threads; the drivers hold it under their own lock).
 
-Three things decide, checked by :meth:`Scheduler.admit` before every create:
+Four things decide, checked by :meth:`Scheduler.admit` before every create:
 
 - **the concurrency bound**: at most ``limit`` projects of this run render at once. It starts at the
   run's ``max_concurrent_jobs``. A 429 answering a create (the plan's limit of concurrent generations,
@@ -12,8 +12,10 @@ Three things decide, checked by :meth:`Scheduler.admit` before every create:
   what is left;
 - **a refusal that may be the plan's limit**: the API's description documents no answer for a create
   beyond the plan's concurrent generations (its creates answer ``400`` and ``422`` to what they refuse),
-  so a 400 or 422 while other jobs of the run hold slots brings the bound down to their number and
-  pauses new creates until one of them ends; the item tries again then (five times at most);
+  so a 400 or 422 is judged once the run's creates in flight have their answers (no create starts
+  meanwhile): if a project of the run renders then, the refusal may be the limit, the bound comes down
+  to the jobs holding slots and new creates wait for one of them to end; the item tries again then (five
+  times at most). With nothing of the run rendering, the item is refused for itself and fails at once;
 - **a stop**: an interrupt, or an answer that no other job can succeed after (402: no credits left;
   401/403).
 """
@@ -51,6 +53,8 @@ class Scheduler:
         self.throttles = 0
         """429s in a row (the back-off doubles with each)."""
         self.stopped: Optional[str] = None
+        self.judging = 0
+        """Refusals waiting for the creates in flight to be answered (see :meth:`verdict`)."""
 
     @property
     def concurrency(self) -> int:
@@ -73,6 +77,8 @@ class Scheduler:
             return None
         if self.max_credits is not None and self.spent + self.reserved() >= self.max_credits:
             return MAX_BACKOFF  # the creates in flight may use what is left: asked again when they end
+        if self.judging:
+            return MAX_BACKOFF  # asked again once the refusals are judged
         now = self.clock()
         if now < self.paused_until:
             return self.paused_until - now
@@ -118,13 +124,25 @@ class Scheduler:
         # Without a server's word, a job of ours ending frees a place at the API: try again then.
         self.pause_ends_on_release = retry_after is None
 
-    def refused(self, tool: str) -> bool:
-        """A create of ``tool`` was refused (400, 422: nothing started); its slot is given back. ``True``
-        when other jobs of this run hold slots: the plan's limit of concurrent generations may be why (the
-        API documents no answer of its own for it), so the bound comes down to what they are and new
-        creates wait for one of them to end; then the item may try again."""
+    def refused(self, tool: str) -> None:
+        """A create of ``tool`` was refused (400, 422: nothing started); its slot is given back. Whether
+        the plan's limit of concurrent generations may be why is decided by :meth:`verdict`; no create
+        starts until it is."""
         self.not_created(tool)
-        if self.running == 0:
+        self.judging += 1
+
+    def verdict(self) -> Optional[bool]:
+        """For a refusal (:meth:`refused`): ``None`` while creates of the run are in flight (they may be
+        accepted: a refusal is judged on projects the API holds, not on creates it may refuse too);
+        then ``True`` when a project of the run renders, as the limit (the API documents no answer of
+        its own for it) may be why: the bound comes down to the jobs holding slots and new creates wait
+        for one of them to end, then the item may try again. ``False``: nothing of the run renders, the
+        refusal is the item's own."""
+        rendering = self.running - sum(self.creating.values())
+        if rendering <= 0 and self.creating and self.stopped is None:
+            return None
+        self.judging = max(0, self.judging - 1)
+        if rendering <= 0:
             return False
         self.limit = max(1.0, min(self.limit, float(self.running)))
         self.paused_until = max(self.paused_until, self.clock() + MAX_BACKOFF)

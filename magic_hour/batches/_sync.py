@@ -156,9 +156,13 @@ class ThreadRunner:
                 if isinstance(action, (Acquire, TryAcquire, Hold)):
                     holding = self._acquire(action)
                     result: Any = holding
-                elif isinstance(action, (Release, NotCreated, Throttle, Refused)):
+                elif isinstance(action, Refused):
                     holding = False
-                    result = self._schedule(action)
+                    result = self._judge(action)
+                elif isinstance(action, (Release, NotCreated, Throttle)):
+                    holding = False
+                    self._schedule(action)
+                    result = None
                 elif isinstance(action, NETWORK):
                     try:
                         result = self._perform(row, action)
@@ -191,9 +195,21 @@ class ThreadRunner:
                     return False
                 run.cond.wait(wait)
 
-    def _schedule(self, action: Any) -> Optional[bool]:
+    def _judge(self, action: Refused) -> bool:
+        """Whether a refused create may try again, once the run's creates in flight have their answers
+        (see ``Scheduler.verdict``)."""
         run = self._run
-        retry: Optional[bool] = None
+        with run.cond:
+            run.scheduler.refused(action.tool)
+            while True:
+                retry = run.scheduler.verdict()
+                if retry is not None:
+                    run.cond.notify_all()
+                    return retry
+                run.cond.wait(0.1)
+
+    def _schedule(self, action: Any) -> None:
+        run = self._run
         with run.cond:
             scheduler = run.scheduler
             if isinstance(action, Release):
@@ -202,14 +218,11 @@ class ThreadRunner:
                 scheduler.not_created(action.tool)
             elif isinstance(action, Throttle):
                 scheduler.throttled(action.tool, action.retry_after)
-            elif isinstance(action, Refused):
-                retry = scheduler.refused(action.tool)
             elif isinstance(action, Created):
                 scheduler.created(action.tool, action.credits)
             elif isinstance(action, Stop):
                 scheduler.stop(action.reason)
             run.cond.notify_all()
-        return retry
 
     def _sleep(self, seconds: float) -> None:
         if self._run.interrupted.wait(seconds):
@@ -220,7 +233,8 @@ class ThreadRunner:
         if isinstance(action, Record):
             return run.emit(run.record(row, action))
         if isinstance(action, (Created, Stop)):
-            return self._schedule(action)
+            self._schedule(action)
+            return None
         if isinstance(action, MayStart):
             with run.cond:
                 return run.scheduler.may_start() and not run.interrupted.is_set()
