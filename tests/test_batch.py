@@ -567,6 +567,43 @@ async def test_cancelling_an_async_run_records_every_create_and_a_rerun_finishes
     assert final.complete and counts == dict.fromkeys(names, 1)
 
 
+def test_any_exception_in_the_calling_thread_stops_and_waits_for_the_workers(tmp_path: Path) -> None:
+    """A SystemExit raised in a sync run's calling thread (an app's SIGTERM handler; the same for any
+    exception other than KeyboardInterrupt) stops the batch as Ctrl-C does: the run returns once its
+    workers have ended (it returned under live workers, then released the journal they still wrote),
+    and the next run finishes the batch without creating anything twice."""
+    import os
+    import signal
+
+    from magic_hour import Client
+
+    names = photos(tmp_path / "photos", 4)
+    out = tmp_path / "out"
+
+    def terminate(fake: Any) -> None:
+        deadline = time.monotonic() + 20
+        while not fake.projects and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGUSR1)  # its handler runs in the main thread: the run's caller
+
+    def exit_now(signum: int, frame: Any) -> None:
+        raise SystemExit(3)
+
+    previous = signal.signal(signal.SIGUSR1, exit_now)
+    try:
+        with served(render_seconds=1.0) as (fake, server):
+            with Client(token=fake.token, base_url=server.url) as client:
+                threading.Thread(target=terminate, args=(fake,), daemon=True).start()
+                jobs = batches.each_file(TOOL, tmp_path / "photos")
+                with pytest.raises(SystemExit):
+                    client.batches.run(jobs, output_dir=out, poll_interval=0.02)
+                assert not [t for t in threading.enumerate() if t.name.startswith("magic-hour-batch")]
+                summary = client.batches.run(output_dir=out, poll_interval=0.02)
+            assert summary.complete and fake.create_counts() == dict.fromkeys(names, 1)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
 @pytest.mark.parametrize(("route", "left"), [("downloads", "finished"), ("storage", "planned")])
 async def test_a_stop_ends_a_stalled_transfer_at_once(
     sdk: Flavor, tmp_path: Path, route: str, left: str

@@ -7,8 +7,9 @@ the steps ``generate()`` is made of (``magic_hour._jobs``); the create is the re
 Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops the batch: no create starts, creates in
 flight get their answer recorded, uploads, waits and downloads stop at their next chunk or poll (an
 upload or download blocked in a read has its socket shut down: the workers see no Ctrl-C of their
-own); once every worker has ended, the journal is released and the ``KeyboardInterrupt`` re-raised.
-The batch resumes with the same call.
+own); once every worker has ended, the journal is released and the ``KeyboardInterrupt`` re-raised. Any
+other exception in the calling thread (a ``SystemExit`` from an app's signal handler) stops the batch
+the same way: the journal is never released under a worker. The batch resumes with the same call.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class ThreadRunner:
                     if all(e.is_set() for e in ended):  # none left to take it (each failed)
                         break
             _wait_for(ended)
-        except KeyboardInterrupt:
+        except BaseException:  # Ctrl-C, or any other (an app's SystemExit, the journal's own error)
             self._interrupt(work, threads, ended)
             raise
         if self._failure:
