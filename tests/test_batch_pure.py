@@ -283,6 +283,23 @@ def test_a_group_commit_that_fails_fails_every_writer_of_the_group(tmp_path: Pat
         journal.close()
 
 
+def test_a_closed_journal_refuses_every_write(tmp_path: Path) -> None:
+    """Once closed (its run ended, its lock released), a journal writes nothing: a 'creating' record
+    reopened the durable connection and reached the disk under another run's lock."""
+    path = tmp_path / "j.sqlite"
+    journal = _journal_with(path, 2)
+    journal.close()
+    with pytest.raises(JournalError, match="closed"):
+        journal.update(1, "creating", "planned", 0, durable=True, creating_since=1.0)
+    with pytest.raises(JournalError, match="closed"):
+        journal.update(2, "uploaded", "planned", 0)
+    with pytest.raises(JournalError, match="closed"):
+        journal.set_meta("x", "y")
+    journal.close()  # again: nothing to do
+    assert _committed(path) == {"k0": "planned", "k1": "planned"}
+    assert journal._synced is None
+
+
 def test_an_item_never_holds_a_shared_file_while_it_waits_for_another(tmp_path: Path) -> None:
     from magic_hour.batches._shared import SharedUploads
 

@@ -206,6 +206,7 @@ class Journal:
         self._db = db
         self._lock_db = lock
         self._synced: Optional[sqlite3.Connection] = None  # synchronous=FULL: the 'creating' records
+        self._closed = False  # every write refuses then: the run lock is released, another run may hold it
         self._mutex = threading.Lock()
         self._commit_lock = threading.Lock()  # held by the thread committing a group of writes
         self._queue_lock = threading.Lock()
@@ -323,6 +324,9 @@ class Journal:
     def close(self) -> None:
         """Close the journal (and release the run lock)."""
         with self._mutex:
+            if self._closed:
+                return
+            self._closed = True
             try:
                 if self._lock_db is not None:
                     self._db.execute("DELETE FROM meta WHERE name = 'owner'")
@@ -338,8 +342,14 @@ class Journal:
 
     # ------------------------------------------------------------------------------------------ writing
 
+    def _check_open(self) -> None:
+        """Under ``_mutex``, before any write."""
+        if self._closed:
+            raise JournalError(f"cannot write the batch journal {self.path}: it is closed", path=self.path)
+
     def _transaction(self, work: Callable[[sqlite3.Connection], Any], *, durable: bool = False) -> Any:
         with self._mutex:
+            self._check_open()
             db = self._db
             start, cpu = time.perf_counter(), time.thread_time()
             durable = durable and self.durable
@@ -403,6 +413,7 @@ class Journal:
             with self._mutex:
                 cpu = time.thread_time()
                 try:
+                    self._check_open()
                     db = self._db
                     if any(e.durable for e in batch):
                         if self._synced is None:
