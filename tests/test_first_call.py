@@ -139,12 +139,16 @@ def start(client):
         return client.v1.files.upload_file(str(photo))
     if call == "upload_files":
         return client.v1.files.upload_files([str(photo)])
+    if call == "batch":
+        job = {"tool": "image_background_remover", "params": {"assets": {"image_file_path": str(photo)}}}
+        return client.batches.run([job], output_dir=str(folder / "out"), poll_interval=0.01)
     assets = {"source_file_path": str(photo), "target_file_path": str(photo)}
     return client.v1.face_swap_photo.generate(assets=assets, download_directory=str(folder / "out"))
 
 if mode == "sync":
     with fake.client() as client:
         client.v1.files, client.v1.face_swap_photo  # the namespaces' own modules are not what is checked
+        call == "batch" and client.batches
         watching = True
         start(client)
 else:
@@ -152,6 +156,7 @@ else:
         global watching
         async with fake.async_client() as client:
             client.v1.files, client.v1.face_swap_photo
+            call == "batch" and client.batches
             watching = True
             await start(client)
     if mode == "trio":
@@ -160,18 +165,20 @@ else:
     else:
         import asyncio
         asyncio.run(main())
-watched = ("magic_hour._jobs", "magic_hour._upload", "magic_hour.types", "pydantic", "anyio._backends")
+watched = ("magic_hour._jobs", "magic_hour._upload", "magic_hour.types", "magic_hour.batches.", "pydantic")
+watched += ("anyio._backends", "sqlite3")
 print(" ".join(sorted({n for n in on_loop if n.startswith(watched)})) or "-")
 """
 
 
-@pytest.mark.parametrize("call", ["generate", "upload_file", "upload_files"])
+@pytest.mark.parametrize("call", ["generate", "upload_file", "upload_files", "batch"])
 @pytest.mark.parametrize("mode", ["sync", "asyncio", "trio"])
 def test_a_first_job_imports_the_runner_off_the_event_loop(mode: str, call: str) -> None:
     # An async generate() (and files.upload_file(s)) imports the job runner, the upload engine, pydantic
     # and the response models (the result's; the upload-urls answer of generate's own presign) in a
     # worker thread the first time: on the loop they stalled every other task (a first generate
-    # imported pydantic on the loop). Sync calls import them directly: the control.
+    # imported pydantic on the loop); a first batches.run the batch engine and sqlite3 too. Sync calls
+    # import them directly: the control.
     out = subprocess.run(
         [sys.executable, "-c", JOB_SCRIPT, mode, call],
         capture_output=True,
@@ -179,7 +186,9 @@ def test_a_first_job_imports_the_runner_off_the_event_loop(mode: str, call: str)
         check=True,
         timeout=120,
     ).stdout.split()
-    if mode == "sync":
+    if mode == "sync" and call == "batch":
+        assert {"magic_hour.batches._run", "magic_hour.batches._journal", "sqlite3"} <= set(out), out
+    elif mode == "sync":
         assert "magic_hour._jobs.runner" in out and "magic_hour._upload.engine" in out, out
     else:
         assert out == ["-"], out

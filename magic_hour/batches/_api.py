@@ -237,6 +237,11 @@ class AsyncBatches:
                 create starts, those in flight have their answer recorded, uploads, waits and downloads
                 stop; the journal is released and the interruption goes on. Run again to resume.
         """
+        from .._core.preload import aload
+
+        # The batch engine, the job steps and sqlite3: imported in a worker thread the first time, not on
+        # the event loop (tens of modules: every other task of the loop would wait for them).
+        await aload("batches._async")
         import anyio.to_thread
 
         from ._async import run_async

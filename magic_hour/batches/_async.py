@@ -14,6 +14,7 @@ import anyio
 import anyio.to_thread
 
 from .._client import http_of
+from .._core.preload import aload
 from .._core.retry import Sleep
 from .._exceptions import MagicHourError
 from .._jobs import async_jobs
@@ -199,6 +200,12 @@ class TaskRunner:
                 scheduler.stop(action.reason)
         self._notify()
 
+    async def _model(self, row: Row) -> Any:
+        """The model of the item's project, its module imported off the event loop the first time."""
+        tool = self._run.tool(row)
+        await aload(tool.model_module)
+        return tool.model()
+
     async def _perform(self, row: Row, action: Any) -> Any:
         run = self._run
         if isinstance(action, Record):
@@ -227,9 +234,9 @@ class TaskRunner:
             call = setup_wait(
                 action.kind, action.id, options.wait_timeout, options.poll_interval, False, None, None
             )
-            return await async_wait(self._http, call, run.tool(row).model(), None)
+            return await async_wait(self._http, call, await self._model(row), None)
         if isinstance(action, Fetch):
-            model = run.tool(row).model()
+            model = await self._model(row)
             return await self._http.request(project_request(kind_of(action.kind), action.id), model, None)
         if isinstance(action, Finish):
             finished: Any = None

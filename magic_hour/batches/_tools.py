@@ -57,10 +57,14 @@ class Tool:
                 )
         self.endpoint.build(params)
 
+    @property
+    def model_module(self) -> str:
+        """The module of :meth:`model` under ``magic_hour`` (for ``aload``)."""
+        return f"types.models.{GET_MODELS[self.kind][0]}"
+
     def model(self) -> Any:
         """The pydantic model of a project of this kind."""
-        module, name = GET_MODELS[self.kind]
-        return getattr(importlib.import_module(f"magic_hour.types.models.{module}"), name)
+        return getattr(importlib.import_module(f"magic_hour.{self.model_module}"), GET_MODELS[self.kind][1])
 
 
 def _load(name: str) -> Optional[Tool]:
