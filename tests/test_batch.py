@@ -658,3 +658,65 @@ async def test_a_stop_ends_a_stalled_transfer_at_once(
         fake.set_latency(0, route=route)
         summary = await run(sdk, client, output_dir=out)
     assert summary.complete and (out / "p0.png").exists() and len(fake.projects) == 1
+
+
+@pytest.mark.parametrize(("step", "left"), [("wait", "created"), ("fetch", "finished")])
+async def test_a_stop_ends_a_stalled_poll_at_once(sdk: Flavor, tmp_path: Path, step: str, left: str) -> None:
+    """A poll of the created project (or, resuming a finished item, the fetch of its download URLs) whose
+    server stalls (20 s before it answers; the read timeout is 60 s): Ctrl-C (sync) or a cancel (async)
+    ends the run within a second or two, not when the server or the read timeout gives up; the stop is
+    no failure of the item, which stays where it was, and the next run finishes it without a second
+    create."""
+    import _thread
+
+    import anyio
+
+    photos(tmp_path / "photos", 1)
+    out = tmp_path / "out"
+    route = "image_projects.get"
+    stopped_at: List[float] = []
+    polls = [0]  # of the route before the run that stalls
+
+    def wait_for_the_poll(fake: Any) -> None:
+        deadline = time.monotonic() + 20
+        while len(fake.requests_to(route)) == polls[0] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the worker is in its read
+        stopped_at.append(time.monotonic())
+
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        jobs = batches.each_file(TOOL, tmp_path / "photos")
+        if step == "fetch":  # the project finished, its outputs not downloaded: a rerun fetches it anew
+            await run(sdk, client, jobs, output_dir=out, download_outputs=False)
+            assert states(out / "magic-hour-batch.sqlite") == {"p0.png": "finished"}
+            jobs = None
+        polls[0] = len(fake.requests_to(route))
+        fake.set_latency(20, route=route)
+        if sdk.is_async:
+            async with anyio.create_task_group() as tg:
+
+                async def stop() -> None:
+                    await anyio.to_thread.run_sync(wait_for_the_poll, fake)
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(stop)
+                await run(sdk, client, jobs, output_dir=out)
+        else:
+
+            def ctrl_c() -> None:
+                wait_for_the_poll(fake)
+                _thread.interrupt_main()  # what Ctrl-C does to the calling thread
+
+            threading.Thread(target=ctrl_c, daemon=True).start()
+            with pytest.raises(KeyboardInterrupt):
+                await run(sdk, client, jobs, output_dir=out)
+        ended = time.monotonic()
+        assert stopped_at and ended - stopped_at[0] < 1.5
+        assert len(fake.requests_to(route)) == polls[0] + 1  # cut, not retried
+        assert not [t for t in threading.enumerate() if t.name.startswith("magic-hour-batch")]
+        (item,) = batches.items(out / "magic-hour-batch.sqlite")
+        assert (item.state, item.failure) == (left, None)
+        fake.set_latency(0, route=route)
+        summary = await run(sdk, client, output_dir=out)
+    assert summary.complete and (out / "p0.png").exists() and creates(fake) == 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, ContextManager, Mapping, Optional
 
 import httpcore
 import httpx
@@ -112,6 +112,14 @@ def call_deadline(total: Optional[float]) -> Optional[float]:
 
 
 CURRENT: contextvars.ContextVar[Optional[Budget]] = contextvars.ContextVar("magic_hour_budget", default=None)
+
+ATTEMPT: contextvars.ContextVar[Optional[Callable[[Budget], ContextManager[None]]]] = contextvars.ContextVar(
+    "magic_hour_attempt", default=None
+)
+"""Wraps each attempt of the sync API calls made in this context, given its :class:`Budget` (whose
+``stream`` the SDK's pool fills in): a batch's worker, which sees no Ctrl-C of its own, sets one that
+shuts down the socket of a poll blocked on a stalled server when the batch stops. Never around a create
+(``transport.py``): once sent, only its answer tells whether a project was started and billed."""
 
 
 def _cap(stream: object, timeout: Optional[float], *, reading: bool) -> Optional[float]:

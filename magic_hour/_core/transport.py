@@ -16,7 +16,7 @@ import httpx
 
 from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
 from .config import ClientConfig
-from .deadline import CURRENT, Budget, budget_for, call_deadline, lent_timeouts
+from .deadline import ATTEMPT, CURRENT, Budget, budget_for, call_deadline, lent_timeouts
 from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
 from .owned import proxy_host
@@ -127,6 +127,15 @@ class SyncHTTP(SyncPoolHolder):
         strict = deadline is not None and (total is None or deadline <= total)
         if strict:
             total = deadline
+        wrap = None if api_request.creates else ATTEMPT.get()  # a create is never cut (deadline.ATTEMPT)
+
+        def attempt(_: object) -> httpx.Response:
+            budget = budget_for(request, total)
+            if wrap is None:
+                return self.send(request, budget)
+            with wrap(budget):
+                return self.send(request, budget)
+
         response = run_flow(
             retry_flow(
                 max_retries=resolved.max_retries,
@@ -136,7 +145,7 @@ class SyncHTTP(SyncPoolHolder):
                 retry_may_duplicate=resolved.retry_may_duplicate,
                 strict_deadline=strict,
             ),
-            lambda _: self.send(request, budget_for(request, total)),
+            attempt,
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to, api_request.creates)

@@ -74,6 +74,19 @@ class Interrupt:
         if self.event.is_set():
             raise Cancelled()
 
+    @contextlib.contextmanager
+    def cutting(self, budget: Budget) -> Any:
+        """:meth:`tracking` around an attempt of an API call (``_core.deadline.ATTEMPT``): an attempt that
+        fails once the batch is interrupted (its socket shut down) raises :class:`Cancelled`, not the
+        transport error its call would retry."""
+        try:
+            with self.tracking(budget):
+                yield
+        except Exception:
+            if self.event.is_set():
+                raise Cancelled() from None
+            raise
+
 
 CANCEL: contextvars.ContextVar[Optional[Interrupt]] = contextvars.ContextVar(
     "magic_hour_cancel", default=None

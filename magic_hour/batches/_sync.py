@@ -6,10 +6,11 @@ the steps ``generate()`` is made of (``magic_hour._jobs``); the create is the re
 
 Ctrl-C (``KeyboardInterrupt`` in the calling thread) stops the batch: no create starts, creates in
 flight get their answer recorded, uploads, waits and downloads stop at their next chunk or poll (an
-upload or download blocked in a read has its socket shut down: the workers see no Ctrl-C of their
-own); once every worker has ended, the journal is released and the ``KeyboardInterrupt`` re-raised. Any
-other exception in the calling thread (a ``SystemExit`` from an app's signal handler) stops the batch
-the same way: the journal is never released under a worker. The batch resumes with the same call.
+upload, download, poll or fetch blocked in a read has its socket shut down: the workers see no Ctrl-C
+of their own; a create is never cut); once every worker has ended, the journal is released and the
+``KeyboardInterrupt`` re-raised. Any other exception in the calling thread (a ``SystemExit`` from an
+app's signal handler) stops the batch the same way: the journal is never released under a worker. The
+batch resumes with the same call.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional
 
 from .._client import http_of
+from .._core.deadline import ATTEMPT
 from .._core.retry import Sleep
 from .._core.transfers import Interrupted
 from .._exceptions import MagicHourError
@@ -252,10 +254,12 @@ class ThreadRunner:
             call = setup_wait(
                 action.kind, action.id, options.wait_timeout, options.poll_interval, False, None, None
             )
-            return sync_wait(self._http, call, run.tool(row).model(), None, self._sleep)
+            with self._cut_on_stop():
+                return sync_wait(self._http, call, run.tool(row).model(), None, self._sleep)
         if isinstance(action, Fetch):
             model = run.tool(row).model()
-            return self._http.request(project_request(kind_of(action.kind), action.id), model, None)
+            with self._cut_on_stop():
+                return self._http.request(project_request(kind_of(action.kind), action.id), model, None)
         if isinstance(action, Finish):
             names, update = run.finish(row, action)
             run.emit(update)
@@ -272,16 +276,19 @@ class ThreadRunner:
 
     @contextlib.contextmanager
     def _cut_on_stop(self) -> Generator[None, None, None]:
-        """Around a transfer: a stop (the workers see no Ctrl-C of their own) sets the transfer's own
-        :class:`Interrupt`, which also shuts down the socket of a read blocked on a stalled server."""
+        """Around a transfer, a poll or a fetch (never a create): a stop (the workers see no Ctrl-C of
+        their own) sets the step's own :class:`Interrupt`, which also shuts down the socket of a read
+        blocked on a stalled server, its transfers' (``CANCEL``) and its API calls' (``ATTEMPT``)."""
         cancel = Interrupt()
         token = CANCEL.set(cancel)
+        attempts = ATTEMPT.set(cancel.cutting)
         try:
             with self._run.stopping(cancel.set):
                 yield
-        except (Cancelled, Interrupted):  # stopped in its transfer, or while waiting for a transfer slot
+        except (Cancelled, Interrupted):  # stopped in its step, or while waiting for a transfer slot
             raise Stopped() from None
         finally:
+            ATTEMPT.reset(attempts)
             CANCEL.reset(token)
 
     def _upload(self, action: Upload) -> Any:
