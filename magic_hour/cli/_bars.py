@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Tuple, Type
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -209,6 +209,28 @@ class FittedProgress(Progress):
         return table
 
 
+def _terminal_progress(percent: Type[PercentColumn], size: Type[SizeColumn]) -> Optional[FittedProgress]:
+    """The bars of files and of jobs (they differ in how a percent and a size read) on stderr, if it is an
+    interactive terminal."""
+    console = Console(stderr=True)
+    if not console.is_terminal or console.is_dumb_terminal:
+        return None
+    layout = Layout(console)
+    return FittedProgress(
+        layout,
+        LabelColumn(layout, "label"),
+        FittedBar(layout),
+        percent(layout, "pct", PCT),
+        size(layout, "size", SIZE),
+        RateColumn(layout, "rate"),
+        FittedTimeRemaining(layout),
+        console=console,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        expand=False,
+    )
+
+
 class RichReporter(Reporter):
     """One bar per file (bytes, rate, time left) plus a total, drawn by rich on stderr."""
 
@@ -226,24 +248,8 @@ class RichReporter(Reporter):
     @staticmethod
     def create() -> Optional[RichReporter]:
         """A reporter for stderr if it is an interactive terminal, else ``None``."""
-        console = Console(stderr=True)
-        if not console.is_terminal or console.is_dumb_terminal:
-            return None
-        layout = Layout(console)
-        progress = FittedProgress(
-            layout,
-            LabelColumn(layout, "label"),
-            FittedBar(layout),
-            PercentColumn(layout, "pct", PCT),
-            SizeColumn(layout, "size", SIZE),
-            RateColumn(layout, "rate"),
-            FittedTimeRemaining(layout),
-            console=console,
-            redirect_stdout=False,
-            redirect_stderr=False,
-            expand=False,
-        )
-        return RichReporter(progress)
+        progress = _terminal_progress(PercentColumn, SizeColumn)
+        return None if progress is None else RichReporter(progress)
 
     def start(self, sources: Sequence[Source], concurrency: int, passed: int) -> None:
         self._few = len(sources) <= MAX_BARS
@@ -330,24 +336,8 @@ class RichJobReporter(Reporter):
 
     @staticmethod
     def create() -> Optional[RichJobReporter]:
-        console = Console(stderr=True)
-        if not console.is_terminal or console.is_dumb_terminal:
-            return None
-        layout = Layout(console)
-        progress = FittedProgress(
-            layout,
-            LabelColumn(layout, "label"),
-            FittedBar(layout),
-            JobPercent(layout, "pct", PCT),
-            JobSize(layout, "size", SIZE),
-            RateColumn(layout, "rate"),
-            FittedTimeRemaining(layout),
-            console=console,
-            redirect_stdout=False,
-            redirect_stderr=False,
-            expand=False,
-        )
-        return RichJobReporter(progress)
+        progress = _terminal_progress(JobPercent, JobSize)
+        return None if progress is None else RichJobReporter(progress)
 
     def __call__(self, event: Any) -> None:
         from .._jobs.events import DownloadProgress, JobDone, ProjectStatus

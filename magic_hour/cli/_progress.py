@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
 from ._output import INSTALL_HINT, human_size, percent, plural, say
 
@@ -104,20 +104,25 @@ class PlainReporter(Reporter):
                 self._say(event, f"{done}% ({human_size(event.bytes_sent)} of {human_size(event.total)})")
 
 
+def _terminal_bars(jobs: bool) -> Optional[Reporter]:
+    """Rich's bars (of jobs, or of files) when stderr is an interactive terminal; ``None`` elsewhere, and
+    without rich, after saying why the progress is plain."""
+    if not sys.stderr.isatty():
+        return None
+    try:
+        from ._bars import RichJobReporter, RichReporter
+    except ImportError:
+        say(f"progress bars need rich: {INSTALL_HINT} (showing plain progress)")
+        return None
+    return RichJobReporter.create() if jobs else RichReporter.create()
+
+
 def make_reporter(quiet: bool = False) -> Reporter:
     """Bars when stderr is a terminal and rich is installed; plain lines otherwise; nothing if ``quiet``."""
     if quiet:
         return Reporter()
-    if sys.stderr.isatty():
-        try:
-            from ._bars import RichReporter
-        except ImportError:
-            say(f"progress bars need rich: {INSTALL_HINT} (showing plain progress)")
-            return PlainReporter()
-        bars = RichReporter.create()
-        if bars is not None:
-            return bars
-    return PlainReporter()
+    bars = _terminal_bars(jobs=False)
+    return PlainReporter() if bars is None else bars
 
 
 class JobReporter(Reporter):
@@ -175,13 +180,5 @@ class JobReporter(Reporter):
 
 def make_job_reporter(quiet: bool) -> Reporter:
     """Bars when stderr is a terminal and rich is installed; plain lines otherwise; nothing if ``quiet``."""
-    if not quiet and sys.stderr.isatty():
-        try:
-            from ._bars import RichJobReporter
-        except ImportError:
-            say(f"progress bars need rich: {INSTALL_HINT} (showing plain progress)")
-            return JobReporter()
-        bars = RichJobReporter.create()
-        if bars is not None:
-            return bars
-    return JobReporter(quiet=quiet)
+    bars = None if quiet else _terminal_bars(jobs=True)
+    return JobReporter(quiet=quiet) if bars is None else bars
