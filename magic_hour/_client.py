@@ -21,6 +21,7 @@ from ._core.config import (
 from ._core.owned import OwnAsyncClient, OwnClient
 from ._core.transport import AsyncHTTP, SyncHTTP
 from ._exceptions import InvalidParameterError
+from ._redact import safe_url
 from .environment import Environment
 from .resources.v1 import V1, AsyncV1
 
@@ -38,8 +39,9 @@ _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepal
 
 def _repr(name: str, config: ClientConfig) -> str:
     token = "set" if config.token else "missing"
-    base_url = str(httpx.URL(config.base_url).copy_with(userinfo=b""))  # no user:password in reprs
-    return f"{name}(base_url={base_url!r}, token=<{token}>, max_retries={config.max_retries})"
+    return (
+        f"{name}(base_url={safe_url(config.base_url)!r}, token=<{token}>, max_retries={config.max_retries})"
+    )
 
 
 def _webhooks(secret: Optional[Secret]) -> Webhooks:

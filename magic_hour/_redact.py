@@ -118,32 +118,54 @@ def visible(text: str) -> str:
 # start) to the last @, even past a "/", "?" or "#" (an unencoded one in a password makes the URL
 # unparseable, and it is still a password).
 _ANY_USERINFO = r"(?s)^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//|\s*).*@"
+# What reads as a URL (blanks, an optional scheme, then //) for urls_only: loose on purpose, since a URL a
+# parser would refuse may still carry a signature or a password.
+_LOOKS_LIKE_URL = r"\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//"
 
 
-def safe_url(url: object, *, mark_query: bool = True) -> str:
-    """A URL (``str`` or ``httpx.URL``) for messages and logs, as given but for its secrets: no
-    ``user:password@``, ``?<redacted>`` in place of any query (a signed URL's is a credential; without
-    ``mark_query``, nothing: a value a program compares with the part of a URL before ``?``, as
-    ``DownloadError.url``), no fragment, and invisible characters percent-encoded (:func:`visible`)."""
+def safe_url(
+    url: object, *, mark_query: bool = True, mark_credentials: bool = False, urls_only: bool = False
+) -> str:
+    """A URL (``str`` or ``httpx.URL``) for messages, logs and reprs, as given but for its secrets.
+
+    - ``user:password@`` is dropped, or shown as ``<redacted>@`` with ``mark_credentials`` (a refused
+      base URL's message says it carries credentials; a model's repr shows its value's shape).
+    - A query or fragment (a signed URL's query is a credential) is shown as ``?<redacted>`` or
+      ``#<redacted>`` (a bare ``?`` or ``#`` as is); without ``mark_query`` it is dropped: a value a
+      program compares with the part of a URL before ``?``, as ``DownloadError.url``.
+    - Invisible characters are percent-encoded (:func:`visible`).
+    - With ``urls_only``, a string that does not start as a URL (``scheme://`` or ``//``, after blanks)
+      is returned unchanged: a model's repr passes every string field here, prompts included.
+    """
     import httpx
 
     text = str(url)
+    if urls_only and isinstance(url, str) and re.match(_LOOKS_LIKE_URL, text) is None:
+        return text
+    shown_credentials = r"\1" + (REDACTED + "@" if mark_credentials else "")
     try:
         parsed: Optional[httpx.URL] = url if isinstance(url, httpx.URL) else httpx.URL(text)
     except Exception:
         parsed = None
     if parsed is None or not parsed.raw_host:
-        text = re.sub(_ANY_USERINFO, r"\1", text)
+        text = re.sub(_ANY_USERINFO, shown_credentials, text)
     elif parsed.userinfo:  # the authority (after //, up to / ? #) up to its last @
         start = text.find("//") + 2
         found = re.compile(r"[/?#]").search(text, start)
         at = text.rfind("@", start, found.start() if found else len(text))
-        text = text[:start] + text[at + 1 :] if start >= 2 and at >= 0 else re.sub(_ANY_USERINFO, r"\1", text)
+        if start >= 2 and at >= 0:
+            text = text[:start] + (REDACTED + "@" if mark_credentials else "") + text[at + 1 :]
+        else:
+            text = re.sub(_ANY_USERINFO, shown_credentials, text)
     cut = re.search(r"[?#]", text)
     if cut is None:
         return visible(text)
-    query = text[cut.start() :].split("#", 1)[0][1:]
-    return visible(text[: cut.start()]) + ("?" + REDACTED if query and mark_query else "")
+    tail = text[cut.start() :]
+    if not mark_query:
+        tail = ""
+    elif len(tail) > 1:
+        tail = tail[0] + REDACTED
+    return visible(text[: cut.start()]) + tail
 
 
 def safe_request(request: httpx.Request) -> httpx.Request:

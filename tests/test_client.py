@@ -248,7 +248,7 @@ async def test_credentials_in_the_base_url_are_refused_without_showing_them(
         and "/pw" not in url
     ):
         assert "Basic auth in place of the API token" in str(error)
-        assert "<credentials>@" in str(error) and "without credentials" in error.allowed
+        assert "<redacted>@" in str(error) and "without credentials" in error.allowed
 
 
 @pytest.mark.parametrize(
@@ -264,7 +264,7 @@ async def test_a_refused_base_url_does_not_show_its_query_or_fragment(sdk: Flavo
     with pytest.raises(InvalidParameterError) as info:
         sdk.client(base_url=url)
     assert "s3cret-pw" not in str(info.value) and "s3cret-pw" not in repr(info.value.value)
-    assert "<hidden>" in str(info.value) and "without query or fragment" in info.value.allowed
+    assert "<redacted>" in str(info.value) and "without query or fragment" in info.value.allowed
 
 
 @pytest.mark.parametrize("url", ["https://@api.magichour.ai", "http://127.0.0.1:8080/@v1"])

@@ -14,6 +14,7 @@ import json
 import logging
 import pathlib
 import pickle
+import re
 import socket
 from typing import Any, Iterator, List
 
@@ -393,8 +394,8 @@ async def test_a_storage_redirect_is_not_followed_even_by_a_lent_client_that_fol
 # ------------------------------------------------------------------------------------------ URLs shown
 
 # (URL, as messages show it). The one rule (_redact.safe_url): no user:password@ (up to the authority's
-# last "@"; in a URL httpx cannot read, to the last "@" of all), ?<redacted> for a query, no fragment,
-# invisible characters percent-encoded; the rest as given.
+# last "@"; in a URL httpx cannot read, to the last "@" of all), ?<redacted> for a query (#<redacted>
+# for a fragment alone; a bare "?" as is), invisible characters percent-encoded; the rest as given.
 SHOWN_URLS = [
     ("https://u:p-h1dden@h/x.mp4?sig=h1dden#h1dden", "https://h/x.mp4?<redacted>"),
     ("https://user:pa@ss-h1dden@host/x.mp4", "https://host/x.mp4"),  # was "https://ss-h1dden@host/..."
@@ -408,7 +409,8 @@ SHOWN_URLS = [
     ("https://host/x\x1b[31m.mp4?sig", "https://host/x%1B[31m.mp4?<redacted>"),  # was shown raw
     ("https://h\u200bost/x\n.mp4", "https://h%E2%80%8Bost/x%0A.mp4"),
     ("https://h/café.mp4\u202e", "https://h/café.mp4%E2%80%AE"),
-    ("https://host/x.mp4?", "https://host/x.mp4"),
+    ("https://host/x.mp4?", "https://host/x.mp4?"),  # nothing to hide: a refused base URL shows why
+    ("https://h/x#h1dden", "https://h/x#<redacted>"),  # was "https://h/x"
     ("not a url ?x", "not a url ?<redacted>"),
     (httpx.URL("https://u:h1dden@h/a%20b?sig=h1dden"), "https://h/a%20b?<redacted>"),
 ]
@@ -420,5 +422,37 @@ def test_a_url_is_shown_without_its_secrets(url: object, shown: str) -> None:
 
     assert safe_url(url) == shown
     # Without the mark (DownloadError.url, upload messages: the part before "?"), the same otherwise.
-    assert safe_url(url, mark_query=False) == shown.split("?<redacted>")[0]
+    assert safe_url(url, mark_query=False) == re.split(r"[?#]", shown, maxsplit=1)[0]
     assert "h1dden" not in shown
+
+
+@pytest.mark.parametrize(
+    ("url", "marked"),
+    [
+        ("https://u:h1dden@h/x?sig=h1dden", "https://<redacted>@h/x?<redacted>"),
+        ("https://user:pa/ss-h1dden@host/x", "https://<redacted>@host/x"),  # unparseable
+        (" https://u:h1dden@h/x", " https://<redacted>@h/x"),  # a relative path to httpx
+        ("//u:h1dden@h/x", "//<redacted>@h/x"),
+        ("u:h1dden@h", "<redacted>@h"),  # "u" read as the scheme
+        ("https://host/a@b/c.mp4", "https://host/a@b/c.mp4"),  # an @ in the path is no credential
+    ],
+)
+def test_credentials_can_be_shown_as_a_mark(url: str, marked: str) -> None:
+    # A refused base URL's message and a model's repr say where the credentials were; other messages
+    # leave them out. Either way the same part of the URL goes.
+    from magic_hour._redact import safe_url
+
+    assert safe_url(url, mark_credentials=True) == marked
+    assert safe_url(url) == marked.replace("<redacted>@", "")
+
+
+@pytest.mark.parametrize("text", ["a prompt: is it? yes #1", "api-assets/id/a.mp4?v=1", "user:h1dden@host"])
+def test_urls_only_leaves_other_text_as_it_is(text: str) -> None:
+    # A model's repr passes every string field through safe_url: a prompt is not a URL.
+    from magic_hour._redact import safe_url
+
+    assert safe_url(text, urls_only=True) == text
+    assert safe_url(text) != text  # as a URL, each would lose a query or credentials
+    for url, shown in SHOWN_URLS:
+        if isinstance(url, str) and url.lstrip().startswith(("https:", "http:", "//")):
+            assert safe_url(url, urls_only=True) == shown

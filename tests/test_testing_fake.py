@@ -946,3 +946,22 @@ async def test_reprs_hide_the_token_and_the_signature(sdk: Flavor, mode: Mode) -
         assert mode.fake.token not in text
         assert signature not in text
     assert "?<redacted>" in repr(mode.fake.requests[1])
+
+
+def test_a_recorded_request_shows_its_url_without_secrets() -> None:
+    # One URL shower for the package (_redact.safe_url): credentials and the signed query go.
+    from magic_hour.testing import RecordedRequest
+
+    request = RecordedRequest(
+        method="PUT",
+        url="https://u:h1dden@storage.example/api-assets/a.mp4?X-Signature=h1dden",
+        path="/api-assets/a.mp4",
+        query={"X-Signature": "h1dden"},
+        headers=httpx.Headers(),
+        route="storage",
+        request_id="r",
+        time=0.0,
+    )
+    assert repr(request) == (
+        "RecordedRequest(PUT https://storage.example/api-assets/a.mp4?<redacted>, status=None, body_size=0)"
+    )

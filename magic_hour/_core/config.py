@@ -9,13 +9,13 @@ Pure; :mod:`.request` builds each call's request from what is resolved here.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple, Union, cast
 
 import httpx
 
 from .._exceptions import InvalidParameterError
+from .._redact import safe_url
 from .._version import __version__
 from ..environment import Environment
 from .codings import ACCEPT_ENCODING
@@ -164,25 +164,6 @@ def resolve_config(
     )
 
 
-# scheme://user:password@ : everything from // (or the start) to the last @ before the query or fragment.
-# Greedy past "/": a password with an unencoded "/" makes the URL unparseable, and is still a password.
-# (Patterns: ``re`` compiles them on first use, a refused base URL, not at import.)
-_USERINFO = r"^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//|\s*)[^?#]*@"
-_QUERY = r"(?s)([?#]).*"
-
-
-def _shown_url(value: object, url: Optional[httpx.URL]) -> object:
-    """``value`` for an error message: a ``user:password@`` replaced (even in a URL that does not parse,
-    or that has an unencoded ``/`` in its password), and the query or fragment (a key, a signature)."""
-    if not isinstance(value, str):
-        return value
-    # An @ in the path of an http(s) URL that parsed with a host is not a credential; in anything else
-    # (" http://u:p@h", "u:p@h" read as scheme "u") it may be.
-    if url is None or url.userinfo or url.scheme not in ("http", "https") or not url.raw_host:
-        value = re.sub(_USERINFO, r"\1<credentials>@", value)
-    return re.sub(_QUERY, r"\1<hidden>", value, count=1)
-
-
 def check_base_url(base_url: object, param: str = "base_url") -> str:
     """An absolute http(s) URL with a valid host, no query or fragment, and no credentials.
 
@@ -193,7 +174,8 @@ def check_base_url(base_url: object, param: str = "base_url") -> str:
         url = httpx.URL(base_url) if isinstance(base_url, str) else None
     except (httpx.InvalidURL, ValueError):  # IDNAError (a broken xn-- label) is a ValueError
         url = None
-    shown = _shown_url(base_url, url)
+    # The message is about the credentials or the query it shows (where they are, not what they are).
+    shown = safe_url(base_url, mark_credentials=True) if isinstance(base_url, str) else base_url
     if url is not None and url.userinfo:
         raise InvalidParameterError(
             param,

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Type
 import httpx
 
 from .._exceptions import ApiConnectionError, ClientClosedError, MagicHourError
+from .._redact import safe_url
 from .config import ClientConfig
 from .deadline import ATTEMPT, CURRENT, Budget, budget_for, call_deadline, lent_timeouts
 from .flows import arun_flow, run_flow
@@ -42,8 +43,7 @@ class _Describe:
     def __str__(self) -> str:
         if self._text is None:
             # No query (it may carry signatures) and no user:password.
-            url = self._request.url.copy_with(query=None, userinfo=b"")
-            self._text = f"{self._request.method} {url}"
+            self._text = f"{self._request.method} {safe_url(self._request.url, mark_query=False)}"
         return self._text
 
 

@@ -10,6 +10,8 @@ from typing import Any, Dict, Optional
 
 import httpx
 
+from .._redact import safe_url
+
 __all__ = ["IssuedUrl", "RecordedRequest", "StoredFile"]
 
 
@@ -63,7 +65,7 @@ class RecordedRequest:
 
     def __repr__(self) -> str:
         # Never show the Authorization header or the signed query of an upload URL.
-        url = self.url.split("?", 1)[0] + ("?<redacted>" if "?" in self.url else "")
+        url = safe_url(self.url)
         fault = f", fault={self.fault!r}" if self.fault else ""
         return (
             f"RecordedRequest({self.method} {url}, status={self.status}, body_size={self.body_size}{fault})"

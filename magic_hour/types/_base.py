@@ -3,36 +3,24 @@
 - Unknown fields the API adds are kept (``extra="allow"``), never an error.
 - Python names and wire names both populate a model (``type_`` / ``type``).
 - Reprs (and so ``str()`` and log lines) never show the query or the user:password of a URL: signed
-  URLs are credentials.
+  URLs are credentials (``https://<redacted>@host/a.mp4?<redacted>``, ``_redact.safe_url``).
   The values themselves are intact (``res.items[0].upload_url`` is the full URL).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator, Tuple
 
 import pydantic
 
-__all__ = ["BaseModel", "NoContent", "redact_url"]
+from .._redact import safe_url
 
-# A pattern: ``re`` compiles it on first use (a repr), not at import. Loose on purpose (blanks, no scheme):
-# a URL a parser would refuse may still carry a signature or a password.
-_URL = r"(?s)^(\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//)([^/?#]*@)?([^?#]*)([?#].*)?$"
-
-
-def redact_url(value: str) -> str:
-    """``https://u:p@h/p?sig=...`` -> ``https://<redacted>@h/p?<redacted>``; other strings unchanged."""
-    match = re.match(_URL, value)
-    if match is None or not (match.group(2) or match.group(4)):
-        return value
-    scheme, userinfo, rest, query = match.groups()
-    return scheme + ("<redacted>@" if userinfo else "") + rest + ("?<redacted>" if query else "")
+__all__ = ["BaseModel", "NoContent"]
 
 
 def _redact(value: Any) -> Any:
     if isinstance(value, str):
-        return redact_url(value)
+        return safe_url(value, mark_credentials=True, urls_only=True)
     if isinstance(value, list):
         return [_redact(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, dict):  # unknown fields the API added are kept as plain dicts
