@@ -166,7 +166,7 @@ else:
         import asyncio
         asyncio.run(main())
 watched = ("magic_hour._jobs", "magic_hour._upload", "magic_hour.types", "magic_hour.batches.", "pydantic")
-watched += ("anyio._backends", "sqlite3")
+watched += ("anyio", "sqlite3")  # anyio: its backend module, loaded on first use
 print(" ".join(sorted({n for n in on_loop if n.startswith(watched)})) or "-")
 """
 

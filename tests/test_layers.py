@@ -116,6 +116,7 @@ def test_the_check_sees_every_kind_of_import(tmp_path: Path) -> None:
 # names may be used. An underscore name of theirs can change in any release within our version ranges.
 DEPENDENCIES = {
     "anyio",
+    "asyncio",
     "certifi",
     "h11",
     "h2",
@@ -127,6 +128,7 @@ DEPENDENCIES = {
     "rich",
     "sniffio",
     "socksio",
+    "sqlite3",
     "trio",
     "typing_extensions",
 }
@@ -138,10 +140,12 @@ def _private(dotted: str) -> bool:
 
 
 def private_uses(root: Path = ROOT) -> List[str]:
-    """Every private module or name of a dependency the package imports, reads as an attribute
-    (``httpx._utils``) or names in a string (``import_module("anyio._backends._asyncio")``)."""
+    """Every private module or name of a dependency the package (or the tests) imports, reads as an
+    attribute (``httpx._utils``) or names in a string (``import_module("anyio._backends._asyncio")``)."""
     found: List[str] = []
     for path in sorted(root.rglob("*.py")):
+        if path == Path(__file__):  # this check's own examples
+            continue
         where = path.relative_to(root.parent)
         for line, target in imports(path, root):
             if _private(target):
@@ -168,6 +172,12 @@ def private_uses(root: Path = ROOT) -> List[str]:
 
 def test_no_private_name_of_a_dependency_is_used() -> None:
     assert private_uses() == []
+
+
+def test_no_test_uses_a_private_name_of_a_dependency() -> None:
+    # A test that reads a dependency's private state breaks (or stops proving anything) in any release
+    # of it within our version ranges, as the package would.
+    assert private_uses(Path(__file__).parent) == []
 
 
 def test_the_private_name_check_finds_each_kind(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterator, List
+from typing import Any, Awaitable, Callable, Iterator, List, Tuple, TypeVar
 
 import httpx
 import psutil
@@ -33,6 +33,8 @@ from magic_hour.testing import FakeMagicHour, FakeServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.full]
 
+T = TypeVar("T")
+
 ITEMS = [{"extension": "mp4", "type_": "video"}]
 CREATES = 1000
 UPLOADS = 100
@@ -42,9 +44,10 @@ LEAK_LIMIT = 300  # live objects left after a measured run (one leaked object pe
 # but how many are alive when objects are counted depends on timing, and each holds its own objects (45
 # per anyio worker, measured): a run may overlap more reads than its warm-up did, and on a loaded machine a
 # run outlasts anyio's idle time (10 s), so workers retire and others start mid-run (a CI run counted 1,552
-# objects). measure() therefore stops the idle workers of both pools before each count
-# (_settle_worker_threads), comparing like with like. A thread still alive after that is not a pool's:
-# it gets a small allowance (a server handler finishing), and the message names the count.
+# objects). measure() therefore runs the warm-up and the measured run each in an event loop of its own
+# (_in_fresh_loop) and waits for the threads either started to end before each count, comparing like with
+# like. A thread still alive after that is not a pool's: it gets a small allowance (a server handler
+# finishing), and the message names the count.
 OBJECTS_PER_THREAD = 60
 RSS_LIMIT = 48 * 1024 * 1024  # RSS growth over a measured run, after the warm-up
 
@@ -116,31 +119,19 @@ def _live_objects() -> int:
     return len(gc.get_objects())
 
 
-async def _settle_worker_threads() -> int:
-    """Stop the idle worker threads of the running event loop and wait for them to end: anyio's (its
-    private pool, found through its asyncio backend's run variable) and the loop's default executor
-    (replaced by a fresh, empty one). The SDK's worker threads are all idle once a run is over; the next
-    call starts new ones, as after an idle expiry. Returns how many threads were stopped."""
-    loop = asyncio.get_running_loop()
-    try:
-        from anyio._backends._asyncio import _threadpool_idle_workers
+def _in_fresh_loop(phase: Callable[[], Awaitable[T]]) -> T:
+    """``phase()`` run in an event loop of its own, once every thread it started has ended.
 
-        idle = list(_threadpool_idle_workers.get())
-    except LookupError:  # no anyio worker started in this loop (the sync scenarios)
-        idle = []
-    for worker in idle:
-        worker.root_task.remove_done_callback(worker.stop)
-        worker.stop()
-    stopped = len(idle)
-    executor = getattr(loop, "_default_executor", None)
-    if isinstance(executor, ThreadPoolExecutor):
-        stopped += len(getattr(executor, "_threads", ()))
-        loop.set_default_executor(ThreadPoolExecutor())
-        executor.shutdown(wait=True)
-    for worker in idle:
-        worker.join(10)
-        assert not worker.is_alive(), "an anyio worker thread did not stop"
-    return stopped
+    ``asyncio.run`` shuts the loop's default executor down (joining its threads) and anyio stops its
+    worker threads when the loop's main task ends; both are waited for here through ``threading``'s
+    public API (no pool's private state), so the object counts see no worker thread of either pool.
+    """
+    before = set(threading.enumerate())
+    result = asyncio.run(phase())
+    end = time.monotonic() + 10
+    for thread in set(threading.enumerate()) - before:
+        thread.join(max(0.0, end - time.monotonic()))
+    return result
 
 
 class FdPeak:
@@ -166,7 +157,7 @@ class FdPeak:
         self._thread.join()
 
 
-async def measure(
+def measure(
     name: str,
     server: FakeServer,
     fake: FakeMagicHour,
@@ -176,39 +167,35 @@ async def measure(
     calls: int,
     warm_up: int = 10,
 ) -> Figures:
-    """Warm up with ``warm_up`` calls, then measure ``run(client, calls)`` on a fresh client, up to its close.
+    """Warm up with ``warm_up`` calls, then measure ``run(client, calls)`` on a fresh client, up to its
+    close; each in an event loop of its own (:func:`_in_fresh_loop`)."""
 
-    Async uploads warm up at full size: anyio keeps up to 40 idle worker threads (file reads) alive for
-    10 s, bounded and reused, which would otherwise count as objects left behind.
-    """
-    warm = make_client()
-    await run(warm, warm_up)
-    await close(warm)
-    del warm
+    async def one_client(n: int) -> Tuple[int, float, int]:
+        client = make_client()
+        start = time.perf_counter()
+        with FdPeak() as fd_peak:
+            done = await run(client, n)
+        seconds = time.perf_counter() - start
+        await close(client)
+        return done, seconds, fd_peak.peak
+
+    _in_fresh_loop(lambda: one_client(warm_up))
     fake.reset()
     proc = psutil.Process()
     fds_before = _settle(server, proc.num_fds())
-    await _settle_worker_threads()
     objects_before = _live_objects()
-    threads_before = threading.active_count()
+    threads_before = set(threading.enumerate())
     rss_before = proc.memory_info().rss
-    client = make_client()
-    start = time.perf_counter()
-    with FdPeak() as fd_peak:
-        done = await run(client, calls)
-    seconds = time.perf_counter() - start
-    await close(client)
-    del client
+    done, seconds, peak_fds = _in_fresh_loop(lambda: one_client(calls))
     fake.reset()  # the fake's own records are not the SDK's memory
     fds_after = _settle(server, fds_before)
-    await _settle_worker_threads()
     figures = Figures(
         name,
         done,
         seconds,
         fds_before,
         fds_after,
-        fd_peak.peak,
+        peak_fds,
         rss_before,
         proc.memory_info().rss,
         _live_objects() - objects_before,
@@ -216,7 +203,7 @@ async def measure(
     print("\n" + figures.line())
     assert figures.fds_after <= figures.fds_before, "file descriptors leaked"
     assert _sockets_to(server) == 0, "sockets to the server are still open"
-    extra_threads = max(0, threading.active_count() - threads_before)
+    extra_threads = len(set(threading.enumerate()) - threads_before)
     limit = LEAK_LIMIT + OBJECTS_PER_THREAD * extra_threads
     assert figures.objects_left < limit, (
         f"{figures.objects_left} objects left behind ({extra_threads} more live threads)"
@@ -232,7 +219,7 @@ def _sha(p: pathlib.Path) -> str:
 # ------------------------------------------------------------------------------------------------- async
 
 
-async def test_1000_concurrent_creates_on_one_async_client(fake: FakeMagicHour, server: FakeServer) -> None:
+def test_1000_concurrent_creates_on_one_async_client(fake: FakeMagicHour, server: FakeServer) -> None:
     async def run(client: AsyncClient, n: int) -> int:
         results = await asyncio.gather(*(client.v1.files.upload_urls.create(items=ITEMS) for _ in range(n)))
         assert len(results) == n and all(len(r.items) == 1 for r in results)
@@ -240,7 +227,7 @@ async def test_1000_concurrent_creates_on_one_async_client(fake: FakeMagicHour, 
         assert len({r.items[0].file_path for r in results}) == n
         return n
 
-    figures = await measure(
+    figures = measure(
         "async create x1000",
         server,
         fake,
@@ -259,7 +246,7 @@ LEAKED: List[object] = []
 
 
 @pytest.mark.parametrize("how", ["upload_files", "gathered upload_file", "gathered upload_file, leaking"])
-async def test_100_concurrent_uploads_on_one_async_client(
+def test_100_concurrent_uploads_on_one_async_client(
     fake: FakeMagicHour, server: FakeServer, files: List[pathlib.Path], how: str
 ) -> None:
     # "leaking" keeps 4 small lists per call alive: the objects-left check must see that (400 objects),
@@ -277,22 +264,24 @@ async def test_100_concurrent_uploads_on_one_async_client(
             LEAKED.extend([p] for p in paths for _ in range(4))
         return n
 
-    measured = measure(
-        f"async {how} x{UPLOADS}",
-        server,
-        fake,
-        lambda: AsyncClient(base_url=server.url, token=fake.token),
-        run,
-        lambda c: c.aclose(),
-        UPLOADS,
-        warm_up=UPLOADS,
-    )
+    def measured() -> Figures:
+        return measure(
+            f"async {how} x{UPLOADS}",
+            server,
+            fake,
+            lambda: AsyncClient(base_url=server.url, token=fake.token),
+            run,
+            lambda c: c.aclose(),
+            UPLOADS,
+            warm_up=UPLOADS,
+        )
+
     if not how.endswith("leaking"):
-        await measured
+        measured()
         return
     try:
         with pytest.raises(AssertionError, match="objects left behind"):
-            await measured
+            measured()
     finally:
         LEAKED.clear()
 
@@ -334,16 +323,14 @@ def test_sync_threads_share_one_client(
         ("sync create x1000 (50 threads)", creates, CREATES),
         (f"sync upload_file x{UPLOADS} (threads) + upload_files x{UPLOADS}", uploads, UPLOADS),
     ):
-        asyncio.run(
-            measure(
-                name,
-                server,
-                fake,
-                lambda: Client(base_url=server.url, token=fake.token),
-                lambda c, k, job=job: _in_thread(lambda: job(c, k)),
-                _close_sync,
-                n,
-            )
+        measure(
+            name,
+            server,
+            fake,
+            lambda: Client(base_url=server.url, token=fake.token),
+            lambda c, k, job=job: _in_thread(lambda: job(c, k)),
+            _close_sync,
+            n,
         )
 
 
