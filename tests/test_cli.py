@@ -587,7 +587,7 @@ def test_json_api_errors_print_the_json_error(fake: FakeMagicHour, server: FakeS
 
 
 def test_interrupt_cleanup_removes_partial_files_and_stops_drawing(tmp_path: Path) -> None:
-    from magic_hour.cli._progress import Reporter
+    from magic_hour.cli._output import Reporter
     from magic_hour.cli._signals import Run, cleanup
 
     stopped: List[str] = []

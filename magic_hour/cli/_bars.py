@@ -19,8 +19,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, Tim
 from rich.table import Column, Table
 from rich.text import Text
 
-from ._output import PROG, clean, percent, plural
-from ._progress import Reporter
+from ._output import PROG, Reporter, clean, percent, plural
 
 if TYPE_CHECKING:
     from .._upload.batch import UploadResult

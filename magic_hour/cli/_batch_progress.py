@@ -14,8 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
-from ._output import PROG, clean, say
-from ._progress import Reporter
+from ._output import PROG, Reporter, clean, say
 
 if TYPE_CHECKING:
     from ..batches import BatchUpdate

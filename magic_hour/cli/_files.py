@@ -12,6 +12,7 @@ from ._output import (
     EXIT_FAILURE,
     EXIT_OK,
     TOKEN_ENV,
+    Reporter,
     error_json,
     human_size,
     one_line,
@@ -20,7 +21,7 @@ from ._output import (
     say,
     write_fields,
 )
-from ._progress import Reporter, make_reporter, passed_note
+from ._progress import make_reporter, passed_note
 from ._session import open_client
 from ._signals import Run
 

@@ -1,4 +1,5 @@
-"""What the command prints: lines on stderr, sizes and plurals, and the JSON documents of ``--json``.
+"""What the command prints: lines on stderr, sizes and plurals, the JSON documents of ``--json``, and the
+interface of its progress displays (:class:`Reporter`: plain lines in ``_progress``, rich bars in ``_bars``).
 
 Pure helpers (no SDK import but the small ``_redact``), so that ``--help`` and ``--version`` stay cheap.
 """
@@ -7,9 +8,14 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Dict, List, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, cast
 
 from .._redact import invisible
+
+if TYPE_CHECKING:
+    from .._upload.batch import UploadResult
+    from .._upload.flow import UploadProgress
+    from .._upload.inputs import Source
 
 PROG = "magic-hour"
 Json = Dict[str, Any]
@@ -131,3 +137,26 @@ def print_json(document: Any) -> None:
 def usage_error_json(message: str, kind: str = "UsageError", status_code: Optional[int] = None) -> None:
     """The document ``--json`` prints when the command could not start (exit code 2)."""
     print_json({"ok": False, "error": {"type": kind, "message": message, "status_code": status_code}})
+
+
+class Reporter:
+    """Shows upload progress. ``on_progress`` is called from one thread at a time."""
+
+    def start(self, sources: Sequence[Source], concurrency: int, passed: int) -> None:
+        """Uploads of ``sources`` are about to start; ``passed`` inputs (URLs, api-assets paths) need none."""
+
+    def on_progress(self, event: UploadProgress) -> None:
+        """An upload sent ``event.bytes_sent`` bytes (0 again when an attempt starts)."""
+
+    def finish(self, results: Sequence[UploadResult]) -> None:
+        """Every upload ended (results in input order, passed-through inputs included)."""
+
+    def stop(self) -> None:
+        """Stop drawing (idempotent)."""
+
+    def project_started(self, noun: str, project_id: str) -> None:
+        """A job's project was created: its id is shown at once (what an interrupted job resumes with)."""
+
+    def interrupt(self) -> None:
+        """Stop drawing at once, from another thread, on Ctrl-C or SIGTERM (idempotent)."""
+        self.stop()

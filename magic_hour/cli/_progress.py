@@ -1,5 +1,5 @@
-"""Progress on stderr: the reporter interface, an upload's and a job's progress as plain lines, and the
-choice between lines and bars (:mod:`._bars`); nothing with ``--quiet``.
+"""Progress on stderr: an upload's and a job's progress as plain lines, and the choice between lines and
+bars (:mod:`._bars`); nothing with ``--quiet``. Both displays implement :class:`._output.Reporter`.
 
 Plain lines are for logs and pipes (and terminals without rich): a start line, each quarter of a file
 reached (with the percentage and bytes actually sent then, as the engine reports them per chunk), each
@@ -12,35 +12,11 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
-from ._output import INSTALL_HINT, human_size, percent, plural, say
+from ._output import INSTALL_HINT, Reporter, human_size, percent, plural, say
 
 if TYPE_CHECKING:
-    from .._upload.batch import UploadResult
     from .._upload.flow import UploadProgress
     from .._upload.inputs import Source
-
-
-class Reporter:
-    """Shows upload progress. ``on_progress`` is called from one thread at a time."""
-
-    def start(self, sources: Sequence[Source], concurrency: int, passed: int) -> None:
-        """Uploads of ``sources`` are about to start; ``passed`` inputs (URLs, api-assets paths) need none."""
-
-    def on_progress(self, event: UploadProgress) -> None:
-        """An upload sent ``event.bytes_sent`` bytes (0 again when an attempt starts)."""
-
-    def finish(self, results: Sequence[UploadResult]) -> None:
-        """Every upload ended (results in input order, passed-through inputs included)."""
-
-    def stop(self) -> None:
-        """Stop drawing (idempotent)."""
-
-    def project_started(self, noun: str, project_id: str) -> None:
-        """A job's project was created: its id is shown at once (what an interrupted job resumes with)."""
-
-    def interrupt(self) -> None:
-        """Stop drawing at once, from another thread, on Ctrl-C or SIGTERM (idempotent)."""
-        self.stop()
 
 
 def passed_note(passed: int) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, NoReturn, Optional,
 from ._output import EXIT_INTERRUPTED, EXIT_TERMINATED, print_json, say
 
 if TYPE_CHECKING:
-    from ._progress import Reporter
+    from ._output import Reporter
     from ._resume import JobState
 
 
