@@ -395,6 +395,45 @@ async def test_a_gzip_bomb_from_the_storage_is_cut(sdk: Flavor, tmp_path: pathli
     assert len(info.value.response.content) <= 1024 * 1024
 
 
+async def test_a_storage_answer_is_what_httpx_clients_give(
+    sdk: Flavor, tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK's own pool sends a storage PUT straight to its transport, not through
+    ``httpx.Client.send``; the answer and the failures are still what that would give: the response's
+    ``request``, an error's ``request``, httpx's INFO line (redacted). (A body read through its
+    ``Content-Encoding`` needs the response's ``elapsed``: the gzip bomb above.)"""
+    import logging
+
+    from magic_hour import ApiConnectionError
+
+    caplog.set_level(logging.INFO, logger="httpx")
+    src = tmp_path / "a.mp4"
+    src.write_bytes(b"x" * 1000)
+    refused = Respond(403, [("Set-Cookie", "sid=abc")], b"<Error><Code>AccessDenied</Code></Error>")
+    with RawServer(then=refused) as storage, RawServer(then=_presigned_to(storage)) as api:
+        client = sdk.client(base_url=api.url, max_retries=0)
+        with pytest.raises(StorageError) as info:
+            await sdk.call(client.v1.files.upload_file, src)
+        [put] = storage.requests
+    response = info.value.response
+    assert (response.status_code, response.request.method) == (403, "PUT")
+    assert put.header("cookie") is None and put.header("authorization") is None
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any(line.startswith("HTTP Request: PUT ") and "?<redacted>" in line for line in lines), lines
+    assert not any("sig=1" in line for line in lines)
+
+    with socket.socket() as s:  # a port nobody listens on: the PUT cannot connect
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    item = {"expires_at": "2099-01-01T00:00:00Z", "file_path": "api-assets/x/a.mp4"}
+    item["upload_url"] = f"http://127.0.0.1:{port}/a?sig=1"
+    with RawServer(then=Respond(200, [JSON], json.dumps({"items": [item]}).encode())) as api:
+        client = sdk.client(base_url=api.url, max_retries=0)
+        with pytest.raises(ApiConnectionError) as failed:
+            await sdk.call(client.v1.files.upload_file, src)
+    assert failed.value.request is not None and failed.value.request.method == "PUT"
+
+
 # ------------------------------------------------------------------ leftovers 2: a refused presign
 
 

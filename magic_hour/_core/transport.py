@@ -20,7 +20,7 @@ from .config import ClientConfig
 from .deadline import ATTEMPT, CURRENT, Budget, budget_for, call_deadline, lent_timeouts
 from .flows import arun_flow, run_flow
 from .hosts import check_cleartext
-from .owned import proxy_host
+from .owned import OwnAsyncClient, OwnClient, proxy_host
 from .pool import AsyncPoolHolder, SyncPoolHolder
 from .redirects import asend_following, send_following
 from .request import ApiRequest, RequestOptions, build_request, resolve_options
@@ -76,10 +76,13 @@ class SyncHTTP(SyncPoolHolder):
         """The client's job runner (its upload engine and upload cache), made on first use by
         ``magic_hour._jobs``: a layer above this one, so it is not named here."""
 
-    def send(self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any) -> httpx.Response:
+    def send(
+        self, request: httpx.Request, budget: Optional[Budget] = None, *, direct: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
         ``max_in_flight`` requests in the pool (see the module doc). With ``stream=True`` the body is
-        left for the caller to read (a download), without the response deadline."""
+        left for the caller to read (a download), without the response deadline. ``direct``: a storage
+        PUT, sent straight to the SDK's own transport (``OwnClient.send_direct``)."""
         streamed = bool(kwargs.pop("stream", False))
         client = self._current()
         budget = budget or budget_for(request)
@@ -92,7 +95,10 @@ class SyncHTTP(SyncPoolHolder):
                 raise ClientClosedError()
             lent_deadline = None if self.owned else lent_timeouts(request, budget)
             try:
-                response = send_following(client, request, **kwargs)  # and its redirects
+                if direct and isinstance(client, OwnClient) and not request.url.userinfo:
+                    response = client.send_direct(request)
+                else:
+                    response = send_following(client, request, **kwargs)  # and its redirects
             except RuntimeError as exc:
                 raise _closed_or(exc, self.closed or client.is_closed, request) from None
             except UnicodeError as exc:  # a host name the socket layer cannot encode
@@ -173,11 +179,12 @@ class AsyncHTTP(AsyncPoolHolder):
         ``magic_hour._jobs``: a layer above this one, so it is not named here."""
 
     async def send(
-        self, request: httpx.Request, budget: Optional[Budget] = None, **kwargs: Any
+        self, request: httpx.Request, budget: Optional[Budget] = None, *, direct: bool = False, **kwargs: Any
     ) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
         ``max_in_flight`` requests in the pool (see the module doc). With ``stream=True`` the body is
-        left for the caller to read (a download), without the response deadline."""
+        left for the caller to read (a download), without the response deadline. ``direct``: a storage
+        PUT, sent straight to the SDK's own transport (``OwnClient.send_direct``)."""
         streamed = bool(kwargs.pop("stream", False))
         await self._made()
         client = self._current()
@@ -190,7 +197,7 @@ class AsyncHTTP(AsyncPoolHolder):
             if self.closed or client.is_closed:  # closed while this call waited for a slot
                 raise ClientClosedError()
             if self.owned:
-                return await self._send(client, request, None, streamed, **kwargs)
+                return await self._send(client, request, None, streamed, direct, **kwargs)
             lent_deadline = lent_timeouts(request, budget)
             import anyio
 
@@ -200,7 +207,7 @@ class AsyncHTTP(AsyncPoolHolder):
                     if budget.call_deadline is None
                     else max(0.0, budget.call_deadline - time.monotonic())
                 ):
-                    return await self._send(client, request, lent_deadline, streamed, **kwargs)
+                    return await self._send(client, request, lent_deadline, streamed, False, **kwargs)
             except TimeoutError:
                 raise httpx.ReadTimeout(
                     "the call took longer than its total_timeout", request=request
@@ -216,10 +223,14 @@ class AsyncHTTP(AsyncPoolHolder):
         request: httpx.Request,
         deadline: Optional[float],
         streamed: bool,
+        direct: bool,
         **kwargs: Any,
     ) -> httpx.Response:
         try:
-            response = await asend_following(client, request, **kwargs)  # and its redirects
+            if direct and isinstance(client, OwnAsyncClient) and not request.url.userinfo:
+                response = await client.send_direct(request)
+            else:
+                response = await asend_following(client, request, **kwargs)  # and its redirects
         except RuntimeError as exc:
             raise _closed_or(exc, self.closed or client.is_closed, request) from None
         except UnicodeError as exc:  # a host name the socket layer cannot encode

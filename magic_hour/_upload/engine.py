@@ -169,7 +169,7 @@ class SyncUploader:
         budget = budget_for(request)
         try:
             with sending_put(), cancel.tracking(budget):
-                return self._http.send(request, budget, auth=None, follow_redirects=False)
+                return self._http.send(request, budget, direct=True, auth=None, follow_redirects=False)
         finally:
             body.close()  # closes the file, also when the request ended before its body did
 
@@ -352,4 +352,6 @@ class AsyncUploader:
         body = StreamedBody(open_, source, progress)
         request = put_request(put, self._http.config.timeout, body)
         with sending_put():
-            return await self._http.send(request, budget_for(request), auth=None, follow_redirects=False)
+            return await self._http.send(
+                request, budget_for(request), direct=True, auth=None, follow_redirects=False
+            )
