@@ -13,7 +13,7 @@ import _modes
 import httpx
 import pytest
 from _servers import Close, Forward, Hang, RawServer, Received, Reset, Respond, closed_port
-from conftest import TOKEN, Flavor, Sleeps
+from conftest import TOKEN, Flavor, Sleeps, default_ssl_context
 
 from magic_hour import (
     ApiConnectionError,
@@ -187,7 +187,12 @@ async def test_a_gateway_timeout_after_the_create_started_bills_one_project(
         def envoy(request: Received) -> Any:
             if request.method == "POST" and request.target == CREATE_PATH:
                 headers = [(k, v) for k, v in request.headers if k.lower() not in ("host", "content-length")]
-                httpx.post(served.url + request.target, headers=headers, content=request.body)
+                httpx.post(
+                    served.url + request.target,
+                    headers=headers,
+                    content=request.body,
+                    verify=default_ssl_context(),
+                )
                 return Respond(408, [("Content-Type", "text/plain")], b"stream timeout")
             return Forward(served.url)
 

@@ -17,7 +17,7 @@ import _modes
 import httpx
 import pytest
 from _servers import RawServer, Received, Respond
-from conftest import Flavor
+from conftest import Flavor, default_ssl_context
 
 from magic_hour import InvalidFileError, InvalidParameterError, NotFoundError
 from magic_hour.testing import FakeMagicHour
@@ -103,7 +103,9 @@ def _nginx(upstream: str) -> Callable[[Received], Any]:
         normal = posixpath.normpath(unquote(path))
         headers = [(k, v) for k, v in request.headers if k.lower() not in ("host", "content-length")]
         target = upstream + normal + ("?" + query if query else "")
-        answer = httpx.request(request.method, target, headers=headers, content=request.body)
+        answer = httpx.request(
+            request.method, target, headers=headers, content=request.body, verify=default_ssl_context()
+        )
         return Respond(answer.status_code, list(answer.headers.items()), answer.content)
 
     return choose

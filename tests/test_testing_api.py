@@ -15,6 +15,7 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
 
 import httpx
 import pytest
+from conftest import default_ssl_context
 
 from magic_hour.testing import FakeMagicHour
 from magic_hour.testing._spec import Operation, example, load_spec, problem
@@ -60,7 +61,7 @@ async def api(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
             yield Api(fake, http, False, fake.base_url)
         else:
             server = stack.enter_context(fake.serve())
-            async with httpx.AsyncClient() as ahttp:
+            async with httpx.AsyncClient(verify=default_ssl_context()) as ahttp:
                 yield Api(fake, ahttp, True, server.url)
 
 

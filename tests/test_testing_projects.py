@@ -8,6 +8,7 @@ from typing import Any, AsyncIterator, Dict
 
 import httpx
 import pytest
+from conftest import default_ssl_context
 
 from magic_hour import InvalidParameterError
 from magic_hour.testing import FakeMagicHour
@@ -48,7 +49,7 @@ async def api(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
             yield Api(fake, stack.enter_context(fake.httpx_client()), False, fake.base_url)
         else:
             server = stack.enter_context(fake.serve())
-            async with httpx.AsyncClient() as http:
+            async with httpx.AsyncClient(verify=default_ssl_context()) as http:
                 yield Api(fake, http, True, server.url)
 
 
