@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+import anyio.to_thread
 import httpx
 import pytest
 from _batch_helpers import CREATE_ROUTE, PNG, TOOL, client_for, creates, photos, run, served, states
@@ -21,6 +22,7 @@ from magic_hour import (
     BatchJob,
     BatchUpdate,
     InvalidParameterError,
+    JournalError,
     JournalInUseError,
     MissingFileError,
     batches,
@@ -720,3 +722,35 @@ async def test_a_stop_ends_a_stalled_poll_at_once(sdk: Flavor, tmp_path: Path, s
         fake.set_latency(0, route=route)
         summary = await run(sdk, client, output_dir=out)
     assert summary.complete and (out / "p0.png").exists() and creates(fake) == 1
+
+
+async def test_a_run_on_a_closed_journal_fails_with_journal_error(sdk: Flavor, tmp_path: Path) -> None:
+    # Both drivers read the items to work on from the journal: once it is closed, that read raises the
+    # JournalError a write raises (sqlite3.ProgrammingError before), and nothing is sent.
+    from magic_hour.batches._api import _options
+    from magic_hour.batches._async import run_async
+    from magic_hour.batches._run import Run
+    from magic_hour.batches._sync import run_sync
+
+    photos(tmp_path / "photos", 2)
+    options = _options(
+        journal=tmp_path / "j.sqlite",
+        output_dir=tmp_path / "out",
+        max_concurrent_jobs=1,
+        max_credits=None,
+        retry_failed=False,
+        download_outputs=True,
+        wait_timeout=None,
+        poll_interval=None,
+        on_progress=None,
+    )
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        opened = Run.open(options, batches.each_file(TOOL, tmp_path / "photos"))
+        opened.journal.close()
+        driven = (
+            run_async(client, opened) if sdk.is_async else anyio.to_thread.run_sync(run_sync, client, opened)
+        )
+        with pytest.raises(JournalError, match=r"cannot read the batch journal .*: it is closed"):
+            await driven
+        assert fake.requests == []

@@ -300,6 +300,37 @@ def test_a_closed_journal_refuses_every_write(tmp_path: Path) -> None:
     assert journal._synced is None
 
 
+def test_a_closed_journal_refuses_every_read(tmp_path: Path) -> None:
+    """A read of a closed journal raises the JournalError a write raises (sqlite3.ProgrammingError
+    before: 'Cannot operate on a closed database'), and so does an error of SQLite in a read."""
+    from magic_hour.batches._run import summary_of
+
+    path = tmp_path / "j.sqlite"
+    journal = _journal_with(path, 2)
+    journal.close()
+    reads = {
+        "meta": lambda: journal.meta("output_dir"),
+        "item": lambda: journal.item("k0"),
+        "page": lambda: journal.page(["planned"], 0),
+        "rows": lambda: next(journal.rows()),
+        "summary": lambda: summary_of(journal),
+    }
+    for name, read in reads.items():
+        with pytest.raises(JournalError, match=r"cannot read the batch journal .*: it is closed") as info:
+            read()
+        assert info.value.path == str(path), name
+
+    reader = Journal.for_reading(str(path))
+    try:
+        db = sqlite3.connect(path)
+        db.execute("DROP TABLE items")
+        db.close()
+        with pytest.raises(JournalError, match=r"cannot read the batch journal .*: no such table: items"):
+            reader.item("k0")
+    finally:
+        reader.close()
+
+
 def test_an_item_never_holds_a_shared_file_while_it_waits_for_another(tmp_path: Path) -> None:
     from magic_hour.batches._shared import SharedUploads
 

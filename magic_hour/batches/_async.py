@@ -79,7 +79,11 @@ class TaskRunner:
                 async with send:
                     rows = run.rows()
                     while True:
-                        row = await anyio.to_thread.run_sync(next, rows, None)
+                        try:
+                            row = await anyio.to_thread.run_sync(next, rows, None)
+                        except Exception as exc:  # the journal's error: raised as such (not in a group),
+                            self._fail(exc)  # after the workers stop, as the sync driver does
+                            break
                         if row is None or self._failure:
                             break
                         await send.send(row)
@@ -108,11 +112,15 @@ class TaskRunner:
                 except Stopped:
                     continue
                 except Exception as exc:  # a bug, or the callback's own error: stop the batch with it
-                    self._failure.append(exc)
-                    self._stop()
-                    if self._scope is not None:  # the others stop now (creates and records are shielded)
-                        self._scope.cancel()
+                    self._fail(exc)
                     return
+
+    def _fail(self, exc: Exception) -> None:
+        """Stop the batch with ``exc``, raised by :meth:`run` once every task has ended."""
+        self._failure.append(exc)
+        self._stop()
+        if self._scope is not None:  # the others stop now (creates and records are shielded)
+            self._scope.cancel()
 
     # ------------------------------------------------------------------ one item
 

@@ -17,13 +17,26 @@ counts per state and the credits total.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 from urllib.parse import quote
 
 from .._exceptions import JournalError, JournalInUseError
@@ -206,7 +219,9 @@ class Journal:
         self._db = db
         self._lock_db = lock
         self._synced: Optional[sqlite3.Connection] = None  # synchronous=FULL: the 'creating' records
-        self._closed = False  # every write refuses then: the run lock is released, another run may hold it
+        self._closed = (
+            False  # every read and write refuses then: the run lock is released, another run may hold it
+        )
         self._mutex = threading.Lock()
         self._commit_lock = threading.Lock()  # held by the thread committing a group of writes
         self._queue_lock = threading.Lock()
@@ -299,7 +314,8 @@ class Journal:
                 db.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
                 db.execute("INSERT INTO meta VALUES ('created', ?)", (repr(time.time()),))
                 db.execute("COMMIT")
-            version = self.meta("format")
+            row = db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            version = None if row is None else str(row[0])
             if version != str(FORMAT):
                 raise JournalError(
                     f"{self.path} is a batch journal of format {version}; this version of magic_hour "
@@ -316,10 +332,10 @@ class Journal:
         )
 
     def _load_totals(self) -> None:
-        with self._mutex:
-            for state, n in self._db.execute("SELECT state, COUNT(*) FROM items GROUP BY state"):
+        with self._reading() as db:
+            for state, n in db.execute("SELECT state, COUNT(*) FROM items GROUP BY state"):
                 self.counts[state] = n
-            self.credits = int(self._db.execute("SELECT COALESCE(SUM(credits), 0) FROM items").fetchone()[0])
+            self.credits = int(db.execute("SELECT COALESCE(SUM(credits), 0) FROM items").fetchone()[0])
 
     def close(self) -> None:
         """Close the journal (and release the run lock)."""
@@ -452,8 +468,8 @@ class Journal:
         self._transaction(lambda db: db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value)))
 
     def meta(self, name: str) -> Optional[str]:
-        with self._mutex:
-            row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
     def plan(self, rows: Iterable[Tuple[str, str, str, str, str, Mapping[str, Any]]]) -> int:
@@ -618,11 +634,26 @@ class Journal:
 
     # ------------------------------------------------------------------------------------------ reading
 
+    @contextlib.contextmanager
+    def _reading(self) -> Generator[sqlite3.Connection, None, None]:
+        """The connection for a read, under ``_mutex``. A closed journal refuses as it does a write, and an
+        error of SQLite is a :class:`JournalError` too: a caller handles one error type, never
+        ``sqlite3``'s."""
+        with self._mutex:
+            if self._closed:
+                raise JournalError(f"cannot read the batch journal {self.path}: it is closed", path=self.path)
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise JournalError(
+                    f"cannot read the batch journal {self.path}: {exc}", path=self.path
+                ) from None
+
     def page(self, states: Sequence[str], after: int, limit: int = PAGE) -> List[Row]:
         """Up to ``limit`` items in ``states`` after position ``after``, in order."""
         marks = ", ".join("?" for _ in states)
-        with self._mutex:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 f"SELECT {_COLUMNS} FROM items WHERE state IN ({marks}) AND seq > ? ORDER BY seq LIMIT ?",
                 (*states, after, limit),
             ).fetchall()
@@ -640,8 +671,8 @@ class Journal:
             after = page[-1].item.seq
 
     def item(self, key: str) -> Optional[BatchItem]:
-        with self._mutex:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM items WHERE key = ?", (key,)).fetchone()
+        with self._reading() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM items WHERE key = ?", (key,)).fetchone()
         return None if row is None else _row(row).item
 
     def total(self) -> int:
