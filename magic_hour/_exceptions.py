@@ -70,13 +70,14 @@ written for it still catches ours (``docs/migrating.md`` has the table).
 The classes live in ``magic_hour/_errors/`` (``base``: the root and bad input; ``api``: the API's
 answers and connection failures; ``files``: uploads; ``jobs``: projects and downloads; ``creates``:
 a create whose outcome is unknown; ``webhooks``: webhook verification; ``batches``: batch journals); this module is their public
-home: import them from here (or from :mod:`magic_hour`).
+home: import them from here (or from :mod:`magic_hour`). Those of uploads, jobs, webhooks and batch journals
+load on first use.
 """
 
 from __future__ import annotations
 
-from ._errors import base as _base
-from ._errors import jobs as _jobs
+from typing import TYPE_CHECKING, Any, Dict, List
+
 from ._errors.api import (
     ApiConnectionError,
     ApiError,
@@ -103,8 +104,8 @@ from ._errors.base import (
     MagicHourError,
     MissingFileError,
     MissingTokenError,
+    rebuild_error,
 )
-from ._errors.batches import JournalError, JournalInUseError
 from ._errors.creates import (
     ProjectMayExistConnectionError,
     ProjectMayExistError,
@@ -113,30 +114,81 @@ from ._errors.creates import (
     ProjectMayExistStatusError,
     ProjectMayExistTimeoutError,
 )
-from ._errors.files import (
-    StorageError,
-    UploadError,
-    UploadUrlsMismatchError,
-)
-from ._errors.jobs import (
-    DownloadConnectionError,
-    DownloadDecodingError,
-    DownloadError,
-    DownloadStatusError,
-    DownloadTimeoutError,
-    DownloadWriteError,
-    ProjectFailedError,
-    ProjectTimeoutError,
-)
-from ._errors.webhooks import (
-    MissingWebhookSecretError,
-    WebhookInvalidHeaderError,
-    WebhookMissingHeaderError,
-    WebhookPayloadError,
-    WebhookSignatureError,
-    WebhookTimestampError,
-    WebhookVerificationError,
-)
+
+if TYPE_CHECKING:
+    from ._errors.batches import JournalError, JournalInUseError
+    from ._errors.files import (
+        StorageError,
+        UploadError,
+        UploadUrlsMismatchError,
+    )
+    from ._errors.jobs import (
+        DownloadConnectionError,
+        DownloadDecodingError,
+        DownloadError,
+        DownloadStatusError,
+        DownloadTimeoutError,
+        DownloadWriteError,
+        ProjectFailedError,
+        ProjectTimeoutError,
+    )
+    from ._errors.webhooks import (
+        MissingWebhookSecretError,
+        WebhookInvalidHeaderError,
+        WebhookMissingHeaderError,
+        WebhookPayloadError,
+        WebhookSignatureError,
+        WebhookTimestampError,
+        WebhookVerificationError,
+    )
+
+_rebuild_error = rebuild_error  # what pickles of the errors name (``_errors.base.publish``)
+del rebuild_error
+
+# The errors of uploads, jobs and downloads, webhooks and batch journals are loaded on first use (PEP
+# 562): a first request needs only those above, and each class costs its definition at import. The class
+# is the same object whichever path loads it, and names this module as its home (``_errors.base.publish``).
+_LAZY: Dict[str, str] = {
+    "DownloadConnectionError": "jobs",
+    "DownloadDecodingError": "jobs",
+    "DownloadError": "jobs",
+    "DownloadStatusError": "jobs",
+    "DownloadTimeoutError": "jobs",
+    "DownloadWriteError": "jobs",
+    "JournalError": "batches",
+    "JournalInUseError": "batches",
+    "MissingWebhookSecretError": "webhooks",
+    "ProjectFailedError": "jobs",
+    "ProjectTimeoutError": "jobs",
+    "StorageError": "files",
+    "UploadError": "files",
+    "UploadUrlsMismatchError": "files",
+    "WebhookInvalidHeaderError": "webhooks",
+    "WebhookMissingHeaderError": "webhooks",
+    "WebhookPayloadError": "webhooks",
+    "WebhookSignatureError": "webhooks",
+    "WebhookTimestampError": "webhooks",
+    "WebhookVerificationError": "webhooks",
+    "_rebuild_write_error": "jobs",  # what pickles of a DownloadWriteError name
+}
+
+if not TYPE_CHECKING:  # static checkers see the imports above, and flag a name this module lacks
+
+    def __getattr__(name: str) -> Any:
+        group = _LAZY.get(name)
+        if group is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        module = importlib.import_module(f"{__package__}._errors.{group}")
+        value = getattr(module, name.lstrip("_"))
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ApiConnectionError",
@@ -186,13 +238,3 @@ __all__ = [
     "WebhookTimestampError",
     "WebhookVerificationError",
 ]
-
-# Pickles name the rebuild functions here, as before the split (old pickles load, new ones are the same).
-_rebuild_error = _base.rebuild_error
-_rebuild_write_error = _jobs.rebuild_write_error
-for _alias, _function in (("_rebuild_error", _rebuild_error), ("_rebuild_write_error", _rebuild_write_error)):
-    _function.__module__, _function.__qualname__ = __name__, _alias
-
-# Tracebacks, reprs and pickles keep naming the classes as before the split: magic_hour._exceptions.X
-for _name in __all__:
-    globals()[_name].__module__ = __name__

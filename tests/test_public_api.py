@@ -247,6 +247,92 @@ def test_first_requests_load_neither_webhooks_nor_the_upload_engine() -> None:
     assert "magic_hour._client" in first and "magic_hour.types.models" in first  # the calls were made
     assert [m for m in first if m.startswith(("magic_hour.webhooks", "magic_hour._upload"))] == []
     assert later == ["Webhooks", "Webhooks"]
+    # Nor the errors of uploads, jobs, webhooks and batch journals (loaded when first named).
+    assert [m for m in first if m.startswith("magic_hour._errors.")] == [
+        "magic_hour._errors.api",
+        "magic_hour._errors.base",
+        "magic_hour._errors.creates",
+    ]
+
+
+LAZY_ERRORS = {
+    "files": ["StorageError", "UploadError", "UploadUrlsMismatchError"],
+    "jobs": ["DownloadWriteError", "ProjectFailedError", "DownloadStatusError", "ProjectTimeoutError"],
+    "webhooks": ["MissingWebhookSecretError", "WebhookSignatureError", "WebhookVerificationError"],
+    "batches": ["JournalError", "JournalInUseError"],
+}
+# Each way a program can reach an error class first: the package, the error tree's module, a star
+# import, the module that defines it, and the subpackage that raises it.
+FIRST_PATHS = {
+    "package": "from magic_hour import {name} as cls",
+    "tree": "import magic_hour._exceptions as e; cls = e.{name}",
+    "star": "from magic_hour._exceptions import *; cls = {name}",
+    "definition": "from magic_hour._errors.{group} import {name} as cls",
+    "user": "import magic_hour.{user}",
+}
+
+
+@pytest.mark.parametrize("first", list(FIRST_PATHS))
+@pytest.mark.parametrize("group", list(LAZY_ERRORS))
+def test_lazily_loaded_errors_are_the_same_classes_whichever_path_loads_them(group: str, first: str) -> None:
+    """The errors a first request never raises are loaded on first use; whichever import loads them, every
+    path gives the same class, named ``magic_hour._exceptions.<name>``, in the tree and in ``dir()``."""
+    name = LAZY_ERRORS[group][0]
+    user = {"webhooks": "webhooks", "batches": "batches"}.get(group, "_upload.batch")
+    if first == "user" and group == "jobs":
+        user = "_jobs.runner"
+    code = (
+        "import json, sys, httpx, magic_hour, magic_hour._exceptions as tree\n"
+        f"loaded_before = 'magic_hour._errors.{group}' in sys.modules\n"
+        + FIRST_PATHS[first].format(name=name, group=group, user=user)
+        + "\n"
+        f"import magic_hour._errors.{group} as defining\n"
+        "out = {'before': loaded_before, 'listed': sorted(set(tree.__all__) - set(dir(tree)))}\n"
+        f"for n in {LAZY_ERRORS[group]!r}:\n"
+        "    c = getattr(defining, n)\n"
+        "    out[n] = [c is getattr(magic_hour, n) is getattr(tree, n), c.__module__, c.__qualname__,\n"
+        "              issubclass(c, magic_hour.MagicHourError)]\n"
+        "print(json.dumps(out))\n"
+    )
+    out = json.loads(run_python(code))
+    assert out.pop("before") is False  # `import magic_hour._exceptions` alone does not load the group
+    assert out.pop("listed") == []  # dir() lists every name of __all__, loaded or not
+    assert out == {n: [True, "magic_hour._exceptions", n, True] for n in LAZY_ERRORS[group]}
+
+
+def test_lazily_loaded_errors_unpickle_where_they_are_not_loaded_yet() -> None:
+    """A pickle names ``magic_hour._exceptions.<name>`` (and ``_rebuild_write_error``): it loads in a
+    process that has not loaded the class's module, and rebuilds the same error."""
+    import base64
+    import pickle
+
+    import httpx
+
+    from magic_hour import DownloadWriteError, JournalInUseError, StorageError, WebhookSignatureError
+
+    request = httpx.Request("PUT", "https://storage.example/k?X-Amz-Signature=secret")
+    errors = [
+        StorageError("refused", response=httpx.Response(403, request=request)),
+        DownloadWriteError("disk full", url="https://cdn.example/out.png", path="/tmp/out.png", errno=28),
+        JournalInUseError("in use", path="/tmp/j.sqlite", owner="pid 1"),
+        WebhookSignatureError("no secret gives this signature"),
+    ]
+    blob = base64.b64encode(pickle.dumps(errors)).decode()
+    assert b"magic_hour._errors" not in base64.b64decode(blob)
+    out = json.loads(
+        run_python(
+            "import base64, json, pickle, sys, magic_hour\n"
+            f"errors = pickle.loads(base64.b64decode({blob!r}))\n"
+            "print(json.dumps([[type(e).__name__, type(e) is getattr(magic_hour, type(e).__name__), str(e),\n"
+            "    getattr(e, 'errno', None), getattr(e, 'owner', None)] for e in errors]))"
+        )
+    )
+    assert out == [
+        ["StorageError", True, str(errors[0]), None, None],
+        ["DownloadWriteError", True, str(errors[1]), 28, None],
+        ["JournalInUseError", True, "in use", None, "pid 1"],
+        ["WebhookSignatureError", True, str(errors[3]), None, None],
+    ]
 
 
 def test_params_validate_by_either_name_and_dump_wire_names() -> None:

@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional, Type
 import httpx
 
 from .._redact import bearer_token, redact, request_of, safe_request
-from .base import MagicHourError
+from .base import MagicHourError, publish
 
 
 class _FromResponse:
@@ -151,3 +151,20 @@ def _message_of(body: Any) -> Optional[str]:
             if isinstance(found, str) and found:
                 return found
     return None
+
+
+publish(
+    ApiError,
+    BadRequestError,
+    AuthenticationError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    NotFoundError,
+    ConflictError,
+    UnprocessableEntityError,
+    RateLimitError,
+    InternalServerError,
+    ApiResponseValidationError,
+    ApiConnectionError,
+    ApiTimeoutError,
+)

@@ -9,6 +9,17 @@ from typing import Any, Dict, Optional, Tuple, Type
 
 from .._redact import sanitized_state, short_repr
 
+HOME = "magic_hour._exceptions"
+"""The public home of every error class: tracebacks, reprs and pickles name it, whichever module of
+``_errors`` defines the class and whichever import loaded it."""
+
+
+def publish(*objects: Any) -> None:
+    """Give each class (or pickle helper) :data:`HOME` as its module, as the split modules' classes had
+    before the split, so that a pickle names a path every version can load."""
+    for obj in objects:
+        obj.__module__ = HOME
+
 
 class MagicHourError(Exception):
     """Base class of every error raised by this SDK."""
@@ -27,6 +38,9 @@ def rebuild_error(cls: Type[MagicHourError], args: Tuple[Any, ...], state: Dict[
     Exception.__init__(error, *args)
     error.__dict__.update(state)
     return error
+
+
+rebuild_error.__qualname__ = "_rebuild_error"  # pickles name magic_hour._exceptions._rebuild_error
 
 
 class InvalidParameterError(MagicHourError, ValueError):
@@ -88,3 +102,15 @@ class ClientClosedError(MagicHourError, RuntimeError):
             message
             or "this client is closed: make a new Client, or keep using it inside `with Client() as client:`"
         )
+
+
+publish(
+    rebuild_error,
+    MagicHourError,
+    InvalidParameterError,
+    InvalidFileError,
+    MissingFileError,
+    MissingTokenError,
+    InsecureTransportError,
+    ClientClosedError,
+)

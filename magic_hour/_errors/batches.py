@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import MagicHourError
+from .base import MagicHourError, publish
 
 
 class JournalError(MagicHourError):
@@ -30,3 +30,9 @@ class JournalInUseError(JournalError):
     def __init__(self, message: str, *, path: str, owner: Optional[str] = None) -> None:
         self.owner = owner
         super().__init__(message, path=path)
+
+
+publish(
+    JournalError,
+    JournalInUseError,
+)

@@ -23,7 +23,7 @@ from .api import (
     ApiTimeoutError,
     InternalServerError,
 )
-from .base import MagicHourError
+from .base import MagicHourError, publish
 
 _WEBHOOK_KINDS = ("video", "image", "audio")  # face detections send no webhook event
 
@@ -110,3 +110,13 @@ class ProjectMayExistConnectionError(ProjectMayExistError, ApiConnectionError):
 class ProjectMayExistTimeoutError(ProjectMayExistConnectionError, ApiTimeoutError):
     """A create was sent, and its answer did not come in time. Also an :class:`ApiTimeoutError` (an
     ``httpx.TimeoutException``)."""
+
+
+publish(
+    ProjectMayExistError,
+    ProjectMayExistServerError,
+    ProjectMayExistStatusError,
+    ProjectMayExistResponseError,
+    ProjectMayExistConnectionError,
+    ProjectMayExistTimeoutError,
+)

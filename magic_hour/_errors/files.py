@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import httpx
 
 from .._redact import request_of, safe_response
-from .base import MagicHourError
+from .base import MagicHourError, publish
 
 
 @dataclass(frozen=True)
@@ -85,3 +85,10 @@ class UploadError(MagicHourError):
     def failed(self) -> list[UploadResult]:
         """The results of the files that were not uploaded (``error`` is set)."""
         return [r for r in self.results if r.error is not None]
+
+
+publish(
+    StorageError,
+    UploadUrlsMismatchError,
+    UploadError,
+)

@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Tuple, Type
 import httpx
 
 from .._redact import redact, request_of, safe_request, safe_response
-from .base import MagicHourError, rebuild_error
+from .base import MagicHourError, publish, rebuild_error
 
 
 class ProjectFailedError(MagicHourError):
@@ -159,3 +159,21 @@ def rebuild_write_error(
     error = rebuild_error(cls, args, state)
     error.errno = errno  # type: ignore[attr-defined]
     return error
+
+
+rebuild_write_error.__qualname__ = (
+    "_rebuild_write_error"  # pickles name magic_hour._exceptions._rebuild_write_error
+)
+
+
+publish(
+    rebuild_write_error,
+    ProjectFailedError,
+    ProjectTimeoutError,
+    DownloadError,
+    DownloadStatusError,
+    DownloadConnectionError,
+    DownloadTimeoutError,
+    DownloadDecodingError,
+    DownloadWriteError,
+)

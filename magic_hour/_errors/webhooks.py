@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import MagicHourError
+from .base import MagicHourError, publish
 
 
 class WebhookVerificationError(MagicHourError, ValueError):
@@ -88,3 +88,14 @@ class MissingWebhookSecretError(MagicHourError):
             "no webhook secret: pass secret=..., Client(webhook_secret=...), or set the "
             "MAGIC_HOUR_WEBHOOK_SECRET environment variable (the secret of your webhook in the developer hub)"
         )
+
+
+publish(
+    WebhookVerificationError,
+    WebhookMissingHeaderError,
+    WebhookInvalidHeaderError,
+    WebhookSignatureError,
+    WebhookTimestampError,
+    WebhookPayloadError,
+    MissingWebhookSecretError,
+)
