@@ -528,3 +528,24 @@ def test_every_command_is_a_leaf_with_the_globals_line_and_a_did_you_mean() -> N
     with pytest.raises(UsageError) as caught:
         listen.parse_args(["--jsno"])
     assert "did you mean --json?" in caught.value.message  # a global option, its help shown once
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--jsno", "files", "upload", "a.png"],
+        ["files", "--jsno", "upload", "a.png"],
+        ["batch", "--jsno", "status", "j"],
+    ],
+)
+def test_an_option_no_command_took_gets_the_programs_did_you_mean(argv: List[str]) -> None:
+    # Misplaced before the command (or mistyped at the top), it reaches the program's parser, not the
+    # command's: argparse said only 'unrecognized arguments'.
+    from magic_hour.cli._main import build_parser
+
+    with pytest.raises(UsageError) as caught:
+        build_parser(argv).parse_args(argv)
+    assert (
+        caught.value.message == "unrecognized arguments: --jsno; did you mean --json? (see magic-hour --help)"
+    )
+    assert caught.value.usage.startswith("usage: magic-hour [-h]")

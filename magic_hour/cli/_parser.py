@@ -94,6 +94,16 @@ class Parser(argparse.ArgumentParser):
             self.error(self._unknown(extras))
         return parsed, extras
 
+    def parse_args(  # type: ignore[override]  # typeshed's overloads, one signature here
+        self, args: Optional[Sequence[str]] = None, namespace: Any = None
+    ) -> Any:
+        # What no command took (a leaf reports its own): an option misplaced before the command, or
+        # mistyped at the top, gets the program's did-you-mean as a command's gets its own.
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(self._unknown(extras))
+        return parsed
+
     def _unknown(self, extras: List[str]) -> str:
         message = f"unrecognized arguments: {' '.join(extras)}"
         option = next((e.split("=", 1)[0] for e in extras if e.startswith("-")), None)
