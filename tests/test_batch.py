@@ -754,3 +754,34 @@ async def test_a_run_on_a_closed_journal_fails_with_journal_error(sdk: Flavor, t
         with pytest.raises(JournalError, match=r"cannot read the batch journal .*: it is closed"):
             await driven
         assert fake.requests == []
+
+
+@pytest.mark.parametrize("bad", ["foreign", "text", "newer"])
+async def test_a_refused_journal_is_left_closed(sdk: Flavor, tmp_path: Path, bad: str) -> None:
+    # A journal refused as it opens (another program's SQLite file, not SQLite at all, a newer format)
+    # closes what it opened: its connection and the run lock were left to the garbage collector, the
+    # file held open as long as the error's traceback lived (and a ResourceWarning on Python 3.13).
+    import psutil
+
+    from magic_hour.batches._journal import APPLICATION_ID
+
+    path = tmp_path / "j.sqlite"
+    if bad == "text":
+        path.write_text("hello " * 100)
+    else:
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE t (x)" if bad == "foreign" else "CREATE TABLE meta (name, value)")
+        if bad == "newer":
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute("INSERT INTO meta VALUES ('format', '99')")
+        db.commit()
+        db.close()
+    with served() as (fake, server):
+        client = client_for(sdk, fake, server)
+        with pytest.raises(JournalError) as info:
+            await run(sdk, client, journal=path, output_dir=tmp_path / "out")
+        with pytest.raises(JournalError) as reading:
+            batches.status(path)
+    # The errors (and their tracebacks, which hold the frames that opened the files) are still alive.
+    assert info.value is not None and reading.value is not None
+    assert [f.path for f in psutil.Process().open_files() if f.path.startswith(str(path))] == []

@@ -253,13 +253,11 @@ class Journal:
         lock = cls._take_lock(path)
         try:
             db = _connect(path)
-            journal = cls(path, db, lock)
-            journal._setup(create=True)
-            journal._write_owner()
-            journal._load_totals()
         except BaseException:
             lock.close()
             raise
+        journal = cls(path, db, lock)
+        journal._opened()
         return journal
 
     @classmethod
@@ -269,9 +267,21 @@ class Journal:
         if not os.path.isfile(path):
             raise JournalError(f"no batch journal at {path}", path=path)
         journal = cls(path, _connect(path), None)
-        journal._setup(create=False)
-        journal._load_totals()
+        journal._opened()
         return journal
+
+    def _opened(self) -> None:
+        """Check (and for a run, create) the schema, record the run's owner, count the items; on any
+        failure, close what was opened: a connection left to the garbage collector keeps the file open
+        (and warns on Python 3.13)."""
+        try:
+            self._setup(create=self._lock_db is not None)
+            if self._lock_db is not None:
+                self._write_owner()
+            self._load_totals()
+        except BaseException:
+            self.close()
+            raise
 
     @staticmethod
     def _take_lock(path: str) -> sqlite3.Connection:
