@@ -76,7 +76,7 @@ def _event_type(text: str) -> str:
 def _url(text: str) -> str:
     import httpx
 
-    from .._redact import safe_url
+    from .._redact import REDACTED, safe_url
 
     problem = "an http:// or https:// URL"
     if text.startswith(("http://", "https://")) and len(text) > len("https://"):
@@ -86,7 +86,7 @@ def _url(text: str) -> str:
         except httpx.InvalidURL as e:
             problem = f"{e}"
             if "@" in text:  # httpx quotes the part it refused, which may be a piece of the password
-                problem = re.sub(r"'[^']*'", "'<hidden>'", problem)
+                problem = re.sub(r"'[^']*'", f"'{REDACTED}'", problem)
     # shown without its user:password or query, which may be the handler's credentials
     raise argparse.ArgumentTypeError(f"invalid URL {safe_url(text)!r}: {problem}")
 
