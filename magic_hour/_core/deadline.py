@@ -12,6 +12,10 @@ backend of the pools it owns (:class:`Backend`, :class:`AsyncBackend`, given to 
 A lent ``httpx_client`` is the caller's, used as it is: there, the body read checks the deadline between
 pieces and the total deadline shortens each operation's timeout (see ``transport.py``); the headers of
 an answer are bounded by the ``read`` timeout of each socket read only (docs/client.md).
+
+The same streams also send a request's head with a small body (or the first piece of a larger one) in
+one write: httpcore writes them one after the other, each a system call and, with ``TCP_NODELAY``, a
+packet of its own that wakes the server up once more (a small file's upload is mostly such costs).
 """
 
 from __future__ import annotations
@@ -140,22 +144,60 @@ def _connect_cap(timeout: Optional[float]) -> Optional[float]:
     return _min(timeout, left)
 
 
+JOIN = 64 * 1024
+"""A write of up to this many bytes waits for the next one (a request's head for its body) and goes out
+with it, joined when that one is this small too; any read, close or TLS start sends it first."""
+
+
 class _Stream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        self._held: Optional[bytes] = None  # a small write not sent yet, and its timeout
+        self._held_timeout: Optional[float] = None
 
     def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        if self._held is not None:
+            self._flush()
         return self._inner.read(max_bytes, _cap(self._inner, timeout, reading=True))
 
     def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+        if not buffer:
+            return
+        held = self._held
+        if held is None:
+            if len(buffer) <= JOIN:
+                # Checked now as a write would be (the deadline; the stream recorded for a Ctrl-C).
+                _cap(self._inner, timeout, reading=False)
+                self._held, self._held_timeout = buffer, timeout
+                return
+        else:
+            self._held = None
+            if len(buffer) <= JOIN:
+                buffer = held + buffer
+            else:
+                self._inner.write(held, _cap(self._inner, timeout, reading=False))
         self._inner.write(buffer, _cap(self._inner, timeout, reading=False))
 
+    def _flush(self, *, before_read: bool = True) -> None:
+        held, self._held = self._held, None
+        assert held is not None
+        try:
+            self._inner.write(held, _cap(self._inner, self._held_timeout, reading=False))
+        except httpcore.WriteError:
+            if not before_read:
+                raise
+            # As httpcore does when a request's write fails: the answer may be there to read (a server
+            # that refused the request and closed).
+
     def close(self) -> None:
+        self._held = None
         self._inner.close()
 
     def start_tls(
         self, ssl_context: Any, server_hostname: Optional[str] = None, timeout: Optional[float] = None
     ) -> httpcore.NetworkStream:
+        if self._held is not None:
+            self._flush(before_read=False)
         return _Stream(self._inner.start_tls(ssl_context, server_hostname, _connect_cap(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
@@ -190,21 +232,53 @@ class Backend(httpcore.NetworkBackend):
 
 
 class _AsyncStream(httpcore.AsyncNetworkStream):
+    """:class:`_Stream` for async pools."""
+
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        self._held: Optional[bytes] = None
+        self._held_timeout: Optional[float] = None
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        if self._held is not None:
+            await self._flush()
         return await self._inner.read(max_bytes, _cap(self._inner, timeout, reading=True))
 
     async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+        if not buffer:
+            return
+        held = self._held
+        if held is None:
+            if len(buffer) <= JOIN:
+                _cap(self._inner, timeout, reading=False)
+                self._held, self._held_timeout = buffer, timeout
+                return
+        else:
+            self._held = None
+            if len(buffer) <= JOIN:
+                buffer = held + buffer
+            else:
+                await self._inner.write(held, _cap(self._inner, timeout, reading=False))
         await self._inner.write(buffer, _cap(self._inner, timeout, reading=False))
 
+    async def _flush(self, *, before_read: bool = True) -> None:
+        held, self._held = self._held, None
+        assert held is not None
+        try:
+            await self._inner.write(held, _cap(self._inner, self._held_timeout, reading=False))
+        except httpcore.WriteError:
+            if not before_read:
+                raise
+
     async def aclose(self) -> None:
+        self._held = None
         await self._inner.aclose()
 
     async def start_tls(
         self, ssl_context: Any, server_hostname: Optional[str] = None, timeout: Optional[float] = None
     ) -> httpcore.AsyncNetworkStream:
+        if self._held is not None:
+            await self._flush(before_read=False)
         return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, _connect_cap(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
