@@ -102,6 +102,34 @@ def _named_files(config: pytest.Config) -> Set[Path]:
     return named
 
 
+FAST_TIER_WORKERS = 2
+"""Worker processes of the bare ``python -m pytest`` (pytest-xdist): its tests wait on sockets and
+threads much of their time, so two processes keep both cores of the reference machine busy."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The README's command, ``python -m pytest`` with no path, runs the fast tier on
+    :data:`FAST_TIER_WORKERS` xdist workers. Everything else runs as given, in this one process: ``-n``
+    (``-n 0``: no workers), ``-p no:xdist``, named files or node ids, ``--full`` (its load and RSS tests
+    measure this process alone), ``--pdb`` and ``--collect-only``."""
+    option = config.option
+    if (
+        not config.pluginmanager.hasplugin("xdist")
+        or hasattr(config, "workerinput")  # an xdist worker
+        or getattr(option, "numprocesses", None) is not None
+        or option.file_or_dir
+        or option.full
+        or option.usepdb
+        or option.collectonly
+    ):
+        return
+    option.numprocesses = FAST_TIER_WORKERS
+    option.tx = ["popen"] * FAST_TIER_WORKERS
+    if option.dist == "no":
+        option.dist = "load"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
     """Without ``--full``, the tests marked ``full`` are deselected, except in files named explicitly."""
     if config.getoption("--full"):

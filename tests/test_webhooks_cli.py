@@ -32,6 +32,7 @@ def read_line(stream: IO[str], timeout: float = 20) -> str:
     return stream.readline()
 
 
+@pytest.mark.full  # four magic-hour processes (~2.5 s); the in-process tests below cover each side
 def test_trigger_reaches_listen_through_real_sockets() -> None:
     listen = subprocess.Popen(
         [PY, "-m", "magic_hour", "webhooks", "listen", "--port", "0", "--count", "3", "--json"],
