@@ -24,7 +24,7 @@ import contextvars
 import os
 import threading
 import weakref
-from typing import Any, AsyncGenerator, Callable, Generator, Optional, Tuple
+from typing import Any, Callable, Generator, Optional, Tuple
 
 from .config import DEFAULT_MAX_TRANSFERS
 from .pool import current_loop, generation
@@ -102,12 +102,9 @@ class ThreadSlots:
             self._used = max(0, self._used - 1)
             free.notify()
 
-    @contextlib.contextmanager
-    def hold(self, cancel: Optional[threading.Event] = None) -> Generator[None, None, None]:
-        """One attempt of one transfer (see :meth:`acquire`)."""
-        with self.attempt(cancel) as attempt:
-            attempt.start()
-            yield
+    def hold(self, cancel: Optional[threading.Event] = None) -> ThreadAttempt:
+        """``with slots.hold():`` one attempt of one transfer (see :meth:`acquire`)."""
+        return _ThreadHold(self, cancel)
 
     def attempt(self, cancel: Optional[threading.Event] = None) -> ThreadAttempt:
         """For a transfer whose attempts are not one block of code (a download: open, then write)."""
@@ -175,6 +172,13 @@ class ThreadAttempt(_Attempt):
         self.end()
 
 
+class _ThreadHold(ThreadAttempt):
+    # A class, not a @contextmanager generator: it runs once per file of a batch.
+    def __enter__(self) -> ThreadAttempt:
+        self.start()
+        return self
+
+
 class TaskSlots:
     """At most ``limit`` transfers in flight across the tasks of one async client (``None``: no bound),
     in each event loop that uses it.
@@ -218,12 +222,9 @@ class TaskSlots:
         await semaphore.acquire()
         return semaphore
 
-    @contextlib.asynccontextmanager
-    async def hold(self) -> AsyncGenerator[None, None]:
-        """One attempt of one transfer (see :meth:`acquire`)."""
-        async with self.attempt() as attempt:
-            await attempt.start()
-            yield
+    def hold(self) -> TaskAttempt:
+        """``async with slots.hold():`` one attempt of one transfer (see :meth:`acquire`)."""
+        return _TaskHold(self)
 
     def attempt(self) -> TaskAttempt:
         """For a transfer whose attempts are not one block of code (a download: open, then write)."""
@@ -247,6 +248,12 @@ class TaskAttempt(_Attempt):
 
     async def __aexit__(self, *exc: object) -> None:
         self.end()
+
+
+class _TaskHold(TaskAttempt):
+    async def __aenter__(self) -> TaskAttempt:
+        await self.start()
+        return self
 
 
 _lock = threading.Lock()

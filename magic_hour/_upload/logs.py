@@ -10,10 +10,9 @@ it is.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import logging
-from typing import Generator
+from typing import ContextManager
 
 import httpx
 
@@ -53,10 +52,17 @@ def install_log_filter() -> None:
             log.addFilter(_LOG_FILTER)
 
 
-@contextlib.contextmanager
-def sending_put() -> Generator[None, None, None]:
-    token = _SENDING_PUT.set(True)
-    try:
-        yield
-    finally:
-        _SENDING_PUT.reset(token)
+class _Sending:
+    # A class, not a @contextmanager generator: it runs once per file of a batch.
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _SENDING_PUT.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _SENDING_PUT.reset(self._token)
+
+
+def sending_put() -> ContextManager[None]:
+    """Marks the log records emitted inside as our storage request's (see the module doc)."""
+    return _Sending()

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, List, Optional, Sequence, Set, TypeVar
+from typing import Any, Callable, ContextManager, List, Optional, Sequence, Set, Type, TypeVar
 
 from .._core.deadline import Budget
 
@@ -60,19 +60,20 @@ class Interrupt:
         if self.event.is_set():
             raise Cancelled()
 
-    @contextlib.contextmanager
-    def tracking(self, budget: Budget) -> Any:
+    def tracking(self, budget: Budget) -> ContextManager[None]:
+        """Around one attempt: :meth:`set` shuts down its socket meanwhile; :class:`Cancelled` when the
+        batch was interrupted before it, or by the time it ends without an error."""
+        return _Tracking(self, budget)
+
+    def watch(self, budget: Budget) -> None:
         if self.event.is_set():
             raise Cancelled()
         with self._lock:
             self._active.add(budget)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._active.discard(budget)
-        if self.event.is_set():
-            raise Cancelled()
+
+    def unwatch(self, budget: Budget) -> None:
+        with self._lock:
+            self._active.discard(budget)
 
     @contextlib.contextmanager
     def cutting(self, budget: Budget) -> Any:
@@ -86,6 +87,22 @@ class Interrupt:
             if self.event.is_set():
                 raise Cancelled() from None
             raise
+
+
+class _Tracking:
+    # A class, not a @contextmanager generator: it runs once per file of a batch.
+    __slots__ = ("_budget", "_interrupt")
+
+    def __init__(self, interrupt: Interrupt, budget: Budget) -> None:
+        self._interrupt, self._budget = interrupt, budget
+
+    def __enter__(self) -> None:
+        self._interrupt.watch(self._budget)
+
+    def __exit__(self, error: Optional[Type[BaseException]], *rest: object) -> None:
+        self._interrupt.unwatch(self._budget)
+        if error is None and self._interrupt.is_set():
+            raise Cancelled()
 
 
 CANCEL: contextvars.ContextVar[Optional[Interrupt]] = contextvars.ContextVar(
