@@ -157,7 +157,7 @@ class Client:
         """Many jobs, one journal, resumable and never paid twice (``docs/batches.md``)."""
         from .batches import Batches
 
-        return Batches(self)
+        return Batches(self, self._http)
 
     @cached_property
     def webhooks(self) -> Webhooks:
@@ -279,7 +279,7 @@ class AsyncClient:
         """Many jobs, one journal, resumable and never paid twice (``docs/batches.md``)."""
         from .batches import AsyncBatches
 
-        return AsyncBatches(self)
+        return AsyncBatches(self, self._http)
 
     @cached_property
     def webhooks(self) -> Webhooks:

@@ -727,6 +727,7 @@ async def test_a_stop_ends_a_stalled_poll_at_once(sdk: Flavor, tmp_path: Path, s
 async def test_a_run_on_a_closed_journal_fails_with_journal_error(sdk: Flavor, tmp_path: Path) -> None:
     # Both drivers read the items to work on from the journal: once it is closed, that read raises the
     # JournalError a write raises (sqlite3.ProgrammingError before), and nothing is sent.
+    from magic_hour._client import http_of
     from magic_hour.batches._api import _options
     from magic_hour.batches._async import run_async
     from magic_hour.batches._run import Run
@@ -748,8 +749,11 @@ async def test_a_run_on_a_closed_journal_fails_with_journal_error(sdk: Flavor, t
         client = client_for(sdk, fake, server)
         opened = Run.open(options, batches.each_file(TOOL, tmp_path / "photos"))
         opened.journal.close()
+        http = http_of(client)
         driven = (
-            run_async(client, opened) if sdk.is_async else anyio.to_thread.run_sync(run_sync, client, opened)
+            run_async(client, http, opened)
+            if sdk.is_async
+            else anyio.to_thread.run_sync(run_sync, client, http, opened)
         )
         with pytest.raises(JournalError, match=r"cannot read the batch journal .*: it is closed"):
             await driven

@@ -9,6 +9,7 @@ from .._exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
     from .. import AsyncClient, Client
+    from .._core.transport import AsyncHTTP, SyncHTTP
     from ._run import BatchProgressCallback, Jobs
     from ._types import BatchItem, BatchSummary
 
@@ -100,8 +101,11 @@ class Batches:
             print(summary.done, summary.credits_charged)
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, http: SyncHTTP) -> None:
+        # Made by ``client.batches``, which hands over its HTTP driver: batches sit above the client and
+        # never reach into it for the driver.
         self._client = client
+        self._http = http
 
     def run(
         self,
@@ -166,7 +170,7 @@ class Batches:
             poll_interval=poll_interval,
             on_progress=on_progress,
         )
-        return run_sync(self._client, Run.open(options, jobs))
+        return run_sync(self._client, self._http, Run.open(options, jobs))
 
     def status(self, journal: PathArg) -> BatchSummary:
         """See :func:`magic_hour.batches.status`."""
@@ -185,8 +189,10 @@ class AsyncBatches:
     """``client.batches`` of an :class:`~magic_hour.AsyncClient`: :meth:`run` is awaited; reading a
     journal is as in :class:`Batches` (local, quick)."""
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, http: AsyncHTTP) -> None:
+        # Made by ``client.batches``, which hands over its HTTP driver (see :class:`Batches`).
         self._client = client
+        self._http = http
 
     async def run(
         self,
@@ -259,7 +265,7 @@ class AsyncBatches:
             on_progress=on_progress,
         )
         opened = await anyio.to_thread.run_sync(Run.open, options, jobs)
-        return await run_async(self._client, opened)
+        return await run_async(self._client, self._http, opened)
 
     def status(self, journal: PathArg) -> BatchSummary:
         """See :func:`magic_hour.batches.status`."""

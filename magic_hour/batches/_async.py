@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 import anyio
 import anyio.to_thread
 
-from .._client import http_of
 from .._core.preload import aload
 from .._core.retry import Sleep
 from .._exceptions import MagicHourError
@@ -51,15 +50,16 @@ if TYPE_CHECKING:
     from anyio.abc import ObjectReceiveStream
 
     from .. import AsyncClient
+    from .._core.transport import AsyncHTTP
     from ._types import BatchSummary
 
 _CREATE_OPTIONS: Any = {"max_retries": 0}  # the flow decides what is sent again
 
 
 class TaskRunner:
-    def __init__(self, client: AsyncClient, run: Run) -> None:
+    def __init__(self, client: AsyncClient, http: AsyncHTTP, run: Run) -> None:
         self._client = client
-        self._http = http_of(client)
+        self._http = http
         self._jobs = async_jobs(self._http)
         self._run = run
         self._shared = SharedUploads(anyio.Event)
@@ -289,9 +289,10 @@ class TaskRunner:
             self._shared.release(mine, paths)
 
 
-async def run_async(client: AsyncClient, run: Run) -> BatchSummary:
+async def run_async(client: AsyncClient, http: AsyncHTTP, run: Run) -> BatchSummary:
+    """Run ``run`` with ``client``'s resources and ``http``, its driver (the client hands it over)."""
     try:
-        return await TaskRunner(client, run).run()
+        return await TaskRunner(client, http, run).run()
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(run.close)

@@ -20,7 +20,6 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional
 
-from .._client import http_of
 from .._core.deadline import ATTEMPT
 from .._core.retry import Sleep
 from .._core.transfers import Interrupted
@@ -57,15 +56,16 @@ from ._shared import SharedUploads, found, settle_wait, shareable, uploaded_path
 
 if TYPE_CHECKING:
     from .. import Client
+    from .._core.transport import SyncHTTP
     from ._types import BatchSummary
 
 _CREATE_OPTIONS: Any = {"max_retries": 0}  # the flow decides what is sent again
 
 
 class ThreadRunner:
-    def __init__(self, client: Client, run: Run) -> None:
+    def __init__(self, client: Client, http: SyncHTTP, run: Run) -> None:
         self._client = client
-        self._http = http_of(client)
+        self._http = http
         self._jobs = sync_jobs(self._http)
         self._run = run
         self._shared = SharedUploads(threading.Event)
@@ -332,8 +332,9 @@ def _emitter(run: Run) -> Any:
     return Emitter(run.progress_stopper())
 
 
-def run_sync(client: Client, run: Run) -> BatchSummary:
+def run_sync(client: Client, http: SyncHTTP, run: Run) -> BatchSummary:
+    """Run ``run`` with ``client``'s resources and ``http``, its driver (the client hands it over)."""
     try:
-        return ThreadRunner(client, run).run()
+        return ThreadRunner(client, http, run).run()
     finally:
         run.close()

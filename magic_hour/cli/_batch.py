@@ -236,12 +236,12 @@ def _run(
         on_progress=reporter,
     )
     with open_client(args) as client:
-        http_of(client)  # the client is ready before the journal is taken
+        http = http_of(client)  # the client is ready before the journal is taken
         batch = Run.open(options, jobs)
         run.reporter = reporter
         run.graceful = batch.interrupt
         try:
-            summary = run_sync(client, batch)
+            summary = run_sync(client, http, batch)
         finally:
             reporter.stop()
     return _summary(args, summary, journal)

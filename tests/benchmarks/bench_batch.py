@@ -59,6 +59,7 @@ def _peak_rss_mb() -> float:
 def child(args: argparse.Namespace) -> None:
     """Run one batch (the journal's, plus the folder's files) and print its figures as JSON."""
     from magic_hour import AsyncClient, Client
+    from magic_hour._client import http_of
     from magic_hour.batches import each_file
     from magic_hour.batches._run import Run, check_options
 
@@ -85,14 +86,14 @@ def child(args: argparse.Namespace) -> None:
 
         async def main() -> Any:
             async with AsyncClient(base_url=args.url, token=args.token) as client:
-                return await run_async(client, run)
+                return await run_async(client, http_of(client), run)
 
         summary = anyio.run(main)
     else:
         from magic_hour.batches._sync import run_sync
 
         with Client(base_url=args.url, token=args.token) as client:
-            summary = run_sync(client, run)
+            summary = run_sync(client, http_of(client), run)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     figures = {
         "items": summary.total,
