@@ -94,3 +94,41 @@ def test_the_chunk_sent_is_released_before_the_next_is_read(fake: FakeMagicHour,
         # httpcore's chunk and h11 event.)
         # (<= 0: newer Pythons may count one reference fewer, e.g. 3.14's borrowed argument.)
         assert all(held <= 0 for held in f.held) and len(f.held) == chunks - 1, (f.name, f.held)
+
+
+def test_a_sync_body_is_read_once_and_closing_it_closes_the_file(tmp_path: pathlib.Path) -> None:
+    """The body a sync PUT hands httpx is a stream of its own (httpx would probe a generator for a file
+    length): one pass over the file, a second refused as httpx refuses it for its iterator streams, and
+    the file closed when the body is, read or not."""
+    import threading
+
+    import httpx
+
+    from magic_hour._upload.bodies import Progress, SyncBody, sync_chunks
+    from magic_hour._upload.inputs import inspect_input
+
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"0123456789" * (CHUNK_SIZE // 5))  # two chunks
+    opened: List[Any] = []
+
+    def body() -> SyncBody:
+        source = inspect_input(str(path), 0)
+        assert source is not None and not isinstance(source, str)
+
+        def open_() -> Any:
+            opened.append(open(path, "rb", buffering=0))  # noqa: SIM115 (the body closes it)
+            return opened[-1]
+
+        return SyncBody(sync_chunks(open_, source, Progress(None), threading.Event()))
+
+    whole = body()
+    assert b"".join(whole) == path.read_bytes()
+    with pytest.raises(httpx.StreamConsumed):
+        iter(whole)
+    whole.close()
+    halfway = body()
+    assert len(next(iter(halfway))) == CHUNK_SIZE
+    halfway.close()
+    never = body()
+    never.close()
+    assert len(opened) == 2 and all(f.closed for f in opened)

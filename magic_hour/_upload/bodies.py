@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from typing import IO, Any, AsyncIterator, Awaitable, Callable, ContextManager, Generator, Optional
+from typing import IO, Any, AsyncIterator, Awaitable, Callable, ContextManager, Generator, Iterator, Optional
 
 import anyio
 import httpx
@@ -97,7 +97,7 @@ def put_request(put: Put, timeout: httpx.Timeout, content: Any) -> httpx.Request
     # explicit Content-Length so httpx does not fall back to a chunked body (pre-signed PUTs refuse it).
     # Sent with follow_redirects=False even through a lent client that follows them: a pre-signed URL
     # does not redirect, and a streamed body could not be sent again to the new location.
-    stream = content if isinstance(content, httpx.AsyncByteStream) else None
+    stream = content if isinstance(content, (httpx.AsyncByteStream, httpx.SyncByteStream)) else None
     request = httpx.Request(
         "PUT",
         put.target.url or put.target.upload_url,
@@ -159,6 +159,25 @@ def sync_chunks(
             progress.emit(source, sent)
             if sent < source.size:  # not after the last chunk: a one-chunk file costs no extra step
                 yield b""
+
+
+class SyncBody(httpx.SyncByteStream):
+    """A sync PUT's body (:func:`sync_chunks`) handed to httpx as the request's stream, as is: httpx
+    would wrap a generator given as ``content`` after probing it for a file length (two exceptions
+    raised and caught per request). Iterated once, like httpx's own iterator streams."""
+
+    def __init__(self, chunks: Generator[bytes, None, None]) -> None:
+        self._chunks: Optional[Generator[bytes, None, None]] = chunks
+        self._close = chunks.close
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks, self._chunks = self._chunks, None
+        if chunks is None:
+            raise httpx.StreamConsumed()
+        return chunks
+
+    def close(self) -> None:
+        self._close()
 
 
 def read_chunk(source: Source, f: IO[bytes], n: int) -> bytes:

@@ -46,6 +46,7 @@ from .bodies import (
     CallbackError,
     Progress,
     StreamedBody,
+    SyncBody,
     check_end,
     check_progress,
     put_request,
@@ -164,7 +165,7 @@ class SyncUploader:
         if source.size == 0:  # a 0-byte body is complete at once: probe before sending
             with self._open(source) as f:
                 check_end(source, read_chunk(source, f, 1))
-        body = sync_chunks(lambda: self._open(source), source, progress, cancel.event)
+        body = SyncBody(sync_chunks(lambda: self._open(source), source, progress, cancel.event))
         request = put_request(put, self._http.config.timeout, body)
         budget = budget_for(request)
         try:
