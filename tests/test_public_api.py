@@ -272,6 +272,7 @@ FIRST_PATHS = {
 }
 
 
+@pytest.mark.full  # a subprocess battery: 20 fresh interpreters, ~3 s of CPU
 @pytest.mark.parametrize("first", list(FIRST_PATHS))
 @pytest.mark.parametrize("group", list(LAZY_ERRORS))
 def test_lazily_loaded_errors_are_the_same_classes_whichever_path_loads_them(group: str, first: str) -> None:
