@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
 
 from ._exceptions import InvalidParameterError
@@ -10,6 +9,7 @@ from ._extensions import (
     ASSET_TYPES,
     EXTENSIONS,
     NOT_ACCEPTED,
+    AssetType,
     describe_allowed,
     normalize_extension,
     type_for_extension,
@@ -48,14 +48,28 @@ def _already_valid(item: object) -> bool:
         return False
 
 
-def upload_items_unchanged(items: List[Dict[str, str]]) -> bool:
-    """The fast path's question (:data:`CHECKS`) for a list already checked to hold dicts of exactly
-    two strings, ``extension`` and ``type_``: would :func:`check_upload_items` return it unchanged? Yes
-    when it is not empty and every pair is a valid, normalised one: one set lookup per item, in C."""
-    return bool(items) and _VALID.issuperset(zip(map(_EXTENSION, items), map(_TYPE, items)))
+def upload_items_schema(cs: Any, items: Any) -> Any:
+    """The fast path's schema (:data:`CHECKS`): ``items`` is the strict schema the request core compiled
+    for the field (pydantic-core's list of typed dicts with ``extension`` and ``type_``; ``cs`` is
+    ``pydantic_core.core_schema``). The schema returned accepts exactly the lists
+    :func:`check_upload_items` returns unchanged: not empty, each item a valid, normalised pair. One
+    literal per field, chosen by ``type_``, so that each item is checked in Rust."""
+    item = items["items_schema"]
+    fields = item["fields"]
 
+    def choice(asset_type: AssetType) -> Any:
+        extensions = cs.literal_schema(list(EXTENSIONS[asset_type]))
+        return {
+            **item,
+            "fields": {
+                **fields,
+                "extension": {**fields["extension"], "schema": extensions},
+                "type_": {**fields["type_"], "schema": cs.literal_schema([asset_type])},
+            },
+        }
 
-_EXTENSION, _TYPE = operator.itemgetter("extension"), operator.itemgetter("type_")
+    union = cs.tagged_union_schema({t: choice(t) for t in ASSET_TYPES}, discriminator="type_", strict=True)
+    return {**items, "items_schema": union, "min_length": 1}
 
 
 def check_upload_item(item: object, where: str) -> Dict[str, str]:
@@ -90,10 +104,10 @@ def check_upload_item(item: object, where: str) -> Dict[str, str]:
     return {"extension": ext, "type_": asset_type}
 
 
-FieldCheck = Tuple[Callable[[Any], Any], Optional[Callable[[Any], bool]]]
+FieldCheck = Tuple[Callable[[Any], Any], Optional[Callable[[Any, Any], Any]]]
 """A field check run before the generic one (it returns the value to send, or raises), and the fast
-path's predicate "the check would return this value unchanged" (``None``: the body takes the slow path)."""
+path's schema of the values the check would return unchanged (``None``: the body takes the slow path)."""
 
-CHECKS: Dict[str, FieldCheck] = {"upload_items": (check_upload_items, upload_items_unchanged)}
+CHECKS: Dict[str, FieldCheck] = {"upload_items": (check_upload_items, upload_items_schema)}
 """The named checks of ``spec/metadata.json`` (``checks``): the generated code hands each to its field's
 schema, so the request core runs them without knowing any operation."""

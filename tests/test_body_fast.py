@@ -295,3 +295,37 @@ def test_an_unknown_key_in_a_list_item_takes_the_checker() -> None:
     with pytest.raises(InvalidParameterError) as info:
         upload.build({"items": many})
     assert info.value.param == "items[99] key"
+
+
+def test_the_upload_items_schema_accepts_what_their_check_leaves_unchanged() -> None:
+    """The fast path of ``upload_urls.create`` checks the extension table with the hook's schema
+    (``_validation.upload_items_schema``): of plain strings, it takes exactly the items
+    ``check_upload_items`` returns as given, for every pair of known and odd spellings; it never takes
+    one the check would change or refuse (a str subclass is the checker's on pydantic-core 2.18)."""
+    from magic_hour._validation import check_upload_items
+
+    endpoint = ENDPOINTS["magic_hour.resources.v1.files.upload_urls._CREATE"]
+    assert endpoint.body is not None
+    types = ["video", "audio", "image", "gif", "Video", "", Text("video")]
+    extensions = [*_EXTS, "MP4", ".mp4", "exe", "", Text("png")]
+    bodies: List[Any] = [[{"extension": e, "type_": t}] for t in types for e in extensions]
+    bodies += [[], [{"extension": "mp4", "type_": "video"}, {"extension": "mp3", "type_": "video"}]]
+    bodies += [
+        [{"extension": "mp4", "type": "video"}],
+        [{"extension": "mp4"}],
+        [{"extension": 4, "type_": "video"}],
+    ]
+    accepted = 0
+    for items in bodies:
+        try:
+            unchanged = check_upload_items(items) == items
+        except InvalidParameterError:
+            unchanged = False
+        fast = endpoint._encode(endpoint.body, {"items": items})  # pyright: ignore[reportPrivateUsage]
+        plain = all(type(v) is str for item in items for v in item.values())
+        assert (fast is not None) == unchanged if plain else (fast is None or unchanged), items
+        if fast is not None:
+            accepted += plain
+            wire = [{"extension": i["extension"], "type": i["type_"]} for i in items]
+            assert json.loads(fast) == {"items": wire}
+    assert accepted == sum(len(exts) for exts in EXTENSIONS.values())  # every pair of the table

@@ -73,9 +73,11 @@ _EXACT: Dict[str, Tuple[type, ...]] = {
 
 Field = Tuple[str, bool, "Schema"]  # (wire name, required, schema)
 
-Hook = Tuple[Callable[[Any], Any], Optional[Callable[[Any], bool]]]
+Hook = Tuple[Callable[[Any], Any], Optional[Callable[[Any, Any], Any]]]
 """A field's own check, run before the generic one (returns the value to send, or raises), and the fast
-path's predicate "the check returns this value unchanged" (``None``: such bodies take the checker)."""
+path's schema for the field: (``pydantic_core.core_schema``, the strict schema compiled for the field)
+-> the strict schema of exactly the values the check returns unchanged (``None``: such bodies take the
+checker)."""
 
 
 class Obj:

@@ -15,9 +15,10 @@ schema with mutated bodies. What it leaves to the checker:
   beyond 64 bits (pydantic-core writes one of any length, ``json.dumps`` refuses those longer than
   ``sys.get_int_max_str_digits()``);
 - text that cannot be UTF-8 (a lone surrogate): the serializer fails, and the checker names the field;
-- open objects (``additionalProperties``), free JSON values (``any``) and hooks without a fast
-  predicate: such bodies are not compiled at all;
-- whatever a hook would change: a hook brings the predicate that says "unchanged" (``body.Hook``).
+- open objects (``additionalProperties``), free JSON values (``any``) and hooks without a schema:
+  such bodies are not compiled at all;
+- whatever a hook would change: a hook brings the schema of the values it leaves unchanged
+  (``body.Hook``), which stands in for the field's own.
 
 The JSON is the same value as the checker's; keys come in the schema's order rather than the caller's.
 
@@ -32,10 +33,10 @@ made in Python.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple
 
 if TYPE_CHECKING:
-    from .body import Obj, Schema
+    from .body import Hook, Obj, Schema
 
 __all__ = ["FastBody", "compile_body"]
 
@@ -74,8 +75,15 @@ def _core_schema(cs: Any, schema: Schema) -> Any:
     return cs.nullable_schema(inner, strict=True) if schema.nullable else inner
 
 
-def _typed_dict(cs: Any, schema: Obj, counted: Tuple[str, ...] = (), extra: str = "forbid") -> Any:
-    """``counted``: fields holding lists whose items ignore unknown keys, to be counted (module doc)."""
+def _typed_dict(
+    cs: Any,
+    schema: Obj,
+    counted: Tuple[str, ...] = (),
+    extra: str = "forbid",
+    hooks: Optional[Mapping[str, Hook]] = None,
+) -> Any:
+    """``counted``: fields holding lists whose items ignore unknown keys, to be counted (module doc);
+    ``hooks``: the top-level object's, whose schemas stand in for their fields'."""
     from .body import Arr, Obj
 
     fields = {}
@@ -87,6 +95,10 @@ def _typed_dict(cs: Any, schema: Obj, counted: Tuple[str, ...] = (), extra: str 
             value = cs.nullable_schema(inner, strict=True) if sub.nullable else inner
         else:
             value = _core_schema(cs, sub)
+        hook = hooks.get(py) if hooks else None
+        if hook is not None:
+            assert hook[1] is not None  # compile_body leaves a hook without a schema to the checker
+            value = hook[1](cs, value)
         alias = wire if wire != py else None
         fields[py] = cs.typed_dict_field(value, required=required, serialization_alias=alias)
     return cs.typed_dict_schema(fields, extra_behavior=extra, strict=True)
@@ -118,12 +130,9 @@ def _counted(schema: Obj) -> Tuple[str, ...]:
 def compile_body(schema: Obj) -> Optional[FastBody]:
     """The fast path for bodies of ``schema``, or ``None`` if it keeps the generic checker only.
 
-    Hooks are allowed on the top-level object only, and only those with an "unchanged" predicate."""
-    hooks: List[Tuple[str, Callable[[Any], bool]]] = []
-    for py, (_, unchanged) in schema.hooks.items():
-        if unchanged is None:
-            return None
-        hooks.append((py, unchanged))
+    Hooks are allowed on the top-level object only, and only those with a schema."""
+    if any(fast_schema is None for _, fast_schema in schema.hooks.values()):
+        return None
     try:
         from pydantic_core import SchemaSerializer, SchemaValidator
         from pydantic_core import core_schema as cs
@@ -134,9 +143,9 @@ def compile_body(schema: Obj) -> Optional[FastBody]:
         if top.open:
             raise _NotCompiled(top.name)
         counted = _counted(top)
-        core = _typed_dict(cs, top, counted)
-        validate = SchemaValidator(core).validate_python
-        to_json = SchemaSerializer(core).to_json
+        validate = SchemaValidator(_typed_dict(cs, top, counted, hooks=schema.hooks)).validate_python
+        # Written without the hooks' schemas: the same JSON, and a union's serializer tries its choices.
+        to_json = SchemaSerializer(_typed_dict(cs, top, counted)).to_json
     except Exception:  # _NotCompiled, or a pydantic-core without these schemas
         return None
 
@@ -147,9 +156,6 @@ def compile_body(schema: Obj) -> Optional[FastBody]:
                 items = data.get(py)  # each validated item has at most the keys it was given
                 if items is not None and sum(map(len, body[py])) != sum(map(len, items)):
                     return None  # an item had a key the schema does not know: the checker names it
-            for py, unchanged in hooks:
-                if py in body and not unchanged(body[py]):
-                    return None
             encoded: bytes = to_json(data, by_alias=True)
         except Exception:  # whatever it is, the checker names it precisely
             return None
