@@ -15,6 +15,7 @@ import httpx
 from .._exceptions import InsecureTransportError
 
 
+@functools.lru_cache(maxsize=256)  # pure; asked on every call to an http:// base URL (ipaddress is slow)
 def is_loopback(host: str) -> bool:
     """``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``).
 
