@@ -116,3 +116,58 @@ async def test_without_follow_redirects_a_redirect_is_the_answer(sdk: Flavor, le
             await sdk.create(client)
         assert info.value.status_code == 307
         assert [r.target for r in server.requests] == [UPLOAD_URLS_PATH]
+
+
+async def test_an_api_call_through_the_sdks_own_pool_answers_as_httpx_clients_do(
+    sdk: Flavor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK's own pool sends an API call straight to its transport, not through ``httpx.Client.send``
+    (no auth, event hooks or mounts to apply, no redirect to follow); the answer is still what that
+    would give: the response's ``request`` and ``elapsed``, httpx's INFO line, a redirect as the answer
+    (an ``ApiError`` naming its status), and no cookie sent back (the SDK never sent the jar's cookies).
+    A lent client still sends through ``client.send``: its event hooks see each request."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="httpx")
+    cookie = [("Content-Type", "application/json"), ("Set-Cookie", "sid=abc; Path=/")]
+    moved = Respond(302, [("Location", "/r1"), ("Set-Cookie", "sid=abc; Path=/")], b"")
+    with RawServer([Respond(200, cookie, json.dumps(SEED_RESPONSE).encode()), moved], then=ANSWER) as server:
+        client = sdk.client(base_url=server.url, max_retries=0)
+        result = await sdk.call(client.v1.files.upload_urls.create, items=SEED_ITEMS)
+        assert result.items[0].file_path == SEED_RESPONSE["items"][0]["file_path"]
+        with pytest.raises(ApiError) as info:
+            await sdk.call(client.v1.files.upload_urls.create, items=SEED_ITEMS)
+        await sdk.call(client.v1.files.upload_urls.create, items=SEED_ITEMS)
+        requests = server.requests
+    assert [r.target for r in requests] == [UPLOAD_URLS_PATH] * 3
+    assert all(r.header("cookie") is None for r in requests)
+    response = info.value.response
+    assert (response.status_code, response.request.method, response.request.url.path) == (
+        302,
+        "POST",
+        UPLOAD_URLS_PATH,
+    )
+    assert response.elapsed.total_seconds() >= 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert [line.split('"')[1] for line in lines] == [
+        "HTTP/1.1 200 OK",
+        "HTTP/1.1 302 Found",
+        "HTTP/1.1 200 OK",
+    ]
+    assert all(line.startswith(f"HTTP Request: POST {server.url}{UPLOAD_URLS_PATH} ") for line in lines), (
+        lines
+    )
+
+    seen: List[str] = []
+
+    def hook(request: Any) -> None:
+        seen.append(request.url.path)
+
+    async def ahook(request: Any) -> None:
+        hook(request)
+
+    with RawServer(then=ANSWER) as server:
+        hooks = {"request": [ahook if sdk.is_async else hook]}
+        client = sdk.client(base_url=server.url, httpx_client=sdk.httpx_client(event_hooks=hooks))
+        await sdk.call(client.v1.files.upload_urls.create, items=SEED_ITEMS)
+    assert seen == [UPLOAD_URLS_PATH]

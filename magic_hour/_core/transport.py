@@ -81,8 +81,9 @@ class SyncHTTP(SyncPoolHolder):
     ) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
         ``max_in_flight`` requests in the pool (see the module doc). With ``stream=True`` the body is
-        left for the caller to read (a download), without the response deadline. ``direct``: a storage
-        PUT, sent straight to the SDK's own transport (``OwnClient.send_direct``)."""
+        left for the caller to read (a download), without the response deadline. ``direct``: an API call
+        or a storage PUT, sent straight to the SDK's own transport (``OwnClient.send_direct``): our own
+        client has no auth, event hooks or mounts and follows no redirect (an API call's is its answer)."""
         streamed = bool(kwargs.pop("stream", False))
         client = self._current()
         budget = budget or budget_for(request)
@@ -138,9 +139,9 @@ class SyncHTTP(SyncPoolHolder):
         def attempt(_: object) -> httpx.Response:
             budget = budget_for(request, total)
             if wrap is None:
-                return self.send(request, budget)
+                return self.send(request, budget, direct=True)
             with wrap(budget):
-                return self.send(request, budget)
+                return self.send(request, budget, direct=True)
 
         response = run_flow(
             retry_flow(
@@ -183,8 +184,9 @@ class AsyncHTTP(AsyncPoolHolder):
     ) -> httpx.Response:
         """``client.send`` with the response read within its limits and deadlines, and at most
         ``max_in_flight`` requests in the pool (see the module doc). With ``stream=True`` the body is
-        left for the caller to read (a download), without the response deadline. ``direct``: a storage
-        PUT, sent straight to the SDK's own transport (``OwnClient.send_direct``)."""
+        left for the caller to read (a download), without the response deadline. ``direct``: an API call
+        or a storage PUT, sent straight to the SDK's own transport (``OwnClient.send_direct``): our own
+        client has no auth, event hooks or mounts and follows no redirect (an API call's is its answer)."""
         streamed = bool(kwargs.pop("stream", False))
         await self._made()
         client = self._current()
@@ -272,7 +274,7 @@ class AsyncHTTP(AsyncPoolHolder):
                 retry_may_duplicate=resolved.retry_may_duplicate,
                 strict_deadline=strict,
             ),
-            lambda _: self.send(request, budget_for(request, total)),
+            lambda _: self.send(request, budget_for(request, total), direct=True),
         )
         logger.debug("%s -> %d in %.1f ms", what, response.status_code, (time.perf_counter() - start) * 1e3)
         return parse_response(response, cast_to, api_request.creates)
