@@ -17,7 +17,7 @@ _SCALAR_KIND = {"string": "str", "integer": "int", "number": "num", "boolean": "
 
 
 def schema_expr(node: ir.Node, checks: Dict[str, str], core: Set[str], path: str = "") -> str:
-    """The compact schema literal (see magic_hour/_core/body.py) for ``node``; ``core``: names used."""
+    """The compact schema literal (see magic_hour/_core/schema.py) for ``node``; ``core``: names used."""
     null = ", True" if node.nullable else ""
     if node.kind in _SCALARS:
         if node.nullable:

@@ -51,6 +51,7 @@ def render_resource(
             sync_body += extra
     text = endpoints + sync_body + async_body
     given = ["from __MH__._core.config import NOT_GIVEN, NotGiven"] if "NOT_GIVEN" in text else []
+    schemas = core - {"CHECKS"}  # the compact schemas of _core.schema
     typing_names = sorted(used & {"Any", "AsyncIterator", "Dict", "Iterator", "List", "Optional", "Union"})
     literal_import = ["", "from typing_extensions import Literal"] if "Literal[" in text else []
     title = first_paragraph(ops[0].summary) if len(ops) == 1 else resource
@@ -62,10 +63,11 @@ def render_resource(
         f"from typing import TYPE_CHECKING, {', '.join(typing_names)}",
         *literal_import,
         "",
-        f"from __MH__._core.body import {', '.join(['Endpoint', *sorted(core - {'CHECKS'})])}",
+        "from __MH__._core.body import Endpoint",
         *given,
         "from __MH__._core.preload import aload",
         "from __MH__._core.request import RequestOptions",
+        *([f"from __MH__._core.schema import {', '.join(sorted(schemas))}"] if schemas else []),
         *(["from __MH__._validation import CHECKS"] if "CHECKS" in core else []),
         "",
         "if TYPE_CHECKING:",

@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 import magic_hour.resources
 from magic_hour import InvalidParameterError
-from magic_hour._core.body import STR, Arr, Endpoint, Obj, Scalar, Schema, to_wire
+from magic_hour._core.body import Endpoint, to_wire
 from magic_hour._core.config import NOT_GIVEN
 from magic_hour._core.request import ApiRequest
+from magic_hour._core.schema import STR, Arr, Obj, Scalar, Schema
 from magic_hour._extensions import EXTENSIONS
 
 

@@ -18,8 +18,9 @@ import respx
 from conftest import BASE_URL, Flavor
 
 from magic_hour import InvalidParameterError
-from magic_hour._core.body import INT, NUM, STR, Arr, Endpoint, Obj, Scalar, to_wire
+from magic_hour._core.body import Endpoint, to_wire
 from magic_hour._core.config import NOT_GIVEN
+from magic_hour._core.schema import INT, NUM, STR, Arr, Obj, Scalar
 
 pytestmark = pytest.mark.anyio
 

@@ -1,7 +1,8 @@
 """Dependencies point one way: ``_core`` <- ``_upload`` <- ``_jobs`` <- resources <- the client.
 
 Every import in the package (at the top, inside a function, or under ``TYPE_CHECKING``) is read with
-``ast``, and none may reach a higher layer: what a lower layer needs is passed in to it.
+``ast``, and none may reach a higher layer: what a lower layer needs is passed in to it. Nor is any
+module on an import cycle, inside a layer or across (``TYPE_CHECKING`` imports aside: they never run).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import ast
 import asyncio
 import inspect
 from pathlib import Path
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -53,25 +54,35 @@ def module_name(path: Path, root: Path = ROOT) -> str:
     return ".".join(parts)
 
 
+def _package_of(path: Path, root: Path) -> str:
+    name = module_name(path, root)
+    return name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+def _targets(node: ast.AST, package: str) -> Iterator[str]:
+    """The modules an ``import`` or ``from ... import`` statement names, relative ones resolved."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            yield alias.name
+    elif isinstance(node, ast.ImportFrom):
+        if node.level:
+            base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+            target = ".".join(base + ([node.module] if node.module else []))
+        else:
+            target = node.module or ""
+        if node.module is None:  # from . import x: x may be a module
+            for alias in node.names:
+                yield f"{target}.{alias.name}"
+        else:
+            yield target
+
+
 def imports(path: Path, root: Path = ROOT) -> Iterator[Tuple[int, str]]:
     """(line, imported module) for every import in the file, relative ones resolved."""
-    name = module_name(path, root)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    package = _package_of(path, root)
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if node.module is None:  # from . import x: x may be a module
-                for alias in node.names:
-                    yield node.lineno, f"{target}.{alias.name}"
-            else:
-                yield node.lineno, target
+        for target in _targets(node, package):
+            yield node.lineno, target
 
 
 def upward_imports(root: Path = ROOT) -> List[str]:
@@ -332,29 +343,128 @@ def test_contributing_maps_every_module_of(package: str, until: str) -> None:
     assert [m for m in modules if m not in mapped] == []
 
 
-def test_the_cli_has_no_import_cycle() -> None:
-    """The command modules import ``_parser``, never the other way (``_main`` assembles the tree), and
-    ``_progress`` imports ``_bars`` (on a terminal), never the other way (their interface, ``Reporter``,
-    is in ``_output`` below both)."""
-    package = ROOT / "cli"
-    graph = {
-        p.stem: {
-            n.module.split(".")[0]
-            for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
-            if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module
+def _type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id.endswith("TYPE_CHECKING")) or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _run_time_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """Every node under ``node`` but the body of an ``if TYPE_CHECKING:`` (its ``else:`` runs)."""
+    for child in ast.iter_child_nodes(node):
+        if _type_checking(child):
+            assert isinstance(child, ast.If)
+            for other in child.orelse:
+                yield other
+                yield from _run_time_nodes(other)
+            continue
+        yield child
+        yield from _run_time_nodes(child)
+
+
+def run_time_imports(path: Path, root: Path = ROOT) -> Iterator[Tuple[str, bool]]:
+    """(module, exact) for every import of the file that runs: at the top or inside a function (lazy
+    imports are dependencies too), not under ``if TYPE_CHECKING:``. With ``importlib.import_module`` in
+    the file, also every string of it that may name a module (``magic_hour.x``, or ``.x`` relative to
+    the file's package; ``exact``: it counts only if it names a module): the lazy tables of PEP 562
+    ``__getattr__``, constants such as ``_EVENTS``. A name built at run time (an f-string) is not seen."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = _package_of(path, root)
+    nodes = list(_run_time_nodes(tree))
+    for node in nodes:
+        for target in _targets(node, package):
+            yield target, False
+    if any(isinstance(n, ast.Attribute) and n.attr == "import_module" for n in nodes):
+        for node in nodes:
+            name = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(name, str) and name.startswith("."):
+                yield f"{package}{name}", True
+            elif isinstance(name, str) and name.startswith(f"{root.name}."):
+                yield name, True
+
+
+def import_graph(root: Path = ROOT) -> Dict[str, Set[str]]:
+    """Each module of the package and the modules of the package it imports when it runs. An import
+    statement counts as the deepest module it names (``from pkg import name`` imports ``pkg`` unless
+    ``name`` is a module)."""
+    paths = {module_name(path, root): path for path in sorted(root.rglob("*.py"))}
+
+    def resolve(target: str) -> str:
+        while target and target not in paths:
+            target = target.rpartition(".")[0]
+        return target
+
+    graph: Dict[str, Set[str]] = {}
+    for name, path in paths.items():
+        found = {
+            target if exact else resolve(target)
+            for target, exact in run_time_imports(path, root)
+            if target.split(".")[0] == root.name
         }
-        for p in package.glob("*.py")
-    }
-    assert "_bars" in graph["_progress"]  # the check sees imports inside functions
-    assert {"_batch", "_catalog", "_webhooks"} <= graph["_main"]
-    done: set = set()
+        graph[name] = (found & paths.keys()) - {name}
+    return graph
 
-    def visit(module: str, stack: List[str]) -> None:
-        assert module not in stack, " -> ".join([*stack, module])
-        if module not in done:
-            for dep in sorted(graph.get(module, ())):
-                visit(dep, [*stack, module])
-            done.add(module)
 
-    for module in sorted(graph):
-        visit(module, [])
+def import_cycles(root: Path = ROOT) -> List[str]:
+    """Each cycle of the package's imports, as its modules (``a -> b -> a``): for every module that is
+    on one, the shortest cycle through it."""
+    graph = import_graph(root)
+    found: Set[Tuple[str, ...]] = set()
+    for start in sorted(graph):
+        paths: Dict[str, List[str]] = {start: [start]}  # breadth first: the shortest path to each
+        frontier = [start]
+        cycle: Optional[List[str]] = None
+        while frontier and cycle is None:
+            step: List[str] = []
+            for module in frontier:
+                if start in graph[module]:
+                    cycle = paths[module]
+                    break
+                for dep in sorted(graph[module] - paths.keys()):
+                    paths[dep] = paths[module] + [dep]
+                    step.append(dep)
+            frontier = step
+        if cycle is not None:
+            first = cycle.index(min(cycle))  # one spelling of each cycle, whichever module it is found from
+            found.add(tuple(cycle[first:] + cycle[:first]))
+    return [" -> ".join((*cycle, cycle[0])) for cycle in sorted(found)]
+
+
+def test_no_import_cycle_in_the_package() -> None:
+    """Issue 22 item 5: dependencies point one way inside a layer too. A module that imports another
+    that imports it back (at the top or in a function) works only in some import orders, and neither
+    can be understood, tested or moved alone; what both need goes below both, or is passed in."""
+    graph = import_graph()
+    # The check sees imports inside functions and the lazy tables of PEP 562 __getattr__.
+    assert "magic_hour.cli._bars" in graph["magic_hour.cli._progress"]
+    assert "magic_hour.batches" in graph["magic_hour._client"]
+    assert "magic_hour.testing._fake" in graph["magic_hour.testing"]
+    assert import_cycles() == []
+
+
+def test_the_cycle_check_finds_each_kind(tmp_path: Path) -> None:
+    package = tmp_path / "magic_hour"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text(
+        "import importlib\n"
+        "_LAZY = {'Thing': '._thing'}\n"
+        "def __getattr__(name):\n"
+        "    return getattr(importlib.import_module(_LAZY[name], __name__), name)\n"
+    )
+    (package / "sub" / "_thing.py").write_text("from . import helper\n")  # the package's own name
+    (package / "a.py").write_text("from . import b\n")
+    (package / "b.py").write_text("def f():\n    from .c import C\n")
+    (package / "c.py").write_text("from .a import A\nfrom .sub import _thing\n")
+    (package / "d.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import A\nelse:\n    A = None\n"
+    )
+    (package / "e.py").write_text("import magic_hour.d\n")
+    (package / "f.py").write_text("import magic_hour.e\nfrom .d import A\n")
+    assert import_cycles(package) == [
+        "magic_hour.a -> magic_hour.b -> magic_hour.c -> magic_hour.a",
+        "magic_hour.sub -> magic_hour.sub._thing -> magic_hour.sub",
+    ]
+    (package / "d.py").write_text("from .a import A\nimport magic_hour.e as e\n")
+    assert "magic_hour.d -> magic_hour.e -> magic_hour.d" in import_cycles(package)

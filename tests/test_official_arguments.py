@@ -24,7 +24,8 @@ import pytest
 from conftest import Flavor
 
 from magic_hour import InvalidParameterError
-from magic_hour._core.body import BOOL, INT, NUM, STR, Arr, Obj, to_wire
+from magic_hour._core.body import to_wire
+from magic_hour._core.schema import BOOL, INT, NUM, STR, Arr, Obj
 from magic_hour.testing import FakeMagicHour
 
 pytestmark = pytest.mark.anyio

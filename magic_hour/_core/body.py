@@ -1,10 +1,10 @@
 """The one generic path from a method's arguments to the request: check and convert in one pass.
 
 Each generated resource module describes its operations with :class:`Endpoint` and the compact schemas
-below (plain Python literals, no pydantic). the endpoint's :meth:`~Endpoint.build` turns the arguments (Python names,
-``NOT_GIVEN`` for what was not passed) into an :class:`ApiRequest` with wire names, refusing before any
-network call what can never succeed: a missing required field, an unknown key (a typo), a value of the
-wrong JSON type. Errors name the full path (``assets.face_mappings[0].new_face``) and what is expected.
+of :mod:`.schema` (plain Python literals, no pydantic). The endpoint's :meth:`~Endpoint.build` turns the
+arguments (Python names, ``NOT_GIVEN`` for what was not passed) into an :class:`ApiRequest` with wire
+names, refusing before any network call what can never succeed: a missing required field, an unknown
+key (a typo), a value of the wrong JSON type. Errors name the full path (``assets.face_mappings[0].new_face``) and what is expected.
 
 A valid body takes a fast path: the schema compiled once, at first use, into pydantic-core's validator
 and serializer (:mod:`.compiled`), which only accepts; anything it does not accept is decided here, so
@@ -24,100 +24,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Dict, Mapping, Optional, Union, cast
 
 from .._exceptions import InvalidParameterError
 from .compiled import FastBody, compile_body
 from .config import NOT_GIVEN
 from .jsonbody import dumps, unsendable
 from .request import ApiRequest, path_segment
+from .schema import ANY, Arr, Obj, Scalar, Schema
 
-__all__ = ["ANY", "BOOL", "INT", "NUM", "STR", "Arr", "Endpoint", "Hook", "Obj", "Scalar", "to_wire"]
-
-
-class Scalar:
-    """A JSON scalar: ``str``, ``int`` (integral numbers), ``num`` (any number), ``bool``, ``any``."""
-
-    __slots__ = ("exact", "kind", "nullable")
-
-    def __init__(self, kind: str, nullable: bool = False) -> None:
-        self.kind = kind
-        self.nullable = nullable
-        # Exact types accepted without further thought (the hot path); subclasses etc. take the slow one.
-        self.exact: Tuple[type, ...] = _EXACT[kind]
-
-    def describe(self) -> str:
-        return _DESCRIPTIONS[self.kind] + (" or None" if self.nullable else "")
-
-
-class Arr:
-    """A JSON array of ``item``."""
-
-    __slots__ = ("item", "nullable")
-
-    def __init__(self, item: Schema, nullable: bool = False) -> None:
-        self.item = item
-        self.nullable = nullable
-
-    def describe(self) -> str:
-        return "a list" + (" or None" if self.nullable else "")
-
-
-_EXACT: Dict[str, Tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "num": (int, float),
-    "bool": (bool,),
-    "any": (str, int, float, bool, list, dict),
-}
-
-Field = Tuple[str, bool, "Schema"]  # (wire name, required, schema)
-
-Hook = Tuple[Callable[[Any], Any], Optional[Callable[[Any, Any], Any]]]
-"""A field's own check, run before the generic one (returns the value to send, or raises), and the fast
-path's schema for the field: (``pydantic_core.core_schema``, the strict schema compiled for the field)
--> the strict schema of exactly the values the check returns unchanged (``None``: such bodies take the
-checker)."""
-
-
-class Obj:
-    """A JSON object: Python name -> (wire name, required, schema). ``hooks``: Python name -> :data:`Hook`.
-    ``open``: keys beyond ``fields`` are allowed (``additionalProperties``) and sent as given."""
-
-    __slots__ = ("allowed", "fields", "hooks", "name", "nullable", "open", "required_count", "wire_names")
-
-    def __init__(
-        self,
-        name: str,
-        fields: Dict[str, Field],
-        nullable: bool = False,
-        hooks: Optional[Dict[str, Hook]] = None,
-        open: bool = False,
-    ) -> None:
-        self.name = name
-        self.fields = fields
-        self.nullable = nullable
-        self.open = open
-        self.hooks = hooks or {}
-        # The wire spelling is accepted too (``type`` for ``type_``), as the official serializer does.
-        self.wire_names = {wire: py for py, (wire, _, _) in fields.items() if wire != py}
-        self.allowed = ", ".join(fields)
-        self.required_count = sum(1 for _, required, _ in fields.values() if required)
-
-    def describe(self) -> str:
-        return f"a dict ({self.name})" + (" or None" if self.nullable else "")
-
-
-Schema = Union[Scalar, Arr, Obj]
-
-STR, INT, NUM, BOOL, ANY = Scalar("str"), Scalar("int"), Scalar("num"), Scalar("bool"), Scalar("any", True)
-_DESCRIPTIONS = {
-    "str": "a string",
-    "int": "an integer",
-    "num": "a number",
-    "bool": "True or False",
-    "any": "any JSON value",
-}
+__all__ = ["Endpoint", "to_wire"]
 
 
 def _wrong(path: str, value: object, schema: Schema) -> InvalidParameterError:

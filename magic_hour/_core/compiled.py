@@ -18,7 +18,7 @@ schema with mutated bodies. What it leaves to the checker:
 - open objects (``additionalProperties``), free JSON values (``any``) and hooks without a schema:
   such bodies are not compiled at all;
 - whatever a hook would change: a hook brings the schema of the values it leaves unchanged
-  (``body.Hook``), which stands in for the field's own.
+  (``schema.Hook``), which stands in for the field's own.
 
 The JSON is the same value as the checker's; keys come in the schema's order rather than the caller's.
 
@@ -33,10 +33,9 @@ made in Python.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-if TYPE_CHECKING:
-    from .body import Hook, Obj, Schema
+from .schema import Arr, Hook, Obj, Scalar, Schema
 
 __all__ = ["FastBody", "compile_body"]
 
@@ -53,8 +52,6 @@ class _NotCompiled(Exception):
 
 
 def _core_schema(cs: Any, schema: Schema) -> Any:
-    from .body import Arr, Obj, Scalar
-
     if type(schema) is Scalar:
         kind = schema.kind
         if kind == "str":
@@ -84,8 +81,6 @@ def _typed_dict(
 ) -> Any:
     """``counted``: fields holding lists whose items ignore unknown keys, to be counted (module doc);
     ``hooks``: the top-level object's, whose schemas stand in for their fields'."""
-    from .body import Arr, Obj
-
     fields = {}
     for py, (wire, required, sub) in schema.fields.items():
         if py in counted:
@@ -112,7 +107,6 @@ def _items(cs: Any, item: Obj) -> Any:
 
 def _counted(schema: Obj) -> Tuple[str, ...]:
     """The fields of ``schema`` that hold a list of objects with no object inside them."""
-    from .body import Arr, Obj
 
     def plain(sub: Schema) -> bool:
         return not isinstance(sub, Obj) and (not isinstance(sub, Arr) or plain(sub.item))
@@ -136,8 +130,6 @@ def compile_body(schema: Obj) -> Optional[FastBody]:
     try:
         from pydantic_core import SchemaSerializer, SchemaValidator
         from pydantic_core import core_schema as cs
-
-        from .body import Obj
 
         top = Obj(schema.name, schema.fields, schema.nullable, None, schema.open)
         if top.open:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Union
 
-from ...._core.body import NUM, STR, Arr, Endpoint, Obj, Scalar
+from ...._core.body import Endpoint
 from ...._core.config import NOT_GIVEN, NotGiven
 from ...._core.preload import aload
 from ...._core.request import RequestOptions
+from ...._core.schema import NUM, STR, Arr, Obj, Scalar
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP

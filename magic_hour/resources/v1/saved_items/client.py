@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterator, Optional, Union
 
 from typing_extensions import Literal
 
-from ...._core.body import INT, STR, Endpoint, Obj
+from ...._core.body import Endpoint
 from ...._core.config import NOT_GIVEN, NotGiven
 from ...._core.preload import aload
 from ...._core.request import RequestOptions
+from ...._core.schema import INT, STR, Obj
 
 if TYPE_CHECKING:
     from ...._core.transport import AsyncHTTP, SyncHTTP

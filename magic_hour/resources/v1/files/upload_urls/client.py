@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, List, Optional
 
-from ....._core.body import STR, Arr, Endpoint, Obj
+from ....._core.body import Endpoint
 from ....._core.preload import aload
 from ....._core.request import RequestOptions
+from ....._core.schema import STR, Arr, Obj
 from ....._validation import CHECKS
 
 if TYPE_CHECKING:
