@@ -363,25 +363,58 @@ def _run_time_nodes(node: ast.AST) -> Iterator[ast.AST]:
         yield from _run_time_nodes(child)
 
 
+def _built_names(call: ast.Call, module: str, package: str, tree: ast.Module, words: Set[str]) -> Set[str]:
+    """The names an ``import_module(f"...")`` may build: ``{__name__}``, ``{__package__}`` and the
+    file's string constants (``{_PACKAGE}``) filled in, and one other part taken from ``words``."""
+    known = {"__name__": module, "__package__": package}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            known.update((t.id, node.value.value) for t in node.targets if isinstance(t, ast.Name))
+    arg = call.args[0] if call.args else None
+    if not isinstance(arg, ast.JoinedStr):
+        return set()
+    parts: List[Optional[str]] = []
+    for value in arg.values:
+        if isinstance(value, ast.Constant):
+            parts.append(str(value.value))
+        elif isinstance(value, ast.FormattedValue) and isinstance(value.value, ast.Name):
+            parts.append(known.get(value.value.id))
+        else:
+            parts.append(None)
+    if parts.count(None) != 1:
+        return set()
+    return {"".join(word if part is None else part for part in parts) for word in words}
+
+
 def run_time_imports(path: Path, root: Path = ROOT) -> Iterator[Tuple[str, bool]]:
     """(module, exact) for every import of the file that runs: at the top or inside a function (lazy
     imports are dependencies too), not under ``if TYPE_CHECKING:``. With ``importlib.import_module`` in
-    the file, also every string of it that may name a module (``magic_hour.x``, or ``.x`` relative to
-    the file's package; ``exact``: it counts only if it names a module): the lazy tables of PEP 562
-    ``__getattr__``, constants such as ``_EVENTS``. A name built at run time (an f-string) is not seen."""
+    the file, also what it may load (``exact``: counted only if it names a module): every string of the
+    file that names one (``magic_hour.x``, or ``.x`` relative to the file's package: the lazy tables of
+    PEP 562 ``__getattr__``, constants such as ``_EVENTS``), and the names an f-string argument builds
+    from one string of the file (``f"{__name__}.{module}"``). A name that comes from the caller is not
+    seen."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = _package_of(path, root)
     nodes = list(_run_time_nodes(tree))
     for node in nodes:
         for target in _targets(node, package):
             yield target, False
-    if any(isinstance(n, ast.Attribute) and n.attr == "import_module" for n in nodes):
-        for node in nodes:
-            name = node.value if isinstance(node, ast.Constant) else None
-            if isinstance(name, str) and name.startswith("."):
-                yield f"{package}{name}", True
-            elif isinstance(name, str) and name.startswith(f"{root.name}."):
-                yield name, True
+    calls = [
+        n
+        for n in nodes
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "import_module"
+    ]
+    if calls:
+        words = {n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        for word in words:
+            if word.startswith("."):
+                yield f"{package}{word}", True
+            elif word.startswith(f"{root.name}."):
+                yield word, True
+        for call in calls:
+            for built in _built_names(call, module_name(path, root), package, tree, words):
+                yield built, True
 
 
 def import_graph(root: Path = ROOT) -> Dict[str, Set[str]]:
@@ -436,10 +469,12 @@ def test_no_import_cycle_in_the_package() -> None:
     that imports it back (at the top or in a function) works only in some import orders, and neither
     can be understood, tested or moved alone; what both need goes below both, or is passed in."""
     graph = import_graph()
-    # The check sees imports inside functions and the lazy tables of PEP 562 __getattr__.
+    # The check sees imports inside functions and what the PEP 562 __getattr__ of a package loads.
     assert "magic_hour.cli._bars" in graph["magic_hour.cli._progress"]
     assert "magic_hour.batches" in graph["magic_hour._client"]
     assert "magic_hour.testing._fake" in graph["magic_hour.testing"]
+    assert {"magic_hour.client", "magic_hour.batches"} <= graph["magic_hour"]
+    assert "magic_hour._errors.jobs" in graph["magic_hour._exceptions"]
     assert import_cycles() == []
 
 
@@ -454,6 +489,14 @@ def test_the_cycle_check_finds_each_kind(tmp_path: Path) -> None:
         "    return getattr(importlib.import_module(_LAZY[name], __name__), name)\n"
     )
     (package / "sub" / "_thing.py").write_text("from . import helper\n")  # the package's own name
+    (package / "built").mkdir()
+    (package / "built" / "__init__.py").write_text(
+        "import importlib\n"
+        "_MODULES = {'Model': 'model'}\n"
+        "def __getattr__(name):\n"
+        "    return getattr(importlib.import_module(f'{__name__}.{_MODULES[name]}'), name)\n"
+    )
+    (package / "built" / "model.py").write_text("def f():\n    import magic_hour.built\n")
     (package / "a.py").write_text("from . import b\n")
     (package / "b.py").write_text("def f():\n    from .c import C\n")
     (package / "c.py").write_text("from .a import A\nfrom .sub import _thing\n")
@@ -464,6 +507,7 @@ def test_the_cycle_check_finds_each_kind(tmp_path: Path) -> None:
     (package / "f.py").write_text("import magic_hour.e\nfrom .d import A\n")
     assert import_cycles(package) == [
         "magic_hour.a -> magic_hour.b -> magic_hour.c -> magic_hour.a",
+        "magic_hour.built -> magic_hour.built.model -> magic_hour.built",
         "magic_hour.sub -> magic_hour.sub._thing -> magic_hour.sub",
     ]
     (package / "d.py").write_text("from .a import A\nimport magic_hour.e as e\n")
