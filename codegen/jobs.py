@@ -31,7 +31,7 @@ from .pyfmt import HEADER, docstring
 DIR = "magic_hour/types/models"
 
 
-def _py_path(path: str) -> str:
+def py_path(path: str) -> str:
     """``assets.face_mappings[].new_face`` with each wire name as the Python dict key users write."""
     out = []
     for seg in path.split("."):
@@ -54,7 +54,7 @@ def module_head(resource: str, ops: List[ir.Op]) -> str:
     op = _creating(ops)
     if op is None:
         return ""
-    files = ", ".join(f'"{_py_path(p)}": "{t}"' for p, t in sorted(op.op.files.items()))
+    files = ", ".join(f'"{py_path(p)}": "{t}"' for p, t in sorted(op.op.files.items()))
     return f"_GENERATE_FILES: dict[str, str] = {{{files}}}\n"
 
 

@@ -55,7 +55,7 @@ class Method:
     def __init__(self, op: ir.Op) -> None:
         self.op = op
         self.name = op.op.method
-        self.const = "_" + self.name.upper()
+        self.const = self.name.upper()  # public: the tools table (codegen/tools.py) reads CREATE
         self.used: Set[str] = set()
         self.type_imports: Set[str] = set()
         self.args: List[ir.Field] = []  # keyword arguments, official order: required, then optional; by name

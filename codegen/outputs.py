@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-from . import cli_catalog, cli_docs, client, data, docs, jobs, models, params, resources, webhooks
+from . import cli_catalog, cli_docs, client, data, docs, jobs, models, params, resources, tools, webhooks
 from .load import ROOT, Api
 
 Renderer = Callable[[Api], Dict[str, str]]
@@ -25,6 +25,7 @@ OUTPUTS: List[Tuple[str, Renderer]] = [
     ("webhooks", webhooks.render),
     ("jobs", jobs.render),
     ("resources", resources.render),
+    ("tools", tools.render),
     ("client", client.render),
     ("docs", docs.render),
     ("cli_catalog", cli_catalog.render),

@@ -348,3 +348,34 @@ def test_an_item_never_holds_a_shared_file_while_it_waits_for_another(tmp_path: 
     assert shared.claim([one, two])[:2] == ({one: "api-assets/1/a.png"}, [shared._busy[two]])
     shared.release([two], {})  # failed: the next one to need it uploads it
     assert shared.claim([two]) == ({}, [], [two])
+
+
+def test_the_tools_table_is_every_create_that_starts_a_project() -> None:
+    """``resources/v1/tools.py`` (generated) lists exactly the operations whose metadata says they start a
+    project, with the kind, the file fields and the create endpoint of the tool's own module, and its
+    loaders are the only imports of those modules: importing the table imports none of them."""
+    import ast
+    import importlib
+    import json
+
+    from magic_hour.resources.v1 import tools
+    from magic_hour.resources.v1.tools import TOOLS
+
+    api = json.loads((Path(tools.__file__).parents[2] / "_data" / "api.json").read_text())
+    expected = {}
+    for methods in api["paths"].values():
+        for op in methods.values():
+            meta = op["x-magic-hour"]
+            if meta.get("creates") and meta["method"] == "create":
+                expected[meta["resource"]] = (meta["creates"], len(meta.get("files", {})))
+    assert {name: (info.kind, len(info.files)) for name, info in TOOLS.items()} == expected
+    for name, info in TOOLS.items():
+        module = importlib.import_module(f"magic_hour.resources.v1.{name}.client")
+        assert info.name == name
+        assert info.endpoint() is module.CREATE
+        assert info.endpoint().creates == info.kind
+        assert info.model().__module__ == f"magic_hour.{info.model_module}"
+    top_level = [
+        node for node in ast.parse(Path(tools.__file__).read_text()).body if isinstance(node, ast.ImportFrom)
+    ]
+    assert [node.module for node in top_level if node.level] == []  # the TYPE_CHECKING one is in an `if`

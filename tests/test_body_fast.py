@@ -160,11 +160,11 @@ _FUZZ = int(os.environ.get("MAGIC_HOUR_FUZZ", "0"))
 @settings(max_examples=_FUZZ or 600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_CASES)
 @example(
-    ("magic_hour.resources.v1.files.upload_urls._CREATE", {"items": [{"extension": "MP4", "type_": "video"}]})
+    ("magic_hour.resources.v1.files.upload_urls.CREATE", {"items": [{"extension": "MP4", "type_": "video"}]})
 )
-@example(("magic_hour.resources.v1.files.upload_urls._CREATE", {"items": []}))
+@example(("magic_hour.resources.v1.files.upload_urls.CREATE", {"items": []}))
 @example(
-    ("magic_hour.resources.v1.files.upload_urls._CREATE", {"items": [{"extension": "mp3", "type_": "video"}]})
+    ("magic_hour.resources.v1.files.upload_urls.CREATE", {"items": [{"extension": "mp3", "type_": "video"}]})
 )
 def test_fast_path_accepts_only_what_the_checker_accepts_and_sends_the_same_json(
     case: Tuple[str, Dict[Any, Any]],
@@ -224,7 +224,7 @@ def test_every_closed_body_is_compiled() -> None:
     ],
 )
 def test_fast_path_sends_wire_names_in_schema_order(body: Dict[str, Any], wire: bytes) -> None:
-    endpoint = ENDPOINTS["magic_hour.resources.v1.files.upload_urls._CREATE"]
+    endpoint = ENDPOINTS["magic_hour.resources.v1.files.upload_urls.CREATE"]
     request = endpoint.build(body)
     assert (request.json_bytes, request.json) == (wire, None)
 
@@ -245,7 +245,7 @@ def test_fast_path_sends_wire_names_in_schema_order(body: Dict[str, Any], wire: 
     ],
 )
 def test_refusals_keep_the_full_path(body: Dict[str, Any], param: str) -> None:
-    endpoint = ENDPOINTS["magic_hour.resources.v1.face_swap_photo._CREATE"]
+    endpoint = ENDPOINTS["magic_hour.resources.v1.face_swap_photo.CREATE"]
     with pytest.raises(InvalidParameterError) as info:
         endpoint.build(body)
     assert info.value.param == param
@@ -291,7 +291,7 @@ def test_an_unknown_key_in_a_list_item_takes_the_checker() -> None:
         with pytest.raises(InvalidParameterError) as info:
             endpoint.build(body)
         assert info.value.param.startswith("l[37]"), (odd, info.value.param)
-    upload = ENDPOINTS["magic_hour.resources.v1.files.upload_urls._CREATE"]
+    upload = ENDPOINTS["magic_hour.resources.v1.files.upload_urls.CREATE"]
     many = [{"extension": "mp4", "type_": "video"}] * 99 + [{"extension": "mp4", "type_": "video", "x": 1}]
     with pytest.raises(InvalidParameterError) as info:
         upload.build({"items": many})
@@ -305,7 +305,7 @@ def test_the_upload_items_schema_accepts_what_their_check_leaves_unchanged() -> 
     one the check would change or refuse (a str subclass is the checker's on pydantic-core 2.18)."""
     from magic_hour._validation import check_upload_items
 
-    endpoint = ENDPOINTS["magic_hour.resources.v1.files.upload_urls._CREATE"]
+    endpoint = ENDPOINTS["magic_hour.resources.v1.files.upload_urls.CREATE"]
     assert endpoint.body is not None
     types = ["video", "audio", "image", "gif", "Video", "", Text("video")]
     extensions = [*_EXTS, "MP4", ".mp4", "exe", "", Text("png")]

@@ -528,7 +528,7 @@ def test_every_post_is_a_create_or_known_to_be_safe_to_repeat() -> None:
             meta = op["x-magic-hour"]
             key = f"{method.upper()} {path}"
             module = importlib.import_module(f"magic_hour.resources.v1.{meta['resource']}.client")
-            endpoint = getattr(module, "_" + meta["method"].upper())
+            endpoint = getattr(module, meta["method"].upper())
             assert endpoint.creates == meta.get("creates"), key
             if method == "post":
                 assert (meta.get("creates") is not None) != (key in safe_to_repeat), key

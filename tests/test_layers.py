@@ -214,6 +214,96 @@ def test_the_private_name_check_finds_each_kind(tmp_path: Path) -> None:
     ]
 
 
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _import_module_call(node: ast.AST) -> bool:
+    func = node.func if isinstance(node, ast.Call) else None
+    return (isinstance(func, ast.Name) and func.id == "import_module") or (
+        isinstance(func, ast.Attribute) and func.attr == "import_module"
+    )
+
+
+def cross_module_private_reads(root: Path = ROOT) -> List[str]:
+    """Every place a module of the package reads another module's underscore name: ``from .a import
+    _x``, ``a._x`` on a module bound by an import or ``import_module``, ``getattr(m, "_x")`` (and
+    ``hasattr``/``setattr``/``delattr``) on anything but ``self``/``cls``. What one module needs of
+    another is a public name of it (issue 22: ``batches`` read each resource module's ``_CREATE``)."""
+    modules = {module_name(path, root) for path in root.rglob("*.py")}
+    found: List[str] = []
+    for path in sorted(root.rglob("*.py")):
+        package, where = _package_of(path, root), path.relative_to(root.parent)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bound: Set[str] = set()  # local names of the package's modules
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - max(node.level - 1, 0)]
+                source = ".".join([*base, node.module or ""]).strip(".") if node.level else node.module or ""
+                for alias in node.names:
+                    if f"{source}.{alias.name}" in modules:
+                        bound.add(alias.asname or alias.name)
+                    elif _is_private(alias.name) and source in modules:
+                        found.append(f"{where}:{node.lineno}: from {source} import {alias.name}")
+            elif isinstance(node, ast.Import):
+                bound.update(a.asname or a.name for a in node.names if a.name.split(".")[0] == root.name)
+            elif isinstance(node, ast.Assign) and _import_module_call(node.value):
+                bound.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and _is_private(node.attr):
+                owner = ast.unparse(node.value)
+                if f"{owner}.{node.attr}" in modules:  # magic_hour._core: a module, not a name in one
+                    continue
+                if owner in bound or (owner in modules and owner.split(".")[0] == root.name):
+                    found.append(f"{where}:{node.lineno}: {owner}.{node.attr}")
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+                and _is_private(node.args[1].value)
+                and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls"))
+            ):
+                found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_reads_another_modules_private_name() -> None:
+    assert cross_module_private_reads() == []
+
+
+def test_the_cross_module_private_check_finds_each_kind(tmp_path: Path) -> None:
+    package = tmp_path / "magic_hour"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "_core.py").write_text("_SECRET = 1\nPUBLIC = 2\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "user.py").write_text(
+        "import importlib\n"
+        "import magic_hour._core\n"
+        "from .. import _core\n"
+        "from .._core import _SECRET, PUBLIC\n"
+        "from .. import _core as core\n"
+        "_OWN = 1\n"
+        "class A:\n"
+        "    _x = 1\n"
+        "    def f(self):\n"
+        "        return getattr(self, '_x'), self._x, _OWN, core.PUBLIC, getattr(core, 'PUBLIC')\n"
+        "def g():\n"
+        "    module = importlib.import_module('magic_hour._core')\n"
+        "    return core._SECRET, magic_hour._core._SECRET, module._SECRET, getattr(module, '_SECRET', None)\n"
+    )
+    assert sorted(line.split(": ", 1)[1] for line in cross_module_private_reads(package)) == [
+        "core._SECRET",
+        "from magic_hour._core import _SECRET",
+        "getattr(module, '_SECRET', None)",
+        "magic_hour._core._SECRET",
+        "module._SECRET",
+    ]
+
+
 def operation_words(root: Path = ROOT) -> List[str]:
     """String literals of ``_core`` (docstrings aside) that name an operation or one of its checks: the
     core gets what it needs passed in by the generated code, and knows no operation by name."""

@@ -1,33 +1,20 @@
 """The tools a batch can run: every operation that starts a project, by its name under ``client.v1``.
 
-What a tool needs is already declared by its generated resource module: the create's request schema
-(``_CREATE``, an :class:`~magic_hour._core.body.Endpoint` with the kind of project it starts) and the
-fields that take uploaded files (``_GENERATE_FILES``, from ``spec/metadata.json``). Nothing is repeated
-here; a tool is looked up by name and those two are read from its module.
+What a tool needs is declared once, by codegen, in the table :data:`magic_hour.resources.v1.tools.TOOLS`
+(its project kind, its file fields from ``spec/metadata.json``, loaders of its create endpoint and of
+its project's model). Nothing is repeated here: a tool is looked up by name in that table, and its
+resource module is imported only when the tool is used.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
-import re
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple, cast
+from typing import Any, Mapping, Optional, Tuple
 
 from .._core.body import Endpoint
 from .._exceptions import InvalidParameterError
-
-_PACKAGE = "magic_hour.resources.v1"
-_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
-
-GET_MODELS: Mapping[str, Tuple[str, str]] = {
-    "video": ("v1_video_projects_get_response", "V1VideoProjectsGetResponse"),
-    "image": ("v1_image_projects_get_response", "V1ImageProjectsGetResponse"),
-    "audio": ("v1_audio_projects_get_response", "V1AudioProjectsGetResponse"),
-    "face_detection": ("v1_face_detection_get_response", "V1FaceDetectionGetResponse"),
-}
-"""The model a project of each kind is read into (its ``GET``'s answer)."""
+from ..resources.v1.tools import TOOLS, ToolInfo
 
 
 @dataclass(frozen=True)
@@ -40,6 +27,7 @@ class Tool:
     files: Mapping[str, str]
     """Its fields that take an uploaded file (dotted paths, ``[]`` for array items) -> asset type."""
     endpoint: Endpoint
+    info: ToolInfo
 
     @property
     def has_name(self) -> bool:
@@ -60,38 +48,24 @@ class Tool:
     @property
     def model_module(self) -> str:
         """The module of :meth:`model` under ``magic_hour`` (for ``aload``)."""
-        return f"types.models.{GET_MODELS[self.kind][0]}"
+        return self.info.model_module
 
     def model(self) -> Any:
         """The pydantic model of a project of this kind."""
-        return getattr(importlib.import_module(f"magic_hour.{self.model_module}"), GET_MODELS[self.kind][1])
+        return self.info.model()
 
 
-def _load(name: str) -> Optional[Tool]:
-    if not _NAME.match(name):
-        return None
-    try:
-        module = importlib.import_module(f"{_PACKAGE}.{name}.client")
-    except ImportError:
-        return None
-    endpoint = getattr(module, "_CREATE", None)
-    files = getattr(module, "_GENERATE_FILES", None)
-    if not isinstance(endpoint, Endpoint) or endpoint.creates is None or not isinstance(files, dict):
-        return None
-    return Tool(name, endpoint.creates, dict(cast(Dict[str, str], files)), endpoint)
-
-
-@functools.cache
 def tool_names() -> Tuple[str, ...]:
-    """Every tool's name, sorted (imports every resource module: for messages only)."""
-    package = importlib.import_module(_PACKAGE)
-    names = [info.name for info in pkgutil.iter_modules(package.__path__) if info.ispkg]
-    return tuple(sorted(name for name in names if _load(name) is not None))
+    """Every tool's name, sorted."""
+    return tuple(sorted(TOOLS))
 
 
 @functools.cache
 def _cached(name: str) -> Optional[Tool]:
-    return _load(name)
+    info = TOOLS.get(name)
+    if info is None:
+        return None
+    return Tool(info.name, info.kind, info.files, info.endpoint(), info)
 
 
 def find_tool(name: object, param: str = "tool") -> Tool:

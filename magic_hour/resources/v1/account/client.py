@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AccountClient", "AsyncAccountClient"]
 
-_LIST = Endpoint("GET", "/v1/account")
+LIST = Endpoint("GET", "/v1/account")
 
 
 class AccountClient:
@@ -45,7 +45,7 @@ class AccountClient:
         """
         from ....types.models.v1_account_list_response import V1AccountListResponse
 
-        return self._http.request(_LIST.build(), V1AccountListResponse, request_options)
+        return self._http.request(LIST.build(), V1AccountListResponse, request_options)
 
 
 class AsyncAccountClient:
@@ -76,4 +76,4 @@ class AsyncAccountClient:
         await aload("types.models.v1_account_list_response")
         from ....types.models.v1_account_list_response import V1AccountListResponse
 
-        return await self._http.request(_LIST.build(), V1AccountListResponse, request_options)
+        return await self._http.request(LIST.build(), V1AccountListResponse, request_options)

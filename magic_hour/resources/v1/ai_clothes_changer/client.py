@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiClothesChangerClient", "AsyncAiClothesChangerClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-clothes-changer",
     body=Obj(
@@ -84,7 +84,7 @@ class AiClothesChangerClient:
         from ....types.models.v1_ai_clothes_changer_create_response import V1AiClothesChangerCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name}), V1AiClothesChangerCreateResponse, request_options
+            CREATE.build({"assets": assets, "name": name}), V1AiClothesChangerCreateResponse, request_options
         )
 
     def generate(
@@ -133,7 +133,7 @@ class AiClothesChangerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -182,7 +182,7 @@ class AsyncAiClothesChangerClient:
         from ....types.models.v1_ai_clothes_changer_create_response import V1AiClothesChangerCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name}), V1AiClothesChangerCreateResponse, request_options
+            CREATE.build({"assets": assets, "name": name}), V1AiClothesChangerCreateResponse, request_options
         )
 
     async def generate(
@@ -233,7 +233,7 @@ class AsyncAiClothesChangerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiFaceEditorClient", "AsyncAiFaceEditorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-face-editor",
     body=Obj(
@@ -102,7 +102,7 @@ class AiFaceEditorClient:
         from ....types.models.v1_ai_face_editor_create_response import V1AiFaceEditorCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "style": style}),
+            CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiFaceEditorCreateResponse,
             request_options,
         )
@@ -154,7 +154,7 @@ class AiFaceEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -205,7 +205,7 @@ class AsyncAiFaceEditorClient:
         from ....types.models.v1_ai_face_editor_create_response import V1AiFaceEditorCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "style": style}),
+            CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiFaceEditorCreateResponse,
             request_options,
         )
@@ -259,7 +259,7 @@ class AsyncAiFaceEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiGifGeneratorClient", "AsyncAiGifGeneratorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-gif-generator",
     body=Obj(
@@ -79,7 +79,7 @@ class AiGifGeneratorClient:
         from ....types.models.v1_ai_gif_generator_create_response import V1AiGifGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.build({"name": name, "output_format": output_format, "style": style}),
+            CREATE.build({"name": name, "output_format": output_format, "style": style}),
             V1AiGifGeneratorCreateResponse,
             request_options,
         )
@@ -131,7 +131,7 @@ class AiGifGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"name": name, "output_format": output_format, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -182,7 +182,7 @@ class AsyncAiGifGeneratorClient:
         from ....types.models.v1_ai_gif_generator_create_response import V1AiGifGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"name": name, "output_format": output_format, "style": style}),
+            CREATE.build({"name": name, "output_format": output_format, "style": style}),
             V1AiGifGeneratorCreateResponse,
             request_options,
         )
@@ -236,7 +236,7 @@ class AsyncAiGifGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"name": name, "output_format": output_format, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

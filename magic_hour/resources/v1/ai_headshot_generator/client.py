@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiHeadshotGeneratorClient", "AsyncAiHeadshotGeneratorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-headshot-generator",
     body=Obj(
@@ -94,7 +94,7 @@ class AiHeadshotGeneratorClient:
         )
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "style": style}),
+            CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiHeadshotGeneratorCreateResponse,
             request_options,
         )
@@ -146,7 +146,7 @@ class AiHeadshotGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -199,7 +199,7 @@ class AsyncAiHeadshotGeneratorClient:
         )
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "style": style}),
+            CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiHeadshotGeneratorCreateResponse,
             request_options,
         )
@@ -253,7 +253,7 @@ class AsyncAiHeadshotGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiImageEditorClient", "AsyncAiImageEditorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-image-editor",
     body=Obj(
@@ -129,7 +129,7 @@ class AiImageEditorClient:
         from ....types.models.v1_ai_image_editor_create_response import V1AiImageEditorCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "assets": assets,
@@ -218,7 +218,7 @@ class AiImageEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "assets": assets,
@@ -308,7 +308,7 @@ class AsyncAiImageEditorClient:
         from ....types.models.v1_ai_image_editor_create_response import V1AiImageEditorCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "assets": assets,
@@ -399,7 +399,7 @@ class AsyncAiImageEditorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "assets": assets,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiImageGeneratorClient", "AsyncAiImageGeneratorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-image-generator",
     body=Obj(
@@ -120,7 +120,7 @@ class AiImageGeneratorClient:
         from ....types.models.v1_ai_image_generator_create_response import V1AiImageGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "image_count": image_count,
@@ -208,7 +208,7 @@ class AiImageGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "image_count": image_count,
@@ -297,7 +297,7 @@ class AsyncAiImageGeneratorClient:
         from ....types.models.v1_ai_image_generator_create_response import V1AiImageGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "image_count": image_count,
@@ -387,7 +387,7 @@ class AsyncAiImageGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "image_count": image_count,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiImageUpscalerClient", "AsyncAiImageUpscalerClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-image-upscaler",
     body=Obj(
@@ -93,7 +93,7 @@ class AiImageUpscalerClient:
         from ....types.models.v1_ai_image_upscaler_create_response import V1AiImageUpscalerCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "scale_factor": scale_factor, "style": style}),
+            CREATE.build({"assets": assets, "name": name, "scale_factor": scale_factor, "style": style}),
             V1AiImageUpscalerCreateResponse,
             request_options,
         )
@@ -146,7 +146,7 @@ class AiImageUpscalerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "scale_factor": scale_factor, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -199,7 +199,7 @@ class AsyncAiImageUpscalerClient:
         from ....types.models.v1_ai_image_upscaler_create_response import V1AiImageUpscalerCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "scale_factor": scale_factor, "style": style}),
+            CREATE.build({"assets": assets, "name": name, "scale_factor": scale_factor, "style": style}),
             V1AiImageUpscalerCreateResponse,
             request_options,
         )
@@ -254,7 +254,7 @@ class AsyncAiImageUpscalerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "scale_factor": scale_factor, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiMemeGeneratorClient", "AsyncAiMemeGeneratorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-meme-generator",
     body=Obj(
@@ -81,7 +81,7 @@ class AiMemeGeneratorClient:
         from ....types.models.v1_ai_meme_generator_create_response import V1AiMemeGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.build({"name": name, "style": style}), V1AiMemeGeneratorCreateResponse, request_options
+            CREATE.build({"name": name, "style": style}), V1AiMemeGeneratorCreateResponse, request_options
         )
 
     def generate(
@@ -130,7 +130,7 @@ class AiMemeGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -179,7 +179,7 @@ class AsyncAiMemeGeneratorClient:
         from ....types.models.v1_ai_meme_generator_create_response import V1AiMemeGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"name": name, "style": style}), V1AiMemeGeneratorCreateResponse, request_options
+            CREATE.build({"name": name, "style": style}), V1AiMemeGeneratorCreateResponse, request_options
         )
 
     async def generate(
@@ -230,7 +230,7 @@ class AsyncAiMemeGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiMusicGeneratorClient", "AsyncAiMusicGeneratorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-music-generator",
     body=Obj(
@@ -88,7 +88,7 @@ class AiMusicGeneratorClient:
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.build({"duration": duration, "name": name, "style": style}, extra=additional_properties),
+            CREATE.build({"duration": duration, "name": name, "style": style}, extra=additional_properties),
             V1AiMusicGeneratorCreateResponse,
             request_options,
         )
@@ -143,7 +143,7 @@ class AiMusicGeneratorClient:
             create=lambda body: self.create(
                 **body, additional_properties=additional_properties, request_options=request_options
             ),
-            check=lambda body: _CREATE.build(body, extra=additional_properties),
+            check=lambda body: CREATE.build(body, extra=additional_properties),
             body={"duration": duration, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -196,7 +196,7 @@ class AsyncAiMusicGeneratorClient:
         from ....types.models.v1_ai_music_generator_create_response import V1AiMusicGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"duration": duration, "name": name, "style": style}, extra=additional_properties),
+            CREATE.build({"duration": duration, "name": name, "style": style}, extra=additional_properties),
             V1AiMusicGeneratorCreateResponse,
             request_options,
         )
@@ -253,7 +253,7 @@ class AsyncAiMusicGeneratorClient:
             create=lambda body: self.create(
                 **body, additional_properties=additional_properties, request_options=request_options
             ),
-            check=lambda body: _CREATE.build(body, extra=additional_properties),
+            check=lambda body: CREATE.build(body, extra=additional_properties),
             body={"duration": duration, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiQrCodeGeneratorClient", "AsyncAiQrCodeGeneratorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-qr-code-generator",
     body=Obj(
@@ -77,7 +77,7 @@ class AiQrCodeGeneratorClient:
         from ....types.models.v1_ai_qr_code_generator_create_response import V1AiQrCodeGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.build({"content": content, "name": name, "style": style}),
+            CREATE.build({"content": content, "name": name, "style": style}),
             V1AiQrCodeGeneratorCreateResponse,
             request_options,
         )
@@ -129,7 +129,7 @@ class AiQrCodeGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"content": content, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -180,7 +180,7 @@ class AsyncAiQrCodeGeneratorClient:
         from ....types.models.v1_ai_qr_code_generator_create_response import V1AiQrCodeGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"content": content, "name": name, "style": style}),
+            CREATE.build({"content": content, "name": name, "style": style}),
             V1AiQrCodeGeneratorCreateResponse,
             request_options,
         )
@@ -234,7 +234,7 @@ class AsyncAiQrCodeGeneratorClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"content": content, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiTalkingPhotoClient", "AsyncAiTalkingPhotoClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-talking-photo",
     body=Obj(
@@ -110,7 +110,7 @@ class AiTalkingPhotoClient:
         from ....types.models.v1_ai_talking_photo_create_response import V1AiTalkingPhotoCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -176,7 +176,7 @@ class AiTalkingPhotoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -243,7 +243,7 @@ class AsyncAiTalkingPhotoClient:
         from ....types.models.v1_ai_talking_photo_create_response import V1AiTalkingPhotoCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -311,7 +311,7 @@ class AsyncAiTalkingPhotoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

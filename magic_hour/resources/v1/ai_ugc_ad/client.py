@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiUgcAdClient", "AsyncAiUgcAdClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-ugc-ad",
     body=Obj(
@@ -93,7 +93,7 @@ class AiUgcAdClient:
         from ....types.models.v1_ai_ugc_ad_create_response import V1AiUgcAdCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -159,7 +159,7 @@ class AiUgcAdClient:
             create=lambda body: self.create(
                 **body, additional_properties=additional_properties, request_options=request_options
             ),
-            check=lambda body: _CREATE.build(body, extra=additional_properties),
+            check=lambda body: CREATE.build(body, extra=additional_properties),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -222,7 +222,7 @@ class AsyncAiUgcAdClient:
         from ....types.models.v1_ai_ugc_ad_create_response import V1AiUgcAdCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -290,7 +290,7 @@ class AsyncAiUgcAdClient:
             create=lambda body: self.create(
                 **body, additional_properties=additional_properties, request_options=request_options
             ),
-            check=lambda body: _CREATE.build(body, extra=additional_properties),
+            check=lambda body: CREATE.build(body, extra=additional_properties),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

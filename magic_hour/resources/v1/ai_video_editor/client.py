@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiVideoEditorClient", "AsyncAiVideoEditorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-video-editor",
     body=Obj(
@@ -120,7 +120,7 @@ class AiVideoEditorClient:
         from ....types.models.v1_ai_video_editor_create_response import V1AiVideoEditorCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -188,7 +188,7 @@ class AiVideoEditorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -278,7 +278,7 @@ class AsyncAiVideoEditorClient:
         from ....types.models.v1_ai_video_editor_create_response import V1AiVideoEditorCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -348,7 +348,7 @@ class AsyncAiVideoEditorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

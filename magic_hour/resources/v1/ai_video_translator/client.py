@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiVideoTranslatorClient", "AsyncAiVideoTranslatorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-video-translator",
     body=Obj(
@@ -168,7 +168,7 @@ class AiVideoTranslatorClient:
         from ....types.models.v1_ai_video_translator_create_response import V1AiVideoTranslatorCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -286,7 +286,7 @@ class AiVideoTranslatorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -425,7 +425,7 @@ class AsyncAiVideoTranslatorClient:
         from ....types.models.v1_ai_video_translator_create_response import V1AiVideoTranslatorCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -545,7 +545,7 @@ class AsyncAiVideoTranslatorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

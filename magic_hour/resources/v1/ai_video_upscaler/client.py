@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiVideoUpscalerClient", "AsyncAiVideoUpscalerClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-video-upscaler",
     body=Obj(
@@ -107,7 +107,7 @@ class AiVideoUpscalerClient:
         from ....types.models.v1_ai_video_upscaler_create_response import V1AiVideoUpscalerCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -169,7 +169,7 @@ class AiVideoUpscalerClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -251,7 +251,7 @@ class AsyncAiVideoUpscalerClient:
         from ....types.models.v1_ai_video_upscaler_create_response import V1AiVideoUpscalerCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -315,7 +315,7 @@ class AsyncAiVideoUpscalerClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiVoiceClonerClient", "AsyncAiVoiceClonerClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-voice-cloner",
     body=Obj(
@@ -85,7 +85,7 @@ class AiVoiceClonerClient:
         from ....types.models.v1_ai_voice_cloner_create_response import V1AiVoiceClonerCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "style": style}),
+            CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiVoiceClonerCreateResponse,
             request_options,
         )
@@ -137,7 +137,7 @@ class AiVoiceClonerClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -190,7 +190,7 @@ class AsyncAiVoiceClonerClient:
         from ....types.models.v1_ai_voice_cloner_create_response import V1AiVoiceClonerCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "style": style}),
+            CREATE.build({"assets": assets, "name": name, "style": style}),
             V1AiVoiceClonerCreateResponse,
             request_options,
         )
@@ -244,7 +244,7 @@ class AsyncAiVoiceClonerClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

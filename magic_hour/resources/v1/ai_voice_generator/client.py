@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AiVoiceGeneratorClient", "AsyncAiVoiceGeneratorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/ai-voice-generator",
     body=Obj(
@@ -77,7 +77,7 @@ class AiVoiceGeneratorClient:
         from ....types.models.v1_ai_voice_generator_create_response import V1AiVoiceGeneratorCreateResponse
 
         return self._http.request(
-            _CREATE.build({"name": name, "style": style}), V1AiVoiceGeneratorCreateResponse, request_options
+            CREATE.build({"name": name, "style": style}), V1AiVoiceGeneratorCreateResponse, request_options
         )
 
     def generate(
@@ -126,7 +126,7 @@ class AiVoiceGeneratorClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -175,7 +175,7 @@ class AsyncAiVoiceGeneratorClient:
         from ....types.models.v1_ai_voice_generator_create_response import V1AiVoiceGeneratorCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"name": name, "style": style}), V1AiVoiceGeneratorCreateResponse, request_options
+            CREATE.build({"name": name, "style": style}), V1AiVoiceGeneratorCreateResponse, request_options
         )
 
     async def generate(
@@ -226,7 +226,7 @@ class AsyncAiVoiceGeneratorClient:
             "audio",
             V1AudioProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"name": name, "style": style},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

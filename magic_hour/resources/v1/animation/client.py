@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AnimationClient", "AsyncAnimationClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/animation",
     body=Obj(
@@ -113,7 +113,7 @@ class AnimationClient:
         from ....types.models.v1_animation_create_response import V1AnimationCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -179,7 +179,7 @@ class AnimationClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -246,7 +246,7 @@ class AsyncAnimationClient:
         from ....types.models.v1_animation_create_response import V1AnimationCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -314,7 +314,7 @@ class AsyncAnimationClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

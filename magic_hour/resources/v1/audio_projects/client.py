@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncAudioProjectsClient", "AudioProjectsClient", "V1AudioProjectsGetResponseWithDownloads"]
 
-_DELETE = Endpoint("DELETE", "/v1/audio-projects/{id}")
-_GET = Endpoint("GET", "/v1/audio-projects/{id}")
+DELETE = Endpoint("DELETE", "/v1/audio-projects/{id}")
+GET = Endpoint("GET", "/v1/audio-projects/{id}")
 
 
 class AudioProjectsClient:
@@ -52,7 +52,7 @@ class AudioProjectsClient:
         """
         from ....types._base import NoContent
 
-        self._http.request(_DELETE.build(path={"id": id}), NoContent, request_options)
+        self._http.request(DELETE.build(path={"id": id}), NoContent, request_options)
 
     def get(
         self,
@@ -83,7 +83,7 @@ class AudioProjectsClient:
         """
         from ....types.models.v1_audio_projects_get_response import V1AudioProjectsGetResponse
 
-        return self._http.request(_GET.build(path={"id": id}), V1AudioProjectsGetResponse, request_options)
+        return self._http.request(GET.build(path={"id": id}), V1AudioProjectsGetResponse, request_options)
 
     def check_result(
         self,
@@ -204,7 +204,7 @@ class AsyncAudioProjectsClient:
         await aload("types._base")
         from ....types._base import NoContent
 
-        await self._http.request(_DELETE.build(path={"id": id}), NoContent, request_options)
+        await self._http.request(DELETE.build(path={"id": id}), NoContent, request_options)
 
     async def get(
         self,
@@ -237,7 +237,7 @@ class AsyncAudioProjectsClient:
         from ....types.models.v1_audio_projects_get_response import V1AudioProjectsGetResponse
 
         return await self._http.request(
-            _GET.build(path={"id": id}), V1AudioProjectsGetResponse, request_options
+            GET.build(path={"id": id}), V1AudioProjectsGetResponse, request_options
         )
 
     async def check_result(

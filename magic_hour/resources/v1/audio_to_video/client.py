@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncAudioToVideoClient", "AudioToVideoClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/audio-to-video",
     body=Obj(
@@ -121,7 +121,7 @@ class AudioToVideoClient:
         from ....types.models.v1_audio_to_video_create_response import V1AudioToVideoCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -185,7 +185,7 @@ class AudioToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -270,7 +270,7 @@ class AsyncAudioToVideoClient:
         from ....types.models.v1_audio_to_video_create_response import V1AudioToVideoCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -336,7 +336,7 @@ class AsyncAudioToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncAutoSubtitleGeneratorClient", "AutoSubtitleGeneratorClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/auto-subtitle-generator",
     body=Obj(
@@ -125,7 +125,7 @@ class AutoSubtitleGeneratorClient:
         )
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -187,7 +187,7 @@ class AutoSubtitleGeneratorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -250,7 +250,7 @@ class AsyncAutoSubtitleGeneratorClient:
         )
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -314,7 +314,7 @@ class AsyncAutoSubtitleGeneratorClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncBodySwapClient", "BodySwapClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/body-swap",
     body=Obj(
@@ -86,7 +86,7 @@ class BodySwapClient:
         from ....types.models.v1_body_swap_create_response import V1BodySwapCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "resolution": resolution}),
+            CREATE.build({"assets": assets, "name": name, "resolution": resolution}),
             V1BodySwapCreateResponse,
             request_options,
         )
@@ -138,7 +138,7 @@ class BodySwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "resolution": resolution},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -189,7 +189,7 @@ class AsyncBodySwapClient:
         from ....types.models.v1_body_swap_create_response import V1BodySwapCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name, "resolution": resolution}),
+            CREATE.build({"assets": assets, "name": name, "resolution": resolution}),
             V1BodySwapCreateResponse,
             request_options,
         )
@@ -243,7 +243,7 @@ class AsyncBodySwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name, "resolution": resolution},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

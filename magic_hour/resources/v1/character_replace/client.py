@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncCharacterReplaceClient", "CharacterReplaceClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/character-replace",
     body=Obj(
@@ -146,7 +146,7 @@ class CharacterReplaceClient:
         from ....types.models.v1_character_replace_create_response import V1CharacterReplaceCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -212,7 +212,7 @@ class CharacterReplaceClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -300,7 +300,7 @@ class AsyncCharacterReplaceClient:
         from ....types.models.v1_character_replace_create_response import V1CharacterReplaceCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -368,7 +368,7 @@ class AsyncCharacterReplaceClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncFaceDetectionClient", "FaceDetectionClient", "V1FaceDetectionGetResponseWithDownloads"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/face-detection",
     body=Obj(
@@ -40,7 +40,7 @@ _CREATE = Endpoint(
     ),
     creates="face_detection",
 )
-_GET = Endpoint("GET", "/v1/face-detection/{id}")
+GET = Endpoint("GET", "/v1/face-detection/{id}")
 _GENERATE_FILES: dict[str, str] = {"assets.target_file_path": "['image', 'video']"}
 
 
@@ -81,7 +81,7 @@ class FaceDetectionClient:
         from ....types.models.v1_face_detection_create_response import V1FaceDetectionCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "confidence_score": confidence_score}),
+            CREATE.build({"assets": assets, "confidence_score": confidence_score}),
             V1FaceDetectionCreateResponse,
             request_options,
         )
@@ -109,7 +109,7 @@ class FaceDetectionClient:
         """
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
 
-        return self._http.request(_GET.build(path={"id": id}), V1FaceDetectionGetResponse, request_options)
+        return self._http.request(GET.build(path={"id": id}), V1FaceDetectionGetResponse, request_options)
 
     def generate(
         self,
@@ -157,7 +157,7 @@ class FaceDetectionClient:
             "face_detection",
             V1FaceDetectionGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "confidence_score": confidence_score},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -298,7 +298,7 @@ class AsyncFaceDetectionClient:
         from ....types.models.v1_face_detection_create_response import V1FaceDetectionCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "confidence_score": confidence_score}),
+            CREATE.build({"assets": assets, "confidence_score": confidence_score}),
             V1FaceDetectionCreateResponse,
             request_options,
         )
@@ -328,7 +328,7 @@ class AsyncFaceDetectionClient:
         from ....types.models.v1_face_detection_get_response import V1FaceDetectionGetResponse
 
         return await self._http.request(
-            _GET.build(path={"id": id}), V1FaceDetectionGetResponse, request_options
+            GET.build(path={"id": id}), V1FaceDetectionGetResponse, request_options
         )
 
     async def generate(
@@ -379,7 +379,7 @@ class AsyncFaceDetectionClient:
             "face_detection",
             V1FaceDetectionGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "confidence_score": confidence_score},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncFaceSwapClient", "FaceSwapClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/face-swap",
     body=Obj(
@@ -138,7 +138,7 @@ class FaceSwapClient:
         from ....types.models.v1_face_swap_create_response import V1FaceSwapCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -204,7 +204,7 @@ class FaceSwapClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -292,7 +292,7 @@ class AsyncFaceSwapClient:
         from ....types.models.v1_face_swap_create_response import V1FaceSwapCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -360,7 +360,7 @@ class AsyncFaceSwapClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncFaceSwapPhotoClient", "FaceSwapPhotoClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/face-swap-photo",
     body=Obj(
@@ -99,7 +99,7 @@ class FaceSwapPhotoClient:
         from ....types.models.v1_face_swap_photo_create_response import V1FaceSwapPhotoCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name}), V1FaceSwapPhotoCreateResponse, request_options
+            CREATE.build({"assets": assets, "name": name}), V1FaceSwapPhotoCreateResponse, request_options
         )
 
     def generate(
@@ -148,7 +148,7 @@ class FaceSwapPhotoClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -197,7 +197,7 @@ class AsyncFaceSwapPhotoClient:
         from ....types.models.v1_face_swap_photo_create_response import V1FaceSwapPhotoCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name}), V1FaceSwapPhotoCreateResponse, request_options
+            CREATE.build({"assets": assets, "name": name}), V1FaceSwapPhotoCreateResponse, request_options
         )
 
     async def generate(
@@ -248,7 +248,7 @@ class AsyncFaceSwapPhotoClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncHeadSwapClient", "HeadSwapClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/head-swap",
     body=Obj(
@@ -84,7 +84,7 @@ class HeadSwapClient:
         from ....types.models.v1_head_swap_create_response import V1HeadSwapCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "max_resolution": max_resolution, "name": name}),
+            CREATE.build({"assets": assets, "max_resolution": max_resolution, "name": name}),
             V1HeadSwapCreateResponse,
             request_options,
         )
@@ -136,7 +136,7 @@ class HeadSwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "max_resolution": max_resolution, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -187,7 +187,7 @@ class AsyncHeadSwapClient:
         from ....types.models.v1_head_swap_create_response import V1HeadSwapCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "max_resolution": max_resolution, "name": name}),
+            CREATE.build({"assets": assets, "max_resolution": max_resolution, "name": name}),
             V1HeadSwapCreateResponse,
             request_options,
         )
@@ -241,7 +241,7 @@ class AsyncHeadSwapClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "max_resolution": max_resolution, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncImageBackgroundRemoverClient", "ImageBackgroundRemoverClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/image-background-remover",
     body=Obj(
@@ -92,7 +92,7 @@ class ImageBackgroundRemoverClient:
         )
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name}),
+            CREATE.build({"assets": assets, "name": name}),
             V1ImageBackgroundRemoverCreateResponse,
             request_options,
         )
@@ -143,7 +143,7 @@ class ImageBackgroundRemoverClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -194,7 +194,7 @@ class AsyncImageBackgroundRemoverClient:
         )
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name}),
+            CREATE.build({"assets": assets, "name": name}),
             V1ImageBackgroundRemoverCreateResponse,
             request_options,
         )
@@ -247,7 +247,7 @@ class AsyncImageBackgroundRemoverClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncImageToVideoClient", "ImageToVideoClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/image-to-video",
     body=Obj(
@@ -166,7 +166,7 @@ class ImageToVideoClient:
         from ....types.models.v1_image_to_video_create_response import V1ImageToVideoCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "audio": audio,
@@ -265,7 +265,7 @@ class ImageToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "audio": audio,
@@ -388,7 +388,7 @@ class AsyncImageToVideoClient:
         from ....types.models.v1_image_to_video_create_response import V1ImageToVideoCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "audio": audio,
@@ -489,7 +489,7 @@ class AsyncImageToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "audio": audio,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncLipSyncClient", "LipSyncClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/lip-sync",
     body=Obj(
@@ -127,7 +127,7 @@ class LipSyncClient:
         from ....types.models.v1_lip_sync_create_response import V1LipSyncCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -195,7 +195,7 @@ class LipSyncClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -286,7 +286,7 @@ class AsyncLipSyncClient:
         from ....types.models.v1_lip_sync_create_response import V1LipSyncCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -356,7 +356,7 @@ class AsyncLipSyncClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

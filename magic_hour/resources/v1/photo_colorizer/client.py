@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncPhotoColorizerClient", "PhotoColorizerClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/photo-colorizer",
     body=Obj(
@@ -75,7 +75,7 @@ class PhotoColorizerClient:
         from ....types.models.v1_photo_colorizer_create_response import V1PhotoColorizerCreateResponse
 
         return self._http.request(
-            _CREATE.build({"assets": assets, "name": name}), V1PhotoColorizerCreateResponse, request_options
+            CREATE.build({"assets": assets, "name": name}), V1PhotoColorizerCreateResponse, request_options
         )
 
     def generate(
@@ -124,7 +124,7 @@ class PhotoColorizerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,
@@ -173,7 +173,7 @@ class AsyncPhotoColorizerClient:
         from ....types.models.v1_photo_colorizer_create_response import V1PhotoColorizerCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"assets": assets, "name": name}), V1PhotoColorizerCreateResponse, request_options
+            CREATE.build({"assets": assets, "name": name}), V1PhotoColorizerCreateResponse, request_options
         )
 
     async def generate(
@@ -224,7 +224,7 @@ class AsyncPhotoColorizerClient:
             "image",
             V1ImageProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={"assets": assets, "name": name},
             files=_GENERATE_FILES,
             wait_for_completion=wait_for_completion,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncSavedItemsClient", "SavedItemsClient"]
 
-_LIST = Endpoint(
+LIST = Endpoint(
     "GET",
     "/v1/saved-items",
     query=Obj(
@@ -66,7 +66,7 @@ class SavedItemsClient:
         from ....types.models.v1_saved_items_list_response import V1SavedItemsListResponse
 
         return self._http.request(
-            _LIST.build(query={"cursor": cursor, "limit": limit, "type_": type_}),
+            LIST.build(query={"cursor": cursor, "limit": limit, "type_": type_}),
             V1SavedItemsListResponse,
             request_options,
         )
@@ -131,7 +131,7 @@ class AsyncSavedItemsClient:
         from ....types.models.v1_saved_items_list_response import V1SavedItemsListResponse
 
         return await self._http.request(
-            _LIST.build(query={"cursor": cursor, "limit": limit, "type_": type_}),
+            LIST.build(query={"cursor": cursor, "limit": limit, "type_": type_}),
             V1SavedItemsListResponse,
             request_options,
         )

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncTextToVideoClient", "TextToVideoClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/text-to-video",
     body=Obj(
@@ -162,7 +162,7 @@ class TextToVideoClient:
         from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "audio": audio,
@@ -261,7 +261,7 @@ class TextToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "audio": audio,
@@ -384,7 +384,7 @@ class AsyncTextToVideoClient:
         from ....types.models.v1_text_to_video_create_response import V1TextToVideoCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "aspect_ratio": aspect_ratio,
                     "audio": audio,
@@ -485,7 +485,7 @@ class AsyncTextToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "aspect_ratio": aspect_ratio,
                 "audio": audio,

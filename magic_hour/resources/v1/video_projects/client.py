@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncVideoProjectsClient", "V1VideoProjectsGetResponseWithDownloads", "VideoProjectsClient"]
 
-_DELETE = Endpoint("DELETE", "/v1/video-projects/{id}")
-_GET = Endpoint("GET", "/v1/video-projects/{id}")
+DELETE = Endpoint("DELETE", "/v1/video-projects/{id}")
+GET = Endpoint("GET", "/v1/video-projects/{id}")
 
 
 class VideoProjectsClient:
@@ -52,7 +52,7 @@ class VideoProjectsClient:
         """
         from ....types._base import NoContent
 
-        self._http.request(_DELETE.build(path={"id": id}), NoContent, request_options)
+        self._http.request(DELETE.build(path={"id": id}), NoContent, request_options)
 
     def get(
         self,
@@ -83,7 +83,7 @@ class VideoProjectsClient:
         """
         from ....types.models.v1_video_projects_get_response import V1VideoProjectsGetResponse
 
-        return self._http.request(_GET.build(path={"id": id}), V1VideoProjectsGetResponse, request_options)
+        return self._http.request(GET.build(path={"id": id}), V1VideoProjectsGetResponse, request_options)
 
     def check_result(
         self,
@@ -204,7 +204,7 @@ class AsyncVideoProjectsClient:
         await aload("types._base")
         from ....types._base import NoContent
 
-        await self._http.request(_DELETE.build(path={"id": id}), NoContent, request_options)
+        await self._http.request(DELETE.build(path={"id": id}), NoContent, request_options)
 
     async def get(
         self,
@@ -237,7 +237,7 @@ class AsyncVideoProjectsClient:
         from ....types.models.v1_video_projects_get_response import V1VideoProjectsGetResponse
 
         return await self._http.request(
-            _GET.build(path={"id": id}), V1VideoProjectsGetResponse, request_options
+            GET.build(path={"id": id}), V1VideoProjectsGetResponse, request_options
         )
 
     async def check_result(

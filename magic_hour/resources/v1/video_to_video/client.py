@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncVideoToVideoClient", "VideoToVideoClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/video-to-video",
     body=Obj(
@@ -137,7 +137,7 @@ class VideoToVideoClient:
         from ....types.models.v1_video_to_video_create_response import V1VideoToVideoCreateResponse
 
         return self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -205,7 +205,7 @@ class VideoToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,
@@ -296,7 +296,7 @@ class AsyncVideoToVideoClient:
         from ....types.models.v1_video_to_video_create_response import V1VideoToVideoCreateResponse
 
         return await self._http.request(
-            _CREATE.build(
+            CREATE.build(
                 {
                     "assets": assets,
                     "end_seconds": end_seconds,
@@ -366,7 +366,7 @@ class AsyncVideoToVideoClient:
             "video",
             V1VideoProjectsGetResponseWithDownloads,
             create=lambda body: self.create(**body, request_options=request_options),
-            check=lambda body: _CREATE.build(body),
+            check=lambda body: CREATE.build(body),
             body={
                 "assets": assets,
                 "end_seconds": end_seconds,

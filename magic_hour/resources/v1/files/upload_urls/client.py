@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncUploadUrlsClient", "UploadUrlsClient"]
 
-_CREATE = Endpoint(
+CREATE = Endpoint(
     "POST",
     "/v1/files/upload-urls",
     body=Obj(
@@ -91,7 +91,7 @@ class UploadUrlsClient:
         from .....types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
         return self._http.request(
-            _CREATE.build({"items": items}), V1FilesUploadUrlsCreateResponse, request_options
+            CREATE.build({"items": items}), V1FilesUploadUrlsCreateResponse, request_options
         )
 
 
@@ -145,5 +145,5 @@ class AsyncUploadUrlsClient:
         from .....types.models.v1_files_upload_urls_create_response import V1FilesUploadUrlsCreateResponse
 
         return await self._http.request(
-            _CREATE.build({"items": items}), V1FilesUploadUrlsCreateResponse, request_options
+            CREATE.build({"items": items}), V1FilesUploadUrlsCreateResponse, request_options
         )
