@@ -49,13 +49,23 @@ def _creating(ops: List[ir.Op]) -> Optional[ir.Op]:
     return next((o for o in ops if o.op.creates and o.op.method == "create"), None)
 
 
+def asset_types(types: Any) -> str:
+    """The asset types a file field takes (metadata: one name, or a list of them) as a tuple literal."""
+    names_ = [types] if isinstance(types, str) else list(types)
+    return "(" + ", ".join(f'"{t}"' for t in names_) + ("," if len(names_) == 1 else "") + ")"
+
+
+def files_literal(files: Dict[str, Any]) -> str:
+    """``{"assets.image_file_path": ("image",), ...}``: each file field (Python names) -> its asset types."""
+    return "{" + ", ".join(f'"{py_path(p)}": {asset_types(t)}' for p, t in sorted(files.items())) + "}"
+
+
 def module_head(resource: str, ops: List[ir.Op]) -> str:
     """Module-level constants: the file fields of ``create`` (``_GENERATE_FILES``)."""
     op = _creating(ops)
     if op is None:
         return ""
-    files = ", ".join(f'"{py_path(p)}": "{t}"' for p, t in sorted(op.op.files.items()))
-    return f"_GENERATE_FILES: dict[str, str] = {{{files}}}\n"
+    return f"_GENERATE_FILES: dict[str, tuple[str, ...]] = {files_literal(op.op.files)}\n"
 
 
 def _lazy(model: str, source: str) -> str:

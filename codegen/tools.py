@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Dict, List
 
 from . import ir
-from .jobs import py_path
+from .jobs import files_literal
 from .jobs_methods import result_model
 from .load import Api
 from .pyfmt import HEADER, all_list
@@ -31,7 +31,7 @@ is read into. A loader imports its own module on first use, so importing this ta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Tuple
 
 if TYPE_CHECKING:
     from ..._core.body import Endpoint
@@ -47,8 +47,9 @@ class ToolInfo:
     name: str
     kind: str
     """The kind of project it starts: ``video``, ``image``, ``audio`` or ``face_detection``."""
-    files: Mapping[str, str]
-    """Its fields that take an uploaded file (dotted paths, ``[]`` for array items) -> asset type."""
+    files: Mapping[str, Tuple[str, ...]]
+    """Its fields that take an uploaded file (dotted paths, ``[]`` for array items) -> the asset types
+    each takes (``("image", "video")`` for a field that takes either)."""
     model_module: str
     """The module (under ``magic_hour``) of the model a project of its kind is read into."""
     endpoint: Callable[[], Endpoint]
@@ -84,9 +85,9 @@ def render(api: Api) -> Dict[str, str]:
     for op in tools:
         name, kind = op.op.resource, str(op.op.creates)
         module = result_model(kind, api.projects)[2].removesuffix("_with_downloads")
-        files = ", ".join(f'"{py_path(p)}": "{t}"' for p, t in sorted(op.op.files.items()))
+        files = files_literal(op.op.files)
         entries.append(
-            f'    "{name}": ToolInfo("{name}", "{kind}", {{{files}}}, "types.models.{module}", '
+            f'    "{name}": ToolInfo("{name}", "{kind}", {files}, "types.models.{module}", '
             f"_{name}, _{kind}_model),\n"
         )
     out.append(

@@ -166,6 +166,19 @@ def test_keys_labels_and_output_stems(tmp_path: Path) -> None:
     assert planned[1].stem == planned[0].stem + "-2"
 
 
+def test_a_folder_gives_the_files_of_each_asset_type_the_field_takes(tmp_path: Path) -> None:
+    """Face detection's field takes an image or a video (metadata lists both): a folder gives both, and
+    neither the audio nor the text; the CLI's folder argument reads the catalog's list the same way."""
+    from magic_hour.cli._batch import _expand  # pyright: ignore[reportPrivateUsage]
+
+    for name in ("a.png", "b.mp4", "c.mp3", "d.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [j.key for j in each_file("face_detection", tmp_path)] == ["a.png", "b.mp4"]
+    assert [j.key for j in each_file("image_background_remover", tmp_path)] == ["a.png"]
+    assert [key for _, key, _ in _expand([str(tmp_path)], {"file": ["image", "video"]})] == ["a.png", "b.mp4"]
+    assert [key for _, key, _ in _expand([str(tmp_path)], {"file": "audio"})] == ["c.mp3"]
+
+
 def test_each_file_needs_a_field_when_the_tool_has_several(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterError) as caught:
         each_file("body_swap", tmp_path)  # person or scene? (checked at once)
@@ -367,8 +380,12 @@ def test_the_tools_table_is_every_create_that_starts_a_project() -> None:
         for op in methods.values():
             meta = op["x-magic-hour"]
             if meta.get("creates") and meta["method"] == "create":
-                expected[meta["resource"]] = (meta["creates"], len(meta.get("files", {})))
-    assert {name: (info.kind, len(info.files)) for name, info in TOOLS.items()} == expected
+                files = {
+                    path: types if isinstance(types, list) else [types]
+                    for path, types in meta.get("files", {}).items()
+                }
+                expected[meta["resource"]] = (meta["creates"], sorted(map(tuple, files.values())))
+    assert {name: (info.kind, sorted(info.files.values())) for name, info in TOOLS.items()} == expected
     for name, info in TOOLS.items():
         module = importlib.import_module(f"magic_hour.resources.v1.{name}.client")
         assert info.name == name

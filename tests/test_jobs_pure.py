@@ -35,9 +35,9 @@ def test_collect_finds_local_inputs_along_the_paths_only(tmp_path: pathlib.Path)
         "name": NOT_GIVEN,
     }
     files = {
-        "assets.source_file_path": "image",
-        "assets.target_file_path": "image",
-        "assets.face_mappings[].new_face": "image",
+        "assets.source_file_path": ("image",),
+        "assets.target_file_path": ("image",),
+        "assets.face_mappings[].new_face": ("image",),
     }
     found = collect(body, files)
     assert [f.location for f in found] == [
@@ -60,7 +60,7 @@ def test_the_same_file_twice_is_uploaded_once_and_the_cache_skips_it(tmp_path: p
     a.write_bytes(b"a")
     time.sleep(0.05)  # written moments ago, it would be uploaded and not remembered (_jobs/inputs.py)
     body = {"x": str(a), "y": [str(tmp_path / "." / "a.png")]}
-    files = {"x": "image", "y[]": "image"}
+    files = {"x": ("image",), "y[]": ("image",)}
     cache = UploadCache()
     plan = plan_uploads(collect(body, files), cache)
     assert len(plan.uploads) == 1 and len(plan.slots[0]) == 2
@@ -75,9 +75,9 @@ def test_file_objects_are_uploaded_every_time(tmp_path: pathlib.Path) -> None:
     f = io.BytesIO(b"x")
     f.name = "x.png"
     cache = UploadCache()
-    plan = plan_uploads(collect({"x": f}, {"x": "image"}), cache)
+    plan = plan_uploads(collect({"x": f}, {"x": ("image",)}), cache)
     resolve(plan, ["api-assets/x.png"], cache)
-    assert plan_uploads(collect({"x": f}, {"x": "image"}), cache).uploads == [f]
+    assert plan_uploads(collect({"x": f}, {"x": ("image",)}), cache).uploads == [f]
 
 
 # ------------------------------------------------------------------------------------------------ waiting

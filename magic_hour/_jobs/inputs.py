@@ -160,7 +160,7 @@ class LocalInput:
 
     location: Location
     value: Any
-    asset_type: str
+    asset_types: Tuple[str, ...]
     key: Optional[FileKey]
 
 
@@ -198,14 +198,14 @@ def _walk(node: Any, parts: Sequence[str], at: Location) -> Iterator[Tuple[Locat
             yield from _walk(mapping[head], rest, (*at, head))
 
 
-def collect(body: Mapping[str, Any], files: Mapping[str, str]) -> List[LocalInput]:
-    """The local inputs of ``body`` along the file-field paths ``files`` (path -> asset type).
+def collect(body: Mapping[str, Any], files: Mapping[str, Tuple[str, ...]]) -> List[LocalInput]:
+    """The local inputs of ``body`` along the file-field paths ``files`` (path -> asset types).
 
     Absent, ``None`` and ``NOT_GIVEN`` values are skipped; URLs and ``api-assets/...`` paths pass through.
     Every local input is checked now, before any request (``InvalidFileError`` names the field).
     """
     found: List[LocalInput] = []
-    for path, asset_type in files.items():
+    for path, asset_types in files.items():
         for location, value in _walk(body, _split(path), ()):
             if value is None or isinstance(value, NotGiven):
                 continue
@@ -221,7 +221,7 @@ def collect(body: Mapping[str, Any], files: Mapping[str, str]) -> List[LocalInpu
             if isinstance(checked, Passthrough):  # pragma: no cover - strings were sorted above
                 continue
             key = file_key(checked.path) if checked.path is not None else None
-            found.append(LocalInput(location, value, asset_type, key))
+            found.append(LocalInput(location, value, asset_types, key))
     return found
 
 
@@ -283,7 +283,9 @@ def plan_uploads(inputs: Sequence[LocalInput], cache: UploadCache) -> UploadPlan
     return UploadPlan(uploads, slots, keys, cached)
 
 
-def plan_body(body: Mapping[str, Any], files: Mapping[str, str], cache: UploadCache) -> Optional[UploadPlan]:
+def plan_body(
+    body: Mapping[str, Any], files: Mapping[str, Tuple[str, ...]], cache: UploadCache
+) -> Optional[UploadPlan]:
     """The upload plan of ``body``, or ``None`` when it has no local input."""
     inputs = collect(body, files)
     return plan_uploads(inputs, cache) if inputs else None

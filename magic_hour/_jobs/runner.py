@@ -10,7 +10,19 @@ from __future__ import annotations
 
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+)
 
 from .._core.flows import arun_flow, run_flow
 from .._core.preload import aload
@@ -107,7 +119,7 @@ class SyncJobs:
         return SyncUploader(self._http)
 
     def upload_inputs(
-        self, body: Mapping[str, Any], files: Mapping[str, str], emit: Optional[Emitter] = None
+        self, body: Mapping[str, Any], files: Mapping[str, Tuple[str, ...]], emit: Optional[Emitter] = None
     ) -> Dict[str, Any]:
         """A copy of ``body`` whose local inputs (along ``files``) are uploaded ``file_path`` values."""
         return self._upload(body, plan_body(body, files, self.cache), emit)
@@ -222,7 +234,7 @@ class SyncJobs:
         *,
         create: Create,
         body: Mapping[str, Any],
-        files: Mapping[str, str],
+        files: Mapping[str, Tuple[str, ...]],
         check: Optional[Check] = None,
         wait_for_completion: bool = True,
         download_outputs: bool = True,
@@ -289,7 +301,7 @@ class AsyncJobs:
         return AsyncUploader(self._http)
 
     async def upload_inputs(
-        self, body: Mapping[str, Any], files: Mapping[str, str], emit: Optional[Emitter] = None
+        self, body: Mapping[str, Any], files: Mapping[str, Tuple[str, ...]], emit: Optional[Emitter] = None
     ) -> Dict[str, Any]:
         """A copy of ``body`` whose local inputs (along ``files``) are uploaded ``file_path`` values."""
         return await self._upload(body, plan_body(body, files, self.cache), emit)
@@ -405,7 +417,7 @@ class AsyncJobs:
         *,
         create: AsyncCreate,
         body: Mapping[str, Any],
-        files: Mapping[str, str],
+        files: Mapping[str, Tuple[str, ...]],
         check: Optional[Check] = None,
         wait_for_completion: bool = True,
         download_outputs: bool = True,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Generator, List, Mapping, Optional, Tuple, Union
 
 from .._core.retry import CREATE_RETRY_STATUS, Sleep, parse_retry_after, retry_delay
 from .._exceptions import (
@@ -62,7 +62,7 @@ class Upload:
     """Upload the local files of ``params`` (one presign batch): the body with ``file_path`` values."""
 
     params: Mapping[str, Any]
-    files: Mapping[str, str]
+    files: Mapping[str, Tuple[str, ...]]
 
 
 @dataclass(frozen=True)

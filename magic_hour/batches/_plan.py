@@ -186,8 +186,8 @@ def _job_from_mapping(data: Mapping[str, Any], where: str) -> BatchJob:
 # ---------------------------------------------------------------------------------------------- files
 
 
-def _file_field(tool: Tool, field_path: Optional[str]) -> Tuple[str, str]:
-    """The field that takes each file, and its asset type."""
+def _file_field(tool: Tool, field_path: Optional[str]) -> Tuple[str, Tuple[str, ...]]:
+    """The field that takes each file, and its asset types."""
     if field_path is not None:
         if field_path not in tool.files:
             raise InvalidParameterError(
@@ -230,11 +230,11 @@ def _set(params: Dict[str, Any], path: str, value: str) -> Dict[str, Any]:
     return out
 
 
-def accepts(asset_type: str, path: str) -> bool:
-    """Whether a file field of ``asset_type`` (``"image"``, ``"['image', 'video']"``...) takes ``path``'s
-    extension."""
+def accepts(asset_types: Tuple[str, ...], path: str) -> bool:
+    """Whether a file field of ``asset_types`` (``("image",)``, ``("image", "video")``...) takes
+    ``path``'s extension."""
     ext = normalize_extension(os.path.splitext(path)[1])
-    return any(ext in extensions for kind, extensions in EXTENSIONS.items() if kind in asset_type)
+    return any(ext in extensions for kind, extensions in EXTENSIONS.items() if kind in asset_types)
 
 
 def walk_files(root: str) -> Iterator[str]:
@@ -277,20 +277,24 @@ def each_file(
         jobs = magic_hour.batches.each_file("image_background_remover", "photos/")
     """
     found = find_tool(tool)
-    path, asset_type = _file_field(found, field)
+    path, asset_types = _file_field(found, field)
     if params is not None and not isinstance(params, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise InvalidParameterError("params", params, "a dict of the tool's other create arguments")
-    return _each(tool, files, path, asset_type, dict(params or {}))
+    return _each(tool, files, path, asset_types, dict(params or {}))
 
 
 def _each(
-    tool: str, files: Union[PathArg, Iterable[PathArg]], path: str, asset_type: str, base: Dict[str, Any]
+    tool: str,
+    files: Union[PathArg, Iterable[PathArg]],
+    path: str,
+    asset_types: Tuple[str, ...],
+    base: Dict[str, Any],
 ) -> Iterator[BatchJob]:
     listed: Iterable[Tuple[str, str]]
     if isinstance(files, (str, os.PathLike)):
         given = os.fspath(files)
         if os.path.isdir(given):
-            listed = ((p, os.path.relpath(p, given)) for p in walk_files(given) if accepts(asset_type, p))
+            listed = ((p, os.path.relpath(p, given)) for p in walk_files(given) if accepts(asset_types, p))
         elif globbing.has_magic(given):
             root = glob_root(given)
             listed = (

@@ -24,8 +24,8 @@ class Tool:
     name: str
     kind: str
     """The kind of project it starts: ``video``, ``image``, ``audio`` or ``face_detection``."""
-    files: Mapping[str, str]
-    """Its fields that take an uploaded file (dotted paths, ``[]`` for array items) -> asset type."""
+    files: Mapping[str, Tuple[str, ...]]
+    """Its fields that take an uploaded file (dotted paths, ``[]`` for array items) -> its asset types."""
     endpoint: Endpoint
     info: ToolInfo
 

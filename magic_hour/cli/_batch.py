@@ -420,8 +420,9 @@ def _expand(inputs: List[str], flag: Json) -> List[Tuple[str, str, str]]:
     found: Dict[str, Tuple[str, str]] = {}
     for value in inputs:
         if os.path.isdir(value):
-            kind = str(flag.get("file", ""))
-            pairs = [(p, os.path.relpath(p, value), "") for p in walk_files(value) if accepts(kind, p)]
+            kind = flag.get("file") or ()  # an asset type, or a list of them (face detection's)
+            kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+            pairs = [(p, os.path.relpath(p, value), "") for p in walk_files(value) if accepts(kinds, p)]
         elif glob.has_magic(value):
             root = glob_root(value)
             listed = sorted(glob.iglob(value, recursive=True))

@@ -264,7 +264,10 @@ def cmd_catalog(args: argparse.Namespace, run: Run) -> int:
                     project_model,
                     create=create,
                     body=body,
-                    files=cast(Dict[str, str], command.get("files", {})),
+                    files={  # the catalog's asset type of a field: one name, or a list of them
+                        path: (types,) if isinstance(types, str) else tuple(types)
+                        for path, types in command.get("files", {}).items()
+                    },
                     wait_for_completion=not args.no_wait,
                     download_outputs=not args.no_download,
                     download_directory=folder,

@@ -10,7 +10,7 @@ is read into. A loader imports its own module on first use, so importing this ta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Tuple
 
 if TYPE_CHECKING:
     from ..._core.body import Endpoint
@@ -25,8 +25,9 @@ class ToolInfo:
     name: str
     kind: str
     """The kind of project it starts: ``video``, ``image``, ``audio`` or ``face_detection``."""
-    files: Mapping[str, str]
-    """Its fields that take an uploaded file (dotted paths, ``[]`` for array items) -> asset type."""
+    files: Mapping[str, Tuple[str, ...]]
+    """Its fields that take an uploaded file (dotted paths, ``[]`` for array items) -> the asset types
+    each takes (``("image", "video")`` for a field that takes either)."""
     model_module: str
     """The module (under ``magic_hour``) of the model a project of its kind is read into."""
     endpoint: Callable[[], Endpoint]
@@ -255,7 +256,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_clothes_changer": ToolInfo(
         "ai_clothes_changer",
         "image",
-        {"assets.garment_file_path": "image", "assets.person_file_path": "image"},
+        {"assets.garment_file_path": ("image",), "assets.person_file_path": ("image",)},
         "types.models.v1_image_projects_get_response",
         _ai_clothes_changer,
         _image_model,
@@ -263,7 +264,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_face_editor": ToolInfo(
         "ai_face_editor",
         "image",
-        {"assets.image_file_path": "image"},
+        {"assets.image_file_path": ("image",)},
         "types.models.v1_image_projects_get_response",
         _ai_face_editor,
         _image_model,
@@ -279,7 +280,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_headshot_generator": ToolInfo(
         "ai_headshot_generator",
         "image",
-        {"assets.image_file_path": "image"},
+        {"assets.image_file_path": ("image",)},
         "types.models.v1_image_projects_get_response",
         _ai_headshot_generator,
         _image_model,
@@ -287,7 +288,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_image_editor": ToolInfo(
         "ai_image_editor",
         "image",
-        {"assets.image_file_path": "image", "assets.image_file_paths[]": "image"},
+        {"assets.image_file_path": ("image",), "assets.image_file_paths[]": ("image",)},
         "types.models.v1_image_projects_get_response",
         _ai_image_editor,
         _image_model,
@@ -303,7 +304,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_image_upscaler": ToolInfo(
         "ai_image_upscaler",
         "image",
-        {"assets.image_file_path": "image"},
+        {"assets.image_file_path": ("image",)},
         "types.models.v1_image_projects_get_response",
         _ai_image_upscaler,
         _image_model,
@@ -335,7 +336,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_talking_photo": ToolInfo(
         "ai_talking_photo",
         "video",
-        {"assets.audio_file_path": "audio", "assets.image_file_path": "image"},
+        {"assets.audio_file_path": ("audio",), "assets.image_file_path": ("image",)},
         "types.models.v1_video_projects_get_response",
         _ai_talking_photo,
         _video_model,
@@ -343,7 +344,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_ugc_ad": ToolInfo(
         "ai_ugc_ad",
         "video",
-        {"assets.image_file_path": "image"},
+        {"assets.image_file_path": ("image",)},
         "types.models.v1_video_projects_get_response",
         _ai_ugc_ad,
         _video_model,
@@ -351,7 +352,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_video_editor": ToolInfo(
         "ai_video_editor",
         "video",
-        {"assets.video_file_path": "video"},
+        {"assets.video_file_path": ("video",)},
         "types.models.v1_video_projects_get_response",
         _ai_video_editor,
         _video_model,
@@ -359,7 +360,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_video_translator": ToolInfo(
         "ai_video_translator",
         "video",
-        {"assets.video_file_path": "video"},
+        {"assets.video_file_path": ("video",)},
         "types.models.v1_video_projects_get_response",
         _ai_video_translator,
         _video_model,
@@ -367,7 +368,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_video_upscaler": ToolInfo(
         "ai_video_upscaler",
         "video",
-        {"assets.video_file_path": "video"},
+        {"assets.video_file_path": ("video",)},
         "types.models.v1_video_projects_get_response",
         _ai_video_upscaler,
         _video_model,
@@ -375,7 +376,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "ai_voice_cloner": ToolInfo(
         "ai_voice_cloner",
         "audio",
-        {"assets.audio_file_path": "audio"},
+        {"assets.audio_file_path": ("audio",)},
         "types.models.v1_audio_projects_get_response",
         _ai_voice_cloner,
         _audio_model,
@@ -391,7 +392,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "animation": ToolInfo(
         "animation",
         "video",
-        {"assets.audio_file_path": "audio", "assets.image_file_path": "image"},
+        {"assets.audio_file_path": ("audio",), "assets.image_file_path": ("image",)},
         "types.models.v1_video_projects_get_response",
         _animation,
         _video_model,
@@ -399,7 +400,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "audio_to_video": ToolInfo(
         "audio_to_video",
         "video",
-        {"assets.audio_file_path": "audio", "assets.image_file_path": "image"},
+        {"assets.audio_file_path": ("audio",), "assets.image_file_path": ("image",)},
         "types.models.v1_video_projects_get_response",
         _audio_to_video,
         _video_model,
@@ -407,7 +408,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "auto_subtitle_generator": ToolInfo(
         "auto_subtitle_generator",
         "video",
-        {"assets.video_file_path": "video"},
+        {"assets.video_file_path": ("video",)},
         "types.models.v1_video_projects_get_response",
         _auto_subtitle_generator,
         _video_model,
@@ -415,7 +416,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "body_swap": ToolInfo(
         "body_swap",
         "image",
-        {"assets.person_file_path": "image", "assets.scene_file_path": "image"},
+        {"assets.person_file_path": ("image",), "assets.scene_file_path": ("image",)},
         "types.models.v1_image_projects_get_response",
         _body_swap,
         _image_model,
@@ -423,7 +424,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "character_replace": ToolInfo(
         "character_replace",
         "video",
-        {"assets.image_file_path": "image", "assets.video_file_path": "video"},
+        {"assets.image_file_path": ("image",), "assets.video_file_path": ("video",)},
         "types.models.v1_video_projects_get_response",
         _character_replace,
         _video_model,
@@ -431,7 +432,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "face_detection": ToolInfo(
         "face_detection",
         "face_detection",
-        {"assets.target_file_path": "['image', 'video']"},
+        {"assets.target_file_path": ("image", "video")},
         "types.models.v1_face_detection_get_response",
         _face_detection,
         _face_detection_model,
@@ -440,9 +441,9 @@ TOOLS: Mapping[str, ToolInfo] = {
         "face_swap",
         "video",
         {
-            "assets.face_mappings[].new_face": "image",
-            "assets.image_file_path": "image",
-            "assets.video_file_path": "video",
+            "assets.face_mappings[].new_face": ("image",),
+            "assets.image_file_path": ("image",),
+            "assets.video_file_path": ("video",),
         },
         "types.models.v1_video_projects_get_response",
         _face_swap,
@@ -452,9 +453,9 @@ TOOLS: Mapping[str, ToolInfo] = {
         "face_swap_photo",
         "image",
         {
-            "assets.face_mappings[].new_face": "image",
-            "assets.source_file_path": "image",
-            "assets.target_file_path": "image",
+            "assets.face_mappings[].new_face": ("image",),
+            "assets.source_file_path": ("image",),
+            "assets.target_file_path": ("image",),
         },
         "types.models.v1_image_projects_get_response",
         _face_swap_photo,
@@ -463,7 +464,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "head_swap": ToolInfo(
         "head_swap",
         "image",
-        {"assets.body_file_path": "image", "assets.head_file_path": "image"},
+        {"assets.body_file_path": ("image",), "assets.head_file_path": ("image",)},
         "types.models.v1_image_projects_get_response",
         _head_swap,
         _image_model,
@@ -471,7 +472,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "image_background_remover": ToolInfo(
         "image_background_remover",
         "image",
-        {"assets.background_image_file_path": "image", "assets.image_file_path": "image"},
+        {"assets.background_image_file_path": ("image",), "assets.image_file_path": ("image",)},
         "types.models.v1_image_projects_get_response",
         _image_background_remover,
         _image_model,
@@ -479,7 +480,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "image_to_video": ToolInfo(
         "image_to_video",
         "video",
-        {"assets.end_image_file_path": "image", "assets.image_file_path": "image"},
+        {"assets.end_image_file_path": ("image",), "assets.image_file_path": ("image",)},
         "types.models.v1_video_projects_get_response",
         _image_to_video,
         _video_model,
@@ -487,7 +488,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "lip_sync": ToolInfo(
         "lip_sync",
         "video",
-        {"assets.audio_file_path": "audio", "assets.video_file_path": "video"},
+        {"assets.audio_file_path": ("audio",), "assets.video_file_path": ("video",)},
         "types.models.v1_video_projects_get_response",
         _lip_sync,
         _video_model,
@@ -495,7 +496,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "photo_colorizer": ToolInfo(
         "photo_colorizer",
         "image",
-        {"assets.image_file_path": "image"},
+        {"assets.image_file_path": ("image",)},
         "types.models.v1_image_projects_get_response",
         _photo_colorizer,
         _image_model,
@@ -511,7 +512,7 @@ TOOLS: Mapping[str, ToolInfo] = {
     "video_to_video": ToolInfo(
         "video_to_video",
         "video",
-        {"assets.video_file_path": "video"},
+        {"assets.video_file_path": ("video",)},
         "types.models.v1_video_projects_get_response",
         _video_to_video,
         _video_model,

@@ -48,7 +48,10 @@ CREATE = Endpoint(
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.garment_file_path": "image", "assets.person_file_path": "image"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.garment_file_path": ("image",),
+    "assets.person_file_path": ("image",),
+}
 
 
 class AiClothesChangerClient:

@@ -64,7 +64,7 @@ CREATE = Endpoint(
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {"assets.image_file_path": ("image",)}
 
 
 class AiFaceEditorClient:

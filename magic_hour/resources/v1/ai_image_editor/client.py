@@ -60,7 +60,10 @@ CREATE = Endpoint(
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image", "assets.image_file_paths[]": "image"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.image_file_path": ("image",),
+    "assets.image_file_paths[]": ("image",),
+}
 
 
 class AiImageEditorClient:

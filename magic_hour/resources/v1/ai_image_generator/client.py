@@ -52,7 +52,7 @@ CREATE = Endpoint(
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {}
 
 
 class AiImageGeneratorClient:

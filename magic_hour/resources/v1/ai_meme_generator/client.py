@@ -45,7 +45,7 @@ CREATE = Endpoint(
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {}
 
 
 class AiMemeGeneratorClient:

@@ -49,7 +49,7 @@ CREATE = Endpoint(
     ),
     creates="video",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {"assets.image_file_path": ("image",)}
 
 
 class AiUgcAdClient:

@@ -44,7 +44,7 @@ CREATE = Endpoint(
     ),
     creates="video",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.video_file_path": "video"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {"assets.video_file_path": ("video",)}
 
 
 class AiVideoUpscalerClient:

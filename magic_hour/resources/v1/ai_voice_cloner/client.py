@@ -45,7 +45,7 @@ CREATE = Endpoint(
     ),
     creates="audio",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.audio_file_path": "audio"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {"assets.audio_file_path": ("audio",)}
 
 
 class AiVoiceClonerClient:

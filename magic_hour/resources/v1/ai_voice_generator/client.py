@@ -41,7 +41,7 @@ CREATE = Endpoint(
     ),
     creates="audio",
 )
-_GENERATE_FILES: dict[str, str] = {}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {}
 
 
 class AiVoiceGeneratorClient:

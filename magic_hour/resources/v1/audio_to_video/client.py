@@ -56,7 +56,10 @@ CREATE = Endpoint(
     ),
     creates="video",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.audio_file_path": "audio", "assets.image_file_path": "image"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.audio_file_path": ("audio",),
+    "assets.image_file_path": ("image",),
+}
 
 
 class AudioToVideoClient:

@@ -79,7 +79,10 @@ CREATE = Endpoint(
     ),
     creates="video",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.image_file_path": "image", "assets.video_file_path": "video"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.image_file_path": ("image",),
+    "assets.video_file_path": ("video",),
+}
 
 
 class CharacterReplaceClient:

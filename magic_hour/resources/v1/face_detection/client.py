@@ -41,7 +41,7 @@ CREATE = Endpoint(
     creates="face_detection",
 )
 GET = Endpoint("GET", "/v1/face-detection/{id}")
-_GENERATE_FILES: dict[str, str] = {"assets.target_file_path": "['image', 'video']"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {"assets.target_file_path": ("image", "video")}
 
 
 class FaceDetectionClient:

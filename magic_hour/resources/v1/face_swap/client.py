@@ -67,10 +67,10 @@ CREATE = Endpoint(
     ),
     creates="video",
 )
-_GENERATE_FILES: dict[str, str] = {
-    "assets.face_mappings[].new_face": "image",
-    "assets.image_file_path": "image",
-    "assets.video_file_path": "video",
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.face_mappings[].new_face": ("image",),
+    "assets.image_file_path": ("image",),
+    "assets.video_file_path": ("video",),
 }
 
 

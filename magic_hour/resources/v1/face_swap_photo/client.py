@@ -59,10 +59,10 @@ CREATE = Endpoint(
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {
-    "assets.face_mappings[].new_face": "image",
-    "assets.source_file_path": "image",
-    "assets.target_file_path": "image",
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.face_mappings[].new_face": ("image",),
+    "assets.source_file_path": ("image",),
+    "assets.target_file_path": ("image",),
 }
 
 

@@ -46,7 +46,10 @@ CREATE = Endpoint(
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.body_file_path": "image", "assets.head_file_path": "image"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.body_file_path": ("image",),
+    "assets.head_file_path": ("image",),
+}
 
 
 class HeadSwapClient:

@@ -51,9 +51,9 @@ CREATE = Endpoint(
     ),
     creates="image",
 )
-_GENERATE_FILES: dict[str, str] = {
-    "assets.background_image_file_path": "image",
-    "assets.image_file_path": "image",
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.background_image_file_path": ("image",),
+    "assets.image_file_path": ("image",),
 }
 
 

@@ -66,7 +66,10 @@ CREATE = Endpoint(
     ),
     creates="video",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.end_image_file_path": "image", "assets.image_file_path": "image"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.end_image_file_path": ("image",),
+    "assets.image_file_path": ("image",),
+}
 
 
 class ImageToVideoClient:

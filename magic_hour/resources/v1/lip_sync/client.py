@@ -58,7 +58,10 @@ CREATE = Endpoint(
     ),
     creates="video",
 )
-_GENERATE_FILES: dict[str, str] = {"assets.audio_file_path": "audio", "assets.video_file_path": "video"}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {
+    "assets.audio_file_path": ("audio",),
+    "assets.video_file_path": ("video",),
+}
 
 
 class LipSyncClient:

@@ -62,7 +62,7 @@ CREATE = Endpoint(
     ),
     creates="video",
 )
-_GENERATE_FILES: dict[str, str] = {}
+_GENERATE_FILES: dict[str, tuple[str, ...]] = {}
 
 
 class TextToVideoClient:
