@@ -273,3 +273,20 @@ def test_echo_inputs_outputs_the_uploaded_input() -> None:
     assert bodies[1].content == photo and bodies[1].headers["content-type"] == "image/png"
     assert bodies[0].content != photo and bodies[0].content.startswith(b"\x89PNG")
     assert bodies[2].content == bodies[0].content
+
+
+def test_echo_inputs_outputs_face_detections_image_but_not_its_video() -> None:
+    """Face detection's field takes an image or a video (its metadata lists both): an uploaded image is
+    echoed as the faces' image, a video is not."""
+    fake = FakeMagicHour()
+    fake.echo_inputs = True
+    photo = b"\x89PNG\r\n\x1a\n" + b"my own face" * 100
+    with fake.client() as client, fake.httpx_client() as http:
+        faces = []
+        for ext, type_, content in (("png", "image", photo), ("mp4", "video", b"\x00\x00\x00\x18ftypmp42")):
+            item = client.v1.files.upload_urls.create(items=[{"extension": ext, "type_": type_}]).items[0]
+            assert http.put(item.upload_url, content=content).status_code == 200
+            job = client.v1.face_detection.create(assets={"target_file_path": item.file_path})
+            faces.append(http.get(client.v1.face_detection.get(id=job.id).faces[0].url))
+    assert faces[0].content == photo and faces[0].headers["content-type"] == "image/png"
+    assert faces[1].content != photo and faces[1].content.startswith(b"\x89PNG")

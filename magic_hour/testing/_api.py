@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote
 import httpx
 
 from .._exceptions import InvalidParameterError
+from .._extensions import EXTENSIONS
 from ._exchange import Exchange, Reply, header_items, json_reply, rfc3339
 from ._faults import Faults, failure_reply
 from ._media import MEDIA
@@ -259,14 +260,17 @@ class Api:
     def _echoed(self, op: Operation, project: Project) -> Optional[Tuple[bytes, str, str]]:
         """The first uploaded input of the output's kind: ``(bytes, extension, content type)``."""
         kind = "image" if project.kind == "face_detection" else project.kind
-        files: Mapping[str, str] = op.spec.get("x-magic-hour", {}).get("files", {})
-        for path, asset_type in files.items():
-            if asset_type != kind:
+        # a field's asset type, or a list of them (face detection's takes an image or a video)
+        files: Mapping[str, Union[str, List[str]]] = op.spec.get("x-magic-hour", {}).get("files", {})
+        for path, types in files.items():
+            if kind not in ([types] if isinstance(types, str) else types):
                 continue
             for file_path in values_at(project.body, path):
                 stored = self._storage.files.get(file_path)
+                ext = file_path.rsplit(".", 1)[-1]
+                if isinstance(types, list) and ext.lower() not in EXTENSIONS[kind]:  # type: ignore[index]
+                    continue  # a video given to a field that also takes images: not an output image
                 if stored is not None and (stored.content is not None or stored.path is not None):
-                    ext = file_path.rsplit(".", 1)[-1]
                     return stored.read_bytes(), ext, stored.content_type or MEDIA.get(kind, ("", ""))[1]
         return None
 
