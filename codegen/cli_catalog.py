@@ -186,6 +186,7 @@ def _command(api: Api, op: Operation, group: str, name: str, action: str, kind: 
         fills(op.key, command["flags"], api.cli.get("operations", {}).get(op.key, {}))
     command["body"] = bool(raw.get("requestBody")) and action == "create"
     if action == "create":
+        command["tool"] = op.resource  # its name under client.v1, as batches (resources/v1/tools.py) know it
         command["files"] = op.files
         content = (raw.get("requestBody") or {}).get("content", {}).get("application/json", {})
         command["objects"] = required_objects(api, content.get("schema", {})) if content else []

@@ -386,6 +386,9 @@ def test_the_tools_table_is_every_create_that_starts_a_project() -> None:
                 }
                 expected[meta["resource"]] = (meta["creates"], sorted(map(tuple, files.values())))
     assert {name: (info.kind, sorted(info.files.values())) for name, info in TOOLS.items()} == expected
+    from magic_hour.cli._batch import _cli_tools  # pyright: ignore[reportPrivateUsage]
+
+    assert sorted(_cli_tools().values()) == sorted(TOOLS)  # each create command names its tool
     for name, info in TOOLS.items():
         module = importlib.import_module(f"magic_hour.resources.v1.{name}.client")
         assert info.name == name

@@ -476,9 +476,8 @@ def _manifest_jobs(args: argparse.Namespace) -> Tuple[List[BatchJob], List[str]]
 
 
 def _tool_of(command: Json) -> str:
-    """The SDK's name of the tool a create command runs: ``POST /v1/image-background-remover`` ->
-    ``image_background_remover``."""
-    return str(command["operation"]).split(" ", 1)[1].rsplit("/", 1)[1].replace("-", "_")
+    """The SDK's name of the tool a create command runs (``image_background_remover``), from the catalog."""
+    return str(command["tool"])
 
 
 def _cli_tools() -> Dict[str, str]:
