@@ -8,19 +8,26 @@ being written. Written into while reading is stopped, the answer waits in the ke
 fails, asyncio closes the socket, and the answer is lost: a connection error (and a retry of what will
 fail again) instead of the storage's reason. This protocol keeps reading while writing (up to a bound),
 and stops writing once the server has answered (RFC 9112 9.5: a client that sees an early answer stops
-sending the body), so httpcore, which reads the response after a failed write, finds it. Under trio the
-SDK uses httpcore's trio backend: a trio socket keeps unread data in the kernel.
+sending the body), so httpcore, which reads the response after a failed write, finds it. One window is
+left to close: an answer and the reset behind it that arrive after the loop last looked at the socket and
+before the next write. That write fails, asyncio stops reading and closes the socket, with the answer
+still in the kernel; so the protocol reads what the kernel holds when the connection is lost to an error
+(asyncio closes the socket only after ``connection_lost`` returns). Through TLS, asyncio's TLS layer
+hands the loss on only after the socket is closed, so the socket's protocol (the TLS layer) is wrapped
+to give it what the kernel still holds first, through its public protocol methods. Under trio the SDK
+uses httpcore's trio backend: a trio socket keeps unread data in the kernel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import select
 import socket
 import ssl
 import sys
 from collections import deque
-from typing import Any, Deque, Iterable, Optional
+from typing import Any, Deque, Iterable, List, Optional, Tuple
 
 import httpcore
 
@@ -37,6 +44,7 @@ class _Protocol(asyncio.Protocol):
         self.eof = False
         self.lost = False
         self.error: Optional[BaseException] = None
+        self.tls = False  # the transport is asyncio's TLS layer: the socket under it carries ciphertext
         self.paused = False  # reading paused: more than _HIGH bytes unread
         self.reader: Optional[asyncio.Future[None]] = None  # a read waiting for data
         self.writer: Optional[asyncio.Future[None]] = None  # a write waiting for the buffer to drain
@@ -58,10 +66,18 @@ class _Protocol(asyncio.Protocol):
         return None  # the transport closes itself: nothing more is written once the server is done
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
+        if exc is not None and not self.tls and not self.paused and self.transport is not None:
+            self._drain()
         self.lost = True
         self.error = exc
         self._wake_reader()
         self._wake_writer()
+
+    def _drain(self) -> None:
+        found, ended = _left_in_kernel(self.transport, _HIGH - self.size + 1)
+        self.eof = self.eof or ended
+        self.chunks.extend(found)
+        self.size += sum(map(len, found))
 
     def pause_writing(self) -> None:
         if self.writer is None or self.writer.done():
@@ -90,6 +106,94 @@ class _Protocol(asyncio.Protocol):
             self.paused = False
             self.transport.resume_reading()
         return chunk
+
+
+def _left_in_kernel(transport: Any, limit: int) -> Tuple[List[bytes], bool]:
+    """What the kernel still holds of a socket asyncio gave up on (a write failed with the reset that
+    followed an early answer, before the loop's read of that answer ran), up to about ``limit`` bytes,
+    and whether the stream ended: read through a duplicate of its descriptor, as asyncio no longer
+    reads it and closes it once ``connection_lost`` returns."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.fileno() < 0:
+        return [], False
+    try:
+        dup = socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
+    except OSError:
+        return [], False
+    found: List[bytes] = []
+    with dup:
+        dup.setblocking(False)
+        while limit > 0:
+            try:
+                data = dup.recv(65536)
+            except OSError:  # nothing more (EAGAIN), or the reset once the data is read
+                break
+            if not data:
+                return found, True
+            found.append(data)
+            limit -= len(data)
+    return found, False
+
+
+class _Drained(asyncio.BufferedProtocol):
+    """Stands between a socket and asyncio's TLS layer (its protocol after ``loop.start_tls``): passes
+    everything on, and on a loss with an error first hands the TLS layer what the kernel still holds,
+    which it decrypts to our protocol at once. Through the public protocol interface only (the TLS
+    layer is a buffered protocol from Python 3.11, a plain one before)."""
+
+    def __init__(self, inner: Any, transport: Any, app: _Protocol) -> None:
+        self._inner = inner
+        self._transport = transport
+        self._app = app
+        self._scratch = bytearray()  # the read buffer a plain (pre-3.11) TLS layer's data is read into
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._inner.connection_made(transport)
+
+    def get_buffer(self, sizehint: int) -> Any:
+        if isinstance(self._inner, asyncio.BufferedProtocol):
+            return self._inner.get_buffer(sizehint)
+        if len(self._scratch) < max(sizehint, 65536):
+            self._scratch = bytearray(max(sizehint, 65536))
+        return self._scratch
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if isinstance(self._inner, asyncio.BufferedProtocol):
+            self._inner.buffer_updated(nbytes)
+        else:
+            self._inner.data_received(bytes(self._scratch[:nbytes]))
+
+    def _feed(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if isinstance(self._inner, asyncio.BufferedProtocol):
+                buffer = memoryview(self._inner.get_buffer(len(view))).cast("B")
+                n = min(len(buffer), len(view))
+                buffer[:n] = view[:n]
+                self._inner.buffer_updated(n)
+            else:
+                n = len(view)
+                self._inner.data_received(bytes(view))
+            view = view[n:]
+
+    def eof_received(self) -> Optional[bool]:
+        return self._inner.eof_received()  # type: ignore[no-any-return]
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        if exc is not None and not self._app.paused:
+            found, _ = _left_in_kernel(self._transport, _HIGH - self._app.size + 1)
+            try:
+                for data in found:
+                    self._feed(data)
+            except Exception:  # what the TLS layer cannot take: the loss is reported as it was
+                pass
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
 
 
 def _expire(fut: asyncio.Future[None]) -> None:
@@ -207,6 +311,9 @@ class AioStream(httpcore.AsyncNetworkStream):
         if transport is None:  # the connection was lost during the handshake
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
         self._protocol.transport = transport
+        self._protocol.tls = True
+        raw = self._transport
+        raw.set_protocol(_Drained(raw.get_protocol(), raw, self._protocol))
         # (The TLS transport keeps its own write limits: asyncio's TLS layer pauses at a buffer ">=" its
         # high-water mark, so a limit of 0 would pause every write until the next answer arrives. The
         # socket under it keeps the limit of 0 set at connect.)
