@@ -248,12 +248,18 @@ def _redact_value(value: Any, secrets: Sequence[str]) -> Any:
 
 
 def short_repr(value: object, limit: int = 80) -> str:
-    """``repr(value)`` cut to ``limit`` characters, and never failing: a value whose ``repr`` raises
-    (a huge int, a structure nested 50,000 deep) is described by its type."""
+    """``repr(value)`` cut to ``limit`` characters (a string keeps its start and its end), and never
+    failing: a value whose ``repr`` raises (a huge int, a structure nested 50,000 deep) is described by
+    its type."""
     try:
         if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
             return f"<int of {value.bit_length()} bits>"
         text = repr(value)
     except Exception:  # RecursionError, ValueError (int too large), a __repr__ that raises
         return f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):  # the end of a path or name is what tells two apart: keep both ends
+        head = (limit - 3) // 2
+        return text[:head] + "..." + text[len(text) - (limit - 3 - head) :]
+    return text[: limit - 3] + "..."

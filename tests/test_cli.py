@@ -451,8 +451,12 @@ def test_signals_stop_at_once(
 def test_a_file_without_extension_names_the_option_not_a_python_keyword(
     fake: FakeMagicHour, server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bare = tmp_path / "recording"
+    bare = (
+        tmp_path / ("a-folder-name-long-enough-that-the-whole-path-passes-80-characters-" * 2) / "recording"
+    )
+    bare.parent.mkdir()
     bare.write_bytes(b"ID3" + os.urandom(100))
+    assert len(str(bare)) > 150  # shown whole: the user's own path says which file it is
     assert main(["--base-url", server.url, "--token", TOKEN, "files", "upload", str(bare)]) == 2
     out, err = capsys.readouterr()
     assert out == ""

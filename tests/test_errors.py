@@ -18,6 +18,7 @@ from magic_hour import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    InvalidFileError,
     InvalidParameterError,
     MagicHourError,
     MissingTokenError,
@@ -298,3 +299,18 @@ async def test_errors_survive_pickling(sdk: Flavor, api: respx.MockRouter, sleep
     assert not_found.response.status_code == 404
     bad_input = pickle.loads(pickle.dumps(errors[3]))
     assert (bad_input.param, bad_input.value) == ("items[0].extension", "exe")
+
+
+async def test_a_long_value_is_shown_by_both_ends_and_a_file_path_whole(sdk: Flavor, tmp_path: Any) -> None:
+    client = sdk.client(token=TOKEN)
+    with pytest.raises(InvalidParameterError) as info:  # refused before any request
+        await sdk.call(client.v1.image_projects.get, id="p" * 100 + "/../the-end")
+    shown = str(info.value)
+    assert "'ppp" in shown and "/../the-end'" in shown and "..." in shown  # cut in the middle, both ends kept
+    assert len(shown) < 300
+    bare = tmp_path / ("d" * 120) / "recording"  # no extension: refused before any request
+    bare.parent.mkdir()
+    bare.write_bytes(b"ID3")
+    with pytest.raises(InvalidFileError) as file_info:
+        await sdk.call(client.v1.files.upload_file, bare)
+    assert repr(str(bare)) in str(file_info.value)
