@@ -70,8 +70,7 @@ written for it still catches ours (``docs/migrating.md`` has the table).
 The classes live in ``magic_hour/_errors/`` (``base``: the root and bad input; ``api``: the API's
 answers and connection failures; ``files``: uploads; ``jobs``: projects and downloads; ``creates``:
 a create whose outcome is unknown; ``webhooks``: webhook verification; ``batches``: batch journals); this module is their public
-home: import them from here (or from :mod:`magic_hour`). Those of uploads, jobs, webhooks and batch journals
-load on first use.
+home: import them from here (or from :mod:`magic_hour`). All but ``base`` and ``api`` load on first use.
 """
 
 from __future__ import annotations
@@ -106,17 +105,17 @@ from ._errors.base import (
     MissingTokenError,
     rebuild_error,
 )
-from ._errors.creates import (
-    ProjectMayExistConnectionError,
-    ProjectMayExistError,
-    ProjectMayExistResponseError,
-    ProjectMayExistServerError,
-    ProjectMayExistStatusError,
-    ProjectMayExistTimeoutError,
-)
 
 if TYPE_CHECKING:
     from ._errors.batches import JournalError, JournalInUseError
+    from ._errors.creates import (
+        ProjectMayExistConnectionError,
+        ProjectMayExistError,
+        ProjectMayExistResponseError,
+        ProjectMayExistServerError,
+        ProjectMayExistStatusError,
+        ProjectMayExistTimeoutError,
+    )
     from ._errors.files import (
         StorageError,
         UploadError,
@@ -145,9 +144,10 @@ if TYPE_CHECKING:
 _rebuild_error = rebuild_error  # what pickles of the errors name (``_errors.base.publish``)
 del rebuild_error
 
-# The errors of uploads, jobs and downloads, webhooks and batch journals are loaded on first use (PEP
-# 562): a first request needs only those above, and each class costs its definition at import. The class
-# is the same object whichever path loads it, and names this module as its home (``_errors.base.publish``).
+# The errors of creates whose outcome is unknown, uploads, jobs and downloads, webhooks and batch
+# journals are loaded on first use (PEP 562): a first request needs only those above, and each class
+# costs its definition at import. The class is the same object whichever path loads it, and names this
+# module as its home (``_errors.base.publish``).
 _LAZY: Dict[str, str] = {
     "DownloadConnectionError": "jobs",
     "DownloadDecodingError": "jobs",
@@ -159,6 +159,12 @@ _LAZY: Dict[str, str] = {
     "JournalInUseError": "batches",
     "MissingWebhookSecretError": "webhooks",
     "ProjectFailedError": "jobs",
+    "ProjectMayExistConnectionError": "creates",
+    "ProjectMayExistError": "creates",
+    "ProjectMayExistResponseError": "creates",
+    "ProjectMayExistServerError": "creates",
+    "ProjectMayExistStatusError": "creates",
+    "ProjectMayExistTimeoutError": "creates",
     "ProjectTimeoutError": "jobs",
     "StorageError": "files",
     "UploadError": "files",

@@ -247,15 +247,17 @@ def test_first_requests_load_neither_webhooks_nor_the_upload_engine() -> None:
     assert "magic_hour._client" in first and "magic_hour.types.models" in first  # the calls were made
     assert [m for m in first if m.startswith(("magic_hour.webhooks", "magic_hour._upload"))] == []
     assert later == ["Webhooks", "Webhooks"]
-    # Nor the errors of uploads, jobs, webhooks and batch journals (loaded when first named).
+    # Nor the errors of creates, uploads, jobs, webhooks and batch journals (loaded when first named), nor
+    # the client's bound on file transfers (made by its first transfer).
     assert [m for m in first if m.startswith("magic_hour._errors.")] == [
         "magic_hour._errors.api",
         "magic_hour._errors.base",
-        "magic_hour._errors.creates",
     ]
+    assert "magic_hour._core.transfers" not in first
 
 
 LAZY_ERRORS = {
+    "creates": ["ProjectMayExistError", "ProjectMayExistServerError", "ProjectMayExistTimeoutError"],
     "files": ["StorageError", "UploadError", "UploadUrlsMismatchError"],
     "jobs": ["DownloadWriteError", "ProjectFailedError", "DownloadStatusError", "ProjectTimeoutError"],
     "webhooks": ["MissingWebhookSecretError", "WebhookSignatureError", "WebhookVerificationError"],
@@ -279,7 +281,9 @@ def test_lazily_loaded_errors_are_the_same_classes_whichever_path_loads_them(gro
     """The errors a first request never raises are loaded on first use; whichever import loads them, every
     path gives the same class, named ``magic_hour._exceptions.<name>``, in the tree and in ``dir()``."""
     name = LAZY_ERRORS[group][0]
-    user = {"webhooks": "webhooks", "batches": "batches"}.get(group, "_upload.batch")
+    user = {"webhooks": "webhooks", "batches": "batches", "creates": "_core.retry"}.get(
+        group, "_upload.batch"
+    )
     if first == "user" and group == "jobs":
         user = "_jobs.runner"
     code = (

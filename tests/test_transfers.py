@@ -315,6 +315,27 @@ async def test_the_bound_is_per_client(sdk: Flavor) -> None:
     assert isinstance(one, (Client, AsyncClient))
 
 
+async def test_first_transfers_started_at_once_share_one_bound(sdk: Flavor) -> None:
+    """The bound is made by a client's first transfer, not with the client: threads that start their
+    first transfers at the same moment all get the same one (two would each let ``limit`` through)."""
+    for _ in range(20):
+        client = sdk.client(max_concurrent_transfers=3)
+        start = threading.Barrier(8)
+        seen: List[Any] = []
+
+        def first(client: Any = client, start: threading.Barrier = start, seen: List[Any] = seen) -> None:
+            start.wait()
+            seen.append(_slots(client))
+
+        threads = [threading.Thread(target=first) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(seen) == 8 and all(slots is seen[0] for slots in seen)
+        assert seen[0].limit == 3 and _slots(client) is seen[0]
+
+
 @pytest.mark.parametrize("mode", ["sync"])  # a cancelled task is the test above
 async def test_ctrl_c_stops_sync_transfers_waiting_for_a_slot_at_once(
     sdk: Flavor, tmp_path: pathlib.Path

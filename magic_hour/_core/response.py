@@ -27,9 +27,6 @@ from .._exceptions import (
     ApiError,
     ApiResponseValidationError,
     InvalidParameterError,
-    ProjectMayExistResponseError,
-    ProjectMayExistServerError,
-    ProjectMayExistStatusError,
     error_class_for_status,
 )
 from .._redact import bearer_token, redact, request_of
@@ -297,6 +294,9 @@ def status_error(response: httpx.Response, creates: Optional[str] = None) -> Api
     body = decode_body(response)
     message = _redact_token(error_message(response, body), response)
     if creates is not None and not not_acted_on(response.status_code):
+        # Imported here: loaded only by a create that failed (a first request needs none of them).
+        from .._exceptions import ProjectMayExistServerError, ProjectMayExistStatusError
+
         operation = _operation(response)
         if response.status_code >= 500:
             return ProjectMayExistServerError(
@@ -312,6 +312,8 @@ def status_error(response: httpx.Response, creates: Optional[str] = None) -> Api
 def _invalid(response: httpx.Response, message: str, body: Any, creates: Optional[str]) -> ApiError:
     # A 2xx to a create: the project started, and its id may be lost with the answer.
     if creates is not None:
+        from .._exceptions import ProjectMayExistResponseError  # (as in status_error)
+
         operation = _operation(response)
         return ProjectMayExistResponseError(
             message, operation=operation, kind=creates, response=response, body=body

@@ -21,12 +21,7 @@ from typing import Callable, Generator, Mapping, NamedTuple, Optional, TypeVar, 
 
 import httpx
 
-from .._exceptions import (
-    ApiConnectionError,
-    ApiTimeoutError,
-    ProjectMayExistConnectionError,
-    ProjectMayExistTimeoutError,
-)
+from .._exceptions import ApiConnectionError, ApiTimeoutError
 from .._redact import request_of
 from .response import not_acted_on, status_error
 
@@ -173,6 +168,9 @@ def connection_error(
         message = f"{what} failed: {str(exc) or type(exc).__name__}"
     timed_out = total_timeout or isinstance(exc, httpx.TimeoutException)
     if creates is not None and not nothing_started(exc):
+        # Imported here: loaded only by a create that failed (a first request needs none of them).
+        from .._exceptions import ProjectMayExistConnectionError, ProjectMayExistTimeoutError
+
         cls = ProjectMayExistTimeoutError if timed_out else ProjectMayExistConnectionError
         operation = f"{request.method} {request.url.path}" if request is not None else str(what)
         return cls(message, operation=operation, kind=creates, request=request)

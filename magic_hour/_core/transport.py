@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Optional, Type
+from typing import TYPE_CHECKING, Any, Callable, Optional, Type
 
 import httpx
 
@@ -26,7 +26,9 @@ from .redirects import asend_following, send_following
 from .request import ApiRequest, RequestOptions, build_request, resolve_options
 from .response import M, aread_body, parse_response, read_body
 from .retry import retry_flow
-from .transfers import TaskSlots, ThreadSlots
+
+if TYPE_CHECKING:
+    from .transfers import TaskSlots, ThreadSlots
 
 logger = logging.getLogger("magic_hour")
 
@@ -70,11 +72,24 @@ class SyncHTTP(SyncPoolHolder):
     ) -> None:
         self.config = config
         super().__init__(client, max_in_flight, make_client)
-        self.transfers = ThreadSlots(config.max_concurrent_transfers)
-        """The client-wide bound on file transfers (``transfers.py``), shared by all its calls."""
         self.jobs: Any = None
         """The client's job runner (its upload engine and upload cache), made on first use by
         ``magic_hour._jobs``: a layer above this one, so it is not named here."""
+
+    @property
+    def transfers(self) -> ThreadSlots:
+        """The client-wide bound on file transfers (``transfers.py``), shared by all its calls; made by
+        the first transfer (an API call needs none)."""
+        made: Optional[ThreadSlots] = self.__dict__.get("_transfers")
+        if made is not None:
+            return made
+        from .transfers import ThreadSlots
+
+        # setdefault is atomic: calls starting their first transfer at once all get the one kept.
+        kept: ThreadSlots = self.__dict__.setdefault(
+            "_transfers", ThreadSlots(self.config.max_concurrent_transfers)
+        )
+        return kept
 
     def send(
         self, request: httpx.Request, budget: Optional[Budget] = None, *, direct: bool = False, **kwargs: Any
@@ -173,11 +188,24 @@ class AsyncHTTP(AsyncPoolHolder):
     ) -> None:
         self.config = config
         super().__init__(client, max_in_flight, make_client)
-        self.transfers = TaskSlots(config.max_concurrent_transfers)
-        """The client-wide bound on file transfers (``transfers.py``), shared by all its calls."""
         self.jobs: Any = None
         """The client's job runner (its upload engine and upload cache), made on first use by
         ``magic_hour._jobs``: a layer above this one, so it is not named here."""
+
+    @property
+    def transfers(self) -> TaskSlots:
+        """The client-wide bound on file transfers (``transfers.py``), shared by all its calls; made by
+        the first transfer (an API call needs none)."""
+        made: Optional[TaskSlots] = self.__dict__.get("_transfers")
+        if made is not None:
+            return made
+        from .transfers import TaskSlots
+
+        # setdefault is atomic: calls starting their first transfer at once all get the one kept.
+        kept: TaskSlots = self.__dict__.setdefault(
+            "_transfers", TaskSlots(self.config.max_concurrent_transfers)
+        )
+        return kept
 
     async def send(
         self, request: httpx.Request, budget: Optional[Budget] = None, *, direct: bool = False, **kwargs: Any
