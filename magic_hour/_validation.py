@@ -53,7 +53,9 @@ def upload_items_schema(cs: Any, items: Any) -> Any:
     for the field (pydantic-core's list of typed dicts with ``extension`` and ``type_``; ``cs`` is
     ``pydantic_core.core_schema``). The schema returned accepts exactly the lists
     :func:`check_upload_items` returns unchanged: not empty, each item a valid, normalised pair. One
-    literal per field, chosen by ``type_``, so that each item is checked in Rust."""
+    literal per field, chosen by ``type_``, so that each item is checked in Rust. The union raises an
+    error of its own: pydantic-core's would hold an unknown tag as ``str(tag)``, and a ``str()`` that
+    fails (a 5001-digit int) would go to ``sys.unraisablehook``; the checker names the value anyway."""
     item = items["items_schema"]
     fields = item["fields"]
 
@@ -68,7 +70,13 @@ def upload_items_schema(cs: Any, items: Any) -> Any:
             },
         }
 
-    union = cs.tagged_union_schema({t: choice(t) for t in ASSET_TYPES}, discriminator="type_", strict=True)
+    union = cs.tagged_union_schema(
+        {t: choice(t) for t in ASSET_TYPES},
+        discriminator="type_",
+        custom_error_type="upload_item",
+        custom_error_message="not an upload item of the table",
+        strict=True,
+    )
     return {**items, "items_schema": union, "min_length": 1}
 
 

@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import pkgutil
+import sys
 from typing import Any, Dict, List, Tuple
 
 import pytest
@@ -330,3 +331,38 @@ def test_the_upload_items_schema_accepts_what_their_check_leaves_unchanged() -> 
             wire = [{"extension": i["extension"], "type": i["type_"]} for i in items]
             assert json.loads(fast) == {"items": wire}
     assert accepted == sum(len(exts) for exts in EXTENSIONS.values())  # every pair of the table
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+    __repr__ = __str__
+
+
+@pytest.mark.parametrize(
+    "odd", [10**5000, _Unprintable()], ids=["a 5001-digit int", "an object str() fails on"]
+)
+@pytest.mark.parametrize("field", ["type_", "extension"])
+def test_an_upload_item_that_cannot_be_shown_is_refused_without_an_unraisable_error(
+    field: str, odd: Any
+) -> None:
+    """pydantic-core's tagged union writes the tag it does not know with ``str()`` into its error, and a
+    ``str()`` that fails goes to ``sys.unraisablehook`` ("Exception ignored in ...", a failure under
+    ``filterwarnings = error``). The fast path's union raises its own error instead: the body goes to the
+    checker, which refuses it as before."""
+    endpoint = ENDPOINTS["magic_hour.resources.v1.files.upload_urls.CREATE"]
+    assert endpoint.body is not None
+    item: Dict[str, Any] = {"extension": "mp4", "type_": "video", field: odd}
+    unraisable: List[Any] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        fast = endpoint._encode(endpoint.body, {"items": [item]})  # pyright: ignore[reportPrivateUsage]
+        with pytest.raises(InvalidParameterError) as info:
+            endpoint.build({"items": [item]})
+    finally:
+        sys.unraisablehook = hook
+    assert fast is None
+    assert [(u.exc_type, type(u.object)) for u in unraisable] == []
+    assert info.value.param == f"items[0].{field}"
