@@ -146,7 +146,8 @@ def _connect_cap(timeout: Optional[float]) -> Optional[float]:
 
 JOIN = 64 * 1024
 """A write of up to this many bytes waits for the next one (a request's head for its body) and goes out
-with it, joined when that one is this small too; any read, close or TLS start sends it first."""
+with it, joined when that one is this small too; any read or TLS start sends it first, and a close drops
+it (the request was given up)."""
 
 
 class _Stream(httpcore.NetworkStream):
