@@ -12,9 +12,13 @@ point upload URLs at another server). Placed in front of the fake it becomes a f
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import socket
 import struct
+import sys
+import termios
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -32,7 +36,24 @@ __all__ = [
     "Respond",
     "Stall",
     "closed_port",
+    "wait_until_acknowledged",
 ]
+
+
+def wait_until_acknowledged(conn: socket.socket, timeout: float = 5.0) -> None:
+    """Waits until the peer's kernel has acknowledged every byte sent on ``conn`` (Linux's SIOCOUTQ;
+    elsewhere a short pause). A server that answers and then closes with the request's body unread
+    resets the connection, and a reset discards what is not sent yet: an answer Nagle's algorithm held
+    back behind earlier bytes (a TLS session ticket) would never leave."""
+    if not hasattr(termios, "TIOCOUTQ") or not sys.platform.startswith("linux"):
+        time.sleep(0.05)
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = struct.unpack("i", fcntl.ioctl(conn.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        if left == 0:
+            return
+        time.sleep(0.001)
 
 
 def closed_port() -> int:

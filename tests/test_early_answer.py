@@ -13,18 +13,17 @@ for certain, before the loop has read the answer: the answer must still be what 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import pathlib
 import socket
 import ssl
 import struct
-import termios
 import threading
 import time
 from typing import Any, AsyncIterator, Iterator, List, Optional
 
 import httpx
 import pytest
+from _servers import wait_until_acknowledged
 
 from magic_hour._core.owned import OwnAsyncTransport, OwnTransport
 
@@ -33,12 +32,6 @@ pytestmark = pytest.mark.anyio
 TLS = pathlib.Path(__file__).resolve().parent / "tls"
 ANSWER = b"<Error><Code>EntityTooLarge</Code></Error>"
 CHUNK = b"x" * (70 * 1024)  # more than deadline.py's JOIN: written at once, not held for the next
-
-
-def _unacknowledged(conn: socket.socket) -> int:
-    """Bytes sent on ``conn`` the peer's kernel has not acknowledged yet (Linux's SIOCOUTQ)."""
-    count: int = struct.unpack("i", fcntl.ioctl(conn.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
-    return count
 
 
 class ResettingStorage:
@@ -83,8 +76,7 @@ class ResettingStorage:
             # A reset discards what the server has not sent yet (the answer, held back by Nagle's
             # algorithm behind a TLS session ticket not yet acknowledged): wait until the client's
             # kernel has acknowledged every byte, then reset.
-            while _unacknowledged(conn):
-                time.sleep(0.001)
+            wait_until_acknowledged(conn)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except (OSError, ssl.SSLError):
             pass

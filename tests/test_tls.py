@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import httpx
 import pytest
+from _servers import wait_until_acknowledged
 from conftest import TOKEN, Flavor, Sleeps
 
 from magic_hour import ApiConnectionError, StorageError
@@ -82,7 +83,10 @@ class TlsServer:
                             + f"Content-Length: {len(body)}\r\n\r\n".encode()
                             + body
                         )
-                        return  # closed with the body unread
+                        # Closed with the body unread: a reset, once the answer has left (a reset
+                        # discards what is not sent yet, which is the server's loss, not the client's).
+                        wait_until_acknowledged(conn)
+                        return
                     length = int(headers.get("content-length", "0"))
                     while len(buffer) < length:
                         buffer += conn.recv(65536)
