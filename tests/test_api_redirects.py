@@ -171,3 +171,27 @@ async def test_an_api_call_through_the_sdks_own_pool_answers_as_httpx_clients_do
         client = sdk.client(base_url=server.url, httpx_client=sdk.httpx_client(event_hooks=hooks))
         await sdk.call(client.v1.files.upload_urls.create, items=SEED_ITEMS)
     assert seen == [UPLOAD_URLS_PATH]
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_a_closed_own_client_sends_nothing_directly(is_async: bool) -> None:
+    """``send_direct`` skips ``httpx.Client.send`` but keeps its first check: a closed client refuses
+    with httpx's RuntimeError (which the drivers report as ClientClosedError) and nothing reaches the
+    server. The drivers check before sending too; this covers a close by another thread in between."""
+    import httpx
+
+    from magic_hour._core.owned import OwnAsyncClient, OwnClient
+
+    with RawServer([ANSWER]) as server:
+        request = httpx.Request("GET", f"{server.url}/v1/account")
+        if is_async:
+            aclient = OwnAsyncClient(httpx.Timeout(5), httpx.Limits())
+            await aclient.aclose()
+            with pytest.raises(RuntimeError, match="client has been closed"):
+                await aclient.send_direct(request)
+        else:
+            client = OwnClient(httpx.Timeout(5), httpx.Limits())
+            client.close()
+            with pytest.raises(RuntimeError, match="client has been closed"):
+                client.send_direct(request)
+        assert server.requests == []

@@ -390,6 +390,8 @@ class OwnClient(httpx.Client):
         hooks, and the storage's cookies are not kept): the same response, with its ``request`` and
         httpx's log line, at a fraction of the cost per request (which a batch of small files pays per
         file). A URL with ``user:password@`` (which httpx turns into Basic auth) takes ``send``."""
+        if self.is_closed:  # as Client.send: a closed pool would open a connection no one closes
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
         start = time.perf_counter()
         try:
             response = self.own_transport.handle_request(request)
@@ -409,6 +411,8 @@ class OwnAsyncClient(httpx.AsyncClient):
 
     async def send_direct(self, request: httpx.Request) -> httpx.Response:
         """:meth:`OwnClient.send_direct` for the async client."""
+        if self.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
         start = time.perf_counter()
         try:
             response = await self.own_transport.handle_async_request(request)
