@@ -36,8 +36,20 @@ __all__ = [
     "Respond",
     "Stall",
     "closed_port",
+    "recv_head",
     "wait_until_acknowledged",
 ]
+
+
+def recv_head(conn: socket.socket, data: bytes = b"", size: int = 65536) -> bytes:
+    """Receives from ``conn`` until ``data`` holds a request's (or a response's) head, the blank line
+    included; returns what it holds then, or what it got before the peer closed (no blank line)."""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(size)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def wait_until_acknowledged(conn: socket.socket, timeout: float = 5.0) -> None:

@@ -23,7 +23,7 @@ from typing import Any, AsyncIterator, Iterator, List, Optional
 
 import httpx
 import pytest
-from _servers import wait_until_acknowledged
+from _servers import recv_head, wait_until_acknowledged
 
 from magic_hour._core.owned import OwnAsyncTransport, OwnTransport
 
@@ -60,12 +60,8 @@ class ResettingStorage:
         try:
             if self._context is not None:
                 conn = self._context.wrap_socket(conn, server_side=True)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                head += chunk
+            if b"\r\n\r\n" not in recv_head(conn):
+                return
             if not self.go.wait(10):
                 return
             conn.sendall(

@@ -16,7 +16,7 @@ from typing import Any, Iterator, List
 
 import _modes
 import pytest
-from _servers import Hang, RawServer, Reset, Respond
+from _servers import Hang, RawServer, Reset, Respond, recv_head
 from conftest import Flavor
 
 from magic_hour import (
@@ -164,12 +164,7 @@ class EarlyAnswer:
             except OSError:
                 return
             with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                recv_head(conn)
                 conn.recv(65536)
                 self.seen += 1
                 conn.sendall(self._answers.pop(0))

@@ -20,6 +20,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
 
 import httpcore
 import pytest
+from _servers import recv_head
 
 from magic_hour._core.asyncio_net import AioBackend
 
@@ -124,12 +125,7 @@ def closing_server() -> Iterator[Dict[str, Any]]:
                 continue
             state["connections"] += 1
             with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                data = recv_head(conn)
                 length = 0
                 for line in data.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):

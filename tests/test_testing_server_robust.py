@@ -12,6 +12,7 @@ import textwrap
 from typing import Iterator, Tuple
 
 import pytest
+from _servers import recv_head
 
 from magic_hour.testing import FakeMagicHour, FakeServer
 
@@ -22,12 +23,7 @@ def _raw(server: FakeServer, request: bytes) -> Tuple[int, bytes]:
     """Send ``request`` on a fresh connection; the status and body of the answer."""
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
         sock.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_head(sock)
         head, _, body = data.partition(b"\r\n\r\n")
         length = next(
             (

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import httpx
 import pytest
-from _servers import wait_until_acknowledged
+from _servers import recv_head, wait_until_acknowledged
 from conftest import TOKEN, Flavor, Sleeps
 
 from magic_hour import ApiConnectionError, StorageError
@@ -64,11 +64,9 @@ class TlsServer:
             buffer = b""
             while True:
                 try:
-                    while b"\r\n\r\n" not in buffer:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            return
-                        buffer += chunk
+                    buffer = recv_head(conn, buffer)
+                    if b"\r\n\r\n" not in buffer:
+                        return
                     head, buffer = buffer.split(b"\r\n\r\n", 1)
                     lines = head.decode("latin-1").split("\r\n")
                     method, target, _ = lines[0].split(" ", 2)
@@ -159,12 +157,9 @@ class TlsConnectProxy:
         raw.settimeout(10)
         try:
             conn = self._context.wrap_socket(raw, server_side=True)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
+            head = recv_head(conn, size=4096)
+            if b"\r\n\r\n" not in head:
+                return
             target = head.split(b" ")[1].decode()
             self.tunnels.append(target)
             host, port = target.rsplit(":", 1)
