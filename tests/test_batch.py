@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List
 
 import anyio.to_thread
 import httpx
@@ -606,6 +606,31 @@ def test_any_exception_in_the_calling_thread_stops_and_waits_for_the_workers(tmp
         signal.signal(signal.SIGUSR1, previous)
 
 
+async def _stopped_when(sdk: Flavor, ready: Callable[[], None], call: Callable[[], Awaitable[Any]]) -> None:
+    """Runs ``call`` and stops it once ``ready`` returns (``ready`` runs in a thread): async, by
+    cancelling its task group; sync, as Ctrl-C does (KeyboardInterrupt in the calling thread)."""
+    import _thread
+
+    if sdk.is_async:
+        async with anyio.create_task_group() as tg:
+
+            async def stop() -> None:
+                await anyio.to_thread.run_sync(ready)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(stop)
+            await call()
+    else:
+
+        def ctrl_c() -> None:
+            ready()
+            _thread.interrupt_main()  # what Ctrl-C does to the calling thread
+
+        threading.Thread(target=ctrl_c, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            await call()
+
+
 @pytest.mark.parametrize(("route", "left"), [("downloads", "finished"), ("storage", "planned")])
 async def test_a_stop_ends_a_stalled_transfer_at_once(
     sdk: Flavor, tmp_path: Path, route: str, left: str
@@ -614,9 +639,6 @@ async def test_a_stop_ends_a_stalled_transfer_at_once(
     60 s): Ctrl-C (a sync run: its workers see no KeyboardInterrupt of their own) or a cancel (an async
     run) ends the run within a second or two, not when the server or the read timeout gives up; the
     item stays where it was (its download, or its upload, not recorded) and the next run finishes it."""
-    import _thread
-
-    import anyio
 
     photos(tmp_path / "photos", 1)
     out = tmp_path / "out"
@@ -633,24 +655,9 @@ async def test_a_stop_ends_a_stalled_transfer_at_once(
         fake.set_latency(20, route=route)
         client = client_for(sdk, fake, server)
         jobs = batches.each_file(TOOL, tmp_path / "photos")
-        if sdk.is_async:
-            async with anyio.create_task_group() as tg:
-
-                async def stop() -> None:
-                    await anyio.to_thread.run_sync(wait_for_the_download, fake)
-                    tg.cancel_scope.cancel()
-
-                tg.start_soon(stop)
-                await run(sdk, client, jobs, output_dir=out)
-        else:
-
-            def ctrl_c() -> None:
-                wait_for_the_download(fake)
-                _thread.interrupt_main()  # what Ctrl-C does to the calling thread
-
-            threading.Thread(target=ctrl_c, daemon=True).start()
-            with pytest.raises(KeyboardInterrupt):
-                await run(sdk, client, jobs, output_dir=out)
+        await _stopped_when(
+            sdk, lambda: wait_for_the_download(fake), lambda: run(sdk, client, jobs, output_dir=out)
+        )
         ended = time.monotonic()
         assert stopped_at and ended - stopped_at[0] < 2.0
         # Every worker ended before the run returned (a Thread.join() interrupted by Ctrl-C took a live
@@ -669,9 +676,6 @@ async def test_a_stop_ends_a_stalled_poll_at_once(sdk: Flavor, tmp_path: Path, s
     ends the run within a second or two, not when the server or the read timeout gives up; the stop is
     no failure of the item, which stays where it was, and the next run finishes it without a second
     create."""
-    import _thread
-
-    import anyio
 
     photos(tmp_path / "photos", 1)
     out = tmp_path / "out"
@@ -695,24 +699,9 @@ async def test_a_stop_ends_a_stalled_poll_at_once(sdk: Flavor, tmp_path: Path, s
             jobs = None
         polls[0] = len(fake.requests_to(route))
         fake.set_latency(20, route=route)
-        if sdk.is_async:
-            async with anyio.create_task_group() as tg:
-
-                async def stop() -> None:
-                    await anyio.to_thread.run_sync(wait_for_the_poll, fake)
-                    tg.cancel_scope.cancel()
-
-                tg.start_soon(stop)
-                await run(sdk, client, jobs, output_dir=out)
-        else:
-
-            def ctrl_c() -> None:
-                wait_for_the_poll(fake)
-                _thread.interrupt_main()  # what Ctrl-C does to the calling thread
-
-            threading.Thread(target=ctrl_c, daemon=True).start()
-            with pytest.raises(KeyboardInterrupt):
-                await run(sdk, client, jobs, output_dir=out)
+        await _stopped_when(
+            sdk, lambda: wait_for_the_poll(fake), lambda: run(sdk, client, jobs, output_dir=out)
+        )
         ended = time.monotonic()
         assert stopped_at and ended - stopped_at[0] < 1.5
         assert len(fake.requests_to(route)) == polls[0] + 1  # cut, not retried
