@@ -50,7 +50,7 @@ class InvalidParameterError(MagicHourError, ValueError):
     ``allowed`` describes what is accepted.
     """
 
-    shown_limit = 80
+    _shown_limit = 80
     """How much of ``value`` the message shows (a huge value must not make a huge message)."""
 
     def __init__(self, param: str, value: object, allowed: str, *, reason: Optional[str] = None) -> None:
@@ -59,13 +59,13 @@ class InvalidParameterError(MagicHourError, ValueError):
         self.allowed = allowed
         self.reason = reason
         why = f" ({reason})" if reason else ""
-        super().__init__(f"invalid {param}: {short_repr(value, self.shown_limit)}{why}; allowed: {allowed}")
+        super().__init__(f"invalid {param}: {short_repr(value, self._shown_limit)}{why}; allowed: {allowed}")
 
 
 class InvalidFileError(InvalidParameterError):
     """A file given to ``upload_file``/``upload_files`` cannot be uploaded (named in the message)."""
 
-    shown_limit = 4096  # the user's own path, whole (PATH_MAX), so they can tell which file it is
+    _shown_limit = 4096  # the user's own path, whole (PATH_MAX), so they can tell which file it is
 
 
 class MissingFileError(InvalidFileError, FileNotFoundError):
